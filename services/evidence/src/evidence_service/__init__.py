@@ -1,0 +1,1 @@
+"""ZenOps Repogen evidence service."""

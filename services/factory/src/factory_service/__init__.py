@@ -1,0 +1,1 @@
+"""ZenOps Repogen factory service."""

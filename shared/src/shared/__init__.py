@@ -1,0 +1,1 @@
+"""ZenOps Repogen shared package: contracts and mechanisms, never business rules."""
