@@ -1,0 +1,3 @@
+"""Root pytest configuration: the shared stack fixtures (real Postgres + Kafka + services)."""
+
+pytest_plugins = ["shared.testing.fixtures"]

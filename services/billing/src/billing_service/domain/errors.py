@@ -1,0 +1,257 @@
+"""Billing domain errors: one class per failure, each carrying a stable code and an HTTP status.
+
+The HTTP layer renders them as the normalized body ``{"code", "message", "details"}``; the codes and
+messages are the ones clients of the original API rely on (domain.md §7, vectors H/J).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+DetailValue = str | int | bool | None
+
+
+class BillingError(Exception):
+    """Base of every billing domain failure.
+
+    Subclasses fix ``code`` and ``http_status``; ``message`` defaults to the code unless the original
+    API used a human-readable message for that failure.
+    """
+
+    code: str = "BILLING_ERROR"
+    http_status: int = 400
+    default_message: str | None = None
+
+    def __init__(self, message: str | None = None, details: Mapping[str, DetailValue] | None = None) -> None:
+        self.message = message or self.default_message or self.code
+        self.details: dict[str, DetailValue] = dict(details or {})
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, object]:
+        """The normalized error body ``{code, message, details}``."""
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
+
+
+# --- input validation (400) ---------------------------------------------------------------------------
+
+
+class InvalidAmount(BillingError):
+    """A money amount is not a finite number with at most two decimals (or has the wrong currency)."""
+
+    code = "INVALID_AMOUNT"
+
+
+class AmountNotPositive(BillingError):
+    """An amount that must be > 0 was zero or negative."""
+
+    code = "AMOUNT_NOT_POSITIVE"
+    default_message = "amount must be positive"
+
+
+class InvalidExternalKey(BillingError):
+    """An external account key does not follow the v1:/v2: grammar (domain.md §7.1)."""
+
+    code = "INVALID_EXTERNAL_KEY"
+    default_message = (
+        "external_key must match v1:{partner|client|assignment|invoice}:* or v2:{tenant|external}:*"
+    )
+
+
+class InvalidGrantReason(BillingError):
+    """A grant used a reason other than grant/topup/adjustment."""
+
+    code = "INVALID_GRANT_REASON"
+    default_message = "reason must be GRANT, TOPUP, or ADJUSTMENT"
+
+
+class InvalidPaymentTerms(BillingError):
+    """Payment terms must be a positive number of days."""
+
+    code = "INVALID_PAYMENT_TERMS"
+    default_message = "payment_terms_days must be > 0"
+
+
+# --- accounts and policies (409) -----------------------------------------------------------------------
+
+
+class AccountTenantMismatch(BillingError):
+    """An upsert by external key named another tenant than the account's (decision 18)."""
+
+    code = "ACCOUNT_TENANT_MISMATCH"
+    http_status = 409
+    default_message = "external_key belongs to an account of another tenant"
+
+
+class AccountNotActive(BillingError):
+    """The account is suspended or its policy is disabled."""
+
+    code = "ACCOUNT_NOT_ACTIVE"
+    http_status = 409
+
+
+class BillingModeNotCredit(BillingError):
+    """A credit operation was requested on an account whose policy is not CREDIT."""
+
+    code = "BILLING_MODE_NOT_CREDIT"
+    http_status = 409
+
+
+class CreditModeRequiresCredits(BillingError):
+    """Switching to CREDIT mode with nothing available and without force (BIL-10)."""
+
+    code = "CREDIT_MODE_REQUIRES_AVAILABLE_CREDITS"
+    http_status = 409
+    default_message = "available credits must be > 0 before enabling CREDIT mode"
+
+
+class LimitExceeded(BillingError):
+    """The plan's monthly report allowance is used up (decision 32)."""
+
+    code = "LIMIT_EXCEEDED"
+    http_status = 409
+
+
+# --- credits ledger -----------------------------------------------------------------------------------
+
+
+class InsufficientCredits(BillingError):
+    """Available credits are below the requested amount."""
+
+    code = "INSUFFICIENT_CREDITS"
+    http_status = 409
+
+
+class ReservationNotFound(BillingError):
+    """No hold matches the given id or reference."""
+
+    code = "RESERVATION_NOT_FOUND"
+    http_status = 404
+    default_message = "reservation not found"
+
+
+class ReservationAlreadyConsumed(BillingError):
+    """The hold was already posted."""
+
+    code = "RESERVATION_ALREADY_CONSUMED"
+    http_status = 409
+
+
+class ReservationAlreadyReleased(BillingError):
+    """The hold was already voided or expired."""
+
+    code = "RESERVATION_ALREADY_RELEASED"
+    http_status = 409
+
+
+class ReservationExpired(BillingError):
+    """The hold passed its expiry and can no longer be posted (TigerBeetle: pending_transfer_expired)."""
+
+    code = "RESERVATION_EXPIRED"
+    http_status = 409
+
+
+class ActiveReservationExists(BillingError):
+    """Another idempotency key already holds an active reservation for the same reference."""
+
+    code = "ACTIVE_RESERVATION_EXISTS"
+    http_status = 409
+
+
+class InvalidConsumeAmount(BillingError):
+    """A partial post must be > 0 and not exceed the held amount."""
+
+    code = "INVALID_CONSUME_AMOUNT"
+
+
+class IdempotencyKeyRequired(BillingError):
+    """A mutating operation was called without a (non-blank) idempotency key."""
+
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+
+
+class IdempotencyKeyReused(BillingError):
+    """The key was already used with different parameters (decision 17, architecture §5)."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+    http_status = 409
+
+
+class CreditBalanceInvariantFailed(BillingError):
+    """wallet − reserved = available with all ≥ 0 would not hold; a bug or corrupted row."""
+
+    code = "CREDIT_BALANCE_INVARIANT_FAILED"
+    http_status = 409
+
+
+# --- service invoices (domain.md §7.6 messages, INV-04..06) ---------------------------------------------
+
+
+class InvoiceNotDraft(BillingError):
+    """Only draft invoices can be edited."""
+
+    code = "INVOICE_NOT_DRAFT"
+    http_status = 409
+    default_message = "Only DRAFT invoices can be updated"
+
+
+class InvoiceAlreadyIssued(BillingError):
+    """Issue of an invoice that is no longer a draft."""
+
+    code = "INVOICE_ALREADY_ISSUED"
+    http_status = 409
+    default_message = "Invoice already issued"
+
+
+class InvoiceNotSendable(BillingError):
+    """Send is only possible from issued, sent or partially paid."""
+
+    code = "INVOICE_NOT_SENDABLE"
+    http_status = 409
+    default_message = "Invoice not in sendable state"
+
+
+class InvoiceHasPayments(BillingError):
+    """A paid (even partially) invoice cannot be voided."""
+
+    code = "INVOICE_HAS_PAYMENTS"
+    http_status = 409
+    default_message = "Cannot void invoice with payments"
+
+
+class InvoiceNotPayable(BillingError):
+    """Payments are refused on draft and void invoices."""
+
+    code = "INVOICE_NOT_PAYABLE"
+    http_status = 409
+    default_message = "Invoice is not payable"
+
+
+class InvoiceAlreadySettled(BillingError):
+    """Nothing is due any more."""
+
+    code = "INVOICE_ALREADY_SETTLED"
+    http_status = 409
+    default_message = "Invoice already settled"
+
+
+class AmountExceedsDue(BillingError):
+    """A payment larger than the amount due."""
+
+    code = "AMOUNT_EXCEEDS_DUE"
+    default_message = "amount exceeds due"
+
+
+class InvoiceNotAdjustable(BillingError):
+    """Adjustments are refused on draft and void invoices."""
+
+    code = "INVOICE_NOT_ADJUSTABLE"
+    http_status = 409
+    default_message = "Invoice is not adjustable"
+
+
+class InvoiceNotRemindable(BillingError):
+    """Reminders need an amount due on a non-void invoice."""
+
+    code = "INVOICE_NOT_REMINDABLE"
+    http_status = 409
+    default_message = "Invoice already settled or voided"

@@ -1,0 +1,213 @@
+"""The real OCR engine: Tesseract on generated images, pypdf on a generated PDF (decision 28).
+
+These tests need the `tesseract-ocr` Debian package (deploy/system-packages.txt); without it they fail.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pypdf
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from evidence_service.domain.errors import OcrDocumentUnreadable, OcrEngineUnavailable, OcrTimedOut
+from evidence_service.ocr_engine import run_ocr, tesseract_version
+
+_FONT_PATHS = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
+)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _FONT_PATHS:
+        if path.exists():
+            return ImageFont.truetype(str(path), size)
+    # Pillow ≥ 10.1 ships a scalable default font, so the test does not depend on system fonts.
+    return ImageFont.load_default(size=size)
+
+
+def _render(lines: list[str], image_format: str, mode: str = "RGB") -> bytes:
+    font = _font(44)
+    image = Image.new(mode, (1400, 90 + 80 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for index, line in enumerate(lines):
+        draw.text((50, 45 + 80 * index), line, fill="black", font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _pdf_with_text(lines: list[str]) -> bytes:
+    """A minimal one-page PDF whose content stream draws ``lines`` in Helvetica (a real text layer)."""
+    text_ops = "".join(f"({line}) Tj 0 -24 Td " for line in lines)
+    content = f"BT /F1 14 Tf 72 720 Td {text_ops}ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref_at = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+class TestTesseractIsInstalled:
+    def test_engine_present(self) -> None:
+        # Fails (never skips) on a machine without tesseract-ocr, as CI must install it.
+        assert shutil.which("tesseract") is not None, "install deploy/system-packages.txt"
+        assert tesseract_version().split(".")[0].isdigit()
+
+
+class TestImages:
+    def test_png_text_and_fields(self) -> None:
+        data = _render(["Land area 1200 sq ft", "Survey No 123/4"], "PNG")
+
+        result = run_ocr(data, "image/png")
+
+        assert result.engine == "tesseract"
+        assert result.engine_version == tesseract_version()
+        assert result.page_count == 1
+        assert result.note is None
+        assert "Land area 1200 sq ft" in result.extracted_text
+        assert "Survey No 123/4" in result.extracted_text
+        assert 0.5 < result.confidence <= 1.0
+        fields = {(f["field_key"], str(f["value"])) for f in result.detected_fields}
+        assert ("property.land_area", str({"value": 1200, "unit": "sqft"})) in fields
+        assert ("property.survey_no", "123/4") in fields
+        assert all(0.0 < f["confidence"] <= 1.0 for f in result.detected_fields)
+
+    @pytest.mark.parametrize(
+        ("image_format", "content_type"), [("JPEG", "image/jpeg"), ("WEBP", "image/webp")]
+    )
+    def test_jpeg_and_webp(self, image_format: str, content_type: str) -> None:
+        data = _render(["Khata No 4455"], image_format)
+
+        result = run_ocr(data, f"{content_type}; charset=binary")
+
+        assert result.engine == "tesseract"
+        assert [f["value"] for f in result.detected_fields if f["field_key"] == "property.khata_no"] == [
+            "4455"
+        ]
+
+    def test_blank_image_reads_nothing(self) -> None:
+        result = run_ocr(_render([], "PNG"), "image/png")
+
+        assert result.extracted_text == ""
+        assert result.detected_fields == []
+        assert result.confidence == 0.0
+        assert result.note == "NO_TEXT_FOUND"
+
+    def test_heic_that_pillow_cannot_open_is_unsupported(self) -> None:
+        result = run_ocr(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "image/heic")
+
+        assert result.note == "UNSUPPORTED_CONTENT_TYPE"
+        assert result.engine == "none"
+        assert "HEIC" in result.details["reason"]
+
+    def test_corrupt_png_is_unreadable(self) -> None:
+        with pytest.raises(OcrDocumentUnreadable) as caught:
+            run_ocr(b"\x89PNG\r\n\x1a\n not really", "image/png")
+
+        assert caught.value.code == "OCR_DOCUMENT_UNREADABLE"
+
+    def test_missing_engine_raises_engine_unavailable(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import pytesseract
+
+        def not_installed() -> str:
+            raise pytesseract.TesseractNotFoundError()
+
+        monkeypatch.setattr(pytesseract, "get_tesseract_version", not_installed)
+
+        with pytest.raises(OcrEngineUnavailable) as caught:
+            run_ocr(_render(["x"], "PNG"), "image/png")
+
+        assert caught.value.code == "OCR_ENGINE_UNAVAILABLE"
+
+    def test_timeout_is_reported_as_timeout(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import pytesseract
+
+        def too_slow(*args: object, **kwargs: object) -> object:
+            # pytesseract's own signal for an expired subprocess timeout.
+            raise RuntimeError("Tesseract process timeout")
+
+        monkeypatch.setattr(pytesseract, "image_to_data", too_slow)
+
+        with pytest.raises(OcrTimedOut) as caught:
+            run_ocr(_render(["x"], "PNG"), "image/png", timeout_seconds=1)
+
+        assert caught.value.details == {"timeout_seconds": 1}
+
+
+class TestPdf:
+    def test_text_layer_is_read(self) -> None:
+        data = _pdf_with_text(
+            ["SALE DEED", "Land area 111.48 sqm", "Sy. No. 45/2", "Date of inspection 21/02/2026"]
+        )
+
+        result = run_ocr(data, "application/pdf")
+
+        assert result.engine == "pypdf"
+        assert result.page_count == 1
+        assert result.confidence == 1.0
+        assert "SALE DEED" in result.extracted_text
+        assert [(f["field_key"], f["value"]) for f in result.detected_fields] == [
+            ("property.land_area", {"value": 111.48, "unit": "sqm"}),
+            ("property.survey_no", "45/2"),
+            ("valuation_inputs.inspection_date", "2026-02-21"),
+        ]
+
+    def test_pdf_without_text_layer_says_so(self) -> None:
+        result = run_ocr(_pdf_with_text([]), "application/pdf")
+
+        assert result.extracted_text == ""
+        assert result.page_count == 1
+        assert result.note == "PDF_HAS_NO_TEXT_LAYER"
+        assert result.to_result_json()["note"] == "PDF_HAS_NO_TEXT_LAYER"
+
+    def test_password_protected_pdf_says_so(self) -> None:
+        writer = pypdf.PdfWriter(clone_from=io.BytesIO(_pdf_with_text(["Survey No 9"])))
+        writer.encrypt(user_password="secret", owner_password="owner")
+        buffer = io.BytesIO()
+        writer.write(buffer)
+
+        result = run_ocr(buffer.getvalue(), "application/pdf")
+
+        assert result.note == "PDF_ENCRYPTED"
+        assert result.extracted_text == ""
+
+    def test_pdf_with_empty_user_password_is_read(self) -> None:
+        writer = pypdf.PdfWriter(clone_from=io.BytesIO(_pdf_with_text(["Survey No 9"])))
+        writer.encrypt(user_password="", owner_password="owner")
+        buffer = io.BytesIO()
+        writer.write(buffer)
+
+        result = run_ocr(buffer.getvalue(), "application/pdf")
+
+        assert result.note is None
+        assert [f["value"] for f in result.detected_fields] == ["9"]
+
+    def test_garbage_pdf_is_unreadable(self) -> None:
+        with pytest.raises(OcrDocumentUnreadable):
+            run_ocr(b"%PDF-1.4 garbage", "application/pdf")
+
+
+class TestOtherTypes:
+    def test_unsupported_content_type(self) -> None:
+        result = run_ocr(b"hello", "text/plain")
+
+        assert result.note == "UNSUPPORTED_CONTENT_TYPE"
+        assert result.to_result_json()["extracted_text"] == ""

@@ -1,0 +1,1 @@
+"""Pure factory rules: template keys, report families, artifact naming. No I/O here."""

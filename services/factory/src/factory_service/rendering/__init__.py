@@ -1,0 +1,1 @@
+"""Reproducible rendering: report DOCX from an export bundle, evidence-pack ZIP, ZIP normalisation."""

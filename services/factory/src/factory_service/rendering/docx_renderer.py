@@ -1,0 +1,490 @@
+"""Render a frozen export bundle into the DOCX of a report pack, byte-reproducibly (decision 24).
+
+The template is a real ``.docx`` with docxtpl (Jinja) tags, one per template key (see
+``scripts/build_templates.py``). The bundle is turned into a plain context (:func:`build_report_context`)
+whose every value is a string or a list in bundle order, so nothing depends on dict or set iteration.
+
+What makes the output reproducible:
+
+* core properties come from the bundle: ``created``/``modified`` = the snapshot's
+  ``contract_json.audit.created_at`` (else 1980-01-01), revision 1, fixed author, the bundle hash as
+  identifier; the render time appears nowhere;
+* python-docx names image parts ``image<N>`` and relationships ``rId<N>`` in insertion order, and
+  docxtpl numbers drawing ids from 1000 in document order: both are counters over a fixed sequence;
+* the package is rewritten by :func:`normalize_zip` (fixed entry order, dates, attributes, no
+  compression), which removes the wall-clock timestamps python-docx's writer puts on every entry.
+
+Evidence images: every manifest entry that is a PHOTO, GEO or SCREENSHOT (or whose document is an
+``image/*``) is looked up through ``read_blob`` by the document's ``sha256``, then its ``storage_key``,
+then the item's ``file_ref``. Images are grouped into runs of consecutive manifest entries that share
+an annexure category (else label, else evidence type), and each group starts on a new page with
+``per_page`` images per page: the group's ``group_hint.preferred_images_per_page`` (from the first
+image of the group that has a hint), kept within that hint's ``min``/``max`` images per page; a group
+without a hint uses ``annexure_defaults.min_images_per_page`` — the schema's default preference (2)
+equals the default minimum, so a hint-less group gets the same, larger pictures an unhinted contract
+would. An image that cannot be read or decoded is listed on its page as unavailable.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Final
+
+import docx.image.image
+import jinja2
+from docx.image.exceptions import UnrecognizedImageError
+from docx.shared import Emu
+from docxtpl import DocxTemplate, InlineImage
+from PIL import Image, UnidentifiedImageError
+
+from factory_service.domain.errors import ExportBundleInvalid, TemplateKeyUnknown
+from factory_service.domain.templates import template_file_key, template_title
+from factory_service.rendering.formatting import (
+    MISSING,
+    format_indian,
+    format_inr,
+    format_quantity,
+    format_rate_per_sqm,
+)
+from factory_service.rendering.reproducible_zip import normalize_zip
+
+ReadBlob = Callable[[str], bytes | None]
+
+FIXED_EPOCH: Final = datetime(1980, 1, 1, 0, 0, 0)
+"""Core-property date used when the snapshot carries no ``audit.created_at`` (the ZIP epoch)."""
+AUTHOR: Final = "ZenOps Repogen factory"
+
+_IMAGE_EVIDENCE_TYPES: Final = frozenset({"PHOTO", "GEO", "SCREENSHOT"})
+# Formats python-docx can embed as they are; anything else Pillow can read is converted to PNG.
+_EMBEDDABLE_FORMATS: Final = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF"})
+_DEFAULT_MIN_PER_PAGE: Final = 2
+_DEFAULT_MAX_PER_PAGE: Final = 4
+_EMU_PER_MM: Final = 36_000
+# A4 portrait with the templates' 20 mm margins: 170 x 257 mm, minus the page heading (20 mm) and a
+# caption line under each image (10 mm).
+_FRAME_WIDTH_EMU: Final = 170 * _EMU_PER_MM
+_FRAME_HEIGHT_EMU: Final = 237 * _EMU_PER_MM
+_CAPTION_EMU: Final = 10 * _EMU_PER_MM
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+# --------------------------------------------------------------------------------------------------
+# Bundle access
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _sequence(value: object) -> Sequence[Any]:
+    return value if isinstance(value, list | tuple) else ()
+
+
+def _text(value: object) -> str:
+    """A printable string: XML-invalid control characters removed, absent values as an em dash."""
+    if value is None or isinstance(value, bool | Mapping | list | tuple):
+        return MISSING
+    text = _XML_INVALID.sub("", str(value)).strip()
+    return text or MISSING
+
+
+def _lines(value: object) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    return [line for line in (_XML_INVALID.sub("", raw).rstrip() for raw in value.splitlines()) if line]
+
+
+def _number_with_unit(value: object) -> str:
+    area = _mapping(value)
+    unit = area.get("unit") if area.get("unit") in ("sqm", "sqft") else "sqm"
+    return format_quantity(area.get("value"), str(unit))
+
+
+def _int_in(value: object, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return min(max(value, low), high)
+
+
+def _first_number(*candidates: object) -> object:
+    for candidate in candidates:
+        if candidate is not None and not isinstance(candidate, bool):
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+
+
+@dataclass(frozen=True)
+class EvidenceImage:
+    """One evidence image slot on an annexure page; ``blob`` is ``None`` when it could not be read."""
+
+    caption: str
+    blob: bytes | None
+    width_emu: int
+    height_emu: int
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    """One annexure page of images from a single group."""
+
+    number: int
+    group_label: str
+    per_page: int
+    images: tuple[EvidenceImage, ...]
+
+
+def _is_image_entry(entry: Mapping[str, Any]) -> bool:
+    document = _mapping(entry.get("document"))
+    content_type = document.get("content_type")
+    return entry.get("evidence_type") in _IMAGE_EVIDENCE_TYPES or (
+        isinstance(content_type, str) and content_type.startswith("image/")
+    )
+
+
+def _blob_keys(entry: Mapping[str, Any]) -> list[str]:
+    document = _mapping(entry.get("document"))
+    keys = [document.get("sha256"), document.get("storage_key"), entry.get("file_ref")]
+    return [key for key in keys if isinstance(key, str) and key]
+
+
+def _embeddable(blob: bytes) -> tuple[bytes, int, int] | None:
+    """The bytes to embed and the pixel size, or ``None`` when the blob is not a readable image."""
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            image_format = image.format
+            width, height = image.size
+            if image_format not in _EMBEDDABLE_FORMATS:
+                converted = io.BytesIO()
+                image.convert("RGBA" if "A" in image.getbands() else "RGB").save(converted, format="PNG")
+                blob = converted.getvalue()
+        # python-docx parses the header itself; refuse here what it would refuse mid-render.
+        docx.image.image.Image.from_blob(blob)
+    except (
+        UnidentifiedImageError,  # not an image at all (e.g. a PDF stored as a PHOTO)
+        OSError,  # truncated or corrupt image data
+        ValueError,
+        SyntaxError,  # some Pillow plugins report malformed headers this way
+        struct.error,
+        Image.DecompressionBombError,
+        UnrecognizedImageError,
+    ):
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    return blob, width, height
+
+
+def _fit(width_px: int, height_px: int, box_width: int, box_height: int) -> tuple[int, int]:
+    # Integer arithmetic only: the same pixels always give the same EMU sizes.
+    if width_px * box_height <= height_px * box_width:
+        return max(1, width_px * box_height // height_px), box_height
+    return box_width, max(1, height_px * box_width // width_px)
+
+
+def _group_key(entry: Mapping[str, Any]) -> str:
+    hint = _mapping(entry.get("annexure_hint"))
+    for candidate in (hint.get("category"), hint.get("label"), entry.get("evidence_type")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return "OTHER"
+
+
+def _group_label(entry: Mapping[str, Any]) -> str:
+    hint = _mapping(entry.get("annexure_hint"))
+    for candidate in (hint.get("label"), hint.get("category"), entry.get("evidence_type")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return "Evidence"
+
+
+def _per_page(group: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -> int:
+    default_min = _int_in(defaults.get("min_images_per_page"), 1, 4) or _DEFAULT_MIN_PER_PAGE
+    default_max = _int_in(defaults.get("max_images_per_page"), 1, 4) or _DEFAULT_MAX_PER_PAGE
+    for entry in group:
+        hint = _mapping(_mapping(entry.get("annexure_hint")).get("group_hint"))
+        if not hint:
+            continue
+        low = _int_in(hint.get("min_images_per_page"), 1, 4) or default_min
+        high = max(low, _int_in(hint.get("max_images_per_page"), 1, 4) or default_max)
+        preferred = _int_in(hint.get("preferred_images_per_page"), 1, 4) or low
+        return min(max(preferred, low), high)
+    return default_min
+
+
+def _caption(entry: Mapping[str, Any], position: int) -> str:
+    hint = _mapping(entry.get("annexure_hint"))
+    document = _mapping(entry.get("document"))
+    label = hint.get("label") or hint.get("category") or entry.get("evidence_type")
+    name = document.get("original_filename") or entry.get("file_ref")
+    parts = [f"Image {position}", _text(label)]
+    if isinstance(name, str) and name:
+        parts.append(_text(name))
+    return " — ".join(parts)
+
+
+def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[ImagePage]:
+    """The annexure image pages of ``bundle`` in manifest order (grouping rules: module docstring)."""
+    entries = [_mapping(entry) for entry in _sequence(bundle.get("evidence_manifest"))]
+    image_entries = [entry for entry in entries if _is_image_entry(entry)]
+    groups: list[list[Mapping[str, Any]]] = []
+    for entry in image_entries:
+        if groups and _group_key(groups[-1][0]) == _group_key(entry):
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    defaults = _mapping(bundle.get("annexure_defaults"))
+    pages: list[ImagePage] = []
+    position = 0
+    for group in groups:
+        per_page = _per_page(group, defaults)
+        box_height = _FRAME_HEIGHT_EMU // per_page - _CAPTION_EMU
+        for start in range(0, len(group), per_page):
+            images: list[EvidenceImage] = []
+            for entry in group[start : start + per_page]:
+                position += 1
+                loaded = None
+                for key in _blob_keys(entry):
+                    blob = read_blob(key)
+                    if blob is not None:
+                        loaded = _embeddable(blob)
+                        break
+                if loaded is None:
+                    images.append(EvidenceImage(_caption(entry, position), None, 0, 0))
+                    continue
+                data, width_px, height_px = loaded
+                width, height = _fit(width_px, height_px, _FRAME_WIDTH_EMU, box_height)
+                images.append(EvidenceImage(_caption(entry, position), data, width, height))
+            pages.append(ImagePage(len(pages) + 1, _group_label(group[0]), per_page, tuple(images)))
+    return pages
+
+
+# --------------------------------------------------------------------------------------------------
+# Context
+
+
+def _report_date(bundle: Mapping[str, Any]) -> datetime | None:
+    created_at = _mapping(_mapping(bundle.get("contract_json")).get("audit")).get("created_at")
+    if not isinstance(created_at, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _annexure_rows(bundle: Mapping[str, Any]) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for index, raw in enumerate(_sequence(bundle.get("evidence_manifest")), start=1):
+        entry = _mapping(raw)
+        hint = _mapping(entry.get("annexure_hint"))
+        document = _mapping(entry.get("document"))
+        order = entry.get("annexure_order")
+        rows.append(
+            {
+                "serial": str(index),
+                "order": str(order) if isinstance(order, int) and not isinstance(order, bool) else MISSING,
+                "evidence_type": _text(entry.get("evidence_type")),
+                "doc_type": _text(entry.get("doc_type")),
+                "label": _text(hint.get("label")),
+                "category": _text(hint.get("category")),
+                "filename": _text(document.get("original_filename") or entry.get("file_ref")),
+            }
+        )
+    return rows
+
+
+def build_report_context(
+    bundle: Mapping[str, Any], *, template_key: str, export_bundle_hash: str, pack_version: int
+) -> dict[str, Any]:
+    """Everything a template prints, as strings and lists in bundle order (no images; see
+    :func:`plan_image_pages`). Absent values print as an em dash."""
+    work_order_id = bundle.get("work_order_id")
+    if not isinstance(work_order_id, str) or not work_order_id:
+        raise ExportBundleInvalid("export bundle has no work_order_id", details={"field": "work_order_id"})
+    contract = _mapping(bundle.get("contract_json"))
+    derived = _mapping(bundle.get("derived_json"))
+    readiness = _mapping(bundle.get("readiness_json"))
+    meta = _mapping(contract.get("meta"))
+    party = _mapping(contract.get("party"))
+    prop = _mapping(contract.get("property"))
+    manual = _mapping(contract.get("manual_fields"))
+    contract_values = _mapping(contract.get("computed_values"))
+    derived_values = _mapping(derived.get("computed_values"))
+    standardized = _mapping(derived.get("standardized"))
+    std_area = _mapping(standardized.get("area")) or _mapping(contract_values.get("standardized_areas"))
+    std_rates = _mapping(standardized.get("rates")) or _mapping(contract_values.get("standardized_rates"))
+
+    def value(name: str) -> object:
+        # derived_json is the engine's output for this snapshot; the contract copy is the fallback.
+        return _first_number(derived_values.get(name), contract_values.get(name))
+
+    report_date = _report_date(bundle)
+    score = format_indian(readiness.get("completeness_score"), 0)
+    return {
+        "title": template_title(template_key),
+        "template_key": template_key,
+        "pack_version": str(pack_version),
+        "export_bundle_hash": export_bundle_hash,
+        "work_order_id": work_order_id,
+        "snapshot_version": _text(bundle.get("snapshot_version")),
+        "report_date": report_date.strftime("%d-%m-%Y") if report_date else MISSING,
+        "report_type": _text(meta.get("report_type") or derived.get("report_type")),
+        "bank_type": _text(meta.get("bank_type") or derived.get("bank_type")),
+        "template_selector": _text(meta.get("template_selector") or derived.get("template_selector")),
+        "value_slab": _text(meta.get("value_slab") or derived.get("value_slab")),
+        "party": {
+            key: _text(party.get(key))
+            for key in (
+                "borrower_name",
+                "owner_name",
+                "client_name",
+                "bank_name",
+                "bank_branch_name",
+                "bank_branch_code",
+            )
+        },
+        "property": {
+            **{
+                key: _text(prop.get(key))
+                for key in ("address", "city", "taluk", "village", "survey_no", "cts_no", "khata_no")
+            },
+            "land_area_input": _number_with_unit(prop.get("land_area")),
+            "built_up_area_input": _number_with_unit(prop.get("built_up_area")),
+            "floors": [
+                {
+                    "label": _text(_mapping(floor).get("label")),
+                    "area": _number_with_unit(_mapping(floor).get("area")),
+                }
+                for floor in _sequence(prop.get("floors"))
+            ],
+        },
+        "areas": {
+            "land_area_sqm": format_quantity(std_area.get("land_area_sqm"), "sqm"),
+            "built_up_area_sqm": format_quantity(std_area.get("built_up_area_sqm"), "sqm"),
+        },
+        "rates": {
+            "guideline": format_rate_per_sqm(std_rates.get("guideline_rate_per_sqm")),
+            "market": format_rate_per_sqm(std_rates.get("market_rate_per_sqm")),
+            "adopted": format_rate_per_sqm(std_rates.get("adopted_rate_per_sqm")),
+        },
+        "values": {
+            "fmv": format_inr(value("FMV")),
+            "realizable": format_inr(value("realizable_value")),
+            "distress": format_inr(value("distress_value")),
+            "coop_market": format_inr(value("coop_market_value")),
+            "coop_adopted": format_inr(value("coop_adopted_value")),
+            "coop_rounded": format_inr(value("rounded_to_next_500")),
+        },
+        "readiness": {
+            "score": score if score is not None else MISSING,
+            "warnings": [_text(item) for item in _sequence(readiness.get("warnings"))],
+            "missing_fields": [_text(item) for item in _sequence(readiness.get("missing_fields"))],
+            "missing_evidence": [_text(item) for item in _sequence(readiness.get("missing_evidence"))],
+        },
+        "manual": {
+            "justification_lines": _lines(manual.get("justification_text")),
+            "enclosures_lines": _lines(manual.get("enclosures_text")),
+        },
+        "annexure_rows": _annexure_rows(bundle),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def load_template(template_key: str) -> bytes:
+    """The template file serving ``template_key`` (a bank format's own, or the generic one)."""
+    file_key = template_file_key(template_key)
+    if file_key is None:
+        raise TemplateKeyUnknown(
+            f"no template for key {template_key}", details={"template_key": template_key}
+        )
+    resource = resources.files("factory_service").joinpath("templates", f"{file_key}.docx")
+    if not resource.is_file():
+        raise TemplateKeyUnknown(
+            f"template file {file_key}.docx is missing", details={"template_key": template_key}
+        )
+    return resource.read_bytes()
+
+
+def _image_pages_context(tpl: DocxTemplate, pages: Sequence[ImagePage]) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": str(page.number),
+            "group_label": _text(page.group_label),
+            "images": [
+                {
+                    "available": image.blob is not None,
+                    "image": (
+                        InlineImage(tpl, io.BytesIO(image.blob), Emu(image.width_emu), Emu(image.height_emu))
+                        if image.blob is not None
+                        else ""
+                    ),
+                    "caption": image.caption,
+                }
+                for image in page.images
+            ],
+        }
+        for page in pages
+    ]
+
+
+def _set_core_properties(tpl: DocxTemplate, context: Mapping[str, Any], stamp: datetime) -> None:
+    props = tpl.docx.core_properties
+    props.author = AUTHOR
+    props.last_modified_by = AUTHOR
+    props.title = str(context["title"])[:255]
+    props.subject = f"Work order {context['work_order_id']}, snapshot v{context['snapshot_version']}"
+    props.identifier = str(context["export_bundle_hash"])
+    props.keywords = str(context["template_key"])
+    props.category = "valuation report"
+    props.comments = f"Pack version {context['pack_version']}"
+    props.revision = 1
+    props.created = stamp
+    props.modified = stamp
+
+
+def render_report_docx(
+    bundle: Mapping[str, Any],
+    *,
+    template_key: str,
+    export_bundle_hash: str,
+    pack_version: int,
+    read_blob: ReadBlob,
+) -> bytes:
+    """The report DOCX for a frozen export bundle; the same inputs give the same bytes anywhere.
+
+    ``read_blob`` reads evidence bytes from the blob store by SHA-256 or storage key and answers
+    ``None`` for what it does not hold.
+    """
+    template = load_template(template_key)
+    context = build_report_context(
+        bundle, template_key=template_key, export_bundle_hash=export_bundle_hash, pack_version=pack_version
+    )
+    pages = plan_image_pages(bundle, read_blob)
+    tpl = DocxTemplate(io.BytesIO(template))
+    tpl.init_docx()
+    context["image_pages"] = _image_pages_context(tpl, pages)
+    context["image_page_count"] = str(len(pages))
+    # Autoescape: bundle text such as "Co-op & Sons" must not break the document XML; InlineImage
+    # declares __html__, so its drawing XML passes through untouched.
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    tpl.render(context, jinja_env=env)
+    _set_core_properties(tpl, context, _report_date(bundle) or FIXED_EPOCH)
+    out = io.BytesIO()
+    tpl.save(out)
+    return normalize_zip(out.getvalue())

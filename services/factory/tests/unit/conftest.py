@@ -1,0 +1,234 @@
+"""Export bundles and evidence images shared by the factory's rendering tests."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+WORK_ORDER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
+EXTERIOR_SHA = "e" * 64
+INTERIOR_KEY = "tenants/1111/documents/interior.png"
+
+
+def png_bytes(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
+    """A small solid-colour PNG, generated rather than checked in."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def hash01_bundle() -> dict[str, Any]:
+    """The export bundle of vectors HASH-01 (also the FAC-* fixture)."""
+    return {
+        "work_order_id": WORK_ORDER_ID,
+        "snapshot_version": 2,
+        "contract_json": {"meta": {"report_type": "VALUATION", "template_selector": "SBI_FORMAT_A"}},
+        "derived_json": {
+            "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
+        },
+        "readiness_json": {
+            "completeness_score": 100,
+            "missing_fields": [],
+            "missing_evidence": [],
+            "warnings": [],
+        },
+        "evidence_manifest": [],
+    }
+
+
+def _manifest_entry(
+    item_id: str,
+    order: int,
+    evidence_type: str,
+    doc_type: str,
+    filename: str,
+    document: dict[str, Any],
+    hint: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "evidence_type": evidence_type,
+        "doc_type": doc_type,
+        "annexure_order": order,
+        "classification": None,
+        "sensitivity": None,
+        "source": None,
+        "document_id": document.get("id"),
+        "file_ref": None,
+        "captured_by_employee_id": None,
+        "captured_at": None,
+        "tags": None,
+        "created_at": "2026-02-24T10:00:00.000Z",
+        "document": {
+            "original_filename": filename,
+            "content_type": "image/png",
+            "status": "ACTIVE",
+            **document,
+        },
+        "annexure_hint": hint,
+    }
+
+
+@pytest.fixture
+def sbi_bundle() -> dict[str, Any]:
+    """An SBI <5Cr bundle in the shape of domain.md §1.9: ENG-07 values, two photos and a deed."""
+    return {
+        "work_order_id": WORK_ORDER_ID,
+        "snapshot_version": 4,
+        "contract_json": {
+            "meta": {
+                "report_type": "VALUATION",
+                "bank_type": "SBI",
+                "value_slab": "LT_5CR",
+                "template_selector": "SBI_FORMAT_A",
+            },
+            "party": {
+                "borrower_name": "Ramesh Kumar",
+                "owner_name": "Sita Devi",
+                "bank_name": "State Bank of India",
+                "bank_branch_name": "Jayanagar Branch",
+                "bank_branch_code": "SBIN0001234",
+            },
+            "property": {
+                "address": "42, 4th Cross, Jayanagar",
+                "city": "Bengaluru",
+                "survey_no": "SY-118/2",
+                "khata_no": "KH-7781",
+                "land_area": {"value": 1000, "unit": "sqft"},
+                "built_up_area": {"value": 150, "unit": "sqm"},
+                "floors": [{"label": "Ground floor", "area": {"value": 75, "unit": "sqm"}}],
+            },
+            "valuation_inputs": {"land_value": 2000000, "building_value": 3000000},
+            "computed_values": {"FMV": 5000000, "realizable_value": 4750000, "distress_value": 4000000},
+            "annexures": {
+                "items": [],
+                "image_grouping_default": {"min_images_per_page": 2, "max_images_per_page": 4},
+            },
+            "manual_fields": {
+                "justification_text": "Comparable sales in Jayanagar support the adopted rate.\nGuideline checked.",
+                "enclosures_text": "Sale deed copy\nKhata extract",
+            },
+            "audit": {"snapshot_version": 4, "created_at": "2026-02-24T10:00:00.000Z"},
+        },
+        "derived_json": {
+            "ruleset_version": "m5.4-v1",
+            "value_slab": "LT_5CR",
+            "template_selector": "SBI_FORMAT_A",
+            "bank_type": "SBI",
+            "report_type": "VALUATION",
+            "standardized": {
+                "area": {"land_area_sqm": 92.9, "built_up_area_sqm": 150},
+                "rates": {
+                    "guideline_rate_per_sqm": 16145.85,
+                    "market_rate_per_sqm": 21527.8,
+                    "adopted_rate_per_sqm": None,
+                },
+            },
+            "computed_values": {
+                "FMV": 5000000,
+                "realizable_value": 4750000,
+                "distress_value": 4000000,
+                "coop_market_value": None,
+                "coop_adopted_value": None,
+                "rounded_to_next_500": None,
+            },
+            "warnings": [],
+        },
+        "readiness_json": {
+            "completeness_score": 92,
+            "missing_fields": [],
+            "missing_evidence": [],
+            "warnings": ["Field evidence links missing for 1 required field(s)."],
+        },
+        "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
+        "evidence_manifest": [
+            _manifest_entry(
+                "11111111-0000-0000-0000-000000000001",
+                1,
+                "PHOTO",
+                "OTHER",
+                "front-elevation.png",
+                {"id": "doc-ext", "sha256": EXTERIOR_SHA},
+                {
+                    "label": "Exterior Photos",
+                    "category": "exterior",
+                    "sort_order": 1,
+                    "group_hint": {
+                        "min_images_per_page": 1,
+                        "max_images_per_page": 4,
+                        "preferred_images_per_page": 2,
+                    },
+                },
+            ),
+            _manifest_entry(
+                "11111111-0000-0000-0000-000000000002",
+                2,
+                "PHOTO",
+                "OTHER",
+                "living-room.png",
+                {"id": "doc-int", "storage_key": INTERIOR_KEY},
+                {"label": "Interior Photos", "category": "interior", "sort_order": 2, "group_hint": None},
+            ),
+            _manifest_entry(
+                "11111111-0000-0000-0000-000000000003",
+                3,
+                "DOCUMENT",
+                "SALE_DEED",
+                "sale-deed.pdf",
+                {"id": "doc-deed", "content_type": "application/pdf", "storage_key": "tenants/1111/deed.pdf"},
+                {"label": "Sale Deed", "category": "legal", "sort_order": 3, "group_hint": None},
+            ),
+        ],
+    }
+
+
+@pytest.fixture
+def blob_store() -> dict[str, bytes]:
+    """The blob store the SBI bundle's photos live in (one by SHA-256, one by storage key)."""
+    return {
+        EXTERIOR_SHA: png_bytes((64, 48), (200, 40, 40)),
+        INTERIOR_KEY: png_bytes((30, 60), (40, 40, 200)),
+    }
+
+
+@pytest.fixture
+def coop_bundle() -> dict[str, Any]:
+    """The co-op bundle of ENG-02 (adopted 12345 → market 15431.25, rounded 15500)."""
+    return {
+        "work_order_id": "cccccccc-cccc-cccc-cccc-cccccccccccc",
+        "snapshot_version": 2,
+        "contract_json": {
+            "meta": {"report_type": "VALUATION", "bank_type": "COOP", "template_selector": "COOP_GENERIC"},
+            "party": {"bank_name": "Co-op Bank", "bank_branch_name": "Market Road"},
+            "property": {"address": "Co-op site", "floors": []},
+        },
+        "derived_json": {
+            "computed_values": {
+                "FMV": None,
+                "realizable_value": None,
+                "distress_value": None,
+                "coop_market_value": 15431.25,
+                "coop_adopted_value": 12345,
+                "rounded_to_next_500": 15500,
+            }
+        },
+        "readiness_json": {
+            "completeness_score": 60,
+            "missing_fields": ["Land area is required"],
+            "missing_evidence": ["valuation_photos: need at least 6, found 0"],
+            "warnings": ["RATE_INPUT_MISSING: Neither guideline rate nor market rate is provided."],
+        },
+        "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
+        "evidence_manifest": [],
+    }
+
+
+@pytest.fixture
+def make_png() -> Callable[[tuple[int, int], tuple[int, int, int]], bytes]:
+    """The PNG generator, for tests that need images of their own."""
+    return png_bytes

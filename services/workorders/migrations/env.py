@@ -1,0 +1,7 @@
+"""Alembic environment of the workorders schema (run as the schema owner by `python -m workorders_service.main migrate`)."""
+
+from alembic import context
+
+from shared.db.migrations import run_env
+
+run_env(context.config)

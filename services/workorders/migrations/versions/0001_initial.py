@@ -1,0 +1,101 @@
+"""Work-order spine: work orders, snapshots, rules runs, comments, messaging tables, RLS.
+
+Revision ID: 0001
+Revises:
+"""
+
+from alembic import op
+
+from shared.db.rls import grants_sql, tenant_rls_sql
+from shared.messaging.schema import messaging_tables_sql
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+S = "workorders"
+TENANT_TABLES = ("work_orders", "contract_snapshots", "rules_runs", "comments")
+
+
+def upgrade() -> None:
+    op.execute(
+        f"""CREATE TABLE {S}.work_orders (
+        id UUID PRIMARY KEY,
+        tenant_id UUID NOT NULL,
+        source_type TEXT NOT NULL CHECK (source_type IN ('TENANT','EXTERNAL','CHANNEL')),
+        source_ref_id UUID,
+        assignment_id UUID,
+        report_type TEXT NOT NULL CHECK (report_type IN ('VALUATION','DPR','REVALUATION','STAGE_PROGRESS')),
+        bank_name TEXT NOT NULL CHECK (length(btrim(bank_name)) > 0),
+        bank_type TEXT NOT NULL DEFAULT 'OTHER' CHECK (bank_type IN ('SBI','PSU_GENERIC','COOP','AGRI','OTHER')),
+        value_slab TEXT NOT NULL DEFAULT 'UNKNOWN' CHECK (value_slab IN ('LT_5CR','GT_5CR','UNKNOWN')),
+        template_selector TEXT NOT NULL DEFAULT 'UNKNOWN',
+        status TEXT NOT NULL DEFAULT 'DRAFT',
+        billing_external_key TEXT,
+        report_pack_id UUID,
+        evidence_profile_id UUID,
+        current_readiness JSONB,
+        readiness_evidence_version BIGINT NOT NULL DEFAULT 0,
+        version BIGINT NOT NULL DEFAULT 1,
+        created_by_user_id UUID,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )"""
+    )
+    op.execute(f"CREATE INDEX work_orders_tenant_created_idx ON {S}.work_orders (tenant_id, created_at DESC)")
+    op.execute(f"CREATE INDEX work_orders_status_idx ON {S}.work_orders (tenant_id, status)")
+    op.execute(
+        f"""CREATE TABLE {S}.contract_snapshots (
+        id UUID PRIMARY KEY,
+        tenant_id UUID NOT NULL,
+        work_order_id UUID NOT NULL REFERENCES {S}.work_orders(id),
+        version INT NOT NULL CHECK (version > 0),
+        contract_json JSONB NOT NULL,
+        derived_json JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+        readiness_json JSONB NOT NULL,
+        created_by_user_id UUID,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        UNIQUE (work_order_id, version)
+    )"""
+    )
+    op.execute(
+        f"""CREATE TABLE {S}.rules_runs (
+        id UUID PRIMARY KEY,
+        tenant_id UUID NOT NULL,
+        work_order_id UUID NOT NULL REFERENCES {S}.work_orders(id),
+        input_snapshot_id UUID NOT NULL REFERENCES {S}.contract_snapshots(id),
+        output_snapshot_id UUID NOT NULL REFERENCES {S}.contract_snapshots(id),
+        ruleset_version TEXT NOT NULL,
+        warnings JSONB NOT NULL DEFAULT '[]'::jsonb,
+        errors JSONB NOT NULL DEFAULT '[]'::jsonb,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )"""
+    )
+    op.execute(f"CREATE INDEX rules_runs_wo_idx ON {S}.rules_runs (work_order_id, created_at DESC)")
+    op.execute(
+        f"""CREATE TABLE {S}.comments (
+        id UUID PRIMARY KEY,
+        tenant_id UUID NOT NULL,
+        work_order_id UUID NOT NULL REFERENCES {S}.work_orders(id),
+        comment_type TEXT NOT NULL CHECK (comment_type IN ('JUSTIFICATION','ENCLOSURES','CHECKLIST','NOTES')),
+        body TEXT NOT NULL CHECK (length(btrim(body)) > 0),
+        created_by_user_id UUID,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )"""
+    )
+    op.execute(f"CREATE INDEX comments_wo_idx ON {S}.comments (work_order_id, created_at DESC)")
+    for stmt in messaging_tables_sql(S):
+        op.execute(stmt)
+    for table in TENANT_TABLES:
+        for stmt in tenant_rls_sql(S, table):
+            op.execute(stmt)
+    for stmt in grants_sql(S):
+        op.execute(stmt)
+
+
+def downgrade() -> None:
+    for table in ("comments", "rules_runs", "contract_snapshots", "work_orders"):
+        op.execute(f"DROP TABLE IF EXISTS {S}.{table} CASCADE")
+    for table in ("parked_messages", "consumer_versions", "inbox", "outbox"):
+        op.execute(f"DROP TABLE IF EXISTS {S}.{table}")

@@ -1,0 +1,1 @@
+"""Pure Repogen work-order rules: contract schema, rules engine, status transitions. No I/O here."""

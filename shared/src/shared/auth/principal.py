@@ -1,0 +1,105 @@
+"""The authenticated caller and its capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from shared.errors import Forbidden
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    "ops_manager": frozenset(
+        {
+            "masterdata.read",
+            "masterdata.write",
+            "employees.read",
+            "attendance.read",
+            "attendance.write",
+            "assignments.transition",
+            "tasks.read",
+            "tasks.write",
+            "notifications.routes.read",
+            "notifications.send",
+            "invoices.read",
+        }
+    ),
+    "accounts": frozenset(
+        {
+            "masterdata.read",
+            "tasks.read",
+            "payroll.read",
+            "payroll.write",
+            "payroll.run",
+            "invoices.read",
+            "invoices.write",
+        }
+    ),
+    "hr": frozenset(
+        {
+            "masterdata.read",
+            "employees.read",
+            "employees.write",
+            "attendance.read",
+            "attendance.write",
+            "tasks.read",
+            "payroll.read",
+        }
+    ),
+    "valuer": frozenset({"attendance.write", "masterdata.read"}),
+    "portal_user": frozenset(),
+}
+
+FACTORY_OPERATOR_MARKERS = frozenset(
+    {"admin", "owner", "ops", "repogen_factory", "factory_ops", "deliverables_release"}
+)
+
+
+def expand_capabilities(roles: Iterable[str], capabilities: Iterable[str] = ()) -> list[str]:
+    """Capabilities granted by ``roles`` plus explicit ones; ``super_admin`` → ``*`` (domain.md §10.1)."""
+    caps: set[str] = set(capabilities)
+    for role in roles:
+        if role == "super_admin":
+            caps.add("*")
+        caps |= ROLE_CAPABILITIES.get(role, frozenset())
+    return sorted(caps)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: from a verified JWT, the service token or the studio admin token."""
+
+    sub: str
+    aud: str
+    tenant_id: str | None
+    user_id: str | None
+    roles: tuple[str, ...] = ()
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+    kind: str = "jwt"  # jwt | service | studio_admin
+
+    @property
+    def is_super(self) -> bool:
+        return "super_admin" in self.roles or "*" in self.capabilities
+
+    def has(self, capability: str) -> bool:
+        return self.is_super or capability in self.capabilities
+
+    def require(self, *capabilities: str) -> None:
+        """403 unless every capability is present (super admin and ``*`` bypass)."""
+        missing = [c for c in capabilities if not self.has(c)]
+        if missing:
+            raise Forbidden(
+                f"missing capabilities: {', '.join(missing)}",
+                code="MISSING_CAPABILITIES",
+                details={"missing": missing},
+            )
+
+    def is_factory_operator(self, *, dev: bool) -> bool:
+        """domain.md §10.2; the role-less ``web`` fallback exists only in dev (architecture §6)."""
+        if self.kind in {"service", "studio_admin"} or self.aud == "studio":
+            return True
+        if self.aud == "portal":
+            return False
+        markers = {r.lower() for r in self.roles} | {c.lower() for c in self.capabilities}
+        if markers & FACTORY_OPERATOR_MARKERS:
+            return True
+        return dev and self.aud == "web" and not self.roles and not self.capabilities

@@ -1,0 +1,54 @@
+"""Engines per database role.
+
+Each service connects with two login roles that are neither owner nor superuser (architecture §6):
+``app`` is bound by row-level security to the tenant of the request; ``system`` has explicit
+cross-tenant policies and serves consumers, the outbox relay and service-token routes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    """Which login role a unit of work runs as."""
+
+    APP = "app"
+    SYSTEM = "system"
+
+
+class Database:
+    """Owns the engines of one service and hands out sessions per role."""
+
+    def __init__(self, app_url: str, system_url: str, *, pool_size: int = 10) -> None:
+        self.engines: dict[Role, AsyncEngine] = {
+            Role.APP: create_async_engine(
+                app_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            ),
+            Role.SYSTEM: create_async_engine(
+                system_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            ),
+        }
+        self._sessionmakers = {
+            role: async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+            for role, engine in self.engines.items()
+        }
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> Database:
+        return cls(settings.db_app_url, settings.db_system_url, pool_size=settings.db_pool_size)
+
+    def session(self, role: Role) -> AsyncSession:
+        return self._sessionmakers[role]()
+
+    @property
+    def system_engine(self) -> AsyncEngine:
+        return self.engines[Role.SYSTEM]
+
+    async def dispose(self) -> None:
+        for engine in self.engines.values():
+            await engine.dispose()

@@ -1,0 +1,109 @@
+"""The unit of work: one transaction, its tenant context, and the outbox rows it writes.
+
+Only the unit of work commits; repositories never do (house style). Events added with :meth:`publish`
+are written to the service's outbox table in the same transaction as the state change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db.database import Database, Role
+from shared.messaging.envelope import Envelope
+from shared.messaging.outbox import OutboxWriter
+
+
+class UnitOfWork:
+    """``async with UnitOfWork(db, outbox, role=..., tenant_id=...) as uow: ...; await uow.commit()``.
+
+    Leaving the block without :meth:`commit` rolls back. The tenant id (and user id) are set with
+    ``set_config(..., is_local => true)`` so they last exactly one transaction, which is what the
+    row-level-security policies read.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: OutboxWriter,
+        *,
+        role: Role = Role.APP,
+        tenant_id: uuid.UUID | str | None = None,
+        user_id: uuid.UUID | str | None = None,
+    ) -> None:
+        self._db = db
+        self._outbox = outbox
+        self.role = role
+        self.tenant_id = str(tenant_id) if tenant_id else None
+        self.user_id = str(user_id) if user_id else None
+        self._session: AsyncSession | None = None
+        self._committed = False
+        self.published: list[Envelope] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its 'async with' block")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        self._session = self._db.session(self.role)
+        await self._session.begin()
+        if self.tenant_id or self.user_id:
+            await self._session.execute(
+                text("SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true)"),
+                {"t": self.tenant_id or "", "u": self.user_id or ""},
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            if not self._committed:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self._committed = True
+
+    async def publish(
+        self,
+        *,
+        topic: str,
+        key: str,
+        event_type: str,
+        payload: Mapping[str, Any],
+        aggregate_id: str,
+        aggregate_version: int,
+        tenant_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        version: int = 1,
+    ) -> Envelope:
+        """Write one event to the outbox inside this transaction and return its envelope."""
+        envelope = Envelope.new(
+            event_type=event_type,
+            version=version,
+            tenant_id=tenant_id if tenant_id is not None else self.tenant_id,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            payload=dict(payload),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        await self._outbox.write(self.session, topic=topic, key=key, envelope=envelope)
+        self.published.append(envelope)
+        return envelope

@@ -1,0 +1,141 @@
+"""Static registry of the processes the dev-stack launcher runs, and the Kafka topics it creates.
+
+Conventions every service package follows:
+
+* HTTP app: ``uvicorn <package>.main:create_app --factory --host 127.0.0.1 --port <port>``, answering
+  ``GET /healthz`` with 200 once ready;
+* stream app (consumers + outbox relay): ``python -m <package>.main stream``;
+* migrations (Alembic, run as the schema owner): ``python -m <package>.main migrate``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+__all__ = [
+    "FALLBACK_COMPACTED_TOPICS",
+    "FALLBACK_TOPICS",
+    "GATEWAY",
+    "SERVICES",
+    "ServiceSpec",
+    "db_services",
+    "kafka_topics",
+    "service",
+]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service of the stack.
+
+    ``schema`` is its Postgres schema (``None`` for the gateway, which owns no tables);
+    ``default_port`` the HTTP port tried first; ``has_stream`` whether a stream process runs too.
+    """
+
+    name: str
+    package: str
+    default_port: int
+    has_stream: bool
+    schema: str | None
+
+    @property
+    def has_db(self) -> bool:
+        """Whether the service owns a schema (and so gets DB URLs and migrations)."""
+        return self.schema is not None
+
+    def http_command(self, port: int) -> list[str]:
+        """Arguments after the Python interpreter that start the HTTP app on ``port``."""
+        return [
+            "-m",
+            "uvicorn",
+            f"{self.package}.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+
+    def stream_command(self) -> list[str]:
+        """Arguments after the Python interpreter that start the stream app."""
+        return ["-m", f"{self.package}.main", "stream"]
+
+    def migrate_command(self) -> list[str]:
+        """Arguments after the Python interpreter that apply this service's migrations."""
+        return ["-m", f"{self.package}.main", "migrate"]
+
+
+GATEWAY = ServiceSpec(
+    name="gateway", package="gateway_service", default_port=8080, has_stream=False, schema=None
+)
+
+# Order matters: migrations and start-up follow it, and the gateway comes first in printed URLs.
+SERVICES: tuple[ServiceSpec, ...] = (
+    GATEWAY,
+    ServiceSpec(
+        name="workorders",
+        package="workorders_service",
+        default_port=8081,
+        has_stream=True,
+        schema="workorders",
+    ),
+    ServiceSpec(
+        name="evidence", package="evidence_service", default_port=8082, has_stream=True, schema="evidence"
+    ),
+    ServiceSpec(
+        name="factory", package="factory_service", default_port=8083, has_stream=True, schema="factory"
+    ),
+    ServiceSpec(
+        name="billing", package="billing_service", default_port=8084, has_stream=True, schema="billing"
+    ),
+)
+
+
+def service(name: str) -> ServiceSpec:
+    """The spec of service ``name``; raises ``KeyError`` for unknown names."""
+    for spec in SERVICES:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def db_services() -> tuple[str, ...]:
+    """Schemas to provision, one per service that owns data."""
+    return tuple(spec.schema for spec in SERVICES if spec.schema is not None)
+
+
+# Used only until ``shared.contracts.topics`` exists; that module is the source of truth.
+FALLBACK_TOPICS: tuple[str, ...] = (
+    "workorders.work-order.v1",
+    "evidence.work-order-evidence.v1",
+    "evidence.ocr-jobs.v1",
+    "billing.work-order-billing.v1",
+    "billing.gate-outcome.v1",
+    "billing.account-status.v1",
+    "factory.pack.v1",
+    "factory.release-requested.v1",
+    "factory.generation-jobs.v1",
+    "v1.billing-events.v1",
+)
+FALLBACK_COMPACTED_TOPICS: tuple[str, ...] = ("billing.work-order-billing.v1", "billing.account-status.v1")
+
+
+def kafka_topics() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(all_topics, compacted_topics)`` from ``shared.contracts.topics``, else the fallback lists.
+
+    Imported lazily so the launcher works before the contracts exist. Dead-letter topics are not
+    listed: ``ensure_topics`` adds ``<topic>.dlq`` for each.
+    """
+    try:
+        module = importlib.import_module("shared.contracts.topics")
+    except ImportError:
+        module = None
+    topics = tuple(_topic_name(t) for t in getattr(module, "ALL_TOPICS", FALLBACK_TOPICS))
+    compacted = tuple(_topic_name(t) for t in getattr(module, "COMPACTED_TOPICS", FALLBACK_COMPACTED_TOPICS))
+    return topics, tuple(sorted(compacted))
+
+
+def _topic_name(topic: object) -> str:
+    name = topic if isinstance(topic, str) else getattr(topic, "name", topic)
+    return str(name)

@@ -1,0 +1,616 @@
+"""The dev-stack launcher behind ``make up`` / ``make down``: Postgres, Kafka, migrations, services.
+
+Everything it starts is recorded in the state directory (default ``<repo>/.zenops``, overridden by
+``$ZENOPS_STATE_DIR``), and ``stop_stack`` stops exactly those processes, nothing else:
+
+* ``pids.json``   - per process: pid (= its process group), start time (guards against pid reuse),
+  command and log; plus whether Postgres/Kafka are embedded (started here) or external;
+* ``ports.json``  - HTTP port per service, chosen once so restarts keep URLs stable;
+* ``logs/``       - ``postgres.log``, Kafka's log, ``<name>-http.log``, ``<name>-stream.log``,
+  ``<name>-migrate.log``.
+
+External servers: ``$ZENOPS_PG_ADMIN_DSN`` (provision only, start nothing) and
+``$ZENOPS_KAFKA_BOOTSTRAP`` (create topics only). The same functions serve pytest fixtures:
+:func:`start_stack` returns a :class:`StackInfo`; :func:`stop_stack` undoes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.devstack import catalog
+from shared.devstack.catalog import ServiceSpec
+from shared.devstack.postgres import (
+    PgEndpoint,
+    PostgresNode,
+    Secrets,
+    _file_lock,
+    _free_port,
+    _pid_alive,
+    _port_is_free,
+    _run_sync,
+    endpoint_from_dsn,
+    external_admin_dsn,
+    provision,
+    service_dsns,
+)
+
+__all__ = [
+    "KAFKA_BOOTSTRAP_ENV",
+    "STATE_DIR_ENV",
+    "ProcessRecord",
+    "StackError",
+    "StackInfo",
+    "default_state_dir",
+    "repo_root",
+    "resolve_stack",
+    "service_env",
+    "stack_status",
+    "start_stack",
+    "stop_stack",
+]
+
+STATE_DIR_ENV = "ZENOPS_STATE_DIR"
+KAFKA_BOOTSTRAP_ENV = "ZENOPS_KAFKA_BOOTSTRAP"
+
+_HEALTH_TIMEOUT = 90.0
+_MIGRATE_TIMEOUT = 300.0
+_STOP_GRACE = 10.0
+
+
+class StackError(RuntimeError):
+    """A stack component failed to start or stop; the message names the log to read."""
+
+
+def _say(message: str) -> None:
+    print(f"[devstack] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- locations
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The workspace root: the nearest directory holding ``uv.lock``, from ``start`` or this file."""
+    for origin in (start or Path.cwd(), Path(__file__).resolve()):
+        for candidate in (origin, *origin.parents):
+            if (candidate / "uv.lock").is_file():
+                return candidate
+    raise StackError("cannot find the repository root (no uv.lock above the current directory)")
+
+
+def default_state_dir() -> Path:
+    """``$ZENOPS_STATE_DIR`` if set, else ``<repo>/.zenops``."""
+    env = os.environ.get(STATE_DIR_ENV, "").strip()
+    return Path(env).resolve() if env else repo_root() / ".zenops"
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A process the launcher started, as stored in ``pids.json``."""
+
+    name: str
+    pid: int
+    start_ticks: int
+    log: str
+    command: list[str] = field(default_factory=list)
+
+    def is_alive(self) -> bool:
+        """Alive and still the same process (not a recycled pid)."""
+        return _pid_alive(self.pid) and _start_ticks(self.pid) == self.start_ticks
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Process start time in clock ticks since boot (``/proc/<pid>/stat`` field 22)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may contain spaces or parentheses; fields resume after the last ')'.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+class _State:
+    """Read/modify/write of ``pids.json`` and ``ports.json`` under a lock."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+        self.pids_file = state_dir / "pids.json"
+        self.ports_file = state_dir / "ports.json"
+        self.log_dir = state_dir / "logs"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        with _file_lock(self.dir / ".launcher.lock"):
+            yield
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        if not path.exists():
+            return {}
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def _write(self, path: Path, data: Mapping[str, Any]) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def pids(self) -> dict[str, Any]:
+        data = self._read(self.pids_file)
+        data.setdefault("processes", {})
+        return data
+
+    def processes(self) -> dict[str, ProcessRecord]:
+        return {name: ProcessRecord(**raw) for name, raw in self.pids()["processes"].items()}
+
+    def record_process(self, record: ProcessRecord) -> None:
+        data = self.pids()
+        data["processes"][record.name] = dataclasses.asdict(record)
+        self._write(self.pids_file, data)
+
+    def forget_process(self, name: str) -> None:
+        data = self.pids()
+        data["processes"].pop(name, None)
+        self._write(self.pids_file, data)
+
+    def record_component(self, name: str, *, embedded: bool) -> None:
+        """Note whether Postgres/Kafka were started here (``down`` stops only those)."""
+        data = self.pids()
+        data[name] = {"embedded": embedded}
+        self._write(self.pids_file, data)
+
+    def forget_components(self) -> None:
+        data = self.pids()
+        data.pop("kafka", None)
+        data.pop("postgres", None)
+        self._write(self.pids_file, data)
+
+    def ports(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self._read(self.ports_file).items()}
+
+    def save_ports(self, ports: Mapping[str, int]) -> None:
+        self._write(self.ports_file, dict(ports))
+
+
+# ------------------------------------------------------------------------------------------- stack info
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """Everything a test or a developer needs to talk to a running stack."""
+
+    state_dir: Path
+    postgres: PgEndpoint
+    admin_dsn: str
+    dsns: dict[str, dict[str, str]]
+    kafka_bootstrap: str
+    urls: dict[str, str]
+    secrets: Secrets
+    postgres_embedded: bool
+    kafka_embedded: bool
+
+    @property
+    def log_dir(self) -> Path:
+        """Directory with every component's log."""
+        return self.state_dir / "logs"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where services store uploaded files and artifacts."""
+        return self.state_dir / "blobs"
+
+    def env(self, service: str | None = None) -> dict[str, str]:
+        """Environment of one service process (or, for ``None``, the variables common to all)."""
+        return service_env(self, catalog.service(service) if service else None)
+
+
+def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
+    """The ``ZENOPS_*`` variables a service process reads through pydantic-settings."""
+    env = {
+        "ZENOPS_ENV": "dev",
+        "ZENOPS_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "ZENOPS_BLOB_DIR": str(info.blob_dir),
+        "ZENOPS_JWT_SECRET": info.secrets.jwt_secret,
+        "ZENOPS_SERVICE_TOKEN": info.secrets.service_token,
+        "ZENOPS_STUDIO_ADMIN_TOKEN": info.secrets.studio_admin_token,
+        "ZENOPS_WEBHOOK_SECRET": info.secrets.webhook_secret,
+        "ZENOPS_STATE_DIR": str(info.state_dir),
+    }
+    if spec is None or spec is catalog.GATEWAY:
+        for name, url in info.urls.items():
+            if name != catalog.GATEWAY.name:
+                env[f"ZENOPS_UPSTREAM_{name.upper()}_URL"] = url
+    if spec is not None:
+        env["ZENOPS_SERVICE_NAME"] = spec.name
+        if spec.schema is not None:
+            dsns = info.dsns[spec.schema]
+            env["ZENOPS_DB_OWNER_URL"] = dsns["owner"]
+            env["ZENOPS_DB_APP_URL"] = dsns["app"]
+            env["ZENOPS_DB_SYSTEM_URL"] = dsns["system"]
+    return env
+
+
+# ------------------------------------------------------------------------------------------------ kafka
+
+
+def _kafka_node(state_dir: Path) -> Any:
+    # Imported lazily: the Kafka module pulls in Java discovery and artifact downloads.
+    from shared.devstack.kafka import KafkaNode
+
+    return KafkaNode(state_dir)
+
+
+def _external_kafka(state_dir: Path) -> str | None:
+    """``$ZENOPS_KAFKA_BOOTSTRAP`` unless it merely echoes this state dir's own broker.
+
+    ``eval "$(make env)"`` exports the embedded broker's address; a later ``make up`` in that shell
+    must still start (not skip) the embedded broker.
+    """
+    value = os.environ.get(KAFKA_BOOTSTRAP_ENV, "").strip()
+    if not value:
+        return None
+    with contextlib.suppress(Exception):
+        node = _kafka_node(state_dir)
+        # Only compare with a node that exists: reading `bootstrap` of a new node would choose ports.
+        if node.node_file.is_file() and str(node.bootstrap) == value:
+            return None
+    return value
+
+
+# ------------------------------------------------------------------------------------------- processes
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log yet)"
+
+
+def _spawn(name: str, args: list[str], env: Mapping[str, str], log: Path, cwd: Path) -> ProcessRecord:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}: {' '.join(args)}\n".encode())
+        out.flush()
+        # Own session: survives the launcher, and `down` can signal the whole group (uvicorn workers,
+        # helper subprocesses) without touching anything else.
+        proc = subprocess.Popen(
+            [_python(), *args],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ticks = _start_ticks(proc.pid)
+    return ProcessRecord(name=name, pid=proc.pid, start_ticks=ticks or 0, log=str(log), command=args)
+
+
+def _terminate(record: ProcessRecord, grace: float = _STOP_GRACE) -> None:
+    """SIGTERM the recorded process group, wait up to ``grace`` seconds, then SIGKILL it."""
+    if not record.is_alive():
+        return
+    # Only a group we created (pid == pgid from start_new_session) is signalled as a group.
+    try:
+        is_leader = os.getpgid(record.pid) == record.pid
+    except ProcessLookupError:
+        return
+    send: Callable[[int], None] = (
+        (lambda sig: os.killpg(record.pid, sig)) if is_leader else (lambda sig: os.kill(record.pid, sig))
+    )
+    with contextlib.suppress(ProcessLookupError):
+        send(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while record.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        if record.is_alive():
+            send(signal.SIGKILL)
+        elif is_leader:
+            # The leader left; reap stragglers of its group so no child keeps a port or a file.
+            os.killpg(record.pid, signal.SIGKILL)
+
+
+def _wait_healthy(record: ProcessRecord, url: str, deadline: float) -> None:
+    import httpx
+
+    last = "no answer"
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if not record.is_alive():
+                raise StackError(
+                    f"{record.name} exited during start-up; log {record.log}:\n{_tail(Path(record.log))}"
+                )
+            try:
+                response = client.get(f"{url}/healthz")
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.25)
+    raise StackError(
+        f"{record.name} not healthy at {url}/healthz ({last}); log {record.log}:\n{_tail(Path(record.log))}"
+    )
+
+
+def _choose_ports(
+    state: _State, specs: tuple[ServiceSpec, ...], running: Mapping[str, ProcessRecord]
+) -> dict[str, int]:
+    ports = state.ports()
+    taken = set(ports.values())
+    for spec in specs:
+        if spec.name in ports:
+            continue
+        preferred = spec.default_port if spec.default_port not in taken else None
+        ports[spec.name] = _free_port(preferred=preferred)
+        taken.add(ports[spec.name])
+    state.save_ports(ports)
+    for spec in specs:
+        key = f"{spec.name}-http"
+        if key in running and running[key].is_alive():
+            continue
+        if not _port_is_free("127.0.0.1", ports[spec.name]):
+            raise StackError(
+                f"port {ports[spec.name]} of {spec.name} (kept in {state.ports_file}) is in use by a "
+                "process this launcher did not record; stop it or remove the entry from ports.json"
+            )
+    return ports
+
+
+# ---------------------------------------------------------------------------------------- start / stop
+
+
+def _resolve_postgres(state_dir: Path, secrets: Secrets) -> tuple[PgEndpoint, str, PostgresNode | None]:
+    external = external_admin_dsn()
+    if external:
+        return endpoint_from_dsn(external), external, None
+    node = PostgresNode(state_dir)
+    return node.endpoint, node.admin_dsn(), node
+
+
+def resolve_stack(state_dir: Path | None = None) -> StackInfo:
+    """Describe the stack of ``state_dir`` from its saved state, without starting anything."""
+    state_dir = (state_dir or default_state_dir()).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    secrets = Secrets.load_or_create(state_dir)
+    endpoint, admin, node = _resolve_postgres(state_dir, secrets)
+    bootstrap = _external_kafka(state_dir)
+    kafka_embedded = bootstrap is None
+    if bootstrap is None:
+        try:
+            bootstrap = str(_kafka_node(state_dir).bootstrap)
+        except Exception:
+            bootstrap = ""
+    ports = _State(state_dir).ports()
+    return StackInfo(
+        state_dir=state_dir,
+        postgres=endpoint,
+        admin_dsn=admin,
+        dsns={schema: service_dsns(endpoint, schema, secrets) for schema in catalog.db_services()},
+        kafka_bootstrap=bootstrap,
+        urls={
+            spec.name: f"http://127.0.0.1:{ports[spec.name]}"
+            for spec in catalog.SERVICES
+            if spec.name in ports
+        },
+        secrets=secrets,
+        postgres_embedded=node is not None,
+        kafka_embedded=kafka_embedded,
+    )
+
+
+def start_stack(
+    state_dir: Path | None = None,
+    *,
+    services: bool = True,
+    only: tuple[str, ...] | None = None,
+    migrate: bool | None = None,
+    kafka_timeout: float = 60.0,
+    health_timeout: float = _HEALTH_TIMEOUT,
+) -> StackInfo:
+    """Start (or keep) Postgres, Kafka and, if ``services``, migrations and every service process.
+
+    Idempotent: components already running are kept. ``only`` restricts the services started (by
+    name); ``migrate`` defaults to ``services``. Raises :class:`StackError` naming the log to read.
+    """
+    state_dir = (state_dir or default_state_dir()).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = _State(state_dir)
+    state.log_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "blobs").mkdir(parents=True, exist_ok=True)
+    migrate = services if migrate is None else migrate
+    timings: dict[str, float] = {}
+
+    with state.locked():
+        secrets = Secrets.load_or_create(state_dir)
+
+        t0 = time.monotonic()
+        endpoint, admin_dsn, pg_node = _resolve_postgres(state_dir, secrets)
+        # Recorded before starting so `down` cleans up even if start-up fails half-way.
+        state.record_component("postgres", embedded=pg_node is not None)
+        if pg_node is not None:
+            pg_node.start()
+        provision(admin_dsn, catalog.db_services(), secrets)
+        timings["postgres"] = time.monotonic() - t0
+
+        t0 = time.monotonic()
+        bootstrap = _external_kafka(state_dir)
+        kafka_embedded = bootstrap is None
+        if bootstrap is None:
+            state.record_component("kafka", embedded=True)
+            bootstrap = str(_kafka_node(state_dir).start(timeout=kafka_timeout))
+        else:
+            state.record_component("kafka", embedded=False)
+        from shared.devstack.kafka import ensure_topics
+
+        all_topics, compacted = catalog.kafka_topics()
+        _run_sync(lambda: ensure_topics(bootstrap, list(all_topics), compacted=tuple(compacted)))
+        timings["kafka"] = time.monotonic() - t0
+
+        specs = tuple(s for s in catalog.SERVICES if only is None or s.name in only)
+        running = state.processes()
+        ports = _choose_ports(state, catalog.SERVICES, running) if services else state.ports()
+        info = StackInfo(
+            state_dir=state_dir,
+            postgres=endpoint,
+            admin_dsn=admin_dsn,
+            dsns={schema: service_dsns(endpoint, schema, secrets) for schema in catalog.db_services()},
+            kafka_bootstrap=bootstrap,
+            urls={s.name: f"http://127.0.0.1:{ports[s.name]}" for s in catalog.SERVICES if s.name in ports},
+            secrets=secrets,
+            postgres_embedded=pg_node is not None,
+            kafka_embedded=kafka_embedded,
+        )
+
+        if migrate:
+            t0 = time.monotonic()
+            for spec in specs:
+                if spec.has_db:
+                    _migrate(info, spec)
+            timings["migrations"] = time.monotonic() - t0
+
+        if services:
+            t0 = time.monotonic()
+            _start_services(info, state, specs, ports, health_timeout)
+            timings["services"] = time.monotonic() - t0
+
+    _say("ready in " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    return info
+
+
+def _migrate(info: StackInfo, spec: ServiceSpec) -> None:
+    log = info.log_dir / f"{spec.name}-migrate.log"
+    with log.open("ab") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} migrate {spec.package}\n".encode())
+        out.flush()
+        try:
+            result = subprocess.run(
+                [_python(), *spec.migrate_command()],
+                cwd=repo_root(),
+                env={**os.environ, **info.env(spec.name)},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=_MIGRATE_TIMEOUT,
+                check=False,
+            )
+            code: int | str = result.returncode
+        except subprocess.TimeoutExpired:
+            code = f"timeout after {_MIGRATE_TIMEOUT:.0f}s"
+    if code != 0:
+        raise StackError(f"migrations of {spec.name} failed ({code}); log {log}:\n{_tail(log)}")
+
+
+def _start_services(
+    info: StackInfo,
+    state: _State,
+    specs: tuple[ServiceSpec, ...],
+    ports: Mapping[str, int],
+    health_timeout: float,
+) -> None:
+    cwd = repo_root()
+    running = state.processes()
+    started: list[tuple[ProcessRecord, str | None]] = []
+    for spec in specs:
+        env = info.env(spec.name)
+        wanted: list[tuple[str, list[str], str | None]] = [
+            (f"{spec.name}-http", spec.http_command(ports[spec.name]), info.urls[spec.name])
+        ]
+        if spec.has_stream:
+            wanted.append((f"{spec.name}-stream", spec.stream_command(), None))
+        for key, args, url in wanted:
+            current = running.get(key)
+            if current is not None and current.is_alive():
+                continue
+            record = _spawn(key, args, env, info.log_dir / f"{key}.log", cwd)
+            state.record_process(record)
+            started.append((record, url))
+    deadline = time.monotonic() + health_timeout
+    for record, url in started:
+        if url is not None:
+            _wait_healthy(record, url, deadline)
+    # Stream apps have no port; one that dies on start-up (bad config, broker refused) shows here.
+    time.sleep(1.0 if started else 0.0)
+    for record, url in started:
+        if url is None and not record.is_alive():
+            raise StackError(
+                f"{record.name} exited during start-up; log {record.log}:\n{_tail(Path(record.log))}"
+            )
+
+
+def stop_stack(state_dir: Path | None = None, *, grace: float = _STOP_GRACE) -> None:
+    """Stop what :func:`start_stack` recorded: services, then Kafka, then Postgres. Never more."""
+    state_dir = (state_dir or default_state_dir()).resolve()
+    state = _State(state_dir)
+    if not state.pids_file.exists():
+        return
+    with state.locked():
+        records = state.processes()
+        # Stream apps first so they stop consuming before the HTTP apps go away.
+        for record in sorted(records.values(), key=lambda r: (not r.name.endswith("-stream"), r.name)):
+            _terminate(record, grace)
+            state.forget_process(record.name)
+        data = state.pids()
+        if data.get("kafka", {}).get("embedded"):
+            with contextlib.suppress(ImportError):
+                _kafka_node(state_dir).stop()
+        if data.get("postgres", {}).get("embedded"):
+            PostgresNode(state_dir).stop()
+        state.forget_components()
+
+
+# ------------------------------------------------------------------------------------------------ status
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """One line of ``status``."""
+
+    name: str
+    running: bool
+    detail: str
+
+
+def stack_status(state_dir: Path | None = None) -> list[ComponentStatus]:
+    """What runs for ``state_dir``: Postgres, Kafka and every recorded service process."""
+    info = resolve_stack(state_dir)
+    state = _State(info.state_dir)
+    rows: list[ComponentStatus] = []
+    pg = info.postgres
+    if info.postgres_embedded:
+        node = PostgresNode(info.state_dir)
+        rows.append(ComponentStatus("postgres", node.is_running(), f"{pg.host}:{pg.port}/{pg.database}"))
+    else:
+        rows.append(ComponentStatus("postgres", True, f"external {pg.host}:{pg.port}/{pg.database}"))
+    if info.kafka_embedded:
+        try:
+            kafka_up = bool(_kafka_node(info.state_dir).is_running())
+        except Exception:
+            kafka_up = False
+        rows.append(ComponentStatus("kafka", kafka_up, info.kafka_bootstrap or "(not started yet)"))
+    else:
+        rows.append(ComponentStatus("kafka", True, f"external {info.kafka_bootstrap}"))
+    for name, record in sorted(state.processes().items()):
+        service = name.rsplit("-", 1)[0]
+        where = info.urls.get(service, "") if name.endswith("-http") else "stream"
+        rows.append(ComponentStatus(name, record.is_alive(), f"pid {record.pid} {where} log {record.log}"))
+    return rows

@@ -1,0 +1,171 @@
+"""FastAPI plumbing shared by every service: request ids, tracing, normalized errors, health, metrics."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth.principal import Principal
+from shared.auth.tokens import TokenVerifier
+from shared.errors import AppError, Unauthorized, error_body
+from shared.settings import ServiceSettings
+from shared.telemetry.context import request_id_var
+from shared.telemetry.tracing import extract_context
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("shared.http")
+
+HTTP_REQUESTS = Counter("zenops_http_requests_total", "HTTP requests", ["service", "method", "status"])
+HTTP_LATENCY = Histogram("zenops_http_request_seconds", "HTTP request latency", ["service", "method"])
+
+_STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_FAILED",
+    429: "RATE_LIMITED",
+}
+
+
+def validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    """Field paths and messages of a request validation failure."""
+    issues = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        issues.append({"path": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
+    return {"issues": issues}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as ``{"code", "message", "details"}``."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(exc)
+        first = details["issues"][0] if details["issues"] else {"path": "", "message": "invalid request"}
+        message = f"{first['path']}: {first['message']}" if first["path"] else str(first["message"])
+        return JSONResponse(error_body("VALIDATION_FAILED", message, details), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("INTERNAL_ERROR", "internal error"), status_code=500)
+
+
+def install_request_context(app: FastAPI, service: str) -> None:
+    """Request id (``x-request-id``), a server span continuing the caller's trace, metrics."""
+
+    @app.middleware("http")
+    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id") or str(uuid.uuid4())
+        token = request_id_var.set(rid)
+        parent = extract_context(dict(request.headers))
+        route = request.url.path
+        try:
+            with (
+                _tracer.start_as_current_span(
+                    f"{request.method} {route}",
+                    context=parent,
+                    kind=SpanKind.SERVER,
+                    attributes={"http.request.method": request.method, "url.path": route},
+                ) as span,
+                HTTP_LATENCY.labels(service, request.method).time(),
+            ):
+                response = await call_next(request)
+                span.set_attribute("http.response.status_code", response.status_code)
+        finally:
+            request_id_var.reset(token)
+        response.headers["x-request-id"] = rid
+        HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).inc()
+        return response
+
+
+def create_service_app(settings: ServiceSettings, *, title: str, **kwargs: Any) -> FastAPI:
+    """A FastAPI app with the shared middleware, error handlers, ``/healthz`` and ``/metrics``."""
+    app = FastAPI(title=title, **kwargs)
+    install_error_handlers(app)
+    install_request_context(app, settings.service_name)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+class Authenticator:
+    """Resolves the caller of a request (services verify the JWT again, architecture §6)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._verifier = TokenVerifier(
+            secret=settings.jwt_secret, jwks_url=settings.jwks_url, audiences=settings.jwt_audiences
+        )
+
+    def bearer(self, request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+    def jwt(self, request: Request) -> Principal:
+        token = self.bearer(request)
+        if not token:
+            raise Unauthorized("missing bearer token", code="TOKEN_MISSING")
+        return self._verifier.verify(token)
+
+    def service_token(self, request: Request) -> Principal:
+        supplied = request.headers.get("x-service-token") or self.bearer(request) or ""
+        expected = self._settings.service_token
+        if not expected or not hmac.compare_digest(supplied.encode(), expected.encode()):
+            raise Unauthorized("invalid service token", code="SERVICE_TOKEN_INVALID")
+        return Principal(sub="service", aud="service", tenant_id=None, user_id=None, kind="service")
+
+    def studio(self, request: Request) -> Principal:
+        """Studio control plane: an ``aud=studio`` JWT or the studio admin bearer (domain.md §9.5)."""
+        token = self.bearer(request)
+        admin = self._settings.studio_admin_token
+        if token and admin and hmac.compare_digest(token.encode(), admin.encode()):
+            return Principal(
+                sub="studio-admin",
+                aud="studio",
+                tenant_id=None,
+                user_id=None,
+                roles=("super_admin",),
+                capabilities=frozenset({"*"}),
+                kind="studio_admin",
+            )
+        principal = self.jwt(request)
+        if principal.aud != "studio":
+            raise Unauthorized("audience mismatch", code="AUDIENCE_MISMATCH")
+        return principal

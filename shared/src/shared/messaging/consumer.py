@@ -1,0 +1,341 @@
+"""Idempotent Kafka consumers: inbox, aggregate-version checks, retries, dead letters, per-key parking.
+
+Each message is applied in ONE database transaction that also inserts the inbox row
+``(consumer, message_id)``; the offset is committed only after that transaction. A redelivery (crash
+before the commit, relay re-send) finds the inbox row and changes nothing. Messages whose
+``aggregate_version`` is not newer than the last one applied for that aggregate are stale and ignored.
+
+A message that keeps failing is retried with exponential backoff, then sent to ``<topic>.dlq`` and its
+key is *parked*: later messages of the same key are stored in ``parked_messages`` (in order) instead of
+being applied, so per-aggregate order holds while other keys keep flowing. :meth:`ConsumerRunner.replay`
+re-applies (or discards) the parked messages of a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from shared.db.database import Database, Role
+from shared.db.uow import UnitOfWork
+from shared.messaging.envelope import Envelope
+from shared.messaging.kafka import make_consumer
+from shared.messaging.outbox import OutboxWriter
+from shared.telemetry.context import request_id_var
+from shared.telemetry.tracing import context_from_traceparent
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("shared.messaging.consumer")
+
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Route messages of ``topic`` (optionally only some ``types``) to ``handler``."""
+
+    topic: str
+    handler: Handler
+    types: frozenset[str] | None = None
+    check_version: bool = True
+
+    def accepts(self, event_type: str) -> bool:
+        return self.types is None or event_type in self.types
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one message (returned for tests and metrics)."""
+
+    status: str  # applied | duplicate | stale | ignored | parked | dead_lettered | invalid
+    message_id: str | None = None
+
+
+class ConsumerRunner:
+    """Consumes the subscribed topics as one consumer group and applies messages idempotently."""
+
+    def __init__(
+        self,
+        *,
+        consumer_name: str,
+        schema: str,
+        bootstrap: str,
+        db: Database,
+        outbox: OutboxWriter,
+        producer: AIOKafkaProducer,
+        subscriptions: Iterable[Subscription],
+        max_attempts: int = 5,
+        backoff_base_s: float = 0.05,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 1_000,
+    ) -> None:
+        self.consumer_name = consumer_name
+        self.schema = schema
+        self._bootstrap = bootstrap
+        self._db = db
+        self._outbox = outbox
+        self._producer = producer
+        self._subs: dict[str, list[Subscription]] = {}
+        for sub in subscriptions:
+            self._subs.setdefault(sub.topic, []).append(sub)
+        self._max_attempts = max(1, max_attempts)
+        self._backoff_base_s = backoff_base_s
+        self._session_timeout_ms = session_timeout_ms
+        self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._parked: set[tuple[str, str]] = set()
+        self._parked_loaded_at = -1e9
+        self.ready = asyncio.Event()
+        self.processed = 0
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self._subs)
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        consumer = make_consumer(
+            self._bootstrap,
+            *self.topics,
+            group_id=self.consumer_name,
+            client_id=self.consumer_name,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=self._heartbeat_interval_ms,
+        )
+        await consumer.start()
+        try:
+            await self._refresh_parked(force=True)
+            while True:
+                batches = await consumer.getmany(timeout_ms=500)
+                if consumer.assignment():
+                    self.ready.set()
+                if not batches:
+                    continue
+                await self._refresh_parked()
+                await asyncio.gather(
+                    *(self._process_partition(consumer, tp, records) for tp, records in batches.items())
+                )
+        finally:
+            await consumer.stop()
+
+    async def _process_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        for record in records:
+            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
+        # Offsets move only after every effect of the batch is committed in Postgres.
+        await consumer.commit({tp: records[-1].offset + 1})
+
+    async def handle(
+        self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None
+    ) -> Outcome:
+        """Apply one raw message: parse, park-check, retry, dead-letter."""
+        try:
+            envelope = Envelope.model_validate_json(value)
+        except ValidationError as exc:
+            await self._send_dlq(topic, key, value, error=f"invalid envelope: {exc.errors()[:3]}", attempts=0)
+            return Outcome("invalid")
+        parent = context_from_traceparent(envelope.traceparent or (headers or {}).get("traceparent"))
+        token = request_id_var.set(envelope.correlation_id)
+        try:
+            with _tracer.start_as_current_span(
+                f"consume {topic}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": topic,
+                    "messaging.message.id": envelope.message_id,
+                    "messaging.consumer.group.name": self.consumer_name,
+                    "zenops.event_type": envelope.type,
+                },
+            ):
+                return await self._handle_envelope(topic, key, value, envelope)
+        finally:
+            request_id_var.reset(token)
+
+    async def _handle_envelope(self, topic: str, key: str, value: bytes, envelope: Envelope) -> Outcome:
+        if (topic, key) in self._parked:
+            await self._park(topic, key, envelope, dead_lettered=False, error=None)
+            return Outcome("parked", envelope.message_id)
+        error: BaseException | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                status = await self._apply(topic, envelope)
+                self.processed += 1
+                return Outcome(status, envelope.message_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = exc
+                log.warning(
+                    "message handling failed",
+                    extra={"topic": topic, "key": key, "attempt": attempt, "error": repr(exc)},
+                )
+                if attempt < self._max_attempts:
+                    await asyncio.sleep(self._backoff_base_s * (2 ** (attempt - 1)))
+        await self._send_dlq(topic, key, value, error=repr(error), attempts=self._max_attempts)
+        await self._park(topic, key, envelope, dead_lettered=True, error=repr(error))
+        trace.get_current_span().set_status(trace.Status(trace.StatusCode.ERROR, repr(error)))
+        return Outcome("dead_lettered", envelope.message_id)
+
+    async def _apply(self, topic: str, envelope: Envelope) -> str:
+        subs = [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+        if not subs:
+            return "ignored"
+        s = self.schema
+        async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id) as uow:
+            inserted = await uow.session.execute(
+                text(
+                    f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type) "
+                    "VALUES (:c, CAST(:m AS uuid), :t, :ty) ON CONFLICT DO NOTHING RETURNING 1"
+                ),
+                {"c": self.consumer_name, "m": envelope.message_id, "t": topic, "ty": envelope.type},
+            )
+            if inserted.first() is None:
+                return "duplicate"
+            if any(sub.check_version for sub in subs):
+                last = (
+                    await uow.session.execute(
+                        text(
+                            f"SELECT aggregate_version FROM {s}.consumer_versions "
+                            "WHERE consumer = :c AND topic = :t AND aggregate_id = :a FOR UPDATE"
+                        ),
+                        {"c": self.consumer_name, "t": topic, "a": envelope.aggregate_id},
+                    )
+                ).scalar_one_or_none()
+                if last is not None and envelope.aggregate_version <= last:
+                    await uow.session.execute(
+                        text(
+                            f"UPDATE {s}.inbox SET outcome = 'stale' WHERE consumer = :c AND message_id = :m"
+                        ),
+                        {"c": self.consumer_name, "m": envelope.message_id},
+                    )
+                    await uow.commit()
+                    return "stale"
+                await uow.session.execute(
+                    text(
+                        f"INSERT INTO {s}.consumer_versions (consumer, topic, aggregate_id, aggregate_version) "
+                        "VALUES (:c, :t, :a, :v) ON CONFLICT (consumer, topic, aggregate_id) "
+                        "DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version"
+                    ),
+                    {
+                        "c": self.consumer_name,
+                        "t": topic,
+                        "a": envelope.aggregate_id,
+                        "v": envelope.aggregate_version,
+                    },
+                )
+            for sub in subs:
+                await sub.handler(uow, envelope)
+            await uow.commit()
+            return "applied"
+
+    async def _send_dlq(self, topic: str, key: str, value: bytes, *, error: str, attempts: int) -> None:
+        headers = [
+            ("x-zenops-error", error[:1000].encode()),
+            ("x-zenops-consumer", self.consumer_name.encode()),
+            ("x-zenops-attempts", str(attempts).encode()),
+        ]
+        await self._producer.send_and_wait(f"{topic}.dlq", value=value, key=key.encode(), headers=headers)
+
+    async def _park(
+        self, topic: str, key: str, envelope: Envelope, *, dead_lettered: bool, error: str | None
+    ) -> None:
+        async with self._db.session(Role.SYSTEM) as session, session.begin():
+            await session.execute(
+                text(
+                    f"INSERT INTO {self.schema}.parked_messages "
+                    "(consumer, topic, key, message_id, envelope, dead_lettered, error) "
+                    "VALUES (:c, :t, :k, CAST(:m AS uuid), CAST(:e AS jsonb), :d, :err) ON CONFLICT DO NOTHING"
+                ),
+                {
+                    "c": self.consumer_name,
+                    "t": topic,
+                    "k": key,
+                    "m": envelope.message_id,
+                    "e": envelope.model_dump_json(),
+                    "d": dead_lettered,
+                    "err": error,
+                },
+            )
+        self._parked.add((topic, key))
+
+    async def _refresh_parked(self, *, force: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        if not force and now - self._parked_loaded_at < 2.0:
+            return
+        async with self._db.session(Role.SYSTEM) as session:
+            rows = await session.execute(
+                text(f"SELECT DISTINCT topic, key FROM {self.schema}.parked_messages WHERE consumer = :c"),
+                {"c": self.consumer_name},
+            )
+            self._parked = {(r[0], r[1]) for r in rows}
+        self._parked_loaded_at = now
+
+    async def parked(self) -> list[dict[str, Any]]:
+        """The parked messages of this consumer, oldest first (for operators)."""
+        async with self._db.session(Role.SYSTEM) as session:
+            rows = await session.execute(
+                text(
+                    f"SELECT id, topic, key, message_id::text, dead_lettered, error, envelope::text "
+                    f"FROM {self.schema}.parked_messages WHERE consumer = :c ORDER BY id"
+                ),
+                {"c": self.consumer_name},
+            )
+            return [
+                {
+                    "id": r[0],
+                    "topic": r[1],
+                    "key": r[2],
+                    "message_id": r[3],
+                    "dead_lettered": r[4],
+                    "error": r[5],
+                    "type": json.loads(r[6]).get("type"),
+                }
+                for r in rows
+            ]
+
+    async def replay(self, topic: str, key: str, *, discard_head: bool = False) -> list[Outcome]:
+        """Re-apply the parked messages of one key in order; optionally discard the dead-lettered head.
+
+        Stops at the first message that fails again (it stays parked, the key stays blocked).
+        """
+        async with self._db.session(Role.SYSTEM) as session:
+            rows = (
+                await session.execute(
+                    text(
+                        f"SELECT id, envelope::text, dead_lettered FROM {self.schema}.parked_messages "
+                        "WHERE consumer = :c AND topic = :t AND key = :k ORDER BY id"
+                    ),
+                    {"c": self.consumer_name, "t": topic, "k": key},
+                )
+            ).all()
+        outcomes: list[Outcome] = []
+        for index, (row_id, raw, _dead) in enumerate(rows):
+            envelope = Envelope.model_validate_json(raw)
+            if index == 0 and discard_head:
+                outcomes.append(Outcome("discarded", envelope.message_id))
+            else:
+                try:
+                    outcomes.append(Outcome(await self._apply(topic, envelope), envelope.message_id))
+                except Exception as exc:
+                    log.warning("replay failed; key stays parked", extra={"key": key, "error": repr(exc)})
+                    break
+            async with self._db.session(Role.SYSTEM) as session, session.begin():
+                await session.execute(
+                    text(f"DELETE FROM {self.schema}.parked_messages WHERE id = :id"), {"id": row_id}
+                )
+        else:
+            self._parked.discard((topic, key))
+        return outcomes

@@ -1,0 +1,57 @@
+"""DDL of the messaging tables every service schema carries (outbox, inbox, versions, parking)."""
+
+from __future__ import annotations
+
+
+def messaging_tables_sql(schema: str) -> list[str]:
+    """Statements creating the outbox, inbox, aggregate-version and parking tables in ``schema``."""
+    s = schema
+    return [
+        f"""CREATE TABLE {s}.outbox (
+            id BIGSERIAL PRIMARY KEY,
+            message_id UUID NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            key TEXT NOT NULL,
+            envelope JSONB NOT NULL,
+            headers JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            published_at TIMESTAMPTZ
+        )""",
+        f"CREATE INDEX outbox_unpublished_idx ON {s}.outbox (id) WHERE published_at IS NULL",
+        f"""CREATE TABLE {s}.inbox (
+            consumer TEXT NOT NULL,
+            message_id UUID NOT NULL,
+            topic TEXT NOT NULL,
+            message_type TEXT NOT NULL,
+            outcome TEXT NOT NULL DEFAULT 'applied',
+            processed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, message_id)
+        )""",
+        f"""CREATE TABLE {s}.consumer_versions (
+            consumer TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            aggregate_id TEXT NOT NULL,
+            aggregate_version BIGINT NOT NULL,
+            PRIMARY KEY (consumer, topic, aggregate_id)
+        )""",
+        f"""CREATE TABLE {s}.parked_messages (
+            id BIGSERIAL PRIMARY KEY,
+            consumer TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            key TEXT NOT NULL,
+            message_id UUID NOT NULL,
+            envelope JSONB NOT NULL,
+            dead_lettered BOOLEAN NOT NULL DEFAULT false,
+            error TEXT,
+            parked_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            UNIQUE (consumer, message_id)
+        )""",
+        f"CREATE INDEX parked_messages_key_idx ON {s}.parked_messages (consumer, topic, key, id)",
+    ]
+
+
+def messaging_drop_sql(schema: str) -> list[str]:
+    return [
+        f"DROP TABLE IF EXISTS {schema}.{t}"
+        for t in ("parked_messages", "consumer_versions", "inbox", "outbox")
+    ]
