@@ -20,6 +20,8 @@ from shared.devstack.kafka import KafkaNode, KafkaNodeError, ensure_jars, ensure
 from shared.devstack.kafka_artifacts import ARTIFACTS
 
 TOPIC = "devstack.probe"
+# Generous: the broker needs ~4 s on an idle 2-core box but several times that when the box is busy.
+START_TIMEOUT = 180.0
 COMPACTED = "devstack.snapshots"
 
 
@@ -89,7 +91,7 @@ class TestJars:
 
 class TestKafkaNode:
     async def test_restart_keeps_port_and_data(self, node: KafkaNode) -> None:
-        bootstrap = await asyncio.to_thread(node.start)
+        bootstrap = await asyncio.to_thread(node.start, timeout=START_TIMEOUT)
 
         assert node.is_running()
         node_json = json.loads(node.node_file.read_text())
@@ -106,14 +108,15 @@ class TestKafkaNode:
         assert await _read_partition(bootstrap, TOPIC) == [(b"k1", b"kept across restarts")]
 
         pid = node.pid_file.read_text()
-        assert await asyncio.to_thread(node.start) == bootstrap  # idempotent: same process
+        # Idempotent: a running broker is left alone.
+        assert await asyncio.to_thread(node.start, timeout=START_TIMEOUT) == bootstrap
         assert node.pid_file.read_text() == pid
 
         await asyncio.to_thread(node.stop)
         assert not node.is_running()
         assert not node.pid_file.exists()
 
-        assert await asyncio.to_thread(node.start) == bootstrap
+        assert await asyncio.to_thread(node.start, timeout=START_TIMEOUT) == bootstrap
         assert node.is_running()
         assert json.loads(node.node_file.read_text()) == node_json
         assert await _read_partition(bootstrap, TOPIC) == [(b"k1", b"kept across restarts")]
@@ -126,6 +129,6 @@ class TestKafkaNode:
             squatter.bind(("127.0.0.1", port))
             squatter.listen()
             with pytest.raises(KafkaNodeError, match=r"exited during start[\s\S]*kafka-server\.log"):
-                await asyncio.to_thread(node.start, timeout=60.0)
+                await asyncio.to_thread(node.start, timeout=START_TIMEOUT)
 
         assert not node.is_running()

@@ -81,7 +81,8 @@ class TestJsRound:
 
 class TestRoundUpToStep:
     @pytest.mark.parametrize(
-        ("value", "expected"), [(400, 500), (600, 1000), (1000, 1000), (0, 0), (-3, 0), (math.nan, 0), (math.inf, 0)]
+        ("value", "expected"),
+        [(400, 500), (600, 1000), (1000, 1000), (0, 0), (-3, 0), (math.nan, 0), (math.inf, 0)],
     )
     def test_step_500(self, value: float, expected: float) -> None:
         assert round_up_to_step(value, 500) == expected
@@ -109,7 +110,23 @@ class TestToNumber:
 
     @pytest.mark.parametrize(
         "value",
-        [None, True, False, "", "   ", "abc", "1_000", "nan", "inf", "Infinity", "-Infinity", "1e999", "-0x10", [], {}],
+        [
+            None,
+            True,
+            False,
+            "",
+            "   ",
+            "abc",
+            "1_000",
+            "nan",
+            "inf",
+            "Infinity",
+            "-Infinity",
+            "1e999",
+            "-0x10",
+            [],
+            {},
+        ],
     )
     def test_everything_else_is_none(self, value: object) -> None:
         assert to_number(value) is None
@@ -167,7 +184,22 @@ def test_matches_javascript_in_node() -> None:
     floats = [rng.uniform(-1e7, 1e7) for _ in range(300)]
     floats += [round(rng.uniform(0, 1e6), 3) for _ in range(300)]
     floats += [k / 1000 for k in range(-2000, 2000, 5)] + [k + 0.5 for k in range(-20, 20)]
-    strings = ["1", " 2 ", "0x1f", "0B11", "1e5", "-1.5e-3", ".", "+.5", "5.", "1_0", "Infinity", "", " ", "\ufeff7"]
+    strings = [
+        "1",
+        " 2 ",
+        "0x1f",
+        "0B11",
+        "1e5",
+        "-1.5e-3",
+        ".",
+        "+.5",
+        "5.",
+        "1_0",
+        "Infinity",
+        "",
+        " ",
+        "\ufeff7",
+    ]
     strings += ["0o7", "00012", "-0", "1e", "e1", "\u00a08\u00a0", "12abc", "0X1G", "+0x1"]
     payload = json.dumps({"floats": floats, "strings": strings})
     completed = subprocess.run([_NODE, "-e", _JS], input=payload, capture_output=True, text=True, check=True)

@@ -26,7 +26,10 @@ def contract(**sections: dict[str, Any]) -> dict[str, Any]:
         "property": {"floors": []},
         "valuation_inputs": {},
         "computed_values": {},
-        "annexures": {"items": [], "image_grouping_default": {"min_images_per_page": 2, "max_images_per_page": 4}},
+        "annexures": {
+            "items": [],
+            "image_grouping_default": {"min_images_per_page": 2, "max_images_per_page": 4},
+        },
         "manual_fields": {},
         "audit": {},
     }
@@ -115,7 +118,11 @@ class TestVectors:
         assert result["missing_fields"] == ["Means of finance placeholder is required"]
         assert result["missing_evidence"] == ["dpr_photos_or_screenshots: need at least 4, found 2"]
         assert result["completeness_score"] == 60
-        assert result["missing_field_evidence_links"] == ["party.bank_name", "project.summary", "project.cost"]
+        assert result["missing_field_evidence_links"] == [
+            "party.bank_name",
+            "project.summary",
+            "project.cost",
+        ]
 
     def test_rdy_04_profile_requirements(self) -> None:
         valuation = contract(
@@ -184,17 +191,25 @@ class TestProfileMode:
 
     def test_negative_min_count_counts_as_zero(self) -> None:
         result = evaluate(
-            "VALUATION", VALUATION_READY, [], [], evidence_profile_requirements=[req("a", "GEO", min_count=-3)]
+            "VALUATION",
+            VALUATION_READY,
+            [],
+            [],
+            evidence_profile_requirements=[req("a", "GEO", min_count=-3)],
         )
         assert result["required_evidence_minimums"] == {"GEO#a": 0}
         assert result["missing_evidence"] == []
 
     def test_sbi_profile_satisfied_by_the_m5_6_demo_evidence(self) -> None:
         evidence = [ev("DOCUMENT", doc) for doc in ("SALE_DEED", "RTC", "EC", "KHATA", "TAX", "PLAN")]
-        evidence += [ev("PHOTO", category=c) for c in ("exterior", "exterior", "interior", "interior", "surroundings")]
+        evidence += [
+            ev("PHOTO", category=c) for c in ("exterior", "exterior", "interior", "interior", "surroundings")
+        ]
         evidence += [ev("GEO", category="gps"), ev("SCREENSHOT", category="google_map")]
         evidence += [ev("SCREENSHOT", category="route_map")]
-        result = evaluate("VALUATION", VALUATION_READY, evidence, [], evidence_profile_requirements=SBI_LT_5CR_PROFILE)
+        result = evaluate(
+            "VALUATION", VALUATION_READY, evidence, [], evidence_profile_requirements=SBI_LT_5CR_PROFILE
+        )
         assert result["missing_evidence"] == []
         assert result["completeness_score"] == 100
 
@@ -216,7 +231,11 @@ class TestDecision20DuplicateLabels:
             req("b", "PHOTO", tags={"category": "interior"}, label="Photos"),
         ]
         result = evaluate(
-            "VALUATION", VALUATION_READY, [ev("PHOTO", category="exterior")], [], evidence_profile_requirements=profile
+            "VALUATION",
+            VALUATION_READY,
+            [ev("PHOTO", category="exterior")],
+            [],
+            evidence_profile_requirements=profile,
         )
         assert result["missing_evidence"] == ["Photos: need at least 1, found 0"]
         assert result["completeness_score"] == 80  # 4 fields + 0 of 1 key
@@ -227,7 +246,9 @@ class TestDecision20DuplicateLabels:
     )
     def test_score_is_between_0_and_100(self, specs: list[tuple[str, int]], photos: int) -> None:
         profile = [req(f"r{i}", "PHOTO", min_count=m, label=label) for i, (label, m) in enumerate(specs)]
-        result = evaluate("VALUATION", contract(), [ev("PHOTO")] * photos, [], evidence_profile_requirements=profile)
+        result = evaluate(
+            "VALUATION", contract(), [ev("PHOTO")] * photos, [], evidence_profile_requirements=profile
+        )
         assert 0 <= result["completeness_score"] <= 100
 
 
@@ -235,7 +256,11 @@ class TestDecision1DprAndStageProgress:
     def test_dpr_can_be_fully_satisfied(self) -> None:
         dpr = contract(
             party={"bank_name": "BOI"},
-            manual_fields={"project_summary": "Plant", "project_cost_total": 5000000, "means_of_finance": "Term loan"},
+            manual_fields={
+                "project_summary": "Plant",
+                "project_cost_total": 5000000,
+                "means_of_finance": "Term loan",
+            },
         )
         result = evaluate("DPR", dpr, [ev("PHOTO")] * 4, [])
         assert result["missing_fields"] == []

@@ -21,8 +21,15 @@ HASH_01_BUNDLE: dict[str, Any] = {
     "work_order_id": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
     "snapshot_version": 2,
     "contract_json": {"meta": {"report_type": "VALUATION", "template_selector": "SBI_FORMAT_A"}},
-    "derived_json": {"computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}},
-    "readiness_json": {"completeness_score": 100, "missing_fields": [], "missing_evidence": [], "warnings": []},
+    "derived_json": {
+        "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
+    },
+    "readiness_json": {
+        "completeness_score": 100,
+        "missing_fields": [],
+        "missing_evidence": [],
+        "warnings": [],
+    },
     "evidence_manifest": [],
 }
 HASH_01_STRING = (
@@ -47,7 +54,11 @@ class TestHash01:
     def test_float_valued_bundle_hashes_identically(self) -> None:
         # Python arithmetic yields 1000000.0 where JavaScript had 1000000; the hash must not notice.
         bundle = json.loads(json.dumps(HASH_01_BUNDLE))
-        bundle["derived_json"]["computed_values"] = {"FMV": 1e6, "realizable_value": 950000.0, "distress_value": 8e5}
+        bundle["derived_json"]["computed_values"] = {
+            "FMV": 1e6,
+            "realizable_value": 950000.0,
+            "distress_value": 8e5,
+        }
         assert stable_sha256(bundle) == HASH_01_SHA
 
 
@@ -85,7 +96,10 @@ class TestNumbers:
         assert stable_dumps(10**21) == "1e+21"
 
     def test_decimal_is_formatted_as_its_double(self) -> None:
-        assert stable_dumps({"amount": Decimal("100.10"), "whole": Decimal("5E+2")}) == '{"amount":100.1,"whole":500}'
+        assert (
+            stable_dumps({"amount": Decimal("100.10"), "whole": Decimal("5E+2")})
+            == '{"amount":100.1,"whole":500}'
+        )
 
     def test_booleans_are_not_numbers(self) -> None:
         assert stable_dumps([True, False, None]) == "[true,false,null]"
@@ -164,7 +178,23 @@ process.stdout.write(JSON.stringify(values.map((v) => JSON.stringify(normalize(v
 
 
 def _random_string(rng: random.Random) -> str:
-    alphabet = ["a", "Z", "0", "9", "é", "₹", "\u2028", "\x00", "\x1f", '"', "\\", "\ud800", "\udc00", "😀", "\uffff"]
+    alphabet = [
+        "a",
+        "Z",
+        "0",
+        "9",
+        "é",
+        "₹",
+        "\u2028",
+        "\x00",
+        "\x1f",
+        '"',
+        "\\",
+        "\ud800",
+        "\udc00",
+        "😀",
+        "\uffff",
+    ]
     return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
 
 
@@ -184,7 +214,9 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
         return _random_string(rng)
     if kind == 7:
         return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    keys = [_random_string(rng) for _ in range(rng.randint(0, 5))] + [str(rng.randint(0, 20)) for _ in range(2)]
+    keys = [_random_string(rng) for _ in range(rng.randint(0, 5))] + [
+        str(rng.randint(0, 20)) for _ in range(2)
+    ]
     return {key: _random_value(rng, depth + 1) for key in keys}
 
 

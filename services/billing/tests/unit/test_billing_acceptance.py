@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -127,7 +128,7 @@ class TestPostpaid:
         (item,) = draft.items
         assert (item.description, item.quantity, item.unit_price) == (
             "Repogen VALUATION work order",
-            1,
+            Decimal(1),
             Money.of(100),
         )
         assert draft.totals.total == Money.of(100)

@@ -66,6 +66,12 @@ class TestParseJsonAmount:
         with pytest.raises(InvalidAmount):
             parse_json_amount(json.loads(raw, parse_float=Decimal))
 
+    def test_rejects_amounts_beyond_decimal_precision(self) -> None:
+        with pytest.raises(InvalidAmount):
+            parse_json_amount("1e40")
+        with pytest.raises(InvalidAmount):
+            Money.rounded(Decimal("1e40"))
+
     @pytest.mark.parametrize("raw", [True, None, "abc", "1,000", " 0x10", float("nan"), float("inf"), [1]])
     def test_rejects_non_numbers(self, raw: object) -> None:
         with pytest.raises(InvalidAmount):

@@ -35,7 +35,9 @@ def codes(result: dict[str, Any]) -> list[str]:
 
 class TestVectors:
     def test_eng_01_fmv_realizable_distress(self) -> None:
-        result = compute_contract(sbi_base(valuation_inputs={"land_value": 2000000, "building_value": 3000000}))
+        result = compute_contract(
+            sbi_base(valuation_inputs={"land_value": 2000000, "building_value": 3000000})
+        )
         computed = result["contract"]["computed_values"]
         assert (computed["FMV"], computed["realizable_value"], computed["distress_value"]) == (
             5000000,
@@ -164,7 +166,10 @@ class TestVectors:
             3325000,
             2800000,
         )
-        assert (result["contract"]["meta"]["value_slab"], result["contract"]["meta"]["template_selector"]) == (
+        assert (
+            result["contract"]["meta"]["value_slab"],
+            result["contract"]["meta"]["template_selector"],
+        ) == (
             "LT_5CR",
             "SBI_FORMAT_A",
         )
@@ -182,7 +187,11 @@ class TestOutputShape:
             "report_type": "VALUATION",
             "standardized": {
                 "area": {"land_area_sqm": None, "built_up_area_sqm": None},
-                "rates": {"guideline_rate_per_sqm": None, "market_rate_per_sqm": None, "adopted_rate_per_sqm": None},
+                "rates": {
+                    "guideline_rate_per_sqm": None,
+                    "market_rate_per_sqm": None,
+                    "adopted_rate_per_sqm": None,
+                },
             },
             "computed_values": {
                 "FMV": None,
@@ -193,13 +202,21 @@ class TestOutputShape:
                 "rounded_to_next_500": None,
             },
             "warnings": [
-                {"code": "BANK_NAME_MISSING", "message": "Bank name / branch details are missing.", "level": "warn"},
+                {
+                    "code": "BANK_NAME_MISSING",
+                    "message": "Bank name / branch details are missing.",
+                    "level": "warn",
+                },
                 {
                     "code": "RATE_INPUT_MISSING",
                     "message": "Neither guideline rate nor market rate is provided.",
                     "level": "warn",
                 },
-                {"code": "PROPERTY_ADDRESS_MISSING", "message": "Property address is missing.", "level": "warn"},
+                {
+                    "code": "PROPERTY_ADDRESS_MISSING",
+                    "message": "Property address is missing.",
+                    "level": "warn",
+                },
             ],
         }
         assert result["errors"] == []
@@ -207,7 +224,9 @@ class TestOutputShape:
         assert result["contract"]["meta"] == {"value_slab": "UNKNOWN", "template_selector": "UNKNOWN"}
 
     def test_output_contract_is_valid_and_json_has_integral_numbers_as_ints(self) -> None:
-        result = compute_contract(sbi_base(valuation_inputs={"land_value": 2000000.0, "building_value": 3000000}))
+        result = compute_contract(
+            sbi_base(valuation_inputs={"land_value": 2000000.0, "building_value": 3000000})
+        )
         assert parse_contract(result["contract"]) == result["contract"]
         assert '"FMV": 5000000,' in json.dumps(result["contract"]["computed_values"])
 
@@ -231,9 +250,13 @@ class TestOutputShape:
 
 class TestWarnings:
     def test_rate_mismatch_suspicious_both_directions(self) -> None:
-        high = sbi_base(valuation_inputs={"guideline_rate_per_sqm": 100, "market_rate_input": {"value": 1001}})
+        high = sbi_base(
+            valuation_inputs={"guideline_rate_per_sqm": 100, "market_rate_input": {"value": 1001}}
+        )
         low = sbi_base(valuation_inputs={"guideline_rate_per_sqm": 100, "market_rate_input": {"value": 9.99}})
-        edge = sbi_base(valuation_inputs={"guideline_rate_per_sqm": 100, "market_rate_input": {"value": 1000}})
+        edge = sbi_base(
+            valuation_inputs={"guideline_rate_per_sqm": 100, "market_rate_input": {"value": 1000}}
+        )
         zero = sbi_base(valuation_inputs={"guideline_rate_per_sqm": 0, "market_rate_input": {"value": 1000}})
         assert codes(compute_contract(high)) == ["RATE_MISMATCH_SUSPICIOUS"]
         assert codes(compute_contract(low)) == ["RATE_MISMATCH_SUSPICIOUS"]
@@ -301,7 +324,9 @@ class TestCoop:
 
 class TestDecision2NoStickyValues:
     def test_second_run_with_changed_market_rate_updates_the_rate(self) -> None:
-        first = compute_contract(sbi_base(valuation_inputs={"market_rate_input": {"value": 1000, "unit": "sqm"}}))
+        first = compute_contract(
+            sbi_base(valuation_inputs={"market_rate_input": {"value": 1000, "unit": "sqm"}})
+        )
         patched = deep_merge(first["contract"], {"valuation_inputs": {"market_rate_input": {"value": 2500}}})
         second = compute_contract(parse_contract(patched))
         assert first["contract"]["computed_values"]["standardized_rates"]["market_rate_per_sqm"] == 1000
@@ -313,10 +338,14 @@ class TestDecision2NoStickyValues:
             sbi_base(valuation_inputs={"guideline_rate_input": {"value": 1500, "unit": "sqft"}})
         )
         assert first["contract"]["valuation_inputs"]["guideline_rate_per_sqm"] == 16145.85
-        patched = deep_merge(first["contract"], {"valuation_inputs": {"guideline_rate_input": {"value": 1000}}})
+        patched = deep_merge(
+            first["contract"], {"valuation_inputs": {"guideline_rate_input": {"value": 1000}}}
+        )
         second = compute_contract(parse_contract(patched))
         assert second["contract"]["valuation_inputs"]["guideline_rate_per_sqm"] == 10763.9
-        assert second["contract"]["computed_values"]["standardized_rates"]["guideline_rate_per_sqm"] == 10763.9
+        assert (
+            second["contract"]["computed_values"]["standardized_rates"]["guideline_rate_per_sqm"] == 10763.9
+        )
 
     def test_typed_guideline_rate_is_used_when_there_is_no_input(self) -> None:
         result = compute_contract(sbi_base(valuation_inputs={"guideline_rate_per_sqm": 12000}))
@@ -324,7 +353,11 @@ class TestDecision2NoStickyValues:
 
     def test_stale_computed_values_are_discarded(self) -> None:
         stale = sbi_base(
-            computed_values={"FMV": 1, "standardized_rates": {"market_rate_per_sqm": 99}, "coop_market_value": 5}
+            computed_values={
+                "FMV": 1,
+                "standardized_rates": {"market_rate_per_sqm": 99},
+                "coop_market_value": 5,
+            }
         )
         result = compute_contract(stale)
         assert result["contract"]["computed_values"] == {"standardized_rates": {}, "standardized_areas": {}}

@@ -14,6 +14,7 @@ from typing import Any, Self
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts.base import Event
 from shared.db.database import Database, Role
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxWriter
@@ -107,3 +108,25 @@ class UnitOfWork:
         await self._outbox.write(self.session, topic=topic, key=key, envelope=envelope)
         self.published.append(envelope)
         return envelope
+
+    async def emit(
+        self,
+        event: Event,
+        *,
+        aggregate_id: str,
+        aggregate_version: int,
+        key: str | None = None,
+        tenant_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
+        """Publish a contract event on its topic (key defaults to the aggregate id)."""
+        return await self.publish(
+            topic=event.TOPIC,
+            key=key or aggregate_id,
+            event_type=event.TYPE,
+            payload=event.to_payload(),
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            tenant_id=tenant_id,
+            causation_id=causation_id,
+        )

@@ -42,13 +42,15 @@ def _parser() -> argparse.ArgumentParser:
 def _up(state_dir: Path, *, services: bool, only: tuple[str, ...] | None) -> None:
     info = start_stack(state_dir, services=services, only=only)
     pg = info.postgres
-    print(f"postgres  {pg.host}:{pg.port}/{pg.database}" + ("" if info.postgres_embedded else "  (external)"))
-    print(f"kafka     {info.kafka_bootstrap}" + ("" if info.kafka_embedded else "  (external)"))
+    print(
+        f"postgres    {pg.host}:{pg.port}/{pg.database}" + ("" if info.postgres_embedded else "  (external)")
+    )
+    print(f"kafka       {info.kafka_bootstrap}" + ("" if info.kafka_embedded else "  (external)"))
     if services:
         for spec in catalog.SERVICES:  # gateway first
             if spec.name in info.urls and (only is None or spec.name in only):
-                print(f"{spec.name:<10}{info.urls[spec.name]}")
-    print(f"logs      {info.log_dir}")
+                print(f"{spec.name:<12}{info.urls[spec.name]}")
+    print(f"logs        {info.log_dir}")
     print("stop with `make down` (python -m shared.devstack down)")
 
 

@@ -503,7 +503,7 @@ rootLogger.appenderRef.file.ref = FILE
                 raise self._failure(f"exited during start (pid {pid})")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._failure("did not become ready in time")
+                raise self._failure(f"did not become ready in time (pid {pid} still running)")
             # The data-plane listener opens only once the broker is unfenced; a cheap TCP check first
             # keeps aiokafka from logging connection errors while the JVM boots.
             budget = min(remaining, 5.0)

@@ -483,9 +483,7 @@ def start_stack(
 
         if migrate:
             t0 = time.monotonic()
-            for spec in specs:
-                if spec.has_db:
-                    _migrate(info, spec)
+            _migrate(info, tuple(spec for spec in specs if spec.has_db))
             timings["migrations"] = time.monotonic() - t0
 
         if services:
@@ -497,27 +495,36 @@ def start_stack(
     return info
 
 
-def _migrate(info: StackInfo, spec: ServiceSpec) -> None:
-    log = info.log_dir / f"{spec.name}-migrate.log"
-    with log.open("ab") as out:
-        out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} migrate {spec.package}\n".encode())
-        out.flush()
-        try:
-            result = subprocess.run(
+def _migrate(info: StackInfo, specs: tuple[ServiceSpec, ...]) -> None:
+    """Run every service's migrations as its owner role, in parallel (schemas are independent)."""
+    running: list[tuple[ServiceSpec, Path, subprocess.Popen[bytes]]] = []
+    for spec in specs:
+        log = info.log_dir / f"{spec.name}-migrate.log"
+        with log.open("ab") as out:
+            out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} migrate {spec.package}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(
                 [_python(), *spec.migrate_command()],
                 cwd=repo_root(),
                 env={**os.environ, **info.env(spec.name)},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                timeout=_MIGRATE_TIMEOUT,
-                check=False,
             )
-            code: int | str = result.returncode
+        running.append((spec, log, proc))
+    deadline = time.monotonic() + _MIGRATE_TIMEOUT
+    failures: list[str] = []
+    for spec, log, proc in running:
+        try:
+            code: int | str = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
             code = f"timeout after {_MIGRATE_TIMEOUT:.0f}s"
-    if code != 0:
-        raise StackError(f"migrations of {spec.name} failed ({code}); log {log}:\n{_tail(log)}")
+        if code != 0:
+            failures.append(f"migrations of {spec.name} failed ({code}); log {log}:\n{_tail(log)}")
+    if failures:
+        raise StackError("\n\n".join(failures))
 
 
 def _start_services(

@@ -267,6 +267,7 @@ class PostgresNode:
         self.node_file = self.root / "node.json"
         self.log_file = self.state_dir / "logs" / "postgres.log"
         self._os_user = self._pick_os_user()
+        self._secrets: Secrets | None = None
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -280,7 +281,9 @@ class PostgresNode:
     @property
     def secrets(self) -> Secrets:
         """The state directory's secrets (created on first access)."""
-        return Secrets.load_or_create(self.state_dir)
+        if self._secrets is None:
+            self._secrets = Secrets.load_or_create(self.state_dir)
+        return self._secrets
 
     @property
     def port(self) -> int:

@@ -47,11 +47,21 @@ def messaging_tables_sql(schema: str) -> list[str]:
             UNIQUE (consumer, message_id)
         )""",
         f"CREATE INDEX parked_messages_key_idx ON {s}.parked_messages (consumer, topic, key, id)",
+        f"""CREATE TABLE {s}.idempotency_keys (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            status_code INT NOT NULL,
+            response JSONB NOT NULL,
+            headers JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (scope, key)
+        )""",
     ]
 
 
 def messaging_drop_sql(schema: str) -> list[str]:
     return [
         f"DROP TABLE IF EXISTS {schema}.{t}"
-        for t in ("parked_messages", "consumer_versions", "inbox", "outbox")
+        for t in ("idempotency_keys", "parked_messages", "consumer_versions", "inbox", "outbox")
     ]

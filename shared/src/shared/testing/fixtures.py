@@ -34,7 +34,13 @@ def _state_dir() -> Path:
 def stack() -> Iterator[StackInfo]:
     """The whole system, started by the project's own launcher."""
     state_dir = _state_dir()
-    info = start_stack(state_dir, services=True)
+    try:
+        info = start_stack(state_dir, services=True)
+    except BaseException:
+        # A half-started stack must not outlive the session (CI runs on a clean machine each time).
+        if os.environ.get("ZENOPS_KEEP_STACK") != "1":
+            stop_stack(state_dir)
+        raise
     try:
         yield info
     finally:

@@ -31,7 +31,10 @@ def _exact_cents(value: Decimal, original: object) -> Decimal:
     """``value`` at exactly two places, refusing anything that would need rounding."""
     if not value.is_finite():
         raise InvalidAmount("amount must be a finite number", {"amount": str(original)})
-    quantized = value.quantize(CENTS)
+    try:
+        quantized = value.quantize(CENTS)
+    except InvalidOperation as exc:  # more digits than the decimal context holds
+        raise InvalidAmount("amount is out of range", {"amount": str(original)}) from exc
     if quantized != value:
         raise InvalidAmount("amount must have at most 2 decimals", {"amount": str(original)})
     return quantized
@@ -76,7 +79,11 @@ class Money:
         """Round half away from zero to cents, as Postgres ``numeric(…, 2)`` stores a computed value."""
         if not value.is_finite():
             raise InvalidAmount("amount must be a finite number", {"amount": str(value)})
-        return cls(value.quantize(CENTS, rounding=ROUND_HALF_UP), currency)
+        try:
+            quantized = value.quantize(CENTS, rounding=ROUND_HALF_UP)
+        except InvalidOperation as exc:
+            raise InvalidAmount("amount is out of range", {"amount": str(value)}) from exc
+        return cls(quantized, currency)
 
     @classmethod
     def from_minor(cls, minor: int, currency: str = DEFAULT_CURRENCY) -> Money:

@@ -1,0 +1,104 @@
+"""``billing.work-order-billing.v1``, ``billing.gate-outcome.v1``, ``billing.account-status.v1``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from shared.contracts.base import Contract, Event
+from shared.contracts.topics import BILLING_ACCOUNT_STATUS, BILLING_GATE_OUTCOME, BILLING_WORK_ORDER_BILLING
+
+GateResult = Literal["PAID", "CREDIT_CONSUMED", "OVERRIDE", "BLOCKED", "ERROR"]
+BillingMode = Literal["CREDIT", "POSTPAID"]
+
+
+class Acceptance(Contract):
+    status: Literal["PENDING", "ACCEPTED", "REJECTED"]
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] = {}
+    decided_at: str | None = None
+    # The status_changed message this acceptance answers (lets workorders match request and outcome).
+    request_message_id: str | None = None
+
+
+class HoldState(Contract):
+    id: str
+    status: Literal["active", "consumed", "released", "expired"]
+    amount: int
+
+
+class InvoiceState(Contract):
+    id: str
+    number: str | None = None
+    status: str
+    is_paid: bool
+    total_minor: int
+    amount_due_minor: int
+    currency: str = "INR"
+
+
+class LastGate(Contract):
+    release_id: str
+    result: GateResult
+    blocked_reason: str | None = None
+    error_code: str | None = None
+    decided_at: str
+
+
+class WorkOrderBilling(Event):
+    """The billing state of one work order (compacted: the newest record per key is the truth)."""
+
+    TOPIC: ClassVar[str] = BILLING_WORK_ORDER_BILLING
+    TYPE: ClassVar[str] = "work_order_billing"
+
+    work_order_id: str
+    acceptance: Acceptance | None = None
+    mode: BillingMode | None = None
+    account_id: str | None = None
+    external_key: str | None = None
+    hold: HoldState | None = None
+    invoice: InvoiceState | None = None
+    planned_consumption_logged: bool = False
+    last_gate: LastGate | None = None
+
+
+class GateDecided(Event):
+    TOPIC: ClassVar[str] = BILLING_GATE_OUTCOME
+    TYPE: ClassVar[str] = "gate_decided"
+
+    decision_id: str
+    release_id: str
+    work_order_id: str
+    idempotency_key: str
+    mode: BillingMode | None
+    result: GateResult
+    blocked_reason: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    override_applied: bool = False
+    ledger_entry_ids: list[str] = []
+    usage_event_id: str | None = None
+    decision_hash: str
+    metadata: dict[str, Any] = {}
+
+
+class Balances(Contract):
+    wallet: int
+    reserved: int
+    available: int
+
+
+class AccountStatus(Event):
+    TOPIC: ClassVar[str] = BILLING_ACCOUNT_STATUS
+    TYPE: ClassVar[str] = "account_status"
+
+    account_id: str
+    tenant_id: str | None
+    external_key: str
+    account_type: str
+    display_name: str
+    status: str
+    billing_mode: str
+    payment_terms_days: int | None = None
+    credit: Balances
+    view: dict[str, Any] = {}

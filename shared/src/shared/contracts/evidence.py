@@ -1,0 +1,58 @@
+"""``evidence.work-order-evidence.v1`` (key: work order id) and ``evidence.ocr-jobs.v1`` (key: job id)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from shared.contracts.base import Contract, Event
+from shared.contracts.topics import EVIDENCE_OCR_JOBS, EVIDENCE_WORK_ORDER_EVIDENCE
+
+
+class SystemNote(Contract):
+    """A system note for the work-order comments; ``note_id`` is stable so it is inserted once."""
+
+    note_id: str
+    body: str
+    created_by_user_id: str | None = None
+    created_at: str
+
+
+class SelectedProfile(Contract):
+    id: str
+    name: str
+    report_type: str
+    bank_type: str
+    value_slab: str
+    chosen_by: Literal["auto", "operator"]
+    items: list[dict[str, Any]]
+
+
+class EvidenceState(Event):
+    """The whole (small) evidence state of one work order, re-published on every change."""
+
+    TOPIC: ClassVar[str] = EVIDENCE_WORK_ORDER_EVIDENCE
+    TYPE: ClassVar[str] = "evidence_state"
+
+    work_order_id: str
+    evidence_version: int
+    items: list[dict[str, Any]]
+    profile: SelectedProfile | None = None
+    field_evidence_links: list[dict[str, Any]] = []
+    linked_field_keys: list[str] = []
+    ocr_jobs: list[dict[str, Any]] = []
+    checklist: list[dict[str, Any]] = []
+    annexure_order: dict[str, int] = {}
+    notes: list[SystemNote] = []
+
+
+class OcrRequested(Event):
+    TOPIC: ClassVar[str] = EVIDENCE_OCR_JOBS
+    TYPE: ClassVar[str] = "ocr_requested"
+
+    job_id: str
+    work_order_id: str
+    evidence_item_id: str
+    document_id: str | None = None
+    storage_key: str | None = None
+    content_type: str | None = None
+    requested_by_user_id: str | None = None
