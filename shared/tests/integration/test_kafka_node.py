@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from shared.devstack.kafka import KafkaNode, KafkaNodeError, ensure_jars, ensure_topics
+from shared.devstack.kafka import KafkaNode, KafkaNodeError, _new_cluster_id, ensure_jars, ensure_topics
 from shared.devstack.kafka_artifacts import ARTIFACTS
 
 TOPIC = "devstack.probe"
@@ -87,6 +87,14 @@ class TestJars:
         libs = ensure_jars()
 
         assert sorted(p.name for p in libs.glob("*.jar")) == sorted(a.filename for a in ARTIFACTS)
+
+
+class TestClusterId:
+    def test_ids_never_look_like_an_option(self) -> None:
+        # The storage tool parses "-t -abc..." as a missing argument: a leading "-" broke formatting.
+        ids = [_new_cluster_id() for _ in range(2000)]
+
+        assert all(len(i) == 22 and not i.startswith("-") for i in ids)
 
 
 class TestKafkaNode:

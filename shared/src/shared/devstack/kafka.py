@@ -209,6 +209,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, like Kafka's Uuid."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        # An id starting with "-" is read as an option by the storage tool's parser (Kafka's own
+        # Uuid.randomUuid() rejects those too).
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _port_open(port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout):
@@ -347,8 +357,7 @@ class KafkaNode:
         controller_port = _free_port()
         while controller_port == port:
             controller_port = _free_port()
-        # KRaft cluster ids are 16 random bytes in URL-safe base64 without padding.
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        cluster_id = _new_cluster_id()
         info = _NodeInfo(port, controller_port, cluster_id, KAFKA_VERSION)
         self.kafka_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.node_file, json.dumps(asdict(info), indent=2) + "\n")

@@ -1,0 +1,261 @@
+"""The factory flow end to end through the gateway (``make demo``).
+
+Mirrors the original demo scripts (domain.md §11) on the real stack: dev login, create a work order,
+patch the contract, upload real documents and photos, link the evidence the SBI profile requires,
+link fields, run OCR, accept into production (billing), READY_FOR_RENDER, wait for the DOCX, release
+through the billing gate (override for an unpaid postpaid invoice), download the evidence pack and
+verify its checksums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sys
+import time
+import zipfile
+from typing import Any
+
+import httpx
+from PIL import Image, ImageDraw, ImageFont
+
+from shared.devstack.launcher import resolve_stack
+
+TENANT = "11111111-1111-1111-1111-111111111111"
+USER = "33333333-3333-3333-3333-333333333333"
+DOCS = ["SALE_DEED", "RTC", "EC", "KHATA", "TAX", "PLAN"]
+PHOTOS = [
+    ("PHOTO", "exterior"),
+    ("PHOTO", "exterior"),
+    ("PHOTO", "interior"),
+    ("PHOTO", "interior"),
+    ("PHOTO", "surroundings"),
+    ("GEO", "gps"),
+    ("SCREENSHOT", "google_map"),
+    ("SCREENSHOT", "route_map"),
+]
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def check(resp: httpx.Response, *codes: int) -> dict[str, Any]:
+    if resp.status_code not in codes:
+        raise SystemExit(f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text[:2000]}")
+    body: dict[str, Any] = resp.json() if resp.content else {}
+    return body
+
+
+def pdf_bytes(title: str) -> bytes:
+    """A small valid one-page PDF with a text layer (so OCR reads it through the PDF path)."""
+    text = f"{title} - Survey No 123/4 - Land area 1200 sq ft"
+    stream = f"BT /F1 14 Tf 40 760 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + obj + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def png_bytes(label: str) -> bytes:
+    img = Image.new("RGB", (640, 360), (236, 240, 244))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=36)
+    draw.text((30, 150), label, fill=(20, 30, 40), font=font)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def main() -> int:
+    info = resolve_stack()
+    base = os.environ.get("ZENOPS_GATEWAY_URL", info.urls.get("gateway", "http://127.0.0.1:8080"))
+    client = httpx.Client(base_url=base, timeout=60)
+
+    step(f"dev login at {base}")
+    token = check(
+        client.post(
+            "/v1/auth/login",
+            json={
+                "aud": "web",
+                "tenant_id": TENANT,
+                "user_id": USER,
+                "sub": USER,
+                "roles": ["super_admin", "repogen_factory"],
+                "capabilities": ["*"],
+            },
+        ),
+        200,
+        201,
+    )["access_token"]
+    client.headers["authorization"] = f"Bearer {token}"
+
+    step("create work order (VALUATION, State Bank of India)")
+    created = check(
+        client.post(
+            "/v1/repogen/work-orders",
+            json={
+                "source_type": "TENANT",
+                "report_type": "VALUATION",
+                "bank_name": "State Bank of India",
+                "bank_type": "SBI",
+            },
+        ),
+        201,
+    )
+    wo = created["work_order_id"]
+    print(f"    work order {wo}")
+
+    step("patch the contract (rules engine m5.4-v1)")
+    patched = check(
+        client.patch(
+            f"/v1/repogen/work-orders/{wo}/contract",
+            json={
+                "patch": {
+                    "party": {"borrower_name": "Demo Borrower", "owner_name": "Demo Owner"},
+                    "property": {
+                        "address": "Factory demo site",
+                        "city": "Bengaluru",
+                        "survey_no": "123/4",
+                        "land_area": {"value": 1200, "unit": "sqft"},
+                        "floors": [],
+                    },
+                    "valuation_inputs": {
+                        "guideline_rate_per_sqm": 12000,
+                        "market_rate_input": {"value": 1800, "unit": "sqft"},
+                        "land_value": 2000000,
+                        "building_value": 1500000,
+                        "depreciation_percent": 10,
+                    },
+                    "manual_fields": {"justification_text": "Demo justification placeholder"},
+                },
+                "ruleset_version": "m5.4-v1",
+            },
+        ),
+        200,
+    )
+    derived = patched["output_snapshot"]["derived_json"]
+    print(f"    snapshot v{patched['output_snapshot']['version']}: {derived['computed_values']}")
+
+    step("upload documents and photos, link them as evidence")
+    items: list[dict[str, Any]] = []
+    for doc_type in DOCS:
+        doc = check(
+            client.post(
+                "/v1/documents",
+                files={"file": (f"{doc_type.lower()}.pdf", pdf_bytes(doc_type.replace("_", " ")), "application/pdf")},
+                data={"classification": "legal", "source": "desktop_upload"},
+            ),
+            201,
+        )
+        items.append({"evidence_type": "DOCUMENT", "doc_type": doc_type, "document_id": doc["id"]})
+    for index, (evidence_type, category) in enumerate(PHOTOS, start=1):
+        doc = check(
+            client.post(
+                "/v1/documents",
+                files={"file": (f"{category}-{index}.png", png_bytes(f"{category} {index}"), "image/png")},
+                data={"classification": "site_photo", "source": "mobile_camera"},
+            ),
+            201,
+        )
+        items.append(
+            {
+                "evidence_type": evidence_type,
+                "doc_type": "OTHER",
+                "document_id": doc["id"],
+                "tags": {"category": category},
+            }
+        )
+    linked = check(client.post(f"/v1/repogen/work-orders/{wo}/evidence/link", json={"items": items}), 201)
+    evidence = linked["evidence_items"]
+    print(f"    {len(evidence)} evidence items; readiness {linked['readiness']['completeness_score']}")
+
+    step("annexure auto-order, field-evidence links, OCR")
+    check(client.post(f"/v1/repogen/work-orders/{wo}/annexure/auto-order", json={}), 200, 201)
+    by_doc = {e["doc_type"]: e["id"] for e in evidence if e["evidence_type"] == "DOCUMENT"}
+    links = [
+        {"field_key": "party.bank_name", "evidence_item_id": by_doc["SALE_DEED"], "confidence": 0.9},
+        {"field_key": "property.address", "evidence_item_id": by_doc["SALE_DEED"], "confidence": 0.9},
+        {"field_key": "property.land_area", "evidence_item_id": by_doc["RTC"], "confidence": 0.85},
+        {"field_key": "valuation_inputs.rate", "evidence_item_id": by_doc["TAX"], "confidence": 0.8},
+    ]
+    fl = check(client.post(f"/v1/repogen/work-orders/{wo}/field-evidence-links", json={"links": links}), 201)
+    print(f"    readiness {fl['readiness']['completeness_score']}, missing {fl['readiness']['missing_evidence']}")
+    ocr = check(
+        client.post(f"/v1/repogen/work-orders/{wo}/ocr/enqueue", json={"evidence_item_id": by_doc["RTC"]}), 201
+    )
+    job_id = ocr["ocr_job"]["id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        detail = check(client.get(f"/v1/repogen/work-orders/{wo}"), 200)
+        job = next((j for j in detail.get("ocr_jobs", []) if j["id"] == job_id), None)
+        if job and job["status"] in {"DONE", "FAILED"}:
+            text = (job.get("result_json") or {}).get("extracted_text", "")
+            print(f"    OCR {job['status']}: {text[:60]!r}")
+            break
+        time.sleep(0.5)
+
+    step("status: EVIDENCE_PENDING -> DATA_PENDING (billing acceptance) -> READY_FOR_RENDER")
+    check(client.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "EVIDENCE_PENDING", "note": "demo evidence collected"}), 201)
+    accepted = check(client.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING", "note": "demo factory accepted"}), 201)
+    print(f"    billing: {accepted['work_order']['billing']}")
+    ready = check(client.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "READY_FOR_RENDER", "note": "demo ready for render"}), 201)
+    print(f"    pack link: {ready.get('pack_link')}")
+
+    step("wait for the generation job")
+    deadline = time.monotonic() + float(os.environ.get("REPOGEN_POLL_SECONDS", "90"))
+    pack: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        pack = check(client.get(f"/v1/repogen/work-orders/{wo}/pack"), 200)
+        status = ((pack.get("generation_job") or {}).get("status")) or ""
+        if status == "completed":
+            break
+        if status in {"failed", "cancelled"}:
+            raise SystemExit(f"generation {status}: {pack}")
+        time.sleep(1)
+    else:
+        raise SystemExit(f"generation did not complete in time: {pack}")
+    gate = pack.get("billing_gate_status") or {}
+    print(f"    artifacts: {[a['filename'] for a in pack.get('artifacts', [])]}; billing gate {gate}")
+
+    step("release deliverables through the billing gate")
+    override = bool(gate.get("mode") == "POSTPAID" and not gate.get("service_invoice_is_paid"))
+    body: dict[str, Any] = {"idempotency_key": f"demo:repogen:release:{wo}:{int(time.time())}"}
+    if override:
+        body |= {"override": True, "override_reason": "Manual override for local demo run"}
+    released = check(client.post(f"/v1/repogen/work-orders/{wo}/release-deliverables", json=body), 201)
+    print(f"    blocked={released['blocked']} gate={released['release']['billing_gate_result']}")
+
+    step("download the evidence pack and verify its checksums")
+    resp = client.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
+    if resp.status_code != 200:
+        raise SystemExit(f"evidence pack: {resp.status_code} {resp.text[:500]}")
+    archive = zipfile.ZipFile(io.BytesIO(resp.content))
+    sums = archive.read("verification_checksums.txt").decode().splitlines()
+    for line in sums:
+        digest, name = line.split("  ", 1)
+        assert hashlib.sha256(archive.read(name)).hexdigest() == digest, name
+    print(f"    {len(archive.namelist())} files, {len(sums)} checksums verified")
+    step(f"done: work order {wo} released ({released['release']['billing_gate_result']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
