@@ -107,14 +107,24 @@ def install_request_context(app: FastAPI, service: str) -> None:
         return response
 
 
-def create_service_app(settings: ServiceSettings, *, title: str, **kwargs: Any) -> FastAPI:
-    """A FastAPI app with the shared middleware, error handlers, ``/healthz`` and ``/metrics``."""
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def create_service_app(
+    settings: ServiceSettings, *, title: str, health_check: HealthCheck | None = None, **kwargs: Any
+) -> FastAPI:
+    """A FastAPI app with the shared middleware, error handlers, ``/healthz`` and ``/metrics``.
+
+    ``health_check`` replaces the body of ``/healthz`` (the gateway adds its upstreams' health).
+    """
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
     install_request_context(app, settings.service_name)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, Any]:
+        if health_check is not None:
+            return await health_check()
         return {"status": "ok", "service": settings.service_name}
 
     @app.get("/metrics", include_in_schema=False)
@@ -125,7 +135,10 @@ def create_service_app(settings: ServiceSettings, *, title: str, **kwargs: Any) 
 
 
 class Authenticator:
-    """Resolves the caller of a request (services verify the JWT again, architecture §6)."""
+    """Resolves the caller of a request (services verify the JWT again, architecture §6).
+
+    401 = no or invalid identity, 403 = identity without the capability (decision 21).
+    """
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
@@ -134,25 +147,37 @@ class Authenticator:
         )
 
     def bearer(self, request: Request) -> str | None:
+        """The bearer token of the ``Authorization`` header, if any."""
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
     def jwt(self, request: Request) -> Principal:
+        """The verified JWT principal; 401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ``TOKEN_EXPIRED`` /
+        ``AUDIENCE_MISMATCH``."""
         token = self.bearer(request)
         if not token:
             raise Unauthorized("missing bearer token", code="TOKEN_MISSING")
         return self._verifier.verify(token)
 
     def service_token(self, request: Request) -> Principal:
-        supplied = request.headers.get("x-service-token") or self.bearer(request) or ""
+        """V1's studio service token (``x-service-token`` or a bearer), compared in constant time
+        (domain.md §8: 401 ``STUDIO_SERVICE_TOKEN_NOT_CONFIGURED`` / ``INVALID_STUDIO_SERVICE_TOKEN``)."""
         expected = self._settings.service_token
-        if not expected or not hmac.compare_digest(supplied.encode(), expected.encode()):
-            raise Unauthorized("invalid service token", code="SERVICE_TOKEN_INVALID")
+        if not expected:
+            raise Unauthorized(
+                "studio service token not configured", code="STUDIO_SERVICE_TOKEN_NOT_CONFIGURED"
+            )
+        supplied = request.headers.get("x-service-token") or self.bearer(request) or ""
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            raise Unauthorized("invalid studio service token", code="INVALID_STUDIO_SERVICE_TOKEN")
         return Principal(sub="service", aud="service", tenant_id=None, user_id=None, kind="service")
 
     def studio(self, request: Request) -> Principal:
-        """Studio control plane: an ``aud=studio`` JWT or the studio admin bearer (domain.md §9.5)."""
+        """Studio control plane: an ``aud=studio`` JWT or the studio admin bearer (domain.md §9.5).
+
+        The admin bearer is compared in constant time and acts as a studio super-admin.
+        """
         token = self.bearer(request)
         admin = self._settings.studio_admin_token
         if token and admin and hmac.compare_digest(token.encode(), admin.encode()):

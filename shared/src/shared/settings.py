@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     blob_dir: Path = Path(".zenops/blobs")
 
     jwt_secret: str = ""
-    jwt_audiences: list[str] = Field(default_factory=lambda: ["web", "studio", "portal", "service"])
+    jwt_audiences: list[str] = Field(default_factory=lambda: ["web", "studio", "portal", "worker", "service"])
     jwks_url: str = ""
     service_token: str = ""
     studio_admin_token: str = ""

