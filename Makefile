@@ -41,5 +41,8 @@ fmt:
 bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine
 	$(PY) python -m bench.run
 
+asyncapi: ## Regenerate docs/asyncapi.json from the event contracts (commit it)
+	$(PY) python -m shared.contracts.asyncapi --write
+
 clean: down
 	rm -rf .zenops .zenops-test

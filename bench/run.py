@@ -554,6 +554,8 @@ def machine_info(info: StackInfo) -> dict[str, Any]:
     versions = asyncio.run(_server_versions(info))
     return {
         "cpu_count": os.cpu_count(),
+        # Other work on the box skews every figure; a load above the CPU count means contended numbers.
+        "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "kafka": KAFKA_VERSION if info.kafka_embedded else "external",
@@ -606,6 +608,13 @@ def render_table(result: dict[str, Any]) -> str:
         "-" * (width + 44),
     ]
     lines += [f"{a:<{width}}  {b:<18}  {c}" for a, b, c in rows]
+    cpus = m["cpu_count"] or 1
+    peak_load = max(m["loadavg_1m_at_start"], m.get("loadavg_1m_at_end", 0.0))
+    if peak_load > cpus:
+        lines.append(
+            f"WARNING: 1-min load average reached {peak_load:.1f} on {cpus} CPUs: other work competed with "
+            "the bench; compare ratios, not absolute figures, and re-run on a quiet machine."
+        )
     if flow["failures"]:
         lines.append(f"thin flow failures: {flow['failures']} (first: {flow['failure_samples'][:1]})")
     return "\n".join(lines)
@@ -645,7 +654,8 @@ def run(cfg: Config, *, keep_stack: bool) -> dict[str, Any]:
     reused = _already_running(state_dir)
     _say(f"{'reusing' if reused else 'starting'} the stack in {state_dir}")
     t_start = time.monotonic()
-    info = start_stack(state_dir, services=True)
+    # A running stack has had its migrations applied by the `up` that started it.
+    info = start_stack(state_dir, services=True, migrate=not reused)
     stack_s = time.monotonic() - t_start
     try:
         timestamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -666,6 +676,7 @@ def run(cfg: Config, *, keep_stack: bool) -> dict[str, Any]:
             "outbox_vs_kafka_raw": _ratio(result["outbox"]["msg_per_s"], result["kafka_raw"]["msg_per_s"]),
             "outbox_vs_pgbench_tps": _ratio(result["outbox"]["msg_per_s"], result["pgbench"]["tps"]),
         }
+        result["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         result["timings_s"] = {
             "stack_start": round(stack_s, 1),
             "measurements": round(time.monotonic() - t0, 1),

@@ -57,7 +57,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.http_status)
+        headers = None
+        retry_after = exc.details.get("retry_after_s")
+        if exc.http_status in (429, 503) and isinstance(retry_after, int):
+            # decision 30: a refused client learns when to come back
+            headers = {"Retry-After": str(retry_after)}
+        return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,40 +1,94 @@
-"""Kafka subscribers of the billing service: contract → handler, inside the consumer's unit of work."""
+"""Kafka subscribers of the billing service: contract → handler, inside the consumer's unit of work.
+
+The consumer runner has already written the inbox row in the same transaction, so each effect below
+happens once per message; the handlers are additionally idempotent by business key (ledger keys,
+usage keys, one gate decision per release id), so a re-published request changes nothing either.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import text
-
-from billing_service.settings import SCHEMA
-from shared.contracts.topics import WORKORDERS_WORK_ORDER
+from billing_service import handlers
+from billing_service import repository as repo
+from shared.contracts.factory import ReleaseRequested
+from shared.contracts.topics import FACTORY_RELEASE_REQUESTED, WORKORDERS_WORK_ORDER
+from shared.contracts.workorders import StatusChanged, WorkOrderCancelled, WorkOrderClosed, WorkOrderCreated
 from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Subscription
 from shared.messaging.envelope import Envelope
 
-S = SCHEMA
+TERMINAL = frozenset({"CANCELLED", "CLOSED"})
 
 
 async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
-    """Remember the work order (tenant, paying account key) for the acceptance saga."""
-    wo = envelope.payload["work_order"]
-    await uow.session.execute(
-        text(
-            f"INSERT INTO {S}.work_orders (work_order_id, tenant_id, billing_external_key, report_type, "
-            "bank_name, status, source_version) VALUES (:id, :tenant, :key, :rt, :bank, :status, :v) "
-            "ON CONFLICT (work_order_id) DO NOTHING"
-        ),
-        {
-            "id": uuid.UUID(wo["id"]),
-            "tenant": uuid.UUID(wo["org_id"]),
-            "key": wo.get("billing_external_key"),
-            "rt": wo["report_type"],
-            "bank": wo["bank_name"],
-            "status": wo["status"],
-            "v": envelope.aggregate_version,
-        },
+    """Remember the work order (tenant, paying account key, report type, bank) for the sagas."""
+    wo = WorkOrderCreated.model_validate(envelope.payload).work_order
+    await repo.upsert_work_order(
+        uow.session,
+        work_order_id=str(uuid.UUID(wo.id)),
+        tenant_id=wo.org_id,
+        billing_external_key=wo.billing_external_key,
+        report_type=wo.report_type,
+        bank_name=wo.bank_name,
+        assignment_id=wo.assignment_id,
+        status=wo.status,
+        source_version=envelope.aggregate_version,
     )
 
 
+async def on_status_changed(uow: UnitOfWork, envelope: Envelope) -> None:
+    """DATA_PENDING → acceptance; READY_FOR_RENDER → planned consumption; CANCELLED/CLOSED → compensation."""
+    event = StatusChanged.model_validate(envelope.payload)
+    if event.to_status == "DATA_PENDING":
+        if event.acceptance_request is not None and not event.revert_of_rejected_acceptance:
+            await handlers.accept_work_order(uow, envelope, event)
+        else:
+            await repo.set_work_order_status(
+                uow.session, event.work_order_id, event.to_status, envelope.aggregate_version
+            )
+    elif event.to_status == "READY_FOR_RENDER":
+        await handlers.log_planned_consumption(uow, envelope, event)
+    elif event.to_status in TERMINAL:
+        await handlers.compensate(
+            uow, envelope, event.work_order_id, event.to_status, released_flag=event.has_successful_release
+        )
+    else:
+        await repo.set_work_order_status(
+            uow.session, event.work_order_id, event.to_status, envelope.aggregate_version
+        )
+
+
+async def on_cancelled(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Decision 10 on ``cancelled`` (idempotent with the ``status_changed`` path by ledger key)."""
+    event = WorkOrderCancelled.model_validate(envelope.payload)
+    await handlers.compensate(uow, envelope, event.work_order_id, "CANCELLED")
+
+
+async def on_closed(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Decision 10 on ``closed``."""
+    event = WorkOrderClosed.model_validate(envelope.payload)
+    await handlers.compensate(uow, envelope, event.work_order_id, "CLOSED")
+
+
+async def on_release_requested(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The release gate: decide, consume in this transaction, store and publish the outcome."""
+    await handlers.decide_release(uow, envelope, ReleaseRequested.model_validate(envelope.payload))
+
+
 def subscriptions() -> list[Subscription]:
-    return [Subscription(WORKORDERS_WORK_ORDER, on_work_order_created, frozenset({"created"}))]
+    """Everything billing consumes. ``reopened`` needs nothing: the hold stays (decision 29)."""
+    return [
+        Subscription(WORKORDERS_WORK_ORDER, on_work_order_created, frozenset({"created"})),
+        Subscription(WORKORDERS_WORK_ORDER, on_status_changed, frozenset({"status_changed"})),
+        Subscription(WORKORDERS_WORK_ORDER, on_cancelled, frozenset({"cancelled"})),
+        Subscription(WORKORDERS_WORK_ORDER, on_closed, frozenset({"closed"})),
+        # Release requests are keyed by work order but versioned by factory's pack state; a release id
+        # is decided once (UNIQUE), so the per-aggregate version check is not what keeps them single.
+        Subscription(
+            FACTORY_RELEASE_REQUESTED,
+            on_release_requested,
+            frozenset({"release_requested"}),
+            check_version=False,
+        ),
+    ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from billing_service.api import router
 from billing_service.consumers import subscriptions
+from billing_service.domain.errors import BillingError
 from billing_service.settings import SCHEMA, Settings
 from shared.http import create_service_app
 from shared.runtime import StreamApp, build_stream_app, service_main
@@ -24,6 +26,12 @@ def create_app() -> FastAPI:
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
     app = create_service_app(settings, title="ZenOps billing")
     app.include_router(router)
+
+    @app.exception_handler(BillingError)
+    async def _billing_error(_: Request, exc: BillingError) -> JSONResponse:
+        # Domain failures carry their own code and status; the body is the normalized one.
+        return JSONResponse(exc.to_body(), status_code=exc.http_status)
+
     return app
 
 

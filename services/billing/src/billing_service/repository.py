@@ -39,6 +39,9 @@ from billing_service.settings import SCHEMA
 
 S = SCHEMA
 
+Row = Mapping[Any, Any]
+"""A result row (``RowMapping``) keyed by column name."""
+
 _ACCOUNT_COLUMNS = (
     "a.id::text AS id, a.tenant_id::text AS tenant_id, a.account_type, a.external_key, a.display_name, "
     "a.status, a.payment_terms_days AS account_terms, a.status_version, a.created_at, "
@@ -60,7 +63,7 @@ class AccountState:
     policy_updated_at: datetime
 
 
-def _account_state(row: Mapping[str, Any]) -> AccountState:
+def _account_state(row: Row) -> AccountState:
     return AccountState(
         account=Account(
             id=row["id"],
@@ -266,7 +269,7 @@ _HOLD_COLUMNS = (
 )
 
 
-def hold_from_row(row: Mapping[str, Any]) -> Hold:
+def hold_from_row(row: Row) -> Hold:
     """A ``holds`` row as a domain hold (``expired`` is a released hold for the state machine)."""
     status = row["status"]
     return Hold(
@@ -286,12 +289,16 @@ def hold_from_row(row: Mapping[str, Any]) -> Hold:
     )
 
 
-async def get_hold_row(session: AsyncSession, hold_id: str) -> Mapping[str, Any] | None:
+async def get_hold_row(session: AsyncSession, hold_id: str) -> Row | None:
     """One hold row by id."""
     if not _is_uuid(hold_id):
         return None
     return (
-        (await session.execute(text(f"SELECT {_HOLD_COLUMNS} FROM {S}.holds WHERE id = :id"), {"id": hold_id}))
+        (
+            await session.execute(
+                text(f"SELECT {_HOLD_COLUMNS} FROM {S}.holds WHERE id = :id"), {"id": hold_id}
+            )
+        )
         .mappings()
         .first()
     )
@@ -327,7 +334,9 @@ async def latest_hold_for_ref(
     return hold_from_row(row) if row else None
 
 
-async def get_idempotency_record(session: AsyncSession, account_id: str, key: str) -> IdempotencyRecord | None:
+async def get_idempotency_record(
+    session: AsyncSession, account_id: str, key: str
+) -> IdempotencyRecord | None:
     """The stored use of a ledger idempotency key on an account (decision 17)."""
     row = (
         (
@@ -459,7 +468,7 @@ _LEDGER_COLUMNS = (
 )
 
 
-async def get_ledger_entry(session: AsyncSession, entry_id: str) -> Mapping[str, Any] | None:
+async def get_ledger_entry(session: AsyncSession, entry_id: str) -> Row | None:
     """One ledger row."""
     return (
         (
@@ -480,7 +489,7 @@ async def list_ledger(
     ref_type: str | None = None,
     ref_id: str | None = None,
     limit: int = 500,
-) -> Sequence[Mapping[str, Any]]:
+) -> Sequence[Row]:
     """Ledger rows, newest first."""
     where, params = _filters(account_id=account_id, tenant_id=tenant_id, ref_type=ref_type, ref_id=ref_id)
     params["limit"] = limit
@@ -506,7 +515,7 @@ async def list_holds(
     tenant_id: str | None = None,
     status: str | None = None,
     limit: int = 200,
-) -> Sequence[Mapping[str, Any]]:
+) -> Sequence[Row]:
     """Holds, newest first."""
     where, params = _filters(account_id=account_id, tenant_id=tenant_id, status=status)
     params["limit"] = limit
@@ -553,7 +562,7 @@ async def insert_usage(
     account_id: str | None,
     tenant_id: str | None,
     external_key: str | None = None,
-) -> tuple[Mapping[str, Any], bool]:
+) -> tuple[Row, bool]:
     """Ingest a usage event once per (source, key); returns the row and whether it is new."""
     row = (
         (
@@ -585,7 +594,9 @@ async def insert_usage(
     existing = (
         (
             await session.execute(
-                text(f"SELECT {_USAGE_COLUMNS} FROM {S}.usage_events WHERE source_system = :src AND idempotency_key = :k"),
+                text(
+                    f"SELECT {_USAGE_COLUMNS} FROM {S}.usage_events WHERE source_system = :src AND idempotency_key = :k"
+                ),
                 {"src": source_system, "k": idempotency_key},
             )
         )
@@ -597,7 +608,7 @@ async def insert_usage(
 
 async def list_usage(
     session: AsyncSession, *, account_id: str | None = None, tenant_id: str | None = None, limit: int = 500
-) -> Sequence[Mapping[str, Any]]:
+) -> Sequence[Row]:
     """Usage events, newest first."""
     where, params = _filters(account_id=account_id, tenant_id=tenant_id)
     params["limit"] = limit
@@ -625,7 +636,9 @@ _INVOICE_COLUMNS = (
 )
 
 
-async def insert_draft_invoice(session: AsyncSession, draft: DraftInvoice, *, work_order_id: str | None) -> None:
+async def insert_draft_invoice(
+    session: AsyncSession, draft: DraftInvoice, *, work_order_id: str | None
+) -> None:
     """Insert a draft invoice and its items (amounts in minor units)."""
     totals = draft.totals
     await session.execute(
@@ -673,12 +686,13 @@ async def insert_draft_invoice(session: AsyncSession, draft: DraftInvoice, *, wo
         )
 
 
-async def get_invoice(session: AsyncSession, invoice_id: str) -> Mapping[str, Any] | None:
+async def get_invoice(session: AsyncSession, invoice_id: str) -> Row | None:
     """One invoice row."""
     return (
         (
             await session.execute(
-                text(f"SELECT {_INVOICE_COLUMNS} FROM {S}.service_invoices WHERE id = :id"), {"id": invoice_id}
+                text(f"SELECT {_INVOICE_COLUMNS} FROM {S}.service_invoices WHERE id = :id"),
+                {"id": invoice_id},
             )
         )
         .mappings()
@@ -686,7 +700,7 @@ async def get_invoice(session: AsyncSession, invoice_id: str) -> Mapping[str, An
     )
 
 
-async def get_invoice_items(session: AsyncSession, invoice_id: str) -> Sequence[Mapping[str, Any]]:
+async def get_invoice_items(session: AsyncSession, invoice_id: str) -> Sequence[Row]:
     """Items of an invoice in order."""
     return (
         (
@@ -778,7 +792,9 @@ async def upsert_work_order(
     )
 
 
-async def set_work_order_status(session: AsyncSession, work_order_id: str, status: str, source_version: int) -> None:
+async def set_work_order_status(
+    session: AsyncSession, work_order_id: str, status: str, source_version: int
+) -> None:
     """Follow the work order's status (only forward in source version)."""
     await session.execute(
         text(
@@ -789,7 +805,7 @@ async def set_work_order_status(session: AsyncSession, work_order_id: str, statu
     )
 
 
-async def load_work_order(session: AsyncSession, work_order_id: str, *, lock: bool = False) -> Mapping[str, Any] | None:
+async def load_work_order(session: AsyncSession, work_order_id: str, *, lock: bool = False) -> Row | None:
     """The billing row of one work order (``lock``: FOR UPDATE, serializing its saga steps)."""
     if not _is_uuid(work_order_id):
         return None
@@ -883,12 +899,13 @@ _GATE_COLUMNS = (
 )
 
 
-async def gate_decision_by_release(session: AsyncSession, release_id: str) -> Mapping[str, Any] | None:
+async def gate_decision_by_release(session: AsyncSession, release_id: str) -> Row | None:
     """The stored decision of a release request."""
     return (
         (
             await session.execute(
-                text(f"SELECT {_GATE_COLUMNS} FROM {S}.gate_decisions WHERE release_id = :r"), {"r": release_id}
+                text(f"SELECT {_GATE_COLUMNS} FROM {S}.gate_decisions WHERE release_id = :r"),
+                {"r": release_id},
             )
         )
         .mappings()
@@ -896,13 +913,14 @@ async def gate_decision_by_release(session: AsyncSession, release_id: str) -> Ma
     )
 
 
-async def gate_decision(session: AsyncSession, decision_id: str) -> Mapping[str, Any] | None:
+async def gate_decision(session: AsyncSession, decision_id: str) -> Row | None:
     """A stored decision by its id (or, failing that, by release id)."""
     if _is_uuid(decision_id):
         row = (
             (
                 await session.execute(
-                    text(f"SELECT {_GATE_COLUMNS} FROM {S}.gate_decisions WHERE id = :id"), {"id": decision_id}
+                    text(f"SELECT {_GATE_COLUMNS} FROM {S}.gate_decisions WHERE id = :id"),
+                    {"id": decision_id},
                 )
             )
             .mappings()

@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def create_app() -> FastAPI:
+    """The HTTP app of the evidence service (``uvicorn evidence_service.main:create_app --factory``)."""
     settings = Settings()
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
@@ -28,7 +29,8 @@ def create_app() -> FastAPI:
 
 
 def create_stream(settings: ServiceSettings) -> StreamApp:
-    return build_stream_app(settings, SCHEMA, lambda db, outbox: subscriptions())
+    evidence_settings = settings if isinstance(settings, Settings) else Settings()
+    return build_stream_app(settings, SCHEMA, lambda db, outbox: subscriptions(evidence_settings))
 
 
 if __name__ == "__main__":

@@ -236,7 +236,9 @@ class EvidenceRepository:
 
     # ------------------------------------------------------------------------- work-order projection
 
-    async def work_order(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    async def work_order(
+        self, work_order_id: uuid.UUID, *, for_update: bool = False
+    ) -> dict[str, Any] | None:
         lock = " FOR UPDATE" if for_update else ""
         return await self._row(
             f"SELECT * FROM {S}.work_orders WHERE work_order_id = :id AND tenant_id = :tenant{lock}",
@@ -307,9 +309,7 @@ class EvidenceRepository:
         seeding, unique constraints + ON CONFLICT make every insert repeatable, and items are inserted
         only into a profile that has none.
         """
-        marker = await self._row(
-            f"SELECT seed_version FROM {S}.seeded_tenants WHERE tenant_id = :tenant", {}
-        )
+        marker = await self._row(f"SELECT seed_version FROM {S}.seeded_tenants WHERE tenant_id = :tenant", {})
         if marker is not None and int(marker["seed_version"]) >= SEED_VERSION:
             return
         await self.session.execute(
@@ -357,7 +357,12 @@ class EvidenceRepository:
                 f"SELECT p.id, (SELECT count(*) FROM {S}.evidence_profile_items i WHERE i.profile_id = p.id) "
                 f"AS n FROM {S}.evidence_profiles p WHERE p.tenant_id = :tenant AND p.report_type = :rt AND "
                 "p.bank_type = :bt AND p.value_slab = :vs AND p.name = :name",
-                {"rt": seed["report_type"], "bt": seed["bank_type"], "vs": seed["value_slab"], "name": seed["name"]},
+                {
+                    "rt": seed["report_type"],
+                    "bt": seed["bank_type"],
+                    "vs": seed["value_slab"],
+                    "name": seed["name"],
+                },
             )
             assert profile is not None
             if int(profile["n"]) > 0:
@@ -558,7 +563,13 @@ class EvidenceRepository:
         )
 
     async def finish_job(
-        self, job_id: uuid.UUID, *, status: str, result: Mapping[str, Any] | None, error: str | None, trace: str | None
+        self,
+        job_id: uuid.UUID,
+        *,
+        status: str,
+        result: Mapping[str, Any] | None,
+        error: str | None,
+        trace: str | None,
     ) -> None:
         await self.session.execute(
             text(

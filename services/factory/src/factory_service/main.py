@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from factory_service.api import router
 from factory_service.consumers import subscriptions
 from factory_service.settings import SCHEMA, Settings
+from shared.blobstore import BlobStore
 from shared.http import create_service_app
 from shared.runtime import StreamApp, build_stream_app, service_main
 from shared.settings import ServiceSettings
@@ -28,7 +29,9 @@ def create_app() -> FastAPI:
 
 
 def create_stream(settings: ServiceSettings) -> StreamApp:
-    return build_stream_app(settings, SCHEMA, lambda db, outbox: subscriptions())
+    assert isinstance(settings, Settings)
+    blobs = BlobStore(settings.blob_dir)
+    return build_stream_app(settings, SCHEMA, lambda db, outbox: subscriptions(db, outbox, settings, blobs))
 
 
 if __name__ == "__main__":

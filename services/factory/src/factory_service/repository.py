@@ -83,11 +83,11 @@ class FactoryRepository:
 
     async def _one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         row = (await self.session.execute(text(sql), dict(params))).mappings().first()
-        return _plain(row) if row else None
+        return _plain(dict(row)) if row else None
 
     async def _all(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows = (await self.session.execute(text(sql), dict(params))).mappings().all()
-        return [_plain(r) for r in rows]
+        return [_plain(dict(r)) for r in rows]
 
     async def lock(self, name: str) -> None:
         """A transaction-scoped advisory lock that serializes decisions on one name."""
@@ -105,9 +105,7 @@ class FactoryRepository:
         if "export_bundle" in columns:
             columns["export_bundle"] = _json(columns["export_bundle"])
         names = sorted(columns)
-        values = ", ".join(
-            f"CAST(:{n} AS jsonb)" if n == "export_bundle" else f":{n}" for n in names
-        )
+        values = ", ".join(f"CAST(:{n} AS jsonb)" if n == "export_bundle" else f":{n}" for n in names)
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
         sql = (
             f"INSERT INTO {S}.work_orders (work_order_id, tenant_id, source_version"
@@ -146,7 +144,12 @@ class FactoryRepository:
                 "state = EXCLUDED.state, source_version = EXCLUDED.source_version, updated_at = now() "
                 f"WHERE {S}.work_order_billing.source_version < EXCLUDED.source_version"
             ),
-            {"wo": uuid.UUID(work_order_id), "tenant": uuid.UUID(tenant_id), "state": _json(state), "v": source_version},
+            {
+                "wo": uuid.UUID(work_order_id),
+                "tenant": uuid.UUID(tenant_id),
+                "state": _json(state),
+                "v": source_version,
+            },
         )
 
     async def get_billing(self, work_order_id: uuid.UUID) -> dict[str, Any] | None:
@@ -191,7 +194,9 @@ class FactoryRepository:
 
     # --------------------------------------------------------------------------------------- packs
 
-    async def pack_for_generation(self, work_order_id: uuid.UUID, render_generation: int) -> dict[str, Any] | None:
+    async def pack_for_generation(
+        self, work_order_id: uuid.UUID, render_generation: int
+    ) -> dict[str, Any] | None:
         return await self._one(
             f"SELECT {_PACK_COLUMNS} FROM {S}.report_packs "
             "WHERE work_order_id = :wo AND render_generation = :g",
@@ -217,7 +222,9 @@ class FactoryRepository:
 
     async def get_pack(self, pack_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
         lock = " FOR UPDATE" if for_update else ""
-        return await self._one(f"SELECT {_PACK_COLUMNS} FROM {S}.report_packs WHERE id = :id{lock}", {"id": pack_id})
+        return await self._one(
+            f"SELECT {_PACK_COLUMNS} FROM {S}.report_packs WHERE id = :id{lock}", {"id": pack_id}
+        )
 
     async def pack_export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
         """The frozen export-bundle bytes of a pack (decision 24)."""
@@ -381,7 +388,8 @@ class FactoryRepository:
     async def get_release(self, release_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
         lock = " FOR UPDATE" if for_update else ""
         return await self._one(
-            f"SELECT {_RELEASE_COLUMNS} FROM {S}.deliverable_releases WHERE id = :id{lock}", {"id": release_id}
+            f"SELECT {_RELEASE_COLUMNS} FROM {S}.deliverable_releases WHERE id = :id{lock}",
+            {"id": release_id},
         )
 
     async def releases_of_work_order(self, work_order_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -1,89 +1,397 @@
-"""The gateway: a stateless edge with no business logic (architecture §6, §10)."""
+"""The gateway: a stateless edge with no business logic (architecture §6, §10).
+
+Per request: resolve the route row (404 ``ROUTE_NOT_FOUND`` when none or out of scope), authenticate by
+the row's mode (401), rate-limit per client (429 + ``Retry-After``), check the row's capability (403),
+attach the client's consistency tokens (``x-zenops-after``), and stream the request to the owning service
+and its answer back — bodies untouched, byte for byte (webhook signatures are verified over them).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections import defaultdict
-from typing import Annotated, Any
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from pydantic import BaseModel, ConfigDict
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.background import BackgroundTask
 
-from gateway_service.routes import Auth, resolve
+from gateway_service.metrics import GATEWAY_REQUESTS, RATE_LIMITED, UPSTREAM_ERRORS, UPSTREAM_LATENCY
+from gateway_service.openapi import OpenApiAggregator
+from gateway_service.ratelimit import RateLimiter
+from gateway_service.routes import CONTROL, DEFAULT_TABLE, GATEWAY, Auth, Route, RouteTable
 from gateway_service.settings import Settings
+from gateway_service.tokens import ClientTokens
+from shared.auth.principal import Principal
 from shared.auth.tokens import issue_dev_token
-from shared.errors import NotFound, TooManyRequests
+from shared.consistency import AFTER_HEADER, VERSION_HEADER, format_tokens, parse_tokens
+from shared.errors import AppError, NotFound, TooManyRequests, Unauthorized, error_body
 from shared.http import Authenticator, create_service_app
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
 
+_tracer = trace.get_tracer("gateway_service")
+
+# Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself never cross the gateway.
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
 )
+_NOT_FORWARDED = _HOP_BY_HOP | {AFTER_HEADER, "traceparent", "tracestate", "x-request-id"}
+_NOT_RETURNED = _HOP_BY_HOP | {"x-request-id"}
+DEV_TOKEN_TTL_S = 12 * 3600
 
 
 class LoginRequest(BaseModel):
+    """The original's dev login body (architecture §10)."""
+
     model_config = ConfigDict(extra="ignore")
 
-    aud: str = "web"
+    aud: Literal["web", "studio", "portal", "worker", "service"] = "web"
     tenant_id: str | None = None
     user_id: str | None = None
     sub: str | None = None
-    roles: list[str] = []
-    capabilities: list[str] = []
+    roles: list[str] = Field(default_factory=list)
+    capabilities: list[str] = Field(default_factory=list)
+
+    @field_validator("tenant_id", "user_id")
+    @classmethod
+    def _uuid_or_empty(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError("must be a uuid") from None
 
 
-class RateLimiter:
-    """Fixed one-minute windows per client (token subject or IP)."""
+class UpstreamUnavailable(AppError):
+    """The owning service could not be reached (connection refused, reset, protocol error)."""
 
-    def __init__(self, per_minute: int) -> None:
-        self._limit = per_minute
-        self._counts: dict[tuple[str, int], int] = defaultdict(int)
+    status = 503
+    default_code = "UPSTREAM_UNAVAILABLE"
 
-    def check(self, client: str) -> None:
-        now = time.time()
-        window = int(now // 60)
-        key = (client, window)
-        self._counts[key] += 1
-        if len(self._counts) > 10_000:
-            for stale in [k for k in self._counts if k[1] < window]:
-                del self._counts[stale]
-        if self._counts[key] > self._limit:
-            retry_after = int(60 - now % 60) + 1
-            raise TooManyRequests(
-                "rate limit exceeded", details={"retry_after_s": retry_after}, code="RATE_LIMITED"
+
+class UpstreamTimeout(AppError):
+    """The owning service did not answer in time."""
+
+    status = 504
+    default_code = "UPSTREAM_TIMEOUT"
+
+
+def _route_not_found(method: str, path: str, *, out_of_scope: bool = False) -> NotFound:
+    details: dict[str, Any] = {"method": method, "path": path}
+    if out_of_scope:
+        details["reason"] = "OUT_OF_SCOPE"  # decision 34
+    return NotFound(f"route {method} {path} not found", code="ROUTE_NOT_FOUND", details=details)
+
+
+class Gateway:
+    """The edge's per-process state and request handling (kept out of the route closures for tests)."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, table: RouteTable) -> None:
+        self.settings = settings
+        self.client = client
+        self.table = table
+        self.auth = Authenticator(settings)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        self.control_limiter = RateLimiter(
+            settings.control_rate_limit_per_minute, code="CONTROL_RATE_LIMIT_EXCEEDED"
+        )
+        self.tokens = ClientTokens(
+            per_client=settings.consistency_tokens_per_client,
+            max_clients=settings.consistency_max_clients,
+            ttl_s=settings.consistency_token_ttl_s,
+        )
+        self.upstreams = {
+            "workorders": settings.upstream_workorders_url.rstrip("/"),
+            "evidence": settings.upstream_evidence_url.rstrip("/"),
+            "factory": settings.upstream_factory_url.rstrip("/"),
+            "billing": settings.upstream_billing_url.rstrip("/"),
+        }
+
+    # ------------------------------------------------------------------ identity and limits
+
+    def client_ip(self, request: Request) -> str:
+        if self.settings.trust_forwarded_for:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            first = forwarded.split(",")[0].strip()
+            if first:
+                return first
+        return request.client.host if request.client else "unknown"
+
+    def limit(self, limiter: RateLimiter, key: str, bucket: str) -> None:
+        try:
+            limiter.check(key)
+        except TooManyRequests:
+            RATE_LIMITED.labels(bucket).inc()
+            raise
+
+    def authenticate(self, route: Route, request: Request) -> Principal | None:
+        """The caller by the row's auth mode; ``None`` for public and webhook rows."""
+        if route.auth is Auth.JWT:
+            return self.auth.jwt(request)
+        if route.auth is Auth.SERVICE_TOKEN:
+            return self.auth.service_token(request)
+        if route.auth is Auth.STUDIO_ADMIN:
+            return self.auth.studio(request)
+        return None
+
+    # ------------------------------------------------------------------ proxying
+
+    async def handle(self, request: Request) -> Response:
+        method, path = request.method, request.url.path
+        route = self.table.resolve(method, path)
+        status = 500
+        try:
+            if route is None or route.out_of_scope or route.service == GATEWAY:
+                # gateway rows are served by their own handlers; reaching here means a wrong method
+                self.limit(self.limiter, f"ip:{self.client_ip(request)}", "client")
+                raise _route_not_found(method, path, out_of_scope=route is not None and route.out_of_scope)
+            response = await self._admit_and_forward(request, route)
+            status = response.status_code
+            return response
+        except AppError as exc:
+            status = exc.http_status
+            raise
+        finally:
+            GATEWAY_REQUESTS.labels(
+                route.template if route else "unmatched", route.service if route else "-", method, str(status)
+            ).inc()
+
+    async def _admit_and_forward(self, request: Request, route: Route) -> Response:
+        ip = self.client_ip(request)
+        try:
+            principal = self.authenticate(route, request)
+        except Unauthorized:
+            # unauthenticated floods are throttled by address, then still answered 401
+            self.limit(self.limiter, f"ip:{ip}", "client")
+            raise
+        client_key = principal.client_key if principal is not None else f"ip:{ip}"
+        self.limit(self.limiter, client_key, "client")
+        if route.bucket == CONTROL:
+            self.limit(self.control_limiter, f"ip:{ip}", CONTROL)
+        if route.capability and principal is not None:
+            principal.require(route.capability)
+        return await self.forward(request, route, client_key if principal is not None else None, ip)
+
+    def _upstream_headers(self, request: Request, client_key: str | None, ip: str) -> list[tuple[str, str]]:
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED]
+        sent = parse_tokens(",".join(request.headers.getlist(AFTER_HEADER)))
+        after = self.tokens.after(client_key, sent)
+        if after:
+            headers.append((AFTER_HEADER, format_tokens(after)))
+        headers.append(("x-request-id", request_id_var.get() or ""))
+        prior = request.headers.get("x-forwarded-for")
+        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+        headers.append(("x-forwarded-for", f"{prior}, {ip}" if prior else ip))
+        if "x-forwarded-proto" not in request.headers:
+            headers.append(("x-forwarded-proto", request.url.scheme))
+        if "x-forwarded-host" not in request.headers and "host" in request.headers:
+            headers.append(("x-forwarded-host", request.headers["host"]))
+        return headers
+
+    async def forward(self, request: Request, route: Route, client_key: str | None, ip: str) -> Response:
+        service = route.service
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        url = self.upstreams[service] + raw_path.decode("latin-1")
+        if request.url.query:
+            url += "?" + request.url.query
+        headers = self._upstream_headers(request, client_key, ip)
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        # The body streams through untouched: never parsed, never re-serialized (webhook signatures).
+        content = request.stream() if has_body else None
+        with _tracer.start_as_current_span(
+            f"{request.method} {route.template}",
+            kind=SpanKind.CLIENT,
+            attributes={"http.request.method": request.method, "zenops.upstream": service},
+        ) as span:
+            carrier: dict[str, str] = {}
+            inject_headers(carrier)
+            headers.extend(carrier.items())
+            upstream_request = self.client.build_request(
+                request.method, url, headers=headers, content=content
             )
+            started = time.perf_counter()
+            try:
+                upstream = await self.client.send(upstream_request, stream=True)
+            except httpx.ConnectTimeout as exc:
+                raise self._unavailable(service, "connect_timeout", exc) from exc
+            except httpx.TimeoutException as exc:
+                UPSTREAM_ERRORS.labels(service, "timeout").inc()
+                raise UpstreamTimeout(
+                    f"{service} did not answer in time", details={"service": service}
+                ) from exc
+            except httpx.TransportError as exc:
+                raise self._unavailable(service, "transport", exc) from exc
+            finally:
+                UPSTREAM_LATENCY.labels(service, route.template).observe(time.perf_counter() - started)
+            span.set_attribute("http.response.status_code", upstream.status_code)
+
+        if client_key is not None and upstream.status_code < 400:
+            written = parse_tokens(",".join(upstream.headers.get_list(VERSION_HEADER)))
+            self.tokens.remember(client_key, written)
+
+        content_type = upstream.headers.get("content-type", "")
+        if upstream.status_code >= 400 and "json" not in content_type:
+            # decision 21: a non-normalized upstream failure still leaves as {code, message, details}
+            raw = await upstream.aread()
+            await upstream.aclose()
+            body = error_body(
+                "UPSTREAM_ERROR",
+                f"{service} answered {upstream.status_code}",
+                {
+                    "service": service,
+                    "status": upstream.status_code,
+                    "body": raw[:200].decode("utf-8", "replace"),
+                },
+            )
+            return JSONResponse(body, status_code=upstream.status_code)
+
+        response = StreamingResponse(
+            upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+        )
+        response.raw_headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in upstream.headers.multi_items()
+            if k.lower() not in _NOT_RETURNED
+        ] + [(b"x-zenops-service", service.encode())]
+        return response
+
+    def _unavailable(self, service: str, kind: str, exc: Exception) -> UpstreamUnavailable:
+        UPSTREAM_ERRORS.labels(service, kind).inc()
+        return UpstreamUnavailable(
+            f"{service} is unavailable", details={"service": service, "error": type(exc).__name__}
+        )
+
+    # ------------------------------------------------------------------ health
+
+    async def health(self) -> dict[str, Any]:
+        """The gateway is up; each upstream's ``/healthz`` says whether the platform is."""
+
+        async def probe(name: str, base: str) -> tuple[str, dict[str, Any]]:
+            started = time.perf_counter()
+            try:
+                resp = await self.client.get(f"{base}/healthz", timeout=self.settings.health_timeout_s)
+                ok = resp.status_code == 200
+                state: dict[str, Any] = {
+                    "status": "ok" if ok else "unhealthy",
+                    "http_status": resp.status_code,
+                }
+            except httpx.HTTPError as exc:
+                state = {"status": "unavailable", "error": type(exc).__name__}
+            state["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            return name, state
+
+        results = dict(await asyncio.gather(*(probe(n, u) for n, u in sorted(self.upstreams.items()))))
+        healthy = all(r["status"] == "ok" for r in results.values())
+        return {"status": "ok" if healthy else "degraded", "service": GATEWAY, "upstreams": results}
 
 
-def create_gateway(settings: Settings | None = None) -> FastAPI:
+def create_gateway(
+    settings: Settings | None = None,
+    *,
+    http_client: httpx.AsyncClient | None = None,
+    table: RouteTable = DEFAULT_TABLE,
+) -> FastAPI:
+    """The gateway app; ``http_client`` lets tests put in-process upstreams behind it."""
     settings = settings or Settings()
-    app = create_service_app(settings, title="ZenOps Repogen gateway")
-    auth = Authenticator(settings)
-    limiter = RateLimiter(settings.rate_limit_per_minute)
-    upstreams = {
-        "workorders": settings.upstream_workorders_url,
-        "evidence": settings.upstream_evidence_url,
-        "factory": settings.upstream_factory_url,
-        "billing": settings.upstream_billing_url,
-    }
-    client = httpx.AsyncClient(timeout=settings.upstream_timeout_s)
+    owns_client = http_client is None
+    client = http_client or httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
+        follow_redirects=False,
+    )
+    gw = Gateway(settings, client, table)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_client:
+            await client.aclose()
+
+    app = create_service_app(
+        settings,
+        title="ZenOps Repogen gateway",
+        health_check=gw.health,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.gateway = gw
+    aggregator = OpenApiAggregator(
+        client,
+        gw.upstreams,
+        table,
+        local_document=app.openapi,
+        ttl_s=settings.openapi_cache_ttl_s,
+    )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(await aggregator.document())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="ZenOps Repogen API")
 
     @app.get("/v1/meta")
-    async def meta() -> dict[str, Any]:
+    async def meta(request: Request) -> dict[str, Any]:
+        """Build identity (architecture §10), public."""
+        gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
         return {
             "app": "zenops-v2",
-            "service": "gateway",
+            "service": GATEWAY,
             "env": settings.env,
             "git_sha": settings.git_sha,
             "build_time": settings.build_time,
             "repo_root": None,
+            "api_version": "v1",
+            "upstreams": sorted(gw.upstreams),
         }
 
+    if settings.is_dev:
+        # Dev login exists only in the dev environment (architecture §6); elsewhere its row answers 404.
+        _install_dev_login(app, gw)
+
+    @app.api_route(
+        "/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        include_in_schema=False,
+    )
+    async def proxy(request: Request) -> Response:
+        return await gw.handle(request)
+
+    return app
+
+
+def _install_dev_login(app: FastAPI, gw: Gateway) -> None:
+    settings = gw.settings
+
     @app.post("/v1/auth/login", status_code=201)
-    async def login(body: LoginRequest) -> dict[str, Any]:
-        if not settings.is_dev:
-            raise NotFound("not found")
+    async def login(request: Request, body: LoginRequest) -> dict[str, Any]:
+        """Dev login: an HS256 token with capabilities expanded from roles (domain.md §10.1)."""
+        gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
+        if not settings.jwt_secret:
+            raise UpstreamUnavailable("dev login needs ZENOPS_JWT_SECRET", code="DEV_LOGIN_UNAVAILABLE")
         token = issue_dev_token(
             settings.jwt_secret,
             sub=body.sub or body.user_id or "dev",
@@ -92,40 +400,6 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
             user_id=body.user_id,
             roles=body.roles,
             capabilities=body.capabilities,
+            ttl_s=DEV_TOKEN_TTL_S,
         )
-        return {"access_token": token, "token_type": "Bearer"}
-
-    @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def proxy(request: Request, path: Annotated[str, "path"]) -> Response:
-        full_path = request.url.path
-        route = resolve(request.method, full_path)
-        if route is None:
-            raise NotFound(f"route {request.method} {full_path} not found", code="ROUTE_NOT_FOUND")
-        client_id = request.client.host if request.client else "unknown"
-        if route.auth == Auth.JWT:
-            principal = auth.jwt(request)
-            client_id = f"{principal.tenant_id}:{principal.sub}"
-        elif route.auth == Auth.SERVICE_TOKEN:
-            auth.service_token(request)
-            client_id = "service"
-        elif route.auth == Auth.STUDIO_ADMIN:
-            principal = auth.studio(request)
-            client_id = f"studio:{principal.sub}"
-        limiter.check(client_id)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers["x-request-id"] = request_id_var.get() or ""
-        inject_headers(headers)
-        body = await request.body()
-        upstream = upstreams[route.service] + full_path
-        if request.url.query:
-            upstream += "?" + request.url.query
-        resp = await client.request(request.method, upstream, content=body, headers=headers)
-        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP}
-        out_headers.pop("content-encoding", None)
-        return Response(content=resp.content, status_code=resp.status_code, headers=out_headers)
-
-    @app.on_event("shutdown")
-    async def _close() -> None:
-        await client.aclose()
-
-    return app
+        return {"access_token": token, "token_type": "Bearer", "expires_in": DEV_TOKEN_TTL_S}

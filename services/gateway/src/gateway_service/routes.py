@@ -1,7 +1,16 @@
 """The declarative route table: method + path pattern → owning service + auth mode (architecture §6).
 
-``/v1/repogen/work-orders/:id/*`` is split across services by pattern, not by prefix. The first matching
-row wins; anything unmatched is 404 (decision 34).
+Rows are data, not code: every route of domain.md §9 that is in scope has an explicit row (its pattern is
+also the metrics label and the filter of the merged OpenAPI document). ``/v1/repogen/work-orders/:id/*``
+is split across services by pattern, not by prefix. Resolution order:
+
+1. out-of-scope rows (decision 34) → 404 ``ROUTE_NOT_FOUND`` even where a fallback would match;
+2. explicit rows, in table order (the first match wins);
+3. fallback rows (``fallback=True``): one per owned namespace, so routes a service adds beyond domain.md
+   (downloads, replays) reach it with that namespace's auth mode; the service answers its own 404.
+
+Anything else is 404 ``ROUTE_NOT_FOUND``. Upstream paths are identical to the public ones: the services
+serve the ``/v1/...`` paths themselves.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ from enum import StrEnum
 
 
 class Auth(StrEnum):
+    """How the gateway authenticates a route before proxying it."""
+
     PUBLIC = "public"
     JWT = "jwt"
     SERVICE_TOKEN = "service_token"
@@ -19,70 +30,235 @@ class Auth(StrEnum):
     WEBHOOK = "webhook"
 
 
+#: Services behind the gateway, plus ``gateway`` for routes it answers itself.
+GATEWAY = "gateway"
+WORKORDERS = "workorders"
+EVIDENCE = "evidence"
+FACTORY = "factory"
+BILLING = "billing"
+UPSTREAMS = (WORKORDERS, EVIDENCE, FACTORY, BILLING)
+
+ALL_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
 @dataclass(frozen=True)
 class Route:
+    """One row. ``template`` uses ``:name`` for one segment and a trailing ``/*`` for any sub-path."""
+
     methods: frozenset[str]
-    pattern: re.Pattern[str]
+    template: str
     service: str
     auth: Auth
+    capability: str | None = None  # checked at the edge too (403), services check again
+    bucket: str | None = None  # an extra rate-limit bucket (the control plane's per-IP limit)
+    fallback: bool = False
+    out_of_scope: bool = False
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compile(self.template)
 
     def matches(self, method: str, path: str) -> bool:
         return method in self.methods and self.pattern.fullmatch(path) is not None
 
 
-def _r(methods: str, pattern: str, service: str, auth: Auth) -> Route:
-    regex = re.sub(r":[a-zA-Z_]+", r"[^/]+", pattern)
-    regex = regex.replace("/*", "(/.*)?")
-    return Route(frozenset(methods.split(",")), re.compile(regex), service, auth)
+_COMPILED: dict[str, re.Pattern[str]] = {}
 
 
-ANY = "GET,POST,PUT,PATCH,DELETE"
+def _compile(template: str) -> re.Pattern[str]:
+    compiled = _COMPILED.get(template)
+    if compiled is None:
+        regex = re.escape(template)
+        regex = re.sub(r":[a-zA-Z_]+", "[^/]+", regex)
+        if regex.endswith("/\\*"):
+            regex = regex[: -len("/\\*")] + "(?:/.*)?"
+        compiled = _COMPILED[template] = re.compile(regex)
+    return compiled
+
+
+def _r(
+    methods: str,
+    template: str,
+    service: str,
+    auth: Auth,
+    *,
+    capability: str | None = None,
+    bucket: str | None = None,
+) -> Route:
+    chosen = ALL_METHODS if methods == "*" else frozenset(methods.split(","))
+    return Route(chosen, template, service, auth, capability=capability, bucket=bucket)
+
+
+def _fallback(template: str, service: str, auth: Auth, *, bucket: str | None = None) -> Route:
+    return Route(ALL_METHODS, template, service, auth, bucket=bucket, fallback=True)
+
+
+def _gone(template: str) -> Route:
+    return Route(ALL_METHODS, template, GATEWAY, Auth.PUBLIC, out_of_scope=True)
+
+
 WO = "/v1/repogen/work-orders/:id"
+CONTROL = "control"  # the control plane's extra per-IP bucket (domain.md §9.5, decision 30)
+
+
+def _invoice_routes(base: str) -> tuple[Route, ...]:
+    """Service invoices (domain.md §9.3); ``/v1/invoices`` is an alias of ``/v1/service-invoices``."""
+    j = Auth.JWT
+    return (
+        _r("GET,POST", base, BILLING, j),
+        _r("GET,PATCH", f"{base}/:id", BILLING, j),
+        _r("POST", f"{base}/:id/issue", BILLING, j),
+        _r("POST", f"{base}/:id/send", BILLING, j),
+        _r("POST", f"{base}/:id/void", BILLING, j),
+        _r("POST", f"{base}/:id/payments", BILLING, j),
+        _r("POST", f"{base}/:id/mark-paid", BILLING, j),
+        _r("POST", f"{base}/:id/adjustments", BILLING, j),
+        _r("POST", f"{base}/:id/remind", BILLING, j),
+        _r("GET", f"{base}/:id/context", BILLING, j),
+        _r("GET", f"{base}/:id/pdf", BILLING, j),
+        _r("POST", f"{base}/:id/payment-proof", BILLING, j),
+    )
+
+
+def _control(methods: str, path: str, capability: str) -> Route:
+    return _r(
+        methods, f"/v1/control{path}", BILLING, Auth.STUDIO_ADMIN, capability=capability, bucket=CONTROL
+    )
+
+
+_J = Auth.JWT
+_S = Auth.SERVICE_TOKEN
+_MR, _MW, _IW = "masterdata.read", "masterdata.write", "invoices.write"
+
+OUT_OF_SCOPE: tuple[Route, ...] = (
+    # decision 34: M5.3 assignment-scoped generation, superseded by the work-order bridge
+    _gone("/v1/assignments/:id/report-generation/*"),
+    _gone("/v1/report-generation/*"),
+    # decision 34: tenant/user onboarding
+    _gone("/v1/control/onboard"),
+    # decision 34: M3 legacy usage billing (domain.md §7.12)
+    _gone("/v1/billing/me"),
+    _gone("/v1/billing/invoices/*"),
+)
 
 ROUTES: tuple[Route, ...] = (
-    # evidence owns documents, evidence items, profiles, field links and OCR
-    _r(ANY, "/v1/documents/*", "evidence", Auth.JWT),
-    _r("POST", "/v1/documents", "evidence", Auth.JWT),
-    _r("POST", f"{WO}/evidence/link", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/evidence/*", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/evidence-profiles", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/evidence-profile", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/evidence-checklist", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/field-evidence-links", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/ocr/*", "evidence", Auth.JWT),
-    _r(ANY, f"{WO}/annexure/*", "evidence", Auth.JWT),
-    _r(ANY, "/v1/repogen/evidence-profiles/*", "evidence", Auth.JWT),
-    # factory owns packs, releases and deliverable downloads
-    _r(ANY, f"{WO}/create-pack", "factory", Auth.JWT),
-    _r(ANY, f"{WO}/pack", "factory", Auth.JWT),
-    _r(ANY, f"{WO}/pack/*", "factory", Auth.JWT),
-    _r(ANY, f"{WO}/release-deliverables", "factory", Auth.JWT),
-    _r(ANY, f"{WO}/releases", "factory", Auth.JWT),
-    _r(ANY, f"{WO}/evidence-pack", "factory", Auth.JWT),
-    _r(ANY, "/v1/repogen/artifacts/*", "factory", Auth.JWT),
-    _r(ANY, "/v1/repogen/packs/*", "factory", Auth.JWT),
-    # workorders owns the rest of the work-order surface
-    _r(ANY, "/v1/repogen/work-orders", "workorders", Auth.JWT),
-    _r(ANY, "/v1/repogen/work-orders/*", "workorders", Auth.JWT),
-    # billing
-    _r(ANY, "/v1/billing/work-orders/*", "billing", Auth.JWT),
-    _r("GET", "/v1/billing/subscription", "billing", Auth.JWT),
-    _r("GET", "/v1/billing/credits/summary", "billing", Auth.JWT),
-    _r(ANY, "/v1/billing/*", "billing", Auth.SERVICE_TOKEN),
-    _r(ANY, "/v1/control/*", "billing", Auth.STUDIO_ADMIN),
-    _r(ANY, "/v1/service-invoices", "billing", Auth.JWT),
-    _r(ANY, "/v1/service-invoices/*", "billing", Auth.JWT),
-    _r(ANY, "/v1/invoices", "billing", Auth.JWT),
-    _r(ANY, "/v1/invoices/*", "billing", Auth.JWT),
-    _r("POST", "/v1/payments/webhooks/*", "billing", Auth.WEBHOOK),
-    _r("POST", "/v1/webhooks/*", "billing", Auth.WEBHOOK),
-    _r(ANY, "/v1/payments/*", "billing", Auth.JWT),
+    # --- the gateway itself
+    _r("GET", "/v1/meta", GATEWAY, Auth.PUBLIC),
+    _r("POST", "/v1/auth/login", GATEWAY, Auth.PUBLIC),
+    # --- work orders (domain.md §9.1, §1.5–§1.9)
+    _r("GET,POST", "/v1/repogen/work-orders", WORKORDERS, _J),
+    _r("GET", WO, WORKORDERS, _J),
+    _r("PATCH", f"{WO}/contract", WORKORDERS, _J),
+    _r("GET", f"{WO}/export", WORKORDERS, _J),
+    _r("POST", f"{WO}/status", WORKORDERS, _J),
+    _r("GET,POST", f"{WO}/comments", WORKORDERS, _J),
+    # --- evidence: documents, evidence link, profiles, checklist, field links, OCR, annexure (§1.6, §4)
+    _r("POST", "/v1/documents", EVIDENCE, _J),
+    _r("GET", "/v1/documents/:id", EVIDENCE, _J),
+    _r("GET", "/v1/documents/:id/download", EVIDENCE, _J),
+    _r("*", f"{WO}/documents/*", EVIDENCE, _J),
+    _r("POST", f"{WO}/evidence/link", EVIDENCE, _J),
+    _r("*", f"{WO}/evidence/*", EVIDENCE, _J),
+    _r("GET", f"{WO}/evidence-profiles", EVIDENCE, _J),
+    _r("POST", f"{WO}/evidence-profile", EVIDENCE, _J),
+    _r("GET", f"{WO}/evidence-checklist", EVIDENCE, _J),
+    _r("GET,POST", f"{WO}/field-evidence-links", EVIDENCE, _J),
+    _r("POST", f"{WO}/ocr/enqueue", EVIDENCE, _J),
+    _r("*", f"{WO}/ocr/*", EVIDENCE, _J),
+    _r("*", f"{WO}/annexure/*", EVIDENCE, _J),
+    _r("*", "/v1/repogen/evidence-profiles/*", EVIDENCE, _J),
+    # --- factory: packs, releases, deliverable downloads (§5.3, §6)
+    _r("POST", f"{WO}/create-pack", FACTORY, _J),
+    _r("GET", f"{WO}/pack", FACTORY, _J),
+    _r("*", f"{WO}/pack/*", FACTORY, _J),
+    _r("POST", f"{WO}/release-deliverables", FACTORY, _J),
+    _r("GET", f"{WO}/releases", FACTORY, _J),
+    _r("GET", f"{WO}/evidence-pack", FACTORY, _J),
+    _r("*", f"{WO}/artifacts/*", FACTORY, _J),
+    _r("*", "/v1/repogen/artifacts/*", FACTORY, _J),
+    _r("*", "/v1/repogen/packs/*", FACTORY, _J),
+    # --- billing, service token (V1, §9.2, decision 22) and the tenant's JWT views
+    _r("GET", "/v1/billing/accounts/status", BILLING, _S),
+    _r("GET", "/v1/billing/accounts/:id/status", BILLING, _S),
+    _r("POST", "/v1/billing/credits/reserve", BILLING, _S),
+    _r("POST", "/v1/billing/credits/consume", BILLING, _S),
+    _r("POST", "/v1/billing/credits/release", BILLING, _S),
+    _r("POST", "/v1/billing/credits/reconcile", BILLING, _S),
+    _r("GET", "/v1/billing/credits/reservations", BILLING, _S),
+    _r("GET", "/v1/billing/credits/ledger", BILLING, _S),
+    _r("GET", "/v1/billing/timeline", BILLING, _S),
+    _r("POST", "/v1/billing/events", BILLING, _S),
+    _r("POST", "/v1/billing/subscriptions/refill-due", BILLING, _S),
+    _r("GET", "/v1/billing/subscription", BILLING, _J),
+    _r("GET", "/v1/billing/credits/summary", BILLING, _J),
+    _r("GET", "/v1/billing/work-orders/:id", BILLING, _J),
+    # --- service invoices (§9.3)
+    *_invoice_routes("/v1/service-invoices"),
+    *_invoice_routes("/v1/invoices"),
+    # --- payments and provider webhooks (§9.4): webhook bodies pass through byte for byte
+    _r("POST", "/v1/payments/checkout-link", BILLING, _J),
+    _r("POST", "/v1/payments/topup", BILLING, _J),
+    _r("POST", "/v1/payments/webhooks/stripe", BILLING, Auth.WEBHOOK),
+    _r("POST", "/v1/payments/webhooks/razorpay", BILLING, Auth.WEBHOOK),
+    _r("POST", "/v1/webhooks/stripe", BILLING, Auth.WEBHOOK),
+    _r("POST", "/v1/webhooks/razorpay", BILLING, Auth.WEBHOOK),
+    # --- studio control plane (§9.5): aud=studio JWT or the admin bearer, plus a capability
+    _control("GET", "/tenant", _MR),
+    _control("POST", "/accounts", _MW),
+    _control("GET", "/accounts/:id/status", _MR),
+    _control("PATCH", "/accounts/:id/policy", _IW),
+    _control("PATCH", "/accounts/:id/status", _MW),
+    _control("POST", "/accounts/:id/credits/grant", _IW),
+    _control("GET", "/subscriptions", _MR),
+    _control("POST", "/subscriptions", _MW),
+    _control("POST", "/subscriptions/assign", _MW),
+    _control("POST", "/subscriptions/refill-due", _IW),
+    _control("PATCH", "/subscriptions/:id", _MW),
+    _control("POST", "/subscriptions/:id/refill", _IW),
+    _control("GET", "/credits", _MR),
+    _control("GET", "/credits/tenant/:id", _MR),
+    _control("GET", "/credits/reservations", _MR),
+    _control("GET", "/credits/timeline", _MR),
+    _control("POST", "/credits/reserve", _IW),
+    _control("POST", "/credits/consume", _IW),
+    _control("POST", "/credits/release", _IW),
+    _control("POST", "/credits/reconcile", _IW),
+    _control("GET", "/payments/orders", _MR),
+    _control("GET", "/payments/events", _MR),
+    # --- fallbacks per owned namespace (see the module docstring)
+    _fallback(f"{WO}/*", WORKORDERS, _J),
+    _fallback("/v1/documents/*", EVIDENCE, _J),
+    _fallback("/v1/billing/*", BILLING, _S),
+    _fallback("/v1/control/*", BILLING, Auth.STUDIO_ADMIN, bucket=CONTROL),
+    _fallback("/v1/service-invoices/*", BILLING, _J),
+    _fallback("/v1/invoices/*", BILLING, _J),
+    _fallback("/v1/payments/*", BILLING, _J),
 )
 
 
+class RouteTable:
+    """Resolves a request to its row (see the module docstring for the order)."""
+
+    def __init__(
+        self, routes: tuple[Route, ...] = ROUTES, out_of_scope: tuple[Route, ...] = OUT_OF_SCOPE
+    ) -> None:
+        self.routes = routes
+        self.out_of_scope = out_of_scope
+        self._explicit = tuple(r for r in routes if not r.fallback)
+        self._fallbacks = tuple(r for r in routes if r.fallback)
+
+    def resolve(self, method: str, path: str) -> Route | None:
+        """The row serving ``method path``, an out-of-scope row, or ``None``."""
+        for group in (self.out_of_scope, self._explicit, self._fallbacks):
+            for route in group:
+                if route.matches(method, path):
+                    return route
+        return None
+
+
+DEFAULT_TABLE = RouteTable()
+
+
 def resolve(method: str, path: str) -> Route | None:
-    """The first route row matching ``method`` and ``path``."""
-    for route in ROUTES:
-        if route.matches(method, path):
-            return route
-    return None
+    """The row of the default table matching ``method`` and ``path``."""
+    return DEFAULT_TABLE.resolve(method, path)

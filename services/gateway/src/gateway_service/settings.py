@@ -1,4 +1,4 @@
-"""Settings of the gateway."""
+"""Settings of the gateway (environment ``ZENOPS_*``, see ``shared.settings``)."""
 
 from shared.settings import ServiceSettings
 
@@ -11,7 +11,23 @@ class Settings(ServiceSettings):
     upstream_evidence_url: str = "http://127.0.0.1:8082"
     upstream_factory_url: str = "http://127.0.0.1:8083"
     upstream_billing_url: str = "http://127.0.0.1:8084"
+    upstream_timeout_s: float = 60.0
+    upstream_connect_timeout_s: float = 5.0
     git_sha: str = "unknown"
     build_time: str = "unknown"
+
+    #: per client (JWT subject + tenant, else the service token, else the client IP), per minute
     rate_limit_per_minute: int = 600
-    upstream_timeout_s: float = 60.0
+    rate_limit_burst: int | None = None
+    #: the studio control plane's extra per-IP limit (domain.md §9.5 ``CONTROL_RATE_LIMIT_RPM``)
+    control_rate_limit_per_minute: int = 180
+    #: use the first ``X-Forwarded-For`` address as the client IP (only behind a trusted proxy)
+    trust_forwarded_for: bool = False
+
+    #: read-your-writes token memory (architecture §4)
+    consistency_tokens_per_client: int = 64
+    consistency_max_clients: int = 10_000
+    consistency_token_ttl_s: float = 300.0
+
+    openapi_cache_ttl_s: float = 60.0
+    health_timeout_s: float = 2.0

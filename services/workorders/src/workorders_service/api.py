@@ -1,22 +1,47 @@
-"""HTTP routes of the work-orders service: schema → command → handler."""
+"""HTTP routes of the work-orders service (``/v1/repogen/work-orders…``): schema → handler → response.
+
+Writes answer ``x-zenops-version: workorders:work-order:<id>:<version>``. Reads and the status gate honour
+``x-zenops-after`` tokens of the evidence, billing and pack projections (bounded by the ``wait`` budget).
+Status changes that start a saga wait for its outcome (architecture §4): settled → 201, rejected → 409,
+not settled in time → 202 with a URL to poll.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.auth.principal import Principal
+from shared.consistency import (
+    AFTER_HEADER,
+    VERSION_HEADER,
+    await_projections,
+    parse_tokens,
+    wait_budget_ms,
+    wait_until,
+)
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.contracts.topics import WORKORDERS_WORK_ORDER
-from shared.errors import NotFound
+from shared.errors import BadRequest, ValidationFailed, error_body
+from shared.idempotency import IdempotencyStore
+from workorders_service import handlers
 from workorders_service.bootstrap import container
-from workorders_service.repository import WorkOrderRepository
+from workorders_service.repository import ProjectionRepository, WorkOrderRepository
+from workorders_service.settings import SCHEMA
+from workorders_service.views import clamp_score, iso, pack_link, serialize_work_order
 
 router = APIRouter(prefix="/v1/repogen")
+
+DEFAULT_WAIT_MS = 5000
+MAX_WAIT_MS = 30000
+_idempotency = IdempotencyStore(SCHEMA)
 
 
 class SourceType(StrEnum):
@@ -40,16 +65,66 @@ class BankType(StrEnum):
     OTHER = "OTHER"
 
 
+class ValueSlab(StrEnum):
+    LT_5CR = "LT_5CR"
+    GT_5CR = "GT_5CR"
+    UNKNOWN = "UNKNOWN"
+
+
+class TemplateSelector(StrEnum):
+    SBI_FORMAT_A = "SBI_FORMAT_A"
+    BOI_PSU_GENERIC = "BOI_PSU_GENERIC"
+    COOP_GENERIC = "COOP_GENERIC"
+    AGRI_GENERIC = "AGRI_GENERIC"
+    UNKNOWN = "UNKNOWN"
+
+
+class WorkOrderStatus(StrEnum):
+    DRAFT = "DRAFT"
+    EVIDENCE_PENDING = "EVIDENCE_PENDING"
+    DATA_PENDING = "DATA_PENDING"
+    READY_FOR_RENDER = "READY_FOR_RENDER"
+    CANCELLED = "CANCELLED"
+    CLOSED = "CLOSED"
+
+
+class CommentType(StrEnum):
+    JUSTIFICATION = "JUSTIFICATION"
+    ENCLOSURES = "ENCLOSURES"
+    CHECKLIST = "CHECKLIST"
+    NOTES = "NOTES"
+
+
 class CreateWorkOrder(BaseModel):
+    """Body of ``POST /work-orders`` (domain.md §1.8 + ``billing_external_key``)."""
+
     model_config = ConfigDict(extra="ignore")
 
     source_type: SourceType
     source_ref_id: uuid.UUID | None = None
     assignment_id: uuid.UUID | None = None
     report_type: ReportType
-    bank_name: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1)]
+    bank_name: Annotated[str, StringConstraints(min_length=1)]
     bank_type: BankType = BankType.OTHER
     billing_external_key: str | None = Field(default=None, max_length=200)
+
+
+class StatusRequest(BaseModel):
+    """Body of ``POST /work-orders/:id/status``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: WorkOrderStatus
+    note: str | None = None
+
+
+class CommentRequest(BaseModel):
+    """Body of ``POST /work-orders/:id/comments``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    comment_type: CommentType
+    body: Annotated[str, StringConstraints(min_length=1)]
 
 
 def _container() -> ServiceContainer:
@@ -60,72 +135,330 @@ def principal_of(request: Request, c: Annotated[ServiceContainer, Depends(_conta
     return c.auth.jwt(request)
 
 
-def not_found(work_order_id: str) -> NotFound:
-    return NotFound(f"repogen work order {work_order_id} not found", code="WORK_ORDER_NOT_FOUND")
+Principal_ = Annotated[Principal, Depends(principal_of)]
+Container_ = Annotated[ServiceContainer, Depends(_container)]
+
+
+def _wo_id(raw: str) -> uuid.UUID:
+    return parse_uuid(raw, not_found=handlers.work_order_not_found(raw))
+
+
+def _token(work_order_id: uuid.UUID | str, version: int) -> str:
+    return version_token("workorders", "work-order", str(work_order_id), version)
+
+
+def _wait_s(request: Request) -> float:
+    return (
+        wait_budget_ms(request.query_params.get("wait"), default_ms=DEFAULT_WAIT_MS, max_ms=MAX_WAIT_MS)
+        / 1000
+    )
+
+
+async def _honour_after(
+    c: ServiceContainer, principal: Principal, request: Request, timeout_s: float
+) -> None:
+    """Wait (bounded) until the projections named by ``x-zenops-after`` reached their versions."""
+    tokens = parse_tokens(request.headers.get(AFTER_HEADER))
+    if not tokens:
+        return
+
+    def lookup(table: str) -> Callable[[str], Awaitable[int | None]]:
+        async def _get(aggregate_id: str) -> int | None:
+            try:
+                wo_id = uuid.UUID(aggregate_id)
+            except ValueError:
+                return None
+            async with c.tenant_uow(principal) as uow:
+                return await ProjectionRepository(uow.session).source_version(table, wo_id)
+
+        return _get
+
+    await await_projections(
+        tokens,
+        {
+            ("evidence", "work-order-evidence"): lookup("evidence_projection"),
+            ("billing", "work-order-billing"): lookup("billing_projection"),
+            ("factory", "pack"): lookup("pack_projection"),
+        },
+        timeout_s=timeout_s,
+    )
+
+
+# --- create / list / detail -----------------------------------------------------------------------------
 
 
 @router.post("/work-orders", status_code=201)
 async def create_work_order(
-    body: CreateWorkOrder,
-    response: Response,
-    principal: Annotated[Principal, Depends(principal_of)],
-    c: Annotated[ServiceContainer, Depends(_container)],
-) -> dict[str, Any]:
+    body: CreateWorkOrder, request: Request, response: Response, principal: Principal_, c: Container_
+) -> Any:
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
     if not body.bank_name.strip():
-        from shared.errors import ValidationFailed
-
-        raise ValidationFailed("bank_name: must not be blank", details={"issues": [{"path": "bank_name"}]})
-    work_order_id = uuid.uuid4()
+        raise ValidationFailed(
+            "bank_name: must not be blank", details={"issues": [{"path": "bank_name", "message": "blank"}]}
+        )
+    params = body.model_dump(mode="json")
+    key = request.headers.get("idempotency-key")
     async with c.tenant_uow(principal) as uow:
-        repo = WorkOrderRepository(uow.session)
-        await repo.insert(
-            {
-                "id": work_order_id,
-                "tenant_id": uuid.UUID(tenant_id),
-                "source_type": body.source_type.value,
-                "source_ref_id": body.source_ref_id,
-                "assignment_id": body.assignment_id,
-                "report_type": body.report_type.value,
-                "bank_name": body.bank_name,
-                "bank_type": body.bank_type.value,
-                "billing_external_key": body.billing_external_key,
-                "created_by_user_id": uuid.UUID(user_id) if _is_uuid(user_id) else None,
-            }
-        )
-        work_order = await repo.get(work_order_id)
-        assert work_order is not None
-        await uow.publish(
-            topic=WORKORDERS_WORK_ORDER,
-            key=str(work_order_id),
-            event_type="created",
-            payload={"work_order": work_order},
-            aggregate_id=str(work_order_id),
-            aggregate_version=1,
-        )
+        if key:
+            stored = await _idempotency.begin(
+                uow.session, scope=f"create:{tenant_id}", key=key, params=params
+            )
+            if stored is not None:
+                return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+        work_order = await handlers.create_work_order(uow, tenant_id=tenant_id, user_id=user_id, body=params)
+        result = {"work_order_id": work_order["id"], "work_order": work_order}
+        headers = {VERSION_HEADER: _token(work_order["id"], 1)}
+        if key:
+            await _idempotency.save(
+                uow.session,
+                scope=f"create:{tenant_id}",
+                key=key,
+                params=params,
+                status_code=201,
+                body=result,
+                headers=headers,
+            )
         await uow.commit()
-    response.headers["x-zenops-version"] = version_token("workorders", "work-order", str(work_order_id), 1)
-    return {"work_order_id": str(work_order_id), "work_order": work_order}
+    response.headers.update(headers)
+    return result
+
+
+@router.get("/work-orders")
+async def list_work_orders(
+    request: Request,
+    principal: Principal_,
+    c: Container_,
+    status: WorkOrderStatus | None = None,
+    report_type: ReportType | None = None,
+    bank_type: BankType | None = None,
+    template_selector: TemplateSelector | None = None,
+    source_type: SourceType | None = None,
+    search: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> dict[str, Any]:
+    await _honour_after(c, principal, request, _wait_s(request))
+    async with c.tenant_uow(principal) as uow:
+        rows = await WorkOrderRepository(uow.session).search(
+            status=status.value if status else None,
+            report_type=report_type.value if report_type else None,
+            bank_type=bank_type.value if bank_type else None,
+            template_selector=template_selector.value if template_selector else None,
+            source_type=source_type.value if source_type else None,
+            search=search.strip() if search and search.strip() else None,
+            limit=limit,
+        )
+    items = []
+    for row in rows:
+        pack = (
+            {
+                "pack_id": row["p_pack_id"],
+                "status": row["p_status"],
+                "created_source_version": row["p_created"],
+                "failed_source_version": row["p_failed"],
+            }
+            if row.get("p_pack_id") or row.get("p_failed")
+            else None
+        )
+        item = serialize_work_order(row, billing_payload=row.get("billing_payload"), pack=pack)
+        item |= {
+            "readiness": row["current_readiness"],
+            "readiness_score": clamp_score(row["current_readiness"]),
+            "latest_snapshot_version": row["latest_snapshot_version"],
+            "latest_snapshot_created_at": iso(row["latest_snapshot_created_at"]),
+            "latest_derived_json": row["latest_derived_json"],
+            "evidence_count": int(row["evidence_count"]),
+            "comments_count": int(row["comments_count"]),
+        }
+        items.append(item)
+    return {"items": items}
 
 
 @router.get("/work-orders/{work_order_id}")
-async def get_work_order(
-    work_order_id: str,
-    principal: Annotated[Principal, Depends(principal_of)],
-    c: Annotated[ServiceContainer, Depends(_container)],
-) -> dict[str, Any]:
-    wo_id = parse_uuid(work_order_id, not_found=not_found(work_order_id))
+async def get_work_order(work_order_id: str, request: Request, principal: Principal_, c: Container_) -> Any:
+    wo_id = _wo_id(work_order_id)
+    await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:
-        work_order = await WorkOrderRepository(uow.session).get(wo_id)
-    if work_order is None:
-        raise not_found(work_order_id)
-    return {"work_order": work_order}
+        return await handlers.work_order_detail(uow, wo_id)
 
 
-def _is_uuid(value: str) -> bool:
+# --- contract -------------------------------------------------------------------------------------------------
+
+
+@router.patch("/work-orders/{work_order_id}/contract")
+async def patch_contract(
+    work_order_id: str, request: Request, response: Response, principal: Principal_, c: Container_
+) -> Any:
+    require_tenant(principal)
+    user_id = require_user(principal)
+    wo_id = _wo_id(work_order_id)
     try:
-        uuid.UUID(value)
+        body = json.loads(await request.body() or b"null")
     except ValueError:
-        return False
-    return True
+        raise BadRequest("request body must be JSON", code="INVALID_CONTRACT_PATCH") from None
+    await _honour_after(c, principal, request, _wait_s(request))
+    async with c.tenant_uow(principal) as uow:
+        result = await handlers.patch_contract(uow, wo_id, user_id=user_id, body=body)
+        await uow.commit()
+    response.headers[VERSION_HEADER] = _token(wo_id, result.pop("version"))
+    return result
+
+
+# --- status ---------------------------------------------------------------------------------------------------
+
+
+async def _detail(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
+    async with c.tenant_uow(principal) as uow:
+        return await handlers.work_order_detail(uow, wo_id)
+
+
+async def _row(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
+    async with c.tenant_uow(principal) as uow:
+        return await WorkOrderRepository(uow.session).get(wo_id)
+
+
+async def _pack(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
+    async with c.tenant_uow(principal) as uow:
+        return await ProjectionRepository(uow.session).pack(wo_id)
+
+
+async def _with_pack(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
+    detail = await _detail(c, principal, wo_id)
+    row = await _row(c, principal, wo_id)
+    assert row is not None
+    detail["pack_link"] = pack_link(row, await _pack(c, principal, wo_id))
+    detail["pack_state"] = detail["work_order"]["pack_state"]
+    return detail
+
+
+@router.post("/work-orders/{work_order_id}/status", status_code=201)
+async def change_status(
+    work_order_id: str, body: StatusRequest, request: Request, principal: Principal_, c: Container_
+) -> Any:
+    require_user(principal)
+    wo_id = _wo_id(work_order_id)
+    budget_s = _wait_s(request)
+    loop_start = _now()
+    await _honour_after(c, principal, request, budget_s)
+    target = body.status.value
+    if target == "READY_FOR_RENDER":
+        # A DATA_PENDING request answered 202 may still be settling: give it the rest of the budget.
+        async def _settled() -> bool | None:
+            row = await _row(c, principal, wo_id)
+            return None if row is not None and row["acceptance_status"] == "PENDING" else True
+
+        await wait_until(_settled, timeout_s=max(0.0, budget_s - (_now() - loop_start)))
+    async with c.tenant_uow(principal) as uow:
+        result = await handlers.change_status(
+            uow, wo_id, user_id=principal.user_id, target=target, note=body.note
+        )
+        await uow.commit()
+    remaining = max(0.0, budget_s - (_now() - loop_start))
+
+    if result.acceptance_request_id is not None:
+        request_id = result.acceptance_request_id
+
+        async def _outcome() -> dict[str, Any] | None:
+            row = await _row(c, principal, wo_id)
+            if row is None or str(row["acceptance_request_id"]) != request_id:
+                return row
+            return None if row["acceptance_status"] == "PENDING" else row
+
+        row = await wait_until(_outcome, timeout_s=remaining)
+        if row is None:
+            current = await _row(c, principal, wo_id)
+            version = int(current["version"]) if current else result.version
+            return JSONResponse(
+                {
+                    "status": "PENDING",
+                    "work_order_id": str(wo_id),
+                    "acceptance": {"status": "PENDING", "request_message_id": request_id},
+                    "poll_url": f"/v1/repogen/work-orders/{wo_id}",
+                },
+                status_code=202,
+                headers={VERSION_HEADER: _token(wo_id, version)},
+            )
+        if row["acceptance_status"] == "REJECTED":
+            code = row["acceptance_code"] or "ACCEPTANCE_REJECTED"
+            details = dict(row["acceptance_details"] or {})
+            details |= {"work_order_id": str(wo_id), "status": row["status"], "reverted": True}
+            return JSONResponse(
+                error_body(
+                    code, row["acceptance_message"] or f"acceptance rejected by billing: {code}", details
+                ),
+                status_code=409,
+                headers={VERSION_HEADER: _token(wo_id, int(row["version"]))},
+            )
+        detail = await _detail(c, principal, wo_id)
+        return JSONResponse(
+            detail, status_code=201, headers={VERSION_HEADER: _token(wo_id, int(row["version"]))}
+        )
+
+    if target == "READY_FOR_RENDER":
+
+        async def _pack_settled() -> bool | None:
+            row = await _row(c, principal, wo_id)
+            if row is None:
+                return True
+            state = serialize_work_order(row, pack=await _pack(c, principal, wo_id))["pack_state"]
+            return None if state in ("PENDING", None) and row["status"] == "READY_FOR_RENDER" else True
+
+        if not result.noop:
+            await wait_until(_pack_settled, timeout_s=remaining)
+        detail = await _with_pack(c, principal, wo_id)
+        return JSONResponse(detail, status_code=201, headers={VERSION_HEADER: _token(wo_id, result.version)})
+
+    detail = await _detail(c, principal, wo_id)
+    return JSONResponse(detail, status_code=201, headers={VERSION_HEADER: _token(wo_id, result.version)})
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+# --- comments ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/work-orders/{work_order_id}/comments")
+async def list_comments(work_order_id: str, request: Request, principal: Principal_, c: Container_) -> Any:
+    wo_id = _wo_id(work_order_id)
+    await _honour_after(c, principal, request, _wait_s(request))
+    async with c.tenant_uow(principal) as uow:
+        detail = await handlers.work_order_detail(uow, wo_id)
+    return {"items": detail["comments"]}
+
+
+@router.post("/work-orders/{work_order_id}/comments", status_code=201)
+async def add_comment(
+    work_order_id: str, body: CommentRequest, response: Response, principal: Principal_, c: Container_
+) -> Any:
+    require_user(principal)
+    wo_id = _wo_id(work_order_id)
+    if not body.body.strip():
+        raise ValidationFailed(
+            "body: must not be blank", details={"issues": [{"path": "body", "message": "blank"}]}
+        )
+    async with c.tenant_uow(principal) as uow:
+        comment, version = await handlers.add_comment(
+            uow, wo_id, user_id=principal.user_id, comment_type=body.comment_type.value, body=body.body
+        )
+        await uow.commit()
+    response.headers[VERSION_HEADER] = _token(wo_id, version)
+    return comment
+
+
+# --- export -----------------------------------------------------------------------------------------------------
+
+
+@router.get("/work-orders/{work_order_id}/export")
+async def export_work_order(
+    work_order_id: str,
+    request: Request,
+    principal: Principal_,
+    c: Container_,
+    snapshot_version: Annotated[int | None, Query(gt=0)] = None,
+) -> Any:
+    wo_id = _wo_id(work_order_id)
+    await _honour_after(c, principal, request, _wait_s(request))
+    async with c.tenant_uow(principal) as uow:
+        return await handlers.export_work_order(uow, wo_id, snapshot_version)

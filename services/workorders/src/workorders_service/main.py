@@ -12,6 +12,7 @@ from shared.runtime import StreamApp, build_stream_app, service_main
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 from workorders_service.api import router
+from workorders_service.consumers import subscriptions
 from workorders_service.settings import SCHEMA, Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -27,7 +28,7 @@ def create_app() -> FastAPI:
 
 
 def create_stream(settings: ServiceSettings) -> StreamApp:
-    return build_stream_app(settings, SCHEMA, lambda db, outbox: [])
+    return build_stream_app(settings, SCHEMA, lambda db, outbox: subscriptions())
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -39,7 +39,7 @@ _JSON_COLUMNS = frozenset(
 )
 
 
-def _row(mapping: Mapping[str, Any]) -> dict[str, Any]:
+def _row(mapping: Any) -> dict[str, Any]:
     # asyncpg hands jsonb back as text when no codec is registered; decode here once.
     out = dict(mapping)
     for key, value in out.items():
@@ -102,7 +102,7 @@ class WorkOrderRepository:
         )
         return int(result.scalar_one())
 
-    async def list(
+    async def search(
         self,
         *,
         status: str | None,
@@ -261,9 +261,7 @@ class WorkOrderRepository:
 
     async def comments(self, work_order_id: uuid.UUID) -> list[dict[str, Any]]:
         result = await self.session.execute(
-            text(
-                f"SELECT * FROM {S}.comments WHERE work_order_id = :id ORDER BY created_at DESC, id DESC"
-            ),
+            text(f"SELECT * FROM {S}.comments WHERE work_order_id = :id ORDER BY created_at DESC, id DESC"),
             {"id": work_order_id},
         )
         return [_row(m) for m in result.mappings()]
@@ -368,8 +366,3 @@ class ProjectionRepository:
             ),
             params,
         )
-
-
-def rows_to_dicts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Plain dict copies of mapping rows."""
-    return [dict(r) for r in rows]

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.domain.readiness import evaluate
 from shared.domain.numeric import to_number
+from shared.domain.readiness import evaluate
 from shared.stable_json import stable_sha256
 from workorders_service.domain.contract import base_contract, parse_contract
 
@@ -124,7 +124,11 @@ def pack_state(wo: Mapping[str, Any], pack: Mapping[str, Any] | None) -> str | N
 def pack_link(wo: Mapping[str, Any], pack: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """``{pack: {id, version, status, template_key}, generation_job: {id, status}, ...}`` of the current
     render's pack, or ``None`` while factory has not created it (or after it failed)."""
-    if pack is None or pack.get("pack_id") is None or not _pack_is_current(wo, pack, "created_source_version"):
+    if (
+        pack is None
+        or pack.get("pack_id") is None
+        or not _pack_is_current(wo, pack, "created_source_version")
+    ):
         return None
     return {
         "pack": {
@@ -297,7 +301,9 @@ def compute_readiness(
     """Current readiness (decision 5) from the latest snapshot's contract (or the seeded default contract
     when there is none), the evidence projection (items, required profile items, linked field keys) and the
     latest rules run's warnings formatted ``"<CODE>: <message>"``."""
-    contract = base_contract(latest_contract, report_type=report_type, bank_type=bank_type, bank_name=bank_name)
+    contract = base_contract(
+        latest_contract, report_type=report_type, bank_type=bank_type, bank_name=bank_name
+    )
     ev = evidence or {}
     return evaluate(
         report_type,

@@ -29,11 +29,11 @@ import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from pydantic import BaseModel, Field, TypeAdapter, create_model
+from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 
 from shared.contracts import EVENTS, Event
@@ -66,7 +66,7 @@ ENVELOPE_FIELD_DOCS: dict[str, str] = {
     "message_id": "Unique id of this message (uuid); the consumer inbox deduplicates on it.",
     "type": "The event type: selects the payload schema within the topic.",
     "version": "Payload schema version within the topic version (1).",
-    "occurred_at": "When the event was recorded: ISO-8601 UTC with milliseconds, e.g. 2024-01-31T10:00:00.000Z.",
+    "occurred_at": "When the event was recorded: ISO-8601 UTC with milliseconds (2024-01-31T10:00:00.000Z).",
     "tenant_id": "Tenant the aggregate belongs to (null only for tenant-less records).",
     "aggregate_id": "Id of the aggregate the event is about; equals the message key.",
     "aggregate_version": (
@@ -121,14 +121,17 @@ def envelope_model(event: type[Event], key: str) -> type[BaseModel]:
     """The envelope of ``event`` as a model: :class:`Envelope` with ``type`` and ``payload`` pinned."""
     fields: dict[str, Any] = {}
     for name, info in Envelope.model_fields.items():
-        fields[name] = (info.annotation, FieldInfo.merge_field_infos(info, description=ENVELOPE_FIELD_DOCS[name]))
+        fields[name] = (
+            info.annotation,
+            FieldInfo.merge_field_infos(info, description=ENVELOPE_FIELD_DOCS[name]),
+        )
     fields["type"] = (Literal[event.TYPE], Field(description=ENVELOPE_FIELD_DOCS["type"]))
     fields["payload"] = (event, Field(description=ENVELOPE_FIELD_DOCS["payload"]))
     fields["aggregate_id"] = (
         str,
         Field(description=f"{ENVELOPE_FIELD_DOCS['aggregate_id']} Here: the {key}."),
     )
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         f"{event.__name__}Envelope",
         __base__=Envelope,
         __doc__=f"Envelope of `{event.TYPE}` on `{event.TOPIC}` (key: {key}).",
@@ -143,30 +146,47 @@ def _topic_schema(envelopes: Sequence[type[BaseModel]]) -> Any:
     return Annotated[Union[tuple(envelopes)], Field(discriminator="type")]  # noqa: UP007 - runtime tuple
 
 
-def _check_unique_schema_names(schemas_by_topic: dict[str, Any]) -> None:
-    """FastStream merges the ``$defs`` of all topics into one namespace without complaint; refuse clashes."""
-    owner: dict[str, tuple[str, Any]] = {}
-    for topic, schema in schemas_by_topic.items():
-        defs = TypeAdapter(schema).json_schema().get("$defs", {})
-        for name, body in defs.items():
-            if name in owner and owner[name][1] != body:
-                raise ContractCatalogueError(
-                    f"two different contract models are named {name!r} ({owner[name][0]} and {topic}); "
-                    "rename one"
-                )
-            owner.setdefault(name, (topic, body))
+def _nested_models(annotation: Any, found: set[type[BaseModel]]) -> None:
+    """Every pydantic model reachable from ``annotation`` (through unions, lists, dicts, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in found:
+            return
+        found.add(annotation)
+        for info in annotation.model_fields.values():
+            _nested_models(info.annotation, found)
+        return
+    for arg in get_args(annotation):
+        _nested_models(arg, found)
+
+
+def _check_unique_schema_names(events: Iterable[type[Event]]) -> None:
+    """FastStream merges the schemas of all topics into one namespace by class name and silently keeps
+    one of two namesakes, so two different contract classes must never share a name."""
+    found: set[type[BaseModel]] = set()
+    for event in events:
+        _nested_models(event, found)
+    by_name: dict[str, type[BaseModel]] = {}
+    for found_model in sorted(found, key=lambda m: (m.__name__, m.__module__)):
+        other = by_name.setdefault(found_model.__name__, found_model)
+        if other is not found_model:
+            raise ContractCatalogueError(
+                f"two different contract models are named {found_model.__name__!r} "
+                f"({other.__module__} and {found_model.__module__}); rename one"
+            )
 
 
 def _faststream_document(by_topic: dict[str, list[type[Event]]]) -> dict[str, Any]:
-    broker = KafkaBroker(DEV_SERVER, description="Development broker started by `python -m shared.devstack up`.")
-    schemas: dict[str, Any] = {}
+    broker = KafkaBroker(
+        DEV_SERVER, description="Development broker started by `python -m shared.devstack up`."
+    )
     for topic in sorted(by_topic):
         key = TOPIC_KEYS.get(topic)
         if key is None:
-            raise ContractCatalogueError(f"topic {topic!r} has no key in shared.contracts.asyncapi.TOPIC_KEYS")
-        schemas[topic] = _topic_schema([envelope_model(m, key) for m in by_topic[topic]])
-        broker.publisher(topic, title=topic, description=_channel_description(topic, key), schema=schemas[topic])
-    _check_unique_schema_names(schemas)
+            raise ContractCatalogueError(
+                f"topic {topic!r} has no key in shared.contracts.asyncapi.TOPIC_KEYS"
+            )
+        schema = _topic_schema([envelope_model(m, key) for m in by_topic[topic]])
+        broker.publisher(topic, title=topic, description=_channel_description(topic, key), schema=schema)
     spec = AsyncAPI(
         broker,
         title="ZenOps Repogen events",
@@ -239,7 +259,8 @@ def _split_messages(document: dict[str, Any], by_topic: dict[str, list[type[Even
             "channel": {"$ref": f"#/channels/{topic}"},
             "summary": f"{topic.split('.', 1)[0]} publishes on {topic}",
             "messages": [
-                {"$ref": f"#/channels/{topic}/messages/{event_type}"} for event_type in sorted(channel["messages"])
+                {"$ref": f"#/channels/{topic}/messages/{event_type}"}
+                for event_type in sorted(channel["messages"])
             ],
         }
     components["messages"] = messages
@@ -279,7 +300,9 @@ def _annotate_money(schemas: dict[str, Any]) -> None:
 
 def build_asyncapi(events: Iterable[type[Event]] = EVENTS) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of ``events`` (default: the whole registry) as a JSON-ready dict."""
+    events = tuple(events)
     by_topic = _events_by_topic(events)
+    _check_unique_schema_names(events)
     document = _faststream_document(by_topic)
     _split_messages(document, by_topic)
     _annotate_money(document["components"]["schemas"])
@@ -306,12 +329,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; see the module docstring."""
     from shared.contracts.compat import check_compatibility, format_report
 
-    parser = argparse.ArgumentParser(prog="python -m shared.contracts.asyncapi", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.contracts.asyncapi", description=__doc__.splitlines()[0]
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail if the snapshot is stale or incompatible")
-    mode.add_argument("--write", action="store_true", help="regenerate the snapshot (refuses incompatible changes)")
+    mode.add_argument(
+        "--write", action="store_true", help="regenerate the snapshot (refuses incompatible changes)"
+    )
     parser.add_argument("--force", action="store_true", help="with --write: write even if incompatible")
-    parser.add_argument("--snapshot", type=Path, default=None, help="snapshot path (default docs/asyncapi.json)")
+    parser.add_argument(
+        "--snapshot", type=Path, default=None, help="snapshot path (default docs/asyncapi.json)"
+    )
     args = parser.parse_args(argv)
     path: Path = args.snapshot or snapshot_path()
 

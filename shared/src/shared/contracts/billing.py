@@ -63,6 +63,8 @@ class WorkOrderBilling(Event):
 
 
 class GateDecided(Event):
+    """The release gate decided a release: result, reason or error code, ledger ids and decision hash."""
+
     TOPIC: ClassVar[str] = BILLING_GATE_OUTCOME
     TYPE: ClassVar[str] = "gate_decided"
 
@@ -89,6 +91,8 @@ class Balances(Contract):
 
 
 class AccountStatus(Event):
+    """The status view of one billing account (domain.md §7.1) incl. external key and credit balances."""
+
     TOPIC: ClassVar[str] = BILLING_ACCOUNT_STATUS
     TYPE: ClassVar[str] = "account_status"
 

@@ -48,7 +48,9 @@ def format_report(problems: list[Incompatibility]) -> str:
     """A human report of ``problems``, one per line, stable order."""
     lines = [f"{len(problems)} incompatible contract change(s) inside a topic version:"]
     lines += [f"  - {p}" for p in sorted(problems)]
-    lines.append("Fields may only be added (optional) within a topic version; otherwise publish a vN+1 topic.")
+    lines.append(
+        "Fields may only be added (optional) within a topic version; otherwise publish a vN+1 topic."
+    )
     return "\n".join(lines)
 
 
@@ -166,7 +168,8 @@ def _canonical(shape: Shape) -> str:
     """Stable text of a shape, used to compare union branches as a set."""
     if shape.kind == "object":
         inner = ",".join(
-            f"{name}{'!' if name in shape.required else '?'}:{_canonical(sub)}" for name, sub in shape.properties
+            f"{name}{'!' if name in shape.required else '?'}:{_canonical(sub)}"
+            for name, sub in shape.properties
         )
         text = "{" + inner + "}"
     elif shape.kind in {"array", "map"}:
@@ -231,7 +234,9 @@ class _Comparer:
             self.compare(old_sub, new_props[name], where)
         for name, new_sub in new_props.items():
             if name not in old_props and name in new.required:
-                self.report(f"{prefix}{name}", "required field added", f"{new_sub.describe()} (add it as optional)")
+                self.report(
+                    f"{prefix}{name}", "required field added", f"{new_sub.describe()} (add it as optional)"
+                )
 
 
 # --------------------------------------------------------------------------------------------- catalog
@@ -270,16 +275,22 @@ def check_compatibility(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
     for topic, old_topic in sorted(before.items()):
         new_topic = after.get(topic)
         if new_topic is None:
-            problems.append(Incompatibility(topic, None, None, "topic removed", "retire it only with a vN+1 topic"))
+            problems.append(
+                Incompatibility(topic, None, None, "topic removed", "retire it only with a vN+1 topic")
+            )
             continue
         if old_topic.key != new_topic.key:
             problems.append(
-                Incompatibility(topic, None, None, "message key changed", f"{old_topic.key!r} -> {new_topic.key!r}")
+                Incompatibility(
+                    topic, None, None, "message key changed", f"{old_topic.key!r} -> {new_topic.key!r}"
+                )
             )
         for event_type, old_event in sorted(old_topic.events.items()):
             new_event = new_topic.events.get(event_type)
             if new_event is None:
-                problems.append(Incompatibility(topic, event_type, None, "event type removed", "readers expect it"))
+                problems.append(
+                    Incompatibility(topic, event_type, None, "event type removed", "readers expect it")
+                )
                 continue
             comparer = _Comparer(topic, event_type)
             comparer.compare(old_event.shape, new_event.shape, "")

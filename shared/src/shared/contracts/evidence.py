@@ -46,6 +46,8 @@ class EvidenceState(Event):
 
 
 class OcrRequested(Event):
+    """An OCR job was queued (internal job queue of the evidence service)."""
+
     TOPIC: ClassVar[str] = EVIDENCE_OCR_JOBS
     TYPE: ClassVar[str] = "ocr_requested"
 

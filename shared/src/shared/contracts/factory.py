@@ -19,6 +19,8 @@ class ArtifactRef(Contract):
 
 
 class PackCreated(Event):
+    """A report pack was created for a render of the work order."""
+
     TOPIC: ClassVar[str] = FACTORY_PACK
     TYPE: ClassVar[str] = "pack_created"
 
@@ -36,6 +38,8 @@ class PackCreated(Event):
 
 
 class PackGenerated(Event):
+    """A pack's artifacts were generated (each with its SHA-256)."""
+
     TOPIC: ClassVar[str] = FACTORY_PACK
     TYPE: ClassVar[str] = "pack_generated"
 
@@ -48,6 +52,8 @@ class PackGenerated(Event):
 
 
 class PackFailed(Event):
+    """Pack generation failed: code and reason."""
+
     TOPIC: ClassVar[str] = FACTORY_PACK
     TYPE: ClassVar[str] = "pack_failed"
 
@@ -60,6 +66,8 @@ class PackFailed(Event):
 
 
 class ReleaseRecorded(Event):
+    """A release of the work order's deliverables was recorded (the release row)."""
+
     TOPIC: ClassVar[str] = FACTORY_PACK
     TYPE: ClassVar[str] = "release_recorded"
 
@@ -68,6 +76,8 @@ class ReleaseRecorded(Event):
 
 
 class ReleaseRequested(Event):
+    """A release of the deliverables was requested; billing's gate answers it."""
+
     TOPIC: ClassVar[str] = FACTORY_RELEASE_REQUESTED
     TYPE: ClassVar[str] = "release_requested"
 
@@ -83,6 +93,8 @@ class ReleaseRequested(Event):
 
 
 class GenerationRequested(Event):
+    """A pack generation job was queued (internal job queue of the factory service)."""
+
     TOPIC: ClassVar[str] = FACTORY_GENERATION_JOBS
     TYPE: ClassVar[str] = "generation_requested"
 

@@ -45,6 +45,8 @@ class Readiness(Contract):
 
 
 class WorkOrderCreated(Event):
+    """A work order was created: the full serialized work order incl. ``billing_external_key``."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "created"
 
@@ -52,6 +54,8 @@ class WorkOrderCreated(Event):
 
 
 class ContractSnapshotted(Event):
+    """A contract snapshot was taken: snapshot id + version, contract, derived, rule warnings, selectors."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "contract_snapshotted"
 
@@ -68,6 +72,8 @@ class ContractSnapshotted(Event):
 
 
 class ReadinessChanged(Event):
+    """Readiness was recomputed; ``evidence_version`` is the evidence state it used."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "readiness_changed"
 
@@ -87,6 +93,8 @@ class AcceptanceRequest(Contract):
 
 
 class StatusChanged(Event):
+    """The status moved; into DATA_PENDING it carries the acceptance request for billing."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "status_changed"
 
@@ -103,6 +111,8 @@ class StatusChanged(Event):
 
 
 class ReadyForRender(Event):
+    """The work order is ready for render: the frozen export bundle, its hash and the template selector."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "ready_for_render"
 
@@ -122,6 +132,8 @@ class ReadyForRender(Event):
 
 
 class WorkOrderReopened(Event):
+    """A rendered work order was reopened; ``render_generation`` counts the renders."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "reopened"
 
@@ -132,6 +144,8 @@ class WorkOrderReopened(Event):
 
 
 class WorkOrderCancelled(Event):
+    """The work order was cancelled."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "cancelled"
 
@@ -142,6 +156,8 @@ class WorkOrderCancelled(Event):
 
 
 class WorkOrderClosed(Event):
+    """The work order was closed."""
+
     TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
     TYPE: ClassVar[str] = "closed"
 

@@ -255,3 +255,36 @@ class InvoiceNotRemindable(BillingError):
     code = "INVOICE_NOT_REMINDABLE"
     http_status = 409
     default_message = "Invoice already settled or voided"
+
+
+# --- lookups (404/400) ---------------------------------------------------------------------------------
+
+
+class AccountNotFound(BillingError):
+    """No billing account has the given id or external key."""
+
+    code = "ACCOUNT_NOT_FOUND"
+    http_status = 404
+    default_message = "billing account not found"
+
+
+class ExternalKeyRequired(BillingError):
+    """``GET /accounts/status`` without ``external_key``."""
+
+    code = "EXTERNAL_KEY_REQUIRED"
+    default_message = "external_key is required"
+
+
+class AccountReferenceRequired(BillingError):
+    """A credit operation named neither an account id, an external key nor a reservation."""
+
+    code = "ACCOUNT_REFERENCE_REQUIRED"
+    default_message = "account_id or external_key is required"
+
+
+class GateDecisionNotFound(BillingError):
+    """No stored gate decision has this id (or release id)."""
+
+    code = "GATE_DECISION_NOT_FOUND"
+    http_status = 404
+    default_message = "gate decision not found"

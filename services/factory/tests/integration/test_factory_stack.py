@@ -1,0 +1,555 @@
+"""The factory on the real stack: bridge, worker, release gate, downloads (vectors G adapted to events).
+
+Foreign events (workorders, billing) are published by the tests to the same contracts; everything the
+factory does — consume, render, record, publish, serve — runs in its real processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import uuid
+import zipfile
+from typing import Any
+
+import docx
+import pytest
+
+from factory_service.rendering.docx_renderer import render_report_docx
+from shared.contracts.factory import GenerationRequested
+from shared.contracts.topics import BILLING_GATE_OUTCOME, WORKORDERS_WORK_ORDER
+from shared.stable_json import stable_dumps
+from shared.testing.fixtures import TEST_TENANT
+
+pytestmark = pytest.mark.stack
+
+OPERATOR = {"roles": ("repogen_factory",), "capabilities": ()}
+PORTAL = {"aud": "portal", "roles": ("portal_user",), "capabilities": ()}
+
+
+class TestPackBridge:
+    async def test_fac_01_duplicate_ready_for_render_creates_pack_job_artifact_once(self, kit: Any) -> None:
+        wo = str(uuid.uuid4())
+        await kit.created(wo)
+        first = await kit.ready(wo)
+        await kit.resend(WORKORDERS_WORK_ORDER, first)  # redelivery: same message id
+        event = kit.ready_event(wo)
+        await kit.publish(event, key=wo, version=kit.next_version(wo))  # a newer message, same render
+        pack = await kit.wait_generated(wo)
+
+        packs = await kit.packs(wo)
+        assert len(packs) == 1
+        assert (pack["version"], pack["template_key"], pack["report_family"]) == (
+            1,
+            "SBI_UNDER_5CR_V1",
+            "valuation",
+        )
+        context = json.loads(pack["context_snapshot"])
+        assert context["source"] == "repogen_factory_bridge"
+        assert context["snapshot_version"] == 2
+        assert context["template_selector"] == "SBI_FORMAT_A"
+        assert context["value_slab"] == "LT_5CR"
+        assert bytes(pack["export_bundle"]) == stable_dumps(first.payload["export_bundle"]).encode()
+        jobs = await kit.fetch(
+            "SELECT * FROM factory.report_generation_jobs WHERE work_order_id = $1", uuid.UUID(wo)
+        )
+        assert len(jobs) == 1
+        assert jobs[0]["idempotency_key"] == f"repogen_factory_generate:{wo}:v2"
+        assert (jobs[0]["status"], jobs[0]["attempts"]) == ("completed", 1)
+
+        artifacts = {
+            r["kind"]: r
+            for r in await kit.fetch(
+                "SELECT * FROM factory.report_pack_artifacts WHERE report_pack_id = $1", pack["id"]
+            )
+        }
+        assert set(artifacts) == {"debug_json", "docx"}
+        debug = artifacts["debug_json"]
+        bundle_hash = first.payload["export_bundle_hash"]
+        assert debug["filename"] == "repogen-export-bundle-v2.json"
+        assert debug["storage_ref"] == f"repogen://work-orders/{wo}/snapshots/2/export-bundle"
+        assert debug["checksum_sha256"] == bundle_hash
+        assert debug["size_bytes"] == len(stable_dumps(first.payload["export_bundle"]).encode())
+        assert kit.blobs.get(debug["blob_key"]) == bytes(pack["export_bundle"])
+        docx_row = artifacts["docx"]
+        assert docx_row["filename"] == "SBI_UNDER_5CR_V1-v1.docx"  # WRK-01
+        meta = json.loads(docx_row["metadata_json"])  # WRK-03
+        assert meta["repogen_factory"] is True
+        assert (meta["work_order_id"], meta["snapshot_version"]) == (wo, 2)
+        assert (meta["template_selector"], meta["export_bundle_hash"]) == ("SBI_FORMAT_A", bundle_hash)
+        actions = [
+            r["action"]
+            for r in await kit.fetch(
+                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
+                uuid.UUID(wo),
+            )
+        ]
+        assert actions == [
+            "pack_created",
+            "generation_requested",
+            "generation_started",
+            "generation_completed",
+        ]
+
+        types = await kit.outbox_types(wo)
+        assert types == ["pack_created", "pack_generated"]
+        generated = await kit.fetch(
+            "SELECT envelope FROM factory.outbox WHERE key = $1 AND envelope->>'type' = 'pack_generated'", wo
+        )
+        payload = json.loads(generated[0]["envelope"])["payload"]
+        assert {a["kind"]: a["checksum_sha256"] for a in payload["artifacts"]} == {
+            "debug_json": bundle_hash,
+            "docx": docx_row["checksum_sha256"],
+        }
+
+    async def test_bundle_not_matching_its_hash_is_a_recorded_pack_failure(self, kit: Any) -> None:
+        wo = str(uuid.uuid4())
+        await kit.created(wo)
+        await kit.ready(wo, bad_hash=True)
+
+        async def failed() -> list[str] | None:
+            types = await kit.outbox_types(wo)
+            return types if "pack_failed" in types else None
+
+        assert await kit.poll(failed) == ["pack_failed"]
+        packs = await kit.packs(wo)
+        assert [(p["status"], p["failure_code"]) for p in packs] == [
+            ("failed", "EXPORT_BUNDLE_HASH_MISMATCH")
+        ]
+        assert await kit.job(packs[0]["id"]) is None
+        async with kit.client(**OPERATOR) as client:
+            view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
+            assert (view["pack_state"], view["pack"]["failure_code"]) == (
+                "FAILED",
+                "EXPORT_BUNDLE_HASH_MISMATCH",
+            )
+            # FAC-04: no completed generation → the release is refused and nothing is written.
+            resp = await kit.release(client, wo, {"idempotency_key": "rel-1"})
+        assert (resp.status_code, resp.json()["code"]) == (400, "PACK_GENERATION_NOT_COMPLETED")
+        assert (
+            await kit.fetch(
+                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(wo)
+            )
+            == []
+        )
+
+    async def test_reopen_supersedes_and_the_next_render_builds_version_2(self, kit: Any) -> None:
+        wo, _ = await kit.generated_work_order()
+        await kit.reopened(wo, render_generation=2)
+        await kit.ready(wo, render_generation=2)
+        second = await kit.wait_generated(wo, version=2)
+        packs = await kit.packs(wo)
+        assert [(p["version"], p["status"]) for p in packs] == [(1, "superseded"), (2, "generated")]
+        assert second["render_generation"] == 2
+        job = await kit.job(second["id"])
+        assert job is not None and job["idempotency_key"] == f"repogen_factory_generate:{wo}:v2:g2"
+        async with kit.client(**OPERATOR) as client:
+            view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
+        assert (view["pack"]["version"], view["pack"]["id"]) == (2, str(second["id"]))
+        assert [a["filename"] for a in view["pack"]["artifacts"] if a["kind"] == "docx"] == [
+            "SBI_UNDER_5CR_V1-v2.docx"
+        ]
+
+
+class TestGenerationWorker:
+    async def test_docx_opens_shows_values_and_matches_a_local_render(self, kit: Any) -> None:
+        wo, pack = await kit.generated_work_order()
+        async with kit.client(**OPERATOR) as client:
+            view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
+            artifact = next(a for a in view["pack"]["artifacts"] if a["kind"] == "docx")
+            resp = await client.get(artifact["download_url"])
+        assert resp.status_code == 200
+        assert hashlib.sha256(resp.content).hexdigest() == artifact["checksum_sha256"]
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(resp.content)).paragraphs)
+        tables = "\n".join(
+            c.text for t in docx.Document(io.BytesIO(resp.content)).tables for r in t.rows for c in r.cells
+        )
+        assert "₹ 35,00,000.00" in text + tables  # FMV
+        assert "₹ 33,25,000.00" in text + tables  # realizable
+        assert "₹ 28,00,000.00" in text + tables  # distress
+        # Decision 24: this process renders the frozen bundle to the very bytes the worker stored.
+        local = render_report_docx(
+            json.loads(bytes(pack["export_bundle"])),
+            template_key="SBI_UNDER_5CR_V1",
+            export_bundle_hash=pack["export_bundle_hash"],
+            pack_version=1,
+            read_blob=kit.blobs.get,
+        )
+        assert hashlib.sha256(local).hexdigest() == artifact["checksum_sha256"]
+
+    async def test_failing_render_counts_every_attempt_then_fails_the_pack(self, kit: Any) -> None:
+        wo = str(uuid.uuid4())
+        pack_id, job_id = uuid.uuid4(), uuid.uuid4()
+        conn_rows = await kit.fetch(
+            "WITH p AS (INSERT INTO factory.report_packs (id, tenant_id, work_order_id, template_key, report_family, "
+            "version, render_generation, snapshot_version, status, export_bundle, export_bundle_hash) VALUES "
+            "($1, $3, $4, 'SBI_UNDER_5CR_V1', 'valuation', 1, 1, 1, 'generating', 'not json'::bytea, 'h') RETURNING id) "
+            "INSERT INTO factory.report_generation_jobs (id, tenant_id, report_pack_id, work_order_id, template_key, "
+            "report_family, idempotency_key, status, max_attempts) SELECT $2, $3, p.id, $4, 'SBI_UNDER_5CR_V1', "
+            "'valuation', $5, 'queued', 3 FROM p RETURNING id",
+            pack_id,
+            job_id,
+            uuid.UUID(TEST_TENANT),
+            uuid.UUID(wo),
+            f"test-broken-{job_id}",
+        )
+        assert len(conn_rows) == 1
+        request = GenerationRequested(job_id=str(job_id), pack_id=str(pack_id), work_order_id=wo)
+        envelope = await kit.publish(request, key=str(job_id), version=1)
+
+        async def finished() -> dict[str, object] | None:
+            job = await kit.job(pack_id)
+            return dict(job) if job is not None and job["status"] == "failed" else None
+
+        job = await kit.poll(finished, timeout=60)
+        assert job["attempts"] == 3  # decision 23: every failed attempt counted
+        assert job["error_code"] == "RENDER_FAILED"
+        packs = await kit.packs(wo)
+        assert packs[0]["status"] == "failed"
+        assert await kit.outbox_types(wo) == ["pack_failed"]
+        actions = [
+            r["action"]
+            for r in await kit.fetch(
+                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
+                uuid.UUID(wo),
+            )
+        ]
+        assert actions.count("generation_started") == 3
+        assert actions.count("generation_attempt_failed") == 2
+        assert actions[-1] == "generation_failed"
+        # A redelivered request for a finished job changes nothing.
+        await kit.resend(GenerationRequested.TOPIC, envelope)
+        later = await kit.publish(request, key=str(job_id), version=1)
+        await kit.wait_consumed(later.message_id)
+        again = await kit.job(pack_id)
+        assert again is not None and again["attempts"] == 3
+
+
+class TestReleaseValidation:
+    async def test_fac_05_and_operator_rules_write_nothing(self, kit: Any) -> None:
+        wo, _ = await kit.generated_work_order()
+        async with kit.client(**OPERATOR) as client:
+            blank = await kit.release(client, wo, {"idempotency_key": "   "})
+            missing = await kit.release(client, wo, {})
+            no_reason = await kit.release(client, wo, {"idempotency_key": "k", "override": True})
+            unknown = await kit.release(client, str(uuid.uuid4()), {"idempotency_key": "k"})
+        async with kit.client(roles=("valuer",), capabilities=()) as valuer:
+            denied = await kit.release(valuer, wo, {"idempotency_key": "k"})
+        async with kit.client(**PORTAL) as portal:
+            portal_denied = await kit.release(portal, wo, {"idempotency_key": "k"})
+        assert (blank.status_code, blank.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
+        assert (missing.status_code, missing.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
+        assert (no_reason.status_code, no_reason.json()["code"]) == (400, "OVERRIDE_REASON_REQUIRED")
+        assert unknown.status_code == 404
+        assert (denied.status_code, denied.json()["code"]) == (403, "FACTORY_OPERATOR_ROLE_REQUIRED")
+        assert (portal_denied.status_code, portal_denied.json()["code"]) == (
+            403,
+            "FACTORY_OPERATOR_ROLE_REQUIRED",
+        )
+        assert (
+            await kit.fetch(
+                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(wo)
+            )
+            == []
+        )
+        assert "release_requested" not in await kit.outbox_types(wo)
+
+    async def test_no_pack_is_report_pack_not_linked(self, kit: Any) -> None:
+        wo = str(uuid.uuid4())
+        await kit.created(wo)
+
+        async def projected() -> bool | None:
+            rows = await kit.fetch(
+                "SELECT 1 FROM factory.work_orders WHERE work_order_id = $1", uuid.UUID(wo)
+            )
+            return True if rows else None
+
+        await kit.poll(projected)
+        async with kit.client(**OPERATOR) as client:
+            resp = await kit.release(client, wo, {"idempotency_key": "k"})
+        assert (resp.status_code, resp.json()["code"]) == (400, "REPORT_PACK_NOT_LINKED")
+
+
+class TestReleaseGate:
+    async def test_credit_consumed_then_same_key_and_new_key_replay(self, kit: Any) -> None:
+        wo, pack = await kit.generated_work_order()
+        await kit.billing(
+            wo, mode="CREDIT", account_id="acct-1", hold={"id": "resv-1", "status": "active", "amount": 1}
+        )
+        async with kit.client(**OPERATOR) as client:
+            first = await kit.release_decided(
+                client,
+                wo,
+                {"idempotency_key": "release-credit-1"},
+                "CREDIT_CONSUMED",
+                mode="CREDIT",
+                ledger_entry_ids=["ledger-1"],
+            )
+            assert first.status_code == 201, first.text
+            body = first.json()
+            release = body["release"]
+            assert (body["idempotent"], body["blocked"]) == (False, False)
+            assert (release["billing_gate_result"], release["billing_mode_at_release"]) == (
+                "CREDIT_CONSUMED",
+                "CREDIT",
+            )
+            assert release["metadata_json"]["credit_consume_ledger_id"] == "ledger-1"
+            assert release["metadata_json"]["billing_reservation_id"] == "resv-1"
+            assert release["report_pack_id"] == str(pack["id"])
+            assert first.headers["x-zenops-version"].startswith(f"factory:pack:{wo}:")
+
+            again = await kit.release(client, wo, {"idempotency_key": "release-credit-1"})
+            assert again.status_code == 201
+            assert (again.json()["idempotent"], again.json()["release"]["id"]) == (True, release["id"])
+
+            newer = await kit.release(client, wo, {"idempotency_key": "release-credit-2"})
+            assert newer.status_code == 201
+            newer_body = newer.json()
+            assert (newer_body["idempotent"], newer_body["release"]["id"]) == (True, release["id"])
+            recorded_id = newer_body["recorded_release_id"]
+
+            other_wo, _ = await kit.generated_work_order()
+            reused = await kit.release(client, other_wo, {"idempotency_key": "release-credit-1"})
+            assert (reused.status_code, reused.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+
+        rows = await kit.fetch(
+            "SELECT id::text, idempotency_key, prior_release_id::text, billing_gate_result "
+            "FROM factory.deliverable_releases WHERE work_order_id = $1 ORDER BY created_at",
+            uuid.UUID(wo),
+        )
+        assert [(r["idempotency_key"], r["prior_release_id"]) for r in rows] == [
+            ("release-credit-1", None),
+            ("release-credit-2", release["id"]),
+        ]
+        assert rows[1]["id"] == recorded_id
+        assert (await kit.outbox_types(wo)).count("release_requested") == 1  # billing asked once
+        assert (
+            await kit.fetch(
+                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(other_wo)
+            )
+            == []
+        )
+
+    async def test_fac_03_blocked_then_override_and_duplicate_outcomes_change_nothing(self, kit: Any) -> None:
+        wo, _ = await kit.generated_work_order()
+        await kit.billing(
+            wo,
+            mode="POSTPAID",
+            invoice={
+                "id": "svc-1",
+                "status": "ISSUED",
+                "is_paid": False,
+                "total_minor": 10000,
+                "amount_due_minor": 10000,
+            },
+        )
+        async with kit.client(**OPERATOR) as client:
+            blocked = await kit.release_decided(
+                client,
+                wo,
+                {"idempotency_key": "release-postpaid-blocked"},
+                "BLOCKED",
+                blocked_reason="invoice_unpaid",
+            )
+            assert blocked.status_code == 201, blocked.text
+            assert blocked.json()["blocked"] is True
+            meta = blocked.json()["release"]["metadata_json"]
+            assert (meta["blocked_reason"], meta["billing_service_invoice_status"]) == (
+                "invoice_unpaid",
+                "ISSUED",
+            )
+            assert meta["billing_service_invoice_is_paid"] is False
+
+            # Deliverables stay locked for portal while only a BLOCKED release exists.
+            async with kit.client(**PORTAL) as portal:
+                locked = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
+            assert (locked.status_code, locked.json()["code"]) == (
+                403,
+                "DELIVERABLE_LOCKED_UNTIL_BILLING_SATISFIED",
+            )
+
+            reason = "Manual payment proof verified offline"
+            body = {
+                "idempotency_key": "release-postpaid-override",
+                "override": True,
+                "override_reason": reason,
+            }
+            task = asyncio.create_task(kit.release(client, wo, body, wait=15000))
+            pending = await kit.wait_pending_release(wo, body["idempotency_key"])
+            outcome = await kit.gate(
+                wo,
+                {**pending, "idempotency_key": body["idempotency_key"]},
+                "OVERRIDE",
+                blocked_reason="invoice_unpaid_override",
+                override_applied=True,
+            )
+            override = await task
+            assert override.status_code == 201, override.text
+            release = override.json()["release"]
+            assert (release["billing_gate_result"], release["override_reason"]) == ("OVERRIDE", reason)
+            assert release["metadata_json"]["blocked_reason"] == "invoice_unpaid_override"
+
+            # The same outcome again, and a contradicting one, change nothing.
+            await kit.resend(BILLING_GATE_OUTCOME, outcome)
+            contradicting = await kit.gate(
+                wo,
+                {**pending, "idempotency_key": body["idempotency_key"]},
+                "BLOCKED",
+                blocked_reason="invoice_unpaid",
+            )
+            await kit.wait_consumed(contradicting.message_id)
+            view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
+        results = sorted(r["billing_gate_result"] for r in view["deliverable_releases"])
+        assert results == ["BLOCKED", "OVERRIDE"]
+        assert (await kit.outbox_types(wo)).count("release_recorded") == 2
+        actions = [
+            r["action"]
+            for r in await kit.fetch(
+                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
+                uuid.UUID(wo),
+            )
+        ]
+        assert actions.count("deliverables_release_blocked") == 1
+        assert actions.count("deliverables_released") == 1
+
+        async with kit.client(**PORTAL) as portal:
+            first = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
+            second = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
+        assert first.status_code == 200
+        assert first.content == second.content  # reproducible, though each download is audited
+        entries = zipfile.ZipFile(io.BytesIO(first.content))
+        names = set(entries.namelist())
+        assert {
+            "export_bundle.json",
+            "SBI_UNDER_5CR_V1-v1.docx",
+            "evidence_manifest.json",
+            "releases.json",
+            "audit_events.jsonl",
+            "verification_checksums.txt",
+        } <= names
+        for line in entries.read("verification_checksums.txt").decode().splitlines():
+            digest, name = line.split("  ", 1)
+            assert hashlib.sha256(entries.read(name)).hexdigest() == digest
+        assert len(json.loads(entries.read("releases.json"))) == 2
+        downloads = await kit.fetch(
+            "SELECT count(*) AS n FROM factory.report_audit_logs WHERE work_order_id = $1 "
+            "AND action = 'evidence_pack_downloaded'",
+            uuid.UUID(wo),
+        )
+        assert downloads[0]["n"] == 2
+
+    @pytest.mark.parametrize(
+        ("result", "gate", "blocked"),
+        [
+            ("PAID", {"mode": "POSTPAID"}, False),
+            ("BLOCKED", {"mode": "CREDIT", "blocked_reason": "credit_reservation_missing"}, True),
+            ("BLOCKED", {"mode": "POSTPAID", "blocked_reason": "service_invoice_missing"}, True),
+            ("OVERRIDE", {"mode": "CREDIT", "blocked_reason": "credit_reservation_missing_override"}, False),
+        ],
+    )
+    async def test_gate_table_rows_are_recorded(
+        self, kit: Any, result: str, gate: dict[str, str], blocked: bool
+    ) -> None:
+        wo, _ = await kit.generated_work_order()
+        override = result == "OVERRIDE"
+        body = {
+            "idempotency_key": f"rel-{uuid.uuid4()}",
+            "override": override,
+            "override_reason": "ok" if override else None,
+        }
+        async with kit.client(**OPERATOR) as client:
+            resp = await kit.release_decided(client, wo, body, result, **gate)
+        assert resp.status_code == 201, resp.text
+        release = resp.json()["release"]
+        assert (release["billing_gate_result"], resp.json()["blocked"]) == (result, blocked)
+        assert release["billing_mode_at_release"] == gate["mode"]
+        assert release["metadata_json"]["blocked_reason"] == gate.get("blocked_reason")
+
+    async def test_error_outcome_is_409_with_the_code(self, kit: Any) -> None:
+        wo, _ = await kit.generated_work_order()
+        async with kit.client(**OPERATOR) as client:
+            resp = await kit.release_decided(
+                client,
+                wo,
+                {"idempotency_key": "rel-error"},
+                "ERROR",
+                mode="CREDIT",
+                error_code="RESERVATION_ALREADY_RELEASED",
+            )
+            replay = await kit.release(client, wo, {"idempotency_key": "rel-error"})
+        assert (resp.status_code, resp.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
+        assert resp.json()["details"]["release"]["billing_gate_result"] == "ERROR"
+        assert (replay.status_code, replay.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
+
+    async def test_undecided_release_answers_202_with_a_poll_url(self, kit: Any) -> None:
+        wo, _ = await kit.generated_work_order()
+        async with kit.client(**OPERATOR) as client:
+            resp = await kit.release(client, wo, {"idempotency_key": "rel-slow"}, wait=0)
+            busy = await kit.release(client, wo, {"idempotency_key": "rel-slow-2"}, wait=0)
+            assert resp.status_code == 202, resp.text
+            body = resp.json()
+            assert (body["status"], body["release"]["billing_gate_result"]) == ("PENDING", "PENDING")
+            polled = await client.get(body["poll_url"])
+        assert polled.status_code == 200
+        assert [r["id"] for r in polled.json()["items"]] == [body["release"]["id"]]
+        assert (busy.status_code, busy.json()["code"]) == (409, "RELEASE_IN_PROGRESS")
+        types = await kit.outbox_types(wo)
+        assert types.count("release_requested") == 1
+        envelope = await kit.fetch(
+            "SELECT envelope FROM factory.outbox WHERE key = $1 AND envelope->>'type' = 'release_requested'",
+            wo,
+        )
+        payload = json.loads(envelope[0]["envelope"])["payload"]
+        assert (payload["release_id"], payload["idempotency_key"]) == (body["release"]["id"], "rel-slow")
+
+
+class TestPackView:
+    async def test_fac_10_billing_gate_status_and_create_pack_is_idempotent(self, kit: Any) -> None:
+        wo, pack = await kit.generated_work_order()
+        await kit.billing(
+            wo, mode="CREDIT", account_id="acct-1", hold={"id": "resv-1", "status": "active", "amount": 1}
+        )
+        async with kit.client(**OPERATOR) as client:
+
+            async def projected() -> dict[str, object] | None:
+                view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
+                return view if view["billing_gate_status"]["mode"] == "CREDIT" else None
+
+            view = await kit.poll(projected)
+            created = await client.post(f"/v1/repogen/work-orders/{wo}/create-pack", json={})
+        gate = {k: v for k, v in view["billing_gate_status"].items() if k != "source_version"}
+        assert gate == {
+            "mode": "CREDIT",
+            "reservation_id_present": True,
+            "service_invoice_id": None,
+            "service_invoice_status": None,
+            "service_invoice_is_paid": None,
+            "releasable_without_override": True,
+        }
+        assert (view["work_order_status"], view["readiness_score"]) == ("READY_FOR_RENDER", 100)
+        assert view["generation_job"]["status"] == "completed"
+        assert created.status_code == 201, created.text
+        assert (created.json()["idempotent"], created.json()["queue_enqueued"]) == (True, False)
+        assert created.json()["pack_link"]["pack"]["id"] == str(pack["id"])
+        assert len(await kit.packs(wo)) == 1
+
+    async def test_operator_preview_is_allowed_and_portal_is_locked_before_release(self, kit: Any) -> None:
+        wo, _ = await kit.generated_work_order()
+        async with kit.client(**OPERATOR) as client:
+            view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
+            url = next(a["download_url"] for a in view["pack"]["artifacts"] if a["kind"] == "docx")
+            preview = await client.get(url)
+        async with kit.client(**PORTAL) as portal:
+            locked = await portal.get(url)
+        assert preview.status_code == 200
+        assert (locked.status_code, locked.json()["code"]) == (
+            403,
+            "DELIVERABLE_LOCKED_UNTIL_BILLING_SATISFIED",
+        )
+        audit = await kit.fetch(
+            "SELECT metadata_json FROM factory.report_audit_logs WHERE work_order_id = $1 AND action = 'artifact_downloaded'",
+            uuid.UUID(wo),
+        )
+        assert [json.loads(a["metadata_json"])["preview"] for a in audit] == [True]
