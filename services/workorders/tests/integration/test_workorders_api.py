@@ -132,13 +132,17 @@ async def detail(client: httpx.AsyncClient, wo: str, **headers: str) -> dict[str
     return body
 
 
-async def count_rows(db: Callable[..., Awaitable[Any]], wo: str) -> tuple[int, int, int, int]:
+async def count_rows(db: Callable[..., Awaitable[Any]], wo: str) -> tuple[int, int, int]:
+    """Snapshots, rules runs and contract events of one work order (readiness_changed events may come
+    from the evidence service's asynchronous answers, so they are not counted)."""
     wid = uuid.UUID(wo)
     return (
         await db("SELECT count(*) FROM workorders.contract_snapshots WHERE work_order_id = $1", wid),
         await db("SELECT count(*) FROM workorders.rules_runs WHERE work_order_id = $1", wid),
-        await db("SELECT count(*) FROM workorders.outbox WHERE key = $1", wo),
-        await db("SELECT version FROM workorders.work_orders WHERE id = $1", wid),
+        await db(
+            "SELECT count(*) FROM workorders.outbox WHERE key = $1 AND envelope->>'type' = 'contract_snapshotted'",
+            wo,
+        ),
     )
 
 
