@@ -31,7 +31,7 @@ test-unit:
 lint: ## ruff, mypy (strict) and import-linter
 	$(PY) ruff check .
 	$(PY) ruff format --check .
-	$(PY) mypy shared/src services/*/src
+	$(PY) mypy shared/src services/*/src bench
 	$(PY) lint-imports
 
 fmt:

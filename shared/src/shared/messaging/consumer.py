@@ -130,11 +130,71 @@ class ConsumerRunner:
     async def _process_partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        for record in records:
-            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-            await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
+        await self.process_records(records)
         # Offsets move only after every effect of the batch is committed in Postgres.
         await consumer.commit({tp: records[-1].offset + 1})
+
+    async def process_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a partition batch: in one transaction when all goes well, else one by one.
+
+        The fast path saves a commit per message. Any failure (or an invalid or parked message) rolls
+        the fast path back and hands the records to the slow path, which retries, dead-letters and
+        parks per message in order, so the outcome is the same as processing them singly.
+        """
+        start = await self._apply_batch(records)
+        for record in records[start:]:
+            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
+
+    async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+        """Apply the leading run of plain records in one transaction; returns how many were applied."""
+        if len(records) < 2:
+            return 0
+        batch: list[tuple[str, Envelope, dict[str, str]]] = []
+        for record in records:
+            key = (record.key or b"").decode()
+            if (record.topic, key) in self._parked:
+                break
+            try:
+                envelope = Envelope.model_validate_json(record.value or b"")
+            except ValidationError:
+                break
+            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            batch.append((record.topic, envelope, headers))
+        if len(batch) < 2:
+            return 0
+        try:
+            async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
+                for topic, envelope, headers in batch:
+                    parent = context_from_traceparent(envelope.traceparent or headers.get("traceparent"))
+                    token = request_id_var.set(envelope.correlation_id)
+                    try:
+                        with _tracer.start_as_current_span(
+                            f"consume {topic}",
+                            context=parent,
+                            kind=SpanKind.CONSUMER,
+                            attributes=self._span_attributes(topic, envelope),
+                        ):
+                            await self._apply_in(uow, topic, envelope)
+                    finally:
+                        request_id_var.reset(token)
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("batch apply failed; falling back to one by one", extra={"error": repr(exc)})
+            return 0
+        self.processed += len(batch)
+        return len(batch)
+
+    def _span_attributes(self, topic: str, envelope: Envelope) -> dict[str, str]:
+        return {
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.message.id": envelope.message_id,
+            "messaging.consumer.group.name": self.consumer_name,
+            "zenops.event_type": envelope.type,
+        }
 
     async def handle(
         self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None
@@ -152,13 +212,7 @@ class ConsumerRunner:
                 f"consume {topic}",
                 context=parent,
                 kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": topic,
-                    "messaging.message.id": envelope.message_id,
-                    "messaging.consumer.group.name": self.consumer_name,
-                    "zenops.event_type": envelope.type,
-                },
+                attributes=self._span_attributes(topic, envelope),
             ):
                 return await self._handle_envelope(topic, key, value, envelope)
         finally:
@@ -190,56 +244,63 @@ class ConsumerRunner:
         return Outcome("dead_lettered", envelope.message_id)
 
     async def _apply(self, topic: str, envelope: Envelope) -> str:
-        subs = [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+        if not self._subscriptions_for(topic, envelope):
+            return "ignored"
+        async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id) as uow:
+            status = await self._apply_in(uow, topic, envelope)
+            await uow.commit()
+            return status
+
+    def _subscriptions_for(self, topic: str, envelope: Envelope) -> list[Subscription]:
+        return [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+
+    async def _apply_in(self, uow: UnitOfWork, topic: str, envelope: Envelope) -> str:
+        """Inbox row, version check and handlers inside the caller's transaction."""
+        subs = self._subscriptions_for(topic, envelope)
         if not subs:
             return "ignored"
         s = self.schema
-        async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id) as uow:
-            inserted = await uow.session.execute(
+        session = uow.session
+        inserted = await session.execute(
+            text(
+                f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type) "
+                "VALUES (:c, CAST(:m AS uuid), :t, :ty) ON CONFLICT DO NOTHING RETURNING 1"
+            ),
+            {"c": self.consumer_name, "m": envelope.message_id, "t": topic, "ty": envelope.type},
+        )
+        if inserted.first() is None:
+            return "duplicate"
+        if any(sub.check_version for sub in subs):
+            # One statement: record the version if it is newer; RETURNING tells whether it was.
+            newer = await session.execute(
                 text(
-                    f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type) "
-                    "VALUES (:c, CAST(:m AS uuid), :t, :ty) ON CONFLICT DO NOTHING RETURNING 1"
+                    f"INSERT INTO {s}.consumer_versions AS cv (consumer, topic, aggregate_id, aggregate_version) "
+                    "VALUES (:c, :t, :a, :v) ON CONFLICT (consumer, topic, aggregate_id) "
+                    "DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version "
+                    "WHERE cv.aggregate_version < EXCLUDED.aggregate_version RETURNING 1"
                 ),
-                {"c": self.consumer_name, "m": envelope.message_id, "t": topic, "ty": envelope.type},
+                {
+                    "c": self.consumer_name,
+                    "t": topic,
+                    "a": envelope.aggregate_id,
+                    "v": envelope.aggregate_version,
+                },
             )
-            if inserted.first() is None:
-                return "duplicate"
-            if any(sub.check_version for sub in subs):
-                last = (
-                    await uow.session.execute(
-                        text(
-                            f"SELECT aggregate_version FROM {s}.consumer_versions "
-                            "WHERE consumer = :c AND topic = :t AND aggregate_id = :a FOR UPDATE"
-                        ),
-                        {"c": self.consumer_name, "t": topic, "a": envelope.aggregate_id},
-                    )
-                ).scalar_one_or_none()
-                if last is not None and envelope.aggregate_version <= last:
-                    await uow.session.execute(
-                        text(
-                            f"UPDATE {s}.inbox SET outcome = 'stale' WHERE consumer = :c AND message_id = :m"
-                        ),
-                        {"c": self.consumer_name, "m": envelope.message_id},
-                    )
-                    await uow.commit()
-                    return "stale"
-                await uow.session.execute(
+            if newer.first() is None:
+                await session.execute(
                     text(
-                        f"INSERT INTO {s}.consumer_versions (consumer, topic, aggregate_id, aggregate_version) "
-                        "VALUES (:c, :t, :a, :v) ON CONFLICT (consumer, topic, aggregate_id) "
-                        "DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version"
+                        f"UPDATE {s}.inbox SET outcome = 'stale' WHERE consumer = :c AND message_id = CAST(:m AS uuid)"
                     ),
-                    {
-                        "c": self.consumer_name,
-                        "t": topic,
-                        "a": envelope.aggregate_id,
-                        "v": envelope.aggregate_version,
-                    },
+                    {"c": self.consumer_name, "m": envelope.message_id},
                 )
-            for sub in subs:
-                await sub.handler(uow, envelope)
-            await uow.commit()
-            return "applied"
+                return "stale"
+        if envelope.tenant_id:
+            await session.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": envelope.tenant_id}
+            )
+        for sub in subs:
+            await sub.handler(uow, envelope)
+        return "applied"
 
     async def _send_dlq(self, topic: str, key: str, value: bytes, *, error: str, attempts: int) -> None:
         headers = [
