@@ -134,8 +134,8 @@ async def publish_work_order_event(
         await producer.stop()
 
 
-async def poll(check: Any, *, timeout: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def poll(check: Any, *, within_s: float = 60.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + within_s
     while True:
         value = await check()
         if value is not None or asyncio.get_running_loop().time() > deadline:
@@ -220,7 +220,7 @@ async def wait_job(gateway: httpx.AsyncClient, wo_id: str, job_id: str) -> dict[
         job = next(j for j in jobs if j["id"] == job_id)
         return job if job["status"] != "QUEUED" else None
 
-    job = await poll(done, timeout=120)
+    job = await poll(done, within_s=120)
     assert job is not None, "OCR job did not finish"
     return dict(job)
 
@@ -539,7 +539,7 @@ class TestProfiles:
                 body if body["selected_profile"]["name"] != at_creation["selected_profile"]["name"] else None
             )
 
-        body = await poll(rechosen, timeout=30)
+        body = await poll(rechosen, within_s=30)
         # Decision 4: bank OTHER never gets Agri/Co-op; at LT_5CR the generic SBI <5Cr baseline fits best.
         assert at_creation["selected_profile"]["name"] == "Valuation PSU >5Cr Baseline"
         assert body is not None and body["selected_profile"]["name"] == "Valuation SBI <5Cr Baseline"
@@ -700,6 +700,6 @@ class TestAnnexureAndLock:
             resp = await link(gateway, wo_id, {"evidence_type": "PHOTO"})
             return resp if resp.status_code == 409 else None
 
-        resp = await poll(locked, timeout=30)
+        resp = await poll(locked, within_s=30)
         assert resp is not None and resp.json()["code"] == "WORK_ORDER_LOCKED"
         assert (await gateway.post(f"/v1/repogen/work-orders/{wo_id}/annexure/auto-order")).status_code == 409

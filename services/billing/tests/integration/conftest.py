@@ -154,10 +154,10 @@ async def publish(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, what: str = "condition"
+    check: Callable[[], Awaitable[Any]], *, within_s: float = 30.0, what: str = "condition"
 ) -> Any:
     """Poll ``check`` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within_s
     while True:
         value = await check()
         if value:

@@ -40,7 +40,9 @@ class TestVectorsH:
 
     async def test_bil02_reserve_then_consume(self, svc, studio, bh) -> None:
         acc = await bh.make_account(studio, wallet=3)
-        hold = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "reserve-2", "cr-2", 2))
+        hold = await svc.post(
+            "/v1/billing/credits/reserve", json=reserve_body(acc.id, "reserve-2", "cr-2", 2)
+        )
         consumed = await svc.post(
             "/v1/billing/credits/consume",
             json={"account_id": acc.id, "reservation_id": hold.json()["id"], "idempotency_key": "consume-2"},
@@ -142,7 +144,8 @@ class TestVectorsH:
         assert resp.status_code == 409
         assert resp.json()["message"] == "available credits must be > 0 before enabling CREDIT mode"
         forced = await studio.patch(
-            f"/v1/control/accounts/{acc.id}/policy", json={"billing_mode": "credit", "force_enable_credit": True}
+            f"/v1/control/accounts/{acc.id}/policy",
+            json={"billing_mode": "credit", "force_enable_credit": True},
         )
         assert forced.status_code == 200 and forced.json()["billing_mode"] == "CREDIT"
 
@@ -162,7 +165,8 @@ class TestIdempotencyAndErrors:
     async def test_derived_override_key_collision_is_409_not_500(self, svc, studio, bh) -> None:
         acc = await bh.make_account(studio, wallet=0)
         grant = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant", json={"amount": 1, "idempotency_key": "x:override"}
+            f"/v1/control/accounts/{acc.id}/credits/grant",
+            json={"amount": 1, "idempotency_key": "x:override"},
         )
         assert grant.status_code == 201
         resp = await svc.post(
@@ -188,7 +192,9 @@ class TestIdempotencyAndErrors:
         assert (not_found.status_code, not_found.json()["code"]) == (404, "RESERVATION_NOT_FOUND")
         zero = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "z", "cr-z", amount=0))
         assert (zero.status_code, zero.json()["code"]) == (400, "AMOUNT_NOT_POSITIVE")
-        no_ref = await svc.post("/v1/billing/credits/reserve", json={"ref_type": "a", "ref_id": "b", "idempotency_key": "k"})
+        no_ref = await svc.post(
+            "/v1/billing/credits/reserve", json={"ref_type": "a", "ref_id": "b", "idempotency_key": "k"}
+        )
         assert (no_ref.status_code, no_ref.json()["code"]) == (400, "ACCOUNT_REFERENCE_REQUIRED")
         bad_reason = await studio.post(
             f"/v1/control/accounts/{acc.id}/credits/grant",
@@ -218,15 +224,19 @@ class TestIdempotencyAndErrors:
 
     async def test_second_active_hold_and_partial_consume(self, svc, studio, bh) -> None:
         acc = await bh.make_account(studio, wallet=5)
-        hold = (await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "h1", "cr-p", 3))).json()
+        hold = (
+            await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "h1", "cr-p", 3))
+        ).json()
         other = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "h2", "cr-p"))
         assert (other.status_code, other.json()["code"]) == (409, "ACTIVE_RESERVATION_EXISTS")
         too_much = await svc.post(
-            "/v1/billing/credits/consume", json={"reservation_id": hold["id"], "idempotency_key": "p", "amount": 4}
+            "/v1/billing/credits/consume",
+            json={"reservation_id": hold["id"], "idempotency_key": "p", "amount": 4},
         )
         assert (too_much.status_code, too_much.json()["code"]) == (400, "INVALID_CONSUME_AMOUNT")
         partial = await svc.post(
-            "/v1/billing/credits/consume", json={"reservation_id": hold["id"], "idempotency_key": "p", "amount": 2}
+            "/v1/billing/credits/consume",
+            json={"reservation_id": hold["id"], "idempotency_key": "p", "amount": 2},
         )
         assert partial.status_code == 201 and partial.json()["delta"] == -2
         # TigerBeetle post: the unposted rest returns to available.
@@ -239,8 +249,12 @@ class TestIdempotencyAndErrors:
     async def test_release_twice_with_new_key_is_already_released(self, svc, studio, bh) -> None:
         acc = await bh.make_account(studio, wallet=1)
         hold = (await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "a", "cr-r"))).json()
-        first = await svc.post("/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r1"})
-        second = await svc.post("/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r2"})
+        first = await svc.post(
+            "/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r1"}
+        )
+        second = await svc.post(
+            "/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r2"}
+        )
         assert first.status_code == 201
         assert (second.status_code, second.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
 
@@ -260,7 +274,12 @@ class TestIdempotencyAndErrors:
         ) as client:
             resp = await client.post(
                 "/v1/control/accounts",
-                json={"tenant_id": str(uuid.uuid4()), "account_type": "tenant", "display_name": "x", "external_key": bh.unique_key()},
+                json={
+                    "tenant_id": str(uuid.uuid4()),
+                    "account_type": "tenant",
+                    "display_name": "x",
+                    "external_key": bh.unique_key(),
+                },
             )
             assert (resp.status_code, resp.json()["code"]) == (403, "MISSING_CAPABILITIES")
             listed = await client.get("/v1/control/tenant")
@@ -268,12 +287,19 @@ class TestIdempotencyAndErrors:
 
 
 class TestAccountsAndStreams:
-    async def test_upsert_keeps_suspension_and_publishes_account_status(self, svc, studio, bh, db: asyncpg.Connection) -> None:
+    async def test_upsert_keeps_suspension_and_publishes_account_status(
+        self, svc, studio, bh, db: asyncpg.Connection
+    ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await studio.patch(f"/v1/control/accounts/{acc.id}/status", json={"status": "suspended"})
         again = await studio.post(
             "/v1/control/accounts",
-            json={"tenant_id": acc.tenant_id, "account_type": "external_associate", "display_name": "Renamed", "external_key": acc.external_key},
+            json={
+                "tenant_id": acc.tenant_id,
+                "account_type": "external_associate",
+                "display_name": "Renamed",
+                "external_key": acc.external_key,
+            },
         )
         assert again.status_code == 201
         assert again.json()["account_id"] == acc.id
@@ -288,12 +314,16 @@ class TestAccountsAndStreams:
     async def test_monitor_routes_and_timeline(self, svc, studio, bh) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "t1", "cr-t"))
-        ledger = (await svc.get("/v1/billing/credits/ledger", params={"external_key": acc.external_key})).json()
+        ledger = (
+            await svc.get("/v1/billing/credits/ledger", params={"external_key": acc.external_key})
+        ).json()
         assert [r["reason"] for r in ledger] == ["RESERVE", "GRANT"]
         timeline = (await svc.get("/v1/billing/timeline", params={"account_id": acc.id})).json()
         sources = {i["source"] for i in timeline}
         assert {"CREDITS_LEDGER", "USAGE_V2"} <= sources
-        assert {"credits_granted", "credit_reserved", "credit_mode_enabled"} <= {i["event_type"] for i in timeline}
+        assert {"credits_granted", "credit_reserved", "credit_mode_enabled"} <= {
+            i["event_type"] for i in timeline
+        }
         missing = await studio.get("/v1/control/credits/timeline")
         assert (missing.status_code, missing.json()["code"]) == (400, "ACCOUNT_OR_TENANT_REQUIRED")
         tenant = (await studio.get(f"/v1/control/credits/tenant/{acc.tenant_id}")).json()
@@ -302,7 +332,9 @@ class TestAccountsAndStreams:
         found = (await studio.get("/v1/control/tenant", params={"search": acc.external_key.upper()})).json()
         assert [a["id"] for a in found] == [acc.id]
 
-    async def test_usage_events_for_unknown_accounts_are_unmatched(self, svc, bh, db: asyncpg.Connection) -> None:
+    async def test_usage_events_for_unknown_accounts_are_unmatched(
+        self, svc, bh, db: asyncpg.Connection
+    ) -> None:
         key = f"v1:test:{uuid.uuid4()}"
         body = {
             "source_system": "v1",
@@ -317,5 +349,7 @@ class TestAccountsAndStreams:
         assert first.json()["id"] == second.json()["id"]
         assert first.json()["account_id"] is None and first.json()["unmatched"] is True
         assert first.json()["source_system"] == "V1"
-        row = await db.fetchrow("SELECT tenant_id, unmatched FROM billing.usage_events WHERE idempotency_key = $1", key)
+        row = await db.fetchrow(
+            "SELECT tenant_id, unmatched FROM billing.usage_events WHERE idempotency_key = $1", key
+        )
         assert row["tenant_id"] is None and row["unmatched"] is True

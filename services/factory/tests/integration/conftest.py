@@ -125,6 +125,11 @@ class FactoryKit:
             stack.kafka_bootstrap, client_id=f"factory-tests-{uuid.uuid4().hex[:6]}"
         )
         self.versions: dict[str, int] = {}
+        self.run = uuid.uuid4().hex[:8]
+
+    def key(self, name: str) -> str:
+        """A release idempotency key unique to this test (keys are per tenant and the stack persists)."""
+        return f"{name}-{self.run}"
 
     async def start(self) -> None:
         await self.producer.start()
@@ -295,6 +300,42 @@ class FactoryKit:
         )
         return [r["t"] for r in rows]
 
+    async def pending_release(
+        self,
+        work_order_id: str,
+        pack_id: uuid.UUID,
+        key: str,
+        *,
+        override: bool = False,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """A PENDING release written straight to the table, so no ``release_requested`` reaches billing's
+        real decider: the test alone decides its outcome with ``gate_decided``."""
+        rows = await self.fetch(
+            "INSERT INTO factory.deliverable_releases (id, tenant_id, work_order_id, report_pack_id, idempotency_key, "
+            "override_requested, override_reason, billing_gate_result) VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING') "
+            "RETURNING id::text, idempotency_key",
+            uuid.uuid4(),
+            uuid.UUID(TEST_TENANT),
+            uuid.UUID(work_order_id),
+            pack_id,
+            key,
+            override,
+            reason,
+        )
+        return dict(rows[0])
+
+    async def wait_decided(self, release_id: str) -> dict[str, Any]:
+        async def check() -> dict[str, Any] | None:
+            rows = await self.fetch(
+                "SELECT billing_gate_result, billing_mode_at_release, metadata_json, error_code "
+                "FROM factory.deliverable_releases WHERE id = $1",
+                uuid.UUID(release_id),
+            )
+            return dict(rows[0]) if rows and rows[0]["billing_gate_result"] != "PENDING" else None
+
+        return await poll(check, timeout=60)
+
     # ------------------------------------------------------------------------------------- HTTP
 
     def client(self, **token: Any) -> httpx.AsyncClient:
@@ -314,22 +355,6 @@ class FactoryKit:
         return await client.post(
             f"/v1/repogen/work-orders/{work_order_id}/release-deliverables", params={"wait": wait}, json=body
         )
-
-    async def release_decided(
-        self,
-        client: httpx.AsyncClient,
-        work_order_id: str,
-        body: dict[str, Any],
-        result: str,
-        **gate: Any,
-    ) -> httpx.Response:
-        """POST a release and answer it with ``gate_decided`` while the request waits."""
-        request = asyncio.create_task(self.release(client, work_order_id, body))
-        pending = await self.wait_pending_release(work_order_id, body["idempotency_key"])
-        await self.gate(
-            work_order_id, {**pending, "idempotency_key": body["idempotency_key"]}, result, **gate
-        )
-        return await request
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ factory does — consume, render, record, publish, serve — runs in its real pr
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
@@ -126,7 +125,7 @@ class TestPackBridge:
                 "EXPORT_BUNDLE_HASH_MISMATCH",
             )
             # FAC-04: no completed generation → the release is refused and nothing is written.
-            resp = await kit.release(client, wo, {"idempotency_key": "rel-1"})
+            resp = await kit.release(client, wo, {"idempotency_key": kit.key("rel-1")})
         assert (resp.status_code, resp.json()["code"]) == (400, "PACK_GENERATION_NOT_COMPLETED")
         assert (
             await kit.fetch(
@@ -272,95 +271,20 @@ class TestReleaseValidation:
         assert (resp.status_code, resp.json()["code"]) == (400, "REPORT_PACK_NOT_LINKED")
 
 
-class TestReleaseGate:
-    async def test_credit_consumed_then_same_key_and_new_key_replay(self, kit: Any) -> None:
-        wo, pack = await kit.generated_work_order()
-        await kit.billing(
-            wo, mode="CREDIT", account_id="acct-1", hold={"id": "resv-1", "status": "active", "amount": 1}
-        )
-        async with kit.client(**OPERATOR) as client:
-            first = await kit.release_decided(
-                client,
-                wo,
-                {"idempotency_key": "release-credit-1"},
-                "CREDIT_CONSUMED",
-                mode="CREDIT",
-                ledger_entry_ids=["ledger-1"],
-            )
-            assert first.status_code == 201, first.text
-            body = first.json()
-            release = body["release"]
-            assert (body["idempotent"], body["blocked"]) == (False, False)
-            assert (release["billing_gate_result"], release["billing_mode_at_release"]) == (
-                "CREDIT_CONSUMED",
-                "CREDIT",
-            )
-            assert release["metadata_json"]["credit_consume_ledger_id"] == "ledger-1"
-            assert release["metadata_json"]["billing_reservation_id"] == "resv-1"
-            assert release["report_pack_id"] == str(pack["id"])
-            assert first.headers["x-zenops-version"].startswith(f"factory:pack:{wo}:")
+class TestReleaseThroughBilling:
+    """The whole gate through the real billing decider: a work order billing has no invoice for."""
 
-            again = await kit.release(client, wo, {"idempotency_key": "release-credit-1"})
-            assert again.status_code == 201
-            assert (again.json()["idempotent"], again.json()["release"]["id"]) == (True, release["id"])
-
-            newer = await kit.release(client, wo, {"idempotency_key": "release-credit-2"})
-            assert newer.status_code == 201
-            newer_body = newer.json()
-            assert (newer_body["idempotent"], newer_body["release"]["id"]) == (True, release["id"])
-            recorded_id = newer_body["recorded_release_id"]
-
-            other_wo, _ = await kit.generated_work_order()
-            reused = await kit.release(client, other_wo, {"idempotency_key": "release-credit-1"})
-            assert (reused.status_code, reused.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
-
-        rows = await kit.fetch(
-            "SELECT id::text, idempotency_key, prior_release_id::text, billing_gate_result "
-            "FROM factory.deliverable_releases WHERE work_order_id = $1 ORDER BY created_at",
-            uuid.UUID(wo),
-        )
-        assert [(r["idempotency_key"], r["prior_release_id"]) for r in rows] == [
-            ("release-credit-1", None),
-            ("release-credit-2", release["id"]),
-        ]
-        assert rows[1]["id"] == recorded_id
-        assert (await kit.outbox_types(wo)).count("release_requested") == 1  # billing asked once
-        assert (
-            await kit.fetch(
-                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(other_wo)
-            )
-            == []
-        )
-
-    async def test_fac_03_blocked_then_override_and_duplicate_outcomes_change_nothing(self, kit: Any) -> None:
+    async def test_blocked_then_override_unlocks_the_evidence_pack(self, kit: Any) -> None:
         wo, _ = await kit.generated_work_order()
-        await kit.billing(
-            wo,
-            mode="POSTPAID",
-            invoice={
-                "id": "svc-1",
-                "status": "ISSUED",
-                "is_paid": False,
-                "total_minor": 10000,
-                "amount_due_minor": 10000,
-            },
-        )
         async with kit.client(**OPERATOR) as client:
-            blocked = await kit.release_decided(
-                client,
-                wo,
-                {"idempotency_key": "release-postpaid-blocked"},
-                "BLOCKED",
-                blocked_reason="invoice_unpaid",
-            )
+            blocked = await kit.release(client, wo, {"idempotency_key": kit.key("release-blocked")})
             assert blocked.status_code == 201, blocked.text
-            assert blocked.json()["blocked"] is True
-            meta = blocked.json()["release"]["metadata_json"]
-            assert (meta["blocked_reason"], meta["billing_service_invoice_status"]) == (
-                "invoice_unpaid",
-                "ISSUED",
-            )
-            assert meta["billing_service_invoice_is_paid"] is False
+            body = blocked.json()
+            assert (body["idempotent"], body["blocked"]) == (False, True)
+            assert body["release"]["billing_gate_result"] == "BLOCKED"
+            assert body["release"]["metadata_json"]["blocked_reason"] == "service_invoice_missing"
+            assert body["release"]["metadata_json"]["decision_id"]
+            assert blocked.headers["x-zenops-version"].startswith(f"factory:pack:{wo}:")
 
             # Deliverables stay locked for portal while only a BLOCKED release exists.
             async with kit.client(**PORTAL) as portal:
@@ -371,38 +295,23 @@ class TestReleaseGate:
             )
 
             reason = "Manual payment proof verified offline"
-            body = {
-                "idempotency_key": "release-postpaid-override",
+            override_body = {
+                "idempotency_key": kit.key("release-override"),
                 "override": True,
-                "override_reason": reason,
+                "override_reason": f"  {reason} ",
             }
-            task = asyncio.create_task(kit.release(client, wo, body, wait=15000))
-            pending = await kit.wait_pending_release(wo, body["idempotency_key"])
-            outcome = await kit.gate(
-                wo,
-                {**pending, "idempotency_key": body["idempotency_key"]},
-                "OVERRIDE",
-                blocked_reason="invoice_unpaid_override",
-                override_applied=True,
-            )
-            override = await task
+            override = await kit.release(client, wo, override_body)
             assert override.status_code == 201, override.text
             release = override.json()["release"]
-            assert (release["billing_gate_result"], release["override_reason"]) == ("OVERRIDE", reason)
-            assert release["metadata_json"]["blocked_reason"] == "invoice_unpaid_override"
+            assert (override.json()["blocked"], release["billing_gate_result"]) == (False, "OVERRIDE")
+            assert release["override_reason"] == reason
+            assert release["metadata_json"]["blocked_reason"] == "service_invoice_missing_override"
 
-            # The same outcome again, and a contradicting one, change nothing.
-            await kit.resend(BILLING_GATE_OUTCOME, outcome)
-            contradicting = await kit.gate(
-                wo,
-                {**pending, "idempotency_key": body["idempotency_key"]},
-                "BLOCKED",
-                blocked_reason="invoice_unpaid",
-            )
-            await kit.wait_consumed(contradicting.message_id)
+            # A contradicting outcome for a decided release changes nothing.
+            late = await kit.gate(wo, release, "BLOCKED", blocked_reason="invoice_unpaid")
+            await kit.wait_consumed(late.message_id)
             view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
-        results = sorted(r["billing_gate_result"] for r in view["deliverable_releases"])
-        assert results == ["BLOCKED", "OVERRIDE"]
+        assert [r["billing_gate_result"] for r in view["deliverable_releases"]] == ["OVERRIDE", "BLOCKED"]
         assert (await kit.outbox_types(wo)).count("release_recorded") == 2
         actions = [
             r["action"]
@@ -411,16 +320,16 @@ class TestReleaseGate:
                 uuid.UUID(wo),
             )
         ]
+        assert actions.count("deliverables_release_requested") == 2
         assert actions.count("deliverables_release_blocked") == 1
         assert actions.count("deliverables_released") == 1
 
         async with kit.client(**PORTAL) as portal:
             first = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
             second = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
-        assert first.status_code == 200
+        assert first.status_code == 200, first.text
         assert first.content == second.content  # reproducible, though each download is audited
         entries = zipfile.ZipFile(io.BytesIO(first.content))
-        names = set(entries.namelist())
         assert {
             "export_bundle.json",
             "SBI_UNDER_5CR_V1-v1.docx",
@@ -428,11 +337,14 @@ class TestReleaseGate:
             "releases.json",
             "audit_events.jsonl",
             "verification_checksums.txt",
-        } <= names
+        } == set(entries.namelist())
         for line in entries.read("verification_checksums.txt").decode().splitlines():
             digest, name = line.split("  ", 1)
             assert hashlib.sha256(entries.read(name)).hexdigest() == digest
-        assert len(json.loads(entries.read("releases.json"))) == 2
+        assert [r["billing_gate_result"] for r in json.loads(entries.read("releases.json"))] == [
+            "BLOCKED",
+            "OVERRIDE",
+        ]
         downloads = await kit.fetch(
             "SELECT count(*) AS n FROM factory.report_audit_logs WHERE work_order_id = $1 "
             "AND action = 'evidence_pack_downloaded'",
@@ -440,69 +352,137 @@ class TestReleaseGate:
         )
         assert downloads[0]["n"] == 2
 
-    @pytest.mark.parametrize(
-        ("result", "gate", "blocked"),
-        [
-            ("PAID", {"mode": "POSTPAID"}, False),
-            ("BLOCKED", {"mode": "CREDIT", "blocked_reason": "credit_reservation_missing"}, True),
-            ("BLOCKED", {"mode": "POSTPAID", "blocked_reason": "service_invoice_missing"}, True),
-            ("OVERRIDE", {"mode": "CREDIT", "blocked_reason": "credit_reservation_missing_override"}, False),
-        ],
-    )
-    async def test_gate_table_rows_are_recorded(
-        self, kit: Any, result: str, gate: dict[str, str], blocked: bool
-    ) -> None:
-        wo, _ = await kit.generated_work_order()
-        override = result == "OVERRIDE"
-        body = {
-            "idempotency_key": f"rel-{uuid.uuid4()}",
-            "override": override,
-            "override_reason": "ok" if override else None,
-        }
-        async with kit.client(**OPERATOR) as client:
-            resp = await kit.release_decided(client, wo, body, result, **gate)
-        assert resp.status_code == 201, resp.text
-        release = resp.json()["release"]
-        assert (release["billing_gate_result"], resp.json()["blocked"]) == (result, blocked)
-        assert release["billing_mode_at_release"] == gate["mode"]
-        assert release["metadata_json"]["blocked_reason"] == gate.get("blocked_reason")
-
-    async def test_error_outcome_is_409_with_the_code(self, kit: Any) -> None:
+    async def test_wait_zero_answers_202_with_a_poll_url(self, kit: Any) -> None:
         wo, _ = await kit.generated_work_order()
         async with kit.client(**OPERATOR) as client:
-            resp = await kit.release_decided(
-                client,
-                wo,
-                {"idempotency_key": "rel-error"},
-                "ERROR",
-                mode="CREDIT",
-                error_code="RESERVATION_ALREADY_RELEASED",
-            )
-            replay = await kit.release(client, wo, {"idempotency_key": "rel-error"})
-        assert (resp.status_code, resp.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
-        assert resp.json()["details"]["release"]["billing_gate_result"] == "ERROR"
-        assert (replay.status_code, replay.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
-
-    async def test_undecided_release_answers_202_with_a_poll_url(self, kit: Any) -> None:
-        wo, _ = await kit.generated_work_order()
-        async with kit.client(**OPERATOR) as client:
-            resp = await kit.release(client, wo, {"idempotency_key": "rel-slow"}, wait=0)
-            busy = await kit.release(client, wo, {"idempotency_key": "rel-slow-2"}, wait=0)
+            resp = await kit.release(client, wo, {"idempotency_key": kit.key("rel-slow")}, wait=0)
             assert resp.status_code == 202, resp.text
             body = resp.json()
             assert (body["status"], body["release"]["billing_gate_result"]) == ("PENDING", "PENDING")
+            assert body["poll_url"] == f"/v1/repogen/work-orders/{wo}/releases"
             polled = await client.get(body["poll_url"])
         assert polled.status_code == 200
         assert [r["id"] for r in polled.json()["items"]] == [body["release"]["id"]]
-        assert (busy.status_code, busy.json()["code"]) == (409, "RELEASE_IN_PROGRESS")
-        types = await kit.outbox_types(wo)
-        assert types.count("release_requested") == 1
         envelope = await kit.fetch(
             "SELECT envelope FROM factory.outbox WHERE key = $1 AND envelope->>'type' = 'release_requested'",
             wo,
         )
+        assert len(envelope) == 1
         payload = json.loads(envelope[0]["envelope"])["payload"]
-        assert (payload["release_id"], payload["idempotency_key"]) == (body["release"]["id"], "rel-slow")
+        assert (payload["release_id"], payload["idempotency_key"]) == (
+            body["release"]["id"],
+            kit.key("rel-slow"),
+        )
+        assert (payload["override"], payload["job_status"]) == (False, "completed")
+
+
+class TestGateOutcomes:
+    """Every gate result recorded from ``gate_decided``. The PENDING release is written directly so that
+    billing's real decider never sees it and the test alone decides the outcome."""
+
+    @pytest.mark.parametrize(
+        ("result", "gate", "blocked"),
+        [
+            ("PAID", {"mode": "POSTPAID"}, False),
+            ("CREDIT_CONSUMED", {"mode": "CREDIT", "ledger_entry_ids": ["ledger-1"]}, False),
+            ("OVERRIDE", {"mode": "CREDIT", "blocked_reason": "credit_reservation_missing_override"}, False),
+            ("BLOCKED", {"mode": "CREDIT", "blocked_reason": "credit_reservation_missing"}, True),
+            ("BLOCKED", {"mode": "POSTPAID", "blocked_reason": "invoice_unpaid"}, True),
+        ],
+    )
+    async def test_outcome_is_recorded_and_replayed(
+        self, kit: Any, result: str, gate: dict[str, Any], blocked: bool
+    ) -> None:
+        wo, pack = await kit.generated_work_order()
+        await kit.billing(
+            wo, mode=gate["mode"], account_id="acct-1", hold={"id": "resv-1", "status": "active", "amount": 1}
+        )
+        key = f"rel-{uuid.uuid4()}"
+        pending = await kit.pending_release(wo, pack["id"], key)
+        outcome = await kit.gate(wo, pending, result, **gate)
+        decided = await kit.wait_decided(pending["id"])
+        assert (decided["billing_gate_result"], decided["billing_mode_at_release"]) == (result, gate["mode"])
+        meta = json.loads(decided["metadata_json"])
+        assert meta["blocked_reason"] == gate.get("blocked_reason")
+        assert meta["credit_consume_ledger_id"] == (gate.get("ledger_entry_ids") or [None])[0]
+        await kit.resend(BILLING_GATE_OUTCOME, outcome)  # a redelivered outcome
+        async with kit.client(**OPERATOR) as client:
+            replay = await kit.release(client, wo, {"idempotency_key": key})
+        assert replay.status_code == 201, replay.text
+        assert (replay.json()["idempotent"], replay.json()["blocked"]) == (True, blocked)
+        assert replay.json()["release"]["billing_gate_result"] == result
+        assert (await kit.outbox_types(wo)).count("release_recorded") == 1
+
+    async def test_error_outcome_is_409_with_the_code(self, kit: Any) -> None:
+        wo, pack = await kit.generated_work_order()
+        pending = await kit.pending_release(wo, pack["id"], kit.key("rel-error"))
+        await kit.gate(wo, pending, "ERROR", mode="CREDIT", error_code="RESERVATION_ALREADY_RELEASED")
+        decided = await kit.wait_decided(pending["id"])
+        assert (decided["billing_gate_result"], decided["error_code"]) == (
+            "ERROR",
+            "RESERVATION_ALREADY_RELEASED",
+        )
+        async with kit.client(**OPERATOR) as client:
+            replay = await kit.release(client, wo, {"idempotency_key": kit.key("rel-error")})
+        assert (replay.status_code, replay.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
+        assert replay.json()["details"]["release"]["billing_gate_result"] == "ERROR"
+        actions = [
+            r["action"]
+            for r in await kit.fetch(
+                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
+                uuid.UUID(wo),
+            )
+        ]
+        assert actions[-1] == "deliverables_release_failed"
+
+    async def test_decision_8_key_scope_and_prior_success(self, kit: Any) -> None:
+        wo, pack = await kit.generated_work_order()
+        pending = await kit.pending_release(wo, pack["id"], kit.key("release-credit-1"))
+        await kit.gate(wo, pending, "CREDIT_CONSUMED", mode="CREDIT", ledger_entry_ids=["ledger-1"])
+        await kit.wait_decided(pending["id"])
+        other_wo, _ = await kit.generated_work_order()
+        async with kit.client(**OPERATOR) as client:
+            again = await kit.release(client, wo, {"idempotency_key": kit.key("release-credit-1")})
+            newer = await kit.release(client, wo, {"idempotency_key": kit.key("release-credit-2")})
+            newer_again = await kit.release(client, wo, {"idempotency_key": kit.key("release-credit-2")})
+            reused = await kit.release(client, other_wo, {"idempotency_key": kit.key("release-credit-1")})
+        assert again.status_code == 201
+        assert (again.json()["idempotent"], again.json()["release"]["id"]) == (True, pending["id"])
+        assert newer.status_code == 201
+        assert (newer.json()["idempotent"], newer.json()["release"]["id"]) == (True, pending["id"])
+        assert newer.json()["release"]["billing_gate_result"] == "CREDIT_CONSUMED"
+        assert newer_again.json()["release"]["id"] == pending["id"]
+        assert newer_again.json()["recorded_release_id"] == newer.json()["recorded_release_id"]
+        assert (reused.status_code, reused.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+        rows = await kit.fetch(
+            "SELECT id::text, idempotency_key, prior_release_id::text FROM factory.deliverable_releases "
+            "WHERE work_order_id = $1 ORDER BY created_at",
+            uuid.UUID(wo),
+        )
+        assert [(r["idempotency_key"], r["prior_release_id"]) for r in rows] == [
+            (kit.key("release-credit-1"), None),
+            (kit.key("release-credit-2"), pending["id"]),
+        ]
+        assert rows[1]["id"] == newer.json()["recorded_release_id"]
+        assert "release_requested" not in await kit.outbox_types(wo)  # billing is never asked again
+        assert (
+            await kit.fetch(
+                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(other_wo)
+            )
+            == []
+        )
+
+    async def test_a_pending_release_makes_a_new_key_wait(self, kit: Any) -> None:
+        wo, pack = await kit.generated_work_order()
+        pending = await kit.pending_release(wo, pack["id"], kit.key("rel-first"))
+        async with kit.client(**OPERATOR) as client:
+            busy = await kit.release(client, wo, {"idempotency_key": kit.key("rel-second")})
+        assert (busy.status_code, busy.json()["code"]) == (409, "RELEASE_IN_PROGRESS")
+        assert busy.json()["details"]["release_id"] == pending["id"]
+        rows = await kit.fetch(
+            "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(wo)
+        )
+        assert len(rows) == 1
 
 
 class TestPackView:

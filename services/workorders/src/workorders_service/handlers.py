@@ -11,6 +11,7 @@ import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from shared.contracts.base import Event
@@ -662,6 +663,17 @@ async def export_work_order(
 # --- consumers: projections of other services --------------------------------------------------------------------
 
 
+def _parse_instant(value: str | None) -> datetime | None:
+    """An ISO-8601 instant of another service's note (``None`` → now; naive values are taken as UTC)."""
+    if not value:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
 def _uuid_or_none(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value is not None else None
@@ -704,7 +716,7 @@ async def apply_evidence_state(uow: UnitOfWork, envelope: Envelope) -> None:
             body=note.body,
             created_by_user_id=_uuid_or_none(note.created_by_user_id),
             note_id=note.note_id,
-            created_at=note.created_at,
+            created_at=_parse_instant(note.created_at),
         )
     profile_id = _uuid_or_none(event.profile.id) if event.profile else None
     if profile_id != wo["evidence_profile_id"]:

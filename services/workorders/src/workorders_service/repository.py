@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -234,10 +235,10 @@ class WorkOrderRepository:
         body: str,
         created_by_user_id: uuid.UUID | None,
         note_id: str | None = None,
-        created_at: str | None = None,
+        created_at: datetime | None = None,
     ) -> dict[str, Any] | None:
         """Insert one comment; a system note whose ``note_id`` is already there is skipped (``None``)."""
-        created = "CAST(:created_at AS timestamptz)" if created_at else "clock_timestamp()"
+        created = ":created_at" if created_at else "clock_timestamp()"
         result = await self.session.execute(
             text(
                 f"INSERT INTO {S}.comments (id, tenant_id, work_order_id, comment_type, body, note_id, "

@@ -1,0 +1,167 @@
+"""Evidence handlers and consumers against the real database and broker (issue 6).
+
+EVI-02 (adapted to real OCR: a job without a document ends DONE with ``NO_DOCUMENT``), EVI-03 (a DONE
+job is not redone) and duplicate deliveries of work-order events (nothing changes twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from evidence_service.handlers import process_ocr_job
+from evidence_service.repository import EvidenceRepository
+from shared.blobstore import BlobStore
+from shared.contracts.evidence import OcrRequested
+from shared.db.database import Database, Role
+from shared.db.uow import UnitOfWork
+from shared.devstack.launcher import StackInfo
+from shared.messaging.envelope import Envelope
+from shared.messaging.kafka import make_producer
+from shared.messaging.outbox import OutboxWriter
+from shared.testing.fixtures import TEST_TENANT
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+async def db(stack: StackInfo) -> AsyncIterator[Database]:
+    env = stack.env("evidence")
+    database = Database(env["ZENOPS_DB_APP_URL"], env["ZENOPS_DB_SYSTEM_URL"], pool_size=2)
+    yield database
+    await database.dispose()
+
+
+async def _work_order_with_item(gateway: httpx.AsyncClient) -> tuple[str, str]:
+    created = await gateway.post(
+        "/v1/repogen/work-orders",
+        json={"source_type": "TENANT", "report_type": "VALUATION", "bank_name": "SBI", "bank_type": "SBI"},
+    )
+    wo_id = created.json()["work_order_id"]
+    linked = await gateway.post(
+        f"/v1/repogen/work-orders/{wo_id}/evidence/link",
+        json={"items": [{"evidence_type": "PHOTO", "file_ref": "demo://p.jpg"}]},
+    )
+    assert linked.status_code == 201, linked.text
+    return wo_id, linked.json()["evidence_items"][0]["id"]
+
+
+class TestOcrProcessor:
+    async def test_evi02_and_evi03(self, gateway: httpx.AsyncClient, stack: StackInfo, db: Database) -> None:
+        wo_id, item_id = await _work_order_with_item(gateway)
+        job_id = uuid.uuid4()
+        # The job row is written without its event, so only this test runs it.
+        async with UnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
+            repo = EvidenceRepository(uow.session, TEST_TENANT)
+            await repo.insert_job(
+                {
+                    "id": job_id,
+                    "tenant": repo.tenant_id,
+                    "wo": uuid.UUID(wo_id),
+                    "ev": uuid.UUID(item_id),
+                    "user": None,
+                    "trace": None,
+                }
+            )
+            await uow.commit()
+        event = OcrRequested(job_id=str(job_id), work_order_id=wo_id, evidence_item_id=item_id)
+        blobs = BlobStore(Path(stack.env("evidence")["ZENOPS_BLOB_DIR"]))
+
+        async def run() -> bool:
+            async with UnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
+                processed = await process_ocr_job(
+                    uow, event, TEST_TENANT, blobs=blobs, timeout_s=30, request_id="req-ocr-1"
+                )
+                await uow.commit()
+            return processed
+
+        async def job_row() -> tuple[asyncpg.Record, int]:
+            conn = await asyncpg.connect(stack.admin_dsn)
+            try:
+                row = await conn.fetchrow("SELECT * FROM evidence.ocr_jobs WHERE id = $1", job_id)
+                version = await conn.fetchval(
+                    "SELECT evidence_version FROM evidence.work_orders WHERE work_order_id = $1",
+                    uuid.UUID(wo_id),
+                )
+            finally:
+                await conn.close()
+            assert row is not None
+            return row, version
+
+        first = await run()
+        (done, version_after_first) = await job_row()
+        second = await run()
+        (again, version_after_second) = await job_row()
+
+        assert first is True
+        assert done["status"] == "DONE"
+        assert done["worker_trace"] == "req-ocr-1"
+        result = json.loads(done["result_json"])
+        assert result["note"] == "NO_DOCUMENT"
+        assert (result["extracted_text"], result["detected_fields"]) == ("", [])
+        assert result["request_id"] == "req-ocr-1"
+        assert second is False  # EVI-03: no update
+        assert again["finished_at"] == done["finished_at"]
+        assert version_after_second == version_after_first
+
+
+class TestDuplicateDeliveries:
+    async def test_redelivered_created_event_changes_nothing(
+        self, gateway: httpx.AsyncClient, stack: StackInfo
+    ) -> None:
+        wo_id, _ = await _work_order_with_item(gateway)
+        conn = await asyncpg.connect(stack.admin_dsn)
+        try:
+            created = await conn.fetchval(
+                "SELECT envelope::text FROM workorders.outbox WHERE key = $1 ORDER BY id LIMIT 1", wo_id
+            )
+            before = await conn.fetchval("SELECT count(*) FROM evidence.outbox WHERE key = $1", wo_id)
+        finally:
+            await conn.close()
+        original = Envelope.model_validate_json(created)
+        replayed = original.model_copy(update={"message_id": str(uuid.uuid4())})
+        marker = Envelope.new(
+            event_type="marker_for_test",
+            aggregate_id=wo_id,
+            aggregate_version=50,
+            payload={},
+            tenant_id=TEST_TENANT,
+        )
+        producer = make_producer(stack.kafka_bootstrap, client_id="evidence-dup-test")
+        await producer.start()
+        try:
+            for envelope in (original, replayed, marker):
+                await producer.send_and_wait(
+                    "workorders.work-order.v1", key=wo_id.encode(), value=envelope.model_dump_json().encode()
+                )
+        finally:
+            await producer.stop()
+
+        conn = await asyncpg.connect(stack.admin_dsn)
+        try:
+            for _ in range(300):
+                seen = await conn.fetchval(
+                    "SELECT source_version FROM evidence.work_orders WHERE work_order_id = $1",
+                    uuid.UUID(wo_id),
+                )
+                if seen == 50:
+                    break
+                await asyncio.sleep(0.2)
+            after = await conn.fetchval("SELECT count(*) FROM evidence.outbox WHERE key = $1", wo_id)
+            outcomes = await conn.fetch(
+                "SELECT outcome FROM evidence.inbox WHERE message_id = ANY($1::uuid[]) ORDER BY outcome",
+                [original.message_id, replayed.message_id],
+            )
+        finally:
+            await conn.close()
+        assert seen == 50, "the marker event was not consumed"
+        assert after == before
+        # The same message id is found in the inbox; a re-sent copy with a new id is stale by version.
+        assert [r["outcome"] for r in outcomes] == ["applied", "stale"]

@@ -1,0 +1,171 @@
+"""A work order through the whole spine on the real stack, only through the gateway (issue 5).
+
+DRAFT → patch contract (SPN-01 values) → evidence linked in the evidence service (the SBI <5Cr profile set,
+domain.md §11.2) → EVIDENCE_PENDING → DATA_PENDING (accepted by the billing service) → READY_FOR_RENDER
+(bundle frozen, pack requested from factory) → contract locked; export hash stable; other tenants see
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.devstack.launcher import StackInfo
+from shared.testing.fixtures import OTHER_TENANT, make_token
+
+pytestmark = pytest.mark.stack
+
+WO = "/v1/repogen/work-orders"
+
+PATCH = {
+    "patch": {
+        "property": {
+            "address": "Fixture address",
+            "land_area": {"value": 1000, "unit": "sqft"},
+            "floors": [],
+        },
+        "valuation_inputs": {
+            "market_rate_input": {"value": 2000, "unit": "sqft"},
+            "guideline_rate_input": {"value": 1500, "unit": "sqft"},
+            "land_value": 2000000,
+            "building_value": 3000000,
+        },
+    },
+    "ruleset_version": "m5.4-v1",
+}
+
+
+def sbi_evidence_set() -> list[dict[str, Any]]:
+    """The evidence that satisfies the SBI <5Cr profile (domain.md §11.2, demo-m5.6-evidence)."""
+    docs = [
+        {"evidence_type": "DOCUMENT", "doc_type": kind, "file_ref": f"demo://{kind.lower()}.pdf"}
+        for kind in ("SALE_DEED", "RTC", "EC", "KHATA", "TAX", "PLAN")
+    ]
+    tagged = [
+        ("PHOTO", "exterior"),
+        ("PHOTO", "exterior"),
+        ("PHOTO", "interior"),
+        ("PHOTO", "interior"),
+        ("PHOTO", "surroundings"),
+        ("GEO", "gps"),
+        ("SCREENSHOT", "google_map"),
+        ("SCREENSHOT", "route_map"),
+    ]
+    photos = [
+        {
+            "evidence_type": kind,
+            "doc_type": "OTHER",
+            "file_ref": f"demo://{category}-{i}.jpg",
+            "tags": {"category": category},
+            "annexure_order": i,
+        }
+        for i, (kind, category) in enumerate(tagged, start=1)
+    ]
+    return docs + photos
+
+
+@pytest.fixture
+async def other_tenant(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"authorization": f"Bearer {make_token(stack, tenant_id=OTHER_TENANT)}"}
+    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
+        yield client
+
+
+async def wait_for_readiness(gateway: httpx.AsyncClient, wo: str) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        readiness: dict[str, Any] = (await gateway.get(f"{WO}/{wo}")).json()["readiness"]
+        if not readiness["missing_evidence"] and not readiness["missing_fields"]:
+            return readiness
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"readiness still blocks: {readiness}")
+        await asyncio.sleep(0.2)
+
+
+class TestWorkOrderSpine:
+    async def test_draft_to_ready_for_render_through_the_gateway(
+        self, gateway: httpx.AsyncClient, other_tenant: httpx.AsyncClient
+    ) -> None:
+        tag = uuid.uuid4().hex[:8]
+        created = await gateway.post(
+            WO,
+            json={
+                "source_type": "TENANT",
+                "report_type": "VALUATION",
+                "bank_name": f"State Bank of India {tag}",
+                "bank_type": "SBI",
+            },
+        )
+        assert created.status_code == 201, created.text
+        wo = created.json()["work_order_id"]
+
+        patched = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH)
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["output_snapshot"]["version"] == 2
+        assert patched.json()["output_snapshot"]["derived_json"]["computed_values"]["FMV"] == 5000000
+
+        linked = await gateway.post(f"{WO}/{wo}/evidence/link", json={"items": sbi_evidence_set()})
+        assert linked.status_code == 201, linked.text
+        readiness = await wait_for_readiness(gateway, wo)
+        assert readiness["completeness_score"] == 100
+
+        comment = await gateway.post(
+            f"{WO}/{wo}/comments", json={"comment_type": "JUSTIFICATION", "body": "ok"}
+        )
+        assert comment.status_code == 201
+
+        evidence_pending = await gateway.post(
+            f"{WO}/{wo}/status", json={"status": "EVIDENCE_PENDING", "note": "collected"}
+        )
+        assert evidence_pending.status_code == 201, evidence_pending.text
+        accepted = await gateway.post(
+            f"{WO}/{wo}/status", json={"status": "DATA_PENDING", "note": "accepted"}
+        )
+        assert accepted.status_code == 201, accepted.text
+        work_order = accepted.json()["work_order"]
+        assert work_order["acceptance"]["status"] == "ACCEPTED"
+        assert work_order["billing"]["mode_cache"] == "POSTPAID"
+        assert work_order["billing"]["service_invoice_id"]
+
+        export = await gateway.get(f"{WO}/{wo}/export")
+        assert export.status_code == 200
+        assert len(export.json()["export_bundle"]["evidence_manifest"]) == 14
+        assert (await gateway.get(f"{WO}/{wo}/export")).json()["export_bundle_hash"] == export.json()[
+            "export_bundle_hash"
+        ]
+
+        ready = await gateway.post(f"{WO}/{wo}/status", json={"status": "READY_FOR_RENDER", "note": "render"})
+        assert ready.status_code == 201, ready.text
+        body = ready.json()
+        assert body["work_order"]["status"] == "READY_FOR_RENDER"
+        if body["pack_link"] is None:
+            assert body["pack_state"] in ("PENDING", "FAILED")
+        else:
+            assert body["pack_link"]["pack"]["id"] == body["work_order"]["report_pack_id"]
+            assert body["pack_link"]["generation_job"]["id"]
+
+        locked = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH)
+        assert locked.status_code == 409 and locked.json()["code"] == "WORK_ORDER_LOCKED"
+
+        statuses = [
+            c["body"].split("\n")[0]
+            for c in (await gateway.get(f"{WO}/{wo}/comments")).json()["items"]
+            if c["body"].startswith("Status changed")
+        ]
+        assert statuses == [
+            "Status changed: DATA_PENDING -> READY_FOR_RENDER",
+            "Status changed: EVIDENCE_PENDING -> DATA_PENDING",
+            "Status changed: DRAFT -> EVIDENCE_PENDING",
+        ]
+
+        assert (await other_tenant.get(f"{WO}/{wo}")).status_code == 404
+        assert (await other_tenant.get(WO, params={"search": tag})).json()["items"] == []
+        listed = (await gateway.get(WO, params={"search": tag})).json()["items"]
+        assert [i["id"] for i in listed] == [wo]
+        assert listed[0]["readiness_score"] == 100 and listed[0]["evidence_count"] == 14
