@@ -43,7 +43,9 @@ def step(message: str) -> None:
 
 def check(resp: httpx.Response, *codes: int) -> dict[str, Any]:
     if resp.status_code not in codes:
-        raise SystemExit(f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text[:2000]}")
+        raise SystemExit(
+            f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text[:2000]}"
+        )
     body: dict[str, Any] = resp.json() if resp.content else {}
     return body
 
@@ -160,7 +162,13 @@ def main() -> int:
         doc = check(
             client.post(
                 "/v1/documents",
-                files={"file": (f"{doc_type.lower()}.pdf", pdf_bytes(doc_type.replace("_", " ")), "application/pdf")},
+                files={
+                    "file": (
+                        f"{doc_type.lower()}.pdf",
+                        pdf_bytes(doc_type.replace("_", " ")),
+                        "application/pdf",
+                    )
+                },
                 data={"classification": "legal", "source": "desktop_upload"},
             ),
             201,
@@ -197,9 +205,12 @@ def main() -> int:
         {"field_key": "valuation_inputs.rate", "evidence_item_id": by_doc["TAX"], "confidence": 0.8},
     ]
     fl = check(client.post(f"/v1/repogen/work-orders/{wo}/field-evidence-links", json={"links": links}), 201)
-    print(f"    readiness {fl['readiness']['completeness_score']}, missing {fl['readiness']['missing_evidence']}")
+    print(
+        f"    readiness {fl['readiness']['completeness_score']}, missing {fl['readiness']['missing_evidence']}"
+    )
     ocr = check(
-        client.post(f"/v1/repogen/work-orders/{wo}/ocr/enqueue", json={"evidence_item_id": by_doc["RTC"]}), 201
+        client.post(f"/v1/repogen/work-orders/{wo}/ocr/enqueue", json={"evidence_item_id": by_doc["RTC"]}),
+        201,
     )
     job_id = ocr["ocr_job"]["id"]
     deadline = time.monotonic() + 60
@@ -213,10 +224,28 @@ def main() -> int:
         time.sleep(0.5)
 
     step("status: EVIDENCE_PENDING -> DATA_PENDING (billing acceptance) -> READY_FOR_RENDER")
-    check(client.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "EVIDENCE_PENDING", "note": "demo evidence collected"}), 201)
-    accepted = check(client.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING", "note": "demo factory accepted"}), 201)
+    check(
+        client.post(
+            f"/v1/repogen/work-orders/{wo}/status",
+            json={"status": "EVIDENCE_PENDING", "note": "demo evidence collected"},
+        ),
+        201,
+    )
+    accepted = check(
+        client.post(
+            f"/v1/repogen/work-orders/{wo}/status",
+            json={"status": "DATA_PENDING", "note": "demo factory accepted"},
+        ),
+        201,
+    )
     print(f"    billing: {accepted['work_order']['billing']}")
-    ready = check(client.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "READY_FOR_RENDER", "note": "demo ready for render"}), 201)
+    ready = check(
+        client.post(
+            f"/v1/repogen/work-orders/{wo}/status",
+            json={"status": "READY_FOR_RENDER", "note": "demo ready for render"},
+        ),
+        201,
+    )
     print(f"    pack link: {ready.get('pack_link')}")
 
     step("wait for the generation job")
@@ -233,7 +262,9 @@ def main() -> int:
     else:
         raise SystemExit(f"generation did not complete in time: {pack}")
     gate = pack.get("billing_gate_status") or {}
-    print(f"    artifacts: {[a['filename'] for a in pack.get('artifacts', [])]}; billing gate {gate}")
+    artifacts = (pack.get("pack") or {}).get("artifacts", [])
+    print(f"    artifacts: {[a['filename'] for a in artifacts]}")
+    print(f"    billing gate: {gate}")
 
     step("release deliverables through the billing gate")
     override = bool(gate.get("mode") == "POSTPAID" and not gate.get("service_invoice_is_paid"))

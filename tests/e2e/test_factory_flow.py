@@ -44,8 +44,17 @@ def _bundle(work_order_id: str) -> dict[str, Any]:
             "computed_values": values,
             "manual_fields": {"justification_text": "Demo justification placeholder"},
         },
-        "derived_json": {"value_slab": "LT_5CR", "template_selector": "SBI_FORMAT_A", "computed_values": values},
-        "readiness_json": {"completeness_score": 100, "missing_fields": [], "missing_evidence": [], "warnings": []},
+        "derived_json": {
+            "value_slab": "LT_5CR",
+            "template_selector": "SBI_FORMAT_A",
+            "computed_values": values,
+        },
+        "readiness_json": {
+            "completeness_score": 100,
+            "missing_fields": [],
+            "missing_evidence": [],
+            "warnings": [],
+        },
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": [],
     }
@@ -93,10 +102,17 @@ async def _poll_pack(client: httpx.AsyncClient, work_order_id: str) -> dict[str,
 
 
 class TestFactoryOperatorChecklist:
-    async def test_render_gate_release_and_download(self, gateway: httpx.AsyncClient, stack: StackInfo) -> None:
+    async def test_render_gate_release_and_download(
+        self, gateway: httpx.AsyncClient, stack: StackInfo
+    ) -> None:
         created = await gateway.post(
             "/v1/repogen/work-orders",
-            json={"source_type": "TENANT", "report_type": "VALUATION", "bank_name": "State Bank of India", "bank_type": "SBI"},
+            json={
+                "source_type": "TENANT",
+                "report_type": "VALUATION",
+                "bank_name": "State Bank of India",
+                "bank_type": "SBI",
+            },
         )
         assert created.status_code == 201, created.text
         wo = created.json()["work_order_id"]
@@ -112,7 +128,10 @@ class TestFactoryOperatorChecklist:
         assert download.status_code == 200
         assert hashlib.sha256(download.content).hexdigest() == docx_artifact["checksum_sha256"]
         document = docx.Document(io.BytesIO(download.content))
-        text = "\n".join([p.text for p in document.paragraphs] + [c.text for t in document.tables for r in t.rows for c in r.cells])
+        text = "\n".join(
+            [p.text for p in document.paragraphs]
+            + [c.text for t in document.tables for r in t.rows for c in r.cells]
+        )
         assert "₹ 35,00,000.00" in text
 
         # 5. billing gate: nothing accepted into billing → POSTPAID without invoice, not releasable
@@ -125,19 +144,34 @@ class TestFactoryOperatorChecklist:
             f"/v1/repogen/work-orders/{wo}/release-deliverables", json={"idempotency_key": key}
         )
         assert blocked.status_code == 201, blocked.text
-        assert (blocked.json()["blocked"], blocked.json()["release"]["billing_gate_result"]) == (True, "BLOCKED")
+        assert (blocked.json()["blocked"], blocked.json()["release"]["billing_gate_result"]) == (
+            True,
+            "BLOCKED",
+        )
         portal_headers = {
             "authorization": f"Bearer {make_token(stack, aud='portal', roles=('portal_user',), capabilities=())}"
         }
-        async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=portal_headers, timeout=30) as portal:
+        async with httpx.AsyncClient(
+            base_url=stack.urls["gateway"], headers=portal_headers, timeout=30
+        ) as portal:
             locked = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
-            assert (locked.status_code, locked.json()["code"]) == (403, "DELIVERABLE_LOCKED_UNTIL_BILLING_SATISFIED")
+            assert (locked.status_code, locked.json()["code"]) == (
+                403,
+                "DELIVERABLE_LOCKED_UNTIL_BILLING_SATISFIED",
+            )
             released = await gateway.post(
                 f"/v1/repogen/work-orders/{wo}/release-deliverables",
-                json={"idempotency_key": f"{key}:override", "override": True, "override_reason": "Manual override for local demo run"},
+                json={
+                    "idempotency_key": f"{key}:override",
+                    "override": True,
+                    "override_reason": "Manual override for local demo run",
+                },
             )
             assert released.status_code == 201, released.text
-            assert (released.json()["blocked"], released.json()["release"]["billing_gate_result"]) == (False, "OVERRIDE")
+            assert (released.json()["blocked"], released.json()["release"]["billing_gate_result"]) == (
+                False,
+                "OVERRIDE",
+            )
             evidence = await portal.get(f"/v1/repogen/work-orders/{wo}/evidence-pack")
         assert evidence.status_code == 200
         entries = zipfile.ZipFile(io.BytesIO(evidence.content))

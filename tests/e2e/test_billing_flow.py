@@ -1,0 +1,169 @@
+"""Billing end to end through the gateway on the real stack (issue 7, "done when").
+
+Work orders are created and moved to DATA_PENDING through the workorders service (its acceptance
+saga runs through Kafka into billing); the release request is published on the real broker as the
+factory's relay would, and its outcome read back through billing's HTTP routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.contracts.factory import ReleaseRequested
+from shared.devstack.launcher import StackInfo
+from shared.messaging.envelope import Envelope
+from shared.messaging.kafka import make_producer
+from shared.testing.fixtures import TEST_TENANT
+
+pytestmark = pytest.mark.stack
+
+WO_BODY = {
+    "source_type": "TENANT",
+    "report_type": "VALUATION",
+    "bank_name": "State Bank of India",
+    "bank_type": "SBI",
+}
+
+
+@pytest.fixture
+async def control(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"authorization": f"Bearer {stack.secrets.studio_admin_token}"}
+    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def v1(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"x-service-token": stack.secrets.service_token}
+    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
+        yield client
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, within_s: float = 30.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def billing_of(
+    gateway: httpx.AsyncClient, wo: str, pred: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        resp = await gateway.get(f"/v1/billing/work-orders/{wo}")
+        if resp.status_code != 200:
+            return None
+        body: dict[str, Any] = resp.json()["work_order_billing"]
+        return body if pred(body) else None
+
+    result: dict[str, Any] = await eventually(check, f"billing state of {wo}")
+    return result
+
+
+async def credit_account(control: httpx.AsyncClient, credits: int) -> tuple[str, str]:
+    key = f"v1:partner:e2e{uuid.uuid4().hex[:10]}"
+    resp = await control.post(
+        "/v1/control/accounts",
+        json={
+            "tenant_id": TEST_TENANT,
+            "account_type": "external_associate",
+            "display_name": "E2E",
+            "external_key": key,
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    account_id = resp.json()["account_id"]
+    grant = await control.post(
+        f"/v1/control/accounts/{account_id}/credits/grant",
+        json={"amount": credits, "idempotency_key": "e2e-seed"},
+    )
+    assert grant.status_code == 201, grant.text
+    policy = await control.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"})
+    assert policy.status_code == 200, policy.text
+    return account_id, key
+
+
+class TestBillingFlow:
+    async def test_postpaid_acceptance_drafts_the_invoice(self, gateway: httpx.AsyncClient) -> None:
+        created = await gateway.post("/v1/repogen/work-orders", json=WO_BODY)
+        assert created.status_code == 201, created.text
+        wo = created.json()["work_order_id"]
+        moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
+        assert moved.status_code == 201, moved.text
+        billing = await billing_of(gateway, wo, lambda b: b["acceptance"] is not None)
+        assert billing["acceptance"]["status"] == "ACCEPTED"
+        assert billing["mode"] == "POSTPAID"
+        assert billing["external_key"] == f"v2:tenant:{TEST_TENANT}"
+        assert billing["invoice"]["status"] == "DRAFT"
+        assert billing["invoice"]["total_minor"] == 10000 and billing["invoice"]["is_paid"] is False
+        assert billing["billing_gate_status"]["releasable_without_override"] is False
+
+    async def test_credit_acceptance_rejection_and_release_consume(
+        self, gateway: httpx.AsyncClient, control: httpx.AsyncClient, v1: httpx.AsyncClient, stack: StackInfo
+    ) -> None:
+        account_id, key = await credit_account(control, 1)
+        first = (
+            await gateway.post("/v1/repogen/work-orders", json={**WO_BODY, "billing_external_key": key})
+        ).json()
+        wo = first["work_order_id"]
+        moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
+        assert moved.status_code == 201, moved.text
+        accepted = await billing_of(gateway, wo, lambda b: b["acceptance"] is not None)
+        assert accepted["acceptance"]["status"] == "ACCEPTED" and accepted["hold"]["status"] == "active"
+        status = (await v1.get(f"/v1/billing/accounts/{account_id}/status")).json()
+        assert status["credit"] == {"wallet": 1, "reserved": 1, "available": 0}
+
+        # A second work order on the same account finds no credit: rejected with the code.
+        second = (
+            await gateway.post("/v1/repogen/work-orders", json={**WO_BODY, "billing_external_key": key})
+        ).json()
+        wo2 = second["work_order_id"]
+        refused = await gateway.post(f"/v1/repogen/work-orders/{wo2}/status", json={"status": "DATA_PENDING"})
+        rejected = await billing_of(gateway, wo2, lambda b: b["acceptance"] is not None)
+        assert rejected["acceptance"]["status"] == "REJECTED"
+        assert rejected["acceptance"]["code"] == "INSUFFICIENT_CREDITS"
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "INSUFFICIENT_CREDITS"
+
+        # The release request (factory's side) consumes the held credit through Kafka.
+        release_id = str(uuid.uuid4())
+        event = ReleaseRequested(
+            release_id=release_id,
+            work_order_id=wo,
+            idempotency_key=f"e2e-release-{wo}",
+            override=False,
+            pack_id=str(uuid.uuid4()),
+            job_status="completed",
+            requested_at="2026-02-24T10:00:00.000Z",
+        )
+        env = Envelope.new(
+            event_type=event.TYPE,
+            aggregate_id=wo,
+            aggregate_version=1,
+            payload=event.to_payload(),
+            tenant_id=TEST_TENANT,
+        )
+        producer = make_producer(stack.kafka_bootstrap, client_id="e2e-billing")
+        await producer.start()
+        try:
+            await producer.send_and_wait(event.TOPIC, value=env.to_bytes(), key=wo.encode())
+        finally:
+            await producer.stop()
+        released = await billing_of(gateway, wo, lambda b: b["last_gate"] is not None)
+        assert released["last_gate"]["release_id"] == release_id
+        assert released["last_gate"]["result"] == "CREDIT_CONSUMED"
+        assert released["hold"]["status"] == "consumed"
+        status = (await v1.get(f"/v1/billing/accounts/{account_id}/status")).json()
+        assert status["credit"] == {"wallet": 0, "reserved": 0, "available": 0}
+        ledger = (await v1.get("/v1/billing/credits/ledger", params={"account_id": account_id})).json()
+        assert [r["reason"] for r in ledger][:1] == ["CONSUME"]
