@@ -1006,9 +1006,7 @@ async def pack_view(repo: FactoryRepository, work_order_id: uuid.UUID) -> dict[s
         pack_out = {k: v for k, v in pack.items() if k != "tenant_id"} | {"artifacts": artifacts}
         job = await repo.job_of_pack(pack_id)
         if job is not None:
-            job_out = {k: v for k, v in job.items() if k not in {"tenant_id"}} | {
-                "error_message": job["error_message"]
-            }
+            job_out = {k: v for k, v in job.items() if k != "tenant_id"}
     billing = await repo.get_billing(work_order_id)
     gate = billing_gate_status(billing["state"] if billing else None)
     gate["source_version"] = billing["source_version"] if billing else None

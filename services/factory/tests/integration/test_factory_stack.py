@@ -202,7 +202,7 @@ class TestGenerationWorker:
             job = await kit.job(pack_id)
             return dict(job) if job is not None and job["status"] == "failed" else None
 
-        job = await kit.poll(finished, timeout=60)
+        job = await kit.poll(finished, limit_s=60)
         assert job["attempts"] == 3  # decision 23: every failed attempt counted
         assert job["error_code"] == "RENDER_FAILED"
         packs = await kit.packs(wo)
