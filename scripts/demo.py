@@ -86,12 +86,9 @@ def png_bytes(label: str) -> bytes:
     return out.getvalue()
 
 
-def main() -> int:
-    info = resolve_stack()
-    base = os.environ.get("ZENOPS_GATEWAY_URL", info.urls.get("gateway", "http://127.0.0.1:8080"))
-    client = httpx.Client(base_url=base, timeout=60)
-
-    step(f"dev login at {base}")
+def run_flow(client: httpx.Client) -> dict[str, Any]:
+    """Run the whole flow with ``client`` (based at the gateway); returns what it observed."""
+    step(f"dev login at {client.base_url}")
     token = check(
         client.post(
             "/v1/auth/login",
@@ -214,6 +211,7 @@ def main() -> int:
     )
     job_id = ocr["ocr_job"]["id"]
     deadline = time.monotonic() + 60
+    job: dict[str, Any] | None = None
     while time.monotonic() < deadline:
         detail = check(client.get(f"/v1/repogen/work-orders/{wo}"), 200)
         job = next((j for j in detail.get("ocr_jobs", []) if j["id"] == job_id), None)
@@ -284,7 +282,34 @@ def main() -> int:
         digest, name = line.split("  ", 1)
         assert hashlib.sha256(archive.read(name)).hexdigest() == digest, name
     print(f"    {len(archive.namelist())} files, {len(sums)} checksums verified")
+    docx_artifact = next(a for a in artifacts if a["kind"] == "docx")
+    docx = client.get(f"/v1/repogen/artifacts/{docx_artifact['id']}/download")
+    if docx.status_code != 200:
+        raise SystemExit(f"docx download: {docx.status_code} {docx.text[:500]}")
     step(f"done: work order {wo} released ({released['release']['billing_gate_result']})")
+    return {
+        "work_order_id": wo,
+        "derived": derived,
+        "evidence_count": len(evidence),
+        "readiness_after_links": fl["readiness"],
+        "ocr_job": job,
+        "accepted": accepted,
+        "ready": ready,
+        "pack": pack,
+        "artifacts": artifacts,
+        "release": released,
+        "evidence_pack_files": archive.namelist(),
+        "checksums_verified": len(sums),
+        "docx": docx.content,
+        "docx_sha256": docx_artifact.get("checksum_sha256"),
+    }
+
+
+def main() -> int:
+    info = resolve_stack()
+    base = os.environ.get("ZENOPS_GATEWAY_URL", info.urls.get("gateway", "http://127.0.0.1:8080"))
+    with httpx.Client(base_url=base, timeout=60) as client:
+        run_flow(client)
     return 0
 
 

@@ -1,0 +1,69 @@
+"""Seed 000's operator checklist end to end through the gateway on the real stack (issue 8, done-when).
+
+Runs the same flow as ``make demo`` (scripts/demo.py) and asserts what an operator checks: computed
+values, evidence satisfying the SBI profile, OCR text, billing acceptance, the rendered DOCX and its
+values, the gated release and a verifiable evidence pack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+
+import docx
+import httpx
+import pytest
+
+from scripts.demo import run_flow
+from shared.devstack.launcher import StackInfo
+
+pytestmark = pytest.mark.stack
+
+
+class TestOperatorChecklist:
+    async def test_factory_flow_produces_a_real_docx_and_a_gated_release(self, stack: StackInfo) -> None:
+        def _run() -> dict[str, object]:
+            with httpx.Client(base_url=stack.urls["gateway"], timeout=60) as client:
+                return run_flow(client)
+
+        result = await asyncio.to_thread(_run)
+
+        computed = result["derived"]["computed_values"]  # type: ignore[index]
+        assert computed["FMV"] == 3500000
+        assert computed["realizable_value"] == 3325000
+        assert computed["distress_value"] == 2800000
+        assert result["evidence_count"] == 14
+        readiness = result["readiness_after_links"]
+        assert readiness["missing_evidence"] == [] and readiness["missing_fields"] == []  # type: ignore[index]
+        assert readiness["missing_field_evidence_links"] == []  # type: ignore[index]
+        ocr = result["ocr_job"]
+        assert ocr is not None and ocr["status"] == "DONE"  # type: ignore[index]
+        assert "123/4" in ocr["result_json"]["extracted_text"]  # type: ignore[index]
+
+        billing = result["accepted"]["work_order"]["billing"]  # type: ignore[index]
+        assert billing["mode_cache"] == "POSTPAID" and billing["service_invoice_id"]
+        assert result["ready"]["work_order"]["status"] == "READY_FOR_RENDER"  # type: ignore[index]
+
+        kinds = sorted(a["kind"] for a in result["artifacts"])  # type: ignore[union-attr]
+        assert kinds == ["debug_json", "docx"]
+        content = result["docx"]
+        assert isinstance(content, bytes)
+        assert hashlib.sha256(content).hexdigest() == result["docx_sha256"]
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
+        tables = "\n".join(
+            cell.text
+            for table in docx.Document(io.BytesIO(content)).tables
+            for row in table.rows
+            for cell in row.cells
+        )
+        rendered = text + "\n" + tables
+        assert "35,00,000" in rendered and "33,25,000" in rendered and "28,00,000" in rendered
+        assert "State Bank of India" in rendered and "Factory demo site" in rendered
+
+        release = result["release"]
+        assert release["blocked"] is False  # type: ignore[index]
+        assert release["release"]["billing_gate_result"] == "OVERRIDE"  # type: ignore[index]
+        files = result["evidence_pack_files"]
+        assert "verification_checksums.txt" in files  # type: ignore[operator]
+        assert result["checksums_verified"] == len(files) - 1  # type: ignore[arg-type,operator]
