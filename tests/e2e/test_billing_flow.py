@@ -167,3 +167,26 @@ class TestBillingFlow:
         assert status["credit"] == {"wallet": 0, "reserved": 0, "available": 0}
         ledger = (await v1.get("/v1/billing/credits/ledger", params={"account_id": account_id})).json()
         assert [r["reason"] for r in ledger][:1] == ["CONSUME"]
+
+
+class TestReadYourWrites:
+    """The gateway attaches the client's write tokens; billing waits for them (architecture §4)."""
+
+    async def test_billing_view_of_a_new_work_order_reads_at_once(self, gateway: httpx.AsyncClient) -> None:
+        created = await gateway.post("/v1/repogen/work-orders", json=WO_BODY)
+        assert created.status_code == 201, created.text
+        wo = created.json()["work_order_id"]
+        version = int(created.headers["x-zenops-version"].rsplit(":", 1)[1])
+        resp = await gateway.get(f"/v1/billing/work-orders/{wo}")
+        assert resp.status_code == 200, resp.text
+        body = resp.json()["work_order_billing"]
+        assert body["work_order_id"] == wo and body["source_version"] >= version
+
+    async def test_acceptance_is_visible_right_after_the_move(self, gateway: httpx.AsyncClient) -> None:
+        created = await gateway.post("/v1/repogen/work-orders", json=WO_BODY)
+        wo = created.json()["work_order_id"]
+        moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
+        assert moved.status_code == 201, moved.text
+        resp = await gateway.get(f"/v1/billing/work-orders/{wo}")
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["work_order_billing"]["acceptance"]["status"] == "ACCEPTED"

@@ -41,6 +41,7 @@ from billing_service.domain.ledger import (
     ReserveCredit,
 )
 from shared.auth.principal import Principal
+from shared.consistency import AFTER_HEADER, await_projections, parse_tokens, wait_budget_ms
 from shared.container import ServiceContainer, parse_uuid, version_token
 from shared.errors import BadRequest, NotFound
 
@@ -72,6 +73,32 @@ Studio = Annotated[Principal, Depends(studio_caller)]
 
 def _account_token(response: Response, account_id: str, version: int) -> None:
     response.headers["x-zenops-version"] = version_token("billing", "account", account_id, version)
+
+
+async def honour_after(c: ServiceContainer, request: Request, principal: Principal | None = None) -> None:
+    """Wait, bounded by the ``wait`` budget, until billing has applied the workorders versions in
+    ``x-zenops-after`` (architecture §4); tokens of other aggregates are ignored.
+
+    ``principal`` scopes the lookup to a tenant (JWT reads); service-token and studio reads look
+    across tenants as the system role, as the read itself does. After the budget the read answers
+    with what billing has (the header bounds a wait, it is not a precondition).
+    """
+    tokens = parse_tokens(request.headers.get(AFTER_HEADER))
+    if not tokens:
+        return
+    settings = c.settings
+    budget_ms = wait_budget_ms(
+        request.query_params.get("wait"), default_ms=settings.wait_default_ms, max_ms=settings.wait_max_ms
+    )
+
+    async def lookup(work_order_id: str) -> int | None:
+        if principal is not None:
+            async with c.tenant_uow(principal) as uow:
+                return await repo.work_order_source_version(uow.session, work_order_id)
+        async with c.system_uow() as uow:
+            return await repo.work_order_source_version(uow.session, work_order_id)
+
+    await await_projections(tokens, {("workorders", "work-order"): lookup}, timeout_s=budget_ms / 1000)
 
 
 def _uuid_or_404(value: str, what: str) -> str:
@@ -321,10 +348,13 @@ def _rows(value: Sequence[repo.Row]) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/billing/accounts/status")
-async def account_status_by_key(_: Service, c: C, external_key: str | None = None) -> dict[str, Any]:
+async def account_status_by_key(
+    request: Request, _: Service, c: C, external_key: str | None = None
+) -> dict[str, Any]:
     """Account status by external key (V1 status lookup)."""
     if not external_key or not external_key.strip():
         raise ExternalKeyRequired()
+    await honour_after(c, request)
     async with c.system_uow() as uow:
         account_id = await repo.account_id_by_key(uow.session, normalize_external_key(external_key))
     if account_id is None:
@@ -333,9 +363,11 @@ async def account_status_by_key(_: Service, c: C, external_key: str | None = Non
 
 
 @router.get("/v1/billing/accounts/{account_id}/status")
-async def account_status_by_id(account_id: str, _: Service, c: C) -> dict[str, Any]:
+async def account_status_by_id(account_id: str, request: Request, _: Service, c: C) -> dict[str, Any]:
     """Account status by id."""
-    return await _account_status(c, _uuid_or_404(account_id, "billing account"))
+    aid = _uuid_or_404(account_id, "billing account")
+    await honour_after(c, request)
+    return await _account_status(c, aid)
 
 
 @router.post("/v1/billing/credits/reserve", status_code=201)
@@ -360,29 +392,14 @@ async def billing_release(body: ResolveBody, response: Response, _: Service, c: 
 async def billing_event(body: UsageBody, _: Service, c: C) -> dict[str, Any]:
     """Ingest a usage event once per (source, key); unknown accounts stay unmatched (decision 19)."""
     async with c.system_uow() as uow:
-        account_id: str | None = None
-        tenant_id: str | None = None
-        key = body.external_account_key
-        if body.account_id is not None:
-            state = await repo.load_account(uow.session, str(body.account_id))
-            if state is None:
-                raise AccountNotFound(details={"account_id": str(body.account_id)})
-            account_id, tenant_id = state.account.id, state.account.tenant_id
-        elif key:
-            found = await repo.account_id_by_key(uow.session, key.strip())
-            if found is not None:
-                state = await repo.load_account(uow.session, found)
-                assert state is not None
-                account_id, tenant_id = state.account.id, state.account.tenant_id
-        row, _created = await repo.insert_usage(
-            uow.session,
+        row, _created = await handlers.ingest_usage(
+            uow,
             source_system=body.source_system,
             event_type=body.event_type,
             idempotency_key=body.idempotency_key,
             payload=body.payload_json,
-            account_id=account_id,
-            tenant_id=tenant_id,
-            external_key=key,
+            account_id=str(body.account_id) if body.account_id is not None else None,
+            external_key=body.external_account_key,
         )
         await uow.commit()
     return handlers.usage_view(row)
@@ -438,11 +455,12 @@ def jwt_caller(request: Request, c: C) -> Principal:
 
 @router.get("/v1/billing/work-orders/{work_order_id}")
 async def get_work_order_billing(
-    work_order_id: str, principal: Annotated[Principal, Depends(jwt_caller)], c: C
+    work_order_id: str, request: Request, principal: Annotated[Principal, Depends(jwt_caller)], c: C
 ) -> dict[str, Any]:
-    """The billing view of one work order of the caller's tenant."""
+    """The billing view of one work order of the caller's tenant (after ``x-zenops-after``)."""
     missing = NotFound(f"billing state of work order {work_order_id} not found", code="WORK_ORDER_NOT_FOUND")
     wo_id = str(parse_uuid(work_order_id, not_found=missing))
+    await honour_after(c, request, principal)
     async with c.tenant_uow(principal) as uow:
         row = await repo.load_work_order(uow.session, wo_id)
         if row is None:
@@ -526,10 +544,14 @@ async def control_upsert_account(
 
 
 @router.get("/v1/control/accounts/{account_id}/status")
-async def control_account_status(account_id: str, principal: Studio, c: C) -> dict[str, Any]:
+async def control_account_status(
+    account_id: str, request: Request, principal: Studio, c: C
+) -> dict[str, Any]:
     """Account status."""
     principal.require("masterdata.read")
-    return await _account_status(c, _uuid_or_404(account_id, "billing account"))
+    aid = _uuid_or_404(account_id, "billing account")
+    await honour_after(c, request)
+    return await _account_status(c, aid)
 
 
 @router.patch("/v1/control/accounts/{account_id}/policy")

@@ -12,7 +12,8 @@ import uuid
 from billing_service import handlers
 from billing_service import repository as repo
 from shared.contracts.factory import ReleaseRequested
-from shared.contracts.topics import FACTORY_RELEASE_REQUESTED, WORKORDERS_WORK_ORDER
+from shared.contracts.topics import FACTORY_RELEASE_REQUESTED, V1_BILLING_EVENTS, WORKORDERS_WORK_ORDER
+from shared.contracts.v1 import V1UsageEvent
 from shared.contracts.workorders import StatusChanged, WorkOrderCancelled, WorkOrderClosed, WorkOrderCreated
 from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Subscription
@@ -76,6 +77,28 @@ async def on_release_requested(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.decide_release(uow, envelope, ReleaseRequested.model_validate(envelope.payload))
 
 
+async def on_any_work_order_event(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Every workorders envelope (after the handlers above): the row has now seen this version.
+
+    ``x-zenops-after`` tokens name workorders versions, including of events billing otherwise ignores
+    (readiness, snapshots, reopen); without this their tokens would never be reached.
+    """
+    await repo.note_work_order_version(uow.session, envelope.aggregate_id, envelope.aggregate_version)
+
+
+async def on_v1_usage_event(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A V1 usage event (domain.md §8.2): stored once by V1's idempotency key (§7.5, decision 19)."""
+    event = V1UsageEvent.model_validate(envelope.payload)
+    await handlers.ingest_usage(
+        uow,
+        source_system=event.source_system,
+        event_type=event.event_type,
+        idempotency_key=event.idempotency_key,
+        payload=event.payload_json,
+        external_key=event.external_account_key,
+    )
+
+
 def subscriptions() -> list[Subscription]:
     """Everything billing consumes. ``reopened`` needs nothing: the hold stays (decision 29)."""
     return [
@@ -83,6 +106,8 @@ def subscriptions() -> list[Subscription]:
         Subscription(WORKORDERS_WORK_ORDER, on_status_changed, frozenset({"status_changed"})),
         Subscription(WORKORDERS_WORK_ORDER, on_cancelled, frozenset({"cancelled"})),
         Subscription(WORKORDERS_WORK_ORDER, on_closed, frozenset({"closed"})),
+        # Last, so the typed handlers above still see the previous source version.
+        Subscription(WORKORDERS_WORK_ORDER, on_any_work_order_event),
         # Release requests are keyed by work order but versioned by factory's pack state; a release id
         # is decided once (UNIQUE), so the per-aggregate version check is not what keeps them single.
         Subscription(
@@ -91,4 +116,6 @@ def subscriptions() -> list[Subscription]:
             frozenset({"release_requested"}),
             check_version=False,
         ),
+        # V1 has no per-account versions; its idempotency key (UNIQUE per source) keeps events single.
+        Subscription(V1_BILLING_EVENTS, on_v1_usage_event, frozenset({V1UsageEvent.TYPE}), check_version=False),
     ]

@@ -504,6 +504,50 @@ async def emit_work_order_billing(
     return event
 
 
+# --- usage events ---------------------------------------------------------------------------------------
+
+
+async def ingest_usage(
+    uow: UnitOfWork,
+    *,
+    source_system: str,
+    event_type: str,
+    idempotency_key: str,
+    payload: Mapping[str, Any],
+    account_id: str | None = None,
+    external_key: str | None = None,
+) -> tuple[repo.Row, bool]:
+    """Store a usage event once per (source, idempotency key); the row and whether it is new.
+
+    The account is resolved by id (unknown id → 404) or by external key; an unknown key is accepted
+    and the event is kept with no account and no tenant, flagged unmatched (decision 19).
+    """
+    session = uow.session
+    resolved: str | None = None
+    tenant_id: str | None = None
+    if account_id is not None:
+        state = await repo.load_account(session, account_id)
+        if state is None:
+            raise AccountNotFound(details={"account_id": account_id})
+        resolved, tenant_id = state.account.id, state.account.tenant_id
+    elif external_key and external_key.strip():
+        found = await repo.account_id_by_key(session, external_key.strip())
+        if found is not None:
+            state = await repo.load_account(session, found)
+            assert state is not None
+            resolved, tenant_id = state.account.id, state.account.tenant_id
+    return await repo.insert_usage(
+        session,
+        source_system=source_system,
+        event_type=event_type,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        account_id=resolved,
+        tenant_id=tenant_id,
+        external_key=external_key,
+    )
+
+
 # --- acceptance saga ------------------------------------------------------------------------------------
 
 

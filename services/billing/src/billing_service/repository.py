@@ -805,6 +805,32 @@ async def set_work_order_status(
     )
 
 
+async def note_work_order_version(session: AsyncSession, work_order_id: str, source_version: int) -> None:
+    """Record that a workorders envelope of ``source_version`` was applied (read-your-writes tokens)."""
+    if not _is_uuid(work_order_id):
+        return
+    await session.execute(
+        text(
+            f"UPDATE {S}.work_orders SET source_version = :v, updated_at = now() "
+            "WHERE work_order_id = :id AND source_version < :v"
+        ),
+        {"id": work_order_id, "v": source_version},
+    )
+
+
+async def work_order_source_version(session: AsyncSession, work_order_id: str) -> int | None:
+    """The highest workorders version billing applied for a work order (None: not seen yet)."""
+    if not _is_uuid(work_order_id):
+        return None
+    value = (
+        await session.execute(
+            text(f"SELECT source_version FROM {S}.work_orders WHERE work_order_id = :id"),
+            {"id": work_order_id},
+        )
+    ).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
 async def load_work_order(session: AsyncSession, work_order_id: str, *, lock: bool = False) -> Row | None:
     """The billing row of one work order (``lock``: FOR UPDATE, serializing its saga steps)."""
     if not _is_uuid(work_order_id):

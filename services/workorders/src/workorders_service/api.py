@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -29,8 +30,8 @@ from shared.consistency import (
     wait_until,
 )
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.errors import BadRequest, ValidationFailed, error_body
-from shared.idempotency import IdempotencyStore
+from shared.errors import AppError, BadRequest, ValidationFailed, error_body
+from shared.idempotency import IdempotencyStore, StoredResponse
 from workorders_service import handlers
 from workorders_service.bootstrap import container
 from workorders_service.repository import ProjectionRepository, WorkOrderRepository
@@ -152,6 +153,14 @@ def _wait_s(request: Request) -> float:
         wait_budget_ms(request.query_params.get("wait"), default_ms=DEFAULT_WAIT_MS, max_ms=MAX_WAIT_MS)
         / 1000
     )
+
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+def _replay(stored: StoredResponse) -> JSONResponse:
+    """The response stored under an idempotency key, answered again verbatim."""
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 async def _honour_after(
@@ -289,7 +298,7 @@ async def get_work_order(work_order_id: str, request: Request, principal: Princi
 async def patch_contract(
     work_order_id: str, request: Request, response: Response, principal: Principal_, c: Container_
 ) -> Any:
-    require_tenant(principal)
+    tenant_id = require_tenant(principal)
     user_id = require_user(principal)
     wo_id = _wo_id(work_order_id)
     try:
@@ -297,11 +306,32 @@ async def patch_contract(
     except ValueError:
         raise BadRequest("request body must be JSON", code="INVALID_CONTRACT_PATCH") from None
     await _honour_after(c, principal, request, _wait_s(request))
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    # The work order is part of the scope, so one key may be used once per work order (architecture §5).
+    scope = f"contract:{tenant_id}:{wo_id}"
+    params = {"body": body}
     async with c.tenant_uow(principal) as uow:
+        if key:
+            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
+            if stored is not None:
+                return _replay(stored)
         result = await handlers.patch_contract(uow, wo_id, user_id=user_id, body=body)
+        headers = {VERSION_HEADER: _token(wo_id, result.pop("version"))}
+        # Encoded once, so the first answer and every replay are byte-for-byte the same JSON.
+        content = jsonable_encoder(result)
+        if key:
+            await _idempotency.save(
+                uow.session,
+                scope=scope,
+                key=key,
+                params=params,
+                status_code=200,
+                body=content,
+                headers=headers,
+            )
         await uow.commit()
-    response.headers[VERSION_HEADER] = _token(wo_id, result.pop("version"))
-    return result
+    response.headers.update(headers)
+    return content
 
 
 # --- status ---------------------------------------------------------------------------------------------------
@@ -331,16 +361,52 @@ async def _with_pack(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID
     return detail
 
 
+def _marker(result: handlers.StatusResult) -> dict[str, Any]:
+    """What a status request did, kept under its idempotency key until its answer is settled."""
+    return {
+        "from_status": result.from_status,
+        "to_status": result.to_status,
+        "noop": result.noop,
+        "version": result.version,
+        "acceptance_request_id": result.acceptance_request_id,
+    }
+
+
+def _from_marker(wo_id: uuid.UUID, marker: dict[str, Any]) -> handlers.StatusResult:
+    return handlers.StatusResult(
+        wo_id,
+        str(marker["from_status"]),
+        str(marker["to_status"]),
+        bool(marker["noop"]),
+        int(marker["version"]),
+        marker.get("acceptance_request_id"),
+    )
+
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
 @router.post("/work-orders/{work_order_id}/status", status_code=201)
 async def change_status(
     work_order_id: str, body: StatusRequest, request: Request, principal: Principal_, c: Container_
 ) -> Any:
+    """Apply a status request and answer its settled outcome (or 202 while a saga is still running).
+
+    With an ``Idempotency-Key`` (scope: tenant + route + work order) only settled answers are stored
+    (201, 4xx rejections). While the answer is still pending the key holds a marker written in the same
+    transaction as the change, so a retry waits for that change's outcome instead of applying it again.
+    """
+    tenant_id = require_tenant(principal)
     require_user(principal)
     wo_id = _wo_id(work_order_id)
     budget_s = _wait_s(request)
     loop_start = _now()
     await _honour_after(c, principal, request, budget_s)
     target = body.status.value
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    params = body.model_dump(mode="json")
+    scope = f"status:{tenant_id}:{wo_id}"
+    pending_scope = f"status-pending:{tenant_id}:{wo_id}"
     if target == "READY_FOR_RENDER":
         # A DATA_PENDING request answered 202 may still be settling: give it the rest of the budget.
         async def _settled() -> bool | None:
@@ -348,13 +414,75 @@ async def change_status(
             return None if row is not None and row["acceptance_status"] == "PENDING" else True
 
         await wait_until(_settled, timeout_s=max(0.0, budget_s - (_now() - loop_start)))
+    result: handlers.StatusResult | None = None
     async with c.tenant_uow(principal) as uow:
-        result = await handlers.change_status(
-            uow, wo_id, user_id=principal.user_id, target=target, note=body.note
-        )
+        if key:
+            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
+            if stored is not None:
+                return _replay(stored)
+            marker = await _idempotency.begin(uow.session, scope=pending_scope, key=key, params=params)
+            if marker is not None:
+                result = _from_marker(wo_id, marker.body)
+        if result is None:
+            try:
+                # A savepoint, so a rejection can be stored under the key while the change is undone.
+                async with uow.session.begin_nested():
+                    result = await handlers.change_status(
+                        uow, wo_id, user_id=principal.user_id, target=target, note=body.note
+                    )
+            except AppError as exc:
+                if not key or exc.http_status >= 500:
+                    raise
+                error = exc.body()
+                await _idempotency.save(
+                    uow.session,
+                    scope=scope,
+                    key=key,
+                    params=params,
+                    status_code=exc.http_status,
+                    body=error,
+                )
+                await uow.commit()
+                return JSONResponse(error, status_code=exc.http_status)
+            if key:
+                await _idempotency.save(
+                    uow.session,
+                    scope=pending_scope,
+                    key=key,
+                    params=params,
+                    status_code=202,
+                    body=_marker(result),
+                )
         await uow.commit()
     remaining = max(0.0, budget_s - (_now() - loop_start))
+    status_code, content, headers = await _status_answer(c, principal, wo_id, target, result, remaining)
+    if key and status_code != 202:
+        async with c.tenant_uow(principal) as uow:
+            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
+            if stored is not None:
+                return _replay(stored)  # a concurrent retry settled it first: answer the same
+            await _idempotency.save(
+                uow.session,
+                scope=scope,
+                key=key,
+                params=params,
+                status_code=status_code,
+                body=content,
+                headers=headers,
+            )
+            await uow.commit()
+    return JSONResponse(content, status_code=status_code, headers=headers)
 
+
+async def _status_answer(
+    c: ServiceContainer,
+    principal: Principal,
+    wo_id: uuid.UUID,
+    target: str,
+    result: handlers.StatusResult,
+    remaining: float,
+) -> Answer:
+    """The answer to an applied status request: 201, 409 (saga rejected) or 202 (not settled in time)."""
     if result.acceptance_request_id is not None:
         request_id = result.acceptance_request_id
 
@@ -368,31 +496,29 @@ async def change_status(
         if row is None:
             current = await _row(c, principal, wo_id)
             version = int(current["version"]) if current else result.version
-            return JSONResponse(
+            return (
+                202,
                 {
                     "status": "PENDING",
                     "work_order_id": str(wo_id),
                     "acceptance": {"status": "PENDING", "request_message_id": request_id},
                     "poll_url": f"/v1/repogen/work-orders/{wo_id}",
                 },
-                status_code=202,
-                headers={VERSION_HEADER: _token(wo_id, version)},
+                {VERSION_HEADER: _token(wo_id, version)},
             )
         if row["acceptance_status"] == "REJECTED":
             code = row["acceptance_code"] or "ACCEPTANCE_REJECTED"
             details = dict(row["acceptance_details"] or {})
             details |= {"work_order_id": str(wo_id), "status": row["status"], "reverted": True}
-            return JSONResponse(
+            return (
+                409,
                 error_body(
                     code, row["acceptance_message"] or f"acceptance rejected by billing: {code}", details
                 ),
-                status_code=409,
-                headers={VERSION_HEADER: _token(wo_id, int(row["version"]))},
+                {VERSION_HEADER: _token(wo_id, int(row["version"]))},
             )
         detail = await _detail(c, principal, wo_id)
-        return JSONResponse(
-            detail, status_code=201, headers={VERSION_HEADER: _token(wo_id, int(row["version"]))}
-        )
+        return 201, detail, {VERSION_HEADER: _token(wo_id, int(row["version"]))}
 
     if target == "READY_FOR_RENDER":
 
@@ -406,10 +532,10 @@ async def change_status(
         if not result.noop:
             await wait_until(_pack_settled, timeout_s=remaining)
         detail = await _with_pack(c, principal, wo_id)
-        return JSONResponse(detail, status_code=201, headers={VERSION_HEADER: _token(wo_id, result.version)})
+        return 201, detail, {VERSION_HEADER: _token(wo_id, result.version)}
 
     detail = await _detail(c, principal, wo_id)
-    return JSONResponse(detail, status_code=201, headers={VERSION_HEADER: _token(wo_id, result.version)})
+    return 201, detail, {VERSION_HEADER: _token(wo_id, result.version)}
 
 
 def _now() -> float:
@@ -430,21 +556,46 @@ async def list_comments(work_order_id: str, request: Request, principal: Princip
 
 @router.post("/work-orders/{work_order_id}/comments", status_code=201)
 async def add_comment(
-    work_order_id: str, body: CommentRequest, response: Response, principal: Principal_, c: Container_
+    work_order_id: str,
+    body: CommentRequest,
+    request: Request,
+    response: Response,
+    principal: Principal_,
+    c: Container_,
 ) -> Any:
+    tenant_id = require_tenant(principal)
     require_user(principal)
     wo_id = _wo_id(work_order_id)
     if not body.body.strip():
         raise ValidationFailed(
             "body: must not be blank", details={"issues": [{"path": "body", "message": "blank"}]}
         )
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    scope = f"comments:{tenant_id}:{wo_id}"
+    params = body.model_dump(mode="json")
     async with c.tenant_uow(principal) as uow:
+        if key:
+            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
+            if stored is not None:
+                return _replay(stored)
         comment, version = await handlers.add_comment(
             uow, wo_id, user_id=principal.user_id, comment_type=body.comment_type.value, body=body.body
         )
+        headers = {VERSION_HEADER: _token(wo_id, version)}
+        content = jsonable_encoder(comment)
+        if key:
+            await _idempotency.save(
+                uow.session,
+                scope=scope,
+                key=key,
+                params=params,
+                status_code=201,
+                body=content,
+                headers=headers,
+            )
         await uow.commit()
-    response.headers[VERSION_HEADER] = _token(wo_id, version)
-    return comment
+    response.headers.update(headers)
+    return content
 
 
 # --- export -----------------------------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ class UnitOfWork:
             self._session = None
 
     async def commit(self) -> None:
+        if self.published:
+            await self._outbox.wake(self.session)
         await self.session.commit()
         self._committed = True
 

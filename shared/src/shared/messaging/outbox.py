@@ -16,7 +16,11 @@ def notify_channel(schema: str) -> str:
 
 
 class OutboxWriter:
-    """Writes envelopes into ``<schema>.outbox`` and wakes the relay on commit (NOTIFY is transactional)."""
+    """Writes envelopes into ``<schema>.outbox``; :meth:`wake` queues the relay's wake-up for commit.
+
+    NOTIFY is transactional, so the relay wakes only once the rows are visible. The unit of work calls
+    :meth:`wake` once per transaction rather than once per row (one round trip saved per event).
+    """
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -38,4 +42,7 @@ class OutboxWriter:
                 "headers": json.dumps(headers),
             },
         )
+
+    async def wake(self, session: AsyncSession) -> None:
+        """Wake the relay when ``session``'s transaction commits."""
         await session.execute(self._notify)

@@ -1,0 +1,87 @@
+"""``v1.billing-events.v1``: V1 usage events stored once by V1's idempotency key (domain.md §7.5, §8.2)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.contracts.v1 import V1UsageEvent
+
+pytestmark = pytest.mark.stack
+
+
+async def usage_rows(db: asyncpg.Connection, key: str) -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        "SELECT account_id::text AS account_id, tenant_id::text AS tenant_id, external_account_key, "
+        "source_system, event_type, payload_json, unmatched FROM billing.usage_events "
+        "WHERE source_system = 'v1' AND idempotency_key = $1",
+        key,
+    )
+    return [dict(r) for r in rows]
+
+
+def event(account_key: str, idem: str, **payload: Any) -> V1UsageEvent:
+    return V1UsageEvent(
+        event_type="invoice_created",
+        external_account_key=account_key,
+        payload_json={"invoice_id": str(uuid.uuid4()), "total_amount": "1180.00", **payload},
+        idempotency_key=idem,
+    )
+
+
+async def stored(db: asyncpg.Connection, bh: type, idem: str) -> list[dict[str, Any]]:
+    async def check() -> list[dict[str, Any]]:
+        return await usage_rows(db, idem)
+
+    result: list[dict[str, Any]] = await bh.eventually(check, what=f"usage event {idem}")
+    return result
+
+
+class TestV1UsageEvents:
+    async def test_known_account_is_matched_and_duplicates_change_nothing(
+        self, studio: httpx.AsyncClient, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: type
+    ) -> None:
+        account = await bh.make_account(studio, mode="postpaid")
+        idem = f"v1:invoice_created:{uuid.uuid4()}:0:abcdef0123456789"
+        first = event(account.external_key, idem, note="first")
+        env = await bh.publish(producer, first, key=account.external_key, version=1, tenant_id=None)
+        rows = await stored(db, bh, idem)
+        assert len(rows) == 1
+        row = rows[0]
+        assert row["account_id"] == account.id and row["tenant_id"] == account.tenant_id
+        assert row["unmatched"] is False and row["event_type"] == "invoice_created"
+        assert json.loads(row["payload_json"])["note"] == "first"
+
+        # The same envelope again, and a new envelope with the same V1 key but another payload.
+        await bh.publish(producer, first, key=account.external_key, version=1, envelope=env, tenant_id=None)
+        await bh.publish(
+            producer, event(account.external_key, idem, note="second"), key=account.external_key, version=2
+        )
+        # A marker behind them on the same key (same partition): once it is stored, they were handled.
+        marker = f"v1:marker:{uuid.uuid4()}"
+        await bh.publish(producer, event(account.external_key, marker), key=account.external_key, version=3)
+        assert len(await stored(db, bh, marker)) == 1
+        after = await usage_rows(db, idem)
+        assert len(after) == 1 and json.loads(after[0]["payload_json"])["note"] == "first"
+
+        timeline = await studio.get("/v1/control/credits/timeline", params={"account_id": account.id})
+        assert timeline.status_code == 200, timeline.text
+        keys = [i["idempotency_key"] for i in timeline.json() if i["source"] == "USAGE_V1"]
+        assert keys.count(idem) == 1 and marker in keys
+
+    async def test_unknown_account_is_stored_unmatched(
+        self, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: type
+    ) -> None:
+        key = bh.unique_key()
+        idem = f"v1:work_accepted:commission:{uuid.uuid4()}"
+        await bh.publish(producer, event(key, idem), key=key, version=1, tenant_id=None)
+        rows = await stored(db, bh, idem)
+        assert len(rows) == 1
+        assert rows[0]["account_id"] is None and rows[0]["tenant_id"] is None
+        assert rows[0]["unmatched"] is True and rows[0]["external_account_key"] == key
