@@ -169,3 +169,49 @@ class TestWorkOrderSpine:
         listed = (await gateway.get(WO, params={"search": tag})).json()["items"]
         assert [i["id"] for i in listed] == [wo]
         assert listed[0]["readiness_score"] == 100 and listed[0]["evidence_count"] == 14
+
+
+class TestCancelledCompensation:
+    async def test_list_and_detail_show_the_billing_state_published_after_compensation(
+        self, gateway: httpx.AsyncClient
+    ) -> None:
+        tag = uuid.uuid4().hex[:8]
+        created = await gateway.post(
+            WO,
+            json={"source_type": "TENANT", "report_type": "VALUATION", "bank_name": f"Cancel Bank {tag}"},
+        )
+        assert created.status_code == 201, created.text
+        wo = created.json()["work_order_id"]
+        accepted = await gateway.post(f"{WO}/{wo}/status", json={"status": "DATA_PENDING"})
+        assert accepted.status_code == 201, accepted.text
+        before = accepted.json()["work_order"]["billing"]
+        # The tenant's default account is postpaid: acceptance drafts an invoice (no credit hold).
+        assert before["invoice"]["status"] == "DRAFT" and before["invoice"]["amount_due_minor"] > 0
+
+        cancelled = await gateway.post(f"{WO}/{wo}/status", json={"status": "CANCELLED", "note": "dropped"})
+        assert cancelled.status_code == 201, cancelled.text
+        assert cancelled.json()["work_order"]["status"] == "CANCELLED"
+
+        # Billing compensates asynchronously (decision 10): poll the projection for up to 10 s.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while True:
+            seen = (await gateway.get(f"{WO}/{wo}")).json()["work_order"]
+            if seen["billing"]["invoice"]["status"] != "DRAFT":
+                break
+            if loop.time() > deadline:
+                raise AssertionError(f"billing never compensated the cancellation: {seen['billing']}")
+            await asyncio.sleep(0.2)
+        billing = seen["billing"]
+        assert billing["invoice"]["id"] == before["invoice"]["id"] == billing["service_invoice_id"]
+        assert billing["invoice"]["status"] == "VOID"
+        assert billing["invoice"]["amount_due_minor"] == 0
+        assert billing["hold"] is None and billing["reservation_id"] is None
+        assert billing["acceptance"] == before["acceptance"]
+        assert seen["status"] == "CANCELLED" and seen["pack_state"] is None  # never rendered
+
+        listed = (await gateway.get(WO, params={"search": tag})).json()["items"]
+        assert [item["id"] for item in listed] == [wo]
+        assert listed[0]["billing"] == billing
+        assert listed[0]["pack_state"] == seen["pack_state"]
+        assert listed[0]["status"] == "CANCELLED"

@@ -33,6 +33,7 @@ from billing_service.domain.errors import (
 )
 from billing_service.domain.gate import billing_gate_status
 from billing_service.domain.ledger import (
+    DEFAULT_RESERVATION_TIMEOUT_MINUTES,
     ConsumeHold,
     GrantCredits,
     HoldStatus,
@@ -169,6 +170,15 @@ class GrantBody(_Body):
     ref_id: str | None = None
     idempotency_key: str = Field(min_length=1)
     metadata_json: dict[str, str | int | bool | None] = Field(default_factory=dict)
+
+
+class ReconcileBody(_Body):
+    tenant_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    ref_type: str | None = Field(default=None, min_length=1)
+    limit: StrictInt = Field(default=100, ge=1, le=500)
+    timeout_minutes: StrictInt = Field(default=DEFAULT_RESERVATION_TIMEOUT_MINUTES, ge=1)
+    dry_run: StrictBool = False
 
 
 # --- shared command implementations ---------------------------------------------------------------------
@@ -340,6 +350,20 @@ async def _timeline(
     return items[:limit]
 
 
+async def _reconcile(c: ServiceContainer, body: ReconcileBody) -> dict[str, Any]:
+    return await handlers.reconcile_credits(
+        c.system_uow,
+        handlers.ReconcileRequest(
+            tenant_id=str(body.tenant_id) if body.tenant_id else None,
+            account_id=str(body.account_id) if body.account_id else None,
+            ref_type=body.ref_type,
+            limit=body.limit,
+            timeout_minutes=body.timeout_minutes,
+            dry_run=body.dry_run,
+        ),
+    )
+
+
 def _rows(value: Sequence[repo.Row]) -> list[dict[str, Any]]:
     return [dict(v) for v in value]
 
@@ -386,6 +410,12 @@ async def billing_consume(body: ResolveBody, response: Response, _: Service, c: 
 async def billing_release(body: ResolveBody, response: Response, _: Service, c: C) -> dict[str, Any]:
     """Void a credit hold; the camelCase ledger row."""
     return await _resolve(c, body, response, consume=False)
+
+
+@router.post("/v1/billing/credits/reconcile", status_code=201)
+async def billing_reconcile(body: ReconcileBody, _: Service, c: C) -> dict[str, Any]:
+    """The reconciliation sweep (domain.md §7.4, decision 31); ``dry_run`` only reports."""
+    return await _reconcile(c, body)
 
 
 @router.post("/v1/billing/events", status_code=201)
@@ -731,3 +761,10 @@ async def control_release(body: ResolveBody, response: Response, principal: Stud
     """Void a credit hold (operator)."""
     principal.require("invoices.write")
     return await _resolve(c, body, response, consume=False)
+
+
+@router.post("/v1/control/credits/reconcile", status_code=201)
+async def control_reconcile(body: ReconcileBody, principal: Studio, c: C) -> dict[str, Any]:
+    """The reconciliation sweep (operator)."""
+    principal.require("invoices.write")
+    return await _reconcile(c, body)

@@ -117,5 +117,7 @@ def subscriptions() -> list[Subscription]:
             check_version=False,
         ),
         # V1 has no per-account versions; its idempotency key (UNIQUE per source) keeps events single.
-        Subscription(V1_BILLING_EVENTS, on_v1_usage_event, frozenset({V1UsageEvent.TYPE}), check_version=False),
+        Subscription(
+            V1_BILLING_EVENTS, on_v1_usage_event, frozenset({V1UsageEvent.TYPE}), check_version=False
+        ),
     ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -74,10 +75,15 @@ from billing_service.domain.ledger import (
     Hold,
     HoldStatus,
     LedgerOutcome,
+    ReconcileAction,
+    ReconcileKind,
+    ReferenceState,
     ReleaseHold,
     ReserveCredit,
     consume,
     grant,
+    reconcile_action,
+    reconcile_release_command,
     release,
     reserve,
 )
@@ -502,6 +508,121 @@ async def emit_work_order_billing(
         causation_id=causation_id,
     )
     return event
+
+
+# --- reconcile sweep ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconcileRequest:
+    """Sweep parameters (domain.md §7.4); ``ref_type`` None sweeps every reference type."""
+
+    tenant_id: str | None = None
+    account_id: str | None = None
+    ref_type: str | None = None
+    limit: int = 100
+    timeout_minutes: int = DEFAULT_RESERVATION_TIMEOUT_MINUTES
+    dry_run: bool = False
+
+
+_REFERENCE_STATES = {"CANCELLED": ReferenceState.CANCELLED, "CLOSED": ReferenceState.CLOSED}
+
+
+def reference_state(status: str | None) -> ReferenceState:
+    """Billing's view of a work order for decision 31 (a release-gate stub row counts as missing)."""
+    if status is None or status == "UNKNOWN":
+        return ReferenceState.MISSING
+    return _REFERENCE_STATES.get(status, ReferenceState.ACTIVE)
+
+
+async def _reference_states(uow: UnitOfWork, holds: list[Hold]) -> dict[str, ReferenceState]:
+    wo_ids = [h.ref_id for h in holds if h.ref_type == WORK_ORDER_REF_TYPE]
+    statuses = await repo.work_order_statuses(uow.session, wo_ids)
+    return {i: reference_state(statuses.get(i)) for i in wo_ids}
+
+
+async def reconcile_credits(
+    open_uow: Callable[[], AbstractAsyncContextManager[UnitOfWork]], request: ReconcileRequest
+) -> dict[str, Any]:
+    """The sweep (domain.md §7.4 with decision 31), one transaction per released hold.
+
+    Each release re-reads the hold under its account lock and re-decides, so a hold resolved meanwhile
+    (or by a concurrent sweep) is skipped; the release key ``reconcile_release:<hold>:<reason>`` makes a
+    retried sweep change nothing twice. ``dry_run`` decides the same way and writes nothing. Errors are
+    collected per hold and do not stop the sweep.
+    """
+    now = utcnow()
+    async with open_uow() as uow:
+        holds = await repo.reconcile_candidates(
+            uow.session,
+            account_id=request.account_id,
+            tenant_id=request.tenant_id,
+            ref_type=request.ref_type,
+            limit=request.limit,
+        )
+        states = await _reference_states(uow, holds)
+    released = skipped = 0
+    errors: list[dict[str, str]] = []
+    actions: list[dict[str, Any]] = []
+    for hold in holds:
+        action = reconcile_action(hold, states.get(hold.ref_id), now, request.timeout_minutes)
+        if action.kind is ReconcileKind.RELEASE and not request.dry_run:
+            try:
+                action = await _reconcile_release(open_uow, hold, request.timeout_minutes, now)
+            except BillingError as exc:
+                errors.append({"reservation_id": hold.id, "error": exc.code})
+                continue
+        if action.kind is ReconcileKind.RELEASE:
+            released += 1
+        else:
+            skipped += 1
+        actions.append(
+            {
+                "reservation_id": hold.id,
+                "account_id": hold.account_id,
+                "ref_type": hold.ref_type,
+                "ref_id": hold.ref_id,
+                "action": action.kind.value,
+                "reason": action.reason,
+            }
+        )
+    return {
+        "dry_run": request.dry_run,
+        "scanned": len(holds),
+        "consumed": 0,
+        "released": released,
+        "skipped": skipped,
+        "errors": errors,
+        "actions": actions,
+    }
+
+
+async def _reconcile_release(
+    open_uow: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
+    hold: Hold,
+    timeout_minutes: int,
+    now: datetime,
+) -> ReconcileAction:
+    async with open_uow() as uow:
+        # Work order before account, the lock order of the sagas (accept, compensate): no deadlock.
+        wo = None
+        if hold.ref_type == WORK_ORDER_REF_TYPE:
+            wo = await repo.load_work_order(uow.session, hold.ref_id, lock=True)
+        await lock_account(uow, hold.account_id)
+        current = await repo.get_hold(uow.session, hold.id)
+        if current is None:
+            return ReconcileAction(ReconcileKind.SKIP, "not_found")
+        states = await _reference_states(uow, [current])
+        action = reconcile_action(current, states.get(current.ref_id), now, timeout_minutes)
+        if action.kind is not ReconcileKind.RELEASE:
+            return action
+        await release_credit(uow, current.account_id, reconcile_release_command(current.id, action.reason))
+        if wo is not None and wo["hold_id"] == current.id:
+            # The work order's billing view shows the hold: publish the change to its projections.
+            version = await repo.update_work_order_billing(uow.session, current.ref_id)
+            await emit_work_order_billing(uow, current.ref_id, version, None)
+        await uow.commit()
+    return action
 
 
 # --- usage events ---------------------------------------------------------------------------------------

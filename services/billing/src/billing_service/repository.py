@@ -534,6 +534,48 @@ async def list_holds(
     )
 
 
+async def reconcile_candidates(
+    session: AsyncSession,
+    *,
+    account_id: str | None,
+    tenant_id: str | None,
+    ref_type: str | None,
+    limit: int,
+) -> list[Hold]:
+    """Active holds for the sweep, oldest first (domain.md §7.4)."""
+    where, params = _filters(account_id=account_id, tenant_id=tenant_id, ref_type=ref_type)
+    params["limit"] = limit
+    rows = (
+        (
+            await session.execute(
+                text(
+                    f"SELECT {_HOLD_COLUMNS} FROM {S}.holds WHERE {where} AND status = 'active' "
+                    "ORDER BY created_at, id LIMIT :limit"
+                ),
+                params,
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [hold_from_row(r) for r in rows]
+
+
+async def work_order_statuses(session: AsyncSession, work_order_ids: Sequence[str]) -> dict[str, str]:
+    """Billing's last known status of each known work order (unknown ids are absent)."""
+    ids = [i for i in work_order_ids if _is_uuid(i)]
+    if not ids:
+        return {}
+    rows = await session.execute(
+        text(
+            f"SELECT work_order_id::text, status FROM {S}.work_orders "
+            "WHERE work_order_id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        {"ids": ids},
+    )
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
 def _filters(**values: str | None) -> tuple[str, dict[str, Any]]:
     where = ["true"]
     params: dict[str, Any] = {}

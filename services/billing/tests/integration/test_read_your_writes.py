@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -67,7 +68,7 @@ def after(wo: str, version: int) -> dict[str, str]:
 
 class TestAfterOnWorkOrderReads:
     async def test_waits_for_the_version_then_answers(
-        self, jwt_direct: httpx.AsyncClient, producer: AIOKafkaProducer, bh: type
+        self, jwt_direct: httpx.AsyncClient, producer: AIOKafkaProducer, bh: Any
     ) -> None:
         wo = str(uuid.uuid4())
         await bh.publish(producer, created(wo), key=wo, version=1)
@@ -78,10 +79,11 @@ class TestAfterOnWorkOrderReads:
         assert resp.json()["work_order_billing"]["source_version"] == 2
 
     async def test_unreached_version_is_bounded_by_the_wait_budget(
-        self, jwt_direct: httpx.AsyncClient, producer: AIOKafkaProducer, bh: type
+        self, jwt_direct: httpx.AsyncClient, producer: AIOKafkaProducer, bh: Any
     ) -> None:
         wo = str(uuid.uuid4())
         await bh.publish(producer, created(wo), key=wo, version=1)
+
         async def seen() -> bool:
             return (await jwt_direct.get(f"/v1/billing/work-orders/{wo}")).status_code == 200
 
@@ -111,7 +113,7 @@ class TestAfterOnWorkOrderReads:
 
 class TestAfterOnAccountStatus:
     async def test_account_status_waits_for_the_acceptance(
-        self, stack: StackInfo, studio: httpx.AsyncClient, producer: AIOKafkaProducer, bh: type
+        self, stack: StackInfo, studio: httpx.AsyncClient, producer: AIOKafkaProducer, bh: Any
     ) -> None:
         """A token of the DATA_PENDING move: the status read already shows the acceptance hold."""
         account = await bh.make_account(studio, wallet=3)

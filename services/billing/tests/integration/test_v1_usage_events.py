@@ -35,7 +35,7 @@ def event(account_key: str, idem: str, **payload: Any) -> V1UsageEvent:
     )
 
 
-async def stored(db: asyncpg.Connection, bh: type, idem: str) -> list[dict[str, Any]]:
+async def stored(db: asyncpg.Connection, bh: Any, idem: str) -> list[dict[str, Any]]:
     async def check() -> list[dict[str, Any]]:
         return await usage_rows(db, idem)
 
@@ -45,7 +45,7 @@ async def stored(db: asyncpg.Connection, bh: type, idem: str) -> list[dict[str, 
 
 class TestV1UsageEvents:
     async def test_known_account_is_matched_and_duplicates_change_nothing(
-        self, studio: httpx.AsyncClient, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: type
+        self, studio: httpx.AsyncClient, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: Any
     ) -> None:
         account = await bh.make_account(studio, mode="postpaid")
         idem = f"v1:invoice_created:{uuid.uuid4()}:0:abcdef0123456789"
@@ -76,7 +76,7 @@ class TestV1UsageEvents:
         assert keys.count(idem) == 1 and marker in keys
 
     async def test_unknown_account_is_stored_unmatched(
-        self, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: type
+        self, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: Any
     ) -> None:
         key = bh.unique_key()
         idem = f"v1:work_accepted:commission:{uuid.uuid4()}"
