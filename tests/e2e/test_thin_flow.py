@@ -59,7 +59,7 @@ class TestThinFlow:
         try:
             inbox = await conn.fetchval(
                 "SELECT count(*) FROM billing.inbox i JOIN workorders.outbox o ON o.message_id = i.message_id "
-                "WHERE o.key = $1",
+                "WHERE o.key = $1 AND o.envelope->>'type' = 'created'",
                 wo_id,
             )
         finally:
