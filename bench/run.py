@@ -71,7 +71,7 @@ class Config:
     pgbench_scale: int = 10
     pgbench_clients: int = 4
     pgbench_seconds: int = 15
-    flow_rate: float = 20.0
+    flow_rate: float = 5.0
     flow_seconds: float = 15.0
     flow_poll_interval_s: float = 0.02
     flow_timeout_s: float = 30.0
