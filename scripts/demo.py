@@ -236,7 +236,10 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
         ),
         201,
     )
-    print(f"    billing: {accepted['work_order']['billing']}")
+    billing = accepted["work_order"]["billing"]
+    print(
+        f"    billing: mode {billing['mode_cache']}, invoice {billing['service_invoice_id']}, hold {billing['reservation_id']}"
+    )
     ready = check(
         client.post(
             f"/v1/repogen/work-orders/{wo}/status",
@@ -244,7 +247,10 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
         ),
         201,
     )
-    print(f"    pack link: {ready.get('pack_link')}")
+    link = ready.get("pack_link") or {}
+    print(
+        f"    pack {(link.get('pack') or {}).get('id')} v{(link.get('pack') or {}).get('version')}, job {(link.get('generation_job') or {}).get('status')}"
+    )
 
     step("wait for the generation job")
     deadline = time.monotonic() + float(os.environ.get("REPOGEN_POLL_SECONDS", "90"))
