@@ -103,6 +103,7 @@ from shared.contracts.factory import ReleaseRequested
 from shared.contracts.workorders import StatusChanged
 from shared.db.uow import UnitOfWork
 from shared.messaging.envelope import Envelope
+from shared.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ def utcnow() -> datetime:
 
 def iso(value: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds and ``Z`` (domain.md §0)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if value is None else iso_utc(value)
 
 
 def _sqlstate(exc: IntegrityError) -> str | None:

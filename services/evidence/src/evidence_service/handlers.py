@@ -45,7 +45,7 @@ from shared.db.uow import UnitOfWork
 from shared.domain.checklist import evaluate_checklist, suggest_for_missing_fields
 from shared.domain.readiness import evaluate
 from shared.errors import BadRequest, Conflict, NotFound
-from shared.messaging.envelope import utc_now_iso
+from shared.timestamps import utc_now_iso
 
 LOCKED_STATUSES: Final = frozenset({"READY_FOR_RENDER", "CLOSED", "CANCELLED"})
 """Decision 29: from READY_FOR_RENDER on the evidence is frozen (terminal statuses included)."""

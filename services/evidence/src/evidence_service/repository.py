@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES
 from evidence_service.settings import SCHEMA
+from shared.timestamps import iso_utc
 
 S = SCHEMA
 
@@ -26,9 +27,7 @@ SEED_VERSION = 1
 
 def iso(value: Any) -> Any:
     """ISO-8601 UTC with milliseconds (domain.md §0), or the value unchanged."""
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return value
+    return iso_utc(value) if isinstance(value, datetime) else value
 
 
 def _json(value: Any) -> Any:

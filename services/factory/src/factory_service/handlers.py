@@ -52,9 +52,10 @@ from shared.contracts.workorders import ReadyForRender
 from shared.db.database import Database, Role
 from shared.db.uow import UnitOfWork
 from shared.errors import BadRequest, Conflict, IdempotencyKeyReused, NotFound
-from shared.messaging.envelope import Envelope, utc_now_iso
+from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxWriter
 from shared.stable_json import stable_dumps, stable_sha256
+from shared.timestamps import utc_now_iso
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from factory_service.settings import SCHEMA
+from shared.timestamps import iso_utc
 
 S = SCHEMA
 
@@ -54,7 +55,7 @@ _WO_COLUMNS = (
 
 def iso(value: datetime) -> str:
     """ISO-8601 UTC with milliseconds (domain.md §0)."""
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(value)
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

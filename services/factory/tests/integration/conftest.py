@@ -23,10 +23,11 @@ from shared.contracts.base import Event
 from shared.contracts.billing import GateDecided, WorkOrderBilling
 from shared.contracts.workorders import ReadyForRender, WorkOrderCreated, WorkOrderReopened, WorkOrderView
 from shared.devstack.launcher import StackInfo
-from shared.messaging.envelope import Envelope, utc_now_iso
+from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
 from shared.testing.fixtures import TEST_TENANT, make_token
+from shared.timestamps import utc_now_iso
 
 T = TypeVar("T")
 

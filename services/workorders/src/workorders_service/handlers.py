@@ -34,7 +34,8 @@ from shared.contracts.workorders import (
 )
 from shared.db.uow import UnitOfWork
 from shared.errors import AppError, BadRequest, Conflict, NotFound
-from shared.messaging.envelope import Envelope, utc_now_iso
+from shared.messaging.envelope import Envelope
+from shared.timestamps import utc_now_iso
 from workorders_service.domain.contract import (
     ContractValidationError,
     apply_patch,

@@ -14,6 +14,7 @@ from typing import Any
 from shared.domain.numeric import to_number
 from shared.domain.readiness import evaluate
 from shared.stable_json import stable_sha256
+from shared.timestamps import iso_utc
 from workorders_service.domain.contract import base_contract, parse_contract
 
 __all__ = [
@@ -42,9 +43,7 @@ SUCCESSFUL_GATE_RESULTS = frozenset({"PAID", "CREDIT_CONSUMED", "OVERRIDE"})
 
 def iso(value: Any) -> Any:
     """ISO-8601 UTC with milliseconds (``2026-02-24T10:00:00.000Z``); other values pass through."""
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return value
+    return iso_utc(value) if isinstance(value, datetime) else value
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import current_traceparent
-
-
-def utc_now_iso() -> str:
-    """ISO-8601 UTC with milliseconds, the format of every timestamp on the wire."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from shared.timestamps import utc_now_iso
 
 
 class Envelope(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 
@@ -28,6 +28,7 @@ from billing_service.domain.errors import (
     InvoiceNotSendable,
 )
 from billing_service.domain.money import DEFAULT_CURRENCY, Money
+from shared.timestamps import iso_utc
 
 IST = timezone(timedelta(hours=5, minutes=30), "Asia/Kolkata")
 
@@ -307,4 +308,4 @@ class DraftInvoice:
 
 def utc_now_iso(instant: datetime) -> str:
     """ISO-8601 UTC with milliseconds and ``Z`` (domain.md §0)."""
-    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(instant)

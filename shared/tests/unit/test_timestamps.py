@@ -1,0 +1,19 @@
+"""The wire timestamp format of domain.md §0."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from shared.timestamps import iso_utc
+
+
+class TestIsoUtc:
+    def test_utc_instant_has_milliseconds_and_z(self) -> None:
+        assert iso_utc(datetime(2026, 2, 24, 10, 0, 0, 123456, tzinfo=UTC)) == "2026-02-24T10:00:00.123Z"
+
+    def test_other_offsets_are_converted_to_utc(self) -> None:
+        ist = timezone(timedelta(hours=5, minutes=30))
+        assert iso_utc(datetime(2026, 4, 1, 0, 0, tzinfo=ist)) == "2026-03-31T18:30:00.000Z"
+
+    def test_naive_values_are_not_shifted(self) -> None:
+        assert iso_utc(datetime(2026, 1, 1, 8, 30)) == "2026-01-01T08:30:00.000"
