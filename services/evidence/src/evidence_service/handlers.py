@@ -26,7 +26,7 @@ from evidence_service.domain.notes import (
     profile_selected_note,
 )
 from evidence_service.domain.profiles import select_default
-from evidence_service.ocr_engine import run_ocr
+from evidence_service.ocr_engine import DEFAULT_LANGS, run_ocr
 from evidence_service.repository import (
     EvidenceRepository,
     evidence_for_rules,
@@ -594,7 +594,12 @@ class OcrOutcome:
 
 
 async def _read_document(
-    repo: EvidenceRepository, job: Mapping[str, Any], blobs: BlobStore, timeout_s: int, request_id: str | None
+    repo: EvidenceRepository,
+    job: Mapping[str, Any],
+    blobs: BlobStore,
+    timeout_s: int,
+    langs: str,
+    request_id: str | None,
 ) -> OcrOutcome:
     base = {"request_id": request_id, "job_id": str(job["id"]), "placeholder": False}
     item = await repo.item(job["work_order_id"], job["evidence_item_id"])
@@ -628,7 +633,9 @@ async def _read_document(
             NOTE_DOCUMENT_BYTES_MISSING,
         )
     try:
-        result = await asyncio.to_thread(run_ocr, data, document["content_type"], timeout_seconds=timeout_s)
+        result = await asyncio.to_thread(
+            run_ocr, data, document["content_type"], timeout_seconds=timeout_s, langs=langs
+        )
     except EvidenceDomainError as exc:
         return OcrOutcome(
             "FAILED",
@@ -659,6 +666,7 @@ async def process_ocr_job(
     *,
     blobs: BlobStore,
     timeout_s: int,
+    langs: str = DEFAULT_LANGS,
     request_id: str | None,
 ) -> bool:
     """Run one OCR job (decision 28). Idempotent: a job already DONE or FAILED is left alone (EVI-03).
@@ -678,7 +686,7 @@ async def process_ocr_job(
         raise LookupError(f"OCR job {event.job_id} does not match work order / evidence of the request")
     if job["status"] != "QUEUED":
         return False
-    outcome = await _read_document(repo, job, blobs, timeout_s, request_id)
+    outcome = await _read_document(repo, job, blobs, timeout_s, langs, request_id)
     wo = await repo.work_order(job["work_order_id"], for_update=True)
     locked_job = await repo.job(job_id, for_update=True)
     if wo is None or locked_job is None or locked_job["status"] != "QUEUED":

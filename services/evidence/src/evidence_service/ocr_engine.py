@@ -7,7 +7,9 @@ the OCR job is FAILED with; content we cannot read at all gives a normal result 
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -21,17 +23,30 @@ from evidence_service.domain.errors import OcrDocumentUnreadable, OcrEngineUnava
 from evidence_service.domain.ocr_fields import extract_fields
 
 __all__ = [
+    "DEFAULT_LANGS",
     "DEFAULT_TIMEOUT_SECONDS",
     "IMAGE_CONTENT_TYPES",
     "PDF_CONTENT_TYPES",
     "OcrEngineUnavailable",
     "OcrResult",
+    "available_languages",
     "run_ocr",
     "tesseract_version",
+    "validate_langs",
 ]
 
 DEFAULT_TIMEOUT_SECONDS: Final = 60
 """Upper bound for one Tesseract run; a phone photo normally takes a few seconds."""
+
+DEFAULT_LANGS: Final = "eng+kan+hin"
+"""Tesseract languages of valuation documents: English, Kannada (land records such as RTC extracts), Hindi."""
+
+INSTALL_HINT: Final = (
+    "run `make install` (it installs deploy/system-packages.txt), or "
+    "`sudo apt-get install -y tesseract-ocr tesseract-ocr-eng tesseract-ocr-kan tesseract-ocr-hin`"
+)
+
+_LANGS_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,30}(\+[A-Za-z][A-Za-z0-9_]{1,30}){0,9}$")
 
 IMAGE_CONTENT_TYPES: Final = frozenset(
     {"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/heic", "image/heif"}
@@ -88,23 +103,69 @@ def tesseract_version() -> str:
         return str(pytesseract.get_tesseract_version())
     except (pytesseract.TesseractNotFoundError, OSError) as exc:
         raise OcrEngineUnavailable(
-            "Tesseract OCR engine is not installed or not on PATH", {"engine": "tesseract"}
+            f"Tesseract OCR engine is not installed or not on PATH: {INSTALL_HINT}",
+            {"engine": "tesseract", "fix": INSTALL_HINT},
         ) from exc
 
 
-def run_ocr(data: bytes, content_type: str, *, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> OcrResult:
+def validate_langs(langs: str) -> str:
+    """``langs`` as Tesseract expects it (``eng+kan+hin``); :class:`ValueError` for anything else."""
+    if not _LANGS_RE.match(langs):
+        raise ValueError(f"OCR languages must look like 'eng+kan+hin', got {langs!r}")
+    return langs
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_languages() -> frozenset[str]:
+    return frozenset(str(lang) for lang in pytesseract.get_languages(config=""))
+
+
+def available_languages() -> frozenset[str]:
+    """Languages the installed Tesseract can read; :class:`OcrEngineUnavailable` when it is missing."""
+    try:
+        langs = _installed_languages()
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError) as exc:
+        _installed_languages.cache_clear()
+        raise OcrEngineUnavailable(
+            f"Tesseract OCR engine is not installed or not on PATH: {INSTALL_HINT}",
+            {"engine": "tesseract", "fix": INSTALL_HINT},
+        ) from exc
+    if not langs:
+        # An install without traineddata is as good as none; look again next time.
+        _installed_languages.cache_clear()
+    return langs
+
+
+def _require_languages(langs: str) -> None:
+    missing = [lang for lang in langs.split("+") if lang not in available_languages()]
+    if missing:
+        _installed_languages.cache_clear()  # a language installed later is seen by the next job
+        raise OcrEngineUnavailable(
+            f"Tesseract lacks the languages {'+'.join(missing)}: {INSTALL_HINT}",
+            {"engine": "tesseract", "missing_languages": missing, "fix": INSTALL_HINT},
+        )
+
+
+def run_ocr(
+    data: bytes,
+    content_type: str,
+    *,
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    langs: str = DEFAULT_LANGS,
+) -> OcrResult:
     """Read the text of a document and suggest field values from it.
 
     Images (JPEG, PNG, WebP; HEIC/HEIF when the installed Pillow can decode it) go through Tesseract;
     PDFs through their text layer (no rasterising: a scanned PDF gives ``PDF_HAS_NO_TEXT_LAYER``).
-    Raises :class:`OcrEngineUnavailable` when Tesseract is needed but missing,
+    Images are read with the Tesseract languages ``langs`` (default English + Kannada + Hindi).
+    Raises :class:`OcrEngineUnavailable` when Tesseract or one of ``langs`` is needed but missing,
     :class:`OcrTimedOut` after ``timeout_seconds`` and :class:`OcrDocumentUnreadable` for corrupt bytes.
     """
     kind = _normalise_content_type(content_type)
     if kind in PDF_CONTENT_TYPES:
         return _read_pdf(data, kind)
     if kind in IMAGE_CONTENT_TYPES:
-        return _read_image(data, kind, timeout_seconds)
+        return _read_image(data, kind, timeout_seconds, validate_langs(langs))
     return _unsupported(kind, f"content type {kind or '<empty>'} cannot be read by OCR")
 
 
@@ -162,14 +223,15 @@ def _open_image(data: bytes, kind: str) -> Image.Image | OcrResult:
     return upright.convert("RGB") if upright.mode not in {"RGB", "L"} else upright
 
 
-def _read_image(data: bytes, kind: str, timeout_seconds: int) -> OcrResult:
+def _read_image(data: bytes, kind: str, timeout_seconds: int, langs: str) -> OcrResult:
     opened = _open_image(data, kind)
     if isinstance(opened, OcrResult):
         return opened
     version = tesseract_version()
+    _require_languages(langs)
     try:
         words = pytesseract.image_to_data(
-            opened, lang="eng", output_type=pytesseract.Output.DICT, timeout=timeout_seconds
+            opened, lang=langs, output_type=pytesseract.Output.DICT, timeout=timeout_seconds
         )
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrEngineUnavailable("Tesseract OCR engine disappeared", {"engine": "tesseract"}) from exc

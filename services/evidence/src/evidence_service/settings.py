@@ -1,5 +1,8 @@
 """Settings of the evidence service."""
 
+from pydantic import field_validator
+
+from evidence_service.ocr_engine import DEFAULT_LANGS, validate_langs
 from shared.settings import ServiceSettings
 
 SCHEMA = "evidence"
@@ -17,3 +20,10 @@ class Settings(ServiceSettings):
     work_order_wait_ms: int = 3_000
     # Upper bound of one Tesseract run inside the OCR consumer.
     ocr_timeout_s: int = 60
+    # Tesseract languages for images (`ZENOPS_OCR_LANGS`): English + Kannada + Hindi by default.
+    ocr_langs: str = DEFAULT_LANGS
+
+    @field_validator("ocr_langs")
+    @classmethod
+    def _langs(cls, value: str) -> str:
+        return validate_langs(value)

