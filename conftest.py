@@ -11,7 +11,7 @@ import pytest
 
 pytest_plugins = ["shared.testing.fixtures"]
 
-_TIERS = ("unit", "integration", "e2e", "contracts", "deploy")
+_TIERS = ("unit", "integration", "e2e", "fuzz", "contracts", "deploy")
 _seconds: dict[str, float] = defaultdict(float)
 _counts: dict[str, int] = defaultdict(int)
 _started = time.monotonic()

@@ -51,7 +51,7 @@ from shared.devstack.postgres import PostgresError, PostgresNode
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.schema import messaging_tables_sql
+from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
 
 MESSAGE_SIZE = 1024
 BENCH_DATABASE = "zenops_bench"
@@ -264,7 +264,7 @@ async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
     admin = await asyncpg.connect(info.admin_dsn)
     try:
         await admin.execute(f"CREATE SCHEMA {schema}")
-        for statement in messaging_tables_sql(schema):
+        for statement in [*messaging_tables_sql(schema), *unsendable_tables_sql(schema)]:
             await admin.execute(statement)
         await admin.execute(
             f"CREATE TABLE {schema}.{EFFECTS_TABLE} "

@@ -108,7 +108,8 @@ class TestFactoryOperatorChecklist:
         created = await gateway.post(
             "/v1/repogen/work-orders",
             json={
-                "source_type": "TENANT",
+                # CHANNEL, created by the test user: the portal token of that user may download (issue 12)
+                "source_type": "CHANNEL",
                 "report_type": "VALUATION",
                 "bank_name": "State Bank of India",
                 "bank_type": "SBI",

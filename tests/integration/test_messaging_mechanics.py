@@ -32,7 +32,7 @@ from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.schema import messaging_tables_sql
+from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
 from shared.telemetry.tracing import configure_tracing
 
 pytestmark = pytest.mark.stack
@@ -51,7 +51,7 @@ async def mech(stack: StackInfo) -> AsyncIterator[dict[str, str]]:
     conn = await asyncpg.connect(stack.admin_dsn)
     try:
         await conn.execute(f"CREATE SCHEMA {schema}")
-        for stmt in messaging_tables_sql(schema):
+        for stmt in [*messaging_tables_sql(schema), *unsendable_tables_sql(schema)]:
             await conn.execute(stmt)
         await conn.execute(
             f"CREATE TABLE {schema}.effects (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)"

@@ -50,7 +50,10 @@ async def _create_work_order(stack: StackInfo, tenant: str) -> str:
 
 
 async def _as_tenant(conn: asyncpg.Connection, tenant: str) -> None:
-    await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+    # the unit of work names the audience too; the app role's audience policies fail closed without one
+    await conn.execute(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('app.aud', 'web', true)", tenant
+    )
 
 
 class TestTenantIsolation:

@@ -35,9 +35,14 @@ class ServiceContainer:
         )
 
     def tenant_uow(self, principal: Principal) -> UnitOfWork:
-        """A unit of work bound by RLS to the caller's tenant (the ``app`` role)."""
+        """A unit of work bound by RLS to the caller's tenant, user and audience (the ``app`` role)."""
         return UnitOfWork(
-            self.db, self.outbox, role=Role.APP, tenant_id=principal.tenant_id, user_id=principal.user_id
+            self.db,
+            self.outbox,
+            role=Role.APP,
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            aud=principal.aud,
         )
 
     def system_uow(self, tenant_id: str | None = None) -> UnitOfWork:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,9 +14,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
@@ -52,17 +56,33 @@ def validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"issues": issues}
 
 
+#: statuses whose ``details.retry_after_s`` becomes a ``Retry-After`` header
+_RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def error_response(exc: AppError) -> JSONResponse:
+    """The normalized response of an :class:`AppError` (with ``Retry-After`` where it applies)."""
+    headers = None
+    retry_after = exc.details.get("retry_after_s")
+    if exc.http_status in _RETRY_AFTER_STATUSES and isinstance(retry_after, int):
+        # decision 30: a refused client learns when to come back
+        headers = {"Retry-After": str(retry_after)}
+    return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
+
+
+def internal_error_response(request_id: str | None) -> JSONResponse:
+    """The only body an unexpected failure ever shows: no exception text, no traceback."""
+    return JSONResponse(
+        error_body("INTERNAL_ERROR", "internal error", {"request_id": request_id}), status_code=500
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as ``{"code", "message", "details"}``."""
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        headers = None
-        retry_after = exc.details.get("retry_after_s")
-        if exc.http_status in (429, 503) and isinstance(retry_after, int):
-            # decision 30: a refused client learns when to come back
-            headers = {"Retry-After": str(retry_after)}
-        return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -73,6 +93,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        carried = getattr(exc, "app_error", None)
+        if isinstance(carried, AppError):
+            # raised where FastAPI only lets HTTPException through (e.g. while it reads the body)
+            return error_response(carried)
         code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
@@ -80,36 +104,82 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return JSONResponse(error_body("INTERNAL_ERROR", "internal error"), status_code=500)
+        # Only reached when the request-context middleware itself fails (it answers every other
+        # unexpected error); Starlette re-raises afterwards, so the server logs the traceback.
+        return internal_error_response(request_id_var.get())
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+def request_id_of(headers: Headers) -> str:
+    """The caller's ``x-request-id`` when it is a sane token, else a fresh uuid (never echo junk)."""
+    given = headers.get("x-request-id")
+    if given and _REQUEST_ID.fullmatch(given):
+        return given
+    return str(uuid.uuid4())
+
+
+class RequestContextMiddleware:
+    """Request id (``x-request-id``), a server span continuing the caller's trace, metrics, and the
+    last line of defence: an exception nothing else handled is logged here ONCE with its traceback and
+    answered as a JSON 500 ``INTERNAL_ERROR`` carrying the request id (never re-raised, so the server
+    does not log it a second time). A pure ASGI middleware: responses stream through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        rid = request_id_of(headers)
+        method = str(scope.get("method", ""))
+        route = str(scope.get("path", ""))
+        state = {"status": 500, "started": False}
+        rid_header = (b"x-request-id", rid.encode("latin-1"))
+
+        async def _send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                state["status"] = int(message["status"])
+                raw = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*raw, rid_header]}
+            await send(message)
+
+        token = request_id_var.set(rid)
+        started_at = time.perf_counter()
+        try:
+            with _tracer.start_as_current_span(
+                f"{method} {route}",
+                context=extract_context(dict(headers)),
+                kind=SpanKind.SERVER,
+                attributes={"http.request.method": method, "url.path": route},
+            ) as span:
+                try:
+                    await self.app(scope, receive, _send)
+                except Exception as exc:
+                    # the formatter adds request id, trace id and the traceback (``exc``)
+                    log.exception("unhandled error", extra={"method": method, "path": route[:512]})
+                    span.record_exception(exc)
+                    span.set_status(StatusCode.ERROR, type(exc).__name__)
+                    if not state["started"]:
+                        await internal_error_response(rid)(scope, receive, _send)
+                    else:
+                        state["status"] = 500  # the body was cut short: count it as the failure it is
+                span.set_attribute("http.response.status_code", int(state["status"]))
+        finally:
+            request_id_var.reset(token)
+            HTTP_LATENCY.labels(self.service, method).observe(time.perf_counter() - started_at)
+        HTTP_REQUESTS.labels(self.service, method, str(state["status"])).inc()
 
 
 def install_request_context(app: FastAPI, service: str) -> None:
-    """Request id (``x-request-id``), a server span continuing the caller's trace, metrics."""
-
-    @app.middleware("http")
-    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or str(uuid.uuid4())
-        token = request_id_var.set(rid)
-        parent = extract_context(dict(request.headers))
-        route = request.url.path
-        try:
-            with (
-                _tracer.start_as_current_span(
-                    f"{request.method} {route}",
-                    context=parent,
-                    kind=SpanKind.SERVER,
-                    attributes={"http.request.method": request.method, "url.path": route},
-                ) as span,
-                HTTP_LATENCY.labels(service, request.method).time(),
-            ):
-                response = await call_next(request)
-                span.set_attribute("http.response.status_code", response.status_code)
-        finally:
-            request_id_var.reset(token)
-        response.headers["x-request-id"] = rid
-        HTTP_REQUESTS.labels(service, request.method, str(response.status_code)).inc()
-        return response
+    """Request id, server span, metrics and the JSON 500 (see :class:`RequestContextMiddleware`)."""
+    app.add_middleware(RequestContextMiddleware, service=service)
 
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]

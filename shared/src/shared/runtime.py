@@ -9,26 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Gauge
 
 from shared.db.database import Database
 from shared.db.migrations import upgrade_head
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.relay import OutboxRelay
+from shared.messaging.relay import OutboxRelay, list_unsendable, outbox_health, replay_unsendable
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 
 log = logging.getLogger(__name__)
+
+OUTBOX_UNSENDABLE = Gauge(
+    "zenops_outbox_unsendable_messages",
+    "Outbox messages the relay moved aside as unsendable (replay or discard with replay-parked)",
+    ["service"],
+)
+OUTBOX_PARKED_BEHIND = Gauge(
+    "zenops_outbox_parked_behind_unsendable",
+    "Outbox rows waiting behind an unsendable message of their key",
+    ["service"],
+)
+OUTBOX_PENDING = Gauge(
+    "zenops_outbox_pending",
+    "Outbox rows waiting to be published (not counting the parked ones)",
+    ["service"],
+)
 
 
 @dataclass
@@ -78,7 +98,11 @@ def build_stream_app(
     relay = OutboxRelay(
         schema=schema,
         dsn=asyncpg_dsn(settings.db_system_url),
-        producer=producer,
+        # The relay owns its producer (it replaces it after a broker refusal); the consumer's
+        # dead-letter producer stays apart.
+        producer_factory=lambda: make_producer(
+            settings.kafka_bootstrap, client_id=f"{settings.service_name}-relay"
+        ),
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
     )
@@ -103,6 +127,45 @@ def build_stream_app(
     return StreamApp(settings, schema, db, outbox, producer, relay, consumer)
 
 
+def install_outbox_metrics(app: FastAPI, settings: ServiceSettings, schema: str) -> None:
+    """Refresh the outbox gauges from the database on every ``/metrics`` scrape of the HTTP process.
+
+    The relay runs in the stream process, which serves no HTTP; the state it leaves (unsendable rows,
+    rows parked behind them, rows waiting) is in the schema, so the service's own ``/metrics`` reads it.
+    A database that cannot be asked leaves the gauges as they were (``/metrics`` never fails for it).
+    """
+    dsn = asyncpg_dsn(settings.db_system_url)
+    service = settings.service_name
+
+    @app.middleware("http")
+    async def _outbox_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.url.path == "/metrics":
+            await refresh_outbox_gauges(dsn, schema, service)
+        return await call_next(request)
+
+
+async def refresh_outbox_gauges(dsn: str, schema: str, service: str) -> None:
+    """Set the outbox gauges of ``service`` from ``schema`` (best effort)."""
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=2.0)
+    except Exception as exc:
+        log.warning("outbox metrics unavailable", extra={"error": repr(exc)})
+        return
+    try:
+        health = await outbox_health(conn, schema)
+    except Exception as exc:
+        log.warning("outbox metrics unavailable", extra={"error": repr(exc)})
+        return
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.close()
+    OUTBOX_UNSENDABLE.labels(service).set(health.unsendable)
+    OUTBOX_PARKED_BEHIND.labels(service).set(health.parked_behind)
+    OUTBOX_PENDING.labels(service).set(health.pending)
+
+
 async def _run_until_signalled(factory: Callable[[], StreamApp]) -> None:
     # aiokafka clients must be created inside the running loop, hence the factory.
     app = factory()
@@ -122,7 +185,13 @@ def service_main(
     migrations_dir: Path,
     stream_factory: Callable[[ServiceSettings], StreamApp],
 ) -> int:
-    """``migrate`` | ``stream`` | ``replay-parked TOPIC KEY [--discard]``."""
+    """``migrate`` | ``stream`` | ``replay-parked TOPIC KEY [--discard]`` | ``list-parked``.
+
+    ``replay-parked`` handles both kinds of parking of one key: the relay's unsendable outbox message
+    (sent again, or dropped with ``--discard``; then the outbox rows waiting behind it flow) and the
+    consumer's parked messages (re-applied, or the dead-lettered head dropped with ``--discard``). It
+    exits 1 when a message is still unsendable. ``list-parked`` prints both, one JSON object a line.
+    """
     configure_logging(settings.service_name, settings.log_level)
     command = argv[0] if argv else "stream"
     if command == "migrate":
@@ -132,20 +201,44 @@ def service_main(
     if command == "stream":
         asyncio.run(_run_until_signalled(lambda: stream_factory(settings)))
         return 0
-    if command == "replay-parked" and len(argv) >= 3:
-
-        async def _replay() -> None:
-            app = stream_factory(settings)
-            await app.producer.start()
-            try:
-                assert app.consumer is not None
-                for outcome in await app.consumer.replay(argv[1], argv[2], discard_head="--discard" in argv):
-                    print(outcome.status, outcome.message_id)
-            finally:
-                await app.producer.stop()
-                await app.db.dispose()
-
-        asyncio.run(_replay())
-        return 0
-    print(f"usage: {sys.argv[0]} migrate|stream|replay-parked TOPIC KEY [--discard]", file=sys.stderr)
+    if (command == "replay-parked" and len(argv) >= 3) or command == "list-parked":
+        return asyncio.run(_parking(argv, settings, schema, stream_factory))
+    print(
+        f"usage: {sys.argv[0]} migrate|stream|replay-parked TOPIC KEY [--discard]|list-parked",
+        file=sys.stderr,
+    )
     return 2
+
+
+async def _parking(
+    argv: Sequence[str],
+    settings: ServiceSettings,
+    schema: str,
+    stream_factory: Callable[[ServiceSettings], StreamApp],
+) -> int:
+    """The operator commands on parked keys (see :func:`service_main`)."""
+    app = stream_factory(settings)
+    conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(settings.db_system_url))
+    await app.producer.start()
+    try:
+        if argv[0] == "list-parked":
+            for item in await list_unsendable(conn, schema):
+                print(json.dumps({"kind": "unsendable", **item}, default=str))
+            if app.consumer is not None:
+                for item in await app.consumer.parked():
+                    print(json.dumps({"kind": "parked", **item}, default=str))
+            return 0
+        topic, key, discard = argv[1], argv[2], "--discard" in argv
+        code = 0
+        for sent in await replay_unsendable(conn, schema, app.producer, topic, key, discard=discard):
+            print(sent.status, sent.message_id, sent.detail)
+            if sent.status in ("unsendable", "failed"):
+                code = 1
+        if app.consumer is not None:
+            for outcome in await app.consumer.replay(topic, key, discard_head=discard):
+                print(outcome.status, outcome.message_id)
+        return code
+    finally:
+        await app.producer.stop()
+        await conn.close()
+        await app.db.dispose()

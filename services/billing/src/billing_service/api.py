@@ -45,10 +45,30 @@ from shared.auth.principal import Principal
 from shared.consistency import AFTER_HEADER, await_projections, parse_tokens, wait_budget_ms
 from shared.container import ServiceContainer, parse_uuid, version_token
 from shared.errors import BadRequest, NotFound
+from shared.validation import (
+    MAX_PAGE_LIMIT,
+    Code,
+    CreditAmount,
+    JsonObject,
+    Key,
+    MonthlyAllowance,
+    Name,
+    PaymentTermsDays,
+    SafeInt,
+    SearchText,
+)
 
 router = APIRouter()
 
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT)]
+# Query strings: ids are checked as uuids by the routes (else 404), keys and codes are bounded here.
+KeyQuery = Annotated[Key | None, Query()]
+CodeQuery = Annotated[Code | None, Query()]
+SearchQuery = Annotated[SearchText | None, Query()]
+#: reconciliation: holds older than this many minutes (one year at most; a timedelta stays in range)
+MAX_TIMEOUT_MINUTES = 525_600
+MAX_METADATA_KEYS = 50  # keys of a grant's metadata object
+GrantMetadataValue = Key | SafeInt | bool | None
 
 
 def _container() -> ServiceContainer:
@@ -115,48 +135,48 @@ class _Body(BaseModel):
 
 class ReserveBody(_Body):
     account_id: uuid.UUID | None = None
-    external_key: str | None = None
-    amount: StrictInt = 1
-    ref_type: str = Field(min_length=1)
-    ref_id: str = Field(min_length=1)
-    idempotency_key: str = Field(min_length=1)
+    external_key: Key | None = None
+    amount: CreditAmount = 1
+    ref_type: Key = Field(min_length=1)
+    ref_id: Key = Field(min_length=1)
+    idempotency_key: Key = Field(min_length=1)
     operator_override: StrictBool = False
 
 
 class ResolveBody(_Body):
     account_id: uuid.UUID | None = None
-    external_key: str | None = None
+    external_key: Key | None = None
     reservation_id: uuid.UUID | None = None
-    ref_type: str | None = None
-    ref_id: str | None = None
-    idempotency_key: str = Field(min_length=1)
-    amount: StrictInt | None = None
+    ref_type: Key | None = None
+    ref_id: Key | None = None
+    idempotency_key: Key = Field(min_length=1)
+    amount: CreditAmount | None = None
 
 
 class UsageBody(_Body):
     source_system: str = Field(pattern="^(v1|v2)$")
-    event_type: str = Field(min_length=1)
+    event_type: Code = Field(min_length=1)
     account_id: uuid.UUID | None = None
-    external_account_key: str | None = None
-    payload_json: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str = Field(min_length=1)
+    external_account_key: Key | None = None
+    payload_json: JsonObject = Field(default_factory=dict)
+    idempotency_key: Key = Field(min_length=1)
 
 
 class AccountBody(_Body):
     tenant_id: uuid.UUID
     account_type: AccountType
-    display_name: str = Field(min_length=1)
-    external_key: str = Field(min_length=1)
-    payment_terms_days: StrictInt | None = None
+    display_name: Name = Field(min_length=1)
+    external_key: Key = Field(min_length=1)
+    payment_terms_days: PaymentTermsDays | None = None
 
 
 class PolicyBody(_Body):
     billing_mode: BillingMode
-    payment_terms_days: StrictInt | None = None
-    currency: str | None = None
+    payment_terms_days: PaymentTermsDays | None = None
+    currency: Code | None = None
     is_enabled: StrictBool | None = None
     force_enable_credit: StrictBool = False
-    monthly_report_allowance: StrictInt | None = Field(default=None, ge=0)
+    monthly_report_allowance: MonthlyAllowance | None = None
 
 
 class StatusBody(_Body):
@@ -164,20 +184,22 @@ class StatusBody(_Body):
 
 
 class GrantBody(_Body):
-    amount: StrictInt
-    reason: str = "grant"
-    ref_type: str | None = None
-    ref_id: str | None = None
-    idempotency_key: str = Field(min_length=1)
-    metadata_json: dict[str, str | int | bool | None] = Field(default_factory=dict)
+    amount: CreditAmount
+    reason: Code = "grant"
+    ref_type: Key | None = None
+    ref_id: Key | None = None
+    idempotency_key: Key = Field(min_length=1)
+    metadata_json: dict[Key, GrantMetadataValue] = Field(default_factory=dict, max_length=MAX_METADATA_KEYS)
 
 
 class ReconcileBody(_Body):
     tenant_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
-    ref_type: str | None = Field(default=None, min_length=1)
-    limit: StrictInt = Field(default=100, ge=1, le=500)
-    timeout_minutes: StrictInt = Field(default=DEFAULT_RESERVATION_TIMEOUT_MINUTES, ge=1)
+    ref_type: Key | None = Field(default=None, min_length=1)
+    limit: StrictInt = Field(default=100, ge=1, le=MAX_PAGE_LIMIT)
+    timeout_minutes: StrictInt = Field(
+        default=DEFAULT_RESERVATION_TIMEOUT_MINUTES, ge=1, le=MAX_TIMEOUT_MINUTES
+    )
     dry_run: StrictBool = False
 
 
@@ -373,7 +395,7 @@ def _rows(value: Sequence[repo.Row]) -> list[dict[str, Any]]:
 
 @router.get("/v1/billing/accounts/status")
 async def account_status_by_key(
-    request: Request, _: Service, c: C, external_key: str | None = None
+    request: Request, _: Service, c: C, external_key: KeyQuery = None
 ) -> dict[str, Any]:
     """Account status by external key (V1 status lookup)."""
     if not external_key or not external_key.strip():
@@ -439,9 +461,9 @@ async def billing_event(body: UsageBody, _: Service, c: C) -> dict[str, Any]:
 async def billing_reservations(
     _: Service,
     c: C,
-    account_id: str | None = None,
-    external_key: str | None = None,
-    status: str | None = None,
+    account_id: KeyQuery = None,
+    external_key: KeyQuery = None,
+    status: CodeQuery = None,
     limit: Limit = 200,
 ) -> list[dict[str, Any]]:
     """Decision 22: the V1 monitor's reservation list."""
@@ -450,7 +472,7 @@ async def billing_reservations(
 
 @router.get("/v1/billing/credits/ledger")
 async def billing_ledger(
-    _: Service, c: C, account_id: str | None = None, external_key: str | None = None, limit: Limit = 200
+    _: Service, c: C, account_id: KeyQuery = None, external_key: KeyQuery = None, limit: Limit = 200
 ) -> list[dict[str, Any]]:
     """Decision 22: the V1 monitor's ledger list."""
     return await _ledger(c, await _account_filter(c, account_id, external_key), None, limit)
@@ -460,9 +482,9 @@ async def billing_ledger(
 async def billing_timeline(
     _: Service,
     c: C,
-    account_id: str | None = None,
-    external_key: str | None = None,
-    tenant_id: str | None = None,
+    account_id: KeyQuery = None,
+    external_key: KeyQuery = None,
+    tenant_id: KeyQuery = None,
     limit: Limit = 120,
 ) -> list[dict[str, Any]]:
     """Decision 22: the V1 monitor's timeline."""
@@ -487,7 +509,11 @@ def jwt_caller(request: Request, c: C) -> Principal:
 async def get_work_order_billing(
     work_order_id: str, request: Request, principal: Annotated[Principal, Depends(jwt_caller)], c: C
 ) -> dict[str, Any]:
-    """The billing view of one work order of the caller's tenant (after ``x-zenops-after``)."""
+    """The billing view of one work order of the caller's tenant (after ``x-zenops-after``).
+
+    Staff audiences only: the portal's billing reach is its tenant's invoices (domain.md §10.3), not the
+    holds and gate state of work orders (403 ``PORTAL_BILLING_FORBIDDEN``)."""
+    principal.deny_portal("billing")
     missing = NotFound(f"billing state of work order {work_order_id} not found", code="WORK_ORDER_NOT_FOUND")
     wo_id = str(parse_uuid(work_order_id, not_found=missing))
     await honour_after(c, request, principal)
@@ -543,7 +569,7 @@ def _account_list_item(state: repo.AccountState) -> dict[str, Any]:
 
 
 @router.get("/v1/control/tenant")
-async def control_accounts(principal: Studio, c: C, search: str | None = None) -> list[dict[str, Any]]:
+async def control_accounts(principal: Studio, c: C, search: SearchQuery = None) -> list[dict[str, Any]]:
     """Accounts whose name or key contains ``search`` (case-insensitive)."""
     principal.require("masterdata.read")
     async with c.system_uow() as uow:
@@ -666,7 +692,7 @@ async def control_grant(
 
 @router.get("/v1/control/credits")
 async def control_ledger(
-    principal: Studio, c: C, account_id: str | None = None, tenant_id: str | None = None
+    principal: Studio, c: C, account_id: KeyQuery = None, tenant_id: KeyQuery = None
 ) -> list[dict[str, Any]]:
     """The last 500 ledger rows."""
     principal.require("masterdata.read")
@@ -713,9 +739,9 @@ async def control_tenant_credits(tenant_id: str, principal: Studio, c: C) -> dic
 async def control_reservations(
     principal: Studio,
     c: C,
-    account_id: str | None = None,
-    tenant_id: str | None = None,
-    status: str | None = None,
+    account_id: KeyQuery = None,
+    tenant_id: KeyQuery = None,
+    status: CodeQuery = None,
     limit: Limit = 200,
 ) -> list[dict[str, Any]]:
     """Holds, newest first."""
@@ -729,10 +755,10 @@ async def control_reservations(
 async def control_timeline(
     principal: Studio,
     c: C,
-    account_id: str | None = None,
-    tenant_id: str | None = None,
-    ref_type: str | None = None,
-    ref_id: str | None = None,
+    account_id: KeyQuery = None,
+    tenant_id: KeyQuery = None,
+    ref_type: KeyQuery = None,
+    ref_id: KeyQuery = None,
     limit: Limit = 120,
 ) -> list[dict[str, Any]]:
     """Ledger and usage events, newest first."""

@@ -13,7 +13,7 @@ from billing_service.consumers import subscriptions
 from billing_service.domain.errors import BillingError
 from billing_service.settings import SCHEMA, Settings
 from shared.http import create_service_app
-from shared.runtime import StreamApp, build_stream_app, service_main
+from shared.runtime import StreamApp, build_stream_app, install_outbox_metrics, service_main
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 
@@ -25,6 +25,7 @@ def create_app() -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
     app = create_service_app(settings, title="ZenOps billing")
+    install_outbox_metrics(app, settings, SCHEMA)
     app.include_router(router)
 
     @app.exception_handler(BillingError)

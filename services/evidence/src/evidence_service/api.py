@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -43,11 +42,15 @@ from shared.container import ServiceContainer, parse_uuid, require_tenant, requi
 from shared.db.uow import UnitOfWork
 from shared.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from shared.idempotency import IdempotencyStore
+from shared.validation import MAX_LIST_ITEMS, Code, JsonObject, Key, StorableStr, Text, parse_json_text
 
 router = APIRouter(prefix="/v1")
 WO = "/repogen/work-orders/{work_order_id}"
 
 _IDEMPOTENCY = IdempotencyStore(SCHEMA)
+MAX_ANNEXURE_ORDER = 100_000  # positions in one work order's annexure (an int4 column)
+MAX_FILE_REF = 1000  # a file reference (a path or URL of the original system)
+MAX_CAPTURE_CHARS = 64 * 1024  # the capture form field; its JSON is checked by parse_json_text
 
 
 class EvidenceType(StrEnum):
@@ -100,17 +103,17 @@ class EvidenceItemIn(BaseModel):
     sensitivity: Sensitivity | None = None
     source: Source | None = None
     document_id: uuid.UUID | None = None
-    file_ref: str | None = None
+    file_ref: Annotated[StorableStr, Field(max_length=MAX_FILE_REF)] | None = None
     captured_by_employee_id: uuid.UUID | None = None
     captured_at: datetime | None = None
-    annexure_order: int | None = Field(default=None, ge=0)
-    tags: dict[str, Any] | None = None
+    annexure_order: int | None = Field(default=None, ge=0, le=MAX_ANNEXURE_ORDER)
+    tags: JsonObject | None = None
 
 
 class LinkEvidence(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    items: list[EvidenceItemIn] = Field(min_length=1)
+    items: list[EvidenceItemIn] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
 
 
 class SelectProfile(BaseModel):
@@ -125,10 +128,10 @@ class FieldLinkIn(BaseModel):
 
     id: uuid.UUID | None = None
     snapshot_id: uuid.UUID | None = None
-    field_key: str = Field(min_length=1)
+    field_key: Key = Field(min_length=1)
     evidence_item_id: uuid.UUID
-    confidence: float | None = Field(default=None, ge=0, le=1)
-    note: str | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    note: Text | None = None
     remove: bool | None = None
 
     @model_validator(mode="after")
@@ -141,13 +144,13 @@ class FieldLinkIn(BaseModel):
 class FieldLinks(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    links: list[FieldLinkIn] = Field(min_length=1)
+    links: list[FieldLinkIn] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
 
 
 class EnqueueOcr(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    evidence_item_id: str = Field(min_length=1)
+    evidence_item_id: Key = Field(min_length=1)
 
 
 def _container() -> ServiceContainer:
@@ -160,7 +163,11 @@ def _settings(c: ServiceContainer) -> Settings:
 
 
 def principal_of(request: Request, c: Annotated[ServiceContainer, Depends(_container)]) -> Principal:
-    return c.auth.jwt(request)
+    """Any staff JWT; the portal audience reaches no evidence (403 ``PORTAL_EVIDENCE_FORBIDDEN``; RLS
+    denies it every evidence row too — decision "Hardening (issue 12): audience")."""
+    principal = c.auth.jwt(request)
+    principal.deny_portal("evidence")
+    return principal
 
 
 Container = Annotated[ServiceContainer, Depends(_container)]
@@ -309,10 +316,9 @@ def _form_uuid(name: str, value: str | None) -> uuid.UUID | None:
 def _form_capture(value: str | None) -> dict[str, Any]:
     if value is None or value == "":
         return {}
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = None
+    # Malformed, deeper than 32 levels (even past the recursion limit), over 64 KiB or holding NUL:
+    # 400 VALIDATION_FAILED with the path "capture" (issue 12).
+    parsed = parse_json_text(value, path="capture")
     if not isinstance(parsed, dict):
         raise ValidationFailed(
             "capture: must be a JSON object",
@@ -355,12 +361,12 @@ async def upload_document(
     principal: Caller,
     c: Container,
     file: Annotated[UploadFile, File()],
-    classification: Annotated[str | None, Form()] = None,
-    sensitivity: Annotated[str | None, Form()] = None,
-    source: Annotated[str | None, Form()] = None,
-    captured_at: Annotated[str | None, Form()] = None,
-    captured_by_employee_id: Annotated[str | None, Form()] = None,
-    capture: Annotated[str | None, Form()] = None,
+    classification: Annotated[Code | None, Form()] = None,
+    sensitivity: Annotated[Code | None, Form()] = None,
+    source: Annotated[Code | None, Form()] = None,
+    captured_at: Annotated[Code | None, Form()] = None,
+    captured_by_employee_id: Annotated[Code | None, Form()] = None,
+    capture: Annotated[str | None, Form(max_length=MAX_CAPTURE_CHARS)] = None,
 ) -> JSONResponse:
     """Upload one document: type sniffed from its bytes, SHA-256 recorded, bytes in the blob store."""
     tenant = require_tenant(principal)

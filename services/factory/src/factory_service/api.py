@@ -31,6 +31,7 @@ from shared.auth.principal import Principal
 from shared.consistency import AFTER_HEADER, await_projections, parse_tokens, wait_budget_ms, wait_until
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.validation import Key, Text
 
 router = APIRouter(prefix="/v1/repogen")
 
@@ -43,15 +44,15 @@ class ReleaseBody(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    idempotency_key: str | None = None
+    idempotency_key: Key | None = None
     override: bool | None = False
-    override_reason: str | None = None
+    override_reason: Text | None = None
 
 
 class CreatePackBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    idempotency_key: str | None = None
+    idempotency_key: Key | None = None
 
 
 def _container() -> ServiceContainer:
@@ -120,6 +121,7 @@ def _pack_token(response: Response, work_order_id: str, version: int | None) -> 
 @router.get("/work-orders/{work_order_id}/pack")
 async def get_pack(work_order_id: str, request: Request, principal: Caller, c: Container) -> dict[str, Any]:
     """The pack link view (§5.3) with ``billing_gate_status`` from the billing projection (FAC-10)."""
+    principal.deny_portal("factory")
     wo_id = parse_uuid(work_order_id, not_found=work_order_not_found(work_order_id))
     await _await_tokens(request, c, principal)
     async with c.tenant_uow(principal) as uow:
@@ -131,6 +133,7 @@ async def list_releases(
     work_order_id: str, request: Request, principal: Caller, c: Container
 ) -> dict[str, Any]:
     """Release records of a work order, newest first (the poll URL of a pending release)."""
+    principal.deny_portal("factory")
     wo_id = parse_uuid(work_order_id, not_found=work_order_not_found(work_order_id))
     await _await_tokens(request, c, principal)
     async with c.tenant_uow(principal) as uow:
@@ -153,7 +156,7 @@ async def create_pack(
     body: CreatePackBody | None = None,
 ) -> dict[str, Any]:
     """Manual pack creation (§9.1): idempotent; re-creates a FAILED pack as the next version."""
-    require_factory_operator(principal)
+    require_factory_operator(principal)  # denies the portal audience (domain.md §10.2)
     require_tenant(principal)
     require_user(principal)
     wo_id = parse_uuid(work_order_id, not_found=work_order_not_found(work_order_id))
@@ -206,7 +209,7 @@ async def release_deliverables(
     Settled → 201 ``{idempotent, blocked, pack_link, release}``; billing ERROR → 409 with its code;
     not settled within ``wait`` ms → 202 with the pending release and a poll URL.
     """
-    require_factory_operator(principal)
+    require_factory_operator(principal)  # denies the portal audience (domain.md §10.2)
     tenant = require_tenant(principal)
     require_user(principal)
     wo_id = parse_uuid(work_order_id, not_found=work_order_not_found(work_order_id))
@@ -286,6 +289,15 @@ def _release_response(
 # --------------------------------------------------------------------------------------- downloads
 
 
+async def _visible(repo: FactoryRepository, principal: Principal, work_order_id: uuid.UUID) -> bool:
+    """The work order is one the caller's audience may reach (the portal: its own CHANNEL ones; RLS
+    enforces the same rule, this keeps the answer a 404 rather than relying on it alone)."""
+    wo = await repo.get_work_order(work_order_id)
+    return wo is not None and principal.may_see_work_order(
+        source_type=wo.get("source_type"), created_by_user_id=wo.get("created_by_user_id")
+    )
+
+
 async def _unlocked_for(
     repo: FactoryRepository, principal: Principal, work_order_id: uuid.UUID
 ) -> tuple[bool, bool]:
@@ -314,7 +326,8 @@ async def download_artifact(artifact_id: str, principal: Caller, c: Container) -
         if artifact is None:
             raise not_found
         pack = await repo.get_pack(uuid.UUID(str(artifact["report_pack_id"])))
-        assert pack is not None
+        if pack is None or not await _visible(repo, principal, uuid.UUID(str(pack["work_order_id"]))):
+            raise not_found
         allowed, preview = await _unlocked_for(repo, principal, uuid.UUID(str(pack["work_order_id"])))
         if not allowed:
             raise _locked()
@@ -355,7 +368,7 @@ async def download_evidence_pack(
     await _await_tokens(request, c, principal)
     async with c.tenant_uow(principal) as uow:
         repo = FactoryRepository(uow.session)
-        if await repo.get_work_order(wo_id) is None:
+        if not await _visible(repo, principal, wo_id):
             raise work_order_not_found(work_order_id)
         pack = await repo.live_pack(wo_id)
         if pack is None:

@@ -53,6 +53,9 @@ async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
             "value_slab": wo.value_slab,
             "template_selector": wo.template_selector,
             "status": wo.status,
+            # who may reach it: the portal audience only its own CHANNEL work orders (RLS, issue 12)
+            "source_type": wo.source_type,
+            "created_by_user_id": uuid.UUID(wo.created_by_user_id) if wo.created_by_user_id else None,
         },
         envelope.aggregate_version,
     )
@@ -117,6 +120,14 @@ async def on_closed(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
+async def on_any_work_order_event(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Every workorders envelope (after the typed handlers): the row has now seen this version, so
+    read-your-writes tokens of events factory has no handler for (``readiness_changed``) are reached."""
+    await FactoryRepository(uow.session).note_work_order_version(
+        envelope.aggregate_id, envelope.aggregate_version
+    )
+
+
 def subscriptions(
     db: Database, outbox: OutboxWriter, settings: Settings, blobs: BlobStore
 ) -> list[Subscription]:
@@ -140,6 +151,8 @@ def subscriptions(
         Subscription(WORKORDERS_WORK_ORDER, handler, frozenset({event_type}))
         for event_type, handler in workorder_handlers.items()
     ]
+    # last, so the typed handlers above still see the previous source version
+    subs.append(Subscription(WORKORDERS_WORK_ORDER, on_any_work_order_event))
     subs += [
         Subscription(BILLING_WORK_ORDER_BILLING, on_work_order_billing, frozenset({WorkOrderBilling.TYPE})),
         Subscription(BILLING_GATE_OUTCOME, on_gate_decided, frozenset({GateDecided.TYPE})),

@@ -49,7 +49,8 @@ _RELEASE_COLUMNS = (
 _WO_COLUMNS = (
     "work_order_id, tenant_id, assignment_id, report_type, bank_type, bank_name, value_slab, "
     "template_selector, status, render_generation, snapshot_version, readiness_score, "
-    "export_bundle AS export_bundle_json, export_bundle_hash, source_version, created_at, updated_at"
+    "export_bundle AS export_bundle_json, export_bundle_hash, source_version, created_at, updated_at, "
+    "source_type, created_by_user_id"
 )
 
 
@@ -118,6 +119,22 @@ class FactoryRepository:
         params = {"wo": uuid.UUID(work_order_id), "tenant": uuid.UUID(tenant_id), "v": source_version}
         params.update(columns)
         await self.session.execute(text(sql), params)
+
+    async def note_work_order_version(self, work_order_id: str, source_version: int) -> None:
+        """Record that a workorders envelope of ``source_version`` was applied, whatever its type, so
+        an ``x-zenops-after`` token naming it is reached (issue 12: ``readiness_changed``, which factory
+        has no handler for, used to leave every later read of the client waiting 5 s)."""
+        try:
+            wo = uuid.UUID(work_order_id)
+        except ValueError:
+            return
+        await self.session.execute(
+            text(
+                f"UPDATE {S}.work_orders SET source_version = :v, updated_at = now() "
+                "WHERE work_order_id = :wo AND source_version < :v"
+            ),
+            {"wo": wo, "v": source_version},
+        )
 
     async def get_work_order(self, work_order_id: uuid.UUID) -> dict[str, Any] | None:
         return await self._one(

@@ -26,7 +26,7 @@ from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
-from shared.testing.fixtures import TEST_TENANT, make_token
+from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
 from shared.timestamps import utc_now_iso
 
 T = TypeVar("T")
@@ -174,7 +174,9 @@ class FactoryKit:
         view = WorkOrderView(
             id=work_order_id,
             org_id=TEST_TENANT,
-            source_type="TENANT",
+            # a CHANNEL work order of the test user, so its portal token may download the deliverables
+            source_type="CHANNEL",
+            created_by_user_id=TEST_USER,
             report_type="VALUATION",
             bank_name="State Bank of India",
             bank_type="SBI",

@@ -1,9 +1,12 @@
 """The gateway: a stateless edge with no business logic (architecture §6, §10).
 
-Per request: resolve the route row (404 ``ROUTE_NOT_FOUND`` when none or out of scope), authenticate by
-the row's mode (401), rate-limit per client (429 + ``Retry-After``), check the row's capability (403),
-attach the client's consistency tokens (``x-zenops-after``), and stream the request to the owning service
-and its answer back — bodies untouched, byte for byte (webhook signatures are verified over them).
+Per request: refuse a malformed head, a non-canonical path or an oversized body (``gateway_service.edge``),
+resolve the route row (404 ``ROUTE_NOT_FOUND`` when none or out of scope), authenticate by the row's mode
+(401), rate-limit per client (429 + ``Retry-After``), check the row's capability (403), attach the
+client's consistency tokens (``x-zenops-after``: at most 32 sent by the client, and only those of
+aggregates the owning service projects), and stream the request to the owning service and its answer
+back — bodies untouched, byte for byte (webhook signatures are verified over them), on the very path that
+was matched.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -21,18 +24,27 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 
+from gateway_service.edge import EdgeGuard
 from gateway_service.metrics import GATEWAY_REQUESTS, RATE_LIMITED, UPSTREAM_ERRORS, UPSTREAM_LATENCY
 from gateway_service.openapi import OpenApiAggregator
 from gateway_service.ratelimit import RateLimiter
-from gateway_service.routes import CONTROL, DEFAULT_TABLE, GATEWAY, Auth, Route, RouteTable
+from gateway_service.routes import CONTROL, DEFAULT_TABLE, GATEWAY, PROJECTED_BY, Auth, Route, RouteTable
 from gateway_service.settings import Settings
 from gateway_service.tokens import ClientTokens
 from shared.auth.principal import Principal
 from shared.auth.tokens import issue_dev_token
-from shared.consistency import AFTER_HEADER, VERSION_HEADER, format_tokens, parse_tokens
+from shared.consistency import (
+    AFTER_HEADER,
+    VERSION_HEADER,
+    VersionToken,
+    format_tokens,
+    parse_client_tokens,
+    parse_tokens,
+)
 from shared.errors import AppError, NotFound, TooManyRequests, Unauthorized, error_body
 from shared.http import Authenticator, create_service_app
 from shared.telemetry import inject_headers
@@ -59,6 +71,9 @@ _NOT_FORWARDED = _HOP_BY_HOP | {AFTER_HEADER, "traceparent", "tracestate", "x-re
 _NOT_RETURNED = _HOP_BY_HOP | {"x-request-id"}
 DEV_TOKEN_TTL_S = 12 * 3600
 
+_Short = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+_Name = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
 
 class LoginRequest(BaseModel):
     """The original's dev login body (architecture §10)."""
@@ -66,11 +81,11 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     aud: Literal["web", "studio", "portal", "worker", "service"] = "web"
-    tenant_id: str | None = None
-    user_id: str | None = None
-    sub: str | None = None
-    roles: list[str] = Field(default_factory=list)
-    capabilities: list[str] = Field(default_factory=list)
+    tenant_id: _Short | None = None
+    user_id: _Short | None = None
+    sub: _Short | None = None
+    roles: list[_Name] = Field(default_factory=list, max_length=32)
+    capabilities: list[_Name] = Field(default_factory=list, max_length=128)
 
     @field_validator("tenant_id", "user_id")
     @classmethod
@@ -158,7 +173,8 @@ class Gateway:
     # ------------------------------------------------------------------ proxying
 
     async def handle(self, request: Request) -> Response:
-        method, path = request.method, request.url.path
+        # the decoded path uvicorn matched on; ``edge.check_path`` made sure it is the raw one, decoded
+        method, path = request.method, str(request.scope["path"])
         route = self.table.resolve(method, path)
         status = 500
         try:
@@ -179,6 +195,8 @@ class Gateway:
 
     async def _admit_and_forward(self, request: Request, route: Route) -> Response:
         ip = self.client_ip(request)
+        # the client's own tokens: bounded and well formed, or 400 before anything else happens
+        sent = parse_client_tokens(",".join(request.headers.getlist(AFTER_HEADER)))
         try:
             principal = self.authenticate(route, request)
         except Unauthorized:
@@ -191,12 +209,17 @@ class Gateway:
             self.limit(self.control_limiter, f"ip:{ip}", CONTROL)
         if route.capability and principal is not None:
             principal.require(route.capability)
-        return await self.forward(request, route, client_key if principal is not None else None, ip)
+        return await self.forward(
+            request, route, client_key if principal is not None else None, ip, sent=sent
+        )
 
-    def _upstream_headers(self, request: Request, client_key: str | None, ip: str) -> list[tuple[str, str]]:
+    def _upstream_headers(
+        self, request: Request, service: str, client_key: str | None, ip: str, sent: list[VersionToken]
+    ) -> list[tuple[str, str]]:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED]
-        sent = parse_tokens(",".join(request.headers.getlist(AFTER_HEADER)))
-        after = self.tokens.after(client_key, sent)
+        projected = PROJECTED_BY.get(service, frozenset())
+        # only tokens of aggregates this service projects: it could never reach any other version
+        after = [t for t in self.tokens.after(client_key, sent) if (t.service, t.aggregate) in projected]
         if after:
             headers.append((AFTER_HEADER, format_tokens(after)))
         headers.append(("x-request-id", request_id_var.get() or ""))
@@ -209,13 +232,23 @@ class Gateway:
             headers.append(("x-forwarded-host", request.headers["host"]))
         return headers
 
-    async def forward(self, request: Request, route: Route, client_key: str | None, ip: str) -> Response:
+    async def forward(
+        self,
+        request: Request,
+        route: Route,
+        client_key: str | None,
+        ip: str,
+        *,
+        sent: list[VersionToken] | None = None,
+    ) -> Response:
         service = route.service
+        # the raw path, byte for byte: canonical (edge.check_path), so nothing on the way normalises it
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        url = self.upstreams[service] + raw_path.decode("latin-1")
-        if request.url.query:
-            url += "?" + request.url.query
-        headers = self._upstream_headers(request, client_key, ip)
+        url = self.upstreams[service] + raw_path.decode("ascii")
+        query = request.scope.get("query_string") or b""
+        if query:
+            url += "?" + query.decode("latin-1")
+        headers = self._upstream_headers(request, service, client_key, ip, sent or [])
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         # The body streams through untouched: never parsed, never re-serialized (webhook signatures).
         content = request.stream() if has_body else None
@@ -238,7 +271,8 @@ class Gateway:
             except httpx.TimeoutException as exc:
                 UPSTREAM_ERRORS.labels(service, "timeout").inc()
                 raise UpstreamTimeout(
-                    f"{service} did not answer in time", details={"service": service}
+                    f"{service} did not answer in time",
+                    details={"service": service, "retry_after_s": self.settings.upstream_retry_after_s},
                 ) from exc
             except httpx.TransportError as exc:
                 raise self._unavailable(service, "transport", exc) from exc
@@ -279,7 +313,12 @@ class Gateway:
     def _unavailable(self, service: str, kind: str, exc: Exception) -> UpstreamUnavailable:
         UPSTREAM_ERRORS.labels(service, kind).inc()
         return UpstreamUnavailable(
-            f"{service} is unavailable", details={"service": service, "error": type(exc).__name__}
+            f"{service} is unavailable",
+            details={
+                "service": service,
+                "error": type(exc).__name__,
+                "retry_after_s": self.settings.upstream_retry_after_s,
+            },
         )
 
     # ------------------------------------------------------------------ health
@@ -335,6 +374,8 @@ def create_gateway(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # inside the request-context middleware: refusals carry a request id and are counted
+        middleware=[Middleware(EdgeGuard, settings=settings, table=table)],
     )
     app.state.gateway = gw
     aggregator = OpenApiAggregator(

@@ -40,6 +40,25 @@ UPSTREAMS = (WORKORDERS, EVIDENCE, FACTORY, BILLING)
 
 ALL_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
+#: body classes (``Route.body_class``): the edge's request-body limit per class (``gateway_service.edge``)
+JSON_BODY = "json"
+UPLOAD = "upload"
+
+#: Read your writes (architecture §4): the ``(service, aggregate)`` tokens each upstream waits on, i.e.
+#: the projections it keeps. The gateway forwards to a service only these, so no service waits on a
+#: version of an aggregate it never sees (issue 12). Keep in step with each service's
+#: ``await_projections(..., lookups)`` in its api.py.
+PROJECTED_BY: dict[str, frozenset[tuple[str, str]]] = {
+    WORKORDERS: frozenset(
+        {("evidence", "work-order-evidence"), ("billing", "work-order-billing"), ("factory", "pack")}
+    ),
+    EVIDENCE: frozenset({("workorders", "work-order")}),
+    FACTORY: frozenset(
+        {("workorders", "work-order"), ("billing", "work-order-billing"), ("factory", "pack")}
+    ),
+    BILLING: frozenset({("workorders", "work-order")}),
+}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -53,6 +72,7 @@ class Route:
     bucket: str | None = None  # an extra rate-limit bucket (the control plane's per-IP limit)
     fallback: bool = False
     out_of_scope: bool = False
+    body_class: str = JSON_BODY  # the edge's request-body limit (``upload`` for file uploads)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -84,9 +104,10 @@ def _r(
     *,
     capability: str | None = None,
     bucket: str | None = None,
+    body_class: str = JSON_BODY,
 ) -> Route:
     chosen = ALL_METHODS if methods == "*" else frozenset(methods.split(","))
-    return Route(chosen, template, service, auth, capability=capability, bucket=bucket)
+    return Route(chosen, template, service, auth, capability=capability, bucket=bucket, body_class=body_class)
 
 
 def _fallback(template: str, service: str, auth: Auth, *, bucket: str | None = None) -> Route:
@@ -153,7 +174,7 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", f"{WO}/status", WORKORDERS, _J),
     _r("GET,POST", f"{WO}/comments", WORKORDERS, _J),
     # --- evidence: documents, evidence link, profiles, checklist, field links, OCR, annexure (§1.6, §4)
-    _r("POST", "/v1/documents", EVIDENCE, _J),
+    _r("POST", "/v1/documents", EVIDENCE, _J, body_class=UPLOAD),
     _r("GET", "/v1/documents/:id", EVIDENCE, _J),
     _r("GET", "/v1/documents/:id/download", EVIDENCE, _J),
     _r("*", f"{WO}/documents/*", EVIDENCE, _J),

@@ -31,3 +31,13 @@ class Settings(ServiceSettings):
 
     openapi_cache_ttl_s: float = 60.0
     health_timeout_s: float = 2.0
+    #: ``Retry-After`` of a 503/504 when an upstream is down or slow
+    upstream_retry_after_s: int = 5
+
+    #: edge limits (``gateway_service.edge``, decisions.md "Hardening (issue 12): gateway")
+    max_json_body_bytes: int = 1024 * 1024
+    #: ``POST /v1/documents``: evidence's 25 MiB upload limit plus multipart framing and form fields
+    max_upload_body_bytes: int = 26 * 1024 * 1024
+    max_url_bytes: int = 8 * 1024
+    max_header_bytes: int = 32 * 1024
+    max_header_count: int = 100

@@ -224,19 +224,21 @@ class TestProxy:
     async def test_write_then_read_in_another_service_carries_the_token(self) -> None:
         writer = Recorder(version_token=f"workorders:work-order:{WO}:7")
         reader = Recorder()
-        async with in_process_gateway({"workorders": writer.app, "billing": reader.app}) as (_, gw):
+        async with in_process_gateway({"workorders": writer.app, "factory": reader.app}) as (_, gw):
             created = await gw.post("/v1/repogen/work-orders", headers=bearer(token()), json={"x": 1})
             read = await gw.get(
-                f"/v1/billing/work-orders/{WO}",
-                headers={**bearer(token()), "x-zenops-after": "factory:pack:abc:2"},
+                f"/v1/repogen/work-orders/{WO}/pack",
+                headers={
+                    **bearer(token()),
+                    # factory projects packs; it keeps no evidence projection, so that one is not sent
+                    "x-zenops-after": f"factory:pack:{WO}:2, evidence:work-order-evidence:{WO}:4",
+                },
             )
-            stranger = await gw.get(
-                f"/v1/billing/work-orders/{WO}", headers=bearer(token(sub="someone-else"))
-            )
+            stranger = await gw.get(f"/v1/repogen/work-orders/{WO}/pack", headers=bearer(token(sub="x")))
         assert created.headers["x-zenops-version"] == f"workorders:work-order:{WO}:7"
         assert read.status_code == 200
         after = reader.requests[0]["headers"]["x-zenops-after"].split(",")
-        assert sorted(after) == sorted([f"workorders:work-order:{WO}:7", "factory:pack:abc:2"])
+        assert sorted(after) == sorted([f"workorders:work-order:{WO}:7", f"factory:pack:{WO}:2"])
         assert stranger.status_code == 200
         assert "x-zenops-after" not in reader.requests[1]["headers"]  # tokens are per client
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shared.auth.principal import Principal
 from shared.consistency import (
@@ -30,8 +30,18 @@ from shared.consistency import (
     wait_until,
 )
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.errors import AppError, BadRequest, ValidationFailed, error_body
+from shared.errors import AppError, BadRequest, Forbidden, ValidationFailed, error_body
 from shared.idempotency import IdempotencyStore, StoredResponse
+from shared.validation import (
+    MAX_JSON_BYTES,
+    Key,
+    Name,
+    SearchText,
+    SnapshotVersion,
+    Text,
+    json_issue,
+    require_json,
+)
 from workorders_service import handlers
 from workorders_service.bootstrap import container
 from workorders_service.repository import ProjectionRepository, WorkOrderRepository
@@ -41,6 +51,10 @@ from workorders_service.views import clamp_score, iso, pack_link, serialize_work
 router = APIRouter(prefix="/v1/repogen")
 
 DEFAULT_WAIT_MS = 5000
+# A contract patch: the contract nests 5 levels plus a free checklist object (32); several texts of
+# up to 10 000 characters each fit in 16 × the free-JSON size.
+CONTRACT_MAX_DEPTH = 40
+CONTRACT_MAX_BYTES = 16 * MAX_JSON_BYTES
 MAX_WAIT_MS = 30000
 _idempotency = IdempotencyStore(SCHEMA)
 
@@ -105,9 +119,9 @@ class CreateWorkOrder(BaseModel):
     source_ref_id: uuid.UUID | None = None
     assignment_id: uuid.UUID | None = None
     report_type: ReportType
-    bank_name: Annotated[str, StringConstraints(min_length=1)]
+    bank_name: Annotated[Name, StringConstraints(min_length=1)]
     bank_type: BankType = BankType.OTHER
-    billing_external_key: str | None = Field(default=None, max_length=200)
+    billing_external_key: Key | None = None
 
 
 class StatusRequest(BaseModel):
@@ -116,7 +130,7 @@ class StatusRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     status: WorkOrderStatus
-    note: str | None = None
+    note: Text | None = None
 
 
 class CommentRequest(BaseModel):
@@ -125,7 +139,7 @@ class CommentRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     comment_type: CommentType
-    body: Annotated[str, StringConstraints(min_length=1)]
+    body: Annotated[Text, StringConstraints(min_length=1)]
 
 
 def _container() -> ServiceContainer:
@@ -142,6 +156,19 @@ Container_ = Annotated[ServiceContainer, Depends(_container)]
 
 def _wo_id(raw: str) -> uuid.UUID:
     return parse_uuid(raw, not_found=handlers.work_order_not_found(raw))
+
+
+def _visible(principal: Principal, work_order: dict[str, Any] | None) -> bool:
+    """The audience rule RLS enforces too: the portal reaches only CHANNEL work orders its own user
+    created; anything else is answered as not found (decision "Hardening (issue 12): audience")."""
+    return work_order is not None and principal.may_see_work_order(
+        source_type=work_order.get("source_type"), created_by_user_id=work_order.get("created_by_user_id")
+    )
+
+
+def _ensure_visible(principal: Principal, work_order: dict[str, Any] | None, wo_id: uuid.UUID) -> None:
+    if not _visible(principal, work_order):
+        raise handlers.work_order_not_found(wo_id)
 
 
 def _token(work_order_id: uuid.UUID | str, version: int) -> str:
@@ -202,17 +229,23 @@ async def create_work_order(
 ) -> Any:
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
+    if principal.is_portal and body.source_type != SourceType.CHANNEL:
+        raise Forbidden(
+            "the portal audience may only create CHANNEL work orders",
+            code="PORTAL_SOURCE_TYPE_FORBIDDEN",
+            details={"source_type": body.source_type.value, "allowed": [SourceType.CHANNEL.value]},
+        )
     if not body.bank_name.strip():
         raise ValidationFailed(
             "bank_name: must not be blank", details={"issues": [{"path": "bank_name", "message": "blank"}]}
         )
     params = body.model_dump(mode="json")
     key = request.headers.get("idempotency-key")
+    # a portal user's keys are its own: another user's key never replays their work order to it
+    create_scope = f"create:{tenant_id}" + (f":portal:{user_id}" if principal.is_portal else "")
     async with c.tenant_uow(principal) as uow:
         if key:
-            stored = await _idempotency.begin(
-                uow.session, scope=f"create:{tenant_id}", key=key, params=params
-            )
+            stored = await _idempotency.begin(uow.session, scope=create_scope, key=key, params=params)
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
         work_order = await handlers.create_work_order(uow, tenant_id=tenant_id, user_id=user_id, body=params)
@@ -221,7 +254,7 @@ async def create_work_order(
         if key:
             await _idempotency.save(
                 uow.session,
-                scope=f"create:{tenant_id}",
+                scope=create_scope,
                 key=key,
                 params=params,
                 status_code=201,
@@ -243,7 +276,7 @@ async def list_work_orders(
     bank_type: BankType | None = None,
     template_selector: TemplateSelector | None = None,
     source_type: SourceType | None = None,
-    search: str | None = None,
+    search: SearchText | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
     await _honour_after(c, principal, request, _wait_s(request))
@@ -259,6 +292,8 @@ async def list_work_orders(
         )
     items = []
     for row in rows:
+        if not _visible(principal, row):
+            continue  # RLS already hides these from the portal; never rely on one layer alone
         pack = (
             {
                 "pack_id": row["p_pack_id"],
@@ -288,7 +323,9 @@ async def get_work_order(work_order_id: str, request: Request, principal: Princi
     wo_id = _wo_id(work_order_id)
     await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:
-        return await handlers.work_order_detail(uow, wo_id)
+        detail = await handlers.work_order_detail(uow, wo_id)
+    _ensure_visible(principal, detail.get("work_order"), wo_id)
+    return detail
 
 
 # --- contract -------------------------------------------------------------------------------------------------
@@ -298,13 +335,24 @@ async def get_work_order(work_order_id: str, request: Request, principal: Princi
 async def patch_contract(
     work_order_id: str, request: Request, response: Response, principal: Principal_, c: Container_
 ) -> Any:
+    principal.deny_portal("work_order_change")
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
     wo_id = _wo_id(work_order_id)
+    raw = await request.body() or b"null"
+    if len(raw) > CONTRACT_MAX_BYTES:
+        raise json_issue("", f"JSON larger than {CONTRACT_MAX_BYTES} bytes", "json_too_large")
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(raw)
+    except RecursionError:
+        raise json_issue(
+            "", f"JSON nested deeper than {CONTRACT_MAX_DEPTH} levels", "json_too_deep"
+        ) from None
     except ValueError:
         raise BadRequest("request body must be JSON", code="INVALID_CONTRACT_PATCH") from None
+    # Depth, size and storable strings of the whole body, unknown keys included (they reach the
+    # idempotency hash); the contract model then bounds every field it keeps.
+    require_json(body, max_depth=CONTRACT_MAX_DEPTH, max_bytes=CONTRACT_MAX_BYTES)
     await _honour_after(c, principal, request, _wait_s(request))
     key = request.headers.get(IDEMPOTENCY_HEADER)
     # The work order is part of the scope, so one key may be used once per work order (architecture §5).
@@ -396,6 +444,7 @@ async def change_status(
     (201, 4xx rejections). While the answer is still pending the key holds a marker written in the same
     transaction as the change, so a retry waits for that change's outcome instead of applying it again.
     """
+    principal.deny_portal("work_order_change")
     tenant_id = require_tenant(principal)
     require_user(principal)
     wo_id = _wo_id(work_order_id)
@@ -551,6 +600,7 @@ async def list_comments(work_order_id: str, request: Request, principal: Princip
     await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:
         detail = await handlers.work_order_detail(uow, wo_id)
+    _ensure_visible(principal, detail.get("work_order"), wo_id)
     return {"items": detail["comments"]}
 
 
@@ -574,6 +624,7 @@ async def add_comment(
     scope = f"comments:{tenant_id}:{wo_id}"
     params = body.model_dump(mode="json")
     async with c.tenant_uow(principal) as uow:
+        _ensure_visible(principal, await WorkOrderRepository(uow.session).get(wo_id), wo_id)
         if key:
             stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
             if stored is not None:
@@ -607,8 +658,9 @@ async def export_work_order(
     request: Request,
     principal: Principal_,
     c: Container_,
-    snapshot_version: Annotated[int | None, Query(gt=0)] = None,
+    snapshot_version: Annotated[SnapshotVersion | None, Query()] = None,
 ) -> Any:
+    principal.deny_portal("export")
     wo_id = _wo_id(work_order_id)
     await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:

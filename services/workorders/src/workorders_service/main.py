@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from shared.http import create_service_app
-from shared.runtime import StreamApp, build_stream_app, service_main
+from shared.runtime import StreamApp, build_stream_app, install_outbox_metrics, service_main
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 from workorders_service.api import router
@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
     app = create_service_app(settings, title="ZenOps work orders")
+    install_outbox_metrics(app, settings, SCHEMA)
     app.include_router(router)
     return app
 

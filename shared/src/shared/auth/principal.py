@@ -51,6 +51,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 
 #: Audiences a token may carry (domain.md §10.1).
 AUDIENCES = frozenset({"web", "studio", "portal", "worker", "service"})
+#: The external audience: reaches only its own CHANNEL work orders (decision "Hardening (issue 12): audience").
+PORTAL = "portal"
+#: Audiences that act for their tenant's staff; RLS lets them see every row of their tenant.
+STAFF_AUDIENCES = frozenset({"web", "studio", "worker", "service"})
+#: The only work-order source a portal user may create, read or comment on (decision 34 + issue 12).
+PORTAL_SOURCE_TYPE = "CHANNEL"
 
 FACTORY_OPERATOR_MARKERS = frozenset(
     {"admin", "owner", "ops", "repogen_factory", "factory_ops", "deliverables_release"}
@@ -114,6 +120,32 @@ class Principal:
         if self.kind == "jwt":
             return f"jwt:{self.tenant_id or '-'}:{self.sub}"
         return f"{self.kind}:{self.sub}"
+
+    @property
+    def is_portal(self) -> bool:
+        """An external (portal) caller: scoped to its own CHANNEL work orders, no control plane."""
+        return self.aud == PORTAL
+
+    def deny_portal(self, area: str) -> None:
+        """403 ``PORTAL_<AREA>_FORBIDDEN`` for a portal caller on a route its audience may not use."""
+        if self.is_portal:
+            raise Forbidden(
+                f"the portal audience may not use this route ({area.lower().replace('_', ' ')})",
+                code=f"PORTAL_{area.upper()}_FORBIDDEN",
+                details={"aud": self.aud},
+            )
+
+    def may_see_work_order(self, *, source_type: str | None, created_by_user_id: object) -> bool:
+        """The row rule RLS enforces too: staff see their tenant's work orders; portal only the
+        CHANNEL ones its own user created (never TENANT or EXTERNAL ones)."""
+        if not self.is_portal:
+            return True
+        return (
+            source_type == PORTAL_SOURCE_TYPE
+            and self.user_id is not None
+            and created_by_user_id is not None
+            and str(created_by_user_id) == self.user_id
+        )
 
     def is_factory_operator(self, *, dev: bool) -> bool:
         """domain.md §10.2; the role-less ``web`` fallback exists only in dev (architecture §6)."""

@@ -23,9 +23,11 @@ from shared.messaging.outbox import OutboxWriter
 class UnitOfWork:
     """``async with UnitOfWork(db, outbox, role=..., tenant_id=...) as uow: ...; await uow.commit()``.
 
-    Leaving the block without :meth:`commit` rolls back. The tenant id (and user id) are set with
-    ``set_config(..., is_local => true)`` so they last exactly one transaction, which is what the
-    row-level-security policies read.
+    Leaving the block without :meth:`commit` rolls back. The tenant id, user id and audience are set
+    with ``set_config(..., is_local => true)`` (``app.tenant_id``, ``app.user_id``, ``app.aud``, domain.md
+    §0) so they last exactly one transaction, which is what the row-level-security policies read. The
+    app role's audience policies fail closed: a transaction that names no audience sees no audience-
+    scoped rows.
     """
 
     def __init__(
@@ -36,12 +38,14 @@ class UnitOfWork:
         role: Role = Role.APP,
         tenant_id: uuid.UUID | str | None = None,
         user_id: uuid.UUID | str | None = None,
+        aud: str | None = None,
     ) -> None:
         self._db = db
         self._outbox = outbox
         self.role = role
         self.tenant_id = str(tenant_id) if tenant_id else None
         self.user_id = str(user_id) if user_id else None
+        self.aud = aud or None
         self._session: AsyncSession | None = None
         self._committed = False
         self.published: list[Envelope] = []
@@ -55,10 +59,13 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._db.session(self.role)
         await self._session.begin()
-        if self.tenant_id or self.user_id:
+        if self.tenant_id or self.user_id or self.aud:
             await self._session.execute(
-                text("SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true)"),
-                {"t": self.tenant_id or "", "u": self.user_id or ""},
+                text(
+                    "SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true), "
+                    "set_config('app.aud', :a, true)"
+                ),
+                {"t": self.tenant_id or "", "u": self.user_id or "", "a": self.aud or ""},
             )
         return self
 

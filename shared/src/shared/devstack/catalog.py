@@ -2,8 +2,8 @@
 
 Conventions every service package follows:
 
-* HTTP app: ``uvicorn <package>.main:create_app --factory --host 127.0.0.1 --port <port>``, answering
-  ``GET /healthz`` with 200 once ready;
+* HTTP app: ``uvicorn <package>.main:create_app --factory --http <HTTP_PROTOCOL> --host 127.0.0.1
+  --port <port>``, answering ``GET /healthz`` with 200 once ready;
 * stream app (consumers + outbox relay): ``python -m <package>.main stream``;
 * migrations (Alembic, run as the schema owner): ``python -m <package>.main migrate``.
 """
@@ -17,12 +17,17 @@ __all__ = [
     "FALLBACK_COMPACTED_TOPICS",
     "FALLBACK_TOPICS",
     "GATEWAY",
+    "HTTP_PROTOCOL",
     "SERVICES",
     "ServiceSpec",
     "db_services",
     "kafka_topics",
     "service",
 ]
+
+
+#: uvicorn's ``--http`` of every HTTP process (also in deploy/compose.yaml, checked by tests/deploy)
+HTTP_PROTOCOL = "shared.uvicorn_protocol:JsonErrorsHttpToolsProtocol"
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,19 @@ class ServiceSpec:
         return self.schema is not None
 
     def http_command(self, port: int) -> list[str]:
-        """Arguments after the Python interpreter that start the HTTP app on ``port``."""
+        """Arguments after the Python interpreter that start the HTTP app on ``port``.
+
+        ``--http`` names uvicorn's httptools protocol with JSON protocol errors and bounded request
+        heads (``shared.uvicorn_protocol``: a URL uvicorn cannot parse answers ``{code, message,
+        details}`` too, never plain text).
+        """
         return [
             "-m",
             "uvicorn",
             f"{self.package}.main:create_app",
             "--factory",
+            "--http",
+            HTTP_PROTOCOL,
             "--host",
             "127.0.0.1",
             "--port",

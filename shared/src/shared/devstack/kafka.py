@@ -52,6 +52,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.devstack.java import JavaNotFoundError, find_java
 from shared.devstack.kafka_artifacts import ARTIFACTS, KAFKA_VERSION, MAVEN_CENTRAL, Artifact
+from shared.messaging.kafka import MAX_MESSAGE_BYTES
 
 __all__ = [
     "BOOTSTRAP_ENV",
@@ -428,6 +429,8 @@ class KafkaNode:
             "num.network.threads": "2",
             "num.io.threads": "4",
             "num.recovery.threads.per.data.dir": "2",
+            # Set deliberately, equal to every producer's max_request_size (shared.messaging.kafka).
+            "message.max.bytes": str(MAX_MESSAGE_BYTES),
         }
         text = "".join(f"{key}={value}\n" for key, value in props.items())
         _atomic_write(

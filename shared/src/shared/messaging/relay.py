@@ -5,6 +5,22 @@ as a hot standby and takes over when the first one's connection dies. The relay 
 commit and falls back to polling, publishes a batch with the idempotent producer (acks=all), waits for
 every acknowledgement and only then marks the rows published. A crash between the two steps re-sends
 the batch; consumers drop the duplicates through their inbox.
+
+**Unsendable messages** (issue 12). A row the broker can never accept must not stop the relay, or every
+other aggregate of every tenant waits behind it. Before sending, the relay measures each record
+(aiokafka's own size estimate) against :data:`~shared.messaging.kafka.RELAY_MAX_RECORD_BYTES`; a record
+that is too large, whose topic does not exist on a reachable broker, or that the broker refuses with a
+*permanent* error (:data:`PERMANENT_ERRORS`) is **moved aside** into ``<schema>.unsendable_messages``
+(same id, same columns, plus reason and detail) with one ERROR log line. Its key (topic + key = one
+aggregate) is then blocked: the later outbox rows of that key stay unpublished, *parked behind it*, the
+way a consumer parks a key behind a dead letter, while every other key keeps flowing. An operator
+replays it (e.g. after the envelope was fixed or the limits raised) or discards it with
+``python -m <pkg>.main replay-parked TOPIC KEY [--discard]`` (:func:`replay_unsendable`); then the
+parked rows of the key flow again, in order.
+
+Every other error (broker unreachable, timeouts, a database hiccup) is *transient*: the rows stay in
+the outbox, the relay logs and backs off (1 s doubling to 30 s) and tries again; it never dies on a
+message.
 """
 
 from __future__ import annotations
@@ -14,19 +30,86 @@ import contextlib
 import json
 import logging
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES
 from shared.messaging.outbox import notify_channel
 
 log = logging.getLogger(__name__)
+
+#: Broker/client errors that concern the record itself: sending it again can never succeed, so it is
+#: moved aside. Everything else (connection, timeouts, leadership, authorisation, unknown topic while
+#: the broker cannot be asked) is transient and retried with back-off.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,  # 10: larger than the broker's / topic's message.max.bytes
+    RecordTooLargeError,  # client side: larger than the producer's max_request_size
+    RecordListTooLargeError,  # 18
+    CorruptRecordException,  # 2 (also InvalidMessageError)
+    InvalidTopicError,  # 17: a topic name the broker can never accept
+    InvalidTimestampError,  # 32
+    UnsupportedForMessageFormatError,  # 43
+)
+
+REASON_TOO_LARGE = "too_large"
+REASON_UNKNOWN_TOPIC = "unknown_topic"
+
+_BACKOFF_START_S = 1.0
+_BACKOFF_MAX_S = 30.0
 
 
 def _lock_id(schema: str) -> int:
     # A stable 31-bit id per schema: advisory locks are keyed by integers.
     return zlib.crc32(f"zenops-outbox:{schema}".encode()) & 0x7FFFFFFF
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether a send error concerns the record itself (move it aside) rather than the moment."""
+    return isinstance(exc, PERMANENT_ERRORS)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """One outbox row ready to send."""
+
+    id: int
+    topic: str
+    key: str
+    key_bytes: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    size: int
+
+
+def _record(row: asyncpg.Record) -> _Record:
+    stored = json.loads(row["headers"])
+    envelope = json.loads(row["envelope"])
+    headers = [(k, str(v).encode()) for k, v in stored.items()] if isinstance(stored, dict) else []
+    envelope_type = envelope.get("type", "") if isinstance(envelope, dict) else ""
+    headers.append(("type", str(envelope_type).encode()))
+    key_bytes = row["key"].encode()
+    value = row["envelope"].encode()
+    size = int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key_bytes, value, headers))
+    return _Record(row["id"], row["topic"], row["key"], key_bytes, value, headers, size)
+
+
+class TransientPublishError(Exception):
+    """Some rows of a batch could not be sent for now; they stay in the outbox."""
 
 
 class OutboxRelay:
@@ -37,34 +120,99 @@ class OutboxRelay:
         *,
         schema: str,
         dsn: str,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | None = None,
+        producer_factory: Callable[[], AIOKafkaProducer] | None = None,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
         retention_s: float = 24 * 3600,
+        max_record_bytes: int = RELAY_MAX_RECORD_BYTES,
     ) -> None:
         self.schema = schema
         self._dsn = dsn
-        self._producer = producer
+        if producer is None and producer_factory is None:
+            raise ValueError("OutboxRelay needs a producer or a producer_factory")
+        # With a factory the relay owns its producer: it starts it, and replaces it after the broker
+        # refused a record (aiokafka's idempotent producer then fails every later batch of that
+        # partition with OutOfOrderSequenceNumber; a new producer id starts the sequences afresh).
+        self._producer_factory = producer_factory
+        self._producer: AIOKafkaProducer | None = producer
+        self._producer_started = producer is not None
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._retention_s = retention_s
+        self._max_record_bytes = max_record_bytes
         self._wake = asyncio.Event()
         self.published_total = 0
+        self.moved_aside_total = 0
         self.is_leader = False
+        self._backoff_s = _BACKOFF_START_S
 
     async def run(self) -> None:
-        """Hold the lock, then publish until cancelled; reconnects on connection loss."""
+        """Hold the lock, then publish until cancelled; never dies on an error, backs off instead."""
+        try:
+            await self._run_forever()
+        finally:
+            if self._producer_factory is not None:
+                await self._stop_producer()
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "the relay's producer is not started"
+        return self._producer
+
+    async def _ensure_producer(self) -> None:
+        if self._producer_started:
+            return
+        assert self._producer_factory is not None
+        self._producer = self._producer_factory()
+        await self._producer.start()
+        self._producer_started = True
+
+    async def _stop_producer(self) -> None:
+        if self._producer is not None and self._producer_started:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+        self._producer_started = False
+
+    async def _reset_producer(self) -> None:
+        """A fresh producer after a broker refusal (only when the relay owns its producer)."""
+        if self._producer_factory is None:
+            return
+        log.warning("outbox relay replaces its Kafka producer after a refusal", extra={"schema": self.schema})
+        await self._stop_producer()
+        await self._ensure_producer()
+
+    async def _run_forever(self) -> None:
+        last_error = ""
         while True:
             try:
                 await self._run_once()
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.is_leader = False
                 log.warning("outbox relay connection lost; retrying", extra={"error": str(exc)})
-                await asyncio.sleep(1.0)
+            except TransientPublishError as exc:
+                log.warning(
+                    "outbox relay could not publish; retrying",
+                    extra={"schema": self.schema, "error": str(exc), "retry_in_s": self._backoff_s},
+                )
+            except Exception as exc:
+                error = repr(exc)
+                if error != last_error:
+                    # the traceback once per distinct error, not once per retry
+                    log.exception("outbox relay failed; retrying", extra={"schema": self.schema})
+                else:
+                    log.error(
+                        "outbox relay failed again; retrying",
+                        extra={"schema": self.schema, "error": error, "retry_in_s": self._backoff_s},
+                    )
+                last_error = error
+            self.is_leader = False
+            await asyncio.sleep(self._backoff_s)
+            self._backoff_s = min(self._backoff_s * 2, _BACKOFF_MAX_S)
 
     async def _run_once(self) -> None:
+        await self._ensure_producer()
         conn: asyncpg.Connection = await asyncpg.connect(self._dsn)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_id(self.schema)):
@@ -75,13 +223,13 @@ class OutboxRelay:
             last_cleanup = 0.0
             loop = asyncio.get_running_loop()
             while True:
-                published = await self.publish_batch(conn)
-                if published >= self._batch_size:
+                fetched = await self._publish_batch(conn)
+                if fetched >= self._batch_size:
                     continue
                 if loop.time() - last_cleanup > 60:
                     await self._cleanup(conn)
                     last_cleanup = loop.time()
-                if published == 0:
+                if fetched == 0:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
@@ -95,30 +243,180 @@ class OutboxRelay:
 
     async def publish_batch(self, conn: asyncpg.Connection) -> int:
         """Publish up to one batch in id order; returns how many rows were published."""
+        before = self.published_total
+        await self._publish_batch(conn)
+        return self.published_total - before
+
+    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        """Handle up to one batch; returns how many rows were fetched (published or moved aside).
+
+        Rows of a key that has a message moved aside are not fetched at all: they wait behind it.
+        Raises :class:`TransientPublishError` after storing what did succeed when some rows could not
+        be sent for a transient reason (they are retried after a back-off).
+        """
+        s = self.schema
         rows = await conn.fetch(
-            f"SELECT id, topic, key, envelope::text AS envelope, headers::text AS headers "
-            f"FROM {self.schema}.outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            f"SELECT o.id, o.topic, o.key, o.envelope::text AS envelope, o.headers::text AS headers "
+            f"FROM {s}.outbox o WHERE o.published_at IS NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM {s}.unsendable_messages u WHERE u.topic = o.topic AND u.key = o.key) "
+            f"ORDER BY o.id LIMIT $1",
             self._batch_size,
         )
         if not rows:
             return 0
-        futures = []
-        for row in rows:
-            headers = [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
-            envelope_type = json.loads(row["envelope"]).get("type", "")
-            headers.append(("type", str(envelope_type).encode()))
-            futures.append(
-                await self._producer.send(
-                    row["topic"], value=row["envelope"].encode(), key=row["key"].encode(), headers=headers
+        records = [_record(row) for row in rows]
+        unknown = await self._unknown_topics({r.topic for r in records})
+        blocked: dict[tuple[str, str], int] = {}  # key -> id of its head moved aside in this batch
+        pending: list[tuple[_Record, asyncio.Future[Any]]] = []
+        transient: list[str] = []
+        for rec in records:
+            if (rec.topic, rec.key) in blocked:
+                continue  # parked behind its head; fetched again once the head is replayed/discarded
+            if rec.topic in unknown:
+                await self._move_aside(conn, rec, REASON_UNKNOWN_TOPIC, f"topic {rec.topic!r} does not exist")
+                blocked[(rec.topic, rec.key)] = rec.id
+                continue
+            if rec.size > self._max_record_bytes:
+                detail = f"record is {rec.size} bytes, the relay's limit is {self._max_record_bytes}"
+                await self._move_aside(conn, rec, REASON_TOO_LARGE, detail)
+                blocked[(rec.topic, rec.key)] = rec.id
+                continue
+            try:
+                future = await self.producer.send(
+                    rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers
                 )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not is_permanent(exc):
+                    transient.append(repr(exc))
+                    break  # keep id order: nothing after a transient failure is sent in this batch
+                await self._move_aside(conn, rec, type(exc).__name__, str(exc))
+                blocked[(rec.topic, rec.key)] = rec.id
+                continue
+            pending.append((rec, future))
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        published: list[int] = []
+        refused: list[_Record] = []
+        out_of_order: list[_Record] = []
+        for (rec, _), result in zip(pending, results, strict=True):
+            if not isinstance(result, BaseException):
+                published.append(rec.id)
+            elif is_permanent(result):
+                refused.append(rec)
+            elif isinstance(result, OutOfOrderSequenceNumber):
+                out_of_order.append(rec)
+            else:
+                transient.append(repr(result))
+        if refused:
+            # The broker refuses a whole produce batch (several records, several keys) for one bad
+            # record, and the refusal breaks the producer's sequence numbers for that partition (later
+            # batches fail with OutOfOrderSequenceNumber). So each of those records is sent again on
+            # its own, in id order, with a fresh producer after every refusal, and only a record
+            # refused alone is moved aside.
+            suspects = sorted(refused + out_of_order, key=lambda r: r.id)
+            out_of_order = []
+            poisoned = True
+            for rec in suspects:
+                if (rec.topic, rec.key) in blocked:
+                    continue  # parked behind the head of its key moved aside just before it
+                if transient:
+                    break  # keep id order behind a transient failure
+                if poisoned:
+                    await self._reset_producer()
+                    poisoned = False
+                try:
+                    await self.producer.send_and_wait(
+                        rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    poisoned = True
+                    if is_permanent(exc):
+                        await self._move_aside(conn, rec, type(exc).__name__, str(exc))
+                        blocked[(rec.topic, rec.key)] = rec.id
+                    else:
+                        transient.append(repr(exc))
+                else:
+                    published.append(rec.id)
+            if poisoned:
+                await self._reset_producer()
+        elif out_of_order:
+            transient.append(f"OutOfOrderSequenceNumber on {len(out_of_order)} row(s)")
+            await self._reset_producer()
+        sent = set(published)
+        for rec, _ in pending:
+            if rec.id in sent and rec.id > blocked.get((rec.topic, rec.key), rec.id):
+                # The broker took a later row of a key whose earlier row it refused (another produce
+                # batch): consumers see them out of order; their version check drops the older on replay.
+                log.warning(
+                    "outbox row published after an earlier row of its key was refused",
+                    extra={"schema": s, "topic": rec.topic, "key": rec.key, "outbox_id": rec.id},
+                )
+        if published:
+            await conn.execute(
+                f"UPDATE {s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])", published
             )
-        await asyncio.gather(*futures)
-        await conn.execute(
-            f"UPDATE {self.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-            [row["id"] for row in rows],
-        )
-        self.published_total += len(rows)
+            self.published_total += len(published)
+        if transient:
+            raise TransientPublishError(f"{len(transient)} row(s) not sent: {transient[0]}")
+        self._backoff_s = _BACKOFF_START_S  # a clean batch: the next failure starts the back-off anew
         return len(rows)
+
+    async def _unknown_topics(self, topics: set[str]) -> set[str]:
+        """Topics of the batch that the broker (reachable, asked just now) does not have.
+
+        Asking only when the producer's metadata cache lacks a topic keeps the hot path free; a broker
+        that cannot be asked raises (transient), so an outage never moves messages aside.
+        """
+        client = self.producer.client
+        missing = {t for t in topics if client.cluster.partitions_for_topic(t) is None}
+        if not missing:
+            return set()
+        try:
+            metadata = await client.fetch_all_metadata()
+        except Exception as exc:
+            raise TransientPublishError(f"cannot read the broker's topics: {exc!r}") from exc
+        known = set(metadata.topics(exclude_internal_topics=False))
+        if not known:
+            raise TransientPublishError("the broker returned no topics")
+        return {t for t in missing if t not in known}
+
+    async def _move_aside(self, conn: asyncpg.Connection, rec: _Record, reason: str, detail: str) -> None:
+        """Move one outbox row into ``unsendable_messages`` (one statement, so atomic) and say so."""
+        s = self.schema
+        row = await conn.fetchrow(
+            f"WITH moved AS (DELETE FROM {s}.outbox WHERE id = $1 AND published_at IS NULL "
+            "RETURNING id, message_id, topic, key, envelope, headers, created_at) "
+            f"INSERT INTO {s}.unsendable_messages "
+            "(id, message_id, topic, key, envelope, headers, created_at, reason, detail, size_bytes) "
+            "SELECT id, message_id, topic, key, envelope, headers, created_at, $2, $3, $4 FROM moved "
+            "ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, "
+            "size_bytes = EXCLUDED.size_bytes, attempts = unsendable_messages.attempts + 1, moved_at = now() "
+            "RETURNING message_id::text",
+            rec.id,
+            reason,
+            detail[:2000],
+            rec.size,
+        )
+        if row is None:
+            return  # already published or moved by someone else
+        self.moved_aside_total += 1
+        log.error(
+            "outbox message is unsendable: moved aside, later messages of its key wait behind it "
+            "(replay or discard with `replay-parked TOPIC KEY [--discard]`)",
+            extra={
+                "schema": s,
+                "topic": rec.topic,
+                "key": rec.key,
+                "outbox_id": rec.id,
+                "message_id": row["message_id"],
+                "reason": reason,
+                "detail": detail[:500],
+                "size_bytes": rec.size,
+            },
+        )
 
     async def _cleanup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(
@@ -130,3 +428,114 @@ class OutboxRelay:
 async def outbox_lag(conn: asyncpg.Connection, schema: str) -> int:
     """How many outbox rows wait to be published (a metric)."""
     return int(await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"))
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """The relay's gauges: unsendable rows, rows parked behind them, rows waiting to be sent."""
+
+    unsendable: int
+    parked_behind: int
+    pending: int
+
+
+async def outbox_health(conn: asyncpg.Connection, schema: str) -> OutboxHealth:
+    """Counts for ``/metrics`` (read by the HTTP process; the relay runs in the stream process)."""
+    row = await conn.fetchrow(
+        f"SELECT (SELECT count(*) FROM {schema}.unsendable_messages) AS unsendable, "
+        f"(SELECT count(*) FROM {schema}.outbox o WHERE o.published_at IS NULL AND EXISTS ("
+        f"SELECT 1 FROM {schema}.unsendable_messages u WHERE u.topic = o.topic AND u.key = o.key)) AS parked, "
+        f"(SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL) AS pending"
+    )
+    assert row is not None
+    return OutboxHealth(int(row["unsendable"]), int(row["parked"]), int(row["pending"]) - int(row["parked"]))
+
+
+async def list_unsendable(conn: asyncpg.Connection, schema: str) -> list[dict[str, Any]]:
+    """The unsendable messages, oldest first, with how many rows of their key wait behind them."""
+    rows = await conn.fetch(
+        f"SELECT u.id, u.topic, u.key, u.message_id::text AS message_id, u.envelope->>'type' AS type, "
+        f"u.reason, u.detail, u.size_bytes, u.attempts, u.moved_at, "
+        f"(SELECT count(*) FROM {schema}.outbox o WHERE o.published_at IS NULL "
+        f"AND o.topic = u.topic AND o.key = u.key) AS parked_behind "
+        f"FROM {schema}.unsendable_messages u ORDER BY u.id"
+    )
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What happened to one unsendable message on replay."""
+
+    status: str  # published | discarded | unsendable (still; kept) | failed (transient; kept)
+    message_id: str
+    detail: str = ""
+
+
+async def replay_unsendable(
+    conn: asyncpg.Connection,
+    schema: str,
+    producer: AIOKafkaProducer,
+    topic: str,
+    key: str,
+    *,
+    discard: bool = False,
+    max_record_bytes: int = RELAY_MAX_RECORD_BYTES,
+) -> list[ReplayOutcome]:
+    """Send (or with ``discard`` drop) the unsendable messages of one key, oldest first.
+
+    A message sent or discarded leaves the table and the relay is woken: the rows parked behind it
+    flow again, in order. A message that still cannot be sent stays (attempts + 1) and the key stays
+    blocked; nothing after it is touched. Safe while the relay runs: the relay does not publish rows of
+    a key that still has an unsendable message, and the row is deleted only after the broker's ack.
+    """
+    rows = await conn.fetch(
+        f"SELECT id, topic, key, message_id::text AS message_id, envelope::text AS envelope, "
+        f"headers::text AS headers FROM {schema}.unsendable_messages "
+        "WHERE topic = $1 AND key = $2 ORDER BY id",
+        topic,
+        key,
+    )
+    outcomes: list[ReplayOutcome] = []
+    for row in rows:
+        message_id = row["message_id"]
+        if discard:
+            await _delete_unsendable(conn, schema, row["id"])
+            log.warning(
+                "unsendable outbox message discarded by an operator",
+                extra={"schema": schema, "topic": topic, "key": key, "message_id": message_id},
+            )
+            outcomes.append(ReplayOutcome("discarded", message_id))
+            continue
+        rec = _record(row)
+        error: BaseException | None = None
+        if rec.size > max_record_bytes:
+            error = RecordTooLargeError(
+                f"record is {rec.size} bytes, the relay's limit is {max_record_bytes}"
+            )
+        else:
+            try:
+                await producer.send_and_wait(topic, value=rec.value, key=rec.key_bytes, headers=rec.headers)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = exc
+        if error is None:
+            await _delete_unsendable(conn, schema, row["id"])
+            outcomes.append(ReplayOutcome("published", message_id))
+            continue
+        status = "unsendable" if is_permanent(error) else "failed"
+        await conn.execute(
+            f"UPDATE {schema}.unsendable_messages SET attempts = attempts + 1, detail = $2 WHERE id = $1",
+            row["id"],
+            f"replay: {error!r}"[:2000],
+        )
+        outcomes.append(ReplayOutcome(status, message_id, repr(error)))
+        break
+    return outcomes
+
+
+async def _delete_unsendable(conn: asyncpg.Connection, schema: str, row_id: int) -> None:
+    async with conn.transaction():
+        await conn.execute(f"DELETE FROM {schema}.unsendable_messages WHERE id = $1", row_id)
+        await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))

@@ -60,6 +60,42 @@ def messaging_tables_sql(schema: str) -> list[str]:
     ]
 
 
+def unsendable_tables_sql(schema: str) -> list[str]:
+    """The table the relay moves permanently unsendable outbox rows into (migration 0002).
+
+    ``id`` is the row's original outbox id, so a replayed message keeps its place before the rows of
+    its key that wait behind it. ``reason`` says why it was moved (``too_large`` or the broker's
+    error class), ``detail`` the message, ``size_bytes`` the record size the relay computed.
+    """
+    s = schema
+    return [
+        f"""CREATE TABLE {s}.unsendable_messages (
+            id BIGINT PRIMARY KEY,
+            message_id UUID NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            key TEXT NOT NULL,
+            envelope JSONB NOT NULL,
+            headers JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+            created_at TIMESTAMPTZ NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT,
+            size_bytes BIGINT,
+            attempts INT NOT NULL DEFAULT 1,
+            moved_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )""",
+        f"CREATE INDEX unsendable_messages_key_idx ON {s}.unsendable_messages (topic, key, id)",
+        # the relay's "is this key blocked?" probe and the parked-behind count read the outbox by key
+        f"CREATE INDEX outbox_unpublished_key_idx ON {s}.outbox (topic, key, id) WHERE published_at IS NULL",
+    ]
+
+
+def unsendable_drop_sql(schema: str) -> list[str]:
+    return [
+        f"DROP INDEX IF EXISTS {schema}.outbox_unpublished_key_idx",
+        f"DROP TABLE IF EXISTS {schema}.unsendable_messages",
+    ]
+
+
 def messaging_drop_sql(schema: str) -> list[str]:
     return [
         f"DROP TABLE IF EXISTS {schema}.{t}"

@@ -121,6 +121,15 @@ class InsufficientCredits(BillingError):
     http_status = 409
 
 
+class WalletLimitExceeded(BillingError):
+    """The wallet would exceed the most credits one account may hold (issue 12: a business maximum far
+    below the bigint column, so no sum can overflow)."""
+
+    code = "CREDIT_WALLET_LIMIT_EXCEEDED"
+    http_status = 409
+    default_message = "the account would hold more credits than allowed"
+
+
 class ReservationNotFound(BillingError):
     """No hold matches the given id or reference."""
 

@@ -39,7 +39,9 @@ from billing_service.domain.errors import (
     ReservationAlreadyReleased,
     ReservationExpired,
     ReservationNotFound,
+    WalletLimitExceeded,
 )
+from shared.validation import MAX_WALLET
 
 WORK_ORDER_REF_TYPE = "repogen_work_order"
 DEFAULT_RESERVATION_TIMEOUT_MINUTES = 1440
@@ -322,6 +324,13 @@ def _record(
     )
 
 
+def _ensure_wallet_room(wallet: int, added: int) -> None:
+    """``wallet + added`` stays within ``MAX_WALLET`` (409 ``CREDIT_WALLET_LIMIT_EXCEEDED``); a wallet
+    already above it (pushed there before the limit existed) takes no more credits, never a 500."""
+    if wallet + added > MAX_WALLET:
+        raise WalletLimitExceeded(details={"wallet": wallet, "amount": added, "max_wallet": MAX_WALLET})
+
+
 def grant(
     account_id: str,
     balance: CreditBalance,
@@ -339,6 +348,7 @@ def grant(
     replayed = _replay(prior, Operation.GRANT, cmd.fingerprint(), balance)
     if replayed is not None:
         return replayed
+    _ensure_wallet_room(balance.wallet, cmd.amount)
     entry = LedgerEntry(
         id=ids(),
         account_id=account_id,
@@ -391,6 +401,7 @@ def reserve(
     if shortfall > 0:
         if not cmd.operator_override:
             raise InsufficientCredits(details={"available": balance.available, "requested": cmd.amount})
+        _ensure_wallet_room(wallet, shortfall)
         entries.append(
             LedgerEntry(
                 id=ids(),

@@ -37,6 +37,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.domain.numeric import normalize_json_numbers
+from shared.validation import (
+    INT4_MAX,
+    MAX_LIST_ITEMS,
+    MAX_NAME,
+    MAX_TEXT,
+    JsonObject,
+    check_storable,
+)
 from workorders_service.domain.errors import ContractValidationError
 
 __all__ = [
@@ -99,15 +107,26 @@ def _check_datetime(value: str) -> str:
     return value
 
 
+# Issue 12 limits: names and identifiers up to 200 characters, free texts up to 10 000, only storable
+# characters, bounded lists. Numbers of a *patch* are at most 10^15 (checked by ``parse_patch*``; the
+# full contract also holds the engine's outputs, e.g. a rate converted to sqm), which keeps every
+# product the rules engine forms finite.
+MAX_CONTRACT_NUMBER = 1e15
+MAX_FLOORS = MAX_LIST_ITEMS
+MAX_ANNEXURE_ITEMS = 500
 NonNegativeNumber = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 Percent = Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
-NonEmptyStr = Annotated[str, Field(strict=True, min_length=1)]
-Text = Annotated[str, Field(strict=True)]
+NonEmptyStr = Annotated[
+    str, Field(strict=True, min_length=1, max_length=MAX_NAME), AfterValidator(check_storable)
+]
+Text = Annotated[str, Field(strict=True, max_length=MAX_TEXT), AfterValidator(check_storable)]
 Uuid = Annotated[str, Field(strict=True, pattern=_UUID_PATTERN)]
 DateOnly = Annotated[str, Field(strict=True, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 IsoDateTime = Annotated[str, Field(strict=True), AfterValidator(_check_datetime)]
-NonNegativeInt = Annotated[int, BeforeValidator(_integral_float_to_int), Field(strict=True, ge=0)]
-PositiveInt = Annotated[int, BeforeValidator(_integral_float_to_int), Field(strict=True, gt=0)]
+NonNegativeInt = Annotated[
+    int, BeforeValidator(_integral_float_to_int), Field(strict=True, ge=0, le=INT4_MAX)
+]
+PositiveInt = Annotated[int, BeforeValidator(_integral_float_to_int), Field(strict=True, gt=0, le=INT4_MAX)]
 ImagesMin = Annotated[int, BeforeValidator(_integral_float_to_int), Field(strict=True, ge=1, le=4)]
 ImagesMax = Annotated[int, BeforeValidator(_integral_float_to_int), Field(strict=True, ge=2, le=4)]
 StrictBool = Annotated[bool, Field(strict=True)]
@@ -174,7 +193,7 @@ class Property(_Schema):
     khata_no: NonEmptyStr | None = None
     land_area: NumberWithUnit | None = None
     built_up_area: NumberWithUnit | None = None
-    floors: list[Floor] = Field(default_factory=list)
+    floors: list[Floor] = Field(default_factory=list, max_length=MAX_FLOORS)
 
 
 class ValuationInputs(_Schema):
@@ -251,7 +270,7 @@ class ImageGrouping(_Schema):
 class Annexures(_Schema):
     """Annexure items and default grouping."""
 
-    items: list[AnnexureItem] = Field(default_factory=list)
+    items: list[AnnexureItem] = Field(default_factory=list, max_length=MAX_ANNEXURE_ITEMS)
     image_grouping_default: ImageGrouping = Field(default_factory=ImageGrouping)
 
 
@@ -259,7 +278,7 @@ class ManualFields(_Schema):
     """Free-text and placeholder fields entered by operators (decision 1 adds the DPR/stage keys)."""
 
     enclosures_text: Text | None = None
-    checklist_json: dict[str, Any] | None = None
+    checklist_json: JsonObject | None = None
     justification_text: Text | None = None
     project_summary: Text | None = None
     project_cost_total: NonNegativeNumber | None = None
@@ -294,7 +313,7 @@ class Contract(_Schema):
 class PropertyPatch(Property):
     """Property section of a patch: ``floors`` only when given (arrays replace wholesale when merged)."""
 
-    floors: list[Floor] | None = None  # type: ignore[assignment]
+    floors: list[Floor] | None = Field(default=None, max_length=MAX_FLOORS)  # type: ignore[assignment]
 
 
 class ImageGroupingPatch(_Schema):
@@ -307,7 +326,7 @@ class ImageGroupingPatch(_Schema):
 class AnnexuresPatch(_Schema):
     """Annexures section of a patch; ``items`` replaces the whole list when given."""
 
-    items: list[AnnexureItem] | None = None
+    items: list[AnnexureItem] | None = Field(default=None, max_length=MAX_ANNEXURE_ITEMS)
     image_grouping_default: ImageGroupingPatch | None = None
 
 
@@ -389,7 +408,7 @@ def parse_patch(patch: object) -> dict[str, Any]:
         model = ContractPatch.model_validate(_require_mapping(patch, "patch"))
     except ValidationError as exc:
         raise ContractValidationError(_issues(exc)) from None
-    return _dump(model)
+    return _check_patch_numbers(_dump(model))
 
 
 def parse_patch_request(body: object) -> dict[str, Any]:
@@ -401,7 +420,25 @@ def parse_patch_request(body: object) -> dict[str, Any]:
         model = ContractPatchRequest.model_validate(_require_mapping(body, "request body"))
     except ValidationError as exc:
         raise ContractValidationError(_issues(exc)) from None
-    return _dump(model)
+    return _check_patch_numbers(_dump(model))
+
+
+def _check_patch_numbers(parsed: dict[str, Any]) -> dict[str, Any]:
+    """Every number of a parsed patch is at most ``MAX_CONTRACT_NUMBER`` (issue 12), else
+    ``ContractValidationError`` naming each offending path."""
+    issues: list[dict[str, Any]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(parsed, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, Mapping):
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, index)) for index, value in enumerate(node))
+        elif isinstance(node, int | float) and not isinstance(node, bool) and abs(node) > MAX_CONTRACT_NUMBER:
+            issues.append({"path": list(path), "message": "must be at most 1e15"})
+    if issues:
+        raise ContractValidationError(sorted(issues, key=lambda issue: str(issue["path"])))
+    return parsed
 
 
 def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
