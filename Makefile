@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: help tools install up down status demo test test-unit lint fmt bench asyncapi doctor clean
+.PHONY: help tools install up down status demo test test-unit lint fmt bench fuzz asyncapi doctor clean
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -56,6 +56,9 @@ fmt: tools
 
 bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine
 	$(PY) python -m bench.run
+
+fuzz: up ## schemathesis against the gateway's OpenAPI as each audience (ZENOPS_FUZZ_EXAMPLES, ZENOPS_FUZZ_CHECKS)
+	$(PY) python -m scripts.fuzz
 
 asyncapi: tools ## Regenerate docs/asyncapi.json from the event contracts (commit it)
 	$(PY) python -m shared.contracts.asyncapi --write
