@@ -170,7 +170,7 @@ class TestCapabilityChecks:
         user.require("masterdata.read")
         with pytest.raises(Forbidden) as err:
             user.require("masterdata.read", "invoices.write")
-        assert err.value.http_status == 403
+        assert err.value.status == 403
         assert err.value.details == {"missing": ["invoices.write"]}
         assert err.value.message == "missing capabilities: invoices.write"
         Principal(sub="a", aud="studio", tenant_id=None, user_id=None, roles=("super_admin",)).require("x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from shared.auth.principal import Principal
 from shared.db.database import Database, Role
@@ -13,19 +14,21 @@ from shared.http import Authenticator
 from shared.messaging.outbox import OutboxWriter
 from shared.settings import ServiceSettings
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
 
 @dataclass
-class ServiceContainer:
-    """Built once per process by the service's ``bootstrap.py``."""
+class ServiceContainer(Generic[SettingsT]):
+    """Built once per process by :class:`shared.runtime.ServiceDefinition` from the service's settings."""
 
-    settings: ServiceSettings
+    settings: SettingsT
     schema: str
     db: Database
     outbox: OutboxWriter
     auth: Authenticator
 
     @classmethod
-    def create(cls, settings: ServiceSettings, schema: str) -> ServiceContainer:
+    def create(cls, settings: SettingsT, schema: str) -> ServiceContainer[SettingsT]:
         return cls(
             settings=settings,
             schema=schema,

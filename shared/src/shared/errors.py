@@ -1,92 +1,100 @@
-"""The normalized error model: every 4xx/5xx body is ``{"code", "message", "details"}``.
+"""The one error base of every service: :class:`DomainError` and the normalized body
+``{"code", "message", "details"}`` every 4xx/5xx carries.
 
-Services raise subclasses of :class:`AppError` named as facts; the HTTP layer turns them into responses.
+A service names each expected failure as a fact by subclassing :class:`DomainError` (or one of the
+status families below) and fixing ``code`` (SCREAMING_SNAKE), ``status`` (the HTTP status the edge
+answers with) and, where the original API had one, ``default_message``. The HTTP layer
+(:mod:`shared.http`) renders every :class:`DomainError` the same way and the OpenAPI helpers
+(:mod:`shared.api`) document them from the same classes, so there are no per-service status maps
+or exception handlers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 
-class AppError(Exception):
-    """Base of every expected failure. ``status`` is the HTTP status the edge answers with."""
+class DomainError(Exception):
+    """Base of every expected failure: ``code``, ``status``, ``message`` and ``details``.
 
-    status: ClassVar[int] = 400
-    default_code: ClassVar[str] = "BAD_REQUEST"
+    ``code`` and ``status`` are class facts; an instance may narrow them (``code=``/``status=``) for a
+    one-off failure that does not deserve a class of its own. ``message`` defaults to
+    ``default_message`` and then to the code.
+    """
+
+    code: str = "BAD_REQUEST"
+    status: int = 400
+    default_message: str | None = None
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
+        details: Mapping[str, Any] | None = None,
         *,
         code: str | None = None,
-        details: Mapping[str, Any] | None = None,
         status: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.default_code
-        self.details: dict[str, Any] = dict(details or {})
+        if code is not None:
+            self.code = code
         if status is not None:
-            self.status_override: int | None = status
-        else:
-            self.status_override = None
-
-    @property
-    def http_status(self) -> int:
-        return self.status_override or self.status
+            self.status = status
+        self.message = message or self.default_message or self.code
+        self.details: dict[str, Any] = dict(details or {})
+        super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details}
+        """The normalized body ``{"code", "message", "details"}``."""
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
 
 
-class BadRequest(AppError):
+class BadRequest(DomainError):
     status = 400
-    default_code = "BAD_REQUEST"
+    code = "BAD_REQUEST"
 
 
-class ValidationFailed(AppError):
+class ValidationFailed(DomainError):
     status = 400
-    default_code = "VALIDATION_FAILED"
+    code = "VALIDATION_FAILED"
 
 
-class Unauthorized(AppError):
+class Unauthorized(DomainError):
     status = 401
-    default_code = "UNAUTHORIZED"
+    code = "UNAUTHORIZED"
 
 
-class Forbidden(AppError):
+class Forbidden(DomainError):
     status = 403
-    default_code = "FORBIDDEN"
+    code = "FORBIDDEN"
 
 
-class NotFound(AppError):
+class NotFound(DomainError):
     status = 404
-    default_code = "NOT_FOUND"
+    code = "NOT_FOUND"
 
 
-class Conflict(AppError):
+class Conflict(DomainError):
     status = 409
-    default_code = "CONFLICT"
+    code = "CONFLICT"
 
 
-class PayloadTooLarge(AppError):
+class PayloadTooLarge(DomainError):
     status = 413
-    default_code = "PAYLOAD_TOO_LARGE"
+    code = "PAYLOAD_TOO_LARGE"
 
 
-class UnsupportedMediaType(AppError):
+class UnsupportedMediaType(DomainError):
     status = 415
-    default_code = "UNSUPPORTED_MEDIA_TYPE"
+    code = "UNSUPPORTED_MEDIA_TYPE"
 
 
-class TooManyRequests(AppError):
+class TooManyRequests(DomainError):
     status = 429
-    default_code = "RATE_LIMITED"
+    code = "RATE_LIMITED"
 
 
 class IdempotencyKeyReused(Conflict):
-    default_code = "IDEMPOTENCY_KEY_REUSED"
+    code = "IDEMPOTENCY_KEY_REUSED"
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:

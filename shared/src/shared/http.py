@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
-from shared.errors import AppError, Unauthorized, error_body
+from shared.errors import DomainError, Unauthorized, error_body
 from shared.settings import ServiceSettings
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import extract_context
@@ -60,14 +60,14 @@ def validation_details(exc: RequestValidationError) -> dict[str, Any]:
 _RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 
 
-def error_response(exc: AppError) -> JSONResponse:
-    """The normalized response of an :class:`AppError` (with ``Retry-After`` where it applies)."""
+def error_response(exc: DomainError) -> JSONResponse:
+    """The normalized response of an :class:`DomainError` (with ``Retry-After`` where it applies)."""
     headers = None
     retry_after = exc.details.get("retry_after_s")
-    if exc.http_status in _RETRY_AFTER_STATUSES and isinstance(retry_after, int):
+    if exc.status in _RETRY_AFTER_STATUSES and isinstance(retry_after, int):
         # decision 30: a refused client learns when to come back
         headers = {"Retry-After": str(retry_after)}
-    return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
 def internal_error_response(request_id: str | None) -> JSONResponse:
@@ -80,8 +80,8 @@ def internal_error_response(request_id: str | None) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as ``{"code", "message", "details"}``."""
 
-    @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _app_error(_: Request, exc: DomainError) -> JSONResponse:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -94,7 +94,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         carried = getattr(exc, "app_error", None)
-        if isinstance(carried, AppError):
+        if isinstance(carried, DomainError):
             # raised where FastAPI only lets HTTPException through (e.g. while it reads the body)
             return error_response(carried)
         code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")

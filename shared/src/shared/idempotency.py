@@ -1,24 +1,27 @@
 """HTTP idempotency (architecture §5): same key + same parameters → the stored response; different
 parameters → 409 ``IDEMPOTENCY_KEY_REUSED``.
 
-Used inside the request's unit of work: :meth:`IdempotencyStore.begin` takes a transaction-scoped
-advisory lock on (scope, key) so two concurrent requests with one key are serialized, then returns the
-stored response if there is one; :meth:`IdempotencyStore.save` stores the response in the same
-transaction as the effect, so a crash never leaves one without the other.
+Routes use one flow, :meth:`IdempotencyStore.run_once`, inside the request's unit of work: it takes a
+transaction-scoped advisory lock on (scope, key) so two concurrent requests with one key are serialized,
+answers the stored response if there is one, else runs the effect and stores its answer in the same
+transaction, so a crash never leaves one without the other. Without a key the effect simply runs.
+:meth:`IdempotencyStore.begin` and :meth:`IdempotencyStore.save` are its two halves, for the rare route
+whose answer is settled in a later transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import IdempotencyKeyReused
+from shared.errors import DomainError, IdempotencyKeyReused
 from shared.stable_json import stable_dumps
 
 
@@ -29,9 +32,14 @@ def request_hash(params: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class StoredResponse:
+    """An answer as the client sees it: status, JSON body and the headers worth replaying."""
+
     status_code: int
     body: Any
-    headers: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_response(self) -> JSONResponse:
+        return JSONResponse(self.body, status_code=self.status_code, headers=self.headers)
 
 
 class IdempotencyStore:
@@ -90,3 +98,45 @@ class IdempotencyStore:
                 "hd": json.dumps(dict(headers or {})),
             },
         )
+
+    async def run_once(
+        self,
+        session: AsyncSession,
+        *,
+        scope: str,
+        key: str | None,
+        params: Mapping[str, Any],
+        effect: Callable[[], Awaitable[StoredResponse]],
+        remember_failures: bool = False,
+    ) -> StoredResponse:
+        """The answer of ``effect`` under ``Idempotency-Key`` ``key`` (the stored one on a retry).
+
+        With ``remember_failures`` a :class:`DomainError` below 500 is stored too (the effect runs in a
+        savepoint, so its partial writes are undone while the refusal is kept under the key): a retry
+        then gets the same refusal rather than a second attempt. The caller commits.
+        """
+        if not key:
+            return await effect()
+        stored = await self.begin(session, scope=scope, key=key, params=params)
+        if stored is not None:
+            return stored
+        if remember_failures:
+            try:
+                async with session.begin_nested():
+                    answer = await effect()
+            except DomainError as exc:
+                if exc.status >= 500:
+                    raise
+                answer = StoredResponse(exc.status, exc.body())
+        else:
+            answer = await effect()
+        await self.save(
+            session,
+            scope=scope,
+            key=key,
+            params=params,
+            status_code=answer.status_code,
+            body=answer.body,
+            headers=answer.headers,
+        )
+        return answer

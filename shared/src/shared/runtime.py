@@ -1,7 +1,15 @@
 """Process entry points every service shares: ``migrate``, ``stream`` (consumers + relay) and the HTTP app.
 
-A service's ``main.py`` calls :func:`service_main` with its settings, schema, migrations folder and a
-factory for its subscriptions; the launcher runs ``python -m <pkg>.main migrate|stream`` and
+A service describes itself once, in its ``bootstrap.py``, as a :class:`ServiceDefinition` (name, schema,
+settings, migrations, router, subscriptions); its ``main.py`` is then a few lines::
+
+    from workorders_service.bootstrap import SERVICE
+
+    create_app = SERVICE.create_app
+    if __name__ == "__main__":
+        sys.exit(SERVICE.main(sys.argv[1:]))
+
+The launcher runs ``python -m <pkg>.main migrate|stream|replay-parked|list-parked`` and
 ``uvicorn <pkg>.main:create_app --factory``.
 """
 
@@ -15,16 +23,20 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import Gauge
 
+from shared.api import install_truthful_openapi
+from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
 from shared.db.migrations import upgrade_head
+from shared.http import HealthCheck, create_service_app
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
@@ -85,18 +97,16 @@ class StreamApp:
 
 
 def build_stream_app(
-    settings: ServiceSettings,
-    schema: str,
-    subscriptions: Callable[[Database, OutboxWriter], Iterable[Subscription]],
+    container: ServiceContainer[Any],
+    subscriptions: Iterable[Subscription],
     *,
     consumer_name: str | None = None,
 ) -> StreamApp:
-    """Wire the relay and the consumer runner of one service from its settings."""
-    db = Database.from_settings(settings)
-    outbox = OutboxWriter(schema)
+    """Wire the relay and the consumer runner of one service from its container."""
+    settings = container.settings
     producer = make_producer(settings.kafka_bootstrap, client_id=f"{settings.service_name}-stream")
     relay = OutboxRelay(
-        schema=schema,
+        schema=container.schema,
         dsn=asyncpg_dsn(settings.db_system_url),
         # The relay owns its producer (it replaces it after a broker refusal); the consumer's
         # dead-letter producer stays apart.
@@ -106,14 +116,14 @@ def build_stream_app(
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
     )
-    subs = list(subscriptions(db, outbox))
+    subs = list(subscriptions)
     consumer = (
         ConsumerRunner(
             consumer_name=consumer_name or settings.service_name,
-            schema=schema,
+            schema=container.schema,
             bootstrap=settings.kafka_bootstrap,
-            db=db,
-            outbox=outbox,
+            db=container.db,
+            outbox=container.outbox,
             producer=producer,
             subscriptions=subs,
             max_attempts=settings.consumer_max_attempts,
@@ -124,7 +134,57 @@ def build_stream_app(
         if subs
         else None
     )
-    return StreamApp(settings, schema, db, outbox, producer, relay, consumer)
+    return StreamApp(settings, container.schema, container.db, container.outbox, producer, relay, consumer)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition(Generic[SettingsT]):
+    """Everything that makes one service, declared once in its ``bootstrap.py``.
+
+    ``subscriptions`` builds the Kafka subscriptions from the process's container (handlers reach the
+    database, the outbox and the settings through it). ``http_setup`` and ``health_check`` are the
+    only per-service hooks of the HTTP app.
+    """
+
+    name: str
+    title: str
+    schema: str
+    settings: Callable[[], SettingsT]
+    migrations_dir: Path
+    router: APIRouter
+    subscriptions: Callable[[ServiceContainer[SettingsT]], Iterable[Subscription]] = lambda _c: ()
+    health_check: HealthCheck | None = None
+
+    @cached_property
+    def container(self) -> ServiceContainer[SettingsT]:
+        """The one container of this process (built on first use, inside the running process)."""
+        return ServiceContainer.create(self.settings(), self.schema)
+
+    def create_app(self) -> FastAPI:
+        """The HTTP app (``uvicorn <pkg>.main:create_app --factory``)."""
+        settings = self.container.settings
+        configure_logging(settings.service_name, settings.log_level)
+        configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
+        app = create_service_app(settings, title=self.title, health_check=self.health_check)
+        app.state.container = self.container
+        install_outbox_metrics(app, settings, self.schema)
+        app.include_router(self.router)
+        install_truthful_openapi(app)
+        return app
+
+    def stream(self, _settings: ServiceSettings | None = None) -> StreamApp:
+        """The stream process: outbox relay + consumer group (built inside the running loop)."""
+        return build_stream_app(self.container, self.subscriptions(self.container))
+
+    def main(self, argv: Sequence[str]) -> int:
+        """``python -m <pkg>.main migrate|stream|replay-parked TOPIC KEY [--discard]|list-parked``."""
+        return service_main(
+            argv,
+            settings=self.container.settings,
+            schema=self.schema,
+            migrations_dir=self.migrations_dir,
+            stream_factory=self.stream,
+        )
 
 
 def install_outbox_metrics(app: FastAPI, settings: ServiceSettings, schema: str) -> None:

@@ -173,5 +173,5 @@ def test_parse_json_text_answers_400_for_every_bad_input() -> None:
     for raw in bad:
         with pytest.raises(ValidationFailed) as info:
             parse_json_text(raw, path="capture")
-        assert info.value.http_status == 400
+        assert info.value.status == 400
         assert info.value.body()["details"]["issues"][0]["path"] == "capture"

@@ -6,14 +6,18 @@ corrupt the books: ``wallet - reserved = available`` with all three ≥ 0 (CHECK
 reference (partial UNIQUE), a hold resolves at most once (trigger + one consume/release ledger row per
 hold), ledger idempotency keys unique per account (decision 17).
 
+Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
+tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
+first releases were folded into this one before any database outside development held them.)
+
 Revision ID: 0001
 Revises:
 """
 
 from alembic import op
 
-from shared.db.rls import grants_sql, tenant_rls_sql
-from shared.messaging.schema import messaging_drop_sql, messaging_tables_sql
+from shared.db.migrations import drop_schema_tables, finish_schema
+from shared.db.rls import DENY
 
 revision = "0001"
 down_revision = None
@@ -302,39 +306,23 @@ def upgrade() -> None:
     )"""
     )
     op.execute(f"CREATE INDEX gate_decisions_wo_idx ON {S}.gate_decisions (work_order_id, decided_at)")
-    for stmt in messaging_tables_sql(S):
-        op.execute(stmt)
-    for table in TENANT_TABLES:
-        for stmt in tenant_rls_sql(S, table):
-            op.execute(stmt)
-    for stmt in grants_sql(S):
-        op.execute(stmt)
-    # The money trail is append-only for the login roles: no DELETE on books or holds.
-    op.execute(
-        f"REVOKE DELETE ON {S}.ledger_entries, {S}.ledger_idempotency, {S}.holds, {S}.balances, "
-        f"{S}.gate_decisions, {S}.usage_events FROM {S}_app, {S}_system"
+    finish_schema(
+        S,
+        tenant_tables=TENANT_TABLES,
+        # the portal reads its tenant's accounts, policies and service invoices (domain.md §10.3)
+        portal={table: ("true", DENY) for table in ("accounts", "policies", "service_invoices", "service_invoice_items")},
+        # the money trail is append-only for the login roles: no DELETE on books or holds
+        append_only={
+            "ledger_entries": "UPDATE, DELETE",
+            "ledger_idempotency": "UPDATE, DELETE",
+            "gate_decisions": "UPDATE, DELETE",
+            "holds": "DELETE",
+            "balances": "DELETE",
+            "usage_events": "DELETE",
+        },
     )
-    op.execute(f"REVOKE UPDATE ON {S}.ledger_entries, {S}.ledger_idempotency, {S}.gate_decisions FROM {S}_app, {S}_system")
 
 
 def downgrade() -> None:
-    for table in reversed(
-        (
-            "accounts",
-            "policies",
-            "balances",
-            "holds",
-            "ledger_entries",
-            "ledger_idempotency",
-            "usage_events",
-            "service_invoices",
-            "service_invoice_items",
-            "invoice_sequences",
-            "work_orders",
-            "gate_decisions",
-        )
-    ):
-        op.execute(f"DROP TABLE IF EXISTS {S}.{table} CASCADE")
+    drop_schema_tables(S, TENANT_TABLES)
     op.execute(f"DROP FUNCTION IF EXISTS {S}.holds_resolve_once()")
-    for stmt in messaging_drop_sql(S):
-        op.execute(stmt)

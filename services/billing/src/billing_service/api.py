@@ -71,11 +71,11 @@ MAX_METADATA_KEYS = 50  # keys of a grant's metadata object
 GrantMetadataValue = Key | SafeInt | bool | None
 
 
-def _container() -> ServiceContainer:
+def _container() -> ServiceContainer[Any]:
     return container()
 
 
-C = Annotated[ServiceContainer, Depends(_container)]
+C = Annotated[ServiceContainer[Any], Depends(_container)]
 
 
 def service_caller(request: Request, c: C) -> Principal:
@@ -96,7 +96,9 @@ def _account_token(response: Response, account_id: str, version: int) -> None:
     response.headers["x-zenops-version"] = version_token("billing", "account", account_id, version)
 
 
-async def honour_after(c: ServiceContainer, request: Request, principal: Principal | None = None) -> None:
+async def honour_after(
+    c: ServiceContainer[Any], request: Request, principal: Principal | None = None
+) -> None:
     """Wait, bounded by the ``wait`` budget, until billing has applied the workorders versions in
     ``x-zenops-after`` (architecture §4); tokens of other aggregates are ignored.
 
@@ -206,7 +208,7 @@ class ReconcileBody(_Body):
 # --- shared command implementations ---------------------------------------------------------------------
 
 
-async def _reserve(c: ServiceContainer, body: ReserveBody, response: Response) -> dict[str, Any]:
+async def _reserve(c: ServiceContainer[Any], body: ReserveBody, response: Response) -> dict[str, Any]:
     async with c.system_uow() as uow:
         account_id = await handlers.resolve_account_id(
             uow, account_id=str(body.account_id) if body.account_id else None, external_key=body.external_key
@@ -232,7 +234,7 @@ async def _reserve(c: ServiceContainer, body: ReserveBody, response: Response) -
 
 
 async def _resolve(
-    c: ServiceContainer, body: ResolveBody, response: Response, *, consume: bool
+    c: ServiceContainer[Any], body: ResolveBody, response: Response, *, consume: bool
 ) -> dict[str, Any]:
     hold_id = str(body.reservation_id) if body.reservation_id else None
     async with c.system_uow() as uow:
@@ -272,7 +274,7 @@ async def _resolve(
     return handlers.ledger_row_camel(entry)
 
 
-async def _account_status(c: ServiceContainer, account_id: str) -> dict[str, Any]:
+async def _account_status(c: ServiceContainer[Any], account_id: str) -> dict[str, Any]:
     async with c.system_uow() as uow:
         state = await repo.load_account(uow.session, account_id)
     if state is None:
@@ -281,7 +283,7 @@ async def _account_status(c: ServiceContainer, account_id: str) -> dict[str, Any
 
 
 async def _account_filter(
-    c: ServiceContainer, account_id: str | None, external_key: str | None
+    c: ServiceContainer[Any], account_id: str | None, external_key: str | None
 ) -> str | None:
     if account_id:
         return _uuid_or_404(account_id, "billing account")
@@ -295,7 +297,7 @@ async def _account_filter(
 
 
 async def _reservations(
-    c: ServiceContainer, account_id: str | None, tenant_id: str | None, status: str | None, limit: int
+    c: ServiceContainer[Any], account_id: str | None, tenant_id: str | None, status: str | None, limit: int
 ) -> list[dict[str, Any]]:
     if status is not None:
         try:
@@ -310,7 +312,7 @@ async def _reservations(
 
 
 async def _ledger(
-    c: ServiceContainer, account_id: str | None, tenant_id: str | None, limit: int
+    c: ServiceContainer[Any], account_id: str | None, tenant_id: str | None, limit: int
 ) -> list[dict[str, Any]]:
     async with c.system_uow() as uow:
         rows = await repo.list_ledger(uow.session, account_id=account_id, tenant_id=tenant_id, limit=limit)
@@ -318,7 +320,7 @@ async def _ledger(
 
 
 async def _timeline(
-    c: ServiceContainer,
+    c: ServiceContainer[Any],
     account_id: str | None,
     tenant_id: str | None,
     ref_type: str | None,
@@ -372,7 +374,7 @@ async def _timeline(
     return items[:limit]
 
 
-async def _reconcile(c: ServiceContainer, body: ReconcileBody) -> dict[str, Any]:
+async def _reconcile(c: ServiceContainer[Any], body: ReconcileBody) -> dict[str, Any]:
     return await handlers.reconcile_credits(
         c.system_uow,
         handlers.ReconcileRequest(

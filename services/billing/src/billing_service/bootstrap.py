@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from billing_service.settings import SCHEMA, Settings
 from shared.container import ServiceContainer
 
 
 @lru_cache(maxsize=1)
-def container() -> ServiceContainer:
+def container() -> ServiceContainer[Any]:
     return ServiceContainer.create(Settings(), SCHEMA)

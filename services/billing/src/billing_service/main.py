@@ -1,52 +1,25 @@
-"""Entry points: ``create_app`` (HTTP) and ``python -m billing_service.main migrate|stream``."""
+"""Entry points: ``create_app`` (HTTP) and ``python -m billing_service.main migrate|stream|...``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-
 from billing_service.api import router
 from billing_service.consumers import subscriptions
-from billing_service.domain.errors import BillingError
 from billing_service.settings import SCHEMA, Settings
-from shared.http import create_service_app
-from shared.runtime import StreamApp, build_stream_app, install_outbox_metrics, service_main
-from shared.settings import ServiceSettings
-from shared.telemetry import configure_logging, configure_tracing
+from shared.runtime import ServiceDefinition
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def create_app() -> FastAPI:
-    settings = Settings()
-    configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
-    app = create_service_app(settings, title="ZenOps billing")
-    install_outbox_metrics(app, settings, SCHEMA)
-    app.include_router(router)
-
-    @app.exception_handler(BillingError)
-    async def _billing_error(_: Request, exc: BillingError) -> JSONResponse:
-        # Domain failures carry their own code and status; the body is the normalized one.
-        return JSONResponse(exc.to_body(), status_code=exc.http_status)
-
-    return app
-
-
-def create_stream(settings: ServiceSettings) -> StreamApp:
-    return build_stream_app(settings, SCHEMA, lambda db, outbox: subscriptions())
-
+SERVICE = ServiceDefinition(
+    name="billing",
+    title="ZenOps billing",
+    schema=SCHEMA,
+    settings=Settings,
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    router=router,
+    subscriptions=lambda _c: subscriptions(),
+)
+create_app = SERVICE.create_app
 
 if __name__ == "__main__":
-    sys.exit(
-        service_main(
-            sys.argv[1:],
-            settings=Settings(),
-            schema=SCHEMA,
-            migrations_dir=MIGRATIONS,
-            stream_factory=create_stream,
-        )
-    )
+    sys.exit(SERVICE.main(sys.argv[1:]))

@@ -65,7 +65,7 @@ class TestExternalKeys:
         assert exc.value.message == (
             "external_key must match v1:{partner|client|assignment|invoice}:* or v2:{tenant|external}:*"
         )
-        assert exc.value.http_status == 400
+        assert exc.value.status == 400
 
     def test_tenant_uuid_is_canonicalised_so_derived_and_sent_keys_match(self) -> None:
         upper = "  v2:tenant:AAAAAAAA-AAAA-AAAA-AAAA-AAAAAAAAAAAA "
@@ -102,7 +102,7 @@ class TestUpsert:
         with pytest.raises(AccountTenantMismatch) as exc:
             upsert_account(acc, self._req(tenant="22222222-2222-2222-2222-222222222222"), new_account_id="x")
         assert exc.value.code == "ACCOUNT_TENANT_MISMATCH"
-        assert exc.value.http_status == 409
+        assert exc.value.status == 409
 
     def test_decision_18_never_silently_reactivates(self) -> None:
         suspended = Account(
@@ -143,7 +143,7 @@ class TestPolicy:
         with pytest.raises(CreditModeRequiresCredits) as exc:
             change_policy(Policy(), PolicyChange(billing_mode=BillingMode.CREDIT), available_credits=0)
         assert exc.value.message == "available credits must be > 0 before enabling CREDIT mode"
-        assert exc.value.http_status == 409
+        assert exc.value.status == 409
 
     def test_force_enables_credit_and_emits_mode_event(self) -> None:
         result = change_policy(

@@ -120,7 +120,7 @@ class TestLifecycleGuards:
         assert not is_replay(None, stored)
         with pytest.raises(IdempotencyKeyReused) as exc:
             is_replay(stored, issue_request_hash("inv-1", date(2026, 2, 1), date(2026, 3, 1)))
-        assert (exc.value.message, exc.value.http_status) == ("Idempotency key mismatch", 409)
+        assert (exc.value.message, exc.value.status) == ("Idempotency key mismatch", 409)
         with pytest.raises(InvoiceAlreadyIssued) as exc2:
             ensure_can_issue(InvoiceStatus.ISSUED)
         assert exc2.value.message == "Invoice already issued"
@@ -134,11 +134,11 @@ class TestLifecycleGuards:
     def test_inv_05_payment_guards(self) -> None:
         with pytest.raises(AmountExceedsDue) as exc:
             ensure_can_pay(InvoiceStatus.ISSUED, Money.of(150), Money.of(136))
-        assert (exc.value.message, exc.value.http_status) == ("amount exceeds due", 400)
+        assert (exc.value.message, exc.value.status) == ("amount exceeds due", 400)
         for status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
             with pytest.raises(InvoiceNotPayable) as exc2:
                 ensure_can_pay(status, Money.of(10), Money.of(136))
-            assert (exc2.value.message, exc2.value.http_status) == ("Invoice is not payable", 409)
+            assert (exc2.value.message, exc2.value.status) == ("Invoice is not payable", 409)
         with pytest.raises(InvoiceAlreadySettled):
             ensure_can_pay(InvoiceStatus.PAID, Money.of(10), Money.zero())
         with pytest.raises(AmountNotPositive):

@@ -110,7 +110,7 @@ class TestVectorsH:
         book = book_with_wallet(0, ids)
         with pytest.raises(InsufficientCredits) as exc:
             book.reserve(channel_reserve("r"), now, ids)
-        assert (exc.value.code, exc.value.http_status) == ("INSUFFICIENT_CREDITS", 409)
+        assert (exc.value.code, exc.value.status) == ("INSUFFICIENT_CREDITS", 409)
 
     def test_bil_05_release_after_consume_is_refused(self, ids: Ids, now: datetime) -> None:
         book = book_with_wallet(2, ids)
@@ -118,7 +118,7 @@ class TestVectorsH:
         book, _ = book.consume(ConsumeHold(idempotency_key="c", hold_id=res.result.hold_id), now, ids)
         with pytest.raises(ReservationAlreadyConsumed) as exc:
             book.release(ReleaseHold(idempotency_key="rel", hold_id=res.result.hold_id), now, ids)
-        assert (exc.value.code, exc.value.http_status) == ("RESERVATION_ALREADY_CONSUMED", 409)
+        assert (exc.value.code, exc.value.status) == ("RESERVATION_ALREADY_CONSUMED", 409)
 
     def test_consume_after_release_is_refused(self, ids: Ids, now: datetime) -> None:
         book = book_with_wallet(2, ids)
@@ -173,7 +173,7 @@ class TestVectorsH:
         book = book_with_wallet(5, ids, account)
         with pytest.raises(error) as exc:
             book.reserve(channel_reserve("r", override=True), now, ids)
-        assert exc.value.http_status == 409
+        assert exc.value.status == 409
 
 
 class TestHolds:
@@ -216,7 +216,7 @@ class TestHolds:
         book = book_with_wallet(5, ids)
         with pytest.raises(ReservationNotFound) as exc:
             book.consume(ConsumeHold(idempotency_key="c", hold_id="nope"), now, ids)
-        assert (exc.value.http_status, exc.value.message) == (404, "reservation not found")
+        assert (exc.value.status, exc.value.message) == (404, "reservation not found")
         book, res = book.reserve(channel_reserve("r"), now, ids)
         foreign = book.holds[res.result.hold_id or ""]
         with pytest.raises(ReservationNotFound):
@@ -284,7 +284,7 @@ class TestDecision17Idempotency:
         book, _ = book.reserve(channel_reserve("r", "cr-1"), now, ids)
         with pytest.raises(IdempotencyKeyReused) as exc:
             book.reserve(channel_reserve("r", "cr-2"), now, ids)
-        assert (exc.value.code, exc.value.http_status) == ("IDEMPOTENCY_KEY_REUSED", 409)
+        assert (exc.value.code, exc.value.status) == ("IDEMPOTENCY_KEY_REUSED", 409)
 
     def test_key_namespace_is_shared_across_operations(self, ids: Ids, now: datetime) -> None:
         book = book_with_wallet(3, ids)

@@ -28,7 +28,7 @@ def test_a_grant_up_to_the_limit_passes_and_one_past_it_is_refused(ids: Ids) -> 
     assert full.balance.wallet == MAX_WALLET
     with pytest.raises(WalletLimitExceeded) as exc:
         grant("acc-1", full.balance, GrantCredits("g2", 1), prior=None, ids=ids)
-    assert (exc.value.http_status, exc.value.code) == (409, "CREDIT_WALLET_LIMIT_EXCEEDED")
+    assert (exc.value.status, exc.value.code) == (409, "CREDIT_WALLET_LIMIT_EXCEEDED")
 
 
 def test_a_wallet_pushed_to_the_column_maximum_refuses_more_instead_of_overflowing(ids: Ids) -> None:

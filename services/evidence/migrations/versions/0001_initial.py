@@ -1,14 +1,17 @@
 """Evidence: documents, evidence items, profiles, field defs, field-evidence links, OCR jobs, the
 work-order projection (from ``workorders.work-order.v1``), messaging tables, RLS and grants.
 
+Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
+tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
+first releases were folded into this one before any database outside development held them.)
+
 Revision ID: 0001
 Revises:
 """
 
 from alembic import op
 
-from shared.db.rls import grants_sql, tenant_rls_sql
-from shared.messaging.schema import messaging_drop_sql, messaging_tables_sql
+from shared.db.migrations import drop_schema_tables, finish_schema
 
 revision = "0001"
 down_revision = None
@@ -194,17 +197,8 @@ TABLES = [
 def upgrade() -> None:
     for stmt in TABLES:
         op.execute(stmt)
-    for stmt in messaging_tables_sql(S):
-        op.execute(stmt)
-    for table in TENANT_TABLES:
-        for stmt in tenant_rls_sql(S, table):
-            op.execute(stmt)
-    for stmt in grants_sql(S):
-        op.execute(stmt)
+    finish_schema(S, tenant_tables=TENANT_TABLES)  # the portal reads nothing here
 
 
 def downgrade() -> None:
-    for table in reversed(TENANT_TABLES):
-        op.execute(f"DROP TABLE IF EXISTS {S}.{table}")
-    for stmt in messaging_drop_sql(S):
-        op.execute(stmt)
+    drop_schema_tables(S, TENANT_TABLES)

@@ -153,16 +153,16 @@ class EnqueueOcr(BaseModel):
     evidence_item_id: Key = Field(min_length=1)
 
 
-def _container() -> ServiceContainer:
+def _container() -> ServiceContainer[Any]:
     return container()
 
 
-def _settings(c: ServiceContainer) -> Settings:
+def _settings(c: ServiceContainer[Any]) -> Settings:
     settings = c.settings
     return settings if isinstance(settings, Settings) else Settings()
 
 
-def principal_of(request: Request, c: Annotated[ServiceContainer, Depends(_container)]) -> Principal:
+def principal_of(request: Request, c: Annotated[ServiceContainer[Any], Depends(_container)]) -> Principal:
     """Any staff JWT; the portal audience reaches no evidence (403 ``PORTAL_EVIDENCE_FORBIDDEN``; RLS
     denies it every evidence row too — decision "Hardening (issue 12): audience")."""
     principal = c.auth.jwt(request)
@@ -170,7 +170,7 @@ def principal_of(request: Request, c: Annotated[ServiceContainer, Depends(_conta
     return principal
 
 
-Container = Annotated[ServiceContainer, Depends(_container)]
+Container = Annotated[ServiceContainer[Any], Depends(_container)]
 Caller = Annotated[Principal, Depends(principal_of)]
 
 
@@ -178,7 +178,7 @@ Caller = Annotated[Principal, Depends(principal_of)]
 
 
 async def _await_work_order(
-    request: Request, c: ServiceContainer, principal: Principal, raw_id: str
+    request: Request, c: ServiceContainer[Any], principal: Principal, raw_id: str
 ) -> uuid.UUID:
     """The work-order id once our projection knows it (bounded wait), else 404.
 
@@ -217,7 +217,7 @@ def _version_header(work_order_id: str, version: int) -> dict[str, str]:
 
 async def _write(
     request: Request,
-    c: ServiceContainer,
+    c: ServiceContainer[Any],
     principal: Principal,
     *,
     scope: str,
@@ -250,7 +250,7 @@ async def _write(
 
 
 async def _read(
-    c: ServiceContainer,
+    c: ServiceContainer[Any],
     principal: Principal,
     wo_id: uuid.UUID,
     build: Callable[[UnitOfWork, EvidenceRepository, dict[str, Any]], Awaitable[dict[str, Any]]],
@@ -429,7 +429,7 @@ def _document_not_found(raw_id: str) -> NotFound:
     return NotFound(f"document {raw_id} not found", code="DOCUMENT_NOT_FOUND")
 
 
-async def _document(c: ServiceContainer, principal: Principal, raw_id: str) -> dict[str, Any]:
+async def _document(c: ServiceContainer[Any], principal: Principal, raw_id: str) -> dict[str, Any]:
     tenant = require_tenant(principal)
     doc_id = parse_uuid(raw_id, not_found=_document_not_found(raw_id))
     async with c.tenant_uow(principal) as uow:

@@ -1,13 +1,17 @@
 """Factory: report packs, artifacts, generation jobs, deliverable releases, audit log, projections.
 
+Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
+tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
+first releases were folded into this one before any database outside development held them.)
+
 Revision ID: 0001
 Revises:
 """
 
 from alembic import op
 
-from shared.db.rls import grants_sql, tenant_rls_sql
-from shared.messaging.schema import messaging_drop_sql, messaging_tables_sql
+from shared.db.migrations import drop_schema_tables, finish_schema
+from shared.db.rls import DENY, PORTAL_WORK_ORDER_EXPR, portal_owns_work_order_expr
 
 revision = "0001"
 down_revision = None
@@ -47,6 +51,9 @@ def upgrade() -> None:
         export_bundle JSONB,
         export_bundle_hash TEXT,
         source_version BIGINT NOT NULL,
+        -- from ``created`` (audience scoping: the portal reaches only its own CHANNEL work orders)
+        source_type TEXT,
+        created_by_user_id UUID,
         created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     )"""
@@ -190,19 +197,26 @@ def upgrade() -> None:
     )"""
     )
     op.execute(f"CREATE INDEX report_audit_logs_wo_idx ON {S}.report_audit_logs (work_order_id, id)")
-    for stmt in messaging_tables_sql(S):
-        op.execute(stmt)
-    for table in TENANT_TABLES:
-        for stmt in tenant_rls_sql(S, table):
-            op.execute(stmt)
-    for stmt in grants_sql(S):
-        op.execute(stmt)
-    # The audit log is append-only for both login roles.
-    op.execute(f"REVOKE UPDATE, DELETE ON {S}.report_audit_logs FROM {S}_app, {S}_system")
+    finish_schema(
+        S,
+        tenant_tables=TENANT_TABLES,
+        portal={
+            "work_orders": (PORTAL_WORK_ORDER_EXPR, DENY),
+            "report_packs": (_owned("report_packs"), DENY),
+            "report_pack_artifacts": (_PACK_OWNED, DENY),
+            "deliverable_releases": (_owned("deliverable_releases"), DENY),
+            "report_audit_logs": (_owned("report_audit_logs"), _owned("report_audit_logs")),
+        },
+        append_only={"report_audit_logs": "UPDATE, DELETE"},  # the audit log, for both login roles
+    )
+
+
+def _owned(table: str) -> str:
+    return portal_owns_work_order_expr(f"{S}.work_orders", table, id_column="work_order_id")
+
+
+_PACK_OWNED = f"EXISTS (SELECT 1 FROM {S}.report_packs p WHERE p.id = report_pack_artifacts.report_pack_id)"
 
 
 def downgrade() -> None:
-    for table in reversed(TENANT_TABLES):
-        op.execute(f"DROP TABLE IF EXISTS {S}.{table} CASCADE")
-    for stmt in messaging_drop_sql(S):
-        op.execute(stmt)
+    drop_schema_tables(S, TENANT_TABLES)

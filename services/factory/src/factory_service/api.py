@@ -55,16 +55,16 @@ class CreatePackBody(BaseModel):
     idempotency_key: Key | None = None
 
 
-def _container() -> ServiceContainer:
+def _container() -> ServiceContainer[Any]:
     return container()
 
 
-def principal_of(request: Request, c: Annotated[ServiceContainer, Depends(_container)]) -> Principal:
+def principal_of(request: Request, c: Annotated[ServiceContainer[Any], Depends(_container)]) -> Principal:
     return c.auth.jwt(request)
 
 
 Caller = Annotated[Principal, Depends(principal_of)]
-Container = Annotated[ServiceContainer, Depends(_container)]
+Container = Annotated[ServiceContainer[Any], Depends(_container)]
 
 
 def require_factory_operator(principal: Principal) -> None:
@@ -80,7 +80,7 @@ def _user_uuid(principal: Principal) -> uuid.UUID | None:
         return None
 
 
-async def _await_tokens(request: Request, c: ServiceContainer, principal: Principal) -> None:
+async def _await_tokens(request: Request, c: ServiceContainer[Any], principal: Principal) -> None:
     """Read-your-writes: wait (bounded) until the projections reached the caller's tokens."""
     tokens = parse_tokens(request.headers.get(AFTER_HEADER))
     if not tokens:

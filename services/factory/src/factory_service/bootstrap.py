@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from factory_service.settings import SCHEMA, Settings
 from shared.blobstore import BlobStore
@@ -15,7 +16,7 @@ def settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
-def container() -> ServiceContainer:
+def container() -> ServiceContainer[Any]:
     return ServiceContainer.create(settings(), SCHEMA)
 
 

@@ -45,7 +45,7 @@ from shared.consistency import (
     parse_client_tokens,
     parse_tokens,
 )
-from shared.errors import AppError, NotFound, TooManyRequests, Unauthorized, error_body
+from shared.errors import DomainError, NotFound, TooManyRequests, Unauthorized, error_body
 from shared.http import Authenticator, create_service_app
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
@@ -98,18 +98,18 @@ class LoginRequest(BaseModel):
             raise ValueError("must be a uuid") from None
 
 
-class UpstreamUnavailable(AppError):
+class UpstreamUnavailable(DomainError):
     """The owning service could not be reached (connection refused, reset, protocol error)."""
 
     status = 503
-    default_code = "UPSTREAM_UNAVAILABLE"
+    code = "UPSTREAM_UNAVAILABLE"
 
 
-class UpstreamTimeout(AppError):
+class UpstreamTimeout(DomainError):
     """The owning service did not answer in time."""
 
     status = 504
-    default_code = "UPSTREAM_TIMEOUT"
+    code = "UPSTREAM_TIMEOUT"
 
 
 def _route_not_found(method: str, path: str, *, out_of_scope: bool = False) -> NotFound:
@@ -185,8 +185,8 @@ class Gateway:
             response = await self._admit_and_forward(request, route)
             status = response.status_code
             return response
-        except AppError as exc:
-            status = exc.http_status
+        except DomainError as exc:
+            status = exc.status
             raise
         finally:
             GATEWAY_REQUESTS.labels(

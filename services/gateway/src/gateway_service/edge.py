@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway_service.routes import UPLOAD, RouteTable
 from gateway_service.settings import Settings
-from shared.errors import AppError, BadRequest, PayloadTooLarge
+from shared.errors import BadRequest, DomainError, PayloadTooLarge
 from shared.http import error_response
 
 EDGE_REFUSED = Counter(
@@ -46,14 +46,14 @@ _FORBIDDEN_DECODED = frozenset(b"/\\?#\x7f") | frozenset(range(0x20))
 DRAIN_MAX_BYTES = 8 * 1024 * 1024
 
 
-class UriTooLong(AppError):
+class UriTooLong(DomainError):
     status = 414
-    default_code = "URI_TOO_LONG"
+    code = "URI_TOO_LONG"
 
 
-class HeadersTooLarge(AppError):
+class HeadersTooLarge(DomainError):
     status = 431
-    default_code = "REQUEST_HEADERS_TOO_LARGE"
+    code = "REQUEST_HEADERS_TOO_LARGE"
 
 
 def _invalid_path(raw: bytes, reason: str) -> BadRequest:
@@ -105,11 +105,11 @@ def _too_large(limit: int, body_class: str) -> PayloadTooLarge:
 
 class BodyLimitExceeded(HTTPException):
     """A streamed body passed its limit. An ``HTTPException`` because FastAPI turns any other error
-    raised while it reads a body into a generic 400; it carries the 413 :class:`AppError` that the
+    raised while it reads a body into a generic 400; it carries the 413 :class:`DomainError` that the
     shared handler answers (``shared.http``)."""
 
     def __init__(self, error: PayloadTooLarge) -> None:
-        super().__init__(status_code=error.http_status, detail=error.message)
+        super().__init__(status_code=error.status, detail=error.message)
         self.app_error = error
 
 
@@ -161,7 +161,7 @@ class EdgeGuard:
         headers = Headers(scope=scope)
         try:
             limit, body_class = self.admit(scope, headers)
-        except AppError as exc:
+        except DomainError as exc:
             EDGE_REFUSED.labels(exc.code).inc()
             if isinstance(exc, PayloadTooLarge):
                 length = declared_length(headers) or 0

@@ -39,7 +39,7 @@ class TestRateLimiter:
         limiter.check("a")
         with pytest.raises(TooManyRequests) as err:
             limiter.check("a")
-        assert err.value.http_status == 429
+        assert err.value.status == 429
         assert err.value.details["retry_after_s"] == 60
 
     def test_memory_is_bounded(self) -> None:

@@ -172,7 +172,7 @@ def test_non_canonical_paths_are_refused(raw: bytes) -> None:
     with pytest.raises(BadRequest) as err:
         check_path(raw)
     assert err.value.code == "INVALID_PATH"
-    assert err.value.http_status == 400
+    assert err.value.status == 400
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,17 @@
 """Work-order spine: work orders, snapshots, rules runs, comments, projections, messaging tables, RLS.
 
+Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
+tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
+first releases were folded into this one before any database outside development held them.)
+
 Revision ID: 0001
 Revises:
 """
 
 from alembic import op
 
-from shared.db.rls import grants_sql, tenant_rls_sql
-from shared.messaging.schema import messaging_tables_sql
+from shared.db.migrations import drop_schema_tables, finish_schema
+from shared.db.rls import DENY, PORTAL_WORK_ORDER_EXPR, portal_owns_work_order_expr
 
 revision = "0001"
 down_revision = None
@@ -167,25 +171,28 @@ def upgrade() -> None:
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     )"""
     )
-    for stmt in messaging_tables_sql(S):
-        op.execute(stmt)
-    for table in TENANT_TABLES:
-        for stmt in tenant_rls_sql(S, table):
-            op.execute(stmt)
-    for stmt in grants_sql(S):
-        op.execute(stmt)
+    op.execute(
+        f"CREATE INDEX work_orders_portal_idx ON {S}.work_orders "
+        "(tenant_id, created_by_user_id) WHERE source_type = 'CHANNEL'"
+    )
+    finish_schema(
+        S,
+        tenant_tables=TENANT_TABLES,
+        portal={
+            "work_orders": (PORTAL_WORK_ORDER_EXPR, PORTAL_WORK_ORDER_EXPR),
+            "comments": (_owned("comments"), _owned("comments")),
+            "contract_snapshots": (_owned("contract_snapshots"), DENY),
+            "rules_runs": (_owned("rules_runs"), DENY),
+            "evidence_projection": (_owned("evidence_projection"), DENY),
+            "billing_projection": (_owned("billing_projection"), DENY),
+            "pack_projection": (_owned("pack_projection"), DENY),
+        },
+    )
+
+
+def _owned(table: str) -> str:
+    return portal_owns_work_order_expr(f"{S}.work_orders", table)
 
 
 def downgrade() -> None:
-    for table in (
-        "pack_projection",
-        "billing_projection",
-        "evidence_projection",
-        "comments",
-        "rules_runs",
-        "contract_snapshots",
-        "work_orders",
-    ):
-        op.execute(f"DROP TABLE IF EXISTS {S}.{table} CASCADE")
-    for table in ("idempotency_keys", "parked_messages", "consumer_versions", "inbox", "outbox"):
-        op.execute(f"DROP TABLE IF EXISTS {S}.{table}")
+    drop_schema_tables(S, TENANT_TABLES)

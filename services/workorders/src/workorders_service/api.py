@@ -30,7 +30,7 @@ from shared.consistency import (
     wait_until,
 )
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.errors import AppError, BadRequest, Forbidden, ValidationFailed, error_body
+from shared.errors import BadRequest, DomainError, Forbidden, ValidationFailed, error_body
 from shared.idempotency import IdempotencyStore, StoredResponse
 from shared.validation import (
     MAX_JSON_BYTES,
@@ -142,16 +142,16 @@ class CommentRequest(BaseModel):
     body: Annotated[Text, StringConstraints(min_length=1)]
 
 
-def _container() -> ServiceContainer:
+def _container() -> ServiceContainer[Any]:
     return container()
 
 
-def principal_of(request: Request, c: Annotated[ServiceContainer, Depends(_container)]) -> Principal:
+def principal_of(request: Request, c: Annotated[ServiceContainer[Any], Depends(_container)]) -> Principal:
     return c.auth.jwt(request)
 
 
 Principal_ = Annotated[Principal, Depends(principal_of)]
-Container_ = Annotated[ServiceContainer, Depends(_container)]
+Container_ = Annotated[ServiceContainer[Any], Depends(_container)]
 
 
 def _wo_id(raw: str) -> uuid.UUID:
@@ -191,7 +191,7 @@ def _replay(stored: StoredResponse) -> JSONResponse:
 
 
 async def _honour_after(
-    c: ServiceContainer, principal: Principal, request: Request, timeout_s: float
+    c: ServiceContainer[Any], principal: Principal, request: Request, timeout_s: float
 ) -> None:
     """Wait (bounded) until the projections named by ``x-zenops-after`` reached their versions."""
     tokens = parse_tokens(request.headers.get(AFTER_HEADER))
@@ -385,22 +385,22 @@ async def patch_contract(
 # --- status ---------------------------------------------------------------------------------------------------
 
 
-async def _detail(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
+async def _detail(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
     async with c.tenant_uow(principal) as uow:
         return await handlers.work_order_detail(uow, wo_id)
 
 
-async def _row(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
+async def _row(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
     async with c.tenant_uow(principal) as uow:
         return await WorkOrderRepository(uow.session).get(wo_id)
 
 
-async def _pack(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
+async def _pack(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
     async with c.tenant_uow(principal) as uow:
         return await ProjectionRepository(uow.session).pack(wo_id)
 
 
-async def _with_pack(c: ServiceContainer, principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
+async def _with_pack(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
     detail = await _detail(c, principal, wo_id)
     row = await _row(c, principal, wo_id)
     assert row is not None
@@ -479,8 +479,8 @@ async def change_status(
                     result = await handlers.change_status(
                         uow, wo_id, user_id=principal.user_id, target=target, note=body.note
                     )
-            except AppError as exc:
-                if not key or exc.http_status >= 500:
+            except DomainError as exc:
+                if not key or exc.status >= 500:
                     raise
                 error = exc.body()
                 await _idempotency.save(
@@ -488,11 +488,11 @@ async def change_status(
                     scope=scope,
                     key=key,
                     params=params,
-                    status_code=exc.http_status,
+                    status_code=exc.status,
                     body=error,
                 )
                 await uow.commit()
-                return JSONResponse(error, status_code=exc.http_status)
+                return JSONResponse(error, status_code=exc.status)
             if key:
                 await _idempotency.save(
                     uow.session,
@@ -524,7 +524,7 @@ async def change_status(
 
 
 async def _status_answer(
-    c: ServiceContainer,
+    c: ServiceContainer[Any],
     principal: Principal,
     wo_id: uuid.UUID,
     target: str,

@@ -33,7 +33,7 @@ from shared.contracts.workorders import (
     WorkOrderView,
 )
 from shared.db.uow import UnitOfWork
-from shared.errors import AppError, BadRequest, Conflict, NotFound
+from shared.errors import BadRequest, Conflict, DomainError, NotFound
 from shared.messaging.envelope import Envelope
 from shared.timestamps import utc_now_iso
 from workorders_service.domain.contract import (
@@ -84,9 +84,9 @@ _DOMAIN_STATUS: dict[type[WorkOrderDomainError], int] = {
 }
 
 
-def app_error(error: WorkOrderDomainError) -> AppError:
+def app_error(error: WorkOrderDomainError) -> DomainError:
     """The normalized HTTP error of a domain error (its code, message and details are kept)."""
-    return AppError(
+    return DomainError(
         error.message, code=error.code, details=error.details, status=_DOMAIN_STATUS.get(type(error), 400)
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from alembic import command
@@ -56,3 +57,55 @@ def run_env(config: Config, target_metadata: MetaData | None = None) -> None:
         await engine.dispose()
 
     asyncio.run(_run())
+
+
+# --- revision helpers: what every service's migrations share ---------------------------------------
+# Called from inside an Alembic revision (``op`` is bound to the running migration context).
+
+
+def run_sql(statements: Iterable[str]) -> None:
+    """Execute DDL statements in the running migration, in order."""
+    from alembic import op
+
+    for statement in statements:
+        op.execute(statement)
+
+
+def finish_schema(
+    schema: str,
+    *,
+    tenant_tables: Sequence[str],
+    portal: Mapping[str, tuple[str, str]] | None = None,
+    append_only: Mapping[str, str] | None = None,
+) -> None:
+    """The tail of a service's first revision, the same in every service.
+
+    * the messaging tables: outbox, inbox, parking and the relay's unsendable messages;
+    * tenant RLS on every tenant table, and on top of it the restrictive audience policies
+      (:func:`shared.db.rls.audience_rls_sql`): ``portal`` maps a table to its
+      ``(portal_read, portal_write)`` predicates, a table not named is closed to the portal;
+    * the login roles' grants, then the ``append_only`` revocations (table → privileges such as
+      ``"UPDATE, DELETE"`` taken back from both login roles).
+    """
+    from shared.db.rls import DENY, audience_rls_sql, grants_sql, tenant_rls_sql
+    from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
+
+    run_sql(messaging_tables_sql(schema))
+    run_sql(unsendable_tables_sql(schema))
+    policies = portal or {}
+    for table in tenant_tables:
+        read, write = policies.get(table, (DENY, DENY))
+        run_sql(tenant_rls_sql(schema, table))
+        run_sql(audience_rls_sql(schema, table, portal_read=read, portal_write=write))
+    run_sql(grants_sql(schema))
+    for table, privileges in (append_only or {}).items():
+        run_sql([f"REVOKE {privileges} ON {schema}.{table} FROM {schema}_app, {schema}_system"])
+
+
+def drop_schema_tables(schema: str, tables: Sequence[str]) -> None:
+    """Undo a first revision: its tables (in reverse creation order) and the messaging tables."""
+    from shared.messaging.schema import messaging_drop_sql, unsendable_drop_sql
+
+    run_sql(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE" for table in reversed(tables))
+    run_sql(unsendable_drop_sql(schema))
+    run_sql(messaging_drop_sql(schema))

@@ -6,30 +6,18 @@ messages are the ones clients of the original API rely on (domain.md §7, vector
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-DetailValue = str | int | bool | None
+from shared.errors import DomainError
 
 
-class BillingError(Exception):
+class BillingError(DomainError):
     """Base of every billing domain failure.
 
-    Subclasses fix ``code`` and ``http_status``; ``message`` defaults to the code unless the original
+    Subclasses fix ``code`` and ``status``; ``message`` defaults to the code unless the original
     API used a human-readable message for that failure.
     """
 
-    code: str = "BILLING_ERROR"
-    http_status: int = 400
-    default_message: str | None = None
-
-    def __init__(self, message: str | None = None, details: Mapping[str, DetailValue] | None = None) -> None:
-        self.message = message or self.default_message or self.code
-        self.details: dict[str, DetailValue] = dict(details or {})
-        super().__init__(self.message)
-
-    def to_body(self) -> dict[str, object]:
-        """The normalized error body ``{code, message, details}``."""
-        return {"code": self.code, "message": self.message, "details": dict(self.details)}
+    code = "BILLING_ERROR"
+    status = 400
 
 
 # --- input validation (400) ---------------------------------------------------------------------------
@@ -78,7 +66,7 @@ class AccountTenantMismatch(BillingError):
     """An upsert by external key named another tenant than the account's (decision 18)."""
 
     code = "ACCOUNT_TENANT_MISMATCH"
-    http_status = 409
+    status = 409
     default_message = "external_key belongs to an account of another tenant"
 
 
@@ -86,21 +74,21 @@ class AccountNotActive(BillingError):
     """The account is suspended or its policy is disabled."""
 
     code = "ACCOUNT_NOT_ACTIVE"
-    http_status = 409
+    status = 409
 
 
 class BillingModeNotCredit(BillingError):
     """A credit operation was requested on an account whose policy is not CREDIT."""
 
     code = "BILLING_MODE_NOT_CREDIT"
-    http_status = 409
+    status = 409
 
 
 class CreditModeRequiresCredits(BillingError):
     """Switching to CREDIT mode with nothing available and without force (BIL-10)."""
 
     code = "CREDIT_MODE_REQUIRES_AVAILABLE_CREDITS"
-    http_status = 409
+    status = 409
     default_message = "available credits must be > 0 before enabling CREDIT mode"
 
 
@@ -108,7 +96,7 @@ class LimitExceeded(BillingError):
     """The plan's monthly report allowance is used up (decision 32)."""
 
     code = "LIMIT_EXCEEDED"
-    http_status = 409
+    status = 409
 
 
 # --- credits ledger -----------------------------------------------------------------------------------
@@ -118,7 +106,7 @@ class InsufficientCredits(BillingError):
     """Available credits are below the requested amount."""
 
     code = "INSUFFICIENT_CREDITS"
-    http_status = 409
+    status = 409
 
 
 class WalletLimitExceeded(BillingError):
@@ -126,7 +114,7 @@ class WalletLimitExceeded(BillingError):
     below the bigint column, so no sum can overflow)."""
 
     code = "CREDIT_WALLET_LIMIT_EXCEEDED"
-    http_status = 409
+    status = 409
     default_message = "the account would hold more credits than allowed"
 
 
@@ -134,7 +122,7 @@ class ReservationNotFound(BillingError):
     """No hold matches the given id or reference."""
 
     code = "RESERVATION_NOT_FOUND"
-    http_status = 404
+    status = 404
     default_message = "reservation not found"
 
 
@@ -142,28 +130,28 @@ class ReservationAlreadyConsumed(BillingError):
     """The hold was already posted."""
 
     code = "RESERVATION_ALREADY_CONSUMED"
-    http_status = 409
+    status = 409
 
 
 class ReservationAlreadyReleased(BillingError):
     """The hold was already voided or expired."""
 
     code = "RESERVATION_ALREADY_RELEASED"
-    http_status = 409
+    status = 409
 
 
 class ReservationExpired(BillingError):
     """The hold passed its expiry and can no longer be posted (TigerBeetle: pending_transfer_expired)."""
 
     code = "RESERVATION_EXPIRED"
-    http_status = 409
+    status = 409
 
 
 class ActiveReservationExists(BillingError):
     """Another idempotency key already holds an active reservation for the same reference."""
 
     code = "ACTIVE_RESERVATION_EXISTS"
-    http_status = 409
+    status = 409
 
 
 class InvalidConsumeAmount(BillingError):
@@ -182,14 +170,14 @@ class IdempotencyKeyReused(BillingError):
     """The key was already used with different parameters (decision 17, architecture §5)."""
 
     code = "IDEMPOTENCY_KEY_REUSED"
-    http_status = 409
+    status = 409
 
 
 class CreditBalanceInvariantFailed(BillingError):
     """wallet − reserved = available with all ≥ 0 would not hold; a bug or corrupted row."""
 
     code = "CREDIT_BALANCE_INVARIANT_FAILED"
-    http_status = 409
+    status = 409
 
 
 # --- service invoices (domain.md §7.6 messages, INV-04..06) ---------------------------------------------
@@ -199,7 +187,7 @@ class InvoiceNotDraft(BillingError):
     """Only draft invoices can be edited."""
 
     code = "INVOICE_NOT_DRAFT"
-    http_status = 409
+    status = 409
     default_message = "Only DRAFT invoices can be updated"
 
 
@@ -207,7 +195,7 @@ class InvoiceAlreadyIssued(BillingError):
     """Issue of an invoice that is no longer a draft."""
 
     code = "INVOICE_ALREADY_ISSUED"
-    http_status = 409
+    status = 409
     default_message = "Invoice already issued"
 
 
@@ -215,7 +203,7 @@ class InvoiceNotSendable(BillingError):
     """Send is only possible from issued, sent or partially paid."""
 
     code = "INVOICE_NOT_SENDABLE"
-    http_status = 409
+    status = 409
     default_message = "Invoice not in sendable state"
 
 
@@ -223,7 +211,7 @@ class InvoiceHasPayments(BillingError):
     """A paid (even partially) invoice cannot be voided."""
 
     code = "INVOICE_HAS_PAYMENTS"
-    http_status = 409
+    status = 409
     default_message = "Cannot void invoice with payments"
 
 
@@ -231,7 +219,7 @@ class InvoiceNotPayable(BillingError):
     """Payments are refused on draft and void invoices."""
 
     code = "INVOICE_NOT_PAYABLE"
-    http_status = 409
+    status = 409
     default_message = "Invoice is not payable"
 
 
@@ -239,7 +227,7 @@ class InvoiceAlreadySettled(BillingError):
     """Nothing is due any more."""
 
     code = "INVOICE_ALREADY_SETTLED"
-    http_status = 409
+    status = 409
     default_message = "Invoice already settled"
 
 
@@ -254,7 +242,7 @@ class InvoiceNotAdjustable(BillingError):
     """Adjustments are refused on draft and void invoices."""
 
     code = "INVOICE_NOT_ADJUSTABLE"
-    http_status = 409
+    status = 409
     default_message = "Invoice is not adjustable"
 
 
@@ -262,7 +250,7 @@ class InvoiceNotRemindable(BillingError):
     """Reminders need an amount due on a non-void invoice."""
 
     code = "INVOICE_NOT_REMINDABLE"
-    http_status = 409
+    status = 409
     default_message = "Invoice already settled or voided"
 
 
@@ -273,7 +261,7 @@ class AccountNotFound(BillingError):
     """No billing account has the given id or external key."""
 
     code = "ACCOUNT_NOT_FOUND"
-    http_status = 404
+    status = 404
     default_message = "billing account not found"
 
 
@@ -295,5 +283,5 @@ class GateDecisionNotFound(BillingError):
     """No stored gate decision has this id (or release id)."""
 
     code = "GATE_DECISION_NOT_FOUND"
-    http_status = 404
+    status = 404
     default_message = "gate decision not found"

@@ -1,0 +1,183 @@
+"""The HTTP edge every service shares: its dependencies (container, callers) and a truthful OpenAPI.
+
+Routes take their collaborators from here rather than from module globals::
+
+    @router.get("/work-orders/{work_order_id}", response_model=WorkOrderView,
+                responses=errors(WorkOrderNotFound))
+    async def get_work_order(work_order_id: str, caller: Caller, c: ContainerDep) -> WorkOrderView: ...
+
+* :data:`ContainerDep` is the service's :class:`~shared.container.ServiceContainer`, set on the app by
+  :class:`shared.runtime.ServiceDefinition`.
+* :data:`Caller`, :data:`StudioCaller` and :data:`ServiceCaller` verify the caller (architecture §6)
+  and declare the matching OpenAPI security scheme, so every operation documents how it is called.
+* :func:`errors` documents a route's failures from the :class:`~shared.errors.DomainError` classes it
+  raises; :func:`install_truthful_openapi` adds what every operation shares (400 for invalid input,
+  401/403 for secured operations, 404 for path parameters) and drops FastAPI's 422, which no service
+  ever answers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth.principal import Principal
+from shared.container import ServiceContainer
+from shared.errors import DomainError
+
+__all__ = [
+    "COMMON_FAILURES",
+    "Caller",
+    "ContainerDep",
+    "ErrorBody",
+    "ServiceCaller",
+    "StudioCaller",
+    "document_common_failures",
+    "errors",
+    "install_truthful_openapi",
+]
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body: a stable SCREAMING_SNAKE ``code``, a human ``message`` and ``details``."""
+
+    model_config = ConfigDict(title="ErrorBody")
+
+    code: str = Field(description="Stable SCREAMING_SNAKE failure code", examples=["WORK_ORDER_NOT_FOUND"])
+    message: str = Field(description="Human-readable message (not for parsing)")
+    details: dict[str, Any] = Field(description="Structured context of the failure")
+
+
+def errors(*failures: type[DomainError] | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route from the failures it raises.
+
+    Each failure is a :class:`DomainError` subclass (its ``status`` and ``code``) or a
+    ``(status, code)`` pair for a one-off instance; failures of one status share one response whose
+    description lists their codes.
+    """
+    by_status: dict[int, set[str]] = {}
+    for failure in failures:
+        status, code = failure if isinstance(failure, tuple) else (failure.status, failure.code)
+        by_status.setdefault(status, set()).add(code)
+    return {
+        status: {"model": ErrorBody, "description": ", ".join(sorted(codes))}
+        for status, codes in sorted(by_status.items())
+    }
+
+
+def service_container(request: Request) -> ServiceContainer[Any]:
+    """The container :class:`shared.runtime.ServiceDefinition` put on the app."""
+    return cast("ServiceContainer[Any]", request.app.state.container)
+
+
+ContainerDep = Annotated[ServiceContainer[Any], Depends(service_container)]
+
+_BEARER = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    scheme_name="bearerAuth",
+    description="A JWT of the web, web-valuer, portal, worker, studio or service audience (HS256/RS256).",
+)
+_SERVICE_TOKEN = APIKeyHeader(
+    name="x-service-token",
+    auto_error=False,
+    scheme_name="serviceToken",
+    description="V1's studio service token (also accepted as a bearer).",
+)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+ServiceTokenHeader = Annotated[str | None, Security(_SERVICE_TOKEN)]
+
+
+def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
+    """The verified JWT principal (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ...)."""
+    return c.auth.jwt(request)
+
+
+def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
+    """A studio JWT or the studio admin bearer (domain.md §9.5)."""
+    return c.auth.studio(request)
+
+
+def service_caller(request: Request, c: ContainerDep, _t: ServiceTokenHeader, _b: Bearer) -> Principal:
+    """V1's studio service token (domain.md §8)."""
+    return c.auth.service_token(request)
+
+
+Caller = Annotated[Principal, Depends(jwt_caller)]
+StudioCaller = Annotated[Principal, Depends(studio_caller)]
+ServiceCaller = Annotated[Principal, Depends(service_caller)]
+
+#: what any operation may answer besides its own failures, by the shape of the operation
+COMMON_FAILURES: dict[str, tuple[int, str]] = {
+    "input": (400, "VALIDATION_FAILED, TENANT_CONTEXT_REQUIRED, USER_CONTEXT_REQUIRED"),
+    "auth": (
+        401,
+        "TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, AUDIENCE_MISMATCH, "
+        "INVALID_STUDIO_SERVICE_TOKEN, STUDIO_SERVICE_TOKEN_NOT_CONFIGURED",
+    ),
+    "capability": (403, "FORBIDDEN, CAPABILITY_REQUIRED, PORTAL_*_FORBIDDEN"),
+    "resource": (404, "NOT_FOUND and the resource's own *_NOT_FOUND"),
+}
+
+_METHODS = ("get", "put", "post", "delete", "patch")
+_ERROR_REF = "#/components/schemas/ErrorBody"
+
+
+def _add_failure(responses: dict[str, Any], status: int, codes: str) -> None:
+    entry = responses.get(str(status))
+    if entry is None:
+        responses[str(status)] = {
+            "description": codes,
+            "content": {"application/json": {"schema": {"$ref": _ERROR_REF}}},
+        }
+        return
+    entry.setdefault("content", {"application/json": {"schema": {"$ref": _ERROR_REF}}})
+    if codes not in entry.get("description", ""):
+        entry["description"] = f"{entry.get('description', '')}; {codes}".strip("; ")
+
+
+def document_common_failures(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the failures every operation shares to an OpenAPI document (in place; returned too)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for item in (schema.get("paths") or {}).values():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            parameters = operation.get("parameters") or []
+            if parameters or "requestBody" in operation or operation.get("security"):
+                _add_failure(responses, *COMMON_FAILURES["input"])
+            if operation.get("security"):
+                _add_failure(responses, *COMMON_FAILURES["auth"])
+                _add_failure(responses, *COMMON_FAILURES["capability"])
+            if any(p.get("in") == "path" for p in parameters):
+                _add_failure(responses, *COMMON_FAILURES["resource"])
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+def install_truthful_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` document the shared failures (see :func:`document_common_failures`)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_common_failures(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    openapi_version=app.openapi_version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
