@@ -76,6 +76,7 @@ def fuzz_audience(
     phases: Sequence[str] = ("examples", "coverage", "fuzzing", "stateful"),
     report_dir: Path | None = None,
     timeout_s: float = 1800,
+    include_path_regex: str | None = None,
 ) -> FuzzRun:
     """One schemathesis run against the gateway as ``audience``."""
     token = issue_dev_token(
@@ -118,6 +119,8 @@ def fuzz_audience(
     ]
     if seed is not None:
         cmd += ["--seed", str(seed)]
+    if include_path_regex:
+        cmd += ["--include-path-regex", include_path_regex]
     if report_dir is not None:
         cmd += ["--report", "junit", "--report-dir", str(report_dir / audience.name)]
     started = time.monotonic()
@@ -141,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     parser.add_argument("--report-dir", type=Path, default=Path(".zenops/fuzz"))
+    parser.add_argument("--paths", default=None, help="only operations whose path matches this regex")
     args = parser.parse_args(argv)
     checks = sorted({*DEFAULT_CHECKS, *(c.strip() for c in args.checks.split(",") if c.strip())})
     info = resolve_stack()
@@ -154,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             phases=args.phases.split(","),
             report_dir=args.report_dir,
+            include_path_regex=args.paths,
         )
         verdict = "ok" if run.returncode == 0 else f"FAILED (exit {run.returncode})"
         print(f"== fuzz as {name}: {verdict} in {run.seconds:.0f} s")
