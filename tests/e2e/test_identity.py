@@ -27,7 +27,8 @@ from gateway_service.testing import in_process_gateway
 from shared.auth.principal import Principal
 from shared.devstack.launcher import StackInfo
 from shared.errors import Forbidden
-from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
+from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER
+from shared.testing.fixtures import make_token
 
 WO_LIST = "/v1/repogen/work-orders"
 
@@ -127,12 +128,7 @@ class TestDevLogin:
             created = await client.post(
                 WO_LIST,
                 headers=_bearer(body["access_token"]),
-                json={
-                    "source_type": "TENANT",
-                    "report_type": "VALUATION",
-                    "bank_name": "State Bank of India",
-                    "bank_type": "SBI",
-                },
+                json=SBI_WORK_ORDER,
             )
         assert created.status_code == 201, created.text
         assert created.json()["work_order"]["org_id"] == TEST_TENANT
