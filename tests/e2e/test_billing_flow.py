@@ -17,7 +17,13 @@ import pytest
 from shared.contracts.factory import ReleaseRequested
 from shared.devstack.launcher import StackInfo
 from shared.testing.data import TEST_TENANT
-from shared.testing.gateway import create_work_order, eventually, new_work_order_id, publish_event
+from shared.testing.gateway import (
+    create_account,
+    create_work_order,
+    eventually,
+    new_work_order_id,
+    publish_event,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -44,17 +50,7 @@ async def billing_of(
 
 async def credit_account(studio: httpx.AsyncClient, credits: int) -> tuple[str, str]:
     key = f"v1:partner:e2e{uuid.uuid4().hex[:10]}"
-    resp = await studio.post(
-        "/v1/control/accounts",
-        json={
-            "tenant_id": TEST_TENANT,
-            "account_type": "external_associate",
-            "display_name": "E2E",
-            "external_key": key,
-        },
-    )
-    assert resp.status_code == 201, resp.text
-    account_id = resp.json()["account_id"]
+    account_id = await create_account(studio, display_name="E2E", external_key=key)
     grant = await studio.post(
         f"/v1/control/accounts/{account_id}/credits/grant",
         json={"amount": credits, "idempotency_key": "e2e-seed"},

@@ -28,9 +28,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from shared.contracts.workorders import ContractSnapshotted, StatusChanged
 from shared.devstack.launcher import StackInfo
-from shared.messaging.envelope import Envelope
-from shared.testing.data import TEST_TENANT, pdf_bytes
-from shared.testing.gateway import new_work_order_id, publish
+from shared.testing.data import pdf_bytes
+from shared.testing.gateway import new_work_order_id, publish_payload
 
 pytestmark = pytest.mark.stack
 
@@ -77,14 +76,15 @@ async def upload(
 async def publish_work_order_event(
     stack: StackInfo, wo_id: str, event_type: str, payload: dict[str, Any], version: int
 ) -> None:
-    envelope = Envelope.new(
-        event_type=event_type,
+    await publish_payload(
+        stack.kafka_bootstrap,
+        WO_TOPIC,
+        event_type,
+        payload,
         aggregate_id=wo_id,
-        aggregate_version=version,
-        payload=payload,
-        tenant_id=TEST_TENANT,
+        version=version,
+        client_id=f"evidence-e2e-{uuid.uuid4().hex[:6]}",
     )
-    await publish(stack.kafka_bootstrap, WO_TOPIC, envelope, client_id=f"evidence-e2e-{uuid.uuid4().hex[:6]}")
 
 
 async def poll(check: Any, *, within_s: float = 60.0) -> Any:

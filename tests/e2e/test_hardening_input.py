@@ -20,7 +20,7 @@ import pytest
 from shared.devstack.launcher import StackInfo
 from shared.testing.data import TEST_TENANT, work_order_body
 from shared.testing.data import WORK_ORDERS as WO
-from shared.testing.gateway import eventually, new_work_order_id
+from shared.testing.gateway import create_account, eventually, new_work_order_id
 
 pytestmark = pytest.mark.stack
 
@@ -63,17 +63,9 @@ def nested(depth: int) -> str:
 
 
 async def new_account(studio: httpx.AsyncClient) -> str:
-    resp = await studio.post(
-        "/v1/control/accounts",
-        json={
-            "tenant_id": TEST_TENANT,
-            "account_type": "external_associate",
-            "display_name": "Limits",
-            "external_key": f"v1:partner:lim{uuid.uuid4().hex[:10]}",
-        },
+    return await create_account(
+        studio, display_name="Limits", external_key=f"v1:partner:lim{uuid.uuid4().hex[:10]}"
     )
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["account_id"])
 
 
 # ------------------------------------------------------------------------------ oversized fields

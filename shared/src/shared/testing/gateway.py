@@ -30,6 +30,21 @@ async def new_work_order_id(client: httpx.AsyncClient, **fields: Any) -> str:
     return str((await create_work_order(client, **fields)).json()["work_order_id"])
 
 
+async def create_account(studio: httpx.AsyncClient, *, display_name: str, external_key: str) -> str:
+    """The id of a new external-associate billing account of the test tenant; fails unless 201."""
+    resp = await studio.post(
+        "/v1/control/accounts",
+        json={
+            "tenant_id": TEST_TENANT,
+            "account_type": "external_associate",
+            "display_name": display_name,
+            "external_key": external_key,
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["account_id"])
+
+
 async def eventually(
     check: Callable[[], Awaitable[T | None]], what: str, *, within_s: float = 30.0, every_s: float = 0.1
 ) -> T:
@@ -54,12 +69,29 @@ async def get_when_found(client: httpx.AsyncClient, url: str, *, within_s: float
         await asyncio.sleep(0.1)
 
 
-async def publish(bootstrap: str, topic: str, envelope: Envelope, *, client_id: str) -> None:
-    """Send ``envelope`` on ``topic`` keyed by its aggregate id, as the producer's relay would."""
+async def publish_payload(
+    bootstrap: str,
+    topic: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    aggregate_id: str,
+    version: int = 1,
+    tenant_id: str = TEST_TENANT,
+    client_id: str,
+) -> None:
+    """Send ``payload`` in a fresh envelope on ``topic``, keyed by ``aggregate_id``, as a relay would."""
+    envelope = Envelope.new(
+        event_type=event_type,
+        aggregate_id=aggregate_id,
+        aggregate_version=version,
+        payload=payload,
+        tenant_id=tenant_id,
+    )
     producer = make_producer(bootstrap, client_id=client_id)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, value=envelope.to_bytes(), key=envelope.aggregate_id.encode())
+        await producer.send_and_wait(topic, value=envelope.to_bytes(), key=aggregate_id.encode())
     finally:
         await producer.stop()
 
@@ -73,12 +105,14 @@ async def publish_event(
     tenant_id: str = TEST_TENANT,
     client_id: str,
 ) -> None:
-    """Publish ``event`` on its topic in a fresh envelope of ``aggregate_id`` at ``version``."""
-    envelope = Envelope.new(
-        event_type=event.TYPE,
+    """Publish the contract ``event`` on its topic (see :func:`publish_payload`)."""
+    await publish_payload(
+        bootstrap,
+        event.TOPIC,
+        event.TYPE,
+        event.to_payload(),
         aggregate_id=aggregate_id,
-        aggregate_version=version,
-        payload=event.to_payload(),
+        version=version,
         tenant_id=tenant_id,
+        client_id=client_id,
     )
-    await publish(bootstrap, event.TOPIC, envelope, client_id=client_id)
