@@ -25,9 +25,8 @@ from shared.testing.data import (
     SBI_DOCUMENT_TYPES,
     SBI_PHOTO_TAGS,
     SBI_WORK_ORDER,
-    TEST_TENANT,
-    TEST_USER,
     WORK_ORDERS,
+    dev_login_body,
     pdf_bytes,
 )
 
@@ -61,14 +60,7 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
     token = check(
         client.post(
             "/v1/auth/login",
-            json={
-                "aud": "web",
-                "tenant_id": TEST_TENANT,
-                "user_id": TEST_USER,
-                "sub": TEST_USER,
-                "roles": ["super_admin", "repogen_factory"],
-                "capabilities": ["*"],
-            },
+            json=dev_login_body("super_admin", "repogen_factory"),
         ),
         200,
         201,

@@ -27,7 +27,7 @@ from gateway_service.testing import in_process_gateway
 from shared.auth.principal import Principal
 from shared.devstack.launcher import StackInfo
 from shared.errors import Forbidden
-from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER
+from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER, dev_login_body
 from shared.testing.fixtures import make_token
 
 WO_LIST = "/v1/repogen/work-orders"
@@ -113,14 +113,7 @@ class TestDevLogin:
         async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=30) as client:
             login = await client.post(
                 "/v1/auth/login",
-                json={
-                    "aud": "web",
-                    "tenant_id": TEST_TENANT,
-                    "user_id": TEST_USER,
-                    "sub": TEST_USER,
-                    "roles": ["super_admin"],
-                    "capabilities": ["*"],
-                },
+                json=dev_login_body("super_admin"),
             )
             assert login.status_code == 201, login.text
             body = login.json()

@@ -33,9 +33,9 @@ from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
 from shared.telemetry.tracing import configure_tracing
 from shared.testing.gateway import eventually
+from shared.testing.messaging import create_messaging_schema, drop_schema
 
 pytestmark = pytest.mark.stack
 WORKER = Path(__file__).with_name("mechanics_worker.py")
@@ -50,23 +50,14 @@ async def mech(stack: StackInfo) -> AsyncIterator[dict[str, str]]:
     """A fresh schema with the messaging tables + an effects table, and a fresh topic (+ .dlq)."""
     schema = f"mech_{uuid.uuid4().hex[:10]}"
     topic = f"mechanics.{schema}.v1"
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        for stmt in [*messaging_tables_sql(schema), *unsendable_tables_sql(schema)]:
-            await conn.execute(stmt)
-        await conn.execute(
-            f"CREATE TABLE {schema}.effects (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)"
-        )
-    finally:
-        await conn.close()
+    await create_messaging_schema(
+        stack.admin_dsn,
+        schema,
+        f"CREATE TABLE {schema}.effects (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)",
+    )
     await ensure_topics(stack.kafka_bootstrap, [topic], partitions=3)
     yield {"schema": schema, "topic": topic, "dsn": admin_sa_url(stack), "bootstrap": stack.kafka_bootstrap}
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        await conn.close()
+    await drop_schema(stack.admin_dsn, schema)
 
 
 async def insert_outbox(mech: dict[str, str], count: int, *, keys: int = 10) -> list[str]:

@@ -62,6 +62,18 @@ COMPLETE_READINESS: Final[dict[str, Any]] = {
 }
 
 
+def dev_login_body(*roles: str, user_id: str = TEST_USER) -> dict[str, Any]:
+    """The body of the dev-only ``POST /v1/auth/login``: a web user of the test tenant with every capability."""
+    return {
+        "aud": "web",
+        "tenant_id": TEST_TENANT,
+        "user_id": user_id,
+        "sub": user_id,
+        "roles": list(roles),
+        "capabilities": ["*"],
+    }
+
+
 def work_order_body(**fields: Any) -> dict[str, Any]:
     """The body of ``POST /v1/repogen/work-orders``: :data:`SBI_WORK_ORDER` with ``fields`` on top."""
     return {**SBI_WORK_ORDER, **fields}
