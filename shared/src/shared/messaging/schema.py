@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # An unsendable row is an outbox row moved aside: both tables carry the message the same way.
 _MESSAGE_COLUMNS = """message_id UUID NOT NULL UNIQUE,
             topic TEXT NOT NULL,
