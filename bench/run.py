@@ -51,7 +51,7 @@ from shared.devstack.postgres import PostgresError, PostgresNode
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
+from shared.testing.messaging import create_messaging_schema
 
 MESSAGE_SIZE = 1024
 BENCH_DATABASE = "zenops_bench"
@@ -261,17 +261,12 @@ async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
     """Outbox rows → relay → Kafka → consumer (inbox + effect), from the first insert to the last inbox row."""
     n = cfg.outbox_messages
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(info.admin_dsn)
-    try:
-        await admin.execute(f"CREATE SCHEMA {schema}")
-        for statement in [*messaging_tables_sql(schema), *unsendable_tables_sql(schema)]:
-            await admin.execute(statement)
-        await admin.execute(
-            f"CREATE TABLE {schema}.{EFFECTS_TABLE} "
-            "(id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL UNIQUE, key TEXT NOT NULL)"
-        )
-    finally:
-        await admin.close()
+    await create_messaging_schema(
+        info.admin_dsn,
+        schema,
+        f"CREATE TABLE {schema}.{EFFECTS_TABLE} "
+        "(id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL UNIQUE, key TEXT NOT NULL)",
+    )
 
     dsn = _sa_url(info.admin_dsn)
     name = f"bench.outbox.{schema}"

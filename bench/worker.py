@@ -11,7 +11,6 @@ Usage: ``python -m bench.worker relay|consume <sqlalchemy-dsn> <schema> <bootstr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -102,9 +101,8 @@ async def main(mode: str, dsn: str, schema: str, bootstrap: str, topic: str) -> 
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # return_exceptions: a task's crash or cancellation must not skip the cleanup below
+        await asyncio.gather(*tasks, return_exceptions=True)
         await producer.stop()
         if db is not None:
             await db.dispose()

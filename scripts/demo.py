@@ -21,20 +21,14 @@ import httpx
 from PIL import Image, ImageDraw, ImageFont
 
 from shared.devstack.launcher import resolve_stack
-
-TENANT = "11111111-1111-1111-1111-111111111111"
-USER = "33333333-3333-3333-3333-333333333333"
-DOCS = ["SALE_DEED", "RTC", "EC", "KHATA", "TAX", "PLAN"]
-PHOTOS = [
-    ("PHOTO", "exterior"),
-    ("PHOTO", "exterior"),
-    ("PHOTO", "interior"),
-    ("PHOTO", "interior"),
-    ("PHOTO", "surroundings"),
-    ("GEO", "gps"),
-    ("SCREENSHOT", "google_map"),
-    ("SCREENSHOT", "route_map"),
-]
+from shared.testing.data import (
+    SBI_DOCUMENT_TYPES,
+    SBI_PHOTO_TAGS,
+    SBI_WORK_ORDER,
+    WORK_ORDERS,
+    dev_login_body,
+    pdf_bytes,
+)
 
 
 def step(message: str) -> None:
@@ -48,32 +42,6 @@ def check(resp: httpx.Response, *codes: int) -> dict[str, Any]:
         )
     body: dict[str, Any] = resp.json() if resp.content else {}
     return body
-
-
-def pdf_bytes(title: str) -> bytes:
-    """A small valid one-page PDF with a text layer (so OCR reads it through the PDF path)."""
-    text = f"{title} - Survey No 123/4 - Land area 1200 sq ft"
-    stream = f"BT /F1 14 Tf 40 760 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n".encode() + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
 
 
 def png_bytes(label: str) -> bytes:
@@ -92,14 +60,7 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
     token = check(
         client.post(
             "/v1/auth/login",
-            json={
-                "aud": "web",
-                "tenant_id": TENANT,
-                "user_id": USER,
-                "sub": USER,
-                "roles": ["super_admin", "repogen_factory"],
-                "capabilities": ["*"],
-            },
+            json=dev_login_body("super_admin", "repogen_factory"),
         ),
         200,
         201,
@@ -107,18 +68,7 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
     client.headers["authorization"] = f"Bearer {token}"
 
     step("create work order (VALUATION, State Bank of India)")
-    created = check(
-        client.post(
-            "/v1/repogen/work-orders",
-            json={
-                "source_type": "TENANT",
-                "report_type": "VALUATION",
-                "bank_name": "State Bank of India",
-                "bank_type": "SBI",
-            },
-        ),
-        201,
-    )
+    created = check(client.post(WORK_ORDERS, json=SBI_WORK_ORDER), 201)
     wo = created["work_order_id"]
     print(f"    work order {wo}")
 
@@ -155,14 +105,16 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
 
     step("upload documents and photos, link them as evidence")
     items: list[dict[str, Any]] = []
-    for doc_type in DOCS:
+    for doc_type in SBI_DOCUMENT_TYPES:
         doc = check(
             client.post(
                 "/v1/documents",
                 files={
                     "file": (
                         f"{doc_type.lower()}.pdf",
-                        pdf_bytes(doc_type.replace("_", " ")),
+                        pdf_bytes(
+                            (f"{doc_type.replace('_', ' ')} - Survey No 123/4 - Land area 1200 sq ft",)
+                        ),
                         "application/pdf",
                     )
                 },
@@ -171,7 +123,7 @@ def run_flow(client: httpx.Client) -> dict[str, Any]:
             201,
         )
         items.append({"evidence_type": "DOCUMENT", "doc_type": doc_type, "document_id": doc["id"]})
-    for index, (evidence_type, category) in enumerate(PHOTOS, start=1):
+    for index, (evidence_type, category) in enumerate(SBI_PHOTO_TAGS, start=1):
         doc = check(
             client.post(
                 "/v1/documents",

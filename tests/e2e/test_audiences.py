@@ -319,30 +319,27 @@ class TestAudienceRls:
             assert [(str(r["id"]), r["source_type"]) for r in seen] == [(mine, "CHANNEL")]
             assert (tenant_rows, foreign_comments, updated, deleted) == (0, 0, "UPDATE 0", "DELETE 0")
 
-            # the portal cannot write a TENANT work order, nor a CHANNEL one in another user's name
-            for source_type, owner in (("TENANT", me), ("CHANNEL", str(uuid.uuid4()))):
+            tenant = uuid.UUID(TEST_TENANT)
+            insert_work_order = (
+                "INSERT INTO workorders.work_orders (id, tenant_id, source_type, report_type, "
+                "bank_name, created_by_user_id) VALUES ($1, $2, $3, 'VALUATION', 'x', $4)"
+            )
+            refused_writes: list[tuple[str, tuple[Any, ...]]] = [
+                # the portal cannot write a TENANT work order, nor a CHANNEL one in another user's name
+                (insert_work_order, (uuid.uuid4(), tenant, "TENANT", uuid.UUID(me))),
+                (insert_work_order, (uuid.uuid4(), tenant, "CHANNEL", uuid.uuid4())),
+                # nor a comment on a TENANT work order
+                (
+                    "INSERT INTO workorders.comments (id, tenant_id, work_order_id, comment_type, body) "
+                    "VALUES ($1, $2, $3, 'NOTES', 'x')",
+                    (uuid.uuid4(), tenant, uuid.UUID(tenant_wo)),
+                ),
+            ]
+            for sql, args in refused_writes:
                 with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
                     async with app.transaction():
                         await _scope(app, aud="portal", user_id=me)
-                        await app.execute(
-                            "INSERT INTO workorders.work_orders (id, tenant_id, source_type, report_type, "
-                            "bank_name, created_by_user_id) VALUES ($1, $2, $3, 'VALUATION', 'x', $4)",
-                            uuid.uuid4(),
-                            uuid.UUID(TEST_TENANT),
-                            source_type,
-                            uuid.UUID(owner),
-                        )
-            # nor a comment on a TENANT work order
-            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-                async with app.transaction():
-                    await _scope(app, aud="portal", user_id=me)
-                    await app.execute(
-                        "INSERT INTO workorders.comments (id, tenant_id, work_order_id, comment_type, body) "
-                        "VALUES ($1, $2, $3, 'NOTES', 'x')",
-                        uuid.uuid4(),
-                        uuid.UUID(TEST_TENANT),
-                        uuid.UUID(tenant_wo),
-                    )
+                        await app.execute(sql, *args)
 
             # fail closed: an app-role transaction naming no audience sees nothing; web sees both
             async with app.transaction():

@@ -7,9 +7,8 @@ factory's relay would, and its outcome read back through billing's HTTP routes.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -17,25 +16,16 @@ import pytest
 
 from shared.contracts.factory import ReleaseRequested
 from shared.devstack.launcher import StackInfo
-from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
-from shared.testing.fixtures import TEST_TENANT
+from shared.testing.data import TEST_TENANT
+from shared.testing.gateway import (
+    create_account,
+    create_work_order,
+    eventually,
+    new_work_order_id,
+    publish_event,
+)
 
 pytestmark = pytest.mark.stack
-
-WO_BODY = {
-    "source_type": "TENANT",
-    "report_type": "VALUATION",
-    "bank_name": "State Bank of India",
-    "bank_type": "SBI",
-}
-
-
-@pytest.fixture
-async def control(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"authorization": f"Bearer {stack.secrets.studio_admin_token}"}
-    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture
@@ -43,17 +33,6 @@ async def v1(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"x-service-token": stack.secrets.service_token}
     async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
         yield client
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, within_s: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def billing_of(
@@ -66,38 +45,25 @@ async def billing_of(
         body: dict[str, Any] = resp.json()["work_order_billing"]
         return body if pred(body) else None
 
-    result: dict[str, Any] = await eventually(check, f"billing state of {wo}")
-    return result
+    return await eventually(check, f"billing state of {wo}")
 
 
-async def credit_account(control: httpx.AsyncClient, credits: int) -> tuple[str, str]:
+async def credit_account(studio: httpx.AsyncClient, credits: int) -> tuple[str, str]:
     key = f"v1:partner:e2e{uuid.uuid4().hex[:10]}"
-    resp = await control.post(
-        "/v1/control/accounts",
-        json={
-            "tenant_id": TEST_TENANT,
-            "account_type": "external_associate",
-            "display_name": "E2E",
-            "external_key": key,
-        },
-    )
-    assert resp.status_code == 201, resp.text
-    account_id = resp.json()["account_id"]
-    grant = await control.post(
+    account_id = await create_account(studio, display_name="E2E", external_key=key)
+    grant = await studio.post(
         f"/v1/control/accounts/{account_id}/credits/grant",
         json={"amount": credits, "idempotency_key": "e2e-seed"},
     )
     assert grant.status_code == 201, grant.text
-    policy = await control.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"})
+    policy = await studio.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"})
     assert policy.status_code == 200, policy.text
     return account_id, key
 
 
 class TestBillingFlow:
     async def test_postpaid_acceptance_drafts_the_invoice(self, gateway: httpx.AsyncClient) -> None:
-        created = await gateway.post("/v1/repogen/work-orders", json=WO_BODY)
-        assert created.status_code == 201, created.text
-        wo = created.json()["work_order_id"]
+        wo = await new_work_order_id(gateway)
         moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
         assert moved.status_code == 201, moved.text
         billing = await billing_of(gateway, wo, lambda b: b["acceptance"] is not None)
@@ -109,13 +75,10 @@ class TestBillingFlow:
         assert billing["billing_gate_status"]["releasable_without_override"] is False
 
     async def test_credit_acceptance_rejection_and_release_consume(
-        self, gateway: httpx.AsyncClient, control: httpx.AsyncClient, v1: httpx.AsyncClient, stack: StackInfo
+        self, gateway: httpx.AsyncClient, studio: httpx.AsyncClient, v1: httpx.AsyncClient, stack: StackInfo
     ) -> None:
-        account_id, key = await credit_account(control, 1)
-        first = (
-            await gateway.post("/v1/repogen/work-orders", json={**WO_BODY, "billing_external_key": key})
-        ).json()
-        wo = first["work_order_id"]
+        account_id, key = await credit_account(studio, 1)
+        wo = await new_work_order_id(gateway, billing_external_key=key)
         moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
         assert moved.status_code == 201, moved.text
         accepted = await billing_of(gateway, wo, lambda b: b["acceptance"] is not None)
@@ -124,10 +87,7 @@ class TestBillingFlow:
         assert status["credit"] == {"wallet": 1, "reserved": 1, "available": 0}
 
         # A second work order on the same account finds no credit: rejected with the code.
-        second = (
-            await gateway.post("/v1/repogen/work-orders", json={**WO_BODY, "billing_external_key": key})
-        ).json()
-        wo2 = second["work_order_id"]
+        wo2 = await new_work_order_id(gateway, billing_external_key=key)
         refused = await gateway.post(f"/v1/repogen/work-orders/{wo2}/status", json={"status": "DATA_PENDING"})
         rejected = await billing_of(gateway, wo2, lambda b: b["acceptance"] is not None)
         assert rejected["acceptance"]["status"] == "REJECTED"
@@ -146,19 +106,7 @@ class TestBillingFlow:
             job_status="completed",
             requested_at="2026-02-24T10:00:00.000Z",
         )
-        env = Envelope.new(
-            event_type=event.TYPE,
-            aggregate_id=wo,
-            aggregate_version=1,
-            payload=event.to_payload(),
-            tenant_id=TEST_TENANT,
-        )
-        producer = make_producer(stack.kafka_bootstrap, client_id="e2e-billing")
-        await producer.start()
-        try:
-            await producer.send_and_wait(event.TOPIC, value=env.to_bytes(), key=wo.encode())
-        finally:
-            await producer.stop()
+        await publish_event(stack.kafka_bootstrap, event, aggregate_id=wo, client_id="e2e-billing")
         released = await billing_of(gateway, wo, lambda b: b["last_gate"] is not None)
         assert released["last_gate"]["release_id"] == release_id
         assert released["last_gate"]["result"] == "CREDIT_CONSUMED"
@@ -173,8 +121,7 @@ class TestReadYourWrites:
     """The gateway attaches the client's write tokens; billing waits for them (architecture §4)."""
 
     async def test_billing_view_of_a_new_work_order_reads_at_once(self, gateway: httpx.AsyncClient) -> None:
-        created = await gateway.post("/v1/repogen/work-orders", json=WO_BODY)
-        assert created.status_code == 201, created.text
+        created = await create_work_order(gateway)
         wo = created.json()["work_order_id"]
         version = int(created.headers["x-zenops-version"].rsplit(":", 1)[1])
         resp = await gateway.get(f"/v1/billing/work-orders/{wo}")
@@ -183,8 +130,7 @@ class TestReadYourWrites:
         assert body["work_order_id"] == wo and body["source_version"] >= version
 
     async def test_acceptance_is_visible_right_after_the_move(self, gateway: httpx.AsyncClient) -> None:
-        created = await gateway.post("/v1/repogen/work-orders", json=WO_BODY)
-        wo = created.json()["work_order_id"]
+        wo = await new_work_order_id(gateway)
         moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
         assert moved.status_code == 201, moved.text
         resp = await gateway.get(f"/v1/billing/work-orders/{wo}")

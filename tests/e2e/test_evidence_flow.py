@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from shared.contracts.workorders import ContractSnapshotted, StatusChanged
 from shared.devstack.launcher import StackInfo
-from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
-from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from shared.testing.data import pdf_bytes
+from shared.testing.gateway import new_work_order_id, publish_payload
 
 pytestmark = pytest.mark.stack
 
@@ -53,30 +51,6 @@ def image_bytes(image_format: str, lines: tuple[str, ...] = ("ZenOps",)) -> byte
     return buffer.getvalue()
 
 
-def pdf_bytes(lines: tuple[str, ...]) -> bytes:
-    """A one-page PDF with a real text layer, written by hand (no PDF library involved)."""
-    ops = "".join(f"({line}) Tj 0 -24 Td " for line in lines)
-    content = f"BT /F1 14 Tf 72 720 Td {ops}ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
-
-
 def heic_bytes() -> bytes:
     """A crafted HEIC start: an ``ftyp`` box with major brand ``heic`` (a full HEIC encoder is not
     available; the service sniffs the ISO-BMFF brand, which is what identifies the format)."""
@@ -87,27 +61,10 @@ def heic_bytes() -> bytes:
 # --------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-async def other_tenant(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"authorization": f"Bearer {make_token(stack, tenant_id=OTHER_TENANT)}"}
-    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=60) as client:
-        yield client
-
-
 async def create_work_order(
     gateway: httpx.AsyncClient, bank_type: str = "SBI", report_type: str = "VALUATION"
 ) -> str:
-    resp = await gateway.post(
-        "/v1/repogen/work-orders",
-        json={
-            "source_type": "TENANT",
-            "report_type": report_type,
-            "bank_name": "State Bank of India",
-            "bank_type": bank_type,
-        },
-    )
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["work_order_id"])
+    return await new_work_order_id(gateway, bank_type=bank_type, report_type=report_type)
 
 
 async def upload(
@@ -119,19 +76,15 @@ async def upload(
 async def publish_work_order_event(
     stack: StackInfo, wo_id: str, event_type: str, payload: dict[str, Any], version: int
 ) -> None:
-    producer = make_producer(stack.kafka_bootstrap, client_id=f"evidence-e2e-{uuid.uuid4().hex[:6]}")
-    await producer.start()
-    try:
-        envelope = Envelope.new(
-            event_type=event_type,
-            aggregate_id=wo_id,
-            aggregate_version=version,
-            payload=payload,
-            tenant_id=TEST_TENANT,
-        )
-        await producer.send_and_wait(WO_TOPIC, key=wo_id.encode(), value=envelope.model_dump_json().encode())
-    finally:
-        await producer.stop()
+    await publish_payload(
+        stack.kafka_bootstrap,
+        WO_TOPIC,
+        event_type,
+        payload,
+        aggregate_id=wo_id,
+        version=version,
+        client_id=f"evidence-e2e-{uuid.uuid4().hex[:6]}",
+    )
 
 
 async def poll(check: Any, *, within_s: float = 60.0) -> Any:

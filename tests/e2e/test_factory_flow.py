@@ -21,10 +21,10 @@ import pytest
 
 from shared.contracts.workorders import ReadyForRender
 from shared.devstack.launcher import StackInfo
-from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
-from shared.testing.fixtures import TEST_TENANT, make_token
+from shared.testing.data import COMPLETE_READINESS
+from shared.testing.fixtures import make_token
+from shared.testing.gateway import new_work_order_id, publish_event
 
 pytestmark = pytest.mark.stack
 
@@ -49,12 +49,7 @@ def _bundle(work_order_id: str) -> dict[str, Any]:
             "template_selector": "SBI_FORMAT_A",
             "computed_values": values,
         },
-        "readiness_json": {
-            "completeness_score": 100,
-            "missing_fields": [],
-            "missing_evidence": [],
-            "warnings": [],
-        },
+        "readiness_json": COMPLETE_READINESS,
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": [],
     }
@@ -73,19 +68,13 @@ async def _publish_ready(stack: StackInfo, work_order_id: str) -> None:
         bank_type="SBI",
         readiness_score=100,
     )
-    envelope = Envelope.new(
-        event_type=event.TYPE,
+    await publish_event(
+        stack.kafka_bootstrap,
+        event,
         aggregate_id=work_order_id,
-        aggregate_version=READY_VERSION,
-        payload=event.to_payload(),
-        tenant_id=TEST_TENANT,
+        version=READY_VERSION,
+        client_id="factory-e2e",
     )
-    producer = make_producer(stack.kafka_bootstrap, client_id="factory-e2e")
-    await producer.start()
-    try:
-        await producer.send_and_wait(event.TOPIC, value=envelope.to_bytes(), key=work_order_id.encode())
-    finally:
-        await producer.stop()
 
 
 async def _poll_pack(client: httpx.AsyncClient, work_order_id: str) -> dict[str, Any]:
@@ -105,18 +94,8 @@ class TestFactoryOperatorChecklist:
     async def test_render_gate_release_and_download(
         self, gateway: httpx.AsyncClient, stack: StackInfo
     ) -> None:
-        created = await gateway.post(
-            "/v1/repogen/work-orders",
-            json={
-                # CHANNEL, created by the test user: the portal token of that user may download (issue 12)
-                "source_type": "CHANNEL",
-                "report_type": "VALUATION",
-                "bank_name": "State Bank of India",
-                "bank_type": "SBI",
-            },
-        )
-        assert created.status_code == 201, created.text
-        wo = created.json()["work_order_id"]
+        # CHANNEL, created by the test user: the portal token of that user may download (issue 12)
+        wo = await new_work_order_id(gateway, source_type="CHANNEL")
         await _publish_ready(stack, wo)
 
         # 4. generation job completed, real DOCX artifact exists

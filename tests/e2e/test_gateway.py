@@ -13,15 +13,9 @@ import httpx
 import pytest
 
 from shared.devstack.launcher import StackInfo
+from shared.testing.gateway import create_work_order
 
 pytestmark = pytest.mark.stack
-
-CREATE_BODY = {
-    "source_type": "TENANT",
-    "report_type": "VALUATION",
-    "bank_name": "State Bank of India",
-    "bank_type": "SBI",
-}
 
 
 class TestEdge:
@@ -98,8 +92,7 @@ class TestEdge:
 
 class TestReadYourWrites:
     async def test_write_then_immediate_read_through_the_gateway(self, gateway: httpx.AsyncClient) -> None:
-        created = await gateway.post("/v1/repogen/work-orders", json=CREATE_BODY)
-        assert created.status_code == 201, created.text
+        created = await create_work_order(gateway)
         wo_id = created.json()["work_order_id"]
         token = created.headers["x-zenops-version"]
         assert token == f"workorders:work-order:{wo_id}:1"

@@ -17,17 +17,12 @@ import httpx
 import pytest
 
 from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import TEST_TENANT, make_token
+from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, exterior_photos
+from shared.testing.data import WORK_ORDERS as WO
+from shared.testing.fixtures import make_token
+from shared.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
-
-WO = "/v1/repogen/work-orders"
-NEW_WORK_ORDER = {
-    "source_type": "TENANT",
-    "report_type": "VALUATION",
-    "bank_name": "State Bank of India",
-    "bank_type": "SBI",
-}
 
 
 async def raw_request(
@@ -154,7 +149,7 @@ class TestHeadLimits:
 class TestBodyClasses:
     async def test_an_oversized_json_body_is_413_and_creates_nothing(self, stack: StackInfo) -> None:
         marker = f"oversized-{uuid.uuid4().hex[:12]}"
-        body = json.dumps({**NEW_WORK_ORDER, "bank_name": marker + "x" * (1024 * 1024)}).encode()
+        body = json.dumps({**SBI_WORK_ORDER, "bank_name": marker + "x" * (1024 * 1024)}).encode()
         hdrs = {**auth(stack), "Content-Type": "application/json"}
         status, headers, content = await raw_request(
             stack, WO.encode(), method=b"POST", headers=hdrs, body=body
@@ -205,7 +200,7 @@ class TestClientConsistencyTokens:
         bad_headers = {**auth(stack, user_id=str(uuid.uuid4())), "x-zenops-after": fake}
         good_headers = auth(stack, user_id=str(uuid.uuid4()))
         async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=30) as c:
-            created = await c.post(WO, json=NEW_WORK_ORDER, headers=good_headers)
+            created = await c.post(WO, json=SBI_WORK_ORDER, headers=good_headers)
             assert created.status_code == 201, created.text
             wo = created.json()["work_order_id"]
 
@@ -232,23 +227,9 @@ class TestClientConsistencyTokens:
         user = str(uuid.uuid4())
         headers = auth(stack, user_id=user, tenant_id=TEST_TENANT)
         async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as c:
-            created = await c.post(WO, json=NEW_WORK_ORDER)
-            assert created.status_code == 201, created.text
-            wo = created.json()["work_order_id"]
+            wo = await new_work_order_id(c)
             # evidence changes the readiness: workorders emits readiness_changed (no factory handler)
-            linked = await c.post(
-                f"{WO}/{wo}/evidence/link",
-                json={
-                    "items": [
-                        {
-                            "evidence_type": "PHOTO",
-                            "file_ref": f"demo://ext-{i}.jpg",
-                            "tags": {"category": "exterior"},
-                        }
-                        for i in range(2)
-                    ]
-                },
-            )
+            linked = await c.post(f"{WO}/{wo}/evidence/link", json={"items": exterior_photos(2)})
             assert linked.status_code == 201, linked.text
             detail = await c.get(f"{WO}/{wo}")
             assert detail.status_code == 200

@@ -7,12 +7,10 @@ reaches billing after all of it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -20,35 +18,14 @@ import httpx
 import pytest
 
 from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import TEST_TENANT
+from shared.testing.data import TEST_TENANT, work_order_body
+from shared.testing.data import WORK_ORDERS as WO
+from shared.testing.gateway import create_account, eventually, new_work_order_id
 
 pytestmark = pytest.mark.stack
 
-WO = "/v1/repogen/work-orders"
-WO_BODY = {
-    "source_type": "TENANT",
-    "report_type": "VALUATION",
-    "bank_name": "State Bank of India",
-    "bank_type": "SBI",
-}
 NUL = "bad\u0000value"
 BIG = "x" * (3 * 1024 * 1024)  # a few MB: the broker refused the outbox message of such a field
-
-
-@pytest.fixture
-async def control(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"authorization": f"Bearer {stack.secrets.studio_admin_token}"}
-    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-async def db(stack: StackInfo) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 def refused(resp: httpx.Response, *codes: int) -> dict[str, Any]:
@@ -72,12 +49,6 @@ async def count(db: asyncpg.Connection, sql: str, *args: Any) -> int:
     return int(value)
 
 
-async def new_work_order(gateway: httpx.AsyncClient, **extra: Any) -> str:
-    resp = await gateway.post(WO, json={**WO_BODY, **extra})
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["work_order_id"])
-
-
 def png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -91,29 +62,10 @@ def nested(depth: int) -> str:
     return '{"a":' * depth + "1" + "}" * depth
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, within_s: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
-async def new_account(control: httpx.AsyncClient) -> str:
-    resp = await control.post(
-        "/v1/control/accounts",
-        json={
-            "tenant_id": TEST_TENANT,
-            "account_type": "external_associate",
-            "display_name": "Limits",
-            "external_key": f"v1:partner:lim{uuid.uuid4().hex[:10]}",
-        },
+async def new_account(studio: httpx.AsyncClient) -> str:
+    return await create_account(
+        studio, display_name="Limits", external_key=f"v1:partner:lim{uuid.uuid4().hex[:10]}"
     )
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["account_id"])
 
 
 # ------------------------------------------------------------------------------ oversized fields
@@ -121,27 +73,27 @@ async def new_account(control: httpx.AsyncClient) -> str:
 
 class TestOversizedFields:
     async def test_multi_megabyte_bank_name_is_refused_and_nothing_is_created(
-        self, gateway: httpx.AsyncClient, db: asyncpg.Connection
+        self, gateway: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:
-        before = await count(db, "SELECT count(*) FROM workorders.work_orders")
-        outbox = await count(db, "SELECT count(*) FROM workorders.outbox")
-        resp = await gateway.post(WO, json={**WO_BODY, "bank_name": BIG})
+        before = await count(admin_db, "SELECT count(*) FROM workorders.work_orders")
+        outbox = await count(admin_db, "SELECT count(*) FROM workorders.outbox")
+        resp = await gateway.post(WO, json=work_order_body(bank_name=BIG))
         refused(resp, 400, 413)
-        long_name = await gateway.post(WO, json={**WO_BODY, "bank_name": "b" * 201})
+        long_name = await gateway.post(WO, json=work_order_body(bank_name="b" * 201))
         assert invalid(long_name)["details"]["issues"][0]["path"] == "bank_name"
-        assert await count(db, "SELECT count(*) FROM workorders.work_orders") == before
-        assert await count(db, "SELECT count(*) FROM workorders.outbox") == outbox
+        assert await count(admin_db, "SELECT count(*) FROM workorders.work_orders") == before
+        assert await count(admin_db, "SELECT count(*) FROM workorders.outbox") == outbox
 
     async def test_multi_megabyte_comment_is_refused_and_nothing_is_stored(
-        self, gateway: httpx.AsyncClient, db: asyncpg.Connection
+        self, gateway: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         url = f"{WO}/{wo}/comments"
         refused(await gateway.post(url, json={"comment_type": "NOTES", "body": BIG}), 400, 413)
         invalid(await gateway.post(url, json={"comment_type": "NOTES", "body": "c" * 10_001}))
         assert (
             await count(
-                db, "SELECT count(*) FROM workorders.comments WHERE work_order_id = $1", uuid.UUID(wo)
+                admin_db, "SELECT count(*) FROM workorders.comments WHERE work_order_id = $1", uuid.UUID(wo)
             )
             == 0
         )
@@ -149,7 +101,7 @@ class TestOversizedFields:
         assert ok.status_code == 201, ok.text
 
     async def test_oversized_contract_text_and_lists(self, gateway: httpx.AsyncClient) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         url = f"{WO}/{wo}/contract"
         long_text = {"patch": {"manual_fields": {"justification_text": "j" * 10_001}}}
         body = refused(await gateway.patch(url, json=long_text))
@@ -164,18 +116,18 @@ class TestOversizedFields:
 
 
 class TestNulCharacters:
-    async def test_work_order_fields(self, gateway: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-        before = await count(db, "SELECT count(*) FROM workorders.work_orders")
-        invalid(await gateway.post(WO, json={**WO_BODY, "bank_name": NUL}))
-        invalid(await gateway.post(WO, json={**WO_BODY, "billing_external_key": NUL}))
-        assert await count(db, "SELECT count(*) FROM workorders.work_orders") == before
+    async def test_work_order_fields(self, gateway: httpx.AsyncClient, admin_db: asyncpg.Connection) -> None:
+        before = await count(admin_db, "SELECT count(*) FROM workorders.work_orders")
+        invalid(await gateway.post(WO, json=work_order_body(bank_name=NUL)))
+        invalid(await gateway.post(WO, json=work_order_body(billing_external_key=NUL)))
+        assert await count(admin_db, "SELECT count(*) FROM workorders.work_orders") == before
         invalid(await gateway.get(WO, params={"search": "\x00"}))
         invalid(await gateway.get(f"{WO}?search=%00"))
 
     async def test_comments_status_notes_and_contract(
-        self, gateway: httpx.AsyncClient, db: asyncpg.Connection
+        self, gateway: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         issue = invalid(
             await gateway.post(f"{WO}/{wo}/comments", json={"comment_type": "NOTES", "body": NUL})
         )
@@ -188,13 +140,13 @@ class TestNulCharacters:
         assert detail["work_order"]["status"] == "DRAFT"
         assert (
             await count(
-                db, "SELECT count(*) FROM workorders.comments WHERE work_order_id = $1", uuid.UUID(wo)
+                admin_db, "SELECT count(*) FROM workorders.comments WHERE work_order_id = $1", uuid.UUID(wo)
             )
             == 0
         )
         assert (
             await count(
-                db,
+                admin_db,
                 "SELECT count(*) FROM workorders.contract_snapshots WHERE work_order_id = $1",
                 uuid.UUID(wo),
             )
@@ -202,7 +154,7 @@ class TestNulCharacters:
         )
 
     async def test_release_keys_and_pack_keys(self, gateway: httpx.AsyncClient) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         invalid(await gateway.post(f"{WO}/{wo}/release-deliverables", json={"idempotency_key": NUL}))
         invalid(
             await gateway.post(
@@ -213,7 +165,7 @@ class TestNulCharacters:
         invalid(await gateway.post(f"{WO}/{wo}/create-pack", json={"idempotency_key": NUL}))
 
     async def test_evidence_fields(self, gateway: httpx.AsyncClient) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         item = {"evidence_type": "PHOTO", "doc_type": "OTHER", "file_ref": "demo://x.jpg"}
         invalid(await gateway.post(f"{WO}/{wo}/evidence/link", json={"items": [{**item, "file_ref": NUL}]}))
         invalid(
@@ -227,9 +179,9 @@ class TestNulCharacters:
         invalid(await gateway.post(f"{WO}/{wo}/ocr/enqueue", json={"evidence_item_id": NUL}))
 
     async def test_upload_capture_and_form_fields(
-        self, gateway: httpx.AsyncClient, db: asyncpg.Connection
+        self, gateway: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:
-        before = await count(db, "SELECT count(*) FROM evidence.documents")
+        before = await count(admin_db, "SELECT count(*) FROM evidence.documents")
         for form in (
             {"capture": json.dumps({"note": NUL})},
             {"capture": json.dumps({NUL: 1})},
@@ -241,30 +193,32 @@ class TestNulCharacters:
                 "/v1/documents", files={"file": ("p.png", png(), "image/png")}, data=form
             )
             invalid(resp)
-        assert await count(db, "SELECT count(*) FROM evidence.documents") == before
+        assert await count(admin_db, "SELECT count(*) FROM evidence.documents") == before
 
-    async def test_control_plane_accounts(self, control: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-        before = await count(db, "SELECT count(*) FROM billing.accounts")
+    async def test_control_plane_accounts(
+        self, studio: httpx.AsyncClient, admin_db: asyncpg.Connection
+    ) -> None:
+        before = await count(admin_db, "SELECT count(*) FROM billing.accounts")
         body = {
             "tenant_id": TEST_TENANT,
             "account_type": "external_associate",
             "display_name": NUL,
             "external_key": f"v1:partner:nul{uuid.uuid4().hex[:8]}",
         }
-        invalid(await control.post("/v1/control/accounts", json=body))
+        invalid(await studio.post("/v1/control/accounts", json=body))
         invalid(
-            await control.post(
+            await studio.post(
                 "/v1/control/accounts", json={**body, "display_name": "ok", "external_key": NUL}
             )
         )
-        assert await count(db, "SELECT count(*) FROM billing.accounts") == before
-        invalid(await control.get("/v1/control/tenant?search=%00"))
-        invalid(await control.get("/v1/control/credits/reservations", params={"status": "\x00"}))
-        account = await new_account(control)
+        assert await count(admin_db, "SELECT count(*) FROM billing.accounts") == before
+        invalid(await studio.get("/v1/control/tenant?search=%00"))
+        invalid(await studio.get("/v1/control/credits/reservations", params={"status": "\x00"}))
+        account = await new_account(studio)
         grant = {"amount": 1, "idempotency_key": NUL}
-        invalid(await control.post(f"/v1/control/accounts/{account}/credits/grant", json=grant))
+        invalid(await studio.post(f"/v1/control/accounts/{account}/credits/grant", json=grant))
         invalid(
-            await control.patch(
+            await studio.patch(
                 f"/v1/control/accounts/{account}/policy", json={"billing_mode": "postpaid", "currency": NUL}
             )
         )
@@ -275,7 +229,7 @@ class TestNulCharacters:
 
 class TestIntegerBounds:
     async def test_snapshot_version_and_page_sizes(self, gateway: httpx.AsyncClient) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         invalid(await gateway.get(f"{WO}/{wo}/export", params={"snapshot_version": 2**31}))
         invalid(await gateway.get(f"{WO}/{wo}/export", params={"snapshot_version": 10**20}))
         invalid(await gateway.get(WO, params={"limit": 10**20}))
@@ -283,37 +237,37 @@ class TestIntegerBounds:
         refused(await gateway.get(f"{WO}/not-a-uuid"), 404)
         refused(await gateway.get(f"{WO}/{'9' * 100}/export"), 404)
 
-    async def test_account_and_policy_integers(self, control: httpx.AsyncClient) -> None:
+    async def test_account_and_policy_integers(self, studio: httpx.AsyncClient) -> None:
         body = {
             "tenant_id": TEST_TENANT,
             "account_type": "external_associate",
             "display_name": "Ints",
             "external_key": f"v1:partner:int{uuid.uuid4().hex[:8]}",
         }
-        invalid(await control.post("/v1/control/accounts", json={**body, "payment_terms_days": 2**31}))
-        account = await new_account(control)
+        invalid(await studio.post("/v1/control/accounts", json={**body, "payment_terms_days": 2**31}))
+        account = await new_account(studio)
         policy = f"/v1/control/accounts/{account}/policy"
-        invalid(await control.patch(policy, json={"billing_mode": "postpaid", "payment_terms_days": 2**31}))
+        invalid(await studio.patch(policy, json={"billing_mode": "postpaid", "payment_terms_days": 2**31}))
         invalid(
-            await control.patch(policy, json={"billing_mode": "postpaid", "monthly_report_allowance": 2**31})
+            await studio.patch(policy, json={"billing_mode": "postpaid", "monthly_report_allowance": 2**31})
         )
         invalid(
-            await control.patch(policy, json={"billing_mode": "postpaid", "monthly_report_allowance": 2**63})
+            await studio.patch(policy, json={"billing_mode": "postpaid", "monthly_report_allowance": 2**63})
         )
         reconcile = {"timeout_minutes": 10**12, "dry_run": True}
-        invalid(await control.post("/v1/control/credits/reconcile", json=reconcile))
-        invalid(await control.get("/v1/control/credits/reservations", params={"limit": 10**20}))
+        invalid(await studio.post("/v1/control/credits/reconcile", json=reconcile))
+        invalid(await studio.get("/v1/control/credits/reservations", params={"limit": 10**20}))
 
     async def test_huge_grants_are_refused_and_the_account_keeps_working(
-        self, control: httpx.AsyncClient, stack: StackInfo
+        self, studio: httpx.AsyncClient, stack: StackInfo
     ) -> None:
-        account = await new_account(control)
+        account = await new_account(studio)
         grant_url = f"/v1/control/accounts/{account}/credits/grant"
         for amount in (2**63 - 1, 2**63, 2**64, 10**7):
-            invalid(await control.post(grant_url, json={"amount": amount, "idempotency_key": f"g{amount}"}))
-        ok = await control.post(grant_url, json={"amount": 1_000_000, "idempotency_key": "g-ok"})
+            invalid(await studio.post(grant_url, json={"amount": amount, "idempotency_key": f"g{amount}"}))
+        ok = await studio.post(grant_url, json={"amount": 1_000_000, "idempotency_key": "g-ok"})
         assert ok.status_code == 201, ok.text
-        again = await control.post(grant_url, json={"amount": 5, "idempotency_key": "g-ok-2"})
+        again = await studio.post(grant_url, json={"amount": 5, "idempotency_key": "g-ok-2"})
         assert again.status_code == 201, again.text
         assert again.json()["credit"]["wallet"] == 1_000_005
         reserve = {
@@ -324,24 +278,24 @@ class TestIntegerBounds:
             "idempotency_key": "r1",
             "operator_override": True,
         }
-        invalid(await control.post("/v1/control/credits/reserve", json=reserve))
+        invalid(await studio.post("/v1/control/credits/reserve", json=reserve))
 
     async def test_an_account_pushed_to_its_column_maximum_answers_4xx(
-        self, control: httpx.AsyncClient, db: asyncpg.Connection
+        self, studio: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:
         # Before the limits a grant of 2^63 - 1 was accepted; such an account must not 500 forever after.
-        account = await new_account(control)
+        account = await new_account(studio)
         top = 2**63 - 1
-        await db.execute(
+        await admin_db.execute(
             "UPDATE billing.balances SET wallet = $2, reserved = 0, available = $2 WHERE account_id = $1",
             uuid.UUID(account),
             top,
         )
-        resp = await control.post(
+        resp = await studio.post(
             f"/v1/control/accounts/{account}/credits/grant", json={"amount": 1, "idempotency_key": "over"}
         )
         assert refused(resp, 409)["code"] == "CREDIT_WALLET_LIMIT_EXCEEDED"
-        status = await control.get(f"/v1/control/accounts/{account}/status")
+        status = await studio.get(f"/v1/control/accounts/{account}/status")
         assert status.status_code == 200, status.text
         assert status.json()["credit"]["wallet"] == top
 
@@ -351,9 +305,9 @@ class TestIntegerBounds:
 
 class TestNesting:
     async def test_deep_json_bodies_are_400(
-        self, gateway: httpx.AsyncClient, control: httpx.AsyncClient
+        self, gateway: httpx.AsyncClient, studio: httpx.AsyncClient
     ) -> None:
-        wo = await new_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         deep = nested(5000)
         headers = {"content-type": "application/json"}
         refused(await gateway.post(WO, content=deep, headers=headers))
@@ -362,16 +316,16 @@ class TestNesting:
         refused(await gateway.patch(f"{WO}/{wo}/contract", content=checklist, headers=headers))
         tags = '{"items": [{"evidence_type": "PHOTO", "tags": ' + nested(40) + "}]}"
         invalid(await gateway.post(f"{WO}/{wo}/evidence/link", content=tags, headers=headers))
-        account = await new_account(control)
+        account = await new_account(studio)
         meta = '{"amount": 1, "idempotency_key": "m", "metadata_json": ' + nested(5000) + "}"
         refused(
-            await control.post(f"/v1/control/accounts/{account}/credits/grant", content=meta, headers=headers)
+            await studio.post(f"/v1/control/accounts/{account}/credits/grant", content=meta, headers=headers)
         )
 
     async def test_deep_upload_capture_is_400_and_stores_nothing(
-        self, gateway: httpx.AsyncClient, db: asyncpg.Connection
+        self, gateway: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:
-        before = await count(db, "SELECT count(*) FROM evidence.documents")
+        before = await count(admin_db, "SELECT count(*) FROM evidence.documents")
         for depth in (40, 5000):
             resp = await gateway.post(
                 "/v1/documents",
@@ -379,7 +333,7 @@ class TestNesting:
                 data={"capture": nested(depth)},
             )
             assert invalid(resp)["details"]["issues"][0]["path"] == "capture"
-        assert await count(db, "SELECT count(*) FROM evidence.documents") == before
+        assert await count(admin_db, "SELECT count(*) FROM evidence.documents") == before
         shallow = await gateway.post(
             "/v1/documents",
             files={"file": ("p.png", png(), "image/png")},
@@ -393,12 +347,12 @@ class TestNesting:
 
 class TestStillFlowing:
     async def test_a_normal_work_order_still_reaches_billing(self, gateway: httpx.AsyncClient) -> None:
-        wo = await new_work_order(gateway, bank_name="Bank of Baroda — शाखा 🏦")
+        wo = await new_work_order_id(gateway, bank_name="Bank of Baroda — शाखा 🏦")
 
         async def billed() -> bool:
             resp = await gateway.get(f"/v1/billing/work-orders/{wo}")
             return resp.status_code == 200
 
-        await eventually(billed, f"billing state of {wo}")
+        await eventually(billed, f"billing state of {wo}", within_s=60.0, every_s=0.2)
         comment = await gateway.post(f"{WO}/{wo}/comments", json={"comment_type": "NOTES", "body": "fine"})
         assert comment.status_code == 201, comment.text

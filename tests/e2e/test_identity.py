@@ -27,7 +27,8 @@ from gateway_service.testing import in_process_gateway
 from shared.auth.principal import Principal
 from shared.devstack.launcher import StackInfo
 from shared.errors import Forbidden
-from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
+from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER, dev_login_body
+from shared.testing.fixtures import make_token
 
 WO_LIST = "/v1/repogen/work-orders"
 
@@ -112,14 +113,7 @@ class TestDevLogin:
         async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=30) as client:
             login = await client.post(
                 "/v1/auth/login",
-                json={
-                    "aud": "web",
-                    "tenant_id": TEST_TENANT,
-                    "user_id": TEST_USER,
-                    "sub": TEST_USER,
-                    "roles": ["super_admin"],
-                    "capabilities": ["*"],
-                },
+                json=dev_login_body("super_admin"),
             )
             assert login.status_code == 201, login.text
             body = login.json()
@@ -127,12 +121,7 @@ class TestDevLogin:
             created = await client.post(
                 WO_LIST,
                 headers=_bearer(body["access_token"]),
-                json={
-                    "source_type": "TENANT",
-                    "report_type": "VALUATION",
-                    "bank_name": "State Bank of India",
-                    "bank_type": "SBI",
-                },
+                json=SBI_WORK_ORDER,
             )
         assert created.status_code == 201, created.text
         assert created.json()["work_order"]["org_id"] == TEST_TENANT

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import TEST_TENANT
+from shared.testing.data import TEST_TENANT, WORK_ORDERS, exterior_photos
+from shared.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
 
@@ -29,36 +30,17 @@ class TestReadYourWritesAcrossServices:
             client.headers["authorization"] = f"Bearer {login.json()['access_token']}"
 
             for round_no in range(3):
-                created = await client.post(
-                    "/v1/repogen/work-orders",
-                    json={
-                        "source_type": "TENANT",
-                        "report_type": "VALUATION",
-                        "bank_name": "State Bank of India",
-                        "bank_type": "SBI",
-                    },
-                )
-                assert created.status_code == 201, created.text
-                wo = created.json()["work_order_id"]
+                wo = await new_work_order_id(client)
                 # Written in the evidence service, right after the work-orders write.
                 linked = await client.post(
-                    f"/v1/repogen/work-orders/{wo}/evidence/link",
-                    json={
-                        "items": [
-                            {
-                                "evidence_type": "PHOTO",
-                                "file_ref": f"demo://ext-{round_no}-{i}.jpg",
-                                "tags": {"category": "exterior"},
-                            }
-                            for i in range(2)
-                        ]
-                    },
+                    f"{WORK_ORDERS}/{wo}/evidence/link",
+                    json={"items": exterior_photos(2, prefix=f"ext-{round_no}")},
                 )
                 assert linked.status_code == 201, linked.text
                 linked_ids = sorted(item["id"] for item in linked.json()["evidence_items"])
 
                 # Read at once through the work-orders service: it must already reflect the link.
-                detail = await client.get(f"/v1/repogen/work-orders/{wo}")
+                detail = await client.get(f"{WORK_ORDERS}/{wo}")
                 assert detail.status_code == 200, detail.text
                 body = detail.json()
                 assert sorted(item["id"] for item in body["evidence_items"]) == linked_ids

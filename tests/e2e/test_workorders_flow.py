@@ -10,52 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import OTHER_TENANT, make_token
+from shared.testing.data import SBI_DOCUMENT_TYPES, SBI_PHOTO_TAGS, VALUATION_CONTRACT_PATCH
+from shared.testing.data import WORK_ORDERS as WO
+from shared.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
-
-WO = "/v1/repogen/work-orders"
-
-PATCH = {
-    "patch": {
-        "property": {
-            "address": "Fixture address",
-            "land_area": {"value": 1000, "unit": "sqft"},
-            "floors": [],
-        },
-        "valuation_inputs": {
-            "market_rate_input": {"value": 2000, "unit": "sqft"},
-            "guideline_rate_input": {"value": 1500, "unit": "sqft"},
-            "land_value": 2000000,
-            "building_value": 3000000,
-        },
-    },
-    "ruleset_version": "m5.4-v1",
-}
 
 
 def sbi_evidence_set() -> list[dict[str, Any]]:
     """The evidence that satisfies the SBI <5Cr profile (domain.md §11.2, demo-m5.6-evidence)."""
     docs = [
         {"evidence_type": "DOCUMENT", "doc_type": kind, "file_ref": f"demo://{kind.lower()}.pdf"}
-        for kind in ("SALE_DEED", "RTC", "EC", "KHATA", "TAX", "PLAN")
-    ]
-    tagged = [
-        ("PHOTO", "exterior"),
-        ("PHOTO", "exterior"),
-        ("PHOTO", "interior"),
-        ("PHOTO", "interior"),
-        ("PHOTO", "surroundings"),
-        ("GEO", "gps"),
-        ("SCREENSHOT", "google_map"),
-        ("SCREENSHOT", "route_map"),
+        for kind in SBI_DOCUMENT_TYPES
     ]
     photos = [
         {
@@ -65,16 +36,9 @@ def sbi_evidence_set() -> list[dict[str, Any]]:
             "tags": {"category": category},
             "annexure_order": i,
         }
-        for i, (kind, category) in enumerate(tagged, start=1)
+        for i, (kind, category) in enumerate(SBI_PHOTO_TAGS, start=1)
     ]
     return docs + photos
-
-
-@pytest.fixture
-async def other_tenant(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"authorization": f"Bearer {make_token(stack, tenant_id=OTHER_TENANT)}"}
-    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
-        yield client
 
 
 async def wait_for_readiness(gateway: httpx.AsyncClient, wo: str) -> dict[str, Any]:
@@ -93,19 +57,9 @@ class TestWorkOrderSpine:
         self, gateway: httpx.AsyncClient, other_tenant: httpx.AsyncClient
     ) -> None:
         tag = uuid.uuid4().hex[:8]
-        created = await gateway.post(
-            WO,
-            json={
-                "source_type": "TENANT",
-                "report_type": "VALUATION",
-                "bank_name": f"State Bank of India {tag}",
-                "bank_type": "SBI",
-            },
-        )
-        assert created.status_code == 201, created.text
-        wo = created.json()["work_order_id"]
+        wo = await new_work_order_id(gateway, bank_name=f"State Bank of India {tag}")
 
-        patched = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH)
+        patched = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
         assert patched.status_code == 200, patched.text
         assert patched.json()["output_snapshot"]["version"] == 2
         assert patched.json()["output_snapshot"]["derived_json"]["computed_values"]["FMV"] == 5000000
@@ -150,7 +104,7 @@ class TestWorkOrderSpine:
             assert body["pack_link"]["pack"]["id"] == body["work_order"]["report_pack_id"]
             assert body["pack_link"]["generation_job"]["id"]
 
-        locked = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH)
+        locked = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
         assert locked.status_code == 409 and locked.json()["code"] == "WORK_ORDER_LOCKED"
 
         statuses = [

@@ -15,10 +15,11 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -32,8 +33,9 @@ from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
 from shared.telemetry.tracing import configure_tracing
+from shared.testing.gateway import eventually
+from shared.testing.messaging import create_messaging_schema, drop_schema
 
 pytestmark = pytest.mark.stack
 WORKER = Path(__file__).with_name("mechanics_worker.py")
@@ -48,23 +50,14 @@ async def mech(stack: StackInfo) -> AsyncIterator[dict[str, str]]:
     """A fresh schema with the messaging tables + an effects table, and a fresh topic (+ .dlq)."""
     schema = f"mech_{uuid.uuid4().hex[:10]}"
     topic = f"mechanics.{schema}.v1"
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        for stmt in [*messaging_tables_sql(schema), *unsendable_tables_sql(schema)]:
-            await conn.execute(stmt)
-        await conn.execute(
-            f"CREATE TABLE {schema}.effects (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)"
-        )
-    finally:
-        await conn.close()
+    await create_messaging_schema(
+        stack.admin_dsn,
+        schema,
+        f"CREATE TABLE {schema}.effects (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)",
+    )
     await ensure_topics(stack.kafka_bootstrap, [topic], partitions=3)
     yield {"schema": schema, "topic": topic, "dsn": admin_sa_url(stack), "bootstrap": stack.kafka_bootstrap}
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        await conn.close()
+    await drop_schema(stack.admin_dsn, schema)
 
 
 async def insert_outbox(mech: dict[str, str], count: int, *, keys: int = 10) -> list[str]:
@@ -97,11 +90,31 @@ async def scalar(mech: dict[str, str], sql: str) -> int:
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+    await eventually(predicate, what, within_s=timeout)
+
+
+def consumer_runner(
+    mech: dict[str, str],
+    name: str,
+    db: Database,
+    producer: AIOKafkaProducer,
+    handler: Callable[[UnitOfWork, Envelope], Awaitable[None]],
+    **options: Any,
+) -> ConsumerRunner:
+    """A runner of the mechanics topic in the test schema; short session timeouts so rebalances are quick."""
+    s = mech["schema"]
+    return ConsumerRunner(
+        consumer_name=f"{name}-{s}",
+        schema=s,
+        bootstrap=mech["bootstrap"],
+        db=db,
+        outbox=OutboxWriter(s),
+        producer=producer,
+        subscriptions=[Subscription(mech["topic"], handler)],
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=500,
+        **options,
+    )
 
 
 def spawn(mode: str, mech: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
@@ -220,19 +233,7 @@ class TestPoisonMessage:
         db = Database(mech["dsn"], mech["dsn"], pool_size=4)
         producer = make_producer(mech["bootstrap"], client_id="poison-test")
         await producer.start()
-        runner = ConsumerRunner(
-            consumer_name=f"poison-{s}",
-            schema=s,
-            bootstrap=mech["bootstrap"],
-            db=db,
-            outbox=OutboxWriter(s),
-            producer=producer,
-            subscriptions=[Subscription(topic, handler)],
-            max_attempts=3,
-            backoff_base_s=0.01,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=500,
-        )
+        runner = consumer_runner(mech, "poison", db, producer, handler, max_attempts=3, backoff_base_s=0.01)
         task = asyncio.create_task(runner.run())
         dlq = AIOKafkaConsumer(
             f"{topic}.dlq", bootstrap_servers=mech["bootstrap"], auto_offset_reset="earliest", group_id=None
@@ -320,17 +321,7 @@ class TestTracing:
                 {"m": envelope.message_id},
             )
 
-        runner = ConsumerRunner(
-            consumer_name=f"trace-{s}",
-            schema=s,
-            bootstrap=mech["bootstrap"],
-            db=db,
-            outbox=OutboxWriter(s),
-            producer=producer,
-            subscriptions=[Subscription(topic, handler)],
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=500,
-        )
+        runner = consumer_runner(mech, "trace", db, producer, handler)
         task = asyncio.create_task(runner.run())
         try:
             await wait_for(

@@ -29,6 +29,7 @@ from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES, asyncpg_dsn
 from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from shared.testing.gateway import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -86,11 +87,19 @@ async def _fetchval(stack: StackInfo, sql: str, *args: Any) -> Any:
 
 
 async def _wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
+    await eventually(predicate, what, within_s=timeout, every_s=0.2)
+
+
+async def _wait_moved_aside(stack: StackInfo, keys: list[str], what: str) -> None:
+    """Wait until one row per key in ``keys`` stands in ``unsendable_messages``."""
+
+    async def _moved() -> bool:
+        n = await _fetchval(
+            stack, f"SELECT count(*) FROM {S}.unsendable_messages WHERE key = ANY($1::text[])", keys
+        )
+        return int(n) == len(keys)
+
+    await _wait_for(_moved, 30, what)
 
 
 def _operator(stack: StackInfo, *args: str) -> subprocess.CompletedProcess[str]:
@@ -224,15 +233,7 @@ class TestUnsendableOutboxMessage:
             # every other key keeps flowing, in order
             await seen.wait_versions(other, [1, 2])
 
-            async def _moved() -> bool:
-                n = await _fetchval(
-                    stack,
-                    f"SELECT count(*) FROM {S}.unsendable_messages WHERE key = ANY($1::text[])",
-                    [big, fixable],
-                )
-                return int(n) == 2
-
-            await _wait_for(_moved, 30, "both oversized heads moved aside")
+            await _wait_moved_aside(stack, [big, fixable], "both oversized heads moved aside")
             reason = await _fetchval(
                 stack,
                 f"SELECT reason FROM {S}.unsendable_messages WHERE message_id = $1::uuid",
@@ -328,15 +329,7 @@ class TestRefusedByTheBroker:
         async with _Collector(stack, run, (strict_topic,)) as seen:
             await seen.wait_versions(neighbour, [1, 2, 3])
 
-            async def _moved() -> bool:
-                n = await _fetchval(
-                    stack,
-                    f"SELECT count(*) FROM {S}.unsendable_messages WHERE key = ANY($1::text[])",
-                    [refused, lost],
-                )
-                return int(n) == 2
-
-            await _wait_for(_moved, 30, "the refused and the lost rows moved aside")
+            await _wait_moved_aside(stack, [refused, lost], "the refused and the lost rows moved aside")
             rows = await _fetch(
                 stack,
                 f"SELECT key, reason FROM {S}.unsendable_messages WHERE key = ANY($1::text[])",

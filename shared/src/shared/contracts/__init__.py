@@ -2,50 +2,30 @@
 
 from __future__ import annotations
 
+from shared.contracts import billing, evidence, factory, v1, workorders
 from shared.contracts.base import Contract, Event, MoneyMinor
-from shared.contracts.billing import AccountStatus, GateDecided, WorkOrderBilling
-from shared.contracts.evidence import EvidenceState, OcrRequested
-from shared.contracts.factory import (
-    GenerationRequested,
-    PackCreated,
-    PackFailed,
-    PackGenerated,
-    ReleaseRecorded,
-    ReleaseRequested,
-)
-from shared.contracts.v1 import V1UsageEvent
-from shared.contracts.workorders import (
-    ContractSnapshotted,
-    ReadinessChanged,
-    ReadyForRender,
-    StatusChanged,
-    WorkOrderCancelled,
-    WorkOrderClosed,
-    WorkOrderCreated,
-    WorkOrderReopened,
-)
 
 EVENTS: tuple[type[Event], ...] = (
-    WorkOrderCreated,
-    ContractSnapshotted,
-    ReadinessChanged,
-    StatusChanged,
-    ReadyForRender,
-    WorkOrderReopened,
-    WorkOrderCancelled,
-    WorkOrderClosed,
-    EvidenceState,
-    OcrRequested,
-    WorkOrderBilling,
-    GateDecided,
-    AccountStatus,
-    PackCreated,
-    PackGenerated,
-    PackFailed,
-    ReleaseRecorded,
-    ReleaseRequested,
-    GenerationRequested,
-    V1UsageEvent,
+    workorders.WorkOrderCreated,
+    workorders.ContractSnapshotted,
+    workorders.ReadinessChanged,
+    workorders.StatusChanged,
+    workorders.ReadyForRender,
+    workorders.WorkOrderReopened,
+    workorders.WorkOrderCancelled,
+    workorders.WorkOrderClosed,
+    evidence.EvidenceState,
+    evidence.OcrRequested,
+    billing.WorkOrderBilling,
+    billing.GateDecided,
+    billing.AccountStatus,
+    factory.PackCreated,
+    factory.PackGenerated,
+    factory.PackFailed,
+    factory.ReleaseRecorded,
+    factory.ReleaseRequested,
+    factory.GenerationRequested,
+    v1.V1UsageEvent,
 )
 
 

@@ -24,6 +24,17 @@ class Event(Contract):
     TOPIC: ClassVar[str]
     TYPE: ClassVar[str]
 
+    def __init_subclass__(cls, *, topic: str | None = None, type: str | None = None, **kwargs: Any) -> None:
+        """Pin ``TOPIC`` and ``TYPE`` from the class line: ``class Created(Event, topic=T, type="created")``.
+
+        An intermediate base (fields shared by several events) names neither and leaves both unset.
+        """
+        super().__init_subclass__(**kwargs)
+        if topic is not None:
+            cls.TOPIC = topic
+        if type is not None:
+            cls.TYPE = type
+
     def to_payload(self) -> dict[str, Any]:
         """JSON-ready payload for :meth:`shared.db.uow.UnitOfWork.publish`."""
         return self.model_dump(mode="json")

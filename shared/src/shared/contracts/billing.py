@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from shared.contracts.base import Contract, Event
 from shared.contracts.topics import BILLING_ACCOUNT_STATUS, BILLING_GATE_OUTCOME, BILLING_WORK_ORDER_BILLING
@@ -45,11 +45,8 @@ class LastGate(Contract):
     decided_at: str
 
 
-class WorkOrderBilling(Event):
+class WorkOrderBilling(Event, topic=BILLING_WORK_ORDER_BILLING, type="work_order_billing"):
     """The billing state of one work order (compacted: the newest record per key is the truth)."""
-
-    TOPIC: ClassVar[str] = BILLING_WORK_ORDER_BILLING
-    TYPE: ClassVar[str] = "work_order_billing"
 
     work_order_id: str
     acceptance: Acceptance | None = None
@@ -62,11 +59,8 @@ class WorkOrderBilling(Event):
     last_gate: LastGate | None = None
 
 
-class GateDecided(Event):
+class GateDecided(Event, topic=BILLING_GATE_OUTCOME, type="gate_decided"):
     """The release gate decided a release: result, reason or error code, ledger ids and decision hash."""
-
-    TOPIC: ClassVar[str] = BILLING_GATE_OUTCOME
-    TYPE: ClassVar[str] = "gate_decided"
 
     decision_id: str
     release_id: str
@@ -90,11 +84,8 @@ class Balances(Contract):
     available: int
 
 
-class AccountStatus(Event):
+class AccountStatus(Event, topic=BILLING_ACCOUNT_STATUS, type="account_status"):
     """The status view of one billing account (domain.md §7.1) incl. external key and credit balances."""
-
-    TOPIC: ClassVar[str] = BILLING_ACCOUNT_STATUS
-    TYPE: ClassVar[str] = "account_status"
 
     account_id: str
     tenant_id: str | None

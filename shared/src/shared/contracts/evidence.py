@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from shared.contracts.base import Contract, Event
 from shared.contracts.topics import EVIDENCE_OCR_JOBS, EVIDENCE_WORK_ORDER_EVIDENCE
@@ -27,11 +27,8 @@ class SelectedProfile(Contract):
     items: list[dict[str, Any]]
 
 
-class EvidenceState(Event):
+class EvidenceState(Event, topic=EVIDENCE_WORK_ORDER_EVIDENCE, type="evidence_state"):
     """The whole (small) evidence state of one work order, re-published on every change."""
-
-    TOPIC: ClassVar[str] = EVIDENCE_WORK_ORDER_EVIDENCE
-    TYPE: ClassVar[str] = "evidence_state"
 
     work_order_id: str
     evidence_version: int
@@ -45,11 +42,8 @@ class EvidenceState(Event):
     notes: list[SystemNote] = []
 
 
-class OcrRequested(Event):
+class OcrRequested(Event, topic=EVIDENCE_OCR_JOBS, type="ocr_requested"):
     """An OCR job was queued (internal job queue of the evidence service)."""
-
-    TOPIC: ClassVar[str] = EVIDENCE_OCR_JOBS
-    TYPE: ClassVar[str] = "ocr_requested"
 
     job_id: str
     work_order_id: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from shared.contracts.base import Contract, Event
 from shared.contracts.topics import FACTORY_GENERATION_JOBS, FACTORY_PACK, FACTORY_RELEASE_REQUESTED
@@ -18,11 +18,8 @@ class ArtifactRef(Contract):
     storage_ref: str
 
 
-class PackCreated(Event):
+class PackCreated(Event, topic=FACTORY_PACK, type="pack_created"):
     """A report pack was created for a render of the work order."""
-
-    TOPIC: ClassVar[str] = FACTORY_PACK
-    TYPE: ClassVar[str] = "pack_created"
 
     work_order_id: str
     pack_id: str
@@ -37,11 +34,8 @@ class PackCreated(Event):
     artifacts: list[ArtifactRef] = []
 
 
-class PackGenerated(Event):
+class PackGenerated(Event, topic=FACTORY_PACK, type="pack_generated"):
     """A pack's artifacts were generated (each with its SHA-256)."""
-
-    TOPIC: ClassVar[str] = FACTORY_PACK
-    TYPE: ClassVar[str] = "pack_generated"
 
     work_order_id: str
     pack_id: str
@@ -51,11 +45,8 @@ class PackGenerated(Event):
     artifacts: list[ArtifactRef]
 
 
-class PackFailed(Event):
+class PackFailed(Event, topic=FACTORY_PACK, type="pack_failed"):
     """Pack generation failed: code and reason."""
-
-    TOPIC: ClassVar[str] = FACTORY_PACK
-    TYPE: ClassVar[str] = "pack_failed"
 
     work_order_id: str
     pack_id: str | None = None
@@ -65,21 +56,15 @@ class PackFailed(Event):
     attempts: int = 0
 
 
-class ReleaseRecorded(Event):
+class ReleaseRecorded(Event, topic=FACTORY_PACK, type="release_recorded"):
     """A release of the work order's deliverables was recorded (the release row)."""
-
-    TOPIC: ClassVar[str] = FACTORY_PACK
-    TYPE: ClassVar[str] = "release_recorded"
 
     work_order_id: str
     release: dict[str, Any]
 
 
-class ReleaseRequested(Event):
+class ReleaseRequested(Event, topic=FACTORY_RELEASE_REQUESTED, type="release_requested"):
     """A release of the deliverables was requested; billing's gate answers it."""
-
-    TOPIC: ClassVar[str] = FACTORY_RELEASE_REQUESTED
-    TYPE: ClassVar[str] = "release_requested"
 
     release_id: str
     work_order_id: str
@@ -92,11 +77,8 @@ class ReleaseRequested(Event):
     requested_at: str
 
 
-class GenerationRequested(Event):
+class GenerationRequested(Event, topic=FACTORY_GENERATION_JOBS, type="generation_requested"):
     """A pack generation job was queued (internal job queue of the factory service)."""
-
-    TOPIC: ClassVar[str] = FACTORY_GENERATION_JOBS
-    TYPE: ClassVar[str] = "generation_requested"
 
     job_id: str
     pack_id: str

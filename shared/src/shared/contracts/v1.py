@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from shared.contracts.base import Event
 from shared.contracts.topics import V1_BILLING_EVENTS
 
 
-class V1UsageEvent(Event):
+class V1UsageEvent(Event, topic=V1_BILLING_EVENTS, type="v1_usage_event"):
     """domain.md §8.2 event body, with V1's own idempotency key."""
-
-    TOPIC: ClassVar[str] = V1_BILLING_EVENTS
-    TYPE: ClassVar[str] = "v1_usage_event"
 
     source_system: Literal["v1"] = "v1"
     event_type: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from shared.contracts.base import Contract, Event
 from shared.contracts.topics import WORKORDERS_WORK_ORDER
@@ -44,20 +44,14 @@ class Readiness(Contract):
     required_evidence_minimums: dict[str, int] = {}
 
 
-class WorkOrderCreated(Event):
+class WorkOrderCreated(Event, topic=WORKORDERS_WORK_ORDER, type="created"):
     """A work order was created: the full serialized work order incl. ``billing_external_key``."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "created"
 
     work_order: WorkOrderView
 
 
-class ContractSnapshotted(Event):
+class ContractSnapshotted(Event, topic=WORKORDERS_WORK_ORDER, type="contract_snapshotted"):
     """A contract snapshot was taken: snapshot id + version, contract, derived, rule warnings, selectors."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "contract_snapshotted"
 
     work_order_id: str
     snapshot_id: str
@@ -71,11 +65,8 @@ class ContractSnapshotted(Event):
     bank_type: str
 
 
-class ReadinessChanged(Event):
+class ReadinessChanged(Event, topic=WORKORDERS_WORK_ORDER, type="readiness_changed"):
     """Readiness was recomputed; ``evidence_version`` is the evidence state it used."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "readiness_changed"
 
     work_order_id: str
     readiness: Readiness
@@ -92,11 +83,8 @@ class AcceptanceRequest(Contract):
     tenant_id: str
 
 
-class StatusChanged(Event):
+class StatusChanged(Event, topic=WORKORDERS_WORK_ORDER, type="status_changed"):
     """The status moved; into DATA_PENDING it carries the acceptance request for billing."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "status_changed"
 
     work_order_id: str
     from_status: WorkOrderStatus
@@ -110,11 +98,8 @@ class StatusChanged(Event):
     revert_of_rejected_acceptance: bool = False
 
 
-class ReadyForRender(Event):
+class ReadyForRender(Event, topic=WORKORDERS_WORK_ORDER, type="ready_for_render"):
     """The work order is ready for render: the frozen export bundle, its hash and the template selector."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "ready_for_render"
 
     work_order_id: str
     export_bundle: dict[str, Any]
@@ -131,11 +116,8 @@ class ReadyForRender(Event):
     readiness_score: int | None = None
 
 
-class WorkOrderReopened(Event):
+class WorkOrderReopened(Event, topic=WORKORDERS_WORK_ORDER, type="reopened"):
     """A rendered work order was reopened; ``render_generation`` counts the renders."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "reopened"
 
     work_order_id: str
     note: str
@@ -143,25 +125,18 @@ class WorkOrderReopened(Event):
     render_generation: int
 
 
-class WorkOrderCancelled(Event):
+class WorkOrderEnded(Event):
+    """The fields of both ways a work order ends (cancelled, closed)."""
+
+    work_order_id: str
+    previous_status: WorkOrderStatus
+    note: str | None = None
+    actor_user_id: str | None = None
+
+
+class WorkOrderCancelled(WorkOrderEnded, topic=WORKORDERS_WORK_ORDER, type="cancelled"):
     """The work order was cancelled."""
 
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "cancelled"
 
-    work_order_id: str
-    previous_status: WorkOrderStatus
-    note: str | None = None
-    actor_user_id: str | None = None
-
-
-class WorkOrderClosed(Event):
+class WorkOrderClosed(WorkOrderEnded, topic=WORKORDERS_WORK_ORDER, type="closed"):
     """The work order was closed."""
-
-    TOPIC: ClassVar[str] = WORKORDERS_WORK_ORDER
-    TYPE: ClassVar[str] = "closed"
-
-    work_order_id: str
-    previous_status: WorkOrderStatus
-    note: str | None = None
-    actor_user_id: str | None = None

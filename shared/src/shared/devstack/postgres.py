@@ -106,6 +106,22 @@ def _atomic_write_private(path: Path, text: str) -> None:
         raise
 
 
+class _Secret:
+    """One generated value of ``secrets.json``, read as an attribute of :class:`Secrets` by its own name."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.key = ""
+
+    def __set_name__(self, owner: type[Secrets], name: str) -> None:
+        self.key = name
+
+    def __get__(self, secrets: Secrets, owner: type[Secrets]) -> str:
+        value = secrets._data[self.key]
+        assert isinstance(value, str)
+        return value
+
+
 class Secrets:
     """Generated dev secrets, persisted once in ``<state_dir>/secrets.json`` (mode 0600).
 
@@ -142,35 +158,11 @@ class Secrets:
                 os.chmod(path, 0o600)
         return cls(path, data)
 
-    def _str(self, key: str) -> str:
-        value = self._data[key]
-        assert isinstance(value, str)
-        return value
-
-    @property
-    def postgres_password(self) -> str:
-        """Password of the embedded server's ``postgres`` superuser."""
-        return self._str("postgres_password")
-
-    @property
-    def jwt_secret(self) -> str:
-        """HS256 signing secret for dev JWTs."""
-        return self._str("jwt_secret")
-
-    @property
-    def service_token(self) -> str:
-        """Bearer token for V1 service-token routes."""
-        return self._str("service_token")
-
-    @property
-    def studio_admin_token(self) -> str:
-        """Bearer token for studio admin routes."""
-        return self._str("studio_admin_token")
-
-    @property
-    def webhook_secret(self) -> str:
-        """HMAC secret for provider webhooks in dev."""
-        return self._str("webhook_secret")
+    postgres_password = _Secret("Password of the embedded server's ``postgres`` superuser.")
+    jwt_secret = _Secret("HS256 signing secret for dev JWTs.")
+    service_token = _Secret("Bearer token for V1 service-token routes.")
+    studio_admin_token = _Secret("Bearer token for studio admin routes.")
+    webhook_secret = _Secret("HMAC secret for provider webhooks in dev.")
 
     def role_password(self, role: str) -> str:
         """The password of database role ``role``, generated and saved on first request."""

@@ -55,21 +55,21 @@ class _RequiredField:
     message: str
 
 
+def _text_at(key: str, path: tuple[str, str], message: str) -> _RequiredField:
+    return _RequiredField(key, lambda c: has_text(_nested(c, *path)), message)
+
+
+def _number_at(key: str, path: tuple[str, str] | tuple[str, str, str], message: str) -> _RequiredField:
+    return _RequiredField(key, lambda c: _has_number(_nested(c, *path)), message)
+
+
 _BANK = _RequiredField(
     "party.bank_name",
     lambda c: has_text(_nested(c, "party", "bank_name")) or has_text(_nested(c, "party", "bank_branch_name")),
     "Bank name or branch name is required",
 )
-_ADDRESS = _RequiredField(
-    "property.address",
-    lambda c: has_text(_nested(c, "property", "address")),
-    "Property address is required",
-)
-_LAND_AREA = _RequiredField(
-    "property.land_area",
-    lambda c: _has_number(_nested(c, "property", "land_area", "value")),
-    "Land area is required",
-)
+_ADDRESS = _text_at("property.address", ("property", "address"), "Property address is required")
+_LAND_AREA = _number_at("property.land_area", ("property", "land_area", "value"), "Land area is required")
 _RATE = _RequiredField(
     "valuation_inputs.rate",
     lambda c: (
@@ -80,19 +80,15 @@ _RATE = _RequiredField(
 )
 # Decision 1: these manual_fields keys are part of the contract schema, so DPR and STAGE_PROGRESS work
 # orders can satisfy them (the original schema stripped them).
-_PROJECT_SUMMARY = _RequiredField(
-    "project.summary",
-    lambda c: has_text(_nested(c, "manual_fields", "project_summary")),
-    "Project summary placeholder is required",
+_PROJECT_SUMMARY = _text_at(
+    "project.summary", ("manual_fields", "project_summary"), "Project summary placeholder is required"
 )
-_PROJECT_COST = _RequiredField(
-    "project.cost",
-    lambda c: _has_number(_nested(c, "manual_fields", "project_cost_total")),
-    "Project cost placeholder is required",
+_PROJECT_COST = _number_at(
+    "project.cost", ("manual_fields", "project_cost_total"), "Project cost placeholder is required"
 )
-_MEANS_OF_FINANCE = _RequiredField(
+_MEANS_OF_FINANCE = _text_at(
     "project.means_of_finance",
-    lambda c: has_text(_nested(c, "manual_fields", "means_of_finance")),
+    ("manual_fields", "means_of_finance"),
     "Means of finance placeholder is required",
 )
 _FMV_OR_COMPONENTS = _RequiredField(
@@ -103,9 +99,9 @@ _FMV_OR_COMPONENTS = _RequiredField(
     ),
     "FMV input or land/building values are required",
 )
-_STAGE_NOTES = _RequiredField(
+_STAGE_NOTES = _text_at(
     "manual_fields.stage_notes",
-    lambda c: has_text(_nested(c, "manual_fields", "stage_notes")),
+    ("manual_fields", "stage_notes"),
     "Stage progress notes placeholder is required",
 )
 

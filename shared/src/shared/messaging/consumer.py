@@ -14,9 +14,10 @@ re-applies (or discards) the parked messages of a key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,18 +167,8 @@ class ConsumerRunner:
         try:
             async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
                 for topic, envelope, headers in batch:
-                    parent = context_from_traceparent(envelope.traceparent or headers.get("traceparent"))
-                    token = request_id_var.set(envelope.correlation_id)
-                    try:
-                        with _tracer.start_as_current_span(
-                            f"consume {topic}",
-                            context=parent,
-                            kind=SpanKind.CONSUMER,
-                            attributes=self._span_attributes(topic, envelope),
-                        ):
-                            await self._apply_in(uow, topic, envelope)
-                    finally:
-                        request_id_var.reset(token)
+                    with self._consuming(topic, envelope, headers):
+                        await self._apply_in(uow, topic, envelope)
                 await uow.commit()
         except asyncio.CancelledError:
             raise
@@ -187,14 +178,28 @@ class ConsumerRunner:
         self.processed += len(batch)
         return len(batch)
 
-    def _span_attributes(self, topic: str, envelope: Envelope) -> dict[str, str]:
-        return {
-            "messaging.system": "kafka",
-            "messaging.destination.name": topic,
-            "messaging.message.id": envelope.message_id,
-            "messaging.consumer.group.name": self.consumer_name,
-            "zenops.event_type": envelope.type,
-        }
+    @contextlib.contextmanager
+    def _consuming(self, topic: str, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
+        """The consumer span of one message (continuing its producer's trace), its correlation id as
+        the request id of everything logged meanwhile."""
+        parent = context_from_traceparent(envelope.traceparent or headers.get("traceparent"))
+        token = request_id_var.set(envelope.correlation_id)
+        try:
+            with _tracer.start_as_current_span(
+                f"consume {topic}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": topic,
+                    "messaging.message.id": envelope.message_id,
+                    "messaging.consumer.group.name": self.consumer_name,
+                    "zenops.event_type": envelope.type,
+                },
+            ):
+                yield
+        finally:
+            request_id_var.reset(token)
 
     async def handle(
         self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None
@@ -205,18 +210,8 @@ class ConsumerRunner:
         except ValidationError as exc:
             await self._send_dlq(topic, key, value, error=f"invalid envelope: {exc.errors()[:3]}", attempts=0)
             return Outcome("invalid")
-        parent = context_from_traceparent(envelope.traceparent or (headers or {}).get("traceparent"))
-        token = request_id_var.set(envelope.correlation_id)
-        try:
-            with _tracer.start_as_current_span(
-                f"consume {topic}",
-                context=parent,
-                kind=SpanKind.CONSUMER,
-                attributes=self._span_attributes(topic, envelope),
-            ):
-                return await self._handle_envelope(topic, key, value, envelope)
-        finally:
-            request_id_var.reset(token)
+        with self._consuming(topic, envelope, headers or {}):
+            return await self._handle_envelope(topic, key, value, envelope)
 
     async def _handle_envelope(self, topic: str, key: str, value: bytes, envelope: Envelope) -> Outcome:
         if (topic, key) in self._parked:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# An unsendable row is an outbox row moved aside: both tables carry the message the same way.
+_MESSAGE_COLUMNS = """message_id UUID NOT NULL UNIQUE,
+            topic TEXT NOT NULL,
+            key TEXT NOT NULL,
+            envelope JSONB NOT NULL,
+            headers JSONB NOT NULL DEFAULT '{}'::jsonb,"""
+
 
 def messaging_tables_sql(schema: str) -> list[str]:
     """Statements creating the outbox, inbox, aggregate-version and parking tables in ``schema``."""
@@ -9,11 +16,7 @@ def messaging_tables_sql(schema: str) -> list[str]:
     return [
         f"""CREATE TABLE {s}.outbox (
             id BIGSERIAL PRIMARY KEY,
-            message_id UUID NOT NULL UNIQUE,
-            topic TEXT NOT NULL,
-            key TEXT NOT NULL,
-            envelope JSONB NOT NULL,
-            headers JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+            {_MESSAGE_COLUMNS}
             created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
             published_at TIMESTAMPTZ
         )""",
@@ -71,11 +74,7 @@ def unsendable_tables_sql(schema: str) -> list[str]:
     return [
         f"""CREATE TABLE {s}.unsendable_messages (
             id BIGINT PRIMARY KEY,
-            message_id UUID NOT NULL UNIQUE,
-            topic TEXT NOT NULL,
-            key TEXT NOT NULL,
-            envelope JSONB NOT NULL,
-            headers JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+            {_MESSAGE_COLUMNS}
             created_at TIMESTAMPTZ NOT NULL,
             reason TEXT NOT NULL,
             detail TEXT,

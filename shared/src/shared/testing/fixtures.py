@@ -14,15 +14,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from shared.auth.tokens import issue_dev_token
 from shared.devstack.launcher import StackInfo, repo_root, start_stack, stop_stack
+from shared.testing.data import OTHER_TENANT, TEST_TENANT, TEST_USER
 
-TEST_TENANT = "11111111-1111-1111-1111-111111111111"
-OTHER_TENANT = "22222222-2222-2222-2222-222222222222"
-TEST_USER = "33333333-3333-3333-3333-333333333333"
+__all__ = ["OTHER_TENANT", "TEST_TENANT", "TEST_USER", "make_token", "service_env"]
 
 
 def _state_dir() -> Path:
@@ -75,6 +75,32 @@ async def gateway(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"authorization": f"Bearer {make_token(stack)}", "x-request-id": str(uuid.uuid4())}
     async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+async def other_tenant(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the gateway, authenticated as an operator of the other tenant."""
+    headers = {"authorization": f"Bearer {make_token(stack, tenant_id=OTHER_TENANT)}"}
+    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def studio(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the gateway with the studio admin bearer (the control routes)."""
+    headers = {"authorization": f"Bearer {stack.secrets.studio_admin_token}"}
+    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin_db(stack: StackInfo) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser connection to the stack's database, for assertions on any schema."""
+    conn = await asyncpg.connect(stack.admin_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def service_env(info: StackInfo, service: str) -> dict[str, Any]:
