@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shared.api import Caller, ContainerDep
 from shared.auth.principal import Principal
 from shared.consistency import (
     AFTER_HEADER,
@@ -30,7 +31,7 @@ from shared.consistency import (
     wait_until,
 )
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.errors import BadRequest, DomainError, Forbidden, ValidationFailed, error_body
+from shared.errors import DomainError, ValidationFailed
 from shared.idempotency import IdempotencyStore, StoredResponse
 from shared.validation import (
     MAX_JSON_BYTES,
@@ -43,7 +44,12 @@ from shared.validation import (
     require_json,
 )
 from workorders_service import handlers
-from workorders_service.bootstrap import container
+from workorders_service.domain.errors import (
+    AcceptanceRejectedByBilling,
+    InvalidContractPatch,
+    PortalSourceTypeForbidden,
+    WorkOrderNotFound,
+)
 from workorders_service.repository import ProjectionRepository, WorkOrderRepository
 from workorders_service.settings import SCHEMA
 from workorders_service.views import clamp_score, iso, pack_link, serialize_work_order
@@ -142,20 +148,8 @@ class CommentRequest(BaseModel):
     body: Annotated[Text, StringConstraints(min_length=1)]
 
 
-def _container() -> ServiceContainer[Any]:
-    return container()
-
-
-def principal_of(request: Request, c: Annotated[ServiceContainer[Any], Depends(_container)]) -> Principal:
-    return c.auth.jwt(request)
-
-
-Principal_ = Annotated[Principal, Depends(principal_of)]
-Container_ = Annotated[ServiceContainer[Any], Depends(_container)]
-
-
 def _wo_id(raw: str) -> uuid.UUID:
-    return parse_uuid(raw, not_found=handlers.work_order_not_found(raw))
+    return parse_uuid(raw, not_found=WorkOrderNotFound(raw))
 
 
 def _visible(principal: Principal, work_order: dict[str, Any] | None) -> bool:
@@ -168,7 +162,7 @@ def _visible(principal: Principal, work_order: dict[str, Any] | None) -> bool:
 
 def _ensure_visible(principal: Principal, work_order: dict[str, Any] | None, wo_id: uuid.UUID) -> None:
     if not _visible(principal, work_order):
-        raise handlers.work_order_not_found(wo_id)
+        raise WorkOrderNotFound(wo_id)
 
 
 def _token(work_order_id: uuid.UUID | str, version: int) -> str:
@@ -183,11 +177,6 @@ def _wait_s(request: Request) -> float:
 
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-
-
-def _replay(stored: StoredResponse) -> JSONResponse:
-    """The response stored under an idempotency key, answered again verbatim."""
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
 
 
 async def _honour_after(
@@ -225,16 +214,12 @@ async def _honour_after(
 
 @router.post("/work-orders", status_code=201)
 async def create_work_order(
-    body: CreateWorkOrder, request: Request, response: Response, principal: Principal_, c: Container_
+    body: CreateWorkOrder, request: Request, principal: Caller, c: ContainerDep
 ) -> Any:
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
     if principal.is_portal and body.source_type != SourceType.CHANNEL:
-        raise Forbidden(
-            "the portal audience may only create CHANNEL work orders",
-            code="PORTAL_SOURCE_TYPE_FORBIDDEN",
-            details={"source_type": body.source_type.value, "allowed": [SourceType.CHANNEL.value]},
-        )
+        raise PortalSourceTypeForbidden(body.source_type.value)
     if not body.bank_name.strip():
         raise ValidationFailed(
             "bank_name: must not be blank", details={"issues": [{"path": "bank_name", "message": "blank"}]}
@@ -244,33 +229,28 @@ async def create_work_order(
     # a portal user's keys are its own: another user's key never replays their work order to it
     create_scope = f"create:{tenant_id}" + (f":portal:{user_id}" if principal.is_portal else "")
     async with c.tenant_uow(principal) as uow:
-        if key:
-            stored = await _idempotency.begin(uow.session, scope=create_scope, key=key, params=params)
-            if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
-        work_order = await handlers.create_work_order(uow, tenant_id=tenant_id, user_id=user_id, body=params)
-        result = {"work_order_id": work_order["id"], "work_order": work_order}
-        headers = {VERSION_HEADER: _token(work_order["id"], 1)}
-        if key:
-            await _idempotency.save(
-                uow.session,
-                scope=create_scope,
-                key=key,
-                params=params,
-                status_code=201,
-                body=result,
-                headers=headers,
+
+        async def create() -> StoredResponse:
+            work_order = await handlers.create_work_order(
+                uow, tenant_id=tenant_id, user_id=user_id, body=params
             )
+            result = {"work_order_id": work_order["id"], "work_order": work_order}
+            return StoredResponse(
+                201, jsonable_encoder(result), {VERSION_HEADER: _token(work_order["id"], 1)}
+            )
+
+        answer = await _idempotency.run_once(
+            uow.session, scope=create_scope, key=key, params=params, effect=create
+        )
         await uow.commit()
-    response.headers.update(headers)
-    return result
+    return answer.to_response()
 
 
 @router.get("/work-orders")
 async def list_work_orders(
     request: Request,
-    principal: Principal_,
-    c: Container_,
+    principal: Caller,
+    c: ContainerDep,
     status: WorkOrderStatus | None = None,
     report_type: ReportType | None = None,
     bank_type: BankType | None = None,
@@ -319,7 +299,7 @@ async def list_work_orders(
 
 
 @router.get("/work-orders/{work_order_id}")
-async def get_work_order(work_order_id: str, request: Request, principal: Principal_, c: Container_) -> Any:
+async def get_work_order(work_order_id: str, request: Request, principal: Caller, c: ContainerDep) -> Any:
     wo_id = _wo_id(work_order_id)
     await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:
@@ -332,9 +312,7 @@ async def get_work_order(work_order_id: str, request: Request, principal: Princi
 
 
 @router.patch("/work-orders/{work_order_id}/contract")
-async def patch_contract(
-    work_order_id: str, request: Request, response: Response, principal: Principal_, c: Container_
-) -> Any:
+async def patch_contract(work_order_id: str, request: Request, principal: Caller, c: ContainerDep) -> Any:
     principal.deny_portal("work_order_change")
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
@@ -349,7 +327,7 @@ async def patch_contract(
             "", f"JSON nested deeper than {CONTRACT_MAX_DEPTH} levels", "json_too_deep"
         ) from None
     except ValueError:
-        raise BadRequest("request body must be JSON", code="INVALID_CONTRACT_PATCH") from None
+        raise InvalidContractPatch() from None
     # Depth, size and storable strings of the whole body, unknown keys included (they reach the
     # idempotency hash); the contract model then bounds every field it keeps.
     require_json(body, max_depth=CONTRACT_MAX_DEPTH, max_bytes=CONTRACT_MAX_BYTES)
@@ -359,27 +337,15 @@ async def patch_contract(
     scope = f"contract:{tenant_id}:{wo_id}"
     params = {"body": body}
     async with c.tenant_uow(principal) as uow:
-        if key:
-            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
-            if stored is not None:
-                return _replay(stored)
-        result = await handlers.patch_contract(uow, wo_id, user_id=user_id, body=body)
-        headers = {VERSION_HEADER: _token(wo_id, result.pop("version"))}
-        # Encoded once, so the first answer and every replay are byte-for-byte the same JSON.
-        content = jsonable_encoder(result)
-        if key:
-            await _idempotency.save(
-                uow.session,
-                scope=scope,
-                key=key,
-                params=params,
-                status_code=200,
-                body=content,
-                headers=headers,
-            )
+
+        async def patch() -> StoredResponse:
+            result = await handlers.patch_contract(uow, wo_id, user_id=user_id, body=body)
+            headers = {VERSION_HEADER: _token(wo_id, result.pop("version"))}
+            return StoredResponse(200, jsonable_encoder(result), headers)
+
+        answer = await _idempotency.run_once(uow.session, scope=scope, key=key, params=params, effect=patch)
         await uow.commit()
-    response.headers.update(headers)
-    return content
+    return answer.to_response()
 
 
 # --- status ---------------------------------------------------------------------------------------------------
@@ -436,7 +402,7 @@ Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 @router.post("/work-orders/{work_order_id}/status", status_code=201)
 async def change_status(
-    work_order_id: str, body: StatusRequest, request: Request, principal: Principal_, c: Container_
+    work_order_id: str, body: StatusRequest, request: Request, principal: Caller, c: ContainerDep
 ) -> Any:
     """Apply a status request and answer its settled outcome (or 202 while a saga is still running).
 
@@ -464,11 +430,13 @@ async def change_status(
 
         await wait_until(_settled, timeout_s=max(0.0, budget_s - (_now() - loop_start)))
     result: handlers.StatusResult | None = None
+    # Not run_once: the answer (201/409) is often settled only after the saga ran, in a later
+    # transaction, so the key first holds a pending marker and the settled answer is saved below.
     async with c.tenant_uow(principal) as uow:
         if key:
             stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
             if stored is not None:
-                return _replay(stored)
+                return stored.to_response()
             marker = await _idempotency.begin(uow.session, scope=pending_scope, key=key, params=params)
             if marker is not None:
                 result = _from_marker(wo_id, marker.body)
@@ -509,7 +477,7 @@ async def change_status(
         async with c.tenant_uow(principal) as uow:
             stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
             if stored is not None:
-                return _replay(stored)  # a concurrent retry settled it first: answer the same
+                return stored.to_response()  # a concurrent retry settled it first: answer the same
             await _idempotency.save(
                 uow.session,
                 scope=scope,
@@ -559,11 +527,12 @@ async def _status_answer(
             code = row["acceptance_code"] or "ACCEPTANCE_REJECTED"
             details = dict(row["acceptance_details"] or {})
             details |= {"work_order_id": str(wo_id), "status": row["status"], "reverted": True}
+            rejected = AcceptanceRejectedByBilling(
+                row["acceptance_message"] or f"acceptance rejected by billing: {code}", details, code=code
+            )
             return (
                 409,
-                error_body(
-                    code, row["acceptance_message"] or f"acceptance rejected by billing: {code}", details
-                ),
+                rejected.body(),
                 {VERSION_HEADER: _token(wo_id, int(row["version"]))},
             )
         detail = await _detail(c, principal, wo_id)
@@ -595,7 +564,7 @@ def _now() -> float:
 
 
 @router.get("/work-orders/{work_order_id}/comments")
-async def list_comments(work_order_id: str, request: Request, principal: Principal_, c: Container_) -> Any:
+async def list_comments(work_order_id: str, request: Request, principal: Caller, c: ContainerDep) -> Any:
     wo_id = _wo_id(work_order_id)
     await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:
@@ -609,9 +578,8 @@ async def add_comment(
     work_order_id: str,
     body: CommentRequest,
     request: Request,
-    response: Response,
-    principal: Principal_,
-    c: Container_,
+    principal: Caller,
+    c: ContainerDep,
 ) -> Any:
     tenant_id = require_tenant(principal)
     require_user(principal)
@@ -625,28 +593,16 @@ async def add_comment(
     params = body.model_dump(mode="json")
     async with c.tenant_uow(principal) as uow:
         _ensure_visible(principal, await WorkOrderRepository(uow.session).get(wo_id), wo_id)
-        if key:
-            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
-            if stored is not None:
-                return _replay(stored)
-        comment, version = await handlers.add_comment(
-            uow, wo_id, user_id=principal.user_id, comment_type=body.comment_type.value, body=body.body
-        )
-        headers = {VERSION_HEADER: _token(wo_id, version)}
-        content = jsonable_encoder(comment)
-        if key:
-            await _idempotency.save(
-                uow.session,
-                scope=scope,
-                key=key,
-                params=params,
-                status_code=201,
-                body=content,
-                headers=headers,
+
+        async def add() -> StoredResponse:
+            comment, version = await handlers.add_comment(
+                uow, wo_id, user_id=principal.user_id, comment_type=body.comment_type.value, body=body.body
             )
+            return StoredResponse(201, jsonable_encoder(comment), {VERSION_HEADER: _token(wo_id, version)})
+
+        answer = await _idempotency.run_once(uow.session, scope=scope, key=key, params=params, effect=add)
         await uow.commit()
-    response.headers.update(headers)
-    return content
+    return answer.to_response()
 
 
 # --- export -----------------------------------------------------------------------------------------------------
@@ -656,8 +612,8 @@ async def add_comment(
 async def export_work_order(
     work_order_id: str,
     request: Request,
-    principal: Principal_,
-    c: Container_,
+    principal: Caller,
+    c: ContainerDep,
     snapshot_version: Annotated[SnapshotVersion | None, Query()] = None,
 ) -> Any:
     principal.deny_portal("export")

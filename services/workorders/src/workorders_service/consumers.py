@@ -6,6 +6,7 @@ redelivered message changes nothing twice and a stale ``aggregate_version`` is s
 
 from __future__ import annotations
 
+from shared.container import ServiceContainer
 from shared.contracts.billing import WorkOrderBilling
 from shared.contracts.evidence import EvidenceState
 from shared.contracts.factory import PackCreated, PackFailed, PackGenerated, ReleaseRecorded
@@ -14,6 +15,7 @@ from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Subscription
 from shared.messaging.envelope import Envelope
 from workorders_service.handlers import apply_evidence_state, apply_pack_event, apply_work_order_billing
+from workorders_service.settings import Settings
 
 
 async def on_evidence_state(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -31,8 +33,9 @@ async def on_pack_event(uow: UnitOfWork, envelope: Envelope) -> None:
     await apply_pack_event(uow, envelope)
 
 
-def subscriptions() -> list[Subscription]:
-    """What the work-orders stream process consumes (architecture §2)."""
+def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
+    """What the work-orders stream process consumes (architecture §2); the runner gives each handler its
+    unit of work, so the container is not needed here."""
     return [
         Subscription(EVIDENCE_WORK_ORDER_EVIDENCE, on_evidence_state, types=frozenset({EvidenceState.TYPE})),
         Subscription(

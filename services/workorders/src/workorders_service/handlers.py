@@ -33,23 +33,23 @@ from shared.contracts.workorders import (
     WorkOrderView,
 )
 from shared.db.uow import UnitOfWork
-from shared.errors import BadRequest, Conflict, DomainError, NotFound
 from shared.messaging.envelope import Envelope
 from shared.timestamps import utc_now_iso
 from workorders_service.domain.contract import (
-    ContractValidationError,
     apply_patch,
     base_contract,
     parse_contract,
     parse_patch_request,
 )
 from workorders_service.domain.errors import (
-    InvalidStatusTransition,
-    ReadinessBlocksReadyForRender,
-    ReopenAfterReleaseForbidden,
-    ReopenNoteRequired,
-    SnapshotRequiredForReadyForRender,
-    WorkOrderDomainError,
+    AcceptanceNotSettled,
+    AcceptanceRejected,
+    ContractValidationError,
+    InvalidContractPatch,
+    SnapshotContractInvalid,
+    SnapshotNotFound,
+    WorkOrderLocked,
+    WorkOrderNotFound,
 )
 from workorders_service.domain.rules import compute_contract, warning_strings
 from workorders_service.domain.transitions import (
@@ -74,39 +74,6 @@ from workorders_service.views import (
 
 # Decision 29: from READY_FOR_RENDER on the contract is frozen (terminal statuses have nothing left to edit).
 LOCKED_STATUSES = frozenset({"READY_FOR_RENDER", "CLOSED", "CANCELLED"})
-
-_DOMAIN_STATUS: dict[type[WorkOrderDomainError], int] = {
-    InvalidStatusTransition: 400,
-    ReopenNoteRequired: 400,
-    ReopenAfterReleaseForbidden: 409,
-    SnapshotRequiredForReadyForRender: 400,
-    ReadinessBlocksReadyForRender: 400,
-}
-
-
-def app_error(error: WorkOrderDomainError) -> DomainError:
-    """The normalized HTTP error of a domain error (its code, message and details are kept)."""
-    return DomainError(
-        error.message, code=error.code, details=error.details, status=_DOMAIN_STATUS.get(type(error), 400)
-    )
-
-
-def invalid_patch(error: ContractValidationError) -> BadRequest:
-    """400 ``INVALID_CONTRACT_PATCH`` with the dotted path of every issue (and its raw ``loc``)."""
-    issues = [
-        {
-            "path": ".".join(str(p) for p in issue["path"]),
-            "loc": list(issue["path"]),
-            "message": issue["message"],
-        }
-        for issue in error.issues
-    ]
-    return BadRequest(error.message, code="INVALID_CONTRACT_PATCH", details={"issues": issues})
-
-
-def work_order_not_found(work_order_id: uuid.UUID | str) -> NotFound:
-    """404 ``WORK_ORDER_NOT_FOUND`` (message as domain.md §9.1)."""
-    return NotFound(f"repogen work order {work_order_id} not found", code="WORK_ORDER_NOT_FOUND")
 
 
 def user_uuid(user_id: str | None) -> uuid.UUID | None:
@@ -231,24 +198,20 @@ async def patch_contract(
     try:
         request = parse_patch_request(body)
     except ContractValidationError as exc:
-        raise invalid_patch(exc) from None
+        raise InvalidContractPatch.of(exc) from None
     repo = WorkOrderRepository(uow.session)
     wo = await repo.get(work_order_id, for_update=True)
     if wo is None:
-        raise work_order_not_found(work_order_id)
+        raise WorkOrderNotFound(work_order_id)
     if wo["status"] in LOCKED_STATUSES:
-        raise Conflict(
-            f"work order is {wo['status']}: contract and evidence are locked",
-            code="WORK_ORDER_LOCKED",
-            details={"status": wo["status"]},
-        )
+        raise WorkOrderLocked(wo["status"])
     identity = {"report_type": wo["report_type"], "bank_type": wo["bank_type"], "bank_name": wo["bank_name"]}
     latest = await repo.latest_snapshot(work_order_id)
     base = base_contract(latest["contract_json"] if latest else None, **identity)
     try:
         merged = apply_patch(base, request["patch"], **identity)
     except ContractValidationError as exc:
-        raise invalid_patch(exc) from None
+        raise InvalidContractPatch.of(exc) from None
 
     input_version = (latest["version"] if latest else 0) + 1
     output_version = input_version + 1
@@ -382,7 +345,7 @@ async def change_status(
     projections = ProjectionRepository(uow.session)
     wo = await repo.get(work_order_id, for_update=True)
     if wo is None:
-        raise work_order_not_found(work_order_id)
+        raise WorkOrderNotFound(work_order_id)
     current = wo["status"]
     if current == target:
         return StatusResult(work_order_id, current, target, True, int(wo["version"]))
@@ -391,10 +354,7 @@ async def change_status(
     released = has_successful_release(
         billing["payload"] if billing else None, pack["releases"] if pack else ()
     )
-    try:
-        check_transition(current, target, note=note, has_successful_release=released)
-    except WorkOrderDomainError as exc:
-        raise app_error(exc) from None
+    check_transition(current, target, note=note, has_successful_release=released)
     reopen = is_reopen(current, target)
     tenant_id = str(wo["tenant_id"])
     updates: dict[str, Any] = {"status": target}
@@ -405,23 +365,11 @@ async def change_status(
     if target == "READY_FOR_RENDER":
         latest = await repo.latest_snapshot(work_order_id)
         readiness = await refresh_readiness(uow, wo)
-        try:
-            check_ready_for_render(readiness if latest is not None else None)
-        except WorkOrderDomainError as exc:
-            raise app_error(exc) from None
+        check_ready_for_render(readiness if latest is not None else None)
         assert latest is not None
         if wo["acceptance_status"] != "ACCEPTED":
-            code = (
-                "ACCEPTANCE_REJECTED" if wo["acceptance_status"] == "REJECTED" else "ACCEPTANCE_NOT_SETTLED"
-            )
-            raise Conflict(
-                f"READY_FOR_RENDER requires billing acceptance ACCEPTED (is {wo['acceptance_status']})",
-                code=code,
-                details={
-                    "acceptance_status": wo["acceptance_status"],
-                    "acceptance_code": wo["acceptance_code"],
-                },
-            )
+            missing = AcceptanceRejected if wo["acceptance_status"] == "REJECTED" else AcceptanceNotSettled
+            raise missing(wo["acceptance_status"], wo["acceptance_code"])
         evidence = await projections.evidence(work_order_id)
         try:
             bundle = build_export_bundle(
@@ -430,11 +378,7 @@ async def change_status(
                 evidence_items=(evidence or {}).get("items") or [],
             )
         except ContractValidationError as exc:
-            raise Conflict(
-                f"snapshot {latest['id']} has invalid contract_json",
-                code="SNAPSHOT_CONTRACT_INVALID",
-                details={"issues": exc.issues},
-            ) from None
+            raise SnapshotContractInvalid(latest["id"], exc.issues) from None
         bundle_hash = export_bundle_hash(bundle)
         updates |= {
             "export_bundle": bundle,
@@ -566,7 +510,7 @@ async def add_comment(
     repo = WorkOrderRepository(uow.session)
     wo = await repo.get(work_order_id)
     if wo is None:
-        raise work_order_not_found(work_order_id)
+        raise WorkOrderNotFound(work_order_id)
     row = await repo.insert_comment(
         tenant_id=wo["tenant_id"],
         work_order_id=work_order_id,
@@ -594,7 +538,7 @@ async def work_order_detail(uow: UnitOfWork, work_order_id: uuid.UUID) -> dict[s
     repo = WorkOrderRepository(uow.session)
     wo = await repo.get(work_order_id)
     if wo is None:
-        raise work_order_not_found(work_order_id)
+        raise WorkOrderNotFound(work_order_id)
     projections = ProjectionRepository(uow.session)
     evidence = await projections.evidence(work_order_id) or {}
     latest = await repo.latest_snapshot(work_order_id)
@@ -629,30 +573,22 @@ async def export_work_order(
     repo = WorkOrderRepository(uow.session)
     wo = await repo.get(work_order_id)
     if wo is None:
-        raise work_order_not_found(work_order_id)
+        raise WorkOrderNotFound(work_order_id)
     if snapshot_version is None:
         snapshot = await repo.latest_snapshot(work_order_id)
         if snapshot is None:
-            raise NotFound("repogen snapshot not found for work order", code="SNAPSHOT_NOT_FOUND")
+            raise SnapshotNotFound()
     else:
         snapshot = await repo.snapshot_by_version(work_order_id, snapshot_version)
         if snapshot is None:
-            raise NotFound(
-                f"repogen snapshot v{snapshot_version} not found",
-                code="SNAPSHOT_NOT_FOUND",
-                details={"snapshot_version": snapshot_version},
-            )
+            raise SnapshotNotFound(snapshot_version)
     evidence = await ProjectionRepository(uow.session).evidence(work_order_id) or {}
     try:
         bundle = build_export_bundle(
             work_order_id=str(work_order_id), snapshot=snapshot, evidence_items=evidence.get("items") or []
         )
     except ContractValidationError as exc:
-        raise Conflict(
-            f"snapshot {snapshot['id']} has invalid contract_json",
-            code="SNAPSHOT_CONTRACT_INVALID",
-            details={"issues": exc.issues},
-        ) from None
+        raise SnapshotContractInvalid(snapshot["id"], exc.issues) from None
     return {
         "work_order": await work_order_view(uow, wo),
         "snapshot": serialize_snapshot(snapshot),
