@@ -183,7 +183,7 @@ async def _visible_detail(
 ) -> WorkOrderDetail:
     async with c.tenant_uow(principal) as uow:
         detail = await get_work_order(uow, GetWorkOrder(wo_id))
-    _ensure_visible(principal, detail.work_order, wo_id)
+    _ensure_visible(principal, detail.projected.work_order, wo_id)
     return detail
 
 
@@ -275,10 +275,20 @@ async def list_work_orders(
         s
         for s in summaries
         if principal.may_see_work_order(
-            source_type=s.work_order.source_type, created_by_user_id=s.work_order.created_by_user_id
+            source_type=s.projected.work_order.source_type,
+            created_by_user_id=s.projected.work_order.created_by_user_id,
         )
     ]
     return WorkOrderList(items=[list_item_out(s) for s in visible])
+
+
+async def _read_detail(
+    work_order_id: str, request: Request, principal: Principal, c: ServiceContainer[Any]
+) -> WorkOrderDetail:
+    """A visible work order's detail, after the projections named by ``x-zenops-after`` caught up."""
+    wo_id = _wo_id(work_order_id)
+    await _honour_after(c, principal, request, _wait_s(request))
+    return await _visible_detail(c, principal, wo_id)
 
 
 @router.get(
@@ -288,9 +298,7 @@ async def get_work_order_route(
     work_order_id: str, request: Request, principal: Caller, c: ContainerDep
 ) -> WorkOrderDetailOut:
     """The detail of one work order (domain.md §1.8)."""
-    wo_id = _wo_id(work_order_id)
-    await _honour_after(c, principal, request, _wait_s(request))
-    return detail_out(await _visible_detail(c, principal, wo_id))
+    return detail_out(await _read_detail(work_order_id, request, principal, c))
 
 
 # --- contract -------------------------------------------------------------------------------------------------
@@ -549,9 +557,7 @@ async def list_comments(
     work_order_id: str, request: Request, principal: Caller, c: ContainerDep
 ) -> CommentList:
     """The work order's comments and system notes, newest first."""
-    wo_id = _wo_id(work_order_id)
-    await _honour_after(c, principal, request, _wait_s(request))
-    detail = await _visible_detail(c, principal, wo_id)
+    detail = await _read_detail(work_order_id, request, principal, c)
     return CommentList(items=[comment_out(comment) for comment in detail.comments])
 
 

@@ -32,16 +32,21 @@ _PACK_EVENTS: dict[str, type[PackEvent]] = {
 async def on_evidence_state(uow: UnitOfWork, envelope: Envelope) -> None:
     """Evidence projection, system notes, current readiness (decision 5)."""
     event = EvidenceState.model_validate(envelope.payload)
-    await record_evidence_state(
-        uow, RecordEvidenceState(event, envelope.tenant_id, envelope.aggregate_version)
+    command = RecordEvidenceState(
+        uuid.UUID(event.work_order_id), event, envelope.tenant_id, envelope.aggregate_version
     )
+    await record_evidence_state(uow, command)
 
 
 async def on_work_order_billing(uow: UnitOfWork, envelope: Envelope) -> None:
     """Billing projection and the acceptance saga (revert on REJECTED)."""
     event = WorkOrderBilling.model_validate(envelope.payload)
     command = RecordWorkOrderBilling(
-        event, dict(envelope.payload), envelope.tenant_id, envelope.aggregate_version
+        uuid.UUID(event.work_order_id),
+        event,
+        dict(envelope.payload),
+        envelope.tenant_id,
+        envelope.aggregate_version,
     )
     await record_work_order_billing(uow, command)
 

@@ -13,17 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from workorders_service.domain.model import (
-    BillingProjection,
-    Comment,
-    EvidenceProjection,
-    JsonObject,
-    PackProjection,
-    RulesRun,
-    Snapshot,
-    WorkOrder,
-    WorkOrderSummary,
-)
+from workorders_service.domain import model
 from workorders_service.tables import (
     billing_projection,
     comments,
@@ -50,6 +40,12 @@ def _record(cls: type[R], row: RowMapping) -> R:
     return cls(**{name: row[name] for name in names if name in row})
 
 
+async def _insert_returning(session: AsyncSession, table: Table, cls: type[R], **values: object) -> R:
+    """Insert one row and return it, as stored, as a typed record."""
+    row = (await session.execute(insert(table).values(**values).returning(table))).mappings().one()
+    return _record(cls, row)
+
+
 class WorkOrderRepository:
     """The work-order aggregate: work orders, their snapshots, rules runs and comments."""
 
@@ -69,41 +65,33 @@ class WorkOrderRepository:
         bank_type: str,
         billing_external_key: str | None,
         created_by_user_id: uuid.UUID | None,
-        current_readiness: JsonObject,
-    ) -> WorkOrder:
+        current_readiness: model.JsonObject,
+    ) -> model.WorkOrder:
         """Insert a DRAFT work order (version 1) and return it as stored."""
-        row = (
-            (
-                await self.session.execute(
-                    insert(work_orders)
-                    .values(
-                        id=id,
-                        tenant_id=tenant_id,
-                        source_type=source_type,
-                        source_ref_id=source_ref_id,
-                        assignment_id=assignment_id,
-                        report_type=report_type,
-                        bank_name=bank_name,
-                        bank_type=bank_type,
-                        billing_external_key=billing_external_key,
-                        created_by_user_id=created_by_user_id,
-                        current_readiness=current_readiness,
-                    )
-                    .returning(work_orders)
-                )
-            )
-            .mappings()
-            .one()
+        return await _insert_returning(
+            self.session,
+            work_orders,
+            model.WorkOrder,
+            id=id,
+            tenant_id=tenant_id,
+            source_type=source_type,
+            source_ref_id=source_ref_id,
+            assignment_id=assignment_id,
+            report_type=report_type,
+            bank_name=bank_name,
+            bank_type=bank_type,
+            billing_external_key=billing_external_key,
+            created_by_user_id=created_by_user_id,
+            current_readiness=current_readiness,
         )
-        return _record(WorkOrder, row)
 
-    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> WorkOrder | None:
+    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:
         """The work order (row-locked with ``for_update``), or ``None``."""
         query = select(work_orders).where(work_orders.c.id == work_order_id)
         if for_update:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().first()
-        return _record(WorkOrder, row) if row else None
+        return _record(model.WorkOrder, row) if row else None
 
     async def update(self, work_order_id: uuid.UUID, **values: object) -> None:
         """Set columns and ``updated_at``."""
@@ -133,7 +121,7 @@ class WorkOrderRepository:
         source_type: str | None,
         search: str | None,
         limit: int,
-    ) -> list[WorkOrderSummary]:
+    ) -> list[model.WorkOrderSummary]:
         """Newest first, with the latest snapshot, evidence and comment counts and the projections."""
         w = work_orders
         latest = (
@@ -193,7 +181,7 @@ class WorkOrderRepository:
         summaries = []
         for row in (await self.session.execute(query)).mappings():
             pack = (
-                PackProjection(
+                model.PackProjection(
                     source_version=0,
                     pack_id=row["p_pack_id"],
                     status=row["p_status"],
@@ -204,10 +192,10 @@ class WorkOrderRepository:
                 else None
             )
             summaries.append(
-                WorkOrderSummary(
-                    work_order=_record(WorkOrder, row),
-                    billing_payload=row["billing_payload"],
-                    pack=pack,
+                model.WorkOrderSummary(
+                    projected=model.ProjectedWorkOrder(
+                        _record(model.WorkOrder, row), row["billing_payload"], pack
+                    ),
                     latest_snapshot_version=row["latest_snapshot_version"],
                     latest_snapshot_created_at=row["latest_snapshot_created_at"],
                     latest_derived_json=row["latest_derived_json"],
@@ -219,7 +207,7 @@ class WorkOrderRepository:
 
     # --- snapshots and rules runs ----------------------------------------------------------------------
 
-    async def latest_snapshot(self, work_order_id: uuid.UUID) -> Snapshot | None:
+    async def latest_snapshot(self, work_order_id: uuid.UUID) -> model.Snapshot | None:
         """The snapshot with the highest version, or ``None``."""
         return await self._snapshot(
             select(contract_snapshots)
@@ -228,7 +216,7 @@ class WorkOrderRepository:
             .limit(1)
         )
 
-    async def snapshot_by_version(self, work_order_id: uuid.UUID, version: int) -> Snapshot | None:
+    async def snapshot_by_version(self, work_order_id: uuid.UUID, version: int) -> model.Snapshot | None:
         """The snapshot of that version, or ``None``."""
         return await self._snapshot(
             select(contract_snapshots).where(
@@ -236,9 +224,9 @@ class WorkOrderRepository:
             )
         )
 
-    async def _snapshot(self, query: Any) -> Snapshot | None:
+    async def _snapshot(self, query: Any) -> model.Snapshot | None:
         row = (await self.session.execute(query)).mappings().first()
-        return _record(Snapshot, row) if row else None
+        return _record(model.Snapshot, row) if row else None
 
     async def insert_snapshot(
         self,
@@ -246,33 +234,25 @@ class WorkOrderRepository:
         tenant_id: uuid.UUID,
         work_order_id: uuid.UUID,
         version: int,
-        contract_json: JsonObject,
-        derived_json: JsonObject,
-        readiness_json: JsonObject,
+        contract_json: model.JsonObject,
+        derived_json: model.JsonObject,
+        readiness_json: model.JsonObject,
         created_by_user_id: uuid.UUID | None,
-    ) -> Snapshot:
+    ) -> model.Snapshot:
         """Insert one snapshot and return it as stored."""
-        row = (
-            (
-                await self.session.execute(
-                    insert(contract_snapshots)
-                    .values(
-                        id=uuid.uuid4(),
-                        tenant_id=tenant_id,
-                        work_order_id=work_order_id,
-                        version=version,
-                        contract_json=contract_json,
-                        derived_json=derived_json,
-                        readiness_json=readiness_json,
-                        created_by_user_id=created_by_user_id,
-                    )
-                    .returning(contract_snapshots)
-                )
-            )
-            .mappings()
-            .one()
+        return await _insert_returning(
+            self.session,
+            contract_snapshots,
+            model.Snapshot,
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            work_order_id=work_order_id,
+            version=version,
+            contract_json=contract_json,
+            derived_json=derived_json,
+            readiness_json=readiness_json,
+            created_by_user_id=created_by_user_id,
         )
-        return _record(Snapshot, row)
 
     async def insert_rules_run(
         self,
@@ -282,8 +262,8 @@ class WorkOrderRepository:
         input_snapshot_id: uuid.UUID,
         output_snapshot_id: uuid.UUID,
         ruleset_version: str,
-        warnings: list[JsonObject],
-        errors: list[JsonObject],
+        warnings: list[model.JsonObject],
+        errors: list[model.JsonObject],
     ) -> None:
         """Record one rules-engine run."""
         await self.session.execute(
@@ -299,7 +279,7 @@ class WorkOrderRepository:
             )
         )
 
-    async def rules_runs(self, work_order_id: uuid.UUID, *, limit: int = 10) -> list[RulesRun]:
+    async def rules_runs(self, work_order_id: uuid.UUID, *, limit: int = 10) -> list[model.RulesRun]:
         """The newest runs first, each with its snapshots' versions."""
         i = contract_snapshots.alias("i")
         o = contract_snapshots.alias("o")
@@ -322,7 +302,7 @@ class WorkOrderRepository:
             .order_by(r.c.created_at.desc(), o.c.version.desc())
             .limit(limit)
         )
-        return [_record(RulesRun, row) for row in (await self.session.execute(query)).mappings()]
+        return [_record(model.RulesRun, row) for row in (await self.session.execute(query)).mappings()]
 
     # --- comments -----------------------------------------------------------------------------------------
 
@@ -336,7 +316,7 @@ class WorkOrderRepository:
         created_by_user_id: uuid.UUID | None,
         note_id: str | None = None,
         created_at: datetime | None = None,
-    ) -> Comment | None:
+    ) -> model.Comment | None:
         """Insert one comment; a system note whose ``note_id`` is already there is skipped (``None``)."""
         values: dict[str, object] = {
             "id": uuid.uuid4(),
@@ -361,16 +341,16 @@ class WorkOrderRepository:
             .mappings()
             .first()
         )
-        return _record(Comment, row) if row else None
+        return _record(model.Comment, row) if row else None
 
-    async def comments(self, work_order_id: uuid.UUID) -> list[Comment]:
+    async def comments(self, work_order_id: uuid.UUID) -> list[model.Comment]:
         """Newest first."""
         query = (
             select(comments)
             .where(comments.c.work_order_id == work_order_id)
             .order_by(comments.c.created_at.desc(), comments.c.id.desc())
         )
-        return [_record(Comment, row) for row in (await self.session.execute(query)).mappings()]
+        return [_record(model.Comment, row) for row in (await self.session.execute(query)).mappings()]
 
 
 class ProjectionRepository:
@@ -383,20 +363,25 @@ class ProjectionRepository:
         query = select(table).where(table.c.work_order_id == work_order_id)
         return (await self.session.execute(query)).mappings().first()
 
-    async def evidence(self, work_order_id: uuid.UUID) -> EvidenceProjection | None:
+    async def evidence(self, work_order_id: uuid.UUID) -> model.EvidenceProjection | None:
         """The evidence projection, or ``None`` before evidence told anything."""
         row = await self._one(evidence_projection, work_order_id)
-        return _record(EvidenceProjection, row) if row else None
+        return _record(model.EvidenceProjection, row) if row else None
 
-    async def billing(self, work_order_id: uuid.UUID) -> BillingProjection | None:
+    async def billing(self, work_order_id: uuid.UUID) -> model.BillingProjection | None:
         """The billing projection, or ``None``."""
         row = await self._one(billing_projection, work_order_id)
-        return _record(BillingProjection, row) if row else None
+        return _record(model.BillingProjection, row) if row else None
 
-    async def pack(self, work_order_id: uuid.UUID) -> PackProjection | None:
+    async def pack(self, work_order_id: uuid.UUID) -> model.PackProjection | None:
         """The pack projection, or ``None``."""
         row = await self._one(pack_projection, work_order_id)
-        return _record(PackProjection, row) if row else None
+        return _record(model.PackProjection, row) if row else None
+
+    async def projected(self, wo: model.WorkOrder) -> model.ProjectedWorkOrder:
+        """The work order with its billing payload and pack projection."""
+        billing = await self.billing(wo.id)
+        return model.ProjectedWorkOrder(wo, billing.payload if billing else None, await self.pack(wo.id))
 
     async def source_version(self, projection: str, work_order_id: uuid.UUID) -> int | None:
         """The source version a projection (``evidence``, ``billing``, ``pack``) reflects, or ``None``."""
@@ -409,7 +394,7 @@ class ProjectionRepository:
         return None if value is None else int(value)
 
     async def upsert_evidence(
-        self, work_order_id: uuid.UUID, tenant_id: str, evidence: EvidenceProjection
+        self, work_order_id: uuid.UUID, tenant_id: str, evidence: model.EvidenceProjection
     ) -> None:
         """Store the evidence state unless a newer one is there already."""
         values = {"work_order_id": work_order_id, "tenant_id": tenant_id, **dataclasses.asdict(evidence)}
@@ -427,7 +412,7 @@ class ProjectionRepository:
         )
 
     async def upsert_billing(
-        self, *, work_order_id: uuid.UUID, tenant_id: str, payload: JsonObject, source_version: int
+        self, *, work_order_id: uuid.UUID, tenant_id: str, payload: model.JsonObject, source_version: int
     ) -> None:
         """Store billing's payload unless a newer one is there already."""
         statement = insert(billing_projection).values(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -12,6 +14,37 @@ metadata = MetaData(schema=SCHEMA)
 
 def _tenant_columns() -> list[Column[object]]:
     return [Column("tenant_id", UUID(as_uuid=True), nullable=False)]
+
+
+def _part_of_work_order(name: str, *columns: Column[Any], created_at: Any = None) -> Table:
+    """A table of rows that belong to one work order: id, tenant, work order, ..., created_at."""
+    return Table(
+        name,
+        metadata,
+        Column("id", UUID(as_uuid=True), primary_key=True),
+        *_tenant_columns(),
+        Column("work_order_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.work_orders.id"), nullable=False),
+        *columns,
+        Column(
+            "created_at",
+            DateTime(timezone=True),
+            nullable=False,
+            server_default=func.now() if created_at is None else created_at,
+        ),
+    )
+
+
+def _projection(name: str, *columns: Column[Any]) -> Table:
+    """Another service's state of one work order, with the source version it reflects (architecture §2)."""
+    return Table(
+        name,
+        metadata,
+        Column("work_order_id", UUID(as_uuid=True), primary_key=True),
+        *_tenant_columns(),
+        *columns,
+        Column("source_version", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
 
 
 work_orders = Table(
@@ -50,52 +83,36 @@ work_orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-contract_snapshots = Table(
+contract_snapshots = _part_of_work_order(
     "contract_snapshots",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    *_tenant_columns(),
-    Column("work_order_id", UUID(as_uuid=True), ForeignKey(work_orders.c.id), nullable=False),
     Column("version", Integer, nullable=False),
     Column("contract_json", JSONB, nullable=False),
     Column("derived_json", JSONB, nullable=False),
     Column("readiness_json", JSONB, nullable=False),
     Column("created_by_user_id", UUID(as_uuid=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-rules_runs = Table(
+rules_runs = _part_of_work_order(
     "rules_runs",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    *_tenant_columns(),
-    Column("work_order_id", UUID(as_uuid=True), ForeignKey(work_orders.c.id), nullable=False),
     Column("input_snapshot_id", UUID(as_uuid=True), ForeignKey(contract_snapshots.c.id), nullable=False),
     Column("output_snapshot_id", UUID(as_uuid=True), ForeignKey(contract_snapshots.c.id), nullable=False),
     Column("ruleset_version", Text, nullable=False),
     Column("warnings", JSONB, nullable=False),
     Column("errors", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-comments = Table(
+comments = _part_of_work_order(
     "comments",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    *_tenant_columns(),
-    Column("work_order_id", UUID(as_uuid=True), ForeignKey(work_orders.c.id), nullable=False),
     Column("comment_type", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("note_id", Text),
     Column("created_by_user_id", UUID(as_uuid=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+    # clock time, so the notes of one transaction keep their order
+    created_at=func.clock_timestamp(),
 )
 
-evidence_projection = Table(
+evidence_projection = _projection(
     "evidence_projection",
-    metadata,
-    Column("work_order_id", UUID(as_uuid=True), primary_key=True),
-    *_tenant_columns(),
     Column("evidence_version", BigInteger, nullable=False),
     Column("items", JSONB, nullable=False),
     Column("profile", JSONB),
@@ -104,25 +121,12 @@ evidence_projection = Table(
     Column("field_evidence_links", JSONB, nullable=False),
     Column("ocr_jobs", JSONB, nullable=False),
     Column("checklist", JSONB, nullable=False),
-    Column("source_version", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-billing_projection = Table(
-    "billing_projection",
-    metadata,
-    Column("work_order_id", UUID(as_uuid=True), primary_key=True),
-    *_tenant_columns(),
-    Column("payload", JSONB, nullable=False),
-    Column("source_version", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+billing_projection = _projection("billing_projection", Column("payload", JSONB, nullable=False))
 
-pack_projection = Table(
+pack_projection = _projection(
     "pack_projection",
-    metadata,
-    Column("work_order_id", UUID(as_uuid=True), primary_key=True),
-    *_tenant_columns(),
     Column("pack_id", UUID(as_uuid=True)),
     Column("pack_version", Integer),
     Column("template_key", Text),
@@ -139,6 +143,4 @@ pack_projection = Table(
     Column("releases", JSONB, nullable=False, server_default="[]"),
     Column("created_source_version", BigInteger),
     Column("failed_source_version", BigInteger),
-    Column("source_version", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -18,7 +18,7 @@ from shared.validation import Key, Name, Text
 from workorders_service.domain.model import (
     Comment,
     JsonObject,
-    PackProjection,
+    ProjectedWorkOrder,
     RulesRun,
     Snapshot,
     WorkOrder,
@@ -372,11 +372,15 @@ def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def work_order_out(
-    wo: WorkOrder, billing_payload: JsonObject | None = None, pack: PackProjection | None = None
-) -> WorkOrderOut:
+def _document(projected: ProjectedWorkOrder) -> JsonObject:
+    return work_order_document(
+        projected.work_order, billing_payload=projected.billing_payload, pack=projected.pack
+    )
+
+
+def work_order_out(projected: ProjectedWorkOrder) -> WorkOrderOut:
     """The serialized work order with its billing block and pack state."""
-    return WorkOrderOut.model_validate(work_order_document(wo, billing_payload=billing_payload, pack=pack))
+    return WorkOrderOut.model_validate(_document(projected))
 
 
 def snapshot_out(snapshot: Snapshot) -> SnapshotOut:
@@ -419,15 +423,14 @@ def comment_out(comment: Comment) -> CommentOut:
 
 def created_out(wo: WorkOrder) -> WorkOrderCreatedOut:
     """The answer to a create."""
-    return WorkOrderCreatedOut(work_order_id=str(wo.id), work_order=work_order_out(wo))
+    projected = ProjectedWorkOrder(wo, billing_payload=None, pack=None)
+    return WorkOrderCreatedOut(work_order_id=str(wo.id), work_order=work_order_out(projected))
 
 
 def list_item_out(summary: WorkOrderSummary) -> WorkOrderListItem:
     """One work order of the list."""
-    readiness = summary.work_order.current_readiness
-    document = work_order_document(
-        summary.work_order, billing_payload=summary.billing_payload, pack=summary.pack
-    )
+    readiness = summary.projected.work_order.current_readiness
+    document = _document(summary.projected)
     created = summary.latest_snapshot_created_at
     return WorkOrderListItem.model_validate(
         document
@@ -447,9 +450,7 @@ def detail_out(detail: WorkOrderDetail) -> WorkOrderDetailOut:
     """The detail view of domain.md §1.8."""
     evidence = detail.evidence
     return WorkOrderDetailOut(
-        work_order=work_order_out(
-            detail.work_order, detail.billing.payload if detail.billing else None, detail.pack
-        ),
+        work_order=work_order_out(detail.projected),
         latest_snapshot=snapshot_out(detail.latest_snapshot) if detail.latest_snapshot else None,
         readiness=detail.readiness,
         evidence_items=sort_evidence(evidence.items or []),
@@ -464,7 +465,7 @@ def detail_out(detail: WorkOrderDetail) -> WorkOrderDetailOut:
 def with_pack_link(detail: WorkOrderDetail) -> StatusChangedOut:
     """The detail of a READY_FOR_RENDER answer with the render's pack link and state."""
     out = detail_out(detail)
-    link = pack_link(detail.work_order.pack_baseline_version, detail.pack)
+    link = pack_link(detail.projected.work_order.pack_baseline_version, detail.projected.pack)
     return StatusChangedOut(
         **dict(out),
         pack_link=PackLinkOut.model_validate(link) if link is not None else None,
@@ -486,9 +487,7 @@ def contract_patched_out(result: ContractPatched) -> ContractPatchedOut:
 def export_out(export: WorkOrderExport) -> WorkOrderExportOut:
     """The export of one snapshot."""
     return WorkOrderExportOut(
-        work_order=work_order_out(
-            export.work_order, export.billing.payload if export.billing else None, export.pack
-        ),
+        work_order=work_order_out(export.projected),
         snapshot=snapshot_out(export.snapshot),
         export_bundle=export.bundle,
         export_bundle_hash=export.bundle_hash,

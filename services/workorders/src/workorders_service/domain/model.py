@@ -141,12 +141,19 @@ class PackProjection:
 
 
 @dataclass(frozen=True)
-class WorkOrderSummary:
-    """A work order of the list with what the list shows of its snapshots, evidence and comments."""
+class ProjectedWorkOrder:
+    """A work order with what billing and factory told about it (every answer carrying a work order)."""
 
     work_order: WorkOrder
     billing_payload: JsonObject | None
     pack: PackProjection | None
+
+
+@dataclass(frozen=True)
+class WorkOrderSummary:
+    """A work order of the list with what the list shows of its snapshots, evidence and comments."""
+
+    projected: ProjectedWorkOrder
     latest_snapshot_version: int | None
     latest_snapshot_created_at: datetime | None
     latest_derived_json: JsonObject | None

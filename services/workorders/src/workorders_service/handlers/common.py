@@ -10,7 +10,7 @@ from shared.contracts.workorders import Readiness, ReadinessChanged
 from shared.db.uow import UnitOfWork
 from shared.messaging.envelope import Envelope
 from workorders_service.domain.errors import WorkOrderNotFound
-from workorders_service.domain.model import JsonObject, WorkOrder
+from workorders_service.domain.model import EvidenceProjection, JsonObject, Snapshot, WorkOrder
 from workorders_service.domain.readmodel import compute_readiness
 from workorders_service.domain.rules import warning_strings
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
@@ -26,6 +26,14 @@ def user_uuid(user_id: str | None) -> uuid.UUID | None:
         return None
 
 
+def uuid_or_none(value: object) -> uuid.UUID | None:
+    """A uuid of another service's document, or ``None`` when it is absent or not one."""
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
 async def existing_work_order(
     repo: WorkOrderRepository, work_order_id: uuid.UUID, *, for_update: bool = False
 ) -> WorkOrder:
@@ -34,6 +42,31 @@ async def existing_work_order(
     if wo is None:
         raise WorkOrderNotFound(work_order_id)
     return wo
+
+
+async def lock_work_order(
+    uow: UnitOfWork, work_order_id: uuid.UUID, envelope_tenant_id: str | None
+) -> tuple[WorkOrder | None, str | None]:
+    """The work order of another service's event, row-locked (``None`` when it is unknown here), and the
+    tenant its projection rows belong to (the envelope's for an unknown work order)."""
+    wo = await WorkOrderRepository(uow.session).get(work_order_id, for_update=True)
+    return wo, str(wo.tenant_id) if wo else envelope_tenant_id
+
+
+async def evaluate_readiness(
+    repo: WorkOrderRepository, wo: WorkOrder, latest: Snapshot | None, evidence: EvidenceProjection | None
+) -> JsonObject:
+    """Readiness of the latest snapshot's contract (or the seeded default), the latest rules run's
+    warnings and the evidence projection."""
+    runs = await repo.rules_runs(wo.id, limit=1)
+    return compute_readiness(
+        report_type=wo.report_type,
+        bank_type=wo.bank_type,
+        bank_name=wo.bank_name,
+        latest_contract=latest.contract_json if latest else None,
+        rule_warnings=warning_strings(runs[0].warnings) if runs else [],
+        evidence=evidence,
+    )
 
 
 async def emit(uow: UnitOfWork, wo: WorkOrder, event: Event) -> tuple[WorkOrder, Envelope]:
@@ -49,16 +82,8 @@ async def refresh_readiness(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, 
     """Recompute the current readiness (decision 5), store it, emit ``readiness_changed`` when it changed."""
     repo = WorkOrderRepository(uow.session)
     latest = await repo.latest_snapshot(wo.id)
-    runs = await repo.rules_runs(wo.id, limit=1)
     evidence = await ProjectionRepository(uow.session).evidence(wo.id)
-    readiness = compute_readiness(
-        report_type=wo.report_type,
-        bank_type=wo.bank_type,
-        bank_name=wo.bank_name,
-        latest_contract=latest.contract_json if latest else None,
-        rule_warnings=warning_strings(runs[0].warnings) if runs else [],
-        evidence=evidence,
-    )
+    readiness = await evaluate_readiness(repo, wo, latest, evidence)
     evidence_version = int(evidence.evidence_version) if evidence else 0
     changed = readiness != wo.current_readiness
     if changed or evidence_version != wo.readiness_evidence_version:

@@ -11,7 +11,7 @@ from workorders_service.domain.errors import (
     SnapshotContractInvalid,
     SnapshotNotFound,
 )
-from workorders_service.domain.model import BillingProjection, JsonObject, PackProjection, Snapshot, WorkOrder
+from workorders_service.domain.model import JsonObject, ProjectedWorkOrder, Snapshot
 from workorders_service.domain.readmodel import build_export_bundle, export_bundle_hash
 from workorders_service.handlers.common import existing_work_order
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
@@ -29,9 +29,7 @@ class ExportWorkOrder:
 class WorkOrderExport:
     """``{work_order, snapshot, export_bundle, export_bundle_hash}`` as records."""
 
-    work_order: WorkOrder
-    billing: BillingProjection | None
-    pack: PackProjection | None
+    projected: ProjectedWorkOrder
     snapshot: Snapshot
     bundle: JsonObject
     bundle_hash: str
@@ -57,9 +55,7 @@ async def export_work_order(uow: UnitOfWork, query: ExportWorkOrder) -> WorkOrde
     except ContractValidationError as exc:
         raise SnapshotContractInvalid(snapshot.id, exc.issues) from None
     return WorkOrderExport(
-        work_order=wo,
-        billing=await projections.billing(wo.id),
-        pack=await projections.pack(wo.id),
+        projected=await projections.projected(wo),
         snapshot=snapshot,
         bundle=bundle,
         bundle_hash=export_bundle_hash(bundle),

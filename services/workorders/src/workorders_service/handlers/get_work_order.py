@@ -6,19 +6,9 @@ import uuid
 from dataclasses import dataclass
 
 from shared.db.uow import UnitOfWork
-from workorders_service.domain.model import (
-    BillingProjection,
-    Comment,
-    EvidenceProjection,
-    JsonObject,
-    PackProjection,
-    RulesRun,
-    Snapshot,
-    WorkOrder,
-)
-from workorders_service.domain.readmodel import compute_readiness
-from workorders_service.domain.rules import warning_strings
-from workorders_service.handlers.common import existing_work_order
+from workorders_service.domain import model
+from workorders_service.domain.model import EvidenceProjection
+from workorders_service.handlers.common import evaluate_readiness, existing_work_order
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 
@@ -31,16 +21,14 @@ class GetWorkOrder:
 
 @dataclass(frozen=True)
 class WorkOrderDetail:
-    """A work order, its projections, latest snapshot, current readiness, comments and rules runs."""
+    """A work order with its projections, latest snapshot, current readiness, comments and rules runs."""
 
-    work_order: WorkOrder
-    billing: BillingProjection | None
-    pack: PackProjection | None
-    latest_snapshot: Snapshot | None
-    readiness: JsonObject
+    projected: model.ProjectedWorkOrder
+    latest_snapshot: model.Snapshot | None
+    readiness: model.JsonObject
     evidence: EvidenceProjection
-    comments: list[Comment]
-    rules_runs: list[RulesRun]
+    comments: list[model.Comment]
+    rules_runs: list[model.RulesRun]
 
 
 async def get_work_order(uow: UnitOfWork, query: GetWorkOrder) -> WorkOrderDetail:
@@ -52,19 +40,9 @@ async def get_work_order(uow: UnitOfWork, query: GetWorkOrder) -> WorkOrderDetai
     latest = await repo.latest_snapshot(wo.id)
     readiness = wo.current_readiness
     if readiness is None:
-        runs = await repo.rules_runs(wo.id, limit=1)
-        readiness = compute_readiness(
-            report_type=wo.report_type,
-            bank_type=wo.bank_type,
-            bank_name=wo.bank_name,
-            latest_contract=latest.contract_json if latest else None,
-            rule_warnings=warning_strings(runs[0].warnings) if runs else [],
-            evidence=evidence,
-        )
+        readiness = await evaluate_readiness(repo, wo, latest, evidence)
     return WorkOrderDetail(
-        work_order=wo,
-        billing=await projections.billing(wo.id),
-        pack=await projections.pack(wo.id),
+        projected=await projections.projected(wo),
         latest_snapshot=latest,
         readiness=readiness,
         evidence=evidence,

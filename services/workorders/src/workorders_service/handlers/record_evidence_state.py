@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 from shared.contracts.evidence import EvidenceState
 from shared.db.uow import UnitOfWork
 from workorders_service.domain.model import EvidenceProjection
-from workorders_service.handlers.common import refresh_readiness
+from workorders_service.handlers.common import lock_work_order, refresh_readiness, uuid_or_none
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 
 @dataclass(frozen=True)
 class RecordEvidenceState:
-    """An ``evidence_state`` event at its aggregate version (tenant from the envelope)."""
+    """An ``evidence_state`` event of a work order at its aggregate version (tenant from the envelope)."""
 
+    work_order_id: uuid.UUID
     event: EvidenceState
     tenant_id: str | None
     source_version: int
@@ -33,21 +34,10 @@ def parse_instant(value: str | None) -> datetime | None:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-def uuid_or_none(value: object) -> uuid.UUID | None:
-    """A uuid of another service's document, or ``None`` when it is absent or not one."""
-    try:
-        return uuid.UUID(str(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 async def record_evidence_state(uow: UnitOfWork, command: RecordEvidenceState) -> None:
     """Evidence projection, system notes as NOTES comments (once each), current readiness."""
-    event = command.event
-    work_order_id = uuid.UUID(event.work_order_id)
-    repo = WorkOrderRepository(uow.session)
-    wo = await repo.get(work_order_id, for_update=True)
-    tenant_id = str(wo.tenant_id) if wo else command.tenant_id
+    work_order_id, event = command.work_order_id, command.event
+    wo, tenant_id = await lock_work_order(uow, work_order_id, command.tenant_id)
     if tenant_id is None:
         return  # nothing to attach it to: an unknown work order without tenant
     profile = event.profile.model_dump(mode="json") if event.profile else None
@@ -68,6 +58,7 @@ async def record_evidence_state(uow: UnitOfWork, command: RecordEvidenceState) -
     )
     if wo is None:
         return
+    repo = WorkOrderRepository(uow.session)
     for note in event.notes:
         await repo.insert_comment(
             tenant_id=wo.tenant_id,

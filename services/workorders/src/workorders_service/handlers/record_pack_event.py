@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from shared.contracts.factory import PackCreated, PackFailed, PackGenerated, ReleaseRecorded
 from shared.db.uow import UnitOfWork
-from workorders_service.handlers.record_evidence_state import uuid_or_none
+from workorders_service.handlers.common import lock_work_order, uuid_or_none
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 PackEvent = PackCreated | PackGenerated | PackFailed | ReleaseRecorded
@@ -26,12 +26,11 @@ class RecordPackEvent:
 async def record_pack_event(uow: UnitOfWork, command: RecordPackEvent) -> None:
     """Created, generated, failed or release recorded → the pack projection (and the work order's pack)."""
     work_order_id, event, version = command.work_order_id, command.event, command.source_version
+    wo, tenant_id = await lock_work_order(uow, work_order_id, command.tenant_id)
+    if tenant_id is None:
+        return  # nothing to attach it to: an unknown work order without tenant
     repo = WorkOrderRepository(uow.session)
     projections = ProjectionRepository(uow.session)
-    wo = await repo.get(work_order_id, for_update=True)
-    tenant_id = str(wo.tenant_id) if wo else command.tenant_id
-    if tenant_id is None:
-        return
     values: dict[str, object]
     pack_id: uuid.UUID | None = None
     if isinstance(event, PackCreated):

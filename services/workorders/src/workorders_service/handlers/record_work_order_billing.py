@@ -10,14 +10,16 @@ from shared.contracts.billing import WorkOrderBilling
 from shared.contracts.workorders import StatusChanged, WorkOrderStatus
 from shared.db.uow import UnitOfWork
 from workorders_service.domain.model import JsonObject
-from workorders_service.handlers.common import emit
+from workorders_service.handlers.common import emit, lock_work_order
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 
 @dataclass(frozen=True)
 class RecordWorkOrderBilling:
-    """A ``work_order_billing`` event (and its payload, stored as it came) at its aggregate version."""
+    """A ``work_order_billing`` event of a work order (and its payload, stored as it came) at its
+    aggregate version."""
 
+    work_order_id: uuid.UUID
     event: WorkOrderBilling
     payload: JsonObject
     tenant_id: str | None
@@ -26,13 +28,10 @@ class RecordWorkOrderBilling:
 
 async def record_work_order_billing(uow: UnitOfWork, command: RecordWorkOrderBilling) -> None:
     """Billing projection; settles a pending acceptance, reverting the status change on REJECTED."""
-    event = command.event
-    work_order_id = uuid.UUID(event.work_order_id)
-    repo = WorkOrderRepository(uow.session)
-    wo = await repo.get(work_order_id, for_update=True)
-    tenant_id = str(wo.tenant_id) if wo else command.tenant_id
+    work_order_id, event = command.work_order_id, command.event
+    wo, tenant_id = await lock_work_order(uow, work_order_id, command.tenant_id)
     if tenant_id is None:
-        return
+        return  # nothing to attach it to: an unknown work order without tenant
     await ProjectionRepository(uow.session).upsert_billing(
         work_order_id=work_order_id,
         tenant_id=tenant_id,
@@ -40,6 +39,7 @@ async def record_work_order_billing(uow: UnitOfWork, command: RecordWorkOrderBil
         source_version=command.source_version,
     )
     acceptance = event.acceptance
+    repo = WorkOrderRepository(uow.session)
     if wo is None or acceptance is None or wo.acceptance_status != "PENDING":
         return
     pending_request = str(wo.acceptance_request_id) if wo.acceptance_request_id else None
