@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
+from shared.contracts.base import Event
 from shared.contracts.workorders import (
     AcceptanceRequest,
     ReadyForRender,
@@ -171,50 +172,42 @@ async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
         request_id = envelope.message_id
         await repo.update(wo.id, acceptance_request_id=uuid.UUID(request_id))
         wo = replace(wo, acceptance_request_id=uuid.UUID(request_id))
-    wo = await _emit_saga_event(uow, wo, command, current, reopen, render)
+    follow_up = _follow_up(wo, command, current, reopen, render)
+    if follow_up is not None:
+        wo, _ = await emit(uow, wo, follow_up)
     return StatusResult(wo.id, current, target, False, wo.version, request_id)
 
 
-async def _emit_saga_event(
-    uow: UnitOfWork, wo: WorkOrder, command: ChangeStatus, current: str, reopen: bool, render: _Render | None
-) -> WorkOrder:
-    """The event that starts the render, or records a cancel, close or reopen, after ``status_changed``."""
+def _follow_up(
+    wo: WorkOrder, command: ChangeStatus, current: str, reopen: bool, render: _Render | None
+) -> Event | None:
+    """The event after ``status_changed`` that starts the render, or records a cancel, close or reopen."""
     wo_id, previous = str(wo.id), cast(WorkOrderStatus, current)
     if render is not None:
-        wo, _ = await emit(
-            uow,
-            wo,
-            ReadyForRender(
-                work_order_id=wo_id,
-                export_bundle=render.bundle,
-                export_bundle_hash=render.bundle_hash,
-                snapshot_version=render.snapshot.version,
-                template_selector=wo.template_selector,
-                value_slab=wo.value_slab,
-                report_type=wo.report_type,
-                bank_type=wo.bank_type,
-                assignment_id=str(wo.assignment_id) if wo.assignment_id else None,
-                render_generation=wo.render_generation,
-                actor_user_id=command.user_id,
-                readiness_score=(wo.current_readiness or {}).get("completeness_score"),
-            ),
+        return ReadyForRender(
+            work_order_id=wo_id,
+            export_bundle=render.bundle,
+            export_bundle_hash=render.bundle_hash,
+            snapshot_version=render.snapshot.version,
+            template_selector=wo.template_selector,
+            value_slab=wo.value_slab,
+            report_type=wo.report_type,
+            bank_type=wo.bank_type,
+            assignment_id=str(wo.assignment_id) if wo.assignment_id else None,
+            render_generation=wo.render_generation,
+            actor_user_id=command.user_id,
+            readiness_score=(wo.current_readiness or {}).get("completeness_score"),
         )
-    elif command.target == "CANCELLED":
-        event = WorkOrderCancelled(
+    if command.target in ("CANCELLED", "CLOSED"):
+        ended = WorkOrderCancelled if command.target == "CANCELLED" else WorkOrderClosed
+        return ended(
             work_order_id=wo_id, previous_status=previous, note=command.note, actor_user_id=command.user_id
         )
-        wo, _ = await emit(uow, wo, event)
-    elif command.target == "CLOSED":
-        event_closed = WorkOrderClosed(
-            work_order_id=wo_id, previous_status=previous, note=command.note, actor_user_id=command.user_id
-        )
-        wo, _ = await emit(uow, wo, event_closed)
-    elif reopen:
-        reopened = WorkOrderReopened(
+    if reopen:
+        return WorkOrderReopened(
             work_order_id=wo_id,
             note=command.note or "",
             actor_user_id=command.user_id,
             render_generation=wo.render_generation,
         )
-        wo, _ = await emit(uow, wo, reopened)
-    return wo
+    return None
