@@ -1,4 +1,4 @@
-"""HTTP routes of the work-orders service (``/v1/repogen/work-orders…``): schema → handler → response.
+"""HTTP routes of the work-orders service (``/v1/repogen/work-orders…``): request → command → handler → view.
 
 Writes answer ``x-zenops-version: workorders:work-order:<id>:<version>``. Reads and the status gate honour
 ``x-zenops-after`` tokens of the evidence, billing and pack projections (bounded by the ``wait`` budget).
@@ -12,14 +12,12 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
 from shared.consistency import (
     AFTER_HEADER,
@@ -30,25 +28,66 @@ from shared.consistency import (
     wait_until,
 )
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.errors import BadRequest, DomainError, Forbidden, ValidationFailed, error_body
+from shared.errors import DomainError, IdempotencyKeyReused, ValidationFailed
 from shared.idempotency import IdempotencyStore, StoredResponse
-from shared.validation import (
-    MAX_JSON_BYTES,
-    Key,
-    Name,
-    SearchText,
-    SnapshotVersion,
-    Text,
-    json_issue,
-    require_json,
+from shared.validation import MAX_JSON_BYTES, SearchText, SnapshotVersion, json_issue, require_json
+from workorders_service.domain.errors import (
+    AcceptanceNotSettled,
+    AcceptanceRejected,
+    AcceptanceRejectedByBilling,
+    InvalidContractPatch,
+    InvalidStatusTransition,
+    PortalSourceTypeForbidden,
+    ReadinessBlocksReadyForRender,
+    ReopenAfterReleaseForbidden,
+    ReopenNoteRequired,
+    SnapshotContractInvalid,
+    SnapshotNotFound,
+    SnapshotRequiredForReadyForRender,
+    WorkOrderLocked,
+    WorkOrderNotFound,
 )
-from workorders_service import handlers
-from workorders_service.bootstrap import container
-from workorders_service.repository import ProjectionRepository, WorkOrderRepository
+from workorders_service.domain.model import WorkOrder
+from workorders_service.domain.readmodel import pack_state
+from workorders_service.handlers.add_comment import AddComment, add_comment
+from workorders_service.handlers.change_status import ChangeStatus, StatusResult, change_status
+from workorders_service.handlers.create_work_order import CreateWorkOrder, create_work_order
+from workorders_service.handlers.export_work_order import ExportWorkOrder, export_work_order
+from workorders_service.handlers.get_work_order import GetWorkOrder, WorkOrderDetail, get_work_order
+from workorders_service.handlers.patch_contract import PatchContract, patch_contract
+from workorders_service.handlers.search_work_orders import SearchWorkOrders, search_work_orders
+from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 from workorders_service.settings import SCHEMA
-from workorders_service.views import clamp_score, iso, pack_link, serialize_work_order
+from workorders_service.views import (
+    BankType,
+    CommentList,
+    CommentOut,
+    CommentRequest,
+    ContractPatchedOut,
+    CreateWorkOrderRequest,
+    ReportType,
+    SourceType,
+    StatusChangedOut,
+    StatusPendingOut,
+    StatusRequest,
+    TemplateSelector,
+    WorkOrderCreatedOut,
+    WorkOrderDetailOut,
+    WorkOrderExportOut,
+    WorkOrderList,
+    WorkOrderStatus,
+    comment_out,
+    contract_patched_out,
+    created_out,
+    detail_out,
+    export_out,
+    json_body,
+    list_item_out,
+    status_pending_out,
+    with_pack_link,
+)
 
-router = APIRouter(prefix="/v1/repogen")
+router = APIRouter(prefix="/v1/repogen", tags=["work-orders"])
 
 DEFAULT_WAIT_MS = 5000
 # A contract patch: the contract nests 5 levels plus a free checklist object (32); several texts of
@@ -56,119 +95,42 @@ DEFAULT_WAIT_MS = 5000
 CONTRACT_MAX_DEPTH = 40
 CONTRACT_MAX_BYTES = 16 * MAX_JSON_BYTES
 MAX_WAIT_MS = 30000
+IDEMPOTENCY_HEADER = "idempotency-key"
 _idempotency = IdempotencyStore(SCHEMA)
 
-
-class SourceType(StrEnum):
-    TENANT = "TENANT"
-    EXTERNAL = "EXTERNAL"
-    CHANNEL = "CHANNEL"
-
-
-class ReportType(StrEnum):
-    VALUATION = "VALUATION"
-    DPR = "DPR"
-    REVALUATION = "REVALUATION"
-    STAGE_PROGRESS = "STAGE_PROGRESS"
-
-
-class BankType(StrEnum):
-    SBI = "SBI"
-    PSU_GENERIC = "PSU_GENERIC"
-    COOP = "COOP"
-    AGRI = "AGRI"
-    OTHER = "OTHER"
-
-
-class ValueSlab(StrEnum):
-    LT_5CR = "LT_5CR"
-    GT_5CR = "GT_5CR"
-    UNKNOWN = "UNKNOWN"
-
-
-class TemplateSelector(StrEnum):
-    SBI_FORMAT_A = "SBI_FORMAT_A"
-    BOI_PSU_GENERIC = "BOI_PSU_GENERIC"
-    COOP_GENERIC = "COOP_GENERIC"
-    AGRI_GENERIC = "AGRI_GENERIC"
-    UNKNOWN = "UNKNOWN"
-
-
-class WorkOrderStatus(StrEnum):
-    DRAFT = "DRAFT"
-    EVIDENCE_PENDING = "EVIDENCE_PENDING"
-    DATA_PENDING = "DATA_PENDING"
-    READY_FOR_RENDER = "READY_FOR_RENDER"
-    CANCELLED = "CANCELLED"
-    CLOSED = "CLOSED"
-
-
-class CommentType(StrEnum):
-    JUSTIFICATION = "JUSTIFICATION"
-    ENCLOSURES = "ENCLOSURES"
-    CHECKLIST = "CHECKLIST"
-    NOTES = "NOTES"
-
-
-class CreateWorkOrder(BaseModel):
-    """Body of ``POST /work-orders`` (domain.md §1.8 + ``billing_external_key``)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    source_type: SourceType
-    source_ref_id: uuid.UUID | None = None
-    assignment_id: uuid.UUID | None = None
-    report_type: ReportType
-    bank_name: Annotated[Name, StringConstraints(min_length=1)]
-    bank_type: BankType = BankType.OTHER
-    billing_external_key: Key | None = None
-
-
-class StatusRequest(BaseModel):
-    """Body of ``POST /work-orders/:id/status``."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: WorkOrderStatus
-    note: Text | None = None
-
-
-class CommentRequest(BaseModel):
-    """Body of ``POST /work-orders/:id/comments``."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    comment_type: CommentType
-    body: Annotated[Text, StringConstraints(min_length=1)]
-
-
-def _container() -> ServiceContainer[Any]:
-    return container()
-
-
-def principal_of(request: Request, c: Annotated[ServiceContainer[Any], Depends(_container)]) -> Principal:
-    return c.auth.jwt(request)
-
-
-Principal_ = Annotated[Principal, Depends(principal_of)]
-Container_ = Annotated[ServiceContainer[Any], Depends(_container)]
+PORTAL_CHANGE_FORBIDDEN = (403, "PORTAL_WORK_ORDER_CHANGE_FORBIDDEN")
+# The contract patch is read by hand (bounded depth and size first), so its body is documented here.
+_PATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "patch": {"type": "object", "description": "A deep-partial contract"},
+                        "ruleset_version": {"type": "string", "minLength": 1, "default": "m5.4-v1"},
+                    },
+                    "required": ["patch"],
+                }
+            }
+        },
+    }
+}
 
 
 def _wo_id(raw: str) -> uuid.UUID:
-    return parse_uuid(raw, not_found=handlers.work_order_not_found(raw))
+    return parse_uuid(raw, not_found=WorkOrderNotFound(raw))
 
 
-def _visible(principal: Principal, work_order: dict[str, Any] | None) -> bool:
+def _ensure_visible(principal: Principal, wo: WorkOrder | None, wo_id: uuid.UUID) -> WorkOrder:
     """The audience rule RLS enforces too: the portal reaches only CHANNEL work orders its own user
     created; anything else is answered as not found (decision "Hardening (issue 12): audience")."""
-    return work_order is not None and principal.may_see_work_order(
-        source_type=work_order.get("source_type"), created_by_user_id=work_order.get("created_by_user_id")
-    )
-
-
-def _ensure_visible(principal: Principal, work_order: dict[str, Any] | None, wo_id: uuid.UUID) -> None:
-    if not _visible(principal, work_order):
-        raise handlers.work_order_not_found(wo_id)
+    if wo is None or not principal.may_see_work_order(
+        source_type=wo.source_type, created_by_user_id=wo.created_by_user_id
+    ):
+        raise WorkOrderNotFound(wo_id)
+    return wo
 
 
 def _token(work_order_id: uuid.UUID | str, version: int) -> str:
@@ -182,12 +144,8 @@ def _wait_s(request: Request) -> float:
     )
 
 
-IDEMPOTENCY_HEADER = "idempotency-key"
-
-
-def _replay(stored: StoredResponse) -> JSONResponse:
-    """The response stored under an idempotency key, answered again verbatim."""
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
+def _now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _honour_after(
@@ -198,79 +156,99 @@ async def _honour_after(
     if not tokens:
         return
 
-    def lookup(table: str) -> Callable[[str], Awaitable[int | None]]:
+    def lookup(projection: str) -> Callable[[str], Awaitable[int | None]]:
         async def _get(aggregate_id: str) -> int | None:
             try:
                 wo_id = uuid.UUID(aggregate_id)
             except ValueError:
                 return None
             async with c.tenant_uow(principal) as uow:
-                return await ProjectionRepository(uow.session).source_version(table, wo_id)
+                return await ProjectionRepository(uow.session).source_version(projection, wo_id)
 
         return _get
 
     await await_projections(
         tokens,
         {
-            ("evidence", "work-order-evidence"): lookup("evidence_projection"),
-            ("billing", "work-order-billing"): lookup("billing_projection"),
-            ("factory", "pack"): lookup("pack_projection"),
+            ("evidence", "work-order-evidence"): lookup("evidence"),
+            ("billing", "work-order-billing"): lookup("billing"),
+            ("factory", "pack"): lookup("pack"),
         },
         timeout_s=timeout_s,
     )
 
 
+async def _visible_detail(
+    c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID
+) -> WorkOrderDetail:
+    async with c.tenant_uow(principal) as uow:
+        detail = await get_work_order(uow, GetWorkOrder(wo_id))
+    _ensure_visible(principal, detail.projected.work_order, wo_id)
+    return detail
+
+
+async def _work_order(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> WorkOrder | None:
+    async with c.tenant_uow(principal) as uow:
+        return await WorkOrderRepository(uow.session).get(wo_id)
+
+
 # --- create / list / detail -----------------------------------------------------------------------------
 
 
-@router.post("/work-orders", status_code=201)
-async def create_work_order(
-    body: CreateWorkOrder, request: Request, response: Response, principal: Principal_, c: Container_
-) -> Any:
+@router.post(
+    "/work-orders",
+    status_code=201,
+    response_model=WorkOrderCreatedOut,
+    responses=errors(ValidationFailed, PortalSourceTypeForbidden, IdempotencyKeyReused),
+)
+async def create_work_order_route(
+    body: CreateWorkOrderRequest, request: Request, principal: Caller, c: ContainerDep
+) -> JSONResponse:
+    """Create a DRAFT work order (portal: CHANNEL only); idempotent under ``Idempotency-Key``."""
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
     if principal.is_portal and body.source_type != SourceType.CHANNEL:
-        raise Forbidden(
-            "the portal audience may only create CHANNEL work orders",
-            code="PORTAL_SOURCE_TYPE_FORBIDDEN",
-            details={"source_type": body.source_type.value, "allowed": [SourceType.CHANNEL.value]},
-        )
+        raise PortalSourceTypeForbidden(body.source_type.value)
     if not body.bank_name.strip():
         raise ValidationFailed(
             "bank_name: must not be blank", details={"issues": [{"path": "bank_name", "message": "blank"}]}
         )
     params = body.model_dump(mode="json")
-    key = request.headers.get("idempotency-key")
+    command = CreateWorkOrder(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        source_type=body.source_type.value,
+        source_ref_id=body.source_ref_id,
+        assignment_id=body.assignment_id,
+        report_type=body.report_type.value,
+        bank_name=body.bank_name,
+        bank_type=body.bank_type.value,
+        billing_external_key=body.billing_external_key,
+    )
     # a portal user's keys are its own: another user's key never replays their work order to it
-    create_scope = f"create:{tenant_id}" + (f":portal:{user_id}" if principal.is_portal else "")
+    scope = f"create:{tenant_id}" + (f":portal:{user_id}" if principal.is_portal else "")
     async with c.tenant_uow(principal) as uow:
-        if key:
-            stored = await _idempotency.begin(uow.session, scope=create_scope, key=key, params=params)
-            if stored is not None:
-                return JSONResponse(stored.body, status_code=stored.status_code, headers=stored.headers)
-        work_order = await handlers.create_work_order(uow, tenant_id=tenant_id, user_id=user_id, body=params)
-        result = {"work_order_id": work_order["id"], "work_order": work_order}
-        headers = {VERSION_HEADER: _token(work_order["id"], 1)}
-        if key:
-            await _idempotency.save(
-                uow.session,
-                scope=create_scope,
-                key=key,
-                params=params,
-                status_code=201,
-                body=result,
-                headers=headers,
-            )
+
+        async def create() -> StoredResponse:
+            wo = await create_work_order(uow, command)
+            return StoredResponse(201, json_body(created_out(wo)), {VERSION_HEADER: _token(wo.id, 1)})
+
+        answer = await _idempotency.run_once(
+            uow.session,
+            scope=scope,
+            key=request.headers.get(IDEMPOTENCY_HEADER),
+            params=params,
+            effect=create,
+        )
         await uow.commit()
-    response.headers.update(headers)
-    return result
+    return answer.to_response()
 
 
-@router.get("/work-orders")
+@router.get("/work-orders", response_model=WorkOrderList, responses=errors(ValidationFailed))
 async def list_work_orders(
     request: Request,
-    principal: Principal_,
-    c: Container_,
+    principal: Caller,
+    c: ContainerDep,
     status: WorkOrderStatus | None = None,
     report_type: ReportType | None = None,
     bank_type: BankType | None = None,
@@ -278,63 +256,71 @@ async def list_work_orders(
     source_type: SourceType | None = None,
     search: SearchText | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> dict[str, Any]:
+) -> WorkOrderList:
+    """The tenant's work orders, newest first (the portal sees only its own CHANNEL ones)."""
     await _honour_after(c, principal, request, _wait_s(request))
+    query = SearchWorkOrders(
+        status=status.value if status else None,
+        report_type=report_type.value if report_type else None,
+        bank_type=bank_type.value if bank_type else None,
+        template_selector=template_selector.value if template_selector else None,
+        source_type=source_type.value if source_type else None,
+        search=search,
+        limit=limit,
+    )
     async with c.tenant_uow(principal) as uow:
-        rows = await WorkOrderRepository(uow.session).search(
-            status=status.value if status else None,
-            report_type=report_type.value if report_type else None,
-            bank_type=bank_type.value if bank_type else None,
-            template_selector=template_selector.value if template_selector else None,
-            source_type=source_type.value if source_type else None,
-            search=search.strip() if search and search.strip() else None,
-            limit=limit,
+        summaries = await search_work_orders(uow, query)
+    # RLS already hides the others from the portal; never rely on one layer alone
+    visible = [
+        s
+        for s in summaries
+        if principal.may_see_work_order(
+            source_type=s.projected.work_order.source_type,
+            created_by_user_id=s.projected.work_order.created_by_user_id,
         )
-    items = []
-    for row in rows:
-        if not _visible(principal, row):
-            continue  # RLS already hides these from the portal; never rely on one layer alone
-        pack = (
-            {
-                "pack_id": row["p_pack_id"],
-                "status": row["p_status"],
-                "created_source_version": row["p_created"],
-                "failed_source_version": row["p_failed"],
-            }
-            if row.get("p_pack_id") or row.get("p_failed")
-            else None
-        )
-        item = serialize_work_order(row, billing_payload=row.get("billing_payload"), pack=pack)
-        item |= {
-            "readiness": row["current_readiness"],
-            "readiness_score": clamp_score(row["current_readiness"]),
-            "latest_snapshot_version": row["latest_snapshot_version"],
-            "latest_snapshot_created_at": iso(row["latest_snapshot_created_at"]),
-            "latest_derived_json": row["latest_derived_json"],
-            "evidence_count": int(row["evidence_count"]),
-            "comments_count": int(row["comments_count"]),
-        }
-        items.append(item)
-    return {"items": items}
+    ]
+    return WorkOrderList(items=[list_item_out(s) for s in visible])
 
 
-@router.get("/work-orders/{work_order_id}")
-async def get_work_order(work_order_id: str, request: Request, principal: Principal_, c: Container_) -> Any:
+async def _read_detail(
+    work_order_id: str, request: Request, principal: Principal, c: ServiceContainer[Any]
+) -> WorkOrderDetail:
+    """A visible work order's detail, after the projections named by ``x-zenops-after`` caught up."""
     wo_id = _wo_id(work_order_id)
     await _honour_after(c, principal, request, _wait_s(request))
-    async with c.tenant_uow(principal) as uow:
-        detail = await handlers.work_order_detail(uow, wo_id)
-    _ensure_visible(principal, detail.get("work_order"), wo_id)
-    return detail
+    return await _visible_detail(c, principal, wo_id)
+
+
+@router.get(
+    "/work-orders/{work_order_id}", response_model=WorkOrderDetailOut, responses=errors(WorkOrderNotFound)
+)
+async def get_work_order_route(
+    work_order_id: str, request: Request, principal: Caller, c: ContainerDep
+) -> WorkOrderDetailOut:
+    """The detail of one work order (domain.md §1.8)."""
+    return detail_out(await _read_detail(work_order_id, request, principal, c))
 
 
 # --- contract -------------------------------------------------------------------------------------------------
 
 
-@router.patch("/work-orders/{work_order_id}/contract")
-async def patch_contract(
-    work_order_id: str, request: Request, response: Response, principal: Principal_, c: Container_
-) -> Any:
+@router.patch(
+    "/work-orders/{work_order_id}/contract",
+    response_model=ContractPatchedOut,
+    responses=errors(
+        InvalidContractPatch,
+        ValidationFailed,
+        PORTAL_CHANGE_FORBIDDEN,
+        WorkOrderNotFound,
+        WorkOrderLocked,
+        IdempotencyKeyReused,
+    ),
+    openapi_extra=_PATCH_BODY,
+)
+async def patch_contract_route(
+    work_order_id: str, request: Request, principal: Caller, c: ContainerDep
+) -> JSONResponse:
+    """Merge a contract patch, snapshot it and run the rules; idempotent under ``Idempotency-Key``."""
     principal.deny_portal("work_order_change")
     tenant_id = require_tenant(principal)
     user_id = require_user(principal)
@@ -349,67 +335,35 @@ async def patch_contract(
             "", f"JSON nested deeper than {CONTRACT_MAX_DEPTH} levels", "json_too_deep"
         ) from None
     except ValueError:
-        raise BadRequest("request body must be JSON", code="INVALID_CONTRACT_PATCH") from None
+        raise InvalidContractPatch() from None
     # Depth, size and storable strings of the whole body, unknown keys included (they reach the
     # idempotency hash); the contract model then bounds every field it keeps.
     require_json(body, max_depth=CONTRACT_MAX_DEPTH, max_bytes=CONTRACT_MAX_BYTES)
     await _honour_after(c, principal, request, _wait_s(request))
-    key = request.headers.get(IDEMPOTENCY_HEADER)
     # The work order is part of the scope, so one key may be used once per work order (architecture §5).
     scope = f"contract:{tenant_id}:{wo_id}"
-    params = {"body": body}
     async with c.tenant_uow(principal) as uow:
-        if key:
-            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
-            if stored is not None:
-                return _replay(stored)
-        result = await handlers.patch_contract(uow, wo_id, user_id=user_id, body=body)
-        headers = {VERSION_HEADER: _token(wo_id, result.pop("version"))}
-        # Encoded once, so the first answer and every replay are byte-for-byte the same JSON.
-        content = jsonable_encoder(result)
-        if key:
-            await _idempotency.save(
-                uow.session,
-                scope=scope,
-                key=key,
-                params=params,
-                status_code=200,
-                body=content,
-                headers=headers,
-            )
+
+        async def patch() -> StoredResponse:
+            result = await patch_contract(uow, PatchContract(wo_id, user_id, body))
+            headers = {VERSION_HEADER: _token(wo_id, result.version)}
+            return StoredResponse(200, json_body(contract_patched_out(result)), headers)
+
+        answer = await _idempotency.run_once(
+            uow.session,
+            scope=scope,
+            key=request.headers.get(IDEMPOTENCY_HEADER),
+            params={"body": body},
+            effect=patch,
+        )
         await uow.commit()
-    response.headers.update(headers)
-    return content
+    return answer.to_response()
 
 
 # --- status ---------------------------------------------------------------------------------------------------
 
 
-async def _detail(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
-    async with c.tenant_uow(principal) as uow:
-        return await handlers.work_order_detail(uow, wo_id)
-
-
-async def _row(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
-    async with c.tenant_uow(principal) as uow:
-        return await WorkOrderRepository(uow.session).get(wo_id)
-
-
-async def _pack(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any] | None:
-    async with c.tenant_uow(principal) as uow:
-        return await ProjectionRepository(uow.session).pack(wo_id)
-
-
-async def _with_pack(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> dict[str, Any]:
-    detail = await _detail(c, principal, wo_id)
-    row = await _row(c, principal, wo_id)
-    assert row is not None
-    detail["pack_link"] = pack_link(row, await _pack(c, principal, wo_id))
-    detail["pack_state"] = detail["work_order"]["pack_state"]
-    return detail
-
-
-def _marker(result: handlers.StatusResult) -> dict[str, Any]:
+def _marker(result: StatusResult) -> dict[str, object]:
     """What a status request did, kept under its idempotency key until its answer is settled."""
     return {
         "from_status": result.from_status,
@@ -420,8 +374,8 @@ def _marker(result: handlers.StatusResult) -> dict[str, Any]:
     }
 
 
-def _from_marker(wo_id: uuid.UUID, marker: dict[str, Any]) -> handlers.StatusResult:
-    return handlers.StatusResult(
+def _from_marker(wo_id: uuid.UUID, marker: dict[str, Any]) -> StatusResult:
+    return StatusResult(
         wo_id,
         str(marker["from_status"]),
         str(marker["to_status"]),
@@ -431,13 +385,31 @@ def _from_marker(wo_id: uuid.UUID, marker: dict[str, Any]) -> handlers.StatusRes
     )
 
 
-Answer = tuple[int, dict[str, Any], dict[str, str]]
-
-
-@router.post("/work-orders/{work_order_id}/status", status_code=201)
-async def change_status(
-    work_order_id: str, body: StatusRequest, request: Request, principal: Principal_, c: Container_
-) -> Any:
+@router.post(
+    "/work-orders/{work_order_id}/status",
+    status_code=201,
+    response_model=StatusChangedOut,
+    responses={
+        202: {"model": StatusPendingOut, "description": "The saga has not settled within the wait budget"},
+        **errors(
+            InvalidStatusTransition,
+            ReopenNoteRequired,
+            SnapshotRequiredForReadyForRender,
+            ReadinessBlocksReadyForRender,
+            PORTAL_CHANGE_FORBIDDEN,
+            WorkOrderNotFound,
+            ReopenAfterReleaseForbidden,
+            AcceptanceRejected,
+            AcceptanceNotSettled,
+            AcceptanceRejectedByBilling,
+            SnapshotContractInvalid,
+            IdempotencyKeyReused,
+        ),
+    },
+)
+async def change_status_route(
+    work_order_id: str, body: StatusRequest, request: Request, principal: Caller, c: ContainerDep
+) -> JSONResponse:
     """Apply a status request and answer its settled outcome (or 202 while a saga is still running).
 
     With an ``Idempotency-Key`` (scope: tenant + route + work order) only settled answers are stored
@@ -451,24 +423,26 @@ async def change_status(
     budget_s = _wait_s(request)
     loop_start = _now()
     await _honour_after(c, principal, request, budget_s)
-    target = body.status.value
+    command = ChangeStatus(wo_id, principal.user_id, body.status.value, body.note)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     params = body.model_dump(mode="json")
     scope = f"status:{tenant_id}:{wo_id}"
     pending_scope = f"status-pending:{tenant_id}:{wo_id}"
-    if target == "READY_FOR_RENDER":
+    if command.target == "READY_FOR_RENDER":
         # A DATA_PENDING request answered 202 may still be settling: give it the rest of the budget.
         async def _settled() -> bool | None:
-            row = await _row(c, principal, wo_id)
-            return None if row is not None and row["acceptance_status"] == "PENDING" else True
+            wo = await _work_order(c, principal, wo_id)
+            return None if wo is not None and wo.acceptance_status == "PENDING" else True
 
         await wait_until(_settled, timeout_s=max(0.0, budget_s - (_now() - loop_start)))
-    result: handlers.StatusResult | None = None
+    result: StatusResult | None = None
+    # Not run_once: the answer (201/409) is often settled only after the saga ran, in a later
+    # transaction, so the key first holds a pending marker and the settled answer is saved below.
     async with c.tenant_uow(principal) as uow:
         if key:
             stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
             if stored is not None:
-                return _replay(stored)
+                return stored.to_response()
             marker = await _idempotency.begin(uow.session, scope=pending_scope, key=key, params=params)
             if marker is not None:
                 result = _from_marker(wo_id, marker.body)
@@ -476,23 +450,21 @@ async def change_status(
             try:
                 # A savepoint, so a rejection can be stored under the key while the change is undone.
                 async with uow.session.begin_nested():
-                    result = await handlers.change_status(
-                        uow, wo_id, user_id=principal.user_id, target=target, note=body.note
-                    )
+                    result = await change_status(uow, command)
             except DomainError as exc:
                 if not key or exc.status >= 500:
                     raise
-                error = exc.body()
+                refusal = StoredResponse(exc.status, exc.body())
                 await _idempotency.save(
                     uow.session,
                     scope=scope,
                     key=key,
                     params=params,
-                    status_code=exc.status,
-                    body=error,
+                    status_code=refusal.status_code,
+                    body=refusal.body,
                 )
                 await uow.commit()
-                return JSONResponse(error, status_code=exc.status)
+                return refusal.to_response()
             if key:
                 await _idempotency.save(
                     uow.session,
@@ -504,115 +476,101 @@ async def change_status(
                 )
         await uow.commit()
     remaining = max(0.0, budget_s - (_now() - loop_start))
-    status_code, content, headers = await _status_answer(c, principal, wo_id, target, result, remaining)
-    if key and status_code != 202:
+    answer = await _status_answer(c, principal, command.target, result, remaining)
+    if key and answer.status_code != 202:
         async with c.tenant_uow(principal) as uow:
             stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
             if stored is not None:
-                return _replay(stored)  # a concurrent retry settled it first: answer the same
+                return stored.to_response()  # a concurrent retry settled it first: answer the same
             await _idempotency.save(
                 uow.session,
                 scope=scope,
                 key=key,
                 params=params,
-                status_code=status_code,
-                body=content,
-                headers=headers,
+                status_code=answer.status_code,
+                body=answer.body,
+                headers=answer.headers,
             )
             await uow.commit()
-    return JSONResponse(content, status_code=status_code, headers=headers)
+    return answer.to_response()
 
 
 async def _status_answer(
-    c: ServiceContainer[Any],
-    principal: Principal,
-    wo_id: uuid.UUID,
-    target: str,
-    result: handlers.StatusResult,
-    remaining: float,
-) -> Answer:
+    c: ServiceContainer[Any], principal: Principal, target: str, result: StatusResult, remaining: float
+) -> StoredResponse:
     """The answer to an applied status request: 201, 409 (saga rejected) or 202 (not settled in time)."""
+    wo_id = result.work_order_id
     if result.acceptance_request_id is not None:
         request_id = result.acceptance_request_id
 
-        async def _outcome() -> dict[str, Any] | None:
-            row = await _row(c, principal, wo_id)
-            if row is None or str(row["acceptance_request_id"]) != request_id:
-                return row
-            return None if row["acceptance_status"] == "PENDING" else row
+        async def _outcome() -> WorkOrder | None:
+            wo = await _work_order(c, principal, wo_id)
+            if wo is None or str(wo.acceptance_request_id) != request_id:
+                return wo
+            return None if wo.acceptance_status == "PENDING" else wo
 
-        row = await wait_until(_outcome, timeout_s=remaining)
-        if row is None:
-            current = await _row(c, principal, wo_id)
-            version = int(current["version"]) if current else result.version
-            return (
-                202,
-                {
-                    "status": "PENDING",
-                    "work_order_id": str(wo_id),
-                    "acceptance": {"status": "PENDING", "request_message_id": request_id},
-                    "poll_url": f"/v1/repogen/work-orders/{wo_id}",
-                },
-                {VERSION_HEADER: _token(wo_id, version)},
+        wo = await wait_until(_outcome, timeout_s=remaining)
+        if wo is None:
+            current = await _work_order(c, principal, wo_id)
+            version = current.version if current else result.version
+            pending = json_body(status_pending_out(result))
+            return StoredResponse(202, pending, {VERSION_HEADER: _token(wo_id, version)})
+        if wo.acceptance_status == "REJECTED":
+            code = wo.acceptance_code or "ACCEPTANCE_REJECTED"
+            details = dict(wo.acceptance_details or {})
+            details |= {"work_order_id": str(wo_id), "status": wo.status, "reverted": True}
+            rejected = AcceptanceRejectedByBilling(
+                wo.acceptance_message or f"acceptance rejected by billing: {code}", details, code=code
             )
-        if row["acceptance_status"] == "REJECTED":
-            code = row["acceptance_code"] or "ACCEPTANCE_REJECTED"
-            details = dict(row["acceptance_details"] or {})
-            details |= {"work_order_id": str(wo_id), "status": row["status"], "reverted": True}
-            return (
-                409,
-                error_body(
-                    code, row["acceptance_message"] or f"acceptance rejected by billing: {code}", details
-                ),
-                {VERSION_HEADER: _token(wo_id, int(row["version"]))},
-            )
-        detail = await _detail(c, principal, wo_id)
-        return 201, detail, {VERSION_HEADER: _token(wo_id, int(row["version"]))}
+            return StoredResponse(409, rejected.body(), {VERSION_HEADER: _token(wo_id, wo.version)})
+        detail = await _visible_detail(c, principal, wo_id)
+        return StoredResponse(201, json_body(detail_out(detail)), {VERSION_HEADER: _token(wo_id, wo.version)})
 
     if target == "READY_FOR_RENDER":
 
         async def _pack_settled() -> bool | None:
-            row = await _row(c, principal, wo_id)
-            if row is None:
-                return True
-            state = serialize_work_order(row, pack=await _pack(c, principal, wo_id))["pack_state"]
-            return None if state in ("PENDING", None) and row["status"] == "READY_FOR_RENDER" else True
+            async with c.tenant_uow(principal) as uow:
+                wo = await WorkOrderRepository(uow.session).get(wo_id)
+                if wo is None:
+                    return True
+                pack = await ProjectionRepository(uow.session).pack(wo_id)
+            state = pack_state(wo.pack_baseline_version, pack)
+            return None if state in ("PENDING", None) and wo.status == "READY_FOR_RENDER" else True
 
         if not result.noop:
             await wait_until(_pack_settled, timeout_s=remaining)
-        detail = await _with_pack(c, principal, wo_id)
-        return 201, detail, {VERSION_HEADER: _token(wo_id, result.version)}
+        detail = await _visible_detail(c, principal, wo_id)
+        body = with_pack_link(detail).model_dump(mode="json")
+        return StoredResponse(201, body, {VERSION_HEADER: _token(wo_id, result.version)})
 
-    detail = await _detail(c, principal, wo_id)
-    return 201, detail, {VERSION_HEADER: _token(wo_id, result.version)}
-
-
-def _now() -> float:
-    return asyncio.get_running_loop().time()
+    detail = await _visible_detail(c, principal, wo_id)
+    return StoredResponse(201, json_body(detail_out(detail)), {VERSION_HEADER: _token(wo_id, result.version)})
 
 
 # --- comments ---------------------------------------------------------------------------------------------------
 
 
-@router.get("/work-orders/{work_order_id}/comments")
-async def list_comments(work_order_id: str, request: Request, principal: Principal_, c: Container_) -> Any:
-    wo_id = _wo_id(work_order_id)
-    await _honour_after(c, principal, request, _wait_s(request))
-    async with c.tenant_uow(principal) as uow:
-        detail = await handlers.work_order_detail(uow, wo_id)
-    _ensure_visible(principal, detail.get("work_order"), wo_id)
-    return {"items": detail["comments"]}
+@router.get(
+    "/work-orders/{work_order_id}/comments", response_model=CommentList, responses=errors(WorkOrderNotFound)
+)
+async def list_comments(
+    work_order_id: str, request: Request, principal: Caller, c: ContainerDep
+) -> CommentList:
+    """The work order's comments and system notes, newest first."""
+    detail = await _read_detail(work_order_id, request, principal, c)
+    return CommentList(items=[comment_out(comment) for comment in detail.comments])
 
 
-@router.post("/work-orders/{work_order_id}/comments", status_code=201)
-async def add_comment(
-    work_order_id: str,
-    body: CommentRequest,
-    request: Request,
-    response: Response,
-    principal: Principal_,
-    c: Container_,
-) -> Any:
+@router.post(
+    "/work-orders/{work_order_id}/comments",
+    status_code=201,
+    response_model=CommentOut,
+    responses=errors(ValidationFailed, WorkOrderNotFound, IdempotencyKeyReused),
+)
+async def add_comment_route(
+    work_order_id: str, body: CommentRequest, request: Request, principal: Caller, c: ContainerDep
+) -> JSONResponse:
+    """Add an operator comment; idempotent under ``Idempotency-Key``."""
     tenant_id = require_tenant(principal)
     require_user(principal)
     wo_id = _wo_id(work_order_id)
@@ -620,48 +578,46 @@ async def add_comment(
         raise ValidationFailed(
             "body: must not be blank", details={"issues": [{"path": "body", "message": "blank"}]}
         )
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    scope = f"comments:{tenant_id}:{wo_id}"
-    params = body.model_dump(mode="json")
+    command = AddComment(wo_id, principal.user_id, body.comment_type.value, body.body)
     async with c.tenant_uow(principal) as uow:
         _ensure_visible(principal, await WorkOrderRepository(uow.session).get(wo_id), wo_id)
-        if key:
-            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
-            if stored is not None:
-                return _replay(stored)
-        comment, version = await handlers.add_comment(
-            uow, wo_id, user_id=principal.user_id, comment_type=body.comment_type.value, body=body.body
+
+        async def add() -> StoredResponse:
+            added = await add_comment(uow, command)
+            headers = {VERSION_HEADER: _token(wo_id, added.work_order_version)}
+            return StoredResponse(201, json_body(comment_out(added.comment)), headers)
+
+        answer = await _idempotency.run_once(
+            uow.session,
+            scope=f"comments:{tenant_id}:{wo_id}",
+            key=request.headers.get(IDEMPOTENCY_HEADER),
+            params=body.model_dump(mode="json"),
+            effect=add,
         )
-        headers = {VERSION_HEADER: _token(wo_id, version)}
-        content = jsonable_encoder(comment)
-        if key:
-            await _idempotency.save(
-                uow.session,
-                scope=scope,
-                key=key,
-                params=params,
-                status_code=201,
-                body=content,
-                headers=headers,
-            )
         await uow.commit()
-    response.headers.update(headers)
-    return content
+    return answer.to_response()
 
 
 # --- export -----------------------------------------------------------------------------------------------------
 
 
-@router.get("/work-orders/{work_order_id}/export")
-async def export_work_order(
+@router.get(
+    "/work-orders/{work_order_id}/export",
+    response_model=WorkOrderExportOut,
+    responses=errors(
+        (403, "PORTAL_EXPORT_FORBIDDEN"), WorkOrderNotFound, SnapshotNotFound, SnapshotContractInvalid
+    ),
+)
+async def export_work_order_route(
     work_order_id: str,
     request: Request,
-    principal: Principal_,
-    c: Container_,
+    principal: Caller,
+    c: ContainerDep,
     snapshot_version: Annotated[SnapshotVersion | None, Query()] = None,
-) -> Any:
+) -> WorkOrderExportOut:
+    """The export bundle of a snapshot (the latest by default) with the current evidence (domain.md §1.9)."""
     principal.deny_portal("export")
     wo_id = _wo_id(work_order_id)
     await _honour_after(c, principal, request, _wait_s(request))
     async with c.tenant_uow(principal) as uow:
-        return await handlers.export_work_order(uow, wo_id, snapshot_version)
+        return export_out(await export_work_order(uow, ExportWorkOrder(wo_id, snapshot_version)))

@@ -1,14 +1,20 @@
-"""Composition root of the work-orders service: the only place that wires concrete adapters."""
+"""Composition root of the work-orders service: the one place that wires HTTP, stream and settings."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from pathlib import Path
 
-from shared.container import ServiceContainer
+from shared.runtime import ServiceDefinition
+from workorders_service.api import router
+from workorders_service.consumers import subscriptions
 from workorders_service.settings import SCHEMA, Settings
 
-
-@lru_cache(maxsize=1)
-def container() -> ServiceContainer[Any]:
-    return ServiceContainer.create(Settings(), SCHEMA)
+SERVICE = ServiceDefinition(
+    name="workorders",
+    title="ZenOps work orders",
+    schema=SCHEMA,
+    settings=Settings,
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    router=router,
+    subscriptions=subscriptions,
+)

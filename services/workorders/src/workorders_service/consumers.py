@@ -1,11 +1,14 @@
-"""Kafka subscribers of the work-orders service: contract → handler (projections of other services).
+"""Kafka subscribers of the work-orders service: contract → command → handler (projections of other services).
 
-Each handler runs inside the consumer's unit of work (system role, same transaction as the inbox row), so a
-redelivered message changes nothing twice and a stale ``aggregate_version`` is skipped by the runner.
+Each subscriber runs inside the consumer's unit of work (system role, same transaction as the inbox row),
+so a redelivered message changes nothing twice and a stale ``aggregate_version`` is skipped by the runner.
 """
 
 from __future__ import annotations
 
+import uuid
+
+from shared.container import ServiceContainer
 from shared.contracts.billing import WorkOrderBilling
 from shared.contracts.evidence import EvidenceState
 from shared.contracts.factory import PackCreated, PackFailed, PackGenerated, ReleaseRecorded
@@ -13,34 +16,63 @@ from shared.contracts.topics import BILLING_WORK_ORDER_BILLING, EVIDENCE_WORK_OR
 from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Subscription
 from shared.messaging.envelope import Envelope
-from workorders_service.handlers import apply_evidence_state, apply_pack_event, apply_work_order_billing
+from workorders_service.handlers.record_evidence_state import RecordEvidenceState, record_evidence_state
+from workorders_service.handlers.record_pack_event import PackEvent, RecordPackEvent, record_pack_event
+from workorders_service.handlers.record_work_order_billing import (
+    RecordWorkOrderBilling,
+    record_work_order_billing,
+)
+from workorders_service.settings import Settings
+
+_PACK_EVENTS: dict[str, type[PackEvent]] = {
+    event.TYPE: event for event in (PackCreated, PackGenerated, PackFailed, ReleaseRecorded)
+}
 
 
 async def on_evidence_state(uow: UnitOfWork, envelope: Envelope) -> None:
     """Evidence projection, system notes, current readiness (decision 5)."""
-    await apply_evidence_state(uow, envelope)
+    event = EvidenceState.model_validate(envelope.payload)
+    command = RecordEvidenceState(
+        uuid.UUID(event.work_order_id), event, envelope.tenant_id, envelope.aggregate_version
+    )
+    await record_evidence_state(uow, command)
 
 
 async def on_work_order_billing(uow: UnitOfWork, envelope: Envelope) -> None:
     """Billing projection and the acceptance saga (revert on REJECTED)."""
-    await apply_work_order_billing(uow, envelope)
+    event = WorkOrderBilling.model_validate(envelope.payload)
+    command = RecordWorkOrderBilling(
+        uuid.UUID(event.work_order_id),
+        event,
+        dict(envelope.payload),
+        envelope.tenant_id,
+        envelope.aggregate_version,
+    )
+    await record_work_order_billing(uow, command)
 
 
 async def on_pack_event(uow: UnitOfWork, envelope: Envelope) -> None:
     """Pack projection: created, generated, failed (decision 7), release recorded."""
-    await apply_pack_event(uow, envelope)
+    contract = _PACK_EVENTS.get(envelope.type)
+    if contract is None:
+        return
+    work_order_id = uuid.UUID(str(envelope.payload.get("work_order_id") or envelope.aggregate_id))
+    command = RecordPackEvent(
+        work_order_id,
+        contract.model_validate(envelope.payload),
+        envelope.tenant_id,
+        envelope.aggregate_version,
+    )
+    await record_pack_event(uow, command)
 
 
-def subscriptions() -> list[Subscription]:
-    """What the work-orders stream process consumes (architecture §2)."""
+def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
+    """What the work-orders stream process consumes (architecture §2); the runner gives each subscriber
+    its unit of work, so nothing of the container is needed here."""
     return [
         Subscription(EVIDENCE_WORK_ORDER_EVIDENCE, on_evidence_state, types=frozenset({EvidenceState.TYPE})),
         Subscription(
             BILLING_WORK_ORDER_BILLING, on_work_order_billing, types=frozenset({WorkOrderBilling.TYPE})
         ),
-        Subscription(
-            FACTORY_PACK,
-            on_pack_event,
-            types=frozenset({PackCreated.TYPE, PackGenerated.TYPE, PackFailed.TYPE, ReleaseRecorded.TYPE}),
-        ),
+        Subscription(FACTORY_PACK, on_pack_event, types=frozenset(_PACK_EVENTS)),
     ]

@@ -1,394 +1,510 @@
-"""Pure read-model helpers of the work-order service: serialization, export bundle, pack link, readiness inputs.
+"""Wire shapes of the work-orders API: request bodies, response models and the functions that map the
+handlers' typed results to them.
 
-No I/O: the repository hands in plain rows (dicts) and these functions shape what the API returns and what
-the events carry. Unit tested without a database.
+Documents of the contract (contract, derived values, readiness) and of other services (evidence items,
+billing's acceptance/hold/invoice, pack artifacts and releases) are free-form JSON objects here.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any
 
-from shared.domain.numeric import to_number
-from shared.domain.readiness import evaluate
-from shared.stable_json import stable_sha256
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
 from shared.timestamps import iso_utc
-from workorders_service.domain.contract import base_contract, parse_contract
+from shared.validation import Key, Name, Text
+from workorders_service.domain.model import (
+    Comment,
+    JsonObject,
+    ProjectedWorkOrder,
+    RulesRun,
+    Snapshot,
+    WorkOrder,
+    WorkOrderSummary,
+)
+from workorders_service.domain.readmodel import (
+    clamp_score,
+    newest_first,
+    pack_link,
+    sort_evidence,
+    work_order_document,
+)
+from workorders_service.handlers.change_status import StatusResult
+from workorders_service.handlers.export_work_order import WorkOrderExport
+from workorders_service.handlers.get_work_order import WorkOrderDetail
+from workorders_service.handlers.patch_contract import ContractPatched
 
-__all__ = [
-    "SUCCESSFUL_GATE_RESULTS",
-    "billing_block",
-    "build_export_bundle",
-    "clamp_score",
-    "compute_readiness",
-    "evidence_sort_key",
-    "export_bundle_hash",
-    "has_successful_release",
-    "iso",
-    "newest_first",
-    "pack_link",
-    "pack_state",
-    "serialize_comment",
-    "serialize_rules_run",
-    "serialize_snapshot",
-    "serialize_work_order",
-    "sort_evidence",
-]
-
-# A release whose gate outcome let the deliverables out (decision 29 forbids a reopen after one).
-SUCCESSFUL_GATE_RESULTS = frozenset({"PAID", "CREDIT_CONSUMED", "OVERRIDE"})
-
-
-def iso(value: Any) -> Any:
-    """ISO-8601 UTC with milliseconds (``2026-02-24T10:00:00.000Z``); other values pass through."""
-    return iso_utc(value) if isinstance(value, datetime) else value
+# --- enums of the requests ------------------------------------------------------------------------------
 
 
-def _str_or_none(value: Any) -> str | None:
+class SourceType(StrEnum):
+    TENANT = "TENANT"
+    EXTERNAL = "EXTERNAL"
+    CHANNEL = "CHANNEL"
+
+
+class ReportType(StrEnum):
+    VALUATION = "VALUATION"
+    DPR = "DPR"
+    REVALUATION = "REVALUATION"
+    STAGE_PROGRESS = "STAGE_PROGRESS"
+
+
+class BankType(StrEnum):
+    SBI = "SBI"
+    PSU_GENERIC = "PSU_GENERIC"
+    COOP = "COOP"
+    AGRI = "AGRI"
+    OTHER = "OTHER"
+
+
+class TemplateSelector(StrEnum):
+    SBI_FORMAT_A = "SBI_FORMAT_A"
+    BOI_PSU_GENERIC = "BOI_PSU_GENERIC"
+    COOP_GENERIC = "COOP_GENERIC"
+    AGRI_GENERIC = "AGRI_GENERIC"
+    UNKNOWN = "UNKNOWN"
+
+
+class WorkOrderStatus(StrEnum):
+    DRAFT = "DRAFT"
+    EVIDENCE_PENDING = "EVIDENCE_PENDING"
+    DATA_PENDING = "DATA_PENDING"
+    READY_FOR_RENDER = "READY_FOR_RENDER"
+    CANCELLED = "CANCELLED"
+    CLOSED = "CLOSED"
+
+
+class CommentType(StrEnum):
+    JUSTIFICATION = "JUSTIFICATION"
+    ENCLOSURES = "ENCLOSURES"
+    CHECKLIST = "CHECKLIST"
+    NOTES = "NOTES"
+
+
+# --- request bodies ---------------------------------------------------------------------------------------
+
+
+class CreateWorkOrderRequest(BaseModel):
+    """Body of ``POST /work-orders`` (domain.md §1.8 + ``billing_external_key``)."""
+
+    model_config = ConfigDict(extra="ignore", title="CreateWorkOrder")
+
+    source_type: SourceType
+    source_ref_id: uuid.UUID | None = None
+    assignment_id: uuid.UUID | None = None
+    report_type: ReportType
+    bank_name: Annotated[Name, StringConstraints(min_length=1)]
+    bank_type: BankType = BankType.OTHER
+    billing_external_key: Key | None = None
+
+
+class StatusRequest(BaseModel):
+    """Body of ``POST /work-orders/:id/status``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: WorkOrderStatus
+    note: Text | None = None
+
+
+class CommentRequest(BaseModel):
+    """Body of ``POST /work-orders/:id/comments``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    comment_type: CommentType
+    body: Annotated[Text, StringConstraints(min_length=1)]
+
+
+# --- responses ----------------------------------------------------------------------------------------------
+
+
+class AcceptanceOut(BaseModel):
+    """The acceptance saga's state on the work order."""
+
+    status: str
+    code: str | None
+    message: str | None
+    request_message_id: str | None
+
+
+class BillingOut(BaseModel):
+    """The ``billing`` block of domain.md §1.8 from billing's projection (its documents as they came)."""
+
+    mode_cache: str | None
+    account_id: str | None
+    reservation_id: str | None
+    service_invoice_id: str | None
+    hooks: JsonObject
+    external_key: str | None
+    acceptance: JsonObject | None
+    hold: JsonObject | None
+    invoice: JsonObject | None
+    last_gate: JsonObject | None
+
+
+class WorkOrderOut(BaseModel):
+    """The serialized work order (domain.md §1.8) plus our additive fields."""
+
+    model_config = ConfigDict(title="WorkOrder")
+
+    id: str
+    org_id: str
+    source_type: str
+    source_ref_id: str | None
+    assignment_id: str | None
+    report_type: str
+    bank_name: str
+    bank_type: str
+    value_slab: str
+    template_selector: str
+    status: str
+    report_pack_id: str | None
+    evidence_profile_id: str | None
+    billing: BillingOut
+    billing_external_key: str | None
+    acceptance: AcceptanceOut | None
+    render_generation: int
+    pack_state: str | None
+    version: int
+    created_by_user_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class WorkOrderListItem(WorkOrderOut):
+    """A work order of the list with its readiness, latest snapshot and counts."""
+
+    model_config = ConfigDict(title="WorkOrderListItem")
+
+    readiness: JsonObject | None
+    readiness_score: int | None
+    latest_snapshot_version: int | None
+    latest_snapshot_created_at: str | None
+    latest_derived_json: JsonObject | None
+    evidence_count: int
+    comments_count: int
+
+
+class WorkOrderList(BaseModel):
+    """``GET /work-orders``."""
+
+    items: list[WorkOrderListItem]
+
+
+class WorkOrderCreatedOut(BaseModel):
+    """``POST /work-orders``."""
+
+    model_config = ConfigDict(title="WorkOrderCreated")
+
+    work_order_id: str
+    work_order: WorkOrderOut
+
+
+class SnapshotOut(BaseModel):
+    """A contract snapshot with its derived values and readiness."""
+
+    model_config = ConfigDict(title="ContractSnapshot")
+
+    id: str
+    version: int
+    contract_json: JsonObject
+    derived_json: JsonObject
+    readiness_json: JsonObject
+    created_by_user_id: str | None
+    created_at: str
+
+
+class SnapshotRef(BaseModel):
+    """A snapshot by id and version."""
+
+    id: str
+    version: int
+
+
+class RulesRunOut(BaseModel):
+    """One rules-engine run."""
+
+    model_config = ConfigDict(title="RulesRun")
+
+    id: str
+    ruleset_version: str
+    warnings: list[JsonObject]
+    errors: list[JsonObject]
+    created_at: str
+    input_snapshot: SnapshotRef
+    output_snapshot: SnapshotRef
+
+
+class CommentOut(BaseModel):
+    """An operator comment or a system note (``note_id`` set for notes of other services)."""
+
+    model_config = ConfigDict(title="Comment")
+
+    id: str
+    comment_type: str
+    body: str
+    created_by_user_id: str | None
+    created_at: str
+    note_id: str | None
+
+
+class CommentList(BaseModel):
+    """``GET /work-orders/:id/comments``, newest first."""
+
+    items: list[CommentOut]
+
+
+class WorkOrderDetailOut(BaseModel):
+    """``GET /work-orders/:id`` (domain.md §1.8)."""
+
+    model_config = ConfigDict(title="WorkOrderDetail")
+
+    work_order: WorkOrderOut
+    latest_snapshot: SnapshotOut | None
+    readiness: JsonObject
+    evidence_items: list[JsonObject]
+    field_evidence_links: list[JsonObject]
+    ocr_jobs: list[JsonObject]
+    comments: list[CommentOut]
+    rules_runs: list[RulesRunOut]
+    evidence_version: int
+
+
+class PackOut(BaseModel):
+    """The pack of the current render."""
+
+    id: str | None
+    version: int | None
+    status: str | None
+    template_key: str | None
+    report_family: str | None
+    export_bundle_hash: str | None
+    snapshot_version: int | None
+
+
+class GenerationJobOut(BaseModel):
+    """Factory's generation job of the pack."""
+
+    id: str | None
+    status: str | None
+    attempts: int
+
+
+class PackFailureOut(BaseModel):
+    """Why the pack failed (decision 7)."""
+
+    code: str | None
+    reason: str | None
+
+
+class PackLinkOut(BaseModel):
+    """The current render's pack, its job, artifacts, releases and failure."""
+
+    model_config = ConfigDict(title="PackLink")
+
+    pack: PackOut
+    generation_job: GenerationJobOut
+    artifacts: list[JsonObject]
+    releases: list[JsonObject]
+    failure: PackFailureOut | None
+    source_version: int
+
+
+class StatusChangedOut(WorkOrderDetailOut):
+    """201 of ``POST /work-orders/:id/status``: the detail; a READY_FOR_RENDER request adds the render's
+    ``pack_link`` and ``pack_state``."""
+
+    model_config = ConfigDict(title="StatusChanged")
+
+    pack_link: PackLinkOut | None = None
+    pack_state: str | None = None
+
+
+class PendingAcceptanceOut(BaseModel):
+    """The acceptance request still waiting for billing."""
+
+    status: str
+    request_message_id: str
+
+
+class StatusPendingOut(BaseModel):
+    """202 of ``POST /work-orders/:id/status``: the saga has not settled within the wait budget."""
+
+    model_config = ConfigDict(title="StatusPending")
+
+    status: str
+    work_order_id: str
+    acceptance: PendingAcceptanceOut
+    poll_url: str
+
+
+class ContractPatchedOut(BaseModel):
+    """``PATCH /work-orders/:id/contract`` (domain.md §1.5 step 14)."""
+
+    model_config = ConfigDict(title="ContractPatched")
+
+    work_order_id: str
+    input_snapshot: SnapshotOut
+    output_snapshot: SnapshotOut
+    readiness: JsonObject
+    rules_run: RulesRunOut
+
+
+class WorkOrderExportOut(BaseModel):
+    """``GET /work-orders/:id/export`` (domain.md §1.9)."""
+
+    model_config = ConfigDict(title="WorkOrderExport")
+
+    work_order: WorkOrderOut
+    snapshot: SnapshotOut
+    export_bundle: JsonObject
+    export_bundle_hash: str
+
+
+# --- mapping ------------------------------------------------------------------------------------------------
+
+
+def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-# --- billing / pack projections ------------------------------------------------------------------------
-
-
-def billing_block(payload: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The work order's ``billing`` block (domain.md §1.8) from the billing projection's payload.
-
-    The original fields (``mode_cache``, ``account_id``, ``reservation_id``, ``service_invoice_id``,
-    ``hooks``) come first; the projection's acceptance, hold, invoice and last gate are added as they are.
-    """
-    p = payload or {}
-    acceptance = p.get("acceptance") or None
-    hold = p.get("hold") or None
-    invoice = p.get("invoice") or None
-    hooks: dict[str, Any] = {}
-    if acceptance and acceptance.get("status") == "ACCEPTED":
-        hooks["acceptance_billed_at"] = acceptance.get("decided_at")
-        hooks["acceptance_billing_mode"] = p.get("mode")
-    if p.get("planned_consumption_logged"):
-        hooks["planned_consumption_logged"] = True
-    return {
-        "mode_cache": p.get("mode"),
-        "account_id": p.get("account_id"),
-        "reservation_id": hold.get("id") if hold else None,
-        "service_invoice_id": invoice.get("id") if invoice else None,
-        "hooks": hooks,
-        "external_key": p.get("external_key"),
-        "acceptance": acceptance,
-        "hold": hold,
-        "invoice": invoice,
-        "last_gate": p.get("last_gate"),
-    }
-
-
-def has_successful_release(
-    billing_payload: Mapping[str, Any] | None, releases: Iterable[Mapping[str, Any]] = ()
-) -> bool:
-    """True when billing's last gate or a recorded release let the deliverables out."""
-    last_gate = (billing_payload or {}).get("last_gate") or {}
-    if last_gate.get("result") in SUCCESSFUL_GATE_RESULTS:
-        return True
-    for release in releases:
-        result = release.get("billing_gate_result") or release.get("result")
-        if result in SUCCESSFUL_GATE_RESULTS:
-            return True
-    return False
-
-
-def _pack_is_current(wo: Mapping[str, Any], pack: Mapping[str, Any] | None, column: str) -> bool:
-    if pack is None or pack.get(column) is None:
-        return False
-    baseline = wo.get("pack_baseline_version")
-    return baseline is None or int(pack[column]) > int(baseline)
-
-
-def pack_state(wo: Mapping[str, Any], pack: Mapping[str, Any] | None) -> str | None:
-    """State of the pack of the current render: ``None`` outside a render, else ``PENDING`` (asked,
-    factory has not answered yet), ``FAILED`` (decision 7) or the pack status upper-cased."""
-    if wo.get("pack_baseline_version") is None:
-        return None
-    if pack is None:
-        return "PENDING"
-    created = _pack_is_current(wo, pack, "created_source_version")
-    failed = _pack_is_current(wo, pack, "failed_source_version")
-    if failed and (not created or int(pack["failed_source_version"]) > int(pack["created_source_version"])):
-        return "FAILED"
-    if created:
-        return str(pack.get("status") or "generating").upper()
-    return "PENDING"
-
-
-def pack_link(wo: Mapping[str, Any], pack: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """``{pack: {id, version, status, template_key}, generation_job: {id, status}, ...}`` of the current
-    render's pack, or ``None`` while factory has not created it (or after it failed)."""
-    if (
-        pack is None
-        or pack.get("pack_id") is None
-        or not _pack_is_current(wo, pack, "created_source_version")
-    ):
-        return None
-    return {
-        "pack": {
-            "id": _str_or_none(pack["pack_id"]),
-            "version": pack.get("pack_version"),
-            "status": pack.get("status"),
-            "template_key": pack.get("template_key"),
-            "report_family": pack.get("report_family"),
-            "export_bundle_hash": pack.get("export_bundle_hash"),
-            "snapshot_version": pack.get("snapshot_version"),
-        },
-        "generation_job": {
-            "id": _str_or_none(pack.get("job_id")),
-            "status": pack.get("job_status"),
-            "attempts": pack.get("attempts", 0),
-        },
-        "artifacts": list(pack.get("artifacts") or []),
-        "releases": list(pack.get("releases") or []),
-        "failure": (
-            {"code": pack.get("failure_code"), "reason": pack.get("failure_reason")}
-            if pack.get("failure_code")
-            else None
-        ),
-        "source_version": pack.get("source_version"),
-    }
-
-
-# --- serialization -------------------------------------------------------------------------------------
-
-
-def serialize_work_order(
-    row: Mapping[str, Any],
-    *,
-    billing_payload: Mapping[str, Any] | None = None,
-    pack: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The serialized work order of domain.md §1.8 plus our additive fields.
-
-    ``billing`` comes from the billing projection and ``report_pack_id`` from the pack projection (the
-    work-order row only remembers what factory told it).
-    """
-    report_pack_id = _str_or_none(row.get("report_pack_id"))
-    if pack is not None and pack.get("pack_id") is not None:
-        report_pack_id = _str_or_none(pack["pack_id"])
-    acceptance_status = row.get("acceptance_status")
-    return {
-        "id": _str_or_none(row["id"]),
-        "org_id": _str_or_none(row["tenant_id"]),
-        "source_type": row["source_type"],
-        "source_ref_id": _str_or_none(row.get("source_ref_id")),
-        "assignment_id": _str_or_none(row.get("assignment_id")),
-        "report_type": row["report_type"],
-        "bank_name": row["bank_name"],
-        "bank_type": row["bank_type"],
-        "value_slab": row["value_slab"],
-        "template_selector": row["template_selector"],
-        "status": row["status"],
-        "report_pack_id": report_pack_id,
-        "evidence_profile_id": _str_or_none(row.get("evidence_profile_id")),
-        "billing": billing_block(billing_payload),
-        "billing_external_key": row.get("billing_external_key"),
-        "acceptance": (
-            None
-            if acceptance_status is None
-            else {
-                "status": acceptance_status,
-                "code": row.get("acceptance_code"),
-                "message": row.get("acceptance_message"),
-                "request_message_id": _str_or_none(row.get("acceptance_request_id")),
-            }
-        ),
-        "render_generation": row.get("render_generation", 1),
-        "pack_state": pack_state(row, pack),
-        "version": row.get("version"),
-        "created_by_user_id": _str_or_none(row.get("created_by_user_id")),
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
-
-
-def serialize_snapshot(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """``{id, version, contract_json, derived_json, readiness_json, created_by_user_id, created_at}``."""
-    if row is None:
-        return None
-    return {
-        "id": _str_or_none(row["id"]),
-        "version": row["version"],
-        "contract_json": row["contract_json"],
-        "derived_json": row["derived_json"],
-        "readiness_json": row["readiness_json"],
-        "created_by_user_id": _str_or_none(row.get("created_by_user_id")),
-        "created_at": iso(row["created_at"]),
-    }
-
-
-def serialize_rules_run(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``{id, ruleset_version, warnings, errors, created_at, input_snapshot:{id,version}, output_snapshot}``."""
-    return {
-        "id": _str_or_none(row["id"]),
-        "ruleset_version": row["ruleset_version"],
-        "warnings": row["warnings"],
-        "errors": row["errors"],
-        "created_at": iso(row["created_at"]),
-        "input_snapshot": {"id": _str_or_none(row["input_snapshot_id"]), "version": row["input_version"]},
-        "output_snapshot": {"id": _str_or_none(row["output_snapshot_id"]), "version": row["output_version"]},
-    }
-
-
-def serialize_comment(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``{id, comment_type, body, created_by_user_id, created_at}`` (+ ``note_id`` for system notes)."""
-    return {
-        "id": _str_or_none(row["id"]),
-        "comment_type": row["comment_type"],
-        "body": row["body"],
-        "created_by_user_id": _str_or_none(row.get("created_by_user_id")),
-        "created_at": iso(row["created_at"]),
-        "note_id": row.get("note_id"),
-    }
-
-
-def clamp_score(readiness: Mapping[str, Any] | None) -> int | None:
-    """``completeness_score`` clamped to 0..100 and rounded, or ``None`` without readiness."""
-    if not readiness:
-        return None
-    score = to_number(readiness.get("completeness_score"))
-    if score is None:
-        return None
-    return max(0, min(100, int(score + 0.5)))
-
-
-# --- evidence ------------------------------------------------------------------------------------------
-
-
-def evidence_sort_key(item: Mapping[str, Any]) -> tuple[int, float, str, str]:
-    """§1.6: ``annexure_order`` ascending with nulls last, then ``created_at``, then ``id``."""
-    order = item.get("annexure_order")
-    number = to_number(order)
-    return (
-        0 if number is not None else 1,
-        number if number is not None else 0.0,
-        str(item.get("created_at") or ""),
-        str(item.get("id") or ""),
+def _document(projected: ProjectedWorkOrder) -> JsonObject:
+    return work_order_document(
+        projected.work_order, billing_payload=projected.billing_payload, pack=projected.pack
     )
 
 
-def sort_evidence(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Evidence items in the fixed order of §1.6 (detail and export)."""
-    return [dict(item) for item in sorted(items, key=evidence_sort_key)]
+def work_order_out(projected: ProjectedWorkOrder) -> WorkOrderOut:
+    """The serialized work order with its billing block and pack state."""
+    return WorkOrderOut.model_validate(_document(projected))
 
 
-def newest_first(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows sorted by ``created_at`` descending (then ``id`` descending, for a stable order)."""
-    return [
-        dict(item)
-        for item in sorted(
-            items, key=lambda i: (str(i.get("created_at") or ""), str(i.get("id") or "")), reverse=True
-        )
-    ]
-
-
-def compute_readiness(
-    *,
-    report_type: str,
-    bank_type: str,
-    bank_name: str,
-    latest_contract: Mapping[str, Any] | None,
-    rule_warnings: Sequence[str],
-    evidence: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """Current readiness (decision 5) from the latest snapshot's contract (or the seeded default contract
-    when there is none), the evidence projection (items, required profile items, linked field keys) and the
-    latest rules run's warnings formatted ``"<CODE>: <message>"``."""
-    contract = base_contract(
-        latest_contract, report_type=report_type, bank_type=bank_type, bank_name=bank_name
-    )
-    ev = evidence or {}
-    return evaluate(
-        report_type,
-        contract,
-        list(ev.get("items") or []),
-        list(rule_warnings),
-        evidence_profile_requirements=list(ev.get("profile_requirements") or []),
-        field_evidence_linked_keys=list(ev.get("linked_field_keys") or []),
+def snapshot_out(snapshot: Snapshot) -> SnapshotOut:
+    """One snapshot on the wire."""
+    return SnapshotOut(
+        id=str(snapshot.id),
+        version=snapshot.version,
+        contract_json=snapshot.contract_json,
+        derived_json=snapshot.derived_json,
+        readiness_json=snapshot.readiness_json,
+        created_by_user_id=_str_or_none(snapshot.created_by_user_id),
+        created_at=iso_utc(snapshot.created_at),
     )
 
 
-_MANIFEST_FIELDS = (
-    "id",
-    "evidence_type",
-    "doc_type",
-    "annexure_order",
-    "classification",
-    "sensitivity",
-    "source",
-    "document_id",
-    "file_ref",
-    "captured_by_employee_id",
-    "captured_at",
-    "tags",
-    "created_at",
-)
-_DOCUMENT_FIELDS = (
-    "id",
-    "original_filename",
-    "content_type",
-    "size_bytes",
-    "status",
-    "classification",
-    "source",
-    "storage_key",
-)
+def rules_run_out(run: RulesRun) -> RulesRunOut:
+    """One rules run on the wire."""
+    return RulesRunOut(
+        id=str(run.id),
+        ruleset_version=run.ruleset_version,
+        warnings=run.warnings,
+        errors=run.errors,
+        created_at=iso_utc(run.created_at),
+        input_snapshot=SnapshotRef(id=str(run.input_snapshot_id), version=run.input_version),
+        output_snapshot=SnapshotRef(id=str(run.output_snapshot_id), version=run.output_version),
+    )
 
 
-def _manifest_document(document: Any) -> dict[str, Any] | None:
-    if not isinstance(document, Mapping):
-        return None
-    return {key: copy.deepcopy(document.get(key)) for key in _DOCUMENT_FIELDS}
+def comment_out(comment: Comment) -> CommentOut:
+    """One comment on the wire."""
+    return CommentOut(
+        id=str(comment.id),
+        comment_type=comment.comment_type,
+        body=comment.body,
+        created_by_user_id=_str_or_none(comment.created_by_user_id),
+        created_at=iso_utc(comment.created_at),
+        note_id=comment.note_id,
+    )
 
 
-def build_export_bundle(
-    *, work_order_id: str, snapshot: Mapping[str, Any], evidence_items: Iterable[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """The export bundle of domain.md §1.9 for one stored snapshot and the current evidence.
-
-    Raises ``ContractValidationError`` when the stored contract no longer validates (→ 409).
-    """
-    contract_json = snapshot["contract_json"]
-    parsed = parse_contract(contract_json)
-    annexures = parsed.get("annexures") or {}
-    hints = {
-        str(item.get("evidence_item_id")): item
-        for item in annexures.get("items") or []
-        if isinstance(item, Mapping)
-    }
-    manifest = []
-    for item in sort_evidence(evidence_items):
-        entry = {key: copy.deepcopy(item.get(key)) for key in _MANIFEST_FIELDS}
-        entry["document"] = _manifest_document(item.get("document"))
-        hint = hints.get(str(item.get("id")))
-        entry["annexure_hint"] = (
-            None
-            if hint is None
-            else {
-                "label": hint.get("label"),
-                "category": hint.get("category"),
-                "sort_order": hint.get("sort_order"),
-                "group_hint": copy.deepcopy(hint.get("group_hint")),
-            }
-        )
-        manifest.append(entry)
-    return {
-        "work_order_id": work_order_id,
-        "snapshot_version": snapshot["version"],
-        "contract_json": copy.deepcopy(contract_json),
-        "derived_json": copy.deepcopy(snapshot["derived_json"]),
-        "readiness_json": copy.deepcopy(snapshot["readiness_json"]),
-        "annexure_defaults": copy.deepcopy(annexures.get("image_grouping_default")),
-        "evidence_manifest": manifest,
-    }
+def created_out(wo: WorkOrder) -> WorkOrderCreatedOut:
+    """The answer to a create."""
+    projected = ProjectedWorkOrder(wo, billing_payload=None, pack=None)
+    return WorkOrderCreatedOut(work_order_id=str(wo.id), work_order=work_order_out(projected))
 
 
-def export_bundle_hash(bundle: Mapping[str, Any]) -> str:
-    """SHA-256 over the stable JSON of the bundle only (domain.md §0.2, §1.9)."""
-    return stable_sha256(dict(bundle))
+def list_item_out(summary: WorkOrderSummary) -> WorkOrderListItem:
+    """One work order of the list."""
+    readiness = summary.projected.work_order.current_readiness
+    document = _document(summary.projected)
+    created = summary.latest_snapshot_created_at
+    return WorkOrderListItem.model_validate(
+        document
+        | {
+            "readiness": readiness,
+            "readiness_score": clamp_score(readiness),
+            "latest_snapshot_version": summary.latest_snapshot_version,
+            "latest_snapshot_created_at": iso_utc(created) if created is not None else None,
+            "latest_derived_json": summary.latest_derived_json,
+            "evidence_count": summary.evidence_count,
+            "comments_count": summary.comments_count,
+        }
+    )
+
+
+def detail_out(detail: WorkOrderDetail) -> WorkOrderDetailOut:
+    """The detail view of domain.md §1.8."""
+    evidence = detail.evidence
+    return WorkOrderDetailOut(
+        work_order=work_order_out(detail.projected),
+        latest_snapshot=snapshot_out(detail.latest_snapshot) if detail.latest_snapshot else None,
+        readiness=detail.readiness,
+        evidence_items=sort_evidence(evidence.items or []),
+        field_evidence_links=newest_first(evidence.field_evidence_links or []),
+        ocr_jobs=newest_first(evidence.ocr_jobs or []),
+        comments=[comment_out(c) for c in detail.comments],
+        rules_runs=[rules_run_out(r) for r in detail.rules_runs],
+        evidence_version=evidence.evidence_version,
+    )
+
+
+def with_pack_link(detail: WorkOrderDetail) -> StatusChangedOut:
+    """The detail of a READY_FOR_RENDER answer with the render's pack link and state."""
+    out = detail_out(detail)
+    link = pack_link(detail.projected.work_order.pack_baseline_version, detail.projected.pack)
+    return StatusChangedOut(
+        **dict(out),
+        pack_link=PackLinkOut.model_validate(link) if link is not None else None,
+        pack_state=out.work_order.pack_state,
+    )
+
+
+def contract_patched_out(result: ContractPatched) -> ContractPatchedOut:
+    """The answer to a contract patch."""
+    return ContractPatchedOut(
+        work_order_id=str(result.work_order_id),
+        input_snapshot=snapshot_out(result.input_snapshot),
+        output_snapshot=snapshot_out(result.output_snapshot),
+        readiness=result.readiness,
+        rules_run=rules_run_out(result.rules_run),
+    )
+
+
+def export_out(export: WorkOrderExport) -> WorkOrderExportOut:
+    """The export of one snapshot."""
+    return WorkOrderExportOut(
+        work_order=work_order_out(export.projected),
+        snapshot=snapshot_out(export.snapshot),
+        export_bundle=export.bundle,
+        export_bundle_hash=export.bundle_hash,
+    )
+
+
+def status_pending_out(result: StatusResult) -> StatusPendingOut:
+    """202 while the acceptance saga runs."""
+    request_id = result.acceptance_request_id or ""
+    return StatusPendingOut(
+        status="PENDING",
+        work_order_id=str(result.work_order_id),
+        acceptance=PendingAcceptanceOut(status="PENDING", request_message_id=request_id),
+        poll_url=f"/v1/repogen/work-orders/{result.work_order_id}",
+    )
+
+
+def json_body(model: BaseModel) -> Any:
+    """The JSON body of a response model (what an idempotency key stores and replays)."""
+    return model.model_dump(mode="json")

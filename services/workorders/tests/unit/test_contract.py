@@ -164,7 +164,7 @@ class TestRejections:
     def test_error_body_lists_issues(self) -> None:
         with pytest.raises(ContractValidationError) as caught:
             parse_contract({"party": {"bank_name": None}})
-        body = caught.value.to_dict()
+        body = caught.value.body()
         assert body["code"] == "CONTRACT_INVALID"
         assert body["details"]["issues"][0]["path"] == ["party", "bank_name"]
         assert "party.bank_name" in body["message"]

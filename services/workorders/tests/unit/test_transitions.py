@@ -126,7 +126,7 @@ class TestReadyForRenderGate:
         }
         with pytest.raises(ReadinessBlocksReadyForRender) as caught:
             check_ready_for_render(readiness)
-        assert caught.value.to_dict() == {
+        assert caught.value.body() == {
             "code": "REPOGEN_READINESS_BLOCK",
             "message": "READY_FOR_RENDER blocked by missing fields/evidence",
             "details": {"readiness": readiness},

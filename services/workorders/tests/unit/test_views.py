@@ -1,7 +1,8 @@
-"""Unit tests of the pure read-model helpers (``workorders_service.views``)."""
+"""Unit tests of the pure read-model helpers (``workorders_service.domain.readmodel``)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 
 from shared.stable_json import stable_sha256
 from workorders_service.domain.contract import ContractValidationError, default_contract
-from workorders_service.views import (
+from workorders_service.domain.model import EvidenceProjection, PackProjection, Snapshot
+from workorders_service.domain.readmodel import (
     billing_block,
     build_export_bundle,
     clamp_score,
@@ -116,7 +118,7 @@ class TestBillingBlock:
 
 
 class TestPackState:
-    pack = {
+    fields = {
         "pack_id": "p1",
         "pack_version": 1,
         "status": "generating",
@@ -127,17 +129,18 @@ class TestPackState:
         "failed_source_version": None,
         "source_version": 3,
     }
+    pack = PackProjection(**fields)  # type: ignore[arg-type]
 
     def test_no_render_requested(self) -> None:
-        assert pack_state({"pack_baseline_version": None}, self.pack) is None
+        assert pack_state(None, self.pack) is None
 
     def test_pending_until_a_pack_newer_than_the_baseline_exists(self) -> None:
-        assert pack_state({"pack_baseline_version": 3}, self.pack) == "PENDING"
-        assert pack_link({"pack_baseline_version": 3}, self.pack) is None
-        assert pack_state({"pack_baseline_version": 0}, None) == "PENDING"
+        assert pack_state(3, self.pack) == "PENDING"
+        assert pack_link(3, self.pack) is None
+        assert pack_state(0, None) == "PENDING"
 
     def test_created_pack_gives_the_link(self) -> None:
-        link = pack_link({"pack_baseline_version": 2}, self.pack)
+        link = pack_link(2, self.pack)
         assert link is not None
         assert (link["pack"]["id"], link["pack"]["version"], link["pack"]["status"]) == (
             "p1",
@@ -145,28 +148,38 @@ class TestPackState:
             "generating",
         )
         assert link["generation_job"] == {"id": "j1", "status": "queued", "attempts": 0}
-        assert pack_state({"pack_baseline_version": 2}, self.pack) == "GENERATING"
+        assert pack_state(2, self.pack) == "GENERATING"
 
     def test_failure_after_creation_is_failed(self) -> None:
-        failed = self.pack | {"failed_source_version": 4, "status": "failed"}
-        assert pack_state({"pack_baseline_version": 2}, failed) == "FAILED"
+        failed = PackProjection(**(self.fields | {"failed_source_version": 4, "status": "failed"}))  # type: ignore[arg-type]
+        assert pack_state(2, failed) == "FAILED"
         assert (
             pack_state(
-                {"pack_baseline_version": 2},
-                self.pack | {"pack_id": None, "created_source_version": None, "failed_source_version": 4},
+                2,
+                PackProjection(
+                    **(
+                        self.fields
+                        | {"pack_id": None, "created_source_version": None, "failed_source_version": 4}
+                    )  # type: ignore[arg-type]
+                ),
             )
             == "FAILED"
         )
 
 
 class TestExportBundle:
-    def snapshot(self, contract: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "version": 2,
-            "contract_json": contract,
-            "derived_json": {"computed_values": {"FMV": 5000000}},
-            "readiness_json": {"completeness_score": 80},
-        }
+    def snapshot(self, contract: dict[str, Any]) -> Snapshot:
+        return Snapshot(
+            id=uuid.uuid4(),
+            tenant_id=uuid.uuid4(),
+            work_order_id=uuid.uuid4(),
+            version=2,
+            contract_json=contract,
+            derived_json={"computed_values": {"FMV": 5000000}},
+            readiness_json={"completeness_score": 80},
+            created_by_user_id=None,
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
 
     def test_manifest_is_sorted_with_hints_and_documents(self) -> None:
         contract = default_contract()
@@ -238,7 +251,7 @@ class TestCurrentReadiness:
             bank_name="State Bank of India",
             latest_contract=contract,
             rule_warnings=[],
-            evidence={"items": [item("a", 1, "t"), item("b", 2, "t")]},
+            evidence=EvidenceProjection(items=[item("a", 1, "t"), item("b", 2, "t")]),
         )
         assert readiness["completeness_score"] == 80
         assert readiness["missing_evidence"] == ["valuation_photos: need at least 6, found 2"]
@@ -262,9 +275,9 @@ class TestCurrentReadiness:
             bank_name="SBI",
             latest_contract=None,
             rule_warnings=["RULE: x"],
-            evidence={
-                "items": [item("a", None, "t", evidence_type="DOCUMENT", doc_type="SALE_DEED")],
-                "profile_requirements": [
+            evidence=EvidenceProjection(
+                items=[item("a", None, "t", evidence_type="DOCUMENT", doc_type="SALE_DEED")],
+                profile_requirements=[
                     {
                         "id": "s",
                         "evidence_type": "DOCUMENT",
@@ -281,8 +294,8 @@ class TestCurrentReadiness:
                         "label": "Optional",
                     },
                 ],
-                "linked_field_keys": ["party.bank_name"],
-            },
+                linked_field_keys=["party.bank_name"],
+            ),
         )
         assert readiness["required_evidence_minimums"] == {"Sale Deed": 1}
         assert readiness["missing_evidence"] == []

@@ -1,51 +1,156 @@
-"""Domain errors of the work-order service.
+"""Failures of the work-order service, each one a fact with its ``code`` and HTTP ``status``.
 
-Each subclass is one failure, named as a fact, with a SCREAMING_SNAKE ``code``. The HTTP/Kafka edges turn
-them into the normalized body ``{"code", "message", "details"}``; the domain never chooses a status code.
+Every class subclasses :class:`shared.errors.DomainError` through :class:`WorkOrderError`; the HTTP edge
+(:mod:`shared.http`) renders any of them as ``{"code", "message", "details"}`` with its ``status`` and the
+routes document them with :func:`shared.api.errors`, so there is no status map anywhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shared.errors import DomainError
+
+__all__ = [
+    "AcceptanceNotSettled",
+    "AcceptanceRejected",
+    "AcceptanceRejectedByBilling",
+    "ContractValidationError",
+    "InvalidContractPatch",
+    "InvalidStatusTransition",
+    "PortalSourceTypeForbidden",
+    "ReadinessBlocksReadyForRender",
+    "ReopenAfterReleaseForbidden",
+    "ReopenNoteRequired",
+    "SnapshotContractInvalid",
+    "SnapshotNotFound",
+    "SnapshotRequiredForReadyForRender",
+    "WorkOrderError",
+    "WorkOrderLocked",
+    "WorkOrderNotFound",
+]
+
+#: one issue of a contract validation: the keys/indexes from the contract root and what is wrong there
+Issue = Mapping[str, Any]
 
 
-class WorkOrderDomainError(Exception):
-    """Base class: a rule of the work-order domain was violated."""
+class WorkOrderError(DomainError):
+    """Base class: a rule of the work-order service was violated."""
 
-    code: ClassVar[str] = "WORK_ORDER_DOMAIN_ERROR"
-
-    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details: dict[str, Any] = dict(details or {})
-
-    def to_dict(self) -> dict[str, Any]:
-        """The normalized error body ``{"code", "message", "details"}``."""
-        return {"code": self.code, "message": self.message, "details": self.details}
+    code = "WORK_ORDER_DOMAIN_ERROR"
+    status = 400
 
 
-class ContractValidationError(WorkOrderDomainError):
+class WorkOrderNotFound(WorkOrderError):
+    """The work order does not exist, or the caller's audience may not see it (message as domain.md §9.1)."""
+
+    code = "WORK_ORDER_NOT_FOUND"
+    status = 404
+
+    def __init__(self, work_order_id: uuid.UUID | str) -> None:
+        super().__init__(f"repogen work order {work_order_id} not found")
+
+
+class SnapshotNotFound(WorkOrderError):
+    """The export asked for a snapshot the work order does not have (or it has none yet)."""
+
+    code = "SNAPSHOT_NOT_FOUND"
+    status = 404
+
+    def __init__(self, snapshot_version: int | None = None) -> None:
+        if snapshot_version is None:
+            super().__init__("repogen snapshot not found for work order")
+        else:
+            super().__init__(
+                f"repogen snapshot v{snapshot_version} not found",
+                details={"snapshot_version": snapshot_version},
+            )
+
+
+class PortalSourceTypeForbidden(WorkOrderError):
+    """The portal audience creates CHANNEL work orders only (decision "Hardening (issue 12): audience")."""
+
+    code = "PORTAL_SOURCE_TYPE_FORBIDDEN"
+    status = 403
+
+    def __init__(self, source_type: str) -> None:
+        super().__init__(
+            "the portal audience may only create CHANNEL work orders",
+            details={"source_type": source_type, "allowed": ["CHANNEL"]},
+        )
+
+
+class ContractValidationError(WorkOrderError):
     """A contract or contract patch failed the canonical schema.
 
     ``issues`` lists ``{"path": [...], "message": str}`` entries; ``path`` is the list of keys/indexes from
     the contract root to the offending value (like the original's validation issues).
     """
 
-    code: ClassVar[str] = "CONTRACT_INVALID"
+    code = "CONTRACT_INVALID"
+    status = 400
 
-    def __init__(self, issues: list[dict[str, Any]]) -> None:
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues: list[dict[str, Any]] = [dict(issue) for issue in issues]
         summary = "; ".join(
-            f"{'.'.join(str(p) for p in i['path']) or '<root>'}: {i['message']}" for i in issues
+            f"{'.'.join(str(p) for p in i['path']) or '<root>'}: {i['message']}" for i in self.issues
         )
-        super().__init__(f"contract validation failed: {summary}", details={"issues": issues})
-        self.issues = issues
+        super().__init__(f"contract validation failed: {summary}", details={"issues": self.issues})
 
 
-class InvalidStatusTransition(WorkOrderDomainError):
+class InvalidContractPatch(WorkOrderError):
+    """The contract patch of a request is not JSON or fails the schema: each issue carries its dotted
+    ``path`` and the raw ``loc``."""
+
+    code = "INVALID_CONTRACT_PATCH"
+    status = 400
+    default_message = "request body must be JSON"
+
+    @classmethod
+    def of(cls, error: ContractValidationError) -> InvalidContractPatch:
+        """The patch request's failure for the issues the contract schema found."""
+        issues = [
+            {
+                "path": ".".join(str(p) for p in issue["path"]),
+                "loc": list(issue["path"]),
+                "message": issue["message"],
+            }
+            for issue in error.issues
+        ]
+        return cls(error.message, details={"issues": issues})
+
+
+class WorkOrderLocked(WorkOrderError):
+    """From READY_FOR_RENDER on the contract is frozen (decision 29)."""
+
+    code = "WORK_ORDER_LOCKED"
+    status = 409
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"work order is {status}: contract and evidence are locked", details={"status": status}
+        )
+
+
+class SnapshotContractInvalid(WorkOrderError):
+    """A stored snapshot's contract no longer validates, so no export bundle can be built from it."""
+
+    code = "SNAPSHOT_CONTRACT_INVALID"
+    status = 409
+
+    def __init__(self, snapshot_id: uuid.UUID | str, issues: Sequence[Issue]) -> None:
+        super().__init__(
+            f"snapshot {snapshot_id} has invalid contract_json", details={"issues": [dict(i) for i in issues]}
+        )
+
+
+class InvalidStatusTransition(WorkOrderError):
     """The requested status is not reachable from the current one (domain.md §1.3)."""
 
-    code: ClassVar[str] = "INVALID_STATUS_TRANSITION"
+    code = "INVALID_STATUS_TRANSITION"
+    status = 400
 
     def __init__(self, from_status: str, to_status: str) -> None:
         super().__init__(
@@ -54,10 +159,11 @@ class InvalidStatusTransition(WorkOrderDomainError):
         )
 
 
-class ReopenNoteRequired(WorkOrderDomainError):
+class ReopenNoteRequired(WorkOrderError):
     """Reopening (READY_FOR_RENDER -> DATA_PENDING) needs a non-blank note (decision 29)."""
 
-    code: ClassVar[str] = "REOPEN_NOTE_REQUIRED"
+    code = "REOPEN_NOTE_REQUIRED"
+    status = 400
 
     def __init__(self) -> None:
         super().__init__(
@@ -66,10 +172,11 @@ class ReopenNoteRequired(WorkOrderDomainError):
         )
 
 
-class ReopenAfterReleaseForbidden(WorkOrderDomainError):
+class ReopenAfterReleaseForbidden(WorkOrderError):
     """A work order with a successful deliverables release cannot be reopened (decision 29)."""
 
-    code: ClassVar[str] = "REOPEN_AFTER_RELEASE_FORBIDDEN"
+    code = "REOPEN_AFTER_RELEASE_FORBIDDEN"
+    status = 409
 
     def __init__(self) -> None:
         super().__init__(
@@ -78,22 +185,52 @@ class ReopenAfterReleaseForbidden(WorkOrderDomainError):
         )
 
 
-class SnapshotRequiredForReadyForRender(WorkOrderDomainError):
+class SnapshotRequiredForReadyForRender(WorkOrderError):
     """READY_FOR_RENDER was requested before any contract snapshot exists (vector SPN-05)."""
 
-    code: ClassVar[str] = "SNAPSHOT_REQUIRED_FOR_READY_FOR_RENDER"
+    code = "SNAPSHOT_REQUIRED_FOR_READY_FOR_RENDER"
+    status = 400
+    default_message = "READY_FOR_RENDER requires at least one computed contract snapshot"
 
-    def __init__(self) -> None:
-        super().__init__("READY_FOR_RENDER requires at least one computed contract snapshot")
 
-
-class ReadinessBlocksReadyForRender(WorkOrderDomainError):
+class ReadinessBlocksReadyForRender(WorkOrderError):
     """Readiness still has missing fields or evidence (domain.md §1.3 step 5); details carry the readiness."""
 
-    code: ClassVar[str] = "REPOGEN_READINESS_BLOCK"
+    code = "REPOGEN_READINESS_BLOCK"
+    status = 400
 
-    def __init__(self, readiness: dict[str, Any]) -> None:
+    def __init__(self, readiness: Mapping[str, Any]) -> None:
+        self.readiness = dict(readiness)
         super().__init__(
-            "READY_FOR_RENDER blocked by missing fields/evidence", details={"readiness": readiness}
+            "READY_FOR_RENDER blocked by missing fields/evidence", details={"readiness": self.readiness}
         )
-        self.readiness = readiness
+
+
+class _AcceptanceMissing(WorkOrderError):
+    status = 409
+
+    def __init__(self, acceptance_status: str | None, acceptance_code: str | None) -> None:
+        super().__init__(
+            f"READY_FOR_RENDER requires billing acceptance ACCEPTED (is {acceptance_status})",
+            details={"acceptance_status": acceptance_status, "acceptance_code": acceptance_code},
+        )
+
+
+class AcceptanceRejected(_AcceptanceMissing):
+    """READY_FOR_RENDER was requested after billing rejected the acceptance."""
+
+    code = "ACCEPTANCE_REJECTED"
+
+
+class AcceptanceNotSettled(_AcceptanceMissing):
+    """READY_FOR_RENDER was requested before billing accepted the work order."""
+
+    code = "ACCEPTANCE_NOT_SETTLED"
+
+
+class AcceptanceRejectedByBilling(WorkOrderError):
+    """The acceptance saga a status change started was rejected by billing and the change reverted;
+    the code is billing's own refusal code (``ACCEPTANCE_REJECTED`` when it gave none)."""
+
+    code = "ACCEPTANCE_REJECTED"
+    status = 409

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.domain.numeric import normalize_json_numbers, round2, round_up_to_step, to_number
+from workorders_service.domain.contract import DEFAULT_CONTRACT_JSON
 
 __all__ = [
     "DEFAULT_RULESET_VERSION",
@@ -65,19 +66,8 @@ _WARNINGS: dict[str, tuple[str, str]] = {
     "PROPERTY_ADDRESS_MISSING": ("warn", "Property address is missing."),
 }
 
-_SECTION_DEFAULTS: dict[str, Any] = {
-    "meta": {},
-    "party": {},
-    "property": {"floors": []},
-    "valuation_inputs": {},
-    "computed_values": {},
-    "annexures": {
-        "items": [],
-        "image_grouping_default": {"min_images_per_page": 2, "max_images_per_page": 4},
-    },
-    "manual_fields": {},
-    "audit": {},
-}
+# A section that is missing or not an object starts from the default contract's section.
+_SECTION_DEFAULTS = DEFAULT_CONTRACT_JSON
 
 
 def sqft_to_sqm(value_sqft: float) -> float:

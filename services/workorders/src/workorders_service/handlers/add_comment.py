@@ -1,0 +1,44 @@
+"""Add an operator comment to a work order."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from shared.db.uow import UnitOfWork
+from workorders_service.domain.model import Comment
+from workorders_service.handlers.common import existing_work_order, user_uuid
+from workorders_service.repositories import WorkOrderRepository
+
+
+@dataclass(frozen=True)
+class AddComment:
+    """A comment of ``comment_type`` by ``user_id`` on one work order."""
+
+    work_order_id: uuid.UUID
+    user_id: str | None
+    comment_type: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CommentAdded:
+    """The stored comment and the work order's version at that time (for the consistency token)."""
+
+    comment: Comment
+    work_order_version: int
+
+
+async def add_comment(uow: UnitOfWork, command: AddComment) -> CommentAdded:
+    """Insert the comment (404 when the work order does not exist)."""
+    repo = WorkOrderRepository(uow.session)
+    wo = await existing_work_order(repo, command.work_order_id)
+    comment = await repo.insert_comment(
+        tenant_id=wo.tenant_id,
+        work_order_id=wo.id,
+        comment_type=command.comment_type,
+        body=command.body,
+        created_by_user_id=user_uuid(command.user_id),
+    )
+    assert comment is not None  # only system notes (with a note_id) can be skipped
+    return CommentAdded(comment, wo.version)

@@ -1,0 +1,103 @@
+"""What several use cases share: the next event of a work order, its current readiness, the actor."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from shared.contracts.base import Event
+from shared.contracts.workorders import Readiness, ReadinessChanged
+from shared.db.uow import UnitOfWork
+from shared.messaging.envelope import Envelope
+from workorders_service.domain.errors import WorkOrderNotFound
+from workorders_service.domain.model import EvidenceProjection, JsonObject, Snapshot, WorkOrder
+from workorders_service.domain.readmodel import compute_readiness
+from workorders_service.domain.rules import warning_strings
+from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
+
+
+def user_uuid(user_id: str | None) -> uuid.UUID | None:
+    """The actor as a uuid column value (tokens may carry non-uuid user ids: stored as NULL)."""
+    if not user_id:
+        return None
+    try:
+        return uuid.UUID(user_id)
+    except ValueError:
+        return None
+
+
+def uuid_or_none(value: object) -> uuid.UUID | None:
+    """A uuid of another service's document, or ``None`` when it is absent or not one."""
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+async def existing_work_order(
+    repo: WorkOrderRepository, work_order_id: uuid.UUID, *, for_update: bool = False
+) -> WorkOrder:
+    """The work order, or 404 ``WORK_ORDER_NOT_FOUND``."""
+    wo = await repo.get(work_order_id, for_update=for_update)
+    if wo is None:
+        raise WorkOrderNotFound(work_order_id)
+    return wo
+
+
+async def lock_work_order(
+    uow: UnitOfWork, work_order_id: uuid.UUID, envelope_tenant_id: str | None
+) -> tuple[WorkOrder | None, str | None]:
+    """The work order of another service's event, row-locked (``None`` when it is unknown here), and the
+    tenant its projection rows belong to (the envelope's for an unknown work order)."""
+    wo = await WorkOrderRepository(uow.session).get(work_order_id, for_update=True)
+    return wo, str(wo.tenant_id) if wo else envelope_tenant_id
+
+
+async def evaluate_readiness(
+    repo: WorkOrderRepository, wo: WorkOrder, latest: Snapshot | None, evidence: EvidenceProjection | None
+) -> JsonObject:
+    """Readiness of the latest snapshot's contract (or the seeded default), the latest rules run's
+    warnings and the evidence projection."""
+    runs = await repo.rules_runs(wo.id, limit=1)
+    return compute_readiness(
+        report_type=wo.report_type,
+        bank_type=wo.bank_type,
+        bank_name=wo.bank_name,
+        latest_contract=latest.contract_json if latest else None,
+        rule_warnings=warning_strings(runs[0].warnings) if runs else [],
+        evidence=evidence,
+    )
+
+
+async def emit(uow: UnitOfWork, wo: WorkOrder, event: Event) -> tuple[WorkOrder, Envelope]:
+    """Publish one work-order event with the next aggregate version; the work order at that version."""
+    version = await WorkOrderRepository(uow.session).bump_version(wo.id)
+    envelope = await uow.emit(
+        event, aggregate_id=str(wo.id), aggregate_version=version, tenant_id=str(wo.tenant_id)
+    )
+    return replace(wo, version=version), envelope
+
+
+async def refresh_readiness(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, JsonObject]:
+    """Recompute the current readiness (decision 5), store it, emit ``readiness_changed`` when it changed."""
+    repo = WorkOrderRepository(uow.session)
+    latest = await repo.latest_snapshot(wo.id)
+    evidence = await ProjectionRepository(uow.session).evidence(wo.id)
+    readiness = await evaluate_readiness(repo, wo, latest, evidence)
+    evidence_version = int(evidence.evidence_version) if evidence else 0
+    changed = readiness != wo.current_readiness
+    if changed or evidence_version != wo.readiness_evidence_version:
+        await repo.update(wo.id, current_readiness=readiness, readiness_evidence_version=evidence_version)
+    wo = replace(wo, current_readiness=readiness, readiness_evidence_version=evidence_version)
+    if changed:
+        wo, _ = await emit(
+            uow,
+            wo,
+            ReadinessChanged(
+                work_order_id=str(wo.id),
+                readiness=Readiness.model_validate(readiness),
+                evidence_version=evidence_version,
+                snapshot_version=latest.version if latest else None,
+            ),
+        )
+    return wo, readiness

@@ -1,0 +1,451 @@
+"""All SQL of the work-orders service, one repository per aggregate (never commits: the unit of work does)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Table, and_, func, literal, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from workorders_service.domain import model
+from workorders_service.tables import (
+    billing_projection,
+    comments,
+    contract_snapshots,
+    evidence_projection,
+    pack_projection,
+    rules_runs,
+    work_orders,
+)
+
+R = TypeVar("R")
+
+# the projection tables by the name of the service state they hold (x-zenops-after tokens)
+PROJECTIONS: dict[str, Table] = {
+    "evidence": evidence_projection,
+    "billing": billing_projection,
+    "pack": pack_projection,
+}
+
+
+def _record(cls: type[R], row: RowMapping) -> R:
+    """A typed record from the columns of a row that are its fields."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{name: row[name] for name in names if name in row})
+
+
+async def _insert_returning(session: AsyncSession, table: Table, cls: type[R], **values: object) -> R:
+    """Insert one row and return it, as stored, as a typed record."""
+    row = (await session.execute(insert(table).values(**values).returning(table))).mappings().one()
+    return _record(cls, row)
+
+
+class WorkOrderRepository:
+    """The work-order aggregate: work orders, their snapshots, rules runs and comments."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert(
+        self,
+        *,
+        id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        source_type: str,
+        source_ref_id: uuid.UUID | None,
+        assignment_id: uuid.UUID | None,
+        report_type: str,
+        bank_name: str,
+        bank_type: str,
+        billing_external_key: str | None,
+        created_by_user_id: uuid.UUID | None,
+        current_readiness: model.JsonObject,
+    ) -> model.WorkOrder:
+        """Insert a DRAFT work order (version 1) and return it as stored."""
+        return await _insert_returning(
+            self.session,
+            work_orders,
+            model.WorkOrder,
+            id=id,
+            tenant_id=tenant_id,
+            source_type=source_type,
+            source_ref_id=source_ref_id,
+            assignment_id=assignment_id,
+            report_type=report_type,
+            bank_name=bank_name,
+            bank_type=bank_type,
+            billing_external_key=billing_external_key,
+            created_by_user_id=created_by_user_id,
+            current_readiness=current_readiness,
+        )
+
+    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:
+        """The work order (row-locked with ``for_update``), or ``None``."""
+        query = select(work_orders).where(work_orders.c.id == work_order_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return _record(model.WorkOrder, row) if row else None
+
+    async def update(self, work_order_id: uuid.UUID, **values: object) -> None:
+        """Set columns and ``updated_at``."""
+        await self.session.execute(
+            update(work_orders)
+            .where(work_orders.c.id == work_order_id)
+            .values(**values, updated_at=func.now())
+        )
+
+    async def bump_version(self, work_order_id: uuid.UUID) -> int:
+        """Next aggregate version: every event on ``workorders.work-order.v1`` takes one."""
+        result = await self.session.execute(
+            update(work_orders)
+            .where(work_orders.c.id == work_order_id)
+            .values(version=work_orders.c.version + 1)
+            .returning(work_orders.c.version)
+        )
+        return int(result.scalar_one())
+
+    async def search(
+        self,
+        *,
+        status: str | None,
+        report_type: str | None,
+        bank_type: str | None,
+        template_selector: str | None,
+        source_type: str | None,
+        search: str | None,
+        limit: int,
+    ) -> list[model.WorkOrderSummary]:
+        """Newest first, with the latest snapshot, evidence and comment counts and the projections."""
+        w = work_orders
+        latest = (
+            select(
+                contract_snapshots.c.version,
+                contract_snapshots.c.created_at,
+                contract_snapshots.c.derived_json,
+            )
+            .where(contract_snapshots.c.work_order_id == w.c.id)
+            .order_by(contract_snapshots.c.version.desc())
+            .limit(1)
+            .lateral("s")
+        )
+        comment_count = (
+            select(func.count()).select_from(comments).where(comments.c.work_order_id == w.c.id)
+        ).scalar_subquery()
+        e, b, p = evidence_projection, billing_projection, pack_projection
+        query = (
+            select(
+                w,
+                latest.c.version.label("latest_snapshot_version"),
+                latest.c.created_at.label("latest_snapshot_created_at"),
+                latest.c.derived_json.label("latest_derived_json"),
+                func.coalesce(func.jsonb_array_length(e.c["items"]), 0).label("evidence_count"),
+                comment_count.label("comments_count"),
+                b.c.payload.label("billing_payload"),
+                p.c.pack_id.label("p_pack_id"),
+                p.c.status.label("p_status"),
+                p.c.created_source_version.label("p_created"),
+                p.c.failed_source_version.label("p_failed"),
+            )
+            .select_from(
+                w.outerjoin(latest, true())
+                .outerjoin(e, e.c.work_order_id == w.c.id)
+                .outerjoin(b, b.c.work_order_id == w.c.id)
+                .outerjoin(p, p.c.work_order_id == w.c.id)
+            )
+            .order_by(w.c.created_at.desc(), w.c.id.desc())
+            .limit(limit)
+        )
+        for column, value in (
+            (w.c.status, status),
+            (w.c.report_type, report_type),
+            (w.c.bank_type, bank_type),
+            (w.c.template_selector, template_selector),
+            (w.c.source_type, source_type),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if search:
+            # Decision 25: a substring of the bank name, or an exact id; non-uuid text only matches names.
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clause: ColumnElement[bool] = w.c.bank_name.ilike(f"%{escaped}%", escape="\\")
+            with contextlib.suppress(ValueError):
+                clause = or_(clause, w.c.id == uuid.UUID(search.strip()))
+            query = query.where(clause)
+        summaries = []
+        for row in (await self.session.execute(query)).mappings():
+            pack = (
+                model.PackProjection(
+                    source_version=0,
+                    pack_id=row["p_pack_id"],
+                    status=row["p_status"],
+                    created_source_version=row["p_created"],
+                    failed_source_version=row["p_failed"],
+                )
+                if row["p_pack_id"] or row["p_failed"]
+                else None
+            )
+            summaries.append(
+                model.WorkOrderSummary(
+                    projected=model.ProjectedWorkOrder(
+                        _record(model.WorkOrder, row), row["billing_payload"], pack
+                    ),
+                    latest_snapshot_version=row["latest_snapshot_version"],
+                    latest_snapshot_created_at=row["latest_snapshot_created_at"],
+                    latest_derived_json=row["latest_derived_json"],
+                    evidence_count=int(row["evidence_count"]),
+                    comments_count=int(row["comments_count"]),
+                )
+            )
+        return summaries
+
+    # --- snapshots and rules runs ----------------------------------------------------------------------
+
+    async def latest_snapshot(self, work_order_id: uuid.UUID) -> model.Snapshot | None:
+        """The snapshot with the highest version, or ``None``."""
+        return await self._snapshot(
+            select(contract_snapshots)
+            .where(contract_snapshots.c.work_order_id == work_order_id)
+            .order_by(contract_snapshots.c.version.desc())
+            .limit(1)
+        )
+
+    async def snapshot_by_version(self, work_order_id: uuid.UUID, version: int) -> model.Snapshot | None:
+        """The snapshot of that version, or ``None``."""
+        return await self._snapshot(
+            select(contract_snapshots).where(
+                contract_snapshots.c.work_order_id == work_order_id, contract_snapshots.c.version == version
+            )
+        )
+
+    async def _snapshot(self, query: Any) -> model.Snapshot | None:
+        row = (await self.session.execute(query)).mappings().first()
+        return _record(model.Snapshot, row) if row else None
+
+    async def insert_snapshot(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        work_order_id: uuid.UUID,
+        version: int,
+        contract_json: model.JsonObject,
+        derived_json: model.JsonObject,
+        readiness_json: model.JsonObject,
+        created_by_user_id: uuid.UUID | None,
+    ) -> model.Snapshot:
+        """Insert one snapshot and return it as stored."""
+        return await _insert_returning(
+            self.session,
+            contract_snapshots,
+            model.Snapshot,
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            work_order_id=work_order_id,
+            version=version,
+            contract_json=contract_json,
+            derived_json=derived_json,
+            readiness_json=readiness_json,
+            created_by_user_id=created_by_user_id,
+        )
+
+    async def insert_rules_run(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        work_order_id: uuid.UUID,
+        input_snapshot_id: uuid.UUID,
+        output_snapshot_id: uuid.UUID,
+        ruleset_version: str,
+        warnings: list[model.JsonObject],
+        errors: list[model.JsonObject],
+    ) -> None:
+        """Record one rules-engine run."""
+        await self.session.execute(
+            insert(rules_runs).values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                work_order_id=work_order_id,
+                input_snapshot_id=input_snapshot_id,
+                output_snapshot_id=output_snapshot_id,
+                ruleset_version=ruleset_version,
+                warnings=warnings,
+                errors=errors,
+            )
+        )
+
+    async def rules_runs(self, work_order_id: uuid.UUID, *, limit: int = 10) -> list[model.RulesRun]:
+        """The newest runs first, each with its snapshots' versions."""
+        i = contract_snapshots.alias("i")
+        o = contract_snapshots.alias("o")
+        r = rules_runs
+        query = (
+            select(
+                r.c.id,
+                r.c.ruleset_version,
+                r.c.warnings,
+                r.c.errors,
+                r.c.created_at,
+                r.c.input_snapshot_id,
+                i.c.version.label("input_version"),
+                r.c.output_snapshot_id,
+                o.c.version.label("output_version"),
+            )
+            .join_from(r, i, i.c.id == r.c.input_snapshot_id)
+            .join(o, o.c.id == r.c.output_snapshot_id)
+            .where(r.c.work_order_id == work_order_id)
+            .order_by(r.c.created_at.desc(), o.c.version.desc())
+            .limit(limit)
+        )
+        return [_record(model.RulesRun, row) for row in (await self.session.execute(query)).mappings()]
+
+    # --- comments -----------------------------------------------------------------------------------------
+
+    async def insert_comment(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        work_order_id: uuid.UUID,
+        comment_type: str,
+        body: str,
+        created_by_user_id: uuid.UUID | None,
+        note_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> model.Comment | None:
+        """Insert one comment; a system note whose ``note_id`` is already there is skipped (``None``)."""
+        values: dict[str, object] = {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "work_order_id": work_order_id,
+            "comment_type": comment_type,
+            "body": body,
+            "note_id": note_id,
+            "created_by_user_id": created_by_user_id,
+        }
+        if created_at is not None:
+            values["created_at"] = created_at
+        row = (
+            (
+                await self.session.execute(
+                    insert(comments)
+                    .values(**values)
+                    .on_conflict_do_nothing(index_elements=[comments.c.work_order_id, comments.c.note_id])
+                    .returning(comments)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _record(model.Comment, row) if row else None
+
+    async def comments(self, work_order_id: uuid.UUID) -> list[model.Comment]:
+        """Newest first."""
+        query = (
+            select(comments)
+            .where(comments.c.work_order_id == work_order_id)
+            .order_by(comments.c.created_at.desc(), comments.c.id.desc())
+        )
+        return [_record(model.Comment, row) for row in (await self.session.execute(query)).mappings()]
+
+
+class ProjectionRepository:
+    """Local read models of the evidence, billing and pack state (each with its source version)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _one(self, table: Table, work_order_id: uuid.UUID) -> RowMapping | None:
+        query = select(table).where(table.c.work_order_id == work_order_id)
+        return (await self.session.execute(query)).mappings().first()
+
+    async def evidence(self, work_order_id: uuid.UUID) -> model.EvidenceProjection | None:
+        """The evidence projection, or ``None`` before evidence told anything."""
+        row = await self._one(evidence_projection, work_order_id)
+        return _record(model.EvidenceProjection, row) if row else None
+
+    async def billing(self, work_order_id: uuid.UUID) -> model.BillingProjection | None:
+        """The billing projection, or ``None``."""
+        row = await self._one(billing_projection, work_order_id)
+        return _record(model.BillingProjection, row) if row else None
+
+    async def pack(self, work_order_id: uuid.UUID) -> model.PackProjection | None:
+        """The pack projection, or ``None``."""
+        row = await self._one(pack_projection, work_order_id)
+        return _record(model.PackProjection, row) if row else None
+
+    async def projected(self, wo: model.WorkOrder) -> model.ProjectedWorkOrder:
+        """The work order with its billing payload and pack projection."""
+        billing = await self.billing(wo.id)
+        return model.ProjectedWorkOrder(wo, billing.payload if billing else None, await self.pack(wo.id))
+
+    async def source_version(self, projection: str, work_order_id: uuid.UUID) -> int | None:
+        """The source version a projection (``evidence``, ``billing``, ``pack``) reflects, or ``None``."""
+        table = PROJECTIONS[projection]
+        value = (
+            await self.session.execute(
+                select(table.c.source_version).where(table.c.work_order_id == work_order_id)
+            )
+        ).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    async def upsert_evidence(
+        self, work_order_id: uuid.UUID, tenant_id: str, evidence: model.EvidenceProjection
+    ) -> None:
+        """Store the evidence state unless a newer one is there already."""
+        values = {"work_order_id": work_order_id, "tenant_id": tenant_id, **dataclasses.asdict(evidence)}
+        statement = insert(evidence_projection).values(**values)
+        excluded = statement.excluded
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[evidence_projection.c.work_order_id],
+                set_={
+                    **{name: excluded[name] for name in values if name not in ("work_order_id", "tenant_id")},
+                    "updated_at": func.now(),
+                },
+                where=evidence_projection.c.source_version < excluded.source_version,
+            )
+        )
+
+    async def upsert_billing(
+        self, *, work_order_id: uuid.UUID, tenant_id: str, payload: model.JsonObject, source_version: int
+    ) -> None:
+        """Store billing's payload unless a newer one is there already."""
+        statement = insert(billing_projection).values(
+            work_order_id=work_order_id, tenant_id=tenant_id, payload=payload, source_version=source_version
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[billing_projection.c.work_order_id],
+                set_={
+                    "payload": statement.excluded.payload,
+                    "source_version": statement.excluded.source_version,
+                    "updated_at": func.now(),
+                },
+                where=billing_projection.c.source_version < statement.excluded.source_version,
+            )
+        )
+
+    async def upsert_pack(
+        self, *, work_order_id: uuid.UUID, tenant_id: str, source_version: int, **values: object
+    ) -> None:
+        """Insert the row if missing, then set ``values`` when the event is newer than the row."""
+        await self.session.execute(
+            insert(pack_projection)
+            .values(work_order_id=work_order_id, tenant_id=tenant_id, source_version=0)
+            .on_conflict_do_nothing(index_elements=[pack_projection.c.work_order_id])
+        )
+        await self.session.execute(
+            update(pack_projection)
+            .where(
+                and_(
+                    pack_projection.c.work_order_id == work_order_id,
+                    pack_projection.c.source_version < literal(source_version),
+                )
+            )
+            .values(**values, source_version=source_version, updated_at=func.now())
+        )
