@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
@@ -262,45 +263,59 @@ def _version_header(work_order_id: str, version: int) -> dict[str, str]:
     return {VERSION_HEADER: version_token("evidence", "work-order-evidence", work_order_id, version)}
 
 
-WriteAnswer = (
-    views.EvidenceLinked
-    | views.ProfilesView
-    | views.FieldLinksView
-    | views.OcrEnqueued
-    | views.AnnexureOrdered
-)
-ReadAnswer = TypeVar(
-    "ReadAnswer",
-    views.WorkOrderEvidenceView,
-    views.ProfilesView,
-    views.ChecklistView,
-    views.FieldLinksView,
-    views.OcrJobsView,
-)
+class _Versioned(Protocol):
+    """A route body that names the work order and the evidence version it shows."""
+
+    @property
+    def work_order_id(self) -> str: ...
+
+    @property
+    def evidence_version(self) -> int: ...
+
+    def model_dump(self, *, mode: str = "python") -> dict[str, Any]: ...
+
+
+Command = TypeVar("Command")
+Result = TypeVar("Result")
+Answer = TypeVar("Answer", bound=_Versioned)
+
+
+@dataclass(frozen=True)
+class _UseCase(Generic[Command, Result, Answer]):
+    """A route's use case: how to build its command, the handler, and the view of the result."""
+
+    command: Callable[[str, uuid.UUID], Command]
+    handler: Callable[[UnitOfWork, Command], Awaitable[Result]]
+    view: Callable[[Result], Answer]
+
+    async def __call__(self, uow: UnitOfWork, tenant: str, work_order_id: uuid.UUID) -> Answer:
+        return self.view(await self.handler(uow, self.command(tenant, work_order_id)))
 
 
 async def _write(
     request: Request,
     c: ServiceContainer[Any],
     principal: Principal,
+    work_order_id: str,
+    use_case: _UseCase[Command, Result, Answer],
     *,
     scope: str,
     params: dict[str, Any],
-    run: Callable[[UnitOfWork, str], Awaitable[WriteAnswer]],
 ) -> JSONResponse:
     """Run a write in one tenant unit of work; 201 + version token; ``Idempotency-Key`` replays."""
+    wo_id = await _await_work_order(request, c, principal, work_order_id)
     tenant = require_tenant(principal)
     require_user(principal)
     async with c.tenant_uow(principal) as uow:
 
         async def effect() -> StoredResponse:
-            answer = await run(uow, tenant)
+            answer = await use_case(uow, tenant, wo_id)
             headers = _version_header(answer.work_order_id, answer.evidence_version)
             return StoredResponse(201, answer.model_dump(mode="json"), headers)
 
         stored = await _IDEMPOTENCY.run_once(
             uow.session,
-            scope=f"{tenant}:{scope}",
+            scope=f"{tenant}:{scope}:{wo_id}",
             key=request.headers.get("idempotency-key"),
             params=params,
             effect=effect,
@@ -310,17 +325,20 @@ async def _write(
 
 
 async def _read(
+    request: Request,
+    response: Response,
     c: ServiceContainer[Any],
     principal: Principal,
-    response: Response,
-    run: Callable[[UnitOfWork, str], Awaitable[ReadAnswer]],
+    work_order_id: str,
+    use_case: _UseCase[Command, Result, Answer],
     *,
     commit: bool = False,
-) -> ReadAnswer:
+) -> Answer:
     """Answer a read in one tenant unit of work with the version token of the state it read."""
+    wo_id = await _await_work_order(request, c, principal, work_order_id)
     tenant = require_tenant(principal)
     async with c.tenant_uow(principal) as uow:
-        answer = await run(uow, tenant)
+        answer = await use_case(uow, tenant, wo_id)
         if commit:
             await uow.commit()
     response.headers.update(_version_header(answer.work_order_id, answer.evidence_version))
@@ -483,6 +501,12 @@ async def download_document(document_id: str, principal: StaffCaller, c: Contain
 
 # ------------------------------------------------------------------------------- evidence items
 
+_READ_EVIDENCE = _UseCase(ReadEvidence, read_evidence, views.work_order_evidence)
+_READ_CHECKLIST = _UseCase(ReadEvidence, read_evidence, views.checklist)
+_READ_OCR_JOBS = _UseCase(ReadEvidence, read_evidence, views.ocr_jobs)
+_LIST_PROFILES = _UseCase(ListProfiles, list_profiles, views.profiles)
+_LIST_FIELD_LINKS = _UseCase(ListFieldLinks, list_field_links, views.field_links)
+
 
 @router.post(
     WO + "/evidence/link",
@@ -496,16 +520,14 @@ async def link_evidence(
     work_order_id: str, body: LinkEvidenceRequest, request: Request, principal: StaffCaller, c: ContainerDep
 ) -> JSONResponse:
     """Create or overwrite evidence items (domain.md §1.6); answers live readiness."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
     items = [item.to_link() for item in body.items]
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.EvidenceLinked:
-        command = linking.LinkEvidence(tenant, wo_id, items, principal.user_id)
-        return views.evidence_linked(await linking.link_evidence(uow, command))
-
-    return await _write(
-        request, c, principal, scope=f"evidence-link:{wo_id}", params=body.model_dump(mode="json"), run=run
+    use_case = _UseCase(
+        lambda tenant, wo_id: linking.LinkEvidence(tenant, wo_id, items, principal.user_id),
+        linking.link_evidence,
+        views.evidence_linked,
     )
+    params = body.model_dump(mode="json")
+    return await _write(request, c, principal, work_order_id, use_case, scope="evidence-link", params=params)
 
 
 @router.get(WO + "/evidence", response_model=views.WorkOrderEvidenceView, responses=errors(WorkOrderNotFound))
@@ -513,12 +535,7 @@ async def get_evidence(
     work_order_id: str, request: Request, response: Response, principal: StaffCaller, c: ContainerDep
 ) -> views.WorkOrderEvidenceView:
     """The whole evidence state of a work order (what the ``evidence_state`` event carries)."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.WorkOrderEvidenceView:
-        return views.work_order_evidence(await read_evidence(uow, ReadEvidence(tenant, wo_id)))
-
-    return await _read(c, principal, response, run)
+    return await _read(request, response, c, principal, work_order_id, _READ_EVIDENCE)
 
 
 # ------------------------------------------------------------------------------------- profiles
@@ -529,12 +546,7 @@ async def get_profiles(
     work_order_id: str, request: Request, response: Response, principal: StaffCaller, c: ContainerDep
 ) -> views.ProfilesView:
     """§4.4: profiles of the report type, the selected one with items, checklist, suggestions."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.ProfilesView:
-        return views.profiles(await list_profiles(uow, ListProfiles(tenant, wo_id)))
-
-    return await _read(c, principal, response, run, commit=True)
+    return await _read(request, response, c, principal, work_order_id, _LIST_PROFILES, commit=True)
 
 
 @router.post(
@@ -556,14 +568,15 @@ async def post_profile(
     """§4.4: select a profile by id (kept) or re-run the default selection (follows the slab)."""
     if body.profile_id is None and body.use_default is not True:
         raise ProfileIdOrUseDefaultRequired()
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.ProfilesView:
-        command = SelectProfile(tenant, wo_id, body.profile_id, bool(body.use_default), principal.user_id)
-        return views.profiles(await select_profile(uow, command))
-
+    use_default = bool(body.use_default)
+    use_case = _UseCase(
+        lambda tenant, wo_id: SelectProfile(tenant, wo_id, body.profile_id, use_default, principal.user_id),
+        select_profile,
+        views.profiles,
+    )
+    params = body.model_dump(mode="json")
     return await _write(
-        request, c, principal, scope=f"evidence-profile:{wo_id}", params=body.model_dump(mode="json"), run=run
+        request, c, principal, work_order_id, use_case, scope="evidence-profile", params=params
     )
 
 
@@ -574,12 +587,7 @@ async def get_checklist(
     work_order_id: str, request: Request, response: Response, principal: StaffCaller, c: ContainerDep
 ) -> views.ChecklistView:
     """The checklist of the selected profile (§4.5) with suggestions for unlinked fields (§4.6)."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.ChecklistView:
-        return views.checklist(await read_evidence(uow, ReadEvidence(tenant, wo_id)))
-
-    return await _read(c, principal, response, run)
+    return await _read(request, response, c, principal, work_order_id, _READ_CHECKLIST)
 
 
 # -------------------------------------------------------------------------- field-evidence links
@@ -592,12 +600,7 @@ async def get_field_links(
     work_order_id: str, request: Request, response: Response, principal: StaffCaller, c: ContainerDep
 ) -> views.FieldLinksView:
     """§4.7 GET (all links of the work order, decision 6)."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.FieldLinksView:
-        return views.field_links(await list_field_links(uow, ListFieldLinks(tenant, wo_id)))
-
-    return await _read(c, principal, response, run, commit=True)
+    return await _read(request, response, c, principal, work_order_id, _LIST_FIELD_LINKS, commit=True)
 
 
 @router.post(
@@ -619,16 +622,14 @@ async def post_field_links(
     work_order_id: str, body: FieldLinksRequest, request: Request, principal: StaffCaller, c: ContainerDep
 ) -> JSONResponse:
     """§4.7 POST: link / update / refresh / remove; one system note; readiness in the response."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
     changes = [link.to_change() for link in body.links]
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.FieldLinksView:
-        command = UpsertFieldLinks(tenant, wo_id, changes, principal.user_id)
-        return views.field_links(await upsert_field_links(uow, command))
-
-    return await _write(
-        request, c, principal, scope=f"field-links:{wo_id}", params=body.model_dump(mode="json"), run=run
+    use_case = _UseCase(
+        lambda tenant, wo_id: UpsertFieldLinks(tenant, wo_id, changes, principal.user_id),
+        upsert_field_links,
+        views.field_links,
     )
+    params = body.model_dump(mode="json")
+    return await _write(request, c, principal, work_order_id, use_case, scope="field-links", params=params)
 
 
 # ------------------------------------------------------------------------------------------ OCR
@@ -645,15 +646,14 @@ async def enqueue_ocr(
 ) -> JSONResponse:
     """§4.8 / decision 28: queue a real OCR job for one evidence item."""
     require_tenant(principal)
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.OcrEnqueued:
-        command = ocr_queue.EnqueueOcr(tenant, wo_id, body.evidence_item_id.strip(), principal.user_id)
-        return views.ocr_enqueued(await ocr_queue.enqueue_ocr(uow, command))
-
-    return await _write(
-        request, c, principal, scope=f"ocr:{wo_id}", params=body.model_dump(mode="json"), run=run
+    item_id = body.evidence_item_id.strip()
+    use_case = _UseCase(
+        lambda tenant, wo_id: ocr_queue.EnqueueOcr(tenant, wo_id, item_id, principal.user_id),
+        ocr_queue.enqueue_ocr,
+        views.ocr_enqueued,
     )
+    params = body.model_dump(mode="json")
+    return await _write(request, c, principal, work_order_id, use_case, scope="ocr", params=params)
 
 
 @router.get(WO + "/ocr/jobs", response_model=views.OcrJobsView, responses=errors(WorkOrderNotFound))
@@ -661,12 +661,7 @@ async def list_ocr_jobs(
     work_order_id: str, request: Request, response: Response, principal: StaffCaller, c: ContainerDep
 ) -> views.OcrJobsView:
     """OCR jobs of the work order, newest first (domain.md §1.8 shape)."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.OcrJobsView:
-        return views.ocr_jobs(await read_evidence(uow, ReadEvidence(tenant, wo_id)))
-
-    return await _read(c, principal, response, run)
+    return await _read(request, response, c, principal, work_order_id, _READ_OCR_JOBS)
 
 
 # ------------------------------------------------------------------------------------- annexure
@@ -682,10 +677,9 @@ async def annexure_auto_order(
     work_order_id: str, request: Request, principal: StaffCaller, c: ContainerDep
 ) -> JSONResponse:
     """§4.9 auto-order, persisted server-side (only ``annexure_order`` changes)."""
-    wo_id = await _await_work_order(request, c, principal, work_order_id)
-
-    async def run(uow: UnitOfWork, tenant: str) -> views.AnnexureOrdered:
-        command = AutoOrderAnnexure(tenant, wo_id, principal.user_id)
-        return views.annexure_ordered(await auto_order_annexure(uow, command))
-
-    return await _write(request, c, principal, scope=f"annexure:{wo_id}", params={}, run=run)
+    use_case = _UseCase(
+        lambda tenant, wo_id: AutoOrderAnnexure(tenant, wo_id, principal.user_id),
+        auto_order_annexure,
+        views.annexure_ordered,
+    )
+    return await _write(request, c, principal, work_order_id, use_case, scope="annexure", params={})

@@ -1,6 +1,7 @@
 """Typed rows of the evidence schema: what repositories return and take (frozen dataclasses).
 
-Handlers and views work with these, never with raw rows; ``*Values`` and ``New*`` are what a write sets.
+Handlers and views work with these, never with raw rows. ``New*`` and ``*Values`` are what a write
+sets; the stored row extends them with what the database adds (tenant, status, timestamps).
 """
 
 from __future__ import annotations
@@ -9,30 +10,6 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """An uploaded document's metadata (the bytes are in the blob store under ``storage_key``)."""
-
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    original_filename: str
-    content_type: str
-    declared_content_type: str | None
-    size_bytes: int
-    sha256: str
-    storage_key: str
-    status: str
-    classification: str | None
-    sensitivity: str | None
-    source: str | None
-    captured_at: datetime | None
-    captured_by_employee_id: uuid.UUID | None
-    capture_json: dict[str, Any] | None
-    created_by_user_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,25 +33,13 @@ class NewDocument:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkOrder:
-    """The projection of one work order plus what evidence decided about it."""
+class Document(NewDocument):
+    """An uploaded document's metadata (the bytes are in the blob store under ``storage_key``)."""
 
-    work_order_id: uuid.UUID
     tenant_id: uuid.UUID
-    report_type: str
-    bank_type: str
-    bank_name: str
-    value_slab: str
-    template_selector: str
     status: str
-    latest_contract: dict[str, Any] | None
-    latest_snapshot_id: uuid.UUID | None
-    latest_snapshot_version: int | None
-    rule_warnings: list[str] | None
-    evidence_profile_id: uuid.UUID | None
-    profile_chosen_by: str | None
-    evidence_version: int
-    source_version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +54,20 @@ class NewWorkOrder:
     template_selector: str
     status: str
     source_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder(NewWorkOrder):
+    """The projection of one work order plus what evidence decided about it."""
+
+    tenant_id: uuid.UUID
+    latest_contract: dict[str, Any] | None
+    latest_snapshot_id: uuid.UUID | None
+    latest_snapshot_version: int | None
+    rule_warnings: list[str] | None
+    evidence_profile_id: uuid.UUID | None
+    profile_chosen_by: str | None
+    evidence_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,22 +148,11 @@ class ItemValues:
 
 
 @dataclass(frozen=True, slots=True)
-class EvidenceItem:
+class EvidenceItem(ItemValues):
     """An evidence item of a work order (domain.md §1.6)."""
 
     id: uuid.UUID
     work_order_id: uuid.UUID
-    evidence_type: str
-    doc_type: str | None
-    classification: str | None
-    sensitivity: str | None
-    source: str | None
-    document_id: uuid.UUID | None
-    file_ref: str | None
-    captured_by_employee_id: uuid.UUID | None
-    captured_at: datetime | None
-    annexure_order: int | None
-    tags: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
 
@@ -195,44 +163,29 @@ class EvidenceItem:
 
 @dataclass(frozen=True, slots=True)
 class LinkValues:
-    """Every mutable column of a field-evidence link."""
+    """Every mutable column of a field-evidence link (links made before snapshots have none)."""
 
-    field_key: str
-    evidence_item_id: uuid.UUID
-    snapshot_id: uuid.UUID
-    snapshot_version: int
-    confidence: float | None
-    note: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldLink:
-    """A field-evidence link (domain.md §1.8) with the snapshot version it was made on (decision 6)."""
-
-    id: uuid.UUID
-    work_order_id: uuid.UUID
     field_key: str
     evidence_item_id: uuid.UUID
     snapshot_id: uuid.UUID | None
     snapshot_version: int | None
     confidence: float | None
     note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLink(LinkValues):
+    """A field-evidence link (domain.md §1.8) with the snapshot version it was made on (decision 6)."""
+
+    id: uuid.UUID
+    work_order_id: uuid.UUID
     created_by_user_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
 
-    def values(self) -> LinkValues | None:
-        """The mutable columns, to compare with an update (None for a link made before snapshots)."""
-        if self.snapshot_id is None or self.snapshot_version is None:
-            return None
-        return LinkValues(
-            self.field_key,
-            self.evidence_item_id,
-            self.snapshot_id,
-            self.snapshot_version,
-            self.confidence,
-            self.note,
-        )
+    def values(self) -> LinkValues:
+        """The mutable columns, to compare with an update."""
+        return LinkValues(**{f.name: getattr(self, f.name) for f in fields(LinkValues)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,13 @@
-"""SQLAlchemy Core tables of the ``evidence`` schema (the shape of ``migrations/versions/0001_initial.py``).
+"""SQLAlchemy Core tables of the ``evidence`` schema, column for column as ``migrations/versions/0001_initial.py``.
 
 The messaging tables (outbox, inbox, idempotency keys) belong to :mod:`shared` and are not listed.
-JSONB columns store SQL NULL for ``None`` (``none_as_null``), as the hand-written SQL did.
+JSONB columns store SQL NULL for ``None`` (``none_as_null``), as the hand-written SQL did; checks and
+indexes live in the migration only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,63 +25,75 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 
 from evidence_service.settings import SCHEMA
 
 metadata = MetaData(schema=SCHEMA)
 
-_NOW = text("now()")
+_INSTANT = DateTime(timezone=True)
+_JSON = JSONB(none_as_null=True)
 
 
-def _timestamps() -> list[Column[object]]:
-    return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
-    ]
+def _required(
+    type_: type[TypeEngine[Any]] | TypeEngine[Any], *names: str, default: str | None = None
+) -> list[Column[Any]]:
+    server_default = None if default is None else text(default)
+    return [Column(name, type_, nullable=False, server_default=server_default) for name in names]
+
+
+def _optional(type_: type[TypeEngine[Any]] | TypeEngine[Any], *names: str) -> list[Column[Any]]:
+    return [Column(name, type_) for name in names]
+
+
+def _keys() -> list[Column[Any]]:
+    return [Column("id", Uuid, primary_key=True), Column("tenant_id", Uuid, nullable=False)]
+
+
+def _of_work_order() -> Column[Any]:
+    return Column("work_order_id", Uuid, ForeignKey("work_orders.work_order_id"), nullable=False)
+
+
+def _timestamps() -> list[Column[Any]]:
+    return _required(_INSTANT, "created_at", "updated_at", default="now()")
 
 
 documents = Table(
     "documents",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("original_filename", Text, nullable=False),
-    Column("content_type", Text, nullable=False),
-    Column("declared_content_type", Text),
-    Column("size_bytes", BigInteger, nullable=False),
-    Column("sha256", Text, nullable=False),
-    Column("storage_key", Text, nullable=False),
-    Column("status", Text, nullable=False, server_default=text("'uploaded'")),
-    Column("classification", Text),
-    Column("sensitivity", Text),
-    Column("source", Text),
-    Column("captured_at", DateTime(timezone=True)),
-    Column("captured_by_employee_id", Uuid),
-    Column("capture_json", JSONB(none_as_null=True), nullable=False, server_default=text("'{}'::jsonb")),
-    Column("created_by_user_id", Uuid),
+    *_keys(),
+    *_required(Text, "original_filename", "content_type"),
+    *_optional(Text, "declared_content_type"),
+    *_required(BigInteger, "size_bytes"),
+    *_required(Text, "sha256", "storage_key"),
+    *_required(Text, "status", default="'uploaded'"),
+    *_optional(Text, "classification", "sensitivity", "source"),
+    *_optional(_INSTANT, "captured_at"),
+    *_optional(Uuid, "captured_by_employee_id"),
+    *_required(_JSON, "capture_json", default="'{}'::jsonb"),
+    *_optional(Uuid, "created_by_user_id"),
     *_timestamps(),
-    Column("deleted_at", DateTime(timezone=True)),
+    *_optional(_INSTANT, "deleted_at"),
 )
 
 work_orders = Table(
     "work_orders",
     metadata,
     Column("work_order_id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("report_type", Text, nullable=False),
-    Column("bank_type", Text, nullable=False, server_default=text("'OTHER'")),
-    Column("bank_name", Text, nullable=False),
-    Column("value_slab", Text, nullable=False, server_default=text("'UNKNOWN'")),
-    Column("template_selector", Text, nullable=False, server_default=text("'UNKNOWN'")),
-    Column("status", Text, nullable=False),
-    Column("latest_contract", JSONB(none_as_null=True)),
-    Column("latest_snapshot_id", Uuid),
-    Column("latest_snapshot_version", Integer),
-    Column("rule_warnings", JSONB(none_as_null=True), nullable=False, server_default=text("'[]'::jsonb")),
-    Column("evidence_profile_id", Uuid),
-    Column("profile_chosen_by", Text),
-    Column("evidence_version", BigInteger, nullable=False, server_default=text("0")),
-    Column("source_version", BigInteger, nullable=False),
+    *_required(Uuid, "tenant_id"),
+    *_required(Text, "report_type"),
+    *_required(Text, "bank_type", default="'OTHER'"),
+    *_required(Text, "bank_name"),
+    *_required(Text, "value_slab", "template_selector", default="'UNKNOWN'"),
+    *_required(Text, "status"),
+    *_optional(_JSON, "latest_contract"),
+    *_optional(Uuid, "latest_snapshot_id"),
+    *_optional(Integer, "latest_snapshot_version"),
+    *_required(_JSON, "rule_warnings", default="'[]'::jsonb"),
+    *_optional(Uuid, "evidence_profile_id"),
+    *_optional(Text, "profile_chosen_by"),
+    *_required(BigInteger, "evidence_version", default="0"),
+    *_required(BigInteger, "source_version"),
     *_timestamps(),
 )
 
@@ -86,9 +101,9 @@ work_order_snapshots = Table(
     "work_order_snapshots",
     metadata,
     Column("snapshot_id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("work_order_id", Uuid, ForeignKey(work_orders.c.work_order_id), nullable=False),
-    Column("version", Integer, nullable=False),
+    *_required(Uuid, "tenant_id"),
+    _of_work_order(),
+    *_required(Integer, "version"),
     UniqueConstraint("work_order_id", "version"),
 )
 
@@ -96,21 +111,18 @@ seeded_tenants = Table(
     "seeded_tenants",
     metadata,
     Column("tenant_id", Uuid, primary_key=True),
-    Column("seed_version", Integer, nullable=False),
-    Column("seeded_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
+    *_required(Integer, "seed_version"),
+    *_required(_INSTANT, "seeded_at", default="now()"),
 )
 
 field_defs = Table(
     "field_defs",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("field_key", Text, nullable=False),
-    Column("label", Text, nullable=False),
-    Column("data_type", Text, nullable=False),
-    Column("required_by_default", Boolean, nullable=False, server_default=text("false")),
-    Column("unit", Text),
-    Column("metadata_json", JSONB(none_as_null=True), nullable=False, server_default=text("'{}'::jsonb")),
+    *_keys(),
+    *_required(Text, "field_key", "label", "data_type"),
+    *_required(Boolean, "required_by_default", default="false"),
+    *_optional(Text, "unit"),
+    *_required(_JSON, "metadata_json", default="'{}'::jsonb"),
     *_timestamps(),
     UniqueConstraint("tenant_id", "field_key"),
 )
@@ -118,14 +130,10 @@ field_defs = Table(
 evidence_profiles = Table(
     "evidence_profiles",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("report_type", Text, nullable=False),
-    Column("bank_type", Text, nullable=False),
-    Column("value_slab", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("is_default", Boolean, nullable=False, server_default=text("false")),
-    Column("metadata_json", JSONB(none_as_null=True), nullable=False, server_default=text("'{}'::jsonb")),
+    *_keys(),
+    *_required(Text, "report_type", "bank_type", "value_slab", "name"),
+    *_required(Boolean, "is_default", default="false"),
+    *_required(_JSON, "metadata_json", default="'{}'::jsonb"),
     *_timestamps(),
     UniqueConstraint("tenant_id", "report_type", "bank_type", "value_slab", "name"),
 )
@@ -133,18 +141,16 @@ evidence_profiles = Table(
 evidence_profile_items = Table(
     "evidence_profile_items",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
+    *_keys(),
     Column("profile_id", Uuid, ForeignKey(evidence_profiles.c.id), nullable=False),
-    Column("evidence_type", Text, nullable=False),
-    Column("doc_type", Text),
-    Column("min_count", Integer, nullable=False, server_default=text("1")),
-    Column("is_required", Boolean, nullable=False, server_default=text("true")),
-    Column("tags_json", JSONB(none_as_null=True)),
-    Column("order_hint", Integer),
-    Column("label", Text),
-    Column("field_key_hint", Text),
-    Column("seed_position", Integer),
+    *_required(Text, "evidence_type"),
+    *_optional(Text, "doc_type"),
+    *_required(Integer, "min_count", default="1"),
+    *_required(Boolean, "is_required", default="true"),
+    *_optional(_JSON, "tags_json"),
+    *_optional(Integer, "order_hint"),
+    *_optional(Text, "label", "field_key_hint"),
+    *_optional(Integer, "seed_position"),
     *_timestamps(),
     UniqueConstraint("profile_id", "seed_position"),
 )
@@ -152,36 +158,31 @@ evidence_profile_items = Table(
 evidence_items = Table(
     "evidence_items",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("work_order_id", Uuid, ForeignKey(work_orders.c.work_order_id), nullable=False),
-    Column("evidence_type", Text, nullable=False),
-    Column("doc_type", Text),
-    Column("classification", Text),
-    Column("sensitivity", Text),
-    Column("source", Text),
-    Column("document_id", Uuid),
-    Column("file_ref", Text),
-    Column("captured_by_employee_id", Uuid),
-    Column("captured_at", DateTime(timezone=True)),
-    Column("annexure_order", Integer),
-    Column("tags", JSONB(none_as_null=True)),
+    *_keys(),
+    _of_work_order(),
+    *_required(Text, "evidence_type"),
+    *_optional(Text, "doc_type", "classification", "sensitivity", "source"),
+    *_optional(Uuid, "document_id"),
+    *_optional(Text, "file_ref"),
+    *_optional(Uuid, "captured_by_employee_id"),
+    *_optional(_INSTANT, "captured_at"),
+    *_optional(Integer, "annexure_order"),
+    *_optional(_JSON, "tags"),
     *_timestamps(),
 )
 
 field_evidence_links = Table(
     "field_evidence_links",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("work_order_id", Uuid, ForeignKey(work_orders.c.work_order_id), nullable=False),
-    Column("field_key", Text, nullable=False),
+    *_keys(),
+    _of_work_order(),
+    *_required(Text, "field_key"),
     Column("evidence_item_id", Uuid, ForeignKey(evidence_items.c.id), nullable=False),
-    Column("snapshot_id", Uuid),
-    Column("snapshot_version", Integer),
-    Column("confidence", Double),
-    Column("note", Text),
-    Column("created_by_user_id", Uuid),
+    *_optional(Uuid, "snapshot_id"),
+    *_optional(Integer, "snapshot_version"),
+    *_optional(Double, "confidence"),
+    *_optional(Text, "note"),
+    *_optional(Uuid, "created_by_user_id"),
     *_timestamps(),
     UniqueConstraint("work_order_id", "field_key", "evidence_item_id"),
 )
@@ -189,16 +190,15 @@ field_evidence_links = Table(
 ocr_jobs = Table(
     "ocr_jobs",
     metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant_id", Uuid, nullable=False),
-    Column("work_order_id", Uuid, ForeignKey(work_orders.c.work_order_id), nullable=False),
+    *_keys(),
+    _of_work_order(),
     Column("evidence_item_id", Uuid, ForeignKey(evidence_items.c.id), nullable=False),
-    Column("status", Text, nullable=False, server_default=text("'QUEUED'")),
-    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("result_json", JSONB(none_as_null=True)),
-    Column("error", Text),
-    Column("created_by_user_id", Uuid),
-    Column("worker_trace", Text),
+    *_required(Text, "status", default="'QUEUED'"),
+    *_required(_INSTANT, "requested_at", default="now()"),
+    *_optional(_INSTANT, "finished_at"),
+    *_optional(_JSON, "result_json"),
+    *_optional(Text, "error"),
+    *_optional(Uuid, "created_by_user_id"),
+    *_optional(Text, "worker_trace"),
     *_timestamps(),
 )

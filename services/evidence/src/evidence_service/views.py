@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,12 +23,29 @@ if TYPE_CHECKING:  # the handlers build their event payloads from these views
     from evidence_service.handlers.state import WorkOrderEvidence
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else iso_utc(value)
-
-
 def _str(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _wire(value: object) -> object:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _from_record(model: type[M], record: object, **overrides: object) -> M:
+    """``model`` from the same-named attributes of ``record`` (uuids as text, instants as ISO-8601 UTC)."""
+    values = {
+        name: _wire(getattr(record, name))
+        for name in model.model_fields
+        if name not in overrides and hasattr(record, name)
+    }
+    return model.model_validate({**values, **overrides})
 
 
 class _Strict(BaseModel):
@@ -62,24 +79,7 @@ class DocumentView(BaseModel):
 
 def document_view(document: Document) -> DocumentView:
     """The metadata of an uploaded document."""
-    return DocumentView(
-        id=str(document.id),
-        original_filename=document.original_filename,
-        content_type=document.content_type,
-        size_bytes=document.size_bytes,
-        sha256=document.sha256,
-        storage_key=document.storage_key,
-        status=document.status,
-        classification=document.classification,
-        sensitivity=document.sensitivity,
-        source=document.source,
-        captured_at=_iso(document.captured_at),
-        captured_by_employee_id=_str(document.captured_by_employee_id),
-        capture=document.capture_json or {},
-        created_by_user_id=_str(document.created_by_user_id),
-        created_at=iso_utc(document.created_at),
-        updated_at=iso_utc(document.updated_at),
-    )
+    return _from_record(DocumentView, document, capture=document.capture_json or {})
 
 
 class DocumentSummary(BaseModel):
@@ -120,34 +120,8 @@ class EvidenceItemView(BaseModel):
 
 def item_view(item: EvidenceItem, document: Document | None) -> EvidenceItemView:
     """An evidence item with the summary of its document (None when it has none or it is not visible)."""
-    return EvidenceItemView(
-        id=str(item.id),
-        evidence_type=item.evidence_type,
-        doc_type=item.doc_type,
-        classification=item.classification,
-        sensitivity=item.sensitivity,
-        source=item.source,
-        document_id=_str(item.document_id),
-        file_ref=item.file_ref,
-        captured_by_employee_id=_str(item.captured_by_employee_id),
-        captured_at=_iso(item.captured_at),
-        annexure_order=item.annexure_order,
-        tags=item.tags,
-        created_at=iso_utc(item.created_at),
-        updated_at=iso_utc(item.updated_at),
-        document=None
-        if document is None
-        else DocumentSummary(
-            id=str(document.id),
-            original_filename=document.original_filename,
-            content_type=document.content_type,
-            size_bytes=document.size_bytes,
-            status=document.status,
-            classification=document.classification,
-            source=document.source,
-            storage_key=document.storage_key,
-        ),
-    )
+    summary = None if document is None else _from_record(DocumentSummary, document)
+    return _from_record(EvidenceItemView, item, document=summary)
 
 
 class FieldLinkView(BaseModel):
@@ -167,18 +141,7 @@ class FieldLinkView(BaseModel):
 
 def link_view(link: FieldLink) -> FieldLinkView:
     """A field-evidence link."""
-    return FieldLinkView(
-        id=str(link.id),
-        snapshot_id=_str(link.snapshot_id),
-        snapshot_version=link.snapshot_version,
-        field_key=link.field_key,
-        evidence_item_id=str(link.evidence_item_id),
-        confidence=link.confidence,
-        note=link.note,
-        created_by_user_id=_str(link.created_by_user_id),
-        created_at=iso_utc(link.created_at),
-        updated_at=iso_utc(link.updated_at),
-    )
+    return _from_record(FieldLinkView, link)
 
 
 class OcrJobView(BaseModel):
@@ -201,21 +164,7 @@ class OcrJobView(BaseModel):
 
 def job_view(job: OcrJob) -> OcrJobView:
     """An OCR job."""
-    return OcrJobView(
-        id=str(job.id),
-        org_id=str(job.tenant_id),
-        work_order_id=str(job.work_order_id),
-        evidence_item_id=str(job.evidence_item_id),
-        status=job.status,  # type: ignore[arg-type]  # the column's CHECK constraint
-        requested_at=iso_utc(job.requested_at),
-        finished_at=_iso(job.finished_at),
-        result_json=job.result_json,
-        error=job.error,
-        created_by_user_id=_str(job.created_by_user_id),
-        worker_trace=job.worker_trace,
-        created_at=iso_utc(job.created_at),
-        updated_at=iso_utc(job.updated_at),
-    )
+    return _from_record(OcrJobView, job, org_id=str(job.tenant_id))
 
 
 # ------------------------------------------------------------------------------------------ profiles
@@ -239,19 +188,7 @@ class ProfileItemView(BaseModel):
 
 def profile_item_view(item: ProfileItem) -> ProfileItemView:
     """An evidence-profile item."""
-    return ProfileItemView(
-        id=str(item.id),
-        evidence_type=item.evidence_type,
-        doc_type=item.doc_type,
-        min_count=item.min_count,
-        is_required=item.is_required,
-        tags_json=item.tags_json,
-        order_hint=item.order_hint,
-        label=item.label,
-        field_key_hint=item.field_key_hint,
-        created_at=iso_utc(item.created_at),
-        updated_at=iso_utc(item.updated_at),
-    )
+    return _from_record(ProfileItemView, item)
 
 
 class ProfileView(BaseModel):
@@ -278,18 +215,8 @@ class SelectedProfileView(ProfileView):
 
 def profile_view(profile: Profile) -> ProfileView:
     """An evidence profile without its items."""
-    return ProfileView(
-        id=str(profile.id),
-        org_id=str(profile.tenant_id),
-        report_type=profile.report_type,
-        bank_type=profile.bank_type,
-        value_slab=profile.value_slab,
-        name=profile.name,
-        is_default=profile.is_default,
-        metadata_json=profile.metadata_json or {},
-        created_at=iso_utc(profile.created_at),
-        updated_at=iso_utc(profile.updated_at),
-        items_count=profile.items_count,
+    return _from_record(
+        ProfileView, profile, org_id=str(profile.tenant_id), metadata_json=profile.metadata_json or {}
     )
 
 
@@ -307,15 +234,7 @@ class FieldDefView(BaseModel):
 
 def field_def_view(field: FieldDef) -> FieldDefView:
     """A field definition."""
-    return FieldDefView(
-        id=str(field.id),
-        field_key=field.field_key,
-        label=field.label,
-        data_type=field.data_type,
-        required_by_default=field.required_by_default,
-        unit=field.unit,
-        metadata_json=field.metadata_json or {},
-    )
+    return _from_record(FieldDefView, field, metadata_json=field.metadata_json or {})
 
 
 # ----------------------------------------------------------------------- checklist and readiness

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from evidence_service.domain.annexure import auto_order
 from evidence_service.handlers.state import (
+    WorkOrderCommand,
     WorkOrderEvidence,
     ensure_unlocked,
     evidence_for_rules,
@@ -19,11 +19,9 @@ from shared.db.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class AutoOrderAnnexure:
+class AutoOrderAnnexure(WorkOrderCommand):
     """``POST …/annexure/auto-order``."""
 
-    tenant_id: str
-    work_order_id: uuid.UUID
     actor: str | None
 
 

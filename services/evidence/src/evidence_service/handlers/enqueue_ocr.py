@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from evidence_service.domain.errors import EvidenceItemNotFoundForWorkOrder
 from evidence_service.domain.notes import ocr_enqueued_note
-from evidence_service.handlers.state import WorkOrderEvidence, publish_state, uuid_or_none, work_order_of
+from evidence_service.handlers.state import (
+    WorkOrderCommand,
+    WorkOrderEvidence,
+    publish_state,
+    uuid_or_none,
+    work_order_of,
+)
 from evidence_service.records import OcrJob
 from evidence_service.repositories import Repositories
 from shared.contracts.evidence import OcrRequested
@@ -15,11 +21,9 @@ from shared.db.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class EnqueueOcr:
+class EnqueueOcr(WorkOrderCommand):
     """``POST …/ocr/enqueue`` (``evidence_item_id`` as sent: a non-uuid is simply not found)."""
 
-    tenant_id: str
-    work_order_id: uuid.UUID
     evidence_item_id: str
     actor: str | None
 

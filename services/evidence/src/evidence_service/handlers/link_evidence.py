@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from evidence_service.domain.errors import DocumentsNotFound, EvidenceItemNotFound
 from evidence_service.handlers.state import (
+    WorkOrderCommand,
     WorkOrderEvidence,
     ensure_unlocked,
     load_evidence,
@@ -28,11 +29,9 @@ class ItemToLink:
 
 
 @dataclass(frozen=True)
-class LinkEvidence:
+class LinkEvidence(WorkOrderCommand):
     """``POST …/evidence/link``."""
 
-    tenant_id: str
-    work_order_id: uuid.UUID
     items: Sequence[ItemToLink]
     actor: str | None
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
-from evidence_service.handlers.state import WorkOrderEvidence, load_evidence, work_order_of
+from evidence_service.handlers.state import WorkOrderCommand, WorkOrderEvidence, load_evidence, work_order_of
 from evidence_service.records import FieldDef
 from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
@@ -25,11 +24,8 @@ async def field_links_overview(repos: Repositories, evidence: WorkOrderEvidence)
 
 
 @dataclass(frozen=True)
-class ListFieldLinks:
+class ListFieldLinks(WorkOrderCommand):
     """``GET …/field-evidence-links``."""
-
-    tenant_id: str
-    work_order_id: uuid.UUID
 
 
 async def list_field_links(uow: UnitOfWork, command: ListFieldLinks) -> FieldLinksOverview:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from evidence_service.handlers.state import (
+    WorkOrderCommand,
     WorkOrderEvidence,
     choose_default,
     load_evidence,
@@ -34,11 +34,8 @@ async def profiles_overview(repos: Repositories, wo: WorkOrder) -> ProfilesOverv
 
 
 @dataclass(frozen=True)
-class ListProfiles:
+class ListProfiles(WorkOrderCommand):
     """``GET …/evidence-profiles``."""
-
-    tenant_id: str
-    work_order_id: uuid.UUID
 
 
 async def list_profiles(uow: UnitOfWork, command: ListProfiles) -> ProfilesOverview:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from evidence_service.domain.notes import profile_selected_note
-from evidence_service.handlers.state import choose_default, format_rule_warnings, publish_state, work_order_of
+from evidence_service.handlers.state import (
+    WorkOrderCommand,
+    choose_default,
+    format_rule_warnings,
+    publish_state,
+    work_order_of,
+)
 from evidence_service.records import NewWorkOrder, SnapshotApplied, WorkOrder
 from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
@@ -55,11 +61,9 @@ class ContractSnapshot:
 
 
 @dataclass(frozen=True)
-class ApplyWorkOrderChange:
+class ApplyWorkOrderChange(WorkOrderCommand):
     """Any later work-order event: maybe a snapshot, maybe a new status, always a version."""
 
-    tenant_id: str
-    work_order_id: uuid.UUID
     source_version: int
     snapshot: ContractSnapshot | None = None
     status: str | None = None

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
-from evidence_service.handlers.state import WorkOrderEvidence, load_evidence, work_order_of
+from evidence_service.handlers.state import WorkOrderCommand, WorkOrderEvidence, load_evidence, work_order_of
 from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class ReadEvidence:
+class ReadEvidence(WorkOrderCommand):
     """Read the evidence of one work order of the caller's tenant."""
-
-    tenant_id: str
-    work_order_id: uuid.UUID
 
 
 async def read_evidence(uow: UnitOfWork, command: ReadEvidence) -> WorkOrderEvidence:

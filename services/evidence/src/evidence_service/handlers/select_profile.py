@@ -8,17 +8,21 @@ from dataclasses import dataclass
 from evidence_service.domain.errors import EvidenceProfileNotResolved, InvalidEvidenceProfileForWorkOrder
 from evidence_service.domain.notes import profile_selected_note
 from evidence_service.handlers.list_profiles import ProfilesOverview, profiles_overview
-from evidence_service.handlers.state import choose_default, ensure_unlocked, publish_state, work_order_of
+from evidence_service.handlers.state import (
+    WorkOrderCommand,
+    choose_default,
+    ensure_unlocked,
+    publish_state,
+    work_order_of,
+)
 from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class SelectProfile:
+class SelectProfile(WorkOrderCommand):
     """``POST …/evidence-profile``: ``profile_id``, or ``use_default`` to re-run the default selection."""
 
-    tenant_id: str
-    work_order_id: uuid.UUID
     profile_id: uuid.UUID | None
     use_default: bool
     actor: str | None

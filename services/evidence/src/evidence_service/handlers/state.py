@@ -33,6 +33,15 @@ from shared.domain.checklist import evaluate_checklist, suggest_for_missing_fiel
 from shared.domain.readiness import evaluate
 from shared.timestamps import iso_utc, utc_now_iso
 
+
+@dataclass(frozen=True)
+class WorkOrderCommand:
+    """What every use case on one work order names: the caller's tenant and the work order."""
+
+    tenant_id: str
+    work_order_id: uuid.UUID
+
+
 LOCKED_STATUSES: Final = frozenset({"READY_FOR_RENDER", "CLOSED", "CANCELLED"})
 """Decision 29: from READY_FOR_RENDER on the evidence is frozen (terminal statuses included)."""
 

@@ -16,6 +16,7 @@ from evidence_service.domain.errors import (
 from evidence_service.domain.notes import FieldLinkAction, field_link_line, field_links_updated_note
 from evidence_service.handlers.list_field_links import FieldLinksOverview, field_links_overview
 from evidence_service.handlers.state import (
+    WorkOrderCommand,
     ensure_unlocked,
     load_evidence,
     publish_state,
@@ -41,11 +42,9 @@ class FieldLinkChange:
 
 
 @dataclass(frozen=True)
-class UpsertFieldLinks:
+class UpsertFieldLinks(WorkOrderCommand):
     """``POST …/field-evidence-links``."""
 
-    tenant_id: str
-    work_order_id: uuid.UUID
     links: Sequence[FieldLinkChange]
     actor: str | None
 
