@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
@@ -41,7 +41,14 @@ from evidence_service.domain.errors import (
     WorkOrderLocked,
     WorkOrderNotFound,
 )
-from evidence_service.domain.uploads import CLASSIFICATIONS, SENSITIVITIES, SOURCES
+from evidence_service.domain.uploads import (
+    CLASSIFICATIONS,
+    SENSITIVITIES,
+    SOURCES,
+    Classification,
+    Sensitivity,
+    Source,
+)
 from evidence_service.handlers import enqueue_ocr as ocr_queue
 from evidence_service.handlers import link_evidence as linking
 from evidence_service.handlers import read_document as document_reads
@@ -52,7 +59,7 @@ from evidence_service.handlers.list_profiles import ListProfiles, list_profiles
 from evidence_service.handlers.read_evidence import ReadEvidence, read_evidence
 from evidence_service.handlers.select_profile import SelectProfile, select_profile
 from evidence_service.handlers.upsert_field_links import FieldLinkChange, UpsertFieldLinks, upsert_field_links
-from evidence_service.records import ItemValues
+from evidence_service.records import DocumentMetadata, ItemValues
 from evidence_service.repositories import projected_source_version
 from evidence_service.settings import SCHEMA, Settings
 from shared.api import Caller, ContainerDep, errors
@@ -64,6 +71,9 @@ from shared.db.uow import UnitOfWork
 from shared.errors import IdempotencyKeyReused, ValidationFailed
 from shared.idempotency import IdempotencyStore, StoredResponse
 from shared.validation import MAX_LIST_ITEMS, Code, JsonObject, Key, StorableStr, Text, parse_json_text
+
+# The metadata enums are part of this module's request models (a unit test keeps them equal to the domain's).
+__all__ = ["Classification", "Sensitivity", "Source", "router"]
 
 router = APIRouter(prefix="/v1")
 WO = "/repogen/work-orders/{work_order_id}"
@@ -98,23 +108,6 @@ class DocType(StrEnum):
     OTHER = "OTHER"
 
 
-# domain.md §1.1 document metadata enums (lower-case); kept equal to domain.uploads by a unit test.
-Classification = Literal[
-    "bank_kyc", "site_photo", "approval_plan", "tax_receipt", "legal", "invoice", "other"
-]
-Sensitivity = Literal["public", "internal", "pii", "confidential"]
-Source = Literal[
-    "portal",
-    "tenant",
-    "internal",
-    "mobile_camera",
-    "mobile_gallery",
-    "desktop_upload",
-    "email_ingest",
-    "portal_upload",
-]
-
-
 class EvidenceItemIn(BaseModel):
     """One item of ``POST …/evidence/link`` (domain.md §1.6)."""
 
@@ -137,19 +130,8 @@ class EvidenceItemIn(BaseModel):
         """The item as the command carries it (omitted fields become null)."""
         return linking.ItemToLink(
             self.id,
-            ItemValues(
-                evidence_type=self.evidence_type.value,
-                doc_type=self.doc_type.value if self.doc_type else None,
-                classification=self.classification,
-                sensitivity=self.sensitivity,
-                source=self.source,
-                document_id=self.document_id,
-                file_ref=self.file_ref,
-                captured_by_employee_id=self.captured_by_employee_id,
-                captured_at=_utc(self.captured_at),
-                annexure_order=self.annexure_order,
-                tags=self.tags,
-            ),
+            # The enums are StrEnums: their members are the strings the columns store.
+            ItemValues(**{**self.model_dump(exclude={"id"}), "captured_at": _utc(self.captured_at)}),
         )
 
 
@@ -185,15 +167,7 @@ class FieldLinkIn(BaseModel):
 
     def to_change(self) -> FieldLinkChange:
         """The line as the command carries it."""
-        return FieldLinkChange(
-            id=self.id,
-            snapshot_id=self.snapshot_id,
-            field_key=self.field_key,
-            evidence_item_id=self.evidence_item_id,
-            confidence=self.confidence,
-            note=self.note,
-            remove=bool(self.remove),
-        )
+        return FieldLinkChange(**{**self.model_dump(), "remove": bool(self.remove)})
 
 
 class FieldLinksRequest(BaseModel):
@@ -441,12 +415,14 @@ async def upload_document(
     command = uploads.UploadDocument(
         tenant_id=tenant,
         user_id=user,
-        classification=_form_enum("classification", classification, CLASSIFICATIONS),
-        sensitivity=_form_enum("sensitivity", sensitivity, SENSITIVITIES),
-        source=_form_enum("source", source, SOURCES),
-        captured_at=_form_datetime("captured_at", captured_at),
-        captured_by_employee_id=_form_uuid("captured_by_employee_id", captured_by_employee_id),
-        capture=_form_capture(capture),
+        metadata=DocumentMetadata(
+            classification=_form_enum("classification", classification, CLASSIFICATIONS),
+            sensitivity=_form_enum("sensitivity", sensitivity, SENSITIVITIES),
+            source=_form_enum("source", source, SOURCES),
+            captured_at=_form_datetime("captured_at", captured_at),
+            captured_by_employee_id=_form_uuid("captured_by_employee_id", captured_by_employee_id),
+            capture_json=_form_capture(capture),
+        ),
         data=await _read_limited(file, limit),
         filename=file.filename,
         declared_content_type=file.content_type,

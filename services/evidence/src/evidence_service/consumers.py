@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
 from evidence_service.handlers.project_work_order import (
     ApplyWorkOrderChange,
-    ContractSnapshot,
     ProjectWorkOrder,
     apply_work_order_change,
     project_work_order,
 )
-from evidence_service.records import NewWorkOrder
+from evidence_service.handlers.state import format_rule_warnings
+from evidence_service.records import NewWorkOrder, SnapshotApplied
 from evidence_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.container import ServiceContainer
@@ -60,15 +60,15 @@ async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
-def _snapshot(envelope: Envelope) -> ContractSnapshot | None:
+def _snapshot(envelope: Envelope) -> SnapshotApplied | None:
     if envelope.type != "contract_snapshotted":
         return None
     event = ContractSnapshotted.model_validate(envelope.payload)
-    return ContractSnapshot(
-        snapshot_id=uuid.UUID(event.snapshot_id),
-        snapshot_version=event.snapshot_version,
-        contract=event.contract,
-        rule_warnings=list(event.rule_warnings),
+    return SnapshotApplied(
+        latest_contract=event.contract,
+        latest_snapshot_id=uuid.UUID(event.snapshot_id),
+        latest_snapshot_version=event.snapshot_version,
+        rule_warnings=format_rule_warnings(event.rule_warnings),
         value_slab=event.value_slab,
         template_selector=event.template_selector,
         bank_type=event.bank_type,

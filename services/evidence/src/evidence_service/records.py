@@ -9,11 +9,30 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+V = TypeVar("V")
+
+
+def _project(cls: type[V], row: object) -> V:
+    """The ``cls`` part of a row (its fields are a subset of the row's)."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
-class NewDocument:
+class DocumentMetadata:
+    """What the uploader says about a document (domain.md §1.1 enums, capture details)."""
+
+    classification: str | None
+    sensitivity: str | None
+    source: str | None
+    captured_at: datetime | None
+    captured_by_employee_id: uuid.UUID | None
+    capture_json: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument(DocumentMetadata):
     """What an upload stores about a document."""
 
     id: uuid.UUID
@@ -23,12 +42,6 @@ class NewDocument:
     size_bytes: int
     sha256: str
     storage_key: str
-    classification: str | None
-    sensitivity: str | None
-    source: str | None
-    captured_at: datetime | None
-    captured_by_employee_id: uuid.UUID | None
-    capture_json: dict[str, Any]
     created_by_user_id: uuid.UUID | None
 
 
@@ -158,7 +171,7 @@ class EvidenceItem(ItemValues):
 
     def values(self) -> ItemValues:
         """The mutable columns, to compare with an overwrite."""
-        return ItemValues(**{f.name: getattr(self, f.name) for f in fields(ItemValues)})
+        return _project(ItemValues, self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +198,7 @@ class FieldLink(LinkValues):
 
     def values(self) -> LinkValues:
         """The mutable columns, to compare with an update."""
-        return LinkValues(**{f.name: getattr(self, f.name) for f in fields(LinkValues)})
+        return _project(LinkValues, self)
 
 
 @dataclass(frozen=True, slots=True)

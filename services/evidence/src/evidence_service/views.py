@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from evidence_service.records import Document, EvidenceItem, FieldDef, FieldLink, OcrJob, Profile, ProfileItem
+from evidence_service.records import Document, EvidenceItem, FieldDef, OcrJob, Profile
 from shared.timestamps import iso_utc
 
 if TYPE_CHECKING:  # the handlers build their event payloads from these views
@@ -35,17 +35,16 @@ def _wire(value: object) -> object:
     return value
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _from_record(model: type[M], record: object, **overrides: object) -> M:
-    """``model`` from the same-named attributes of ``record`` (uuids as text, instants as ISO-8601 UTC)."""
-    values = {
-        name: _wire(getattr(record, name))
-        for name in model.model_fields
-        if name not in overrides and hasattr(record, name)
-    }
-    return model.model_validate({**values, **overrides})
+class _FromRecord(BaseModel):
+    @classmethod
+    def of(cls, record: object, **overrides: object) -> Self:
+        """The view of the same-named attributes of ``record`` (uuids as text, instants as ISO-8601 UTC)."""
+        values = {
+            name: _wire(getattr(record, name))
+            for name in cls.model_fields
+            if name not in overrides and hasattr(record, name)
+        }
+        return cls.model_validate({**values, **overrides})
 
 
 class _Strict(BaseModel):
@@ -56,7 +55,7 @@ class _Strict(BaseModel):
 # ---------------------------------------------------------------------------------------- documents
 
 
-class DocumentView(BaseModel):
+class DocumentView(_FromRecord):
     """The full document metadata (``POST /v1/documents``, ``GET /v1/documents/:id``)."""
 
     id: str
@@ -79,10 +78,10 @@ class DocumentView(BaseModel):
 
 def document_view(document: Document) -> DocumentView:
     """The metadata of an uploaded document."""
-    return _from_record(DocumentView, document, capture=document.capture_json or {})
+    return DocumentView.of(document, capture=document.capture_json or {})
 
 
-class DocumentSummary(BaseModel):
+class DocumentSummary(_FromRecord):
     """The ``document`` embedded in an evidence item (domain.md §1.6)."""
 
     id: str
@@ -98,7 +97,7 @@ class DocumentSummary(BaseModel):
 # ------------------------------------------------------------------------------------ evidence items
 
 
-class EvidenceItemView(BaseModel):
+class EvidenceItemView(_FromRecord):
     """An evidence item (domain.md §1.6)."""
 
     id: str
@@ -120,11 +119,11 @@ class EvidenceItemView(BaseModel):
 
 def item_view(item: EvidenceItem, document: Document | None) -> EvidenceItemView:
     """An evidence item with the summary of its document (None when it has none or it is not visible)."""
-    summary = None if document is None else _from_record(DocumentSummary, document)
-    return _from_record(EvidenceItemView, item, document=summary)
+    summary = None if document is None else DocumentSummary.of(document)
+    return EvidenceItemView.of(item, document=summary)
 
 
-class FieldLinkView(BaseModel):
+class FieldLinkView(_FromRecord):
     """A field-evidence link (domain.md §1.8) plus the snapshot version it was made on (decision 6)."""
 
     id: str
@@ -139,12 +138,7 @@ class FieldLinkView(BaseModel):
     updated_at: str
 
 
-def link_view(link: FieldLink) -> FieldLinkView:
-    """A field-evidence link."""
-    return _from_record(FieldLinkView, link)
-
-
-class OcrJobView(BaseModel):
+class OcrJobView(_FromRecord):
     """An OCR job (domain.md §4.8); ``result_json`` is the engine's free-form result."""
 
     id: str
@@ -164,13 +158,13 @@ class OcrJobView(BaseModel):
 
 def job_view(job: OcrJob) -> OcrJobView:
     """An OCR job."""
-    return _from_record(OcrJobView, job, org_id=str(job.tenant_id))
+    return OcrJobView.of(job, org_id=str(job.tenant_id))
 
 
 # ------------------------------------------------------------------------------------------ profiles
 
 
-class ProfileItemView(BaseModel):
+class ProfileItemView(_FromRecord):
     """An evidence-profile item (domain.md §4.4)."""
 
     id: str
@@ -186,12 +180,7 @@ class ProfileItemView(BaseModel):
     updated_at: str
 
 
-def profile_item_view(item: ProfileItem) -> ProfileItemView:
-    """An evidence-profile item."""
-    return _from_record(ProfileItemView, item)
-
-
-class ProfileView(BaseModel):
+class ProfileView(_FromRecord):
     """An evidence profile without its items (domain.md §4.4)."""
 
     id: str
@@ -215,12 +204,10 @@ class SelectedProfileView(ProfileView):
 
 def profile_view(profile: Profile) -> ProfileView:
     """An evidence profile without its items."""
-    return _from_record(
-        ProfileView, profile, org_id=str(profile.tenant_id), metadata_json=profile.metadata_json or {}
-    )
+    return ProfileView.of(profile, org_id=str(profile.tenant_id), metadata_json=profile.metadata_json or {})
 
 
-class FieldDefView(BaseModel):
+class FieldDefView(_FromRecord):
     """A contract field evidence can be linked to."""
 
     id: str
@@ -234,7 +221,7 @@ class FieldDefView(BaseModel):
 
 def field_def_view(field: FieldDef) -> FieldDefView:
     """A field definition."""
-    return _from_record(FieldDefView, field, metadata_json=field.metadata_json or {})
+    return FieldDefView.of(field, metadata_json=field.metadata_json or {})
 
 
 # ----------------------------------------------------------------------- checklist and readiness
@@ -406,7 +393,7 @@ def selected_profile(evidence: WorkOrderEvidence) -> SelectedProfileView | None:
     """The selected profile with its items, if any."""
     if evidence.profile is None:
         return None
-    items = [profile_item_view(item) for item in evidence.profile_items]
+    items = [ProfileItemView.of(item) for item in evidence.profile_items]
     return SelectedProfileView(**profile_view(evidence.profile).model_dump(), items=items)
 
 
@@ -435,7 +422,7 @@ def work_order_evidence(evidence: WorkOrderEvidence) -> WorkOrderEvidenceView:
         selected_profile=selected_profile(evidence),
         selected_profile_chosen_by=_chosen_by(evidence),
         checklist=evidence.checklist,
-        field_evidence_links=[link_view(link) for link in evidence.links],
+        field_evidence_links=[FieldLinkView.of(link) for link in evidence.links],
         linked_field_keys=evidence.linked_field_keys,
         ocr_jobs=[job_view(job) for job in evidence.jobs],
         annexure_order=evidence.annexure_order(),
@@ -489,7 +476,7 @@ def field_links(overview: FieldLinksOverview) -> FieldLinksView:
         latest_snapshot_id=_str(evidence.wo.latest_snapshot_id),
         latest_snapshot_version=evidence.wo.latest_snapshot_version,
         field_defs=[field_def_view(field) for field in overview.field_defs],
-        links=[link_view(link) for link in evidence.links],
+        links=[FieldLinkView.of(link) for link in evidence.links],
         linked_field_keys=evidence.linked_field_keys,
         readiness=evidence.readiness,
         evidence_version=evidence.evidence_version,

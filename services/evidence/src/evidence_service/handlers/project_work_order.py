@@ -8,15 +8,12 @@ known (decision 4); status changes keep the lock (decision 29) current. Every ev
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from evidence_service.domain.notes import profile_selected_note
 from evidence_service.handlers.state import (
     WorkOrderCommand,
     choose_default,
-    format_rule_warnings,
     publish_state,
     work_order_of,
 )
@@ -48,46 +45,25 @@ async def project_work_order(uow: UnitOfWork, command: ProjectWorkOrder) -> None
 
 
 @dataclass(frozen=True)
-class ContractSnapshot:
-    """What a ``contract_snapshotted`` event says."""
-
-    snapshot_id: uuid.UUID
-    snapshot_version: int
-    contract: dict[str, Any]
-    rule_warnings: list[Any]
-    value_slab: str
-    template_selector: str
-    bank_type: str
-
-
-@dataclass(frozen=True)
 class ApplyWorkOrderChange(WorkOrderCommand):
     """Any later work-order event: maybe a snapshot, maybe a new status, always a version."""
 
     source_version: int
-    snapshot: ContractSnapshot | None = None
+    snapshot: SnapshotApplied | None = None
     status: str | None = None
 
 
 async def _apply_snapshot(
-    uow: UnitOfWork, repos: Repositories, wo: WorkOrder, snapshot: ContractSnapshot
+    uow: UnitOfWork, repos: Repositories, wo: WorkOrder, snapshot: SnapshotApplied
 ) -> None:
     wo_id = wo.work_order_id
-    await repos.work_orders.record_snapshot(wo_id, snapshot.snapshot_id, snapshot.snapshot_version)
-    newer = wo.latest_snapshot_version is None or snapshot.snapshot_version >= wo.latest_snapshot_version
+    await repos.work_orders.record_snapshot(
+        wo_id, snapshot.latest_snapshot_id, snapshot.latest_snapshot_version
+    )
+    version = snapshot.latest_snapshot_version
+    newer = wo.latest_snapshot_version is None or version >= wo.latest_snapshot_version
     if newer:
-        await repos.work_orders.apply_snapshot(
-            wo_id,
-            SnapshotApplied(
-                latest_contract=snapshot.contract,
-                latest_snapshot_id=snapshot.snapshot_id,
-                latest_snapshot_version=snapshot.snapshot_version,
-                rule_warnings=format_rule_warnings(snapshot.rule_warnings),
-                value_slab=snapshot.value_slab,
-                template_selector=snapshot.template_selector,
-                bank_type=snapshot.bank_type,
-            ),
-        )
+        await repos.work_orders.apply_snapshot(wo_id, snapshot)
     if wo.profile_chosen_by == "operator" or not newer:
         return  # decision 4: an operator's choice is kept
     fresh = await work_order_of(repos, wo_id)

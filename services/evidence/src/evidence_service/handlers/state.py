@@ -155,7 +155,7 @@ async def load_evidence(repos: Repositories, wo: WorkOrder) -> WorkOrderEvidence
     profile_items = await repos.profiles.items(profile.id) if profile else []
     links = await repos.links.of_work_order(wo_id)
     jobs = await repos.jobs.of_work_order(wo_id)
-    requirements = [views.profile_item_view(item).model_dump() for item in profile_items]
+    requirements = [views.ProfileItemView.of(item).model_dump() for item in profile_items]
     rule_items = evidence_for_rules(items)
     checklist = [
         views.ChecklistRow.model_validate(row) for row in evaluate_checklist(requirements, rule_items)
@@ -229,12 +229,12 @@ async def publish_state(
                 bank_type=profile.bank_type,
                 value_slab=profile.value_slab,
                 chosen_by="operator" if wo.profile_chosen_by == "operator" else "auto",
-                items=[views.profile_item_view(item).model_dump() for item in evidence.profile_items],
+                items=[views.ProfileItemView.of(item).model_dump() for item in evidence.profile_items],
             )
             if profile is not None
             else None
         ),
-        field_evidence_links=[views.link_view(link).model_dump() for link in evidence.links],
+        field_evidence_links=[views.FieldLinkView.of(link).model_dump() for link in evidence.links],
         linked_field_keys=evidence.linked_field_keys,
         ocr_jobs=[views.job_view(job).model_dump() for job in evidence.jobs],
         checklist=[row.model_dump() for row in evidence.checklist],

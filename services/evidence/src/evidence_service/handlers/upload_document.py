@@ -6,16 +6,14 @@ import asyncio
 import hashlib
 import io
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from PIL import Image, UnidentifiedImageError
 
 from evidence_service.domain.errors import UnsupportedDocumentType
 from evidence_service.domain.uploads import safe_filename, sniff_content_type
 from evidence_service.handlers.state import uuid_or_none
-from evidence_service.records import Document, NewDocument
+from evidence_service.records import Document, DocumentMetadata, NewDocument
 from evidence_service.repositories import DocumentRepository
 from shared.blobstore import BlobStore
 from shared.db.uow import UnitOfWork
@@ -33,12 +31,7 @@ class UploadDocument:
     data: bytes
     filename: str | None
     declared_content_type: str | None
-    classification: str | None
-    sensitivity: str | None
-    source: str | None
-    captured_at: datetime | None
-    captured_by_employee_id: uuid.UUID | None
-    capture: dict[str, Any]
+    metadata: DocumentMetadata
 
 
 def _verify_image(data: bytes) -> bool:
@@ -76,12 +69,7 @@ async def upload_document(uow: UnitOfWork, command: UploadDocument, *, blobs: Bl
             size_bytes=len(command.data),
             sha256=hashlib.sha256(command.data).hexdigest(),
             storage_key=storage_key,
-            classification=command.classification,
-            sensitivity=command.sensitivity,
-            source=command.source,
-            captured_at=command.captured_at,
-            captured_by_employee_id=command.captured_by_employee_id,
-            capture_json=command.capture,
             created_by_user_id=uuid_or_none(command.user_id),
+            **asdict(command.metadata),
         )
     )
