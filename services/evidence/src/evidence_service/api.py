@@ -193,8 +193,8 @@ StaffCaller = Annotated[Principal, Depends(staff_caller)]
 
 
 def _settings(c: ServiceContainer[Any]) -> Settings:
-    settings = c.settings
-    return settings if isinstance(settings, Settings) else Settings()
+    settings: Settings = c.settings  # the container bootstrap.SERVICE built
+    return settings
 
 
 def _utc(value: datetime | None) -> datetime | None:
