@@ -1,14 +1,20 @@
-"""Composition root of the evidence service."""
+"""Composition root of the evidence service: the one :class:`~shared.runtime.ServiceDefinition`."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from pathlib import Path
 
+from evidence_service.api import router
+from evidence_service.consumers import subscriptions
 from evidence_service.settings import SCHEMA, Settings
-from shared.container import ServiceContainer
+from shared.runtime import ServiceDefinition
 
-
-@lru_cache(maxsize=1)
-def container() -> ServiceContainer[Any]:
-    return ServiceContainer.create(Settings(), SCHEMA)
+SERVICE = ServiceDefinition(
+    name="evidence",
+    title="ZenOps evidence",
+    schema=SCHEMA,
+    settings=Settings,
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    router=router,
+    subscriptions=subscriptions,
+)

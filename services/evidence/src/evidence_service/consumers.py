@@ -1,24 +1,28 @@
-"""Kafka subscribers of the evidence service: contract → handler, inside the consumer's unit of work.
+"""Kafka subscribers of the evidence service: contract → command → handler, in the consumer's unit of work.
 
-* ``workorders.work-order.v1`` (every type): the work-order projection. ``created`` seeds the tenant's
-  profiles, selects the default profile and publishes the first evidence state; ``contract_snapshotted``
-  records the contract and re-chooses an automatically chosen profile when the slab becomes known
-  (decision 4); status-bearing events keep the lock (decision 29) current. Every event advances
-  ``source_version`` so ``x-zenops-after`` tokens of any work-order write can be honoured.
-* ``evidence.ocr-jobs.v1``: our own OCR job queue (decision 28).
+* ``workorders.work-order.v1`` (every type): the work-order projection
+  (:mod:`evidence_service.handlers.project_work_order`).
+* ``evidence.ocr-jobs.v1``: our own OCR job queue (decision 28,
+  :mod:`evidence_service.handlers.process_ocr_job`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from evidence_service.domain.notes import profile_selected_note
-from evidence_service.handlers import choose_default, format_rule_warnings, process_ocr_job, publish_state
-from evidence_service.repository import EvidenceRepository
+from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
+from evidence_service.handlers.project_work_order import (
+    ApplyWorkOrderChange,
+    ProjectWorkOrder,
+    apply_work_order_change,
+    project_work_order,
+)
+from evidence_service.handlers.state import format_rule_warnings
+from evidence_service.records import NewWorkOrder, SnapshotApplied
 from evidence_service.settings import Settings
 from shared.blobstore import BlobStore
+from shared.container import ServiceContainer
 from shared.contracts.evidence import OcrRequested
 from shared.contracts.topics import EVIDENCE_OCR_JOBS, WORKORDERS_WORK_ORDER
 from shared.contracts.workorders import ContractSnapshotted, StatusChanged, WorkOrderCreated
@@ -35,117 +39,90 @@ _STATUS_OF_TYPE: dict[str, str] = {
 }
 
 
-async def _on_created(uow: UnitOfWork, envelope: Envelope) -> None:
+async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
+    """``created``: project the work order and select its default profile."""
     wo = WorkOrderCreated.model_validate(envelope.payload).work_order
-    repo = EvidenceRepository(uow.session, wo.org_id)
-    wo_id = uuid.UUID(wo.id)
-    inserted = await repo.insert_work_order(
-        {
-            "id": wo_id,
-            "tenant": repo.tenant_id,
-            "report_type": wo.report_type,
-            "bank_type": wo.bank_type,
-            "bank_name": wo.bank_name,
-            "value_slab": wo.value_slab,
-            "template_selector": wo.template_selector,
-            "status": wo.status,
-            "source_version": envelope.aggregate_version,
-        }
+    await project_work_order(
+        uow,
+        ProjectWorkOrder(
+            tenant_id=wo.org_id,
+            work_order=NewWorkOrder(
+                work_order_id=uuid.UUID(wo.id),
+                report_type=wo.report_type,
+                bank_type=wo.bank_type,
+                bank_name=wo.bank_name,
+                value_slab=wo.value_slab,
+                template_selector=wo.template_selector,
+                status=wo.status,
+                source_version=envelope.aggregate_version,
+            ),
+        ),
     )
-    if not inserted:
-        return
-    row = await repo.work_order(wo_id, for_update=True)
-    assert row is not None
-    chosen = await choose_default(repo, row)
-    if chosen is not None:
-        # Decision 4 / domain.md §4.3: assigned at creation, automatically (no note, as the original).
-        await repo.update_work_order(
-            wo_id, evidence_profile_id=uuid.UUID(chosen["id"]), profile_chosen_by="auto"
-        )
-    await publish_state(uow, repo, wo_id)
 
 
-async def _on_contract_snapshotted(
-    uow: UnitOfWork, envelope: Envelope, repo: EvidenceRepository, row: Mapping[str, Any]
-) -> None:
+def _snapshot(envelope: Envelope) -> SnapshotApplied | None:
+    if envelope.type != "contract_snapshotted":
+        return None
     event = ContractSnapshotted.model_validate(envelope.payload)
-    wo_id = row["work_order_id"]
-    await repo.record_snapshot(wo_id, uuid.UUID(event.snapshot_id), event.snapshot_version)
-    newer = row["latest_snapshot_version"] is None or event.snapshot_version >= row["latest_snapshot_version"]
-    if newer:
-        await repo.update_work_order(
-            wo_id,
-            latest_contract=event.contract,
-            latest_snapshot_id=uuid.UUID(event.snapshot_id),
-            latest_snapshot_version=event.snapshot_version,
-            rule_warnings=format_rule_warnings(event.rule_warnings),
-            value_slab=event.value_slab,
-            template_selector=event.template_selector,
-            bank_type=event.bank_type,
-        )
-    if row["profile_chosen_by"] == "operator" or not newer:
-        return  # decision 4: an operator's choice is kept
-    fresh = await repo.work_order(wo_id)
-    assert fresh is not None
-    chosen = await choose_default(repo, fresh)
-    if chosen is None or fresh["evidence_profile_id"] == uuid.UUID(chosen["id"]):
-        return
-    await repo.update_work_order(wo_id, evidence_profile_id=uuid.UUID(chosen["id"]), profile_chosen_by="auto")
+    return SnapshotApplied(
+        latest_contract=event.contract,
+        latest_snapshot_id=uuid.UUID(event.snapshot_id),
+        latest_snapshot_version=event.snapshot_version,
+        rule_warnings=format_rule_warnings(event.rule_warnings),
+        value_slab=event.value_slab,
+        template_selector=event.template_selector,
+        bank_type=event.bank_type,
+    )
 
-    def note(version: int) -> Any:
-        return profile_selected_note(str(wo_id), chosen["id"], f"evidence_version:{version}")
 
-    await publish_state(uow, repo, wo_id, notes=[note])
+def _status(envelope: Envelope) -> str | None:
+    if envelope.type == "status_changed":
+        return StatusChanged.model_validate(envelope.payload).to_status
+    return _STATUS_OF_TYPE.get(envelope.type)
 
 
 async def on_work_order_event(uow: UnitOfWork, envelope: Envelope) -> None:
     """Apply one ``workorders.work-order.v1`` event to the projection."""
     if envelope.type == "created":
-        await _on_created(uow, envelope)
+        await on_work_order_created(uow, envelope)
         return
-    tenant = envelope.tenant_id
-    if not tenant:
+    if not envelope.tenant_id:
         raise ValueError(f"work-order event {envelope.message_id} carries no tenant")
-    repo = EvidenceRepository(uow.session, tenant)
-    wo_id = uuid.UUID(envelope.aggregate_id)
-    row = await repo.work_order(wo_id, for_update=True)
-    if row is None:
-        # Per-key order guarantees `created` came first; a gap means it was dead-lettered: retry / park.
-        raise LookupError(f"work order {wo_id} is not projected yet")
-    if envelope.type == "contract_snapshotted":
-        await _on_contract_snapshotted(uow, envelope, repo, row)
-    elif envelope.type == "status_changed":
-        await repo.update_work_order(wo_id, status=StatusChanged.model_validate(envelope.payload).to_status)
-    elif envelope.type in _STATUS_OF_TYPE:
-        await repo.update_work_order(wo_id, status=_STATUS_OF_TYPE[envelope.type])
-    await repo.update_work_order(
-        wo_id, source_version=max(int(row["source_version"]), envelope.aggregate_version)
+    await apply_work_order_change(
+        uow,
+        ApplyWorkOrderChange(
+            tenant_id=envelope.tenant_id,
+            work_order_id=uuid.UUID(envelope.aggregate_id),
+            source_version=envelope.aggregate_version,
+            snapshot=_snapshot(envelope),
+            status=_status(envelope),
+        ),
     )
 
 
-def ocr_handler(settings: Settings) -> Any:
-    """The OCR job consumer bound to the blob store and engine time limit of ``settings``."""
-    blobs = BlobStore(settings.blob_dir)
+def on_ocr_requested(settings: Settings) -> Callable[[UnitOfWork, Envelope], Awaitable[None]]:
+    """The OCR job consumer bound to the blob store, time limit and languages of ``settings``."""
+    engine = OcrEngineSettings(BlobStore(settings.blob_dir), settings.ocr_timeout_s, settings.ocr_langs)
 
-    async def on_ocr_requested(uow: UnitOfWork, envelope: Envelope) -> None:
+    async def handle(uow: UnitOfWork, envelope: Envelope) -> None:
         event = OcrRequested.model_validate(envelope.payload)
         if not envelope.tenant_id:
             raise ValueError(f"OCR request {envelope.message_id} carries no tenant")
-        await process_ocr_job(
-            uow,
-            event,
-            envelope.tenant_id,
-            blobs=blobs,
-            timeout_s=settings.ocr_timeout_s,
-            langs=settings.ocr_langs,
+        command = ProcessOcrJob(
+            tenant_id=envelope.tenant_id,
+            job_id=uuid.UUID(event.job_id),
+            work_order_id=event.work_order_id,
+            evidence_item_id=event.evidence_item_id,
             request_id=envelope.correlation_id,
         )
+        await process_ocr_job(uow, command, engine=engine)
 
-    return on_ocr_requested
+    return handle
 
 
-def subscriptions(settings: Settings) -> list[Subscription]:
+def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
+    """What the stream process consumes."""
     return [
         Subscription(WORKORDERS_WORK_ORDER, on_work_order_event),
-        Subscription(EVIDENCE_OCR_JOBS, ocr_handler(settings), frozenset({OcrRequested.TYPE})),
+        Subscription(EVIDENCE_OCR_JOBS, on_ocr_requested(c.settings), frozenset({OcrRequested.TYPE})),
     ]

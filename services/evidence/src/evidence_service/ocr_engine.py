@@ -1,7 +1,7 @@
 """OCR engine adapter (architecture decision 28): Tesseract for images, the PDF text layer for PDFs.
 
 Blocking I/O (a Tesseract subprocess, PDF parsing): async callers run :func:`run_ocr` in a worker
-thread. Failures that retrying cannot fix raise :class:`EvidenceDomainError` subclasses with the code
+thread. Failures that retrying cannot fix raise :class:`~evidence_service.domain.errors.OcrFailure` subclasses with the code
 the OCR job is FAILED with; content we cannot read at all gives a normal result with a ``note``.
 """
 

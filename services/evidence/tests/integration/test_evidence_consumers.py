@@ -16,10 +16,9 @@ import asyncpg
 import httpx
 import pytest
 
-from evidence_service.handlers import process_ocr_job
-from evidence_service.repository import EvidenceRepository
+from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
+from evidence_service.repositories import OcrJobRepository
 from shared.blobstore import BlobStore
-from shared.contracts.evidence import OcrRequested
 from shared.db.database import Database, Role
 from shared.db.uow import UnitOfWork
 from shared.devstack.launcher import StackInfo
@@ -59,26 +58,16 @@ class TestOcrProcessor:
         job_id = uuid.uuid4()
         # The job row is written without its event, so only this test runs it.
         async with UnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
-            repo = EvidenceRepository(uow.session, TEST_TENANT)
-            await repo.insert_job(
-                {
-                    "id": job_id,
-                    "tenant": repo.tenant_id,
-                    "wo": uuid.UUID(wo_id),
-                    "ev": uuid.UUID(item_id),
-                    "user": None,
-                    "trace": None,
-                }
+            await OcrJobRepository(uow.session, TEST_TENANT).add(
+                job_id, uuid.UUID(wo_id), uuid.UUID(item_id), None
             )
             await uow.commit()
-        event = OcrRequested(job_id=str(job_id), work_order_id=wo_id, evidence_item_id=item_id)
-        blobs = BlobStore(Path(stack.env("evidence")["ZENOPS_BLOB_DIR"]))
+        command = ProcessOcrJob(TEST_TENANT, job_id, wo_id, item_id, request_id="req-ocr-1")
+        engine = OcrEngineSettings(BlobStore(Path(stack.env("evidence")["ZENOPS_BLOB_DIR"])), timeout_s=30)
 
         async def run() -> bool:
             async with UnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
-                processed = await process_ocr_job(
-                    uow, event, TEST_TENANT, blobs=blobs, timeout_s=30, request_id="req-ocr-1"
-                )
+                processed = await process_ocr_job(uow, command, engine=engine)
                 await uow.commit()
             return processed
 

@@ -7,13 +7,16 @@ PNG, WebP and HEIC/HEIF are accepted. HEIC is recognised by its ISO-BMFF ``ftyp`
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal, get_args
 
 __all__ = [
     "ALLOWED_CONTENT_TYPES",
     "CLASSIFICATIONS",
     "SENSITIVITIES",
     "SOURCES",
+    "Classification",
+    "Sensitivity",
+    "Source",
     "safe_filename",
     "sniff_content_type",
 ]
@@ -22,22 +25,23 @@ ALLOWED_CONTENT_TYPES: Final = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
 )
 
-CLASSIFICATIONS: Final = frozenset(
-    {"bank_kyc", "site_photo", "approval_plan", "tax_receipt", "legal", "invoice", "other"}
-)
-SENSITIVITIES: Final = frozenset({"public", "internal", "pii", "confidential"})
-SOURCES: Final = frozenset(
-    {
-        "portal",
-        "tenant",
-        "internal",
-        "mobile_camera",
-        "mobile_gallery",
-        "desktop_upload",
-        "email_ingest",
-        "portal_upload",
-    }
-)
+Classification = Literal[
+    "bank_kyc", "site_photo", "approval_plan", "tax_receipt", "legal", "invoice", "other"
+]
+Sensitivity = Literal["public", "internal", "pii", "confidential"]
+Source = Literal[
+    "portal",
+    "tenant",
+    "internal",
+    "mobile_camera",
+    "mobile_gallery",
+    "desktop_upload",
+    "email_ingest",
+    "portal_upload",
+]
+CLASSIFICATIONS: Final = frozenset(get_args(Classification))
+SENSITIVITIES: Final = frozenset(get_args(Sensitivity))
+SOURCES: Final = frozenset(get_args(Source))
 """Document metadata enums of domain.md §1.1 (lower-case, as the original stored them)."""
 
 _HEIC_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})

@@ -1,0 +1,68 @@
+"""Queue a real OCR job for one evidence item (§4.8, decision 28): a QUEUED job, its event, a note."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from evidence_service.domain.errors import EvidenceItemNotFoundForWorkOrder
+from evidence_service.domain.notes import ocr_enqueued_note
+from evidence_service.handlers.state import (
+    WorkOrderCommand,
+    WorkOrderEvidence,
+    publish_state,
+    uuid_or_none,
+    work_order_of,
+)
+from evidence_service.records import OcrJob
+from evidence_service.repositories import Repositories
+from shared.contracts.evidence import OcrRequested
+from shared.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class EnqueueOcr(WorkOrderCommand):
+    """``POST …/ocr/enqueue`` (``evidence_item_id`` as sent: a non-uuid is simply not found)."""
+
+    evidence_item_id: str
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class OcrQueued:
+    """The queued job and the evidence state that lists it."""
+
+    job: OcrJob
+    evidence: WorkOrderEvidence
+
+
+async def enqueue_ocr(uow: UnitOfWork, command: EnqueueOcr) -> OcrQueued:
+    """Queue the job; the OCR consumer runs it (:mod:`evidence_service.handlers.process_ocr_job`)."""
+    repos = Repositories.of(uow.session, command.tenant_id)
+    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    wo_id = wo.work_order_id
+    item_id = uuid_or_none(command.evidence_item_id)
+    item = await repos.items.get(wo_id, item_id) if item_id is not None else None
+    if item is None:
+        raise EvidenceItemNotFoundForWorkOrder(
+            f"evidence item {command.evidence_item_id} not found for work order {wo_id}"
+        )
+    document = await repos.documents.get(item.document_id) if item.document_id else None
+    job = await repos.jobs.add(uuid.uuid4(), wo_id, item.id, uuid_or_none(command.actor))
+    await uow.emit(
+        OcrRequested(
+            job_id=str(job.id),
+            work_order_id=str(wo_id),
+            evidence_item_id=str(item.id),
+            document_id=str(document.id) if document else None,
+            storage_key=document.storage_key if document else None,
+            content_type=document.content_type if document else None,
+            requested_by_user_id=command.actor,
+        ),
+        aggregate_id=str(job.id),
+        aggregate_version=1,
+        tenant_id=str(repos.tenant_id),
+    )
+    note = ocr_enqueued_note(str(wo_id), str(job.id), str(item.id), item.evidence_type, item.doc_type)
+    evidence = await publish_state(uow, repos, wo_id, notes=[lambda _version: note], actor=command.actor)
+    return OcrQueued(job, evidence)

@@ -1,0 +1,53 @@
+"""Read the evidence profiles of a work order (§4.4); assigns the default profile when none is selected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evidence_service.handlers.state import (
+    WorkOrderCommand,
+    WorkOrderEvidence,
+    choose_default,
+    load_evidence,
+    publish_state,
+    work_order_of,
+)
+from evidence_service.records import FieldDef, Profile, WorkOrder
+from evidence_service.repositories import Repositories
+from shared.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ProfilesOverview:
+    """The evidence state with the profiles of the work order's report type and the field definitions."""
+
+    evidence: WorkOrderEvidence
+    profiles: list[Profile]
+    field_defs: list[FieldDef]
+
+
+async def profiles_overview(repos: Repositories, wo: WorkOrder) -> ProfilesOverview:
+    """Everything §4.4 answers about a work order's profiles."""
+    evidence = await load_evidence(repos, wo)
+    profiles = await repos.profiles.for_report_type(wo.report_type)
+    return ProfilesOverview(evidence, profiles, await repos.profiles.field_defs())
+
+
+@dataclass(frozen=True)
+class ListProfiles(WorkOrderCommand):
+    """``GET …/evidence-profiles``."""
+
+
+async def list_profiles(uow: UnitOfWork, command: ListProfiles) -> ProfilesOverview:
+    """§4.4: reading the profiles of a work order without one assigns the default as a side effect."""
+    repos = Repositories.of(uow.session, command.tenant_id)
+    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    if wo.evidence_profile_id is not None:
+        await repos.profiles.ensure_defaults()
+        return await profiles_overview(repos, wo)
+    chosen = await choose_default(repos, wo)
+    if chosen is not None:
+        await repos.work_orders.set_profile(wo.work_order_id, chosen, "auto")
+        await publish_state(uow, repos, wo.work_order_id)
+        wo = await work_order_of(repos, wo.work_order_id)
+    return await profiles_overview(repos, wo)

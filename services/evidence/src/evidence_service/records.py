@@ -1,0 +1,220 @@
+"""Typed rows of the evidence schema: what repositories return and take (frozen dataclasses).
+
+Handlers and views work with these, never with raw rows. ``New*`` and ``*Values`` are what a write
+sets; the stored row extends them with what the database adds (tenant, status, timestamps).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+V = TypeVar("V")
+
+
+def _project(cls: type[V], row: object) -> V:
+    """The ``cls`` part of a row (its fields are a subset of the row's)."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMetadata:
+    """What the uploader says about a document (domain.md §1.1 enums, capture details)."""
+
+    classification: str | None
+    sensitivity: str | None
+    source: str | None
+    captured_at: datetime | None
+    captured_by_employee_id: uuid.UUID | None
+    capture_json: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument(DocumentMetadata):
+    """What an upload stores about a document."""
+
+    id: uuid.UUID
+    original_filename: str
+    content_type: str
+    declared_content_type: str | None
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    created_by_user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Document(NewDocument):
+    """An uploaded document's metadata (the bytes are in the blob store under ``storage_key``)."""
+
+    tenant_id: uuid.UUID
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewWorkOrder:
+    """A work order as its ``created`` event announces it."""
+
+    work_order_id: uuid.UUID
+    report_type: str
+    bank_type: str
+    bank_name: str
+    value_slab: str
+    template_selector: str
+    status: str
+    source_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder(NewWorkOrder):
+    """The projection of one work order plus what evidence decided about it."""
+
+    tenant_id: uuid.UUID
+    latest_contract: dict[str, Any] | None
+    latest_snapshot_id: uuid.UUID | None
+    latest_snapshot_version: int | None
+    rule_warnings: list[str] | None
+    evidence_profile_id: uuid.UUID | None
+    profile_chosen_by: str | None
+    evidence_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotApplied:
+    """What a newer contract snapshot changes on the projection."""
+
+    latest_contract: dict[str, Any]
+    latest_snapshot_id: uuid.UUID
+    latest_snapshot_version: int
+    rule_warnings: list[str]
+    value_slab: str
+    template_selector: str
+    bank_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """An evidence profile with the number of its items."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    report_type: str
+    bank_type: str
+    value_slab: str
+    name: str
+    is_default: bool
+    metadata_json: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    items_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileItem:
+    """One requirement of an evidence profile (domain.md §4.4)."""
+
+    id: uuid.UUID
+    evidence_type: str
+    doc_type: str | None
+    min_count: int
+    is_required: bool
+    tags_json: dict[str, Any] | None
+    order_hint: int | None
+    label: str | None
+    field_key_hint: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """A contract field evidence can be linked to."""
+
+    id: uuid.UUID
+    field_key: str
+    label: str
+    data_type: str
+    required_by_default: bool
+    unit: str | None
+    metadata_json: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemValues:
+    """Every mutable column of an evidence item (domain.md §1.6: omitted fields become null)."""
+
+    evidence_type: str
+    doc_type: str | None
+    classification: str | None
+    sensitivity: str | None
+    source: str | None
+    document_id: uuid.UUID | None
+    file_ref: str | None
+    captured_by_employee_id: uuid.UUID | None
+    captured_at: datetime | None
+    annexure_order: int | None
+    tags: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceItem(ItemValues):
+    """An evidence item of a work order (domain.md §1.6)."""
+
+    id: uuid.UUID
+    work_order_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+    def values(self) -> ItemValues:
+        """The mutable columns, to compare with an overwrite."""
+        return _project(ItemValues, self)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkValues:
+    """Every mutable column of a field-evidence link (links made before snapshots have none)."""
+
+    field_key: str
+    evidence_item_id: uuid.UUID
+    snapshot_id: uuid.UUID | None
+    snapshot_version: int | None
+    confidence: float | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLink(LinkValues):
+    """A field-evidence link (domain.md §1.8) with the snapshot version it was made on (decision 6)."""
+
+    id: uuid.UUID
+    work_order_id: uuid.UUID
+    created_by_user_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+    def values(self) -> LinkValues:
+        """The mutable columns, to compare with an update."""
+        return _project(LinkValues, self)
+
+
+@dataclass(frozen=True, slots=True)
+class OcrJob:
+    """An OCR job (domain.md §4.8)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    work_order_id: uuid.UUID
+    evidence_item_id: uuid.UUID
+    status: str
+    requested_at: datetime
+    finished_at: datetime | None
+    result_json: dict[str, Any] | None
+    error: str | None
+    created_by_user_id: uuid.UUID | None
+    worker_trace: str | None
+    created_at: datetime
+    updated_at: datetime
