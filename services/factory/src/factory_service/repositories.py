@@ -1,0 +1,782 @@
+"""All SQL of the factory service, one repository per aggregate. Never commits: the unit of work does.
+
+Every read returns a typed record in its wire form (UUIDs as strings, timestamps as ISO-8601 UTC with
+milliseconds, domain.md §0), so the views, the contracts and the evidence pack show the same values.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypedDict, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement, Select, Table, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from factory_service.settings import SCHEMA
+from factory_service.tables import (
+    deliverable_releases,
+    pack_state_versions,
+    report_audit_logs,
+    report_generation_jobs,
+    report_pack_artifacts,
+    report_packs,
+    work_order_billing,
+    work_orders,
+)
+from shared.timestamps import iso_utc
+
+JsonObject = dict[str, Any]
+R = TypeVar("R", bound=BaseModel)
+
+
+class Record(BaseModel):
+    """A row as the factory shows it (frozen: a read is a fact of its transaction)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+# ------------------------------------------------------------------------------------------ records
+
+
+class WorkOrderRecord(Record):
+    """The factory's projection of a work order."""
+
+    work_order_id: str
+    tenant_id: str
+    assignment_id: str | None
+    report_type: str
+    bank_type: str
+    bank_name: str
+    value_slab: str
+    template_selector: str
+    status: str
+    render_generation: int
+    snapshot_version: int | None
+    readiness_score: int | None
+    export_bundle_json: JsonObject | None
+    export_bundle_hash: str | None
+    source_version: int
+    created_at: str
+    updated_at: str
+    source_type: str | None
+    created_by_user_id: str | None
+
+
+class BillingRecord(Record):
+    """The newest ``work_order_billing`` state factory saw, with the version it reflects."""
+
+    state: JsonObject
+    source_version: int
+
+
+class PackFields(Record):
+    """A report pack as the pack view shows it (without its tenant)."""
+
+    id: str
+    work_order_id: str
+    assignment_id: str | None
+    template_key: str
+    report_family: str
+    version: int
+    render_generation: int
+    snapshot_version: int
+    status: str
+    warnings: list[JsonObject]
+    context_snapshot: JsonObject
+    export_bundle_hash: str
+    failure_code: str | None
+    failure_reason: str | None
+    created_by_user_id: str | None
+    generated_at: str | None
+    superseded_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class PackRecord(PackFields):
+    tenant_id: str
+
+
+class ArtifactFields(Record):
+    """An artifact as the pack view shows it (without its pack and blob key)."""
+
+    id: str
+    kind: str
+    filename: str
+    storage_ref: str
+    mime_type: str
+    size_bytes: int
+    checksum_sha256: str
+    metadata_json: JsonObject
+    created_at: str
+    updated_at: str
+
+
+class ArtifactRecord(ArtifactFields):
+    report_pack_id: str
+    blob_key: str
+
+
+class JobFields(Record):
+    """A generation job as the pack view shows it (without its tenant)."""
+
+    id: str
+    report_pack_id: str
+    work_order_id: str
+    assignment_id: str | None
+    template_key: str
+    report_family: str
+    idempotency_key: str
+    status: str
+    attempts: int
+    max_attempts: int
+    error_code: str | None
+    error_message: str | None
+    worker_trace: str | None
+    request_payload: JsonObject
+    warnings: list[JsonObject]
+    requested_by_user_id: str | None
+    queued_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class JobRecord(JobFields):
+    tenant_id: str
+
+
+class ReleaseRecord(Record):
+    """A deliverables release (domain.md §6) as every reader sees it (``org_id`` is the tenant)."""
+
+    id: str
+    org_id: str
+    work_order_id: str
+    report_pack_id: str
+    released_by_user_id: str | None
+    released_at: str | None
+    billing_mode_at_release: str | None
+    billing_gate_result: str
+    override_requested: bool
+    override_reason: str | None
+    idempotency_key: str
+    error_code: str | None
+    prior_release_id: str | None
+    decision_id: str | None
+    decision_hash: str | None
+    metadata_json: JsonObject
+    created_at: str
+    updated_at: str
+
+
+class AuditRecord(Record):
+    """One audit row, as the evidence pack's ``audit_events.jsonl`` lists it."""
+
+    id: int
+    work_order_id: str
+    report_pack_id: str | None
+    entity_type: str
+    entity_id: str
+    action: str
+    actor_user_id: str | None
+    metadata_json: JsonObject
+    created_at: str
+
+
+class WorkOrderColumns(TypedDict, total=False):
+    """The projected columns an event may set (each event sets the ones it knows)."""
+
+    assignment_id: uuid.UUID | None
+    report_type: str
+    bank_type: str
+    bank_name: str
+    value_slab: str
+    template_selector: str
+    status: str
+    render_generation: int
+    snapshot_version: int
+    readiness_score: int | None
+    export_bundle: JsonObject
+    export_bundle_hash: str
+    source_type: str | None
+    created_by_user_id: uuid.UUID | None
+
+
+class NewPack(TypedDict):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    work_order_id: uuid.UUID
+    assignment_id: uuid.UUID | None
+    template_key: str
+    report_family: str
+    version: int
+    render_generation: int
+    snapshot_version: int
+    status: str
+    warnings: list[dict[str, str]]
+    context_snapshot: JsonObject
+    export_bundle: bytes
+    export_bundle_hash: str
+    failure_code: str | None
+    failure_reason: str | None
+    created_by_user_id: uuid.UUID | None
+
+
+class NewArtifact(TypedDict):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    report_pack_id: uuid.UUID
+    kind: str
+    filename: str
+    storage_ref: str
+    blob_key: str
+    mime_type: str
+    size_bytes: int
+    checksum_sha256: str
+    metadata_json: JsonObject
+
+
+class NewJob(TypedDict):
+    """A queued generation job."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    report_pack_id: uuid.UUID
+    work_order_id: uuid.UUID
+    assignment_id: uuid.UUID | None
+    template_key: str
+    report_family: str
+    idempotency_key: str
+    max_attempts: int
+    request_payload: JsonObject
+    warnings: list[dict[str, str]]
+    requested_by_user_id: uuid.UUID | None
+
+
+class NewRelease(TypedDict):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    work_order_id: uuid.UUID
+    report_pack_id: uuid.UUID
+    released_by_user_id: uuid.UUID | None
+    idempotency_key: str
+    override_requested: bool
+    override_reason: str | None
+    billing_mode_at_release: str | None
+    billing_gate_result: str
+    prior_release_id: uuid.UUID | None
+    metadata_json: JsonObject
+    released_at: None
+
+
+# ---------------------------------------------------------------------------------------- plumbing
+
+
+def _plain(row: Mapping[str, Any]) -> JsonObject:
+    out: JsonObject = {}
+    for key, value in row.items():
+        if isinstance(value, uuid.UUID):
+            out[key] = str(value)
+        elif isinstance(value, datetime):
+            out[key] = iso_utc(value)
+        else:
+            out[key] = value
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON (ids and timestamps as strings), the form a JSONB column stores."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _columns(table: Table, model: type[BaseModel], **renamed: str) -> list[ColumnElement[Any]]:
+    """The table's columns a record shows, in the record's order (``renamed``: field -> column)."""
+    return [
+        table.c[renamed.get(name, name)].label(name) if name in renamed else table.c[name]
+        for name in model.model_fields
+    ]
+
+
+_WORK_ORDER = _columns(work_orders, WorkOrderRecord, export_bundle_json="export_bundle")
+_BILLING = _columns(work_order_billing, BillingRecord)
+_PACK = _columns(report_packs, PackRecord)
+_ARTIFACT = _columns(report_pack_artifacts, ArtifactRecord)
+_JOB = _columns(report_generation_jobs, JobRecord)
+_RELEASE = _columns(deliverable_releases, ReleaseRecord, org_id="tenant_id")
+_AUDIT = _columns(report_audit_logs, AuditRecord)
+
+
+class Repository:
+    """Queries over the factory schema, inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _one(self, model: type[R], query: Select[Any]) -> R | None:
+        row = (await self.session.execute(query)).mappings().first()
+        return model.model_validate(_plain(row)) if row else None
+
+    async def _all(self, model: type[R], query: Select[Any]) -> list[R]:
+        rows = (await self.session.execute(query)).mappings().all()
+        return [model.model_validate(_plain(r)) for r in rows]
+
+    async def _scalar_int(self, query: Select[Any]) -> int | None:
+        value = (await self.session.execute(query)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    async def lock(self, name: str) -> None:
+        """A transaction-scoped advisory lock that serializes decisions on one name."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{SCHEMA}|{name}", 0)))
+        )
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------------------------ work orders
+
+
+class WorkOrderRepository(Repository):
+    """The projections of workorders' work orders and of billing's per-work-order state."""
+
+    async def upsert(
+        self, work_order_id: str, tenant_id: str, fields: WorkOrderColumns, source_version: int
+    ) -> None:
+        """Insert the projection row or update the given columns; older versions never overwrite."""
+        columns: dict[str, Any] = dict(fields)
+        if "export_bundle" in columns:
+            columns["export_bundle"] = jsonable(columns["export_bundle"])
+        statement = insert(work_orders).values(
+            work_order_id=uuid.UUID(work_order_id),
+            tenant_id=uuid.UUID(tenant_id),
+            source_version=source_version,
+            **columns,
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[work_orders.c.work_order_id],
+                set_={
+                    "source_version": statement.excluded.source_version,
+                    "updated_at": func.now(),
+                    **{name: statement.excluded[name] for name in columns},
+                },
+                where=work_orders.c.source_version < statement.excluded.source_version,
+            )
+        )
+
+    async def note_version(self, work_order_id: str, source_version: int) -> None:
+        """Record that a workorders envelope of ``source_version`` was applied, whatever its type, so
+        an ``x-zenops-after`` token naming it is reached (issue 12: ``readiness_changed``, which factory
+        has no handler for, used to leave every later read of the client waiting 5 s)."""
+        wo = _as_uuid(work_order_id)
+        if wo is None:
+            return
+        await self.session.execute(
+            update(work_orders)
+            .where(work_orders.c.work_order_id == wo, work_orders.c.source_version < source_version)
+            .values(source_version=source_version, updated_at=func.now())
+        )
+
+    async def get(self, work_order_id: uuid.UUID) -> WorkOrderRecord | None:
+        return await self._one(
+            WorkOrderRecord, select(*_WORK_ORDER).where(work_orders.c.work_order_id == work_order_id)
+        )
+
+    async def tenant_of(self, work_order_id: str) -> str | None:
+        """The tenant of a projected work order (envelopes without a tenant name only the work order)."""
+        wo = await self.get(uuid.UUID(work_order_id))
+        return wo.tenant_id if wo else None
+
+    async def version(self, work_order_id: str) -> int | None:
+        return await self._scalar_int(
+            select(work_orders.c.source_version).where(
+                work_orders.c.work_order_id == uuid.UUID(work_order_id)
+            )
+        )
+
+    async def upsert_billing(
+        self, work_order_id: str, tenant_id: str, state: Mapping[str, Any], source_version: int
+    ) -> None:
+        statement = insert(work_order_billing).values(
+            work_order_id=uuid.UUID(work_order_id),
+            tenant_id=uuid.UUID(tenant_id),
+            state=jsonable(dict(state)),
+            source_version=source_version,
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[work_order_billing.c.work_order_id],
+                set_={
+                    "state": statement.excluded.state,
+                    "source_version": statement.excluded.source_version,
+                    "updated_at": func.now(),
+                },
+                where=work_order_billing.c.source_version < statement.excluded.source_version,
+            )
+        )
+
+    async def billing(self, work_order_id: uuid.UUID) -> BillingRecord | None:
+        return await self._one(
+            BillingRecord, select(*_BILLING).where(work_order_billing.c.work_order_id == work_order_id)
+        )
+
+    async def billing_version(self, work_order_id: str) -> int | None:
+        return await self._scalar_int(
+            select(work_order_billing.c.source_version).where(
+                work_order_billing.c.work_order_id == uuid.UUID(work_order_id)
+            )
+        )
+
+
+# ------------------------------------------------------------------------------------------ packs
+
+
+class PackRepository(Repository):
+    """Report packs, their artifacts and the pack-state version published per work order."""
+
+    async def bump_state(self, work_order_id: uuid.UUID, tenant_id: uuid.UUID) -> int:
+        """The next aggregate version of what factory publishes about ``work_order_id``."""
+        statement = insert(pack_state_versions).values(
+            work_order_id=work_order_id, tenant_id=tenant_id, version=1
+        )
+        version = (
+            await self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[pack_state_versions.c.work_order_id],
+                    set_={"version": pack_state_versions.c.version + 1},
+                ).returning(pack_state_versions.c.version)
+            )
+        ).scalar_one()
+        return int(version)
+
+    async def state_version(self, work_order_id: str) -> int | None:
+        return await self._scalar_int(
+            select(pack_state_versions.c.version).where(
+                pack_state_versions.c.work_order_id == uuid.UUID(work_order_id)
+            )
+        )
+
+    async def for_generation(self, work_order_id: uuid.UUID, render_generation: int) -> PackRecord | None:
+        return await self._one(
+            PackRecord,
+            select(*_PACK).where(
+                report_packs.c.work_order_id == work_order_id,
+                report_packs.c.render_generation == render_generation,
+            ),
+        )
+
+    async def live(self, work_order_id: uuid.UUID) -> PackRecord | None:
+        """The pack linked to the work order now (not superseded), if any."""
+        return await self._one(
+            PackRecord,
+            select(*_PACK).where(
+                report_packs.c.work_order_id == work_order_id, report_packs.c.status != "superseded"
+            ),
+        )
+
+    async def latest(self, work_order_id: uuid.UUID) -> PackRecord | None:
+        """The live pack, else the newest superseded one (the pack view shows history after a reopen)."""
+        return await self._one(
+            PackRecord,
+            select(*_PACK)
+            .where(report_packs.c.work_order_id == work_order_id)
+            .order_by(
+                (report_packs.c.status != "superseded").desc(),
+                report_packs.c.render_generation.desc(),
+                report_packs.c.created_at.desc(),
+            )
+            .limit(1),
+        )
+
+    async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:
+        query = select(*_PACK).where(report_packs.c.id == pack_id)
+        return await self._one(PackRecord, query.with_for_update() if for_update else query)
+
+    async def export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
+        """The frozen export-bundle bytes of a pack (decision 24)."""
+        value = (
+            await self.session.execute(
+                select(report_packs.c.export_bundle).where(report_packs.c.id == pack_id)
+            )
+        ).scalar_one_or_none()
+        return bytes(value) if value is not None else None
+
+    async def next_version(self, work_order_id: uuid.UUID, template_key: str) -> int:
+        """Versions count per work order + template key (decision 27)."""
+        current = await self._scalar_int(
+            select(func.coalesce(func.max(report_packs.c.version), 0)).where(
+                report_packs.c.work_order_id == work_order_id, report_packs.c.template_key == template_key
+            )
+        )
+        return (current or 0) + 1
+
+    async def add(self, row: NewPack) -> None:
+        values: dict[str, Any] = dict(row)
+        values["warnings"] = jsonable(values["warnings"])
+        values["context_snapshot"] = jsonable(values["context_snapshot"])
+        await self.session.execute(insert(report_packs).values(**values))
+
+    async def set_status(
+        self,
+        pack_id: uuid.UUID,
+        status: str,
+        *,
+        failure_code: str | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "updated_at": func.now()}
+        if status == "generated":
+            values["generated_at"] = func.now()
+        if status == "superseded":
+            values["superseded_at"] = func.now()
+        if failure_code is not None:
+            values["failure_code"] = failure_code
+        if failure_reason is not None:
+            values["failure_reason"] = failure_reason
+        await self.session.execute(update(report_packs).where(report_packs.c.id == pack_id).values(**values))
+
+    async def add_artifact(self, row: NewArtifact) -> bool:
+        """Insert unless the pack already has an artifact of that kind; True when inserted."""
+        values: dict[str, Any] = dict(row)
+        values["metadata_json"] = jsonable(values["metadata_json"])
+        inserted = await self.session.execute(
+            insert(report_pack_artifacts)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=[report_pack_artifacts.c.report_pack_id, report_pack_artifacts.c.kind]
+            )
+            .returning(literal(1))
+        )
+        return inserted.first() is not None
+
+    async def artifacts(self, pack_id: uuid.UUID) -> list[ArtifactRecord]:
+        return await self._all(
+            ArtifactRecord,
+            select(*_ARTIFACT)
+            .where(report_pack_artifacts.c.report_pack_id == pack_id)
+            .order_by(report_pack_artifacts.c.created_at, report_pack_artifacts.c.kind),
+        )
+
+    async def artifact(self, artifact_id: uuid.UUID) -> ArtifactRecord | None:
+        return await self._one(
+            ArtifactRecord, select(*_ARTIFACT).where(report_pack_artifacts.c.id == artifact_id)
+        )
+
+
+# ------------------------------------------------------------------------------------------- jobs
+
+
+class JobRepository(Repository):
+    """Generation jobs (domain.md §5.4): one per pack."""
+
+    async def add(self, row: NewJob) -> None:
+        values: dict[str, Any] = dict(row)
+        values["request_payload"] = jsonable(values["request_payload"])
+        values["warnings"] = jsonable(values["warnings"])
+        await self.session.execute(
+            insert(report_generation_jobs).values(**values, status="queued", queued_at=func.now())
+        )
+
+    async def by_key(self, tenant_id: uuid.UUID, key: str) -> JobRecord | None:
+        return await self._one(
+            JobRecord,
+            select(*_JOB).where(
+                report_generation_jobs.c.tenant_id == tenant_id,
+                report_generation_jobs.c.idempotency_key == key,
+            ),
+        )
+
+    async def of_pack(self, pack_id: uuid.UUID) -> JobRecord | None:
+        return await self._one(
+            JobRecord, select(*_JOB).where(report_generation_jobs.c.report_pack_id == pack_id)
+        )
+
+    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> JobRecord | None:
+        query = select(*_JOB).where(report_generation_jobs.c.id == job_id)
+        return await self._one(JobRecord, query.with_for_update() if for_update else query)
+
+    async def start_attempt(self, job_id: uuid.UUID, worker_trace: str | None) -> None:
+        """processing, attempts + 1, first start time, error cleared (domain.md §5.4)."""
+        jobs = report_generation_jobs
+        await self.session.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status="processing",
+                attempts=jobs.c.attempts + 1,
+                started_at=func.coalesce(jobs.c.started_at, func.now()),
+                worker_trace=worker_trace,
+                error_code=None,
+                error_message=None,
+                updated_at=func.now(),
+            )
+        )
+
+    async def set_status(
+        self,
+        job_id: uuid.UUID,
+        status: str,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        finished: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "error_code": error_code,
+            "error_message": error_message,
+            "updated_at": func.now(),
+        }
+        if finished:
+            values["finished_at"] = func.now()
+        await self.session.execute(
+            update(report_generation_jobs).where(report_generation_jobs.c.id == job_id).values(**values)
+        )
+
+
+# --------------------------------------------------------------------------------------- releases
+
+
+class ReleaseRepository(Repository):
+    """Deliverables releases (domain.md §6; decision 8)."""
+
+    async def by_key(self, tenant_id: uuid.UUID, key: str) -> ReleaseRecord | None:
+        return await self._one(
+            ReleaseRecord,
+            select(*_RELEASE).where(
+                deliverable_releases.c.tenant_id == tenant_id, deliverable_releases.c.idempotency_key == key
+            ),
+        )
+
+    async def get(self, release_id: uuid.UUID, *, for_update: bool = False) -> ReleaseRecord | None:
+        query = select(*_RELEASE).where(deliverable_releases.c.id == release_id)
+        return await self._one(ReleaseRecord, query.with_for_update() if for_update else query)
+
+    async def of_work_order(self, work_order_id: uuid.UUID) -> list[ReleaseRecord]:
+        """Newest first (domain.md §5.3)."""
+        return await self._all(
+            ReleaseRecord,
+            select(*_RELEASE)
+            .where(deliverable_releases.c.work_order_id == work_order_id)
+            .order_by(deliverable_releases.c.created_at.desc(), deliverable_releases.c.id.desc()),
+        )
+
+    async def of_pack(self, pack_id: uuid.UUID) -> list[ReleaseRecord]:
+        """Oldest first: the order of the evidence pack's ``releases.json``."""
+        return await self._all(
+            ReleaseRecord,
+            select(*_RELEASE)
+            .where(deliverable_releases.c.report_pack_id == pack_id)
+            .order_by(deliverable_releases.c.created_at, deliverable_releases.c.id),
+        )
+
+    async def first_in_state(
+        self, work_order_id: uuid.UUID, pack_id: uuid.UUID, results: Sequence[str]
+    ) -> ReleaseRecord | None:
+        """The oldest original (not a link to a prior success) release of the pack in ``results``."""
+        releases = deliverable_releases
+        return await self._one(
+            ReleaseRecord,
+            select(*_RELEASE)
+            .where(
+                releases.c.work_order_id == work_order_id,
+                releases.c.report_pack_id == pack_id,
+                releases.c.prior_release_id.is_(None),
+                releases.c.billing_gate_result.in_(list(results)),
+            )
+            .order_by(releases.c.created_at, releases.c.id)
+            .limit(1),
+        )
+
+    async def add(self, row: NewRelease) -> None:
+        values: dict[str, Any] = dict(row)
+        values["metadata_json"] = jsonable(values["metadata_json"])
+        await self.session.execute(insert(deliverable_releases).values(**values))
+
+    async def decide(
+        self,
+        release_id: uuid.UUID,
+        *,
+        result: str,
+        mode: str | None,
+        error_code: str | None,
+        decision_id: str,
+        decision_hash: str,
+        metadata: Mapping[str, Any],
+    ) -> None:
+        """Record billing's outcome; only a PENDING release changes (duplicates change nothing)."""
+        releases = deliverable_releases
+        await self.session.execute(
+            update(releases)
+            .where(releases.c.id == release_id, releases.c.billing_gate_result == "PENDING")
+            .values(
+                billing_gate_result=result,
+                billing_mode_at_release=func.coalesce(mode, releases.c.billing_mode_at_release),
+                error_code=error_code,
+                decision_id=decision_id,
+                decision_hash=decision_hash,
+                metadata_json=releases.c.metadata_json.op("||")(literal(jsonable(dict(metadata)), JSONB)),
+                released_at=func.now(),
+                updated_at=func.now(),
+            )
+        )
+
+    async def gate_results(self, work_order_id: uuid.UUID) -> list[str]:
+        rows = await self.session.execute(
+            select(deliverable_releases.c.billing_gate_result).where(
+                deliverable_releases.c.work_order_id == work_order_id
+            )
+        )
+        return [str(r[0]) for r in rows]
+
+
+# ------------------------------------------------------------------------------------------ audit
+
+
+class AuditLog(Repository):
+    """The append-only audit log of packs, jobs, releases and downloads."""
+
+    async def record(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        work_order_id: uuid.UUID,
+        pack_id: uuid.UUID | None,
+        entity_type: str,
+        entity_id: str,
+        action: str,
+        actor_user_id: uuid.UUID | None,
+        metadata: Mapping[str, Any],
+    ) -> None:
+        """Append one audit row (the table is append-only for the service roles)."""
+        await self.session.execute(
+            insert(report_audit_logs).values(
+                tenant_id=tenant_id,
+                work_order_id=work_order_id,
+                report_pack_id=pack_id,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                action=action,
+                actor_user_id=actor_user_id,
+                metadata_json=jsonable(dict(metadata)),
+            )
+        )
+
+    async def of_work_order(self, work_order_id: uuid.UUID) -> list[AuditRecord]:
+        return await self._all(
+            AuditRecord,
+            select(*_AUDIT)
+            .where(report_audit_logs.c.work_order_id == work_order_id)
+            .order_by(report_audit_logs.c.id),
+        )
