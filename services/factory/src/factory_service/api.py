@@ -48,7 +48,7 @@ from factory_service.handlers.pack_queries import (
     projection_version,
 )
 from factory_service.handlers.release_request import ReleaseStarted, RequestRelease, request_release
-from factory_service.repositories import ReleaseRecord
+from factory_service.records import ReleaseRecord
 from factory_service.views import (
     PackCreationView,
     PackLinkView,

@@ -20,7 +20,7 @@ from factory_service.handlers.projections import (
     render_ready_work_order,
     withdraw_pack,
 )
-from factory_service.repositories import WorkOrderColumns
+from factory_service.records import WorkOrderColumns
 from factory_service.settings import Settings
 from shared.container import ServiceContainer
 from shared.contracts.billing import GateDecided, WorkOrderBilling

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from factory_service.domain.release import billing_gate_status
 from factory_service.handlers.common import download_url
 from factory_service.handlers.pack_queries import PackLink
-from factory_service.repositories import ArtifactFields, JobFields, PackFields, ReleaseRecord
+from factory_service.records import ArtifactFields, JobFields, PackFields, ReleaseRecord
 
 ReleaseView = ReleaseRecord
 """A release shows every stored fact (``org_id`` is the tenant)."""

@@ -26,14 +26,8 @@ from factory_service.domain.templates import (
 )
 from factory_service.handlers.common import artifact_ref, emit_pack_state, supersede, uuid_or_none
 from factory_service.handlers.pack_queries import PackLink, pack_link
-from factory_service.repositories import (
-    ArtifactRecord,
-    AuditLog,
-    JobRepository,
-    PackRepository,
-    WorkOrderRecord,
-    WorkOrderRepository,
-)
+from factory_service.records import ArtifactRecord, WorkOrderRecord
+from factory_service.repositories import AuditLog, JobRepository, PackRepository, WorkOrderRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.factory import GenerationRequested, PackCreated, PackFailed

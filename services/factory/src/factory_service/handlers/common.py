@@ -5,13 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Final
 
-from factory_service.repositories import (
-    ArtifactRecord,
-    AuditLog,
-    JobRepository,
-    PackRecord,
-    PackRepository,
-)
+from factory_service.records import ArtifactRecord, PackRecord
+from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.factory import (

@@ -20,14 +20,9 @@ from factory_service.domain.errors import (
 )
 from factory_service.domain.release import downloads_unlocked
 from factory_service.domain.templates import ZIP_MIME_TYPE, evidence_pack_filename
+from factory_service.records import PackRecord
 from factory_service.rendering.evidence_pack import build_evidence_pack
-from factory_service.repositories import (
-    AuditLog,
-    PackRecord,
-    PackRepository,
-    ReleaseRepository,
-    WorkOrderRepository,
-)
+from factory_service.repositories import AuditLog, PackRepository, ReleaseRepository, WorkOrderRepository
 from shared.auth.principal import Principal
 from shared.blobstore import BlobStore
 from shared.db.uow import UnitOfWork

@@ -9,7 +9,8 @@ from typing import Any
 
 from factory_service.domain.release import PENDING, billing_metadata, release_audit_action
 from factory_service.handlers.common import emit_pack_state, uuid_or_none
-from factory_service.repositories import AuditLog, JsonObject, ReleaseRepository, WorkOrderRepository
+from factory_service.records import JsonObject
+from factory_service.repositories import AuditLog, ReleaseRepository, WorkOrderRepository
 from shared.contracts.factory import ReleaseRecorded
 from shared.db.uow import UnitOfWork
 

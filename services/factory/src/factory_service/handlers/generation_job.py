@@ -13,8 +13,9 @@ from typing import Any
 from factory_service.domain.errors import FactoryError
 from factory_service.domain.templates import DOCX_MIME_TYPE, artifact_filename
 from factory_service.handlers.common import TERMINAL_JOB_STATUSES, artifact_ref, emit_pack_state
+from factory_service.records import JobRecord, PackRecord
 from factory_service.rendering.docx_renderer import render_report_docx
-from factory_service.repositories import AuditLog, JobRecord, JobRepository, PackRecord, PackRepository
+from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.factory import PackFailed, PackGenerated

@@ -7,18 +7,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from factory_service.domain.errors import WorkOrderNotFound
-from factory_service.repositories import (
+from factory_service.records import (
     ArtifactRecord,
     BillingRecord,
     JobRecord,
-    JobRepository,
     PackRecord,
-    PackRepository,
     ReleaseRecord,
-    ReleaseRepository,
     WorkOrderRecord,
-    WorkOrderRepository,
 )
+from factory_service.repositories import JobRepository, PackRepository, ReleaseRepository, WorkOrderRepository
 from shared.db.uow import UnitOfWork
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from factory_service.handlers.build_pack import BuildPack, build_pack
 from factory_service.handlers.common import supersede
-from factory_service.repositories import JsonObject, PackRepository, WorkOrderColumns, WorkOrderRepository
+from factory_service.records import JsonObject, WorkOrderColumns
+from factory_service.repositories import PackRepository, WorkOrderRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.db.uow import UnitOfWork

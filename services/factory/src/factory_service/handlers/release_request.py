@@ -25,12 +25,11 @@ from factory_service.domain.release import (
     derive_billing_mode,
 )
 from factory_service.handlers.common import emit_pack_state, releases_url
+from factory_service.records import NewRelease, ReleaseRecord
 from factory_service.repositories import (
     AuditLog,
     JobRepository,
-    NewRelease,
     PackRepository,
-    ReleaseRecord,
     ReleaseRepository,
     WorkOrderRepository,
 )
