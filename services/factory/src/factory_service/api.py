@@ -327,12 +327,9 @@ def _download_response(download: Download) -> Response:
 async def get_artifact_download(artifact_id: str, principal: Caller, c: ContainerDep) -> Response:
     """Artifact bytes from the blob store; locked for portal until a successful release; audited."""
     art_id = parse_uuid(artifact_id, not_found=ArtifactNotFound(artifact_id))
+    command = DownloadArtifact(art_id, principal, uuid_or_none(principal.user_id))
     async with c.tenant_uow(principal) as uow:
-        download = await download_artifact(
-            uow,
-            DownloadArtifact(art_id, principal, uuid_or_none(principal.user_id)),
-            blobs=blob_store(c.settings),
-        )
+        download = await download_artifact(uow, command, blobs=blob_store(c.settings))
     return _download_response(download)
 
 
@@ -360,10 +357,7 @@ async def get_evidence_pack(
     """The reproducible evidence ZIP of the live pack (seed 004; architecture §6 lock + audit)."""
     wo_id = _work_order_uuid(work_order_id)
     await _await_tokens(request, c, principal)
+    command = DownloadEvidencePack(wo_id, principal, uuid_or_none(principal.user_id))
     async with c.tenant_uow(principal) as uow:
-        download = await download_evidence_pack(
-            uow,
-            DownloadEvidencePack(wo_id, principal, uuid_or_none(principal.user_id)),
-            blobs=blob_store(c.settings),
-        )
+        download = await download_evidence_pack(uow, command, blobs=blob_store(c.settings))
     return _download_response(download)

@@ -8,6 +8,7 @@ rows are what the handlers insert.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict
@@ -255,3 +256,20 @@ class NewRelease(TypedDict):
     prior_release_id: uuid.UUID | None
     metadata_json: JsonObject
     released_at: None
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """What an audit row is about: the tenant, the work order and (when there is one) the pack."""
+
+    tenant_id: uuid.UUID
+    work_order_id: uuid.UUID
+    pack_id: uuid.UUID | None
+
+    @classmethod
+    def of_pack(cls, pack: PackRecord) -> AuditScope:
+        return cls(uuid.UUID(pack.tenant_id), uuid.UUID(pack.work_order_id), uuid.UUID(pack.id))
+
+    @classmethod
+    def of_job(cls, job: JobRecord) -> AuditScope:
+        return cls(uuid.UUID(job.tenant_id), uuid.UUID(job.work_order_id), uuid.UUID(job.report_pack_id))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from factory_service.records import (
     ArtifactRecord,
     AuditRecord,
+    AuditScope,
     BillingRecord,
     JobRecord,
     JsonObject,
@@ -75,13 +76,18 @@ def _columns(table: Table, model: type[BaseModel], **renamed: str) -> list[Colum
     ]
 
 
-_WORK_ORDER = _columns(work_orders, WorkOrderRecord, export_bundle_json="export_bundle")
-_BILLING = _columns(work_order_billing, BillingRecord)
-_PACK = _columns(report_packs, PackRecord)
-_ARTIFACT = _columns(report_pack_artifacts, ArtifactRecord)
-_JOB = _columns(report_generation_jobs, JobRecord)
-_RELEASE = _columns(deliverable_releases, ReleaseRecord, org_id="tenant_id")
-_AUDIT = _columns(report_audit_logs, AuditRecord)
+_SELECTS: dict[type[BaseModel], Select[Any]] = {
+    WorkOrderRecord: select(*_columns(work_orders, WorkOrderRecord, export_bundle_json="export_bundle")),
+    BillingRecord: select(*_columns(work_order_billing, BillingRecord)),
+    PackRecord: select(*_columns(report_packs, PackRecord)),
+    ArtifactRecord: select(*_columns(report_pack_artifacts, ArtifactRecord)),
+    JobRecord: select(*_columns(report_generation_jobs, JobRecord)),
+    ReleaseRecord: select(*_columns(deliverable_releases, ReleaseRecord, org_id="tenant_id")),
+    AuditRecord: select(*_columns(report_audit_logs, AuditRecord)),
+}
+"""The one SELECT of each record type."""
+
+Order = Sequence[ColumnElement[Any]]
 
 
 class Repository:
@@ -90,12 +96,20 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _one(self, model: type[R], query: Select[Any]) -> R | None:
-        row = (await self.session.execute(query)).mappings().first()
+    async def _one(
+        self, model: type[R], *where: ColumnElement[bool], order_by: Order = (), for_update: bool = False
+    ) -> R | None:
+        """The first ``model`` row matching ``where`` (in ``order_by``), locked when ``for_update``."""
+        query = _SELECTS[model].where(*where).order_by(*order_by).limit(1)
+        row = (
+            (await self.session.execute(query.with_for_update() if for_update else query)).mappings().first()
+        )
         return model.model_validate(_plain(row)) if row else None
 
-    async def _all(self, model: type[R], query: Select[Any]) -> list[R]:
-        rows = (await self.session.execute(query)).mappings().all()
+    async def _all(self, model: type[R], *where: ColumnElement[bool], order_by: Order = ()) -> list[R]:
+        rows = (
+            (await self.session.execute(_SELECTS[model].where(*where).order_by(*order_by))).mappings().all()
+        )
         return [model.model_validate(_plain(r)) for r in rows]
 
     async def _scalar_int(self, query: Select[Any]) -> int | None:
@@ -129,23 +143,7 @@ class WorkOrderRepository(Repository):
         columns: dict[str, Any] = dict(fields)
         if "export_bundle" in columns:
             columns["export_bundle"] = jsonable(columns["export_bundle"])
-        statement = insert(work_orders).values(
-            work_order_id=uuid.UUID(work_order_id),
-            tenant_id=uuid.UUID(tenant_id),
-            source_version=source_version,
-            **columns,
-        )
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[work_orders.c.work_order_id],
-                set_={
-                    "source_version": statement.excluded.source_version,
-                    "updated_at": func.now(),
-                    **{name: statement.excluded[name] for name in columns},
-                },
-                where=work_orders.c.source_version < statement.excluded.source_version,
-            )
-        )
+        await self._upsert_newer(work_orders, work_order_id, tenant_id, source_version, columns)
 
     async def note_version(self, work_order_id: str, source_version: int) -> None:
         """Record that a workorders envelope of ``source_version`` was applied, whatever its type, so
@@ -161,9 +159,7 @@ class WorkOrderRepository(Repository):
         )
 
     async def get(self, work_order_id: uuid.UUID) -> WorkOrderRecord | None:
-        return await self._one(
-            WorkOrderRecord, select(*_WORK_ORDER).where(work_orders.c.work_order_id == work_order_id)
-        )
+        return await self._one(WorkOrderRecord, work_orders.c.work_order_id == work_order_id)
 
     async def tenant_of(self, work_order_id: str) -> str | None:
         """The tenant of a projected work order (envelopes without a tenant name only the work order)."""
@@ -180,28 +176,33 @@ class WorkOrderRepository(Repository):
     async def upsert_billing(
         self, work_order_id: str, tenant_id: str, state: Mapping[str, Any], source_version: int
     ) -> None:
-        statement = insert(work_order_billing).values(
+        columns = {"state": jsonable(dict(state))}
+        await self._upsert_newer(work_order_billing, work_order_id, tenant_id, source_version, columns)
+
+    async def _upsert_newer(
+        self, table: Table, work_order_id: str, tenant_id: str, source_version: int, columns: dict[str, Any]
+    ) -> None:
+        """Insert a projection row or update ``columns``; an older ``source_version`` never overwrites."""
+        statement = insert(table).values(
             work_order_id=uuid.UUID(work_order_id),
             tenant_id=uuid.UUID(tenant_id),
-            state=jsonable(dict(state)),
             source_version=source_version,
+            **columns,
         )
         await self.session.execute(
             statement.on_conflict_do_update(
-                index_elements=[work_order_billing.c.work_order_id],
+                index_elements=[table.c.work_order_id],
                 set_={
-                    "state": statement.excluded.state,
                     "source_version": statement.excluded.source_version,
                     "updated_at": func.now(),
+                    **{name: statement.excluded[name] for name in columns},
                 },
-                where=work_order_billing.c.source_version < statement.excluded.source_version,
+                where=table.c.source_version < statement.excluded.source_version,
             )
         )
 
     async def billing(self, work_order_id: uuid.UUID) -> BillingRecord | None:
-        return await self._one(
-            BillingRecord, select(*_BILLING).where(work_order_billing.c.work_order_id == work_order_id)
-        )
+        return await self._one(BillingRecord, work_order_billing.c.work_order_id == work_order_id)
 
     async def billing_version(self, work_order_id: str) -> int | None:
         return await self._scalar_int(
@@ -240,40 +241,28 @@ class PackRepository(Repository):
         )
 
     async def for_generation(self, work_order_id: uuid.UUID, render_generation: int) -> PackRecord | None:
+        packs = report_packs.c
         return await self._one(
-            PackRecord,
-            select(*_PACK).where(
-                report_packs.c.work_order_id == work_order_id,
-                report_packs.c.render_generation == render_generation,
-            ),
+            PackRecord, packs.work_order_id == work_order_id, packs.render_generation == render_generation
         )
 
     async def live(self, work_order_id: uuid.UUID) -> PackRecord | None:
         """The pack linked to the work order now (not superseded), if any."""
-        return await self._one(
-            PackRecord,
-            select(*_PACK).where(
-                report_packs.c.work_order_id == work_order_id, report_packs.c.status != "superseded"
-            ),
-        )
+        packs = report_packs.c
+        return await self._one(PackRecord, packs.work_order_id == work_order_id, packs.status != "superseded")
 
     async def latest(self, work_order_id: uuid.UUID) -> PackRecord | None:
         """The live pack, else the newest superseded one (the pack view shows history after a reopen)."""
-        return await self._one(
-            PackRecord,
-            select(*_PACK)
-            .where(report_packs.c.work_order_id == work_order_id)
-            .order_by(
-                (report_packs.c.status != "superseded").desc(),
-                report_packs.c.render_generation.desc(),
-                report_packs.c.created_at.desc(),
-            )
-            .limit(1),
+        packs = report_packs.c
+        newest = (
+            (packs.status != "superseded").desc(),
+            packs.render_generation.desc(),
+            packs.created_at.desc(),
         )
+        return await self._one(PackRecord, packs.work_order_id == work_order_id, order_by=newest)
 
     async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:
-        query = select(*_PACK).where(report_packs.c.id == pack_id)
-        return await self._one(PackRecord, query.with_for_update() if for_update else query)
+        return await self._one(PackRecord, report_packs.c.id == pack_id, for_update=for_update)
 
     async def export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
         """The frozen export-bundle bytes of a pack (decision 24)."""
@@ -333,17 +322,12 @@ class PackRepository(Repository):
         return inserted.first() is not None
 
     async def artifacts(self, pack_id: uuid.UUID) -> list[ArtifactRecord]:
-        return await self._all(
-            ArtifactRecord,
-            select(*_ARTIFACT)
-            .where(report_pack_artifacts.c.report_pack_id == pack_id)
-            .order_by(report_pack_artifacts.c.created_at, report_pack_artifacts.c.kind),
-        )
+        artifacts = report_pack_artifacts.c
+        order = (artifacts.created_at, artifacts.kind)
+        return await self._all(ArtifactRecord, artifacts.report_pack_id == pack_id, order_by=order)
 
     async def artifact(self, artifact_id: uuid.UUID) -> ArtifactRecord | None:
-        return await self._one(
-            ArtifactRecord, select(*_ARTIFACT).where(report_pack_artifacts.c.id == artifact_id)
-        )
+        return await self._one(ArtifactRecord, report_pack_artifacts.c.id == artifact_id)
 
 
 # ------------------------------------------------------------------------------------------- jobs
@@ -361,22 +345,14 @@ class JobRepository(Repository):
         )
 
     async def by_key(self, tenant_id: uuid.UUID, key: str) -> JobRecord | None:
-        return await self._one(
-            JobRecord,
-            select(*_JOB).where(
-                report_generation_jobs.c.tenant_id == tenant_id,
-                report_generation_jobs.c.idempotency_key == key,
-            ),
-        )
+        jobs = report_generation_jobs.c
+        return await self._one(JobRecord, jobs.tenant_id == tenant_id, jobs.idempotency_key == key)
 
     async def of_pack(self, pack_id: uuid.UUID) -> JobRecord | None:
-        return await self._one(
-            JobRecord, select(*_JOB).where(report_generation_jobs.c.report_pack_id == pack_id)
-        )
+        return await self._one(JobRecord, report_generation_jobs.c.report_pack_id == pack_id)
 
     async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> JobRecord | None:
-        query = select(*_JOB).where(report_generation_jobs.c.id == job_id)
-        return await self._one(JobRecord, query.with_for_update() if for_update else query)
+        return await self._one(JobRecord, report_generation_jobs.c.id == job_id, for_update=for_update)
 
     async def start_attempt(self, job_id: uuid.UUID, worker_trace: str | None) -> None:
         """processing, attempts + 1, first start time, error cleared (domain.md §5.4)."""
@@ -424,51 +400,38 @@ class ReleaseRepository(Repository):
     """Deliverables releases (domain.md §6; decision 8)."""
 
     async def by_key(self, tenant_id: uuid.UUID, key: str) -> ReleaseRecord | None:
+        releases = deliverable_releases.c
         return await self._one(
-            ReleaseRecord,
-            select(*_RELEASE).where(
-                deliverable_releases.c.tenant_id == tenant_id, deliverable_releases.c.idempotency_key == key
-            ),
+            ReleaseRecord, releases.tenant_id == tenant_id, releases.idempotency_key == key
         )
 
     async def get(self, release_id: uuid.UUID, *, for_update: bool = False) -> ReleaseRecord | None:
-        query = select(*_RELEASE).where(deliverable_releases.c.id == release_id)
-        return await self._one(ReleaseRecord, query.with_for_update() if for_update else query)
+        return await self._one(ReleaseRecord, deliverable_releases.c.id == release_id, for_update=for_update)
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[ReleaseRecord]:
         """Newest first (domain.md §5.3)."""
-        return await self._all(
-            ReleaseRecord,
-            select(*_RELEASE)
-            .where(deliverable_releases.c.work_order_id == work_order_id)
-            .order_by(deliverable_releases.c.created_at.desc(), deliverable_releases.c.id.desc()),
-        )
+        releases = deliverable_releases.c
+        newest_first = (releases.created_at.desc(), releases.id.desc())
+        return await self._all(ReleaseRecord, releases.work_order_id == work_order_id, order_by=newest_first)
 
     async def of_pack(self, pack_id: uuid.UUID) -> list[ReleaseRecord]:
         """Oldest first: the order of the evidence pack's ``releases.json``."""
-        return await self._all(
-            ReleaseRecord,
-            select(*_RELEASE)
-            .where(deliverable_releases.c.report_pack_id == pack_id)
-            .order_by(deliverable_releases.c.created_at, deliverable_releases.c.id),
-        )
+        releases = deliverable_releases.c
+        oldest_first = (releases.created_at, releases.id)
+        return await self._all(ReleaseRecord, releases.report_pack_id == pack_id, order_by=oldest_first)
 
     async def first_in_state(
         self, work_order_id: uuid.UUID, pack_id: uuid.UUID, results: Sequence[str]
     ) -> ReleaseRecord | None:
         """The oldest original (not a link to a prior success) release of the pack in ``results``."""
-        releases = deliverable_releases
+        releases = deliverable_releases.c
         return await self._one(
             ReleaseRecord,
-            select(*_RELEASE)
-            .where(
-                releases.c.work_order_id == work_order_id,
-                releases.c.report_pack_id == pack_id,
-                releases.c.prior_release_id.is_(None),
-                releases.c.billing_gate_result.in_(list(results)),
-            )
-            .order_by(releases.c.created_at, releases.c.id)
-            .limit(1),
+            releases.work_order_id == work_order_id,
+            releases.report_pack_id == pack_id,
+            releases.prior_release_id.is_(None),
+            releases.billing_gate_result.in_(list(results)),
+            order_by=(releases.created_at, releases.id),
         )
 
     async def add(self, row: NewRelease) -> None:
@@ -521,22 +484,19 @@ class AuditLog(Repository):
 
     async def record(
         self,
-        *,
-        tenant_id: uuid.UUID,
-        work_order_id: uuid.UUID,
-        pack_id: uuid.UUID | None,
-        entity_type: str,
-        entity_id: str,
+        scope: AuditScope,
         action: str,
-        actor_user_id: uuid.UUID | None,
+        entity: tuple[str, str],
         metadata: Mapping[str, Any],
+        actor_user_id: uuid.UUID | None = None,
     ) -> None:
-        """Append one audit row (the table is append-only for the service roles)."""
+        """Append one audit row about ``entity`` (type, id); the table is append-only for the service roles."""
+        entity_type, entity_id = entity
         await self.session.execute(
             insert(report_audit_logs).values(
-                tenant_id=tenant_id,
-                work_order_id=work_order_id,
-                report_pack_id=pack_id,
+                tenant_id=scope.tenant_id,
+                work_order_id=scope.work_order_id,
+                report_pack_id=scope.pack_id,
                 entity_type=entity_type,
                 entity_id=entity_id,
                 action=action,
@@ -546,9 +506,5 @@ class AuditLog(Repository):
         )
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[AuditRecord]:
-        return await self._all(
-            AuditRecord,
-            select(*_AUDIT)
-            .where(report_audit_logs.c.work_order_id == work_order_id)
-            .order_by(report_audit_logs.c.id),
-        )
+        audit = report_audit_logs.c
+        return await self._all(AuditRecord, audit.work_order_id == work_order_id, order_by=(audit.id,))

@@ -26,7 +26,7 @@ from factory_service.domain.templates import (
 )
 from factory_service.handlers.common import artifact_ref, emit_pack_state, supersede, uuid_or_none
 from factory_service.handlers.pack_queries import PackLink, pack_link
-from factory_service.records import ArtifactRecord, WorkOrderRecord
+from factory_service.records import AuditScope, NewPack, WorkOrderRecord
 from factory_service.repositories import AuditLog, JobRepository, PackRepository, WorkOrderRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
@@ -114,44 +114,31 @@ async def build_pack(
         "value_slab": command.value_slab,
         "render_generation": command.render_generation,
     }
-    await packs.add(
-        {
-            "id": pack_id,
-            "tenant_id": command.tenant_id,
-            "work_order_id": wo,
-            "assignment_id": command.assignment_id,
-            "template_key": key,
-            "report_family": family,
-            "version": version,
-            "render_generation": command.render_generation,
-            "snapshot_version": command.snapshot_version,
-            "status": "failed" if problem else "generating",
-            "warnings": warnings,
-            "context_snapshot": context,
-            "export_bundle": bundle_json,
-            "export_bundle_hash": command.export_bundle_hash,
-            "failure_code": problem[0] if problem else None,
-            "failure_reason": problem[1] if problem else None,
-            "created_by_user_id": command.actor_user_id,
-        }
-    )
+    row: NewPack = {
+        "id": pack_id,
+        "tenant_id": command.tenant_id,
+        "work_order_id": wo,
+        "assignment_id": command.assignment_id,
+        "template_key": key,
+        "report_family": family,
+        "version": version,
+        "render_generation": command.render_generation,
+        "snapshot_version": command.snapshot_version,
+        "status": "failed" if problem else "generating",
+        "warnings": warnings,
+        "context_snapshot": context,
+        "export_bundle": bundle_json,
+        "export_bundle_hash": command.export_bundle_hash,
+        "failure_code": problem[0] if problem else None,
+        "failure_reason": problem[1] if problem else None,
+        "created_by_user_id": command.actor_user_id,
+    }
+    await packs.add(row)
 
-    async def audit_pack(action: str, entity_type: str, entity_id: str, metadata: Mapping[str, Any]) -> None:
-        await audit.record(
-            tenant_id=command.tenant_id,
-            work_order_id=wo,
-            pack_id=pack_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            action=action,
-            actor_user_id=command.actor_user_id,
-            metadata=metadata,
-        )
-
+    scope, actor = AuditScope(command.tenant_id, wo, pack_id), command.actor_user_id
     if problem is not None:
-        await audit_pack(
-            "pack_failed", "report_pack", str(pack_id), {"code": problem[0], "reason": problem[1], **context}
-        )
+        failure = {"code": problem[0], "reason": problem[1], **context}
+        await audit.record(scope, "pack_failed", ("report_pack", str(pack_id)), failure, actor)
         state_version = await emit_pack_state(
             uow,
             PackFailed(work_order_id=str(wo), pack_id=str(pack_id), code=problem[0], reason=problem[1]),
@@ -187,32 +174,27 @@ async def build_pack(
     artifact = await packs.artifact(artifact_id)
     assert artifact is not None
 
-    job_id, job_key = await _queue_job(
-        uow,
-        command,
-        pack_id=pack_id,
-        key=key,
-        family=family,
-        version=version,
-        warnings=warnings,
-        settings=settings,
-    )
-    await audit_pack(
-        "pack_created", "report_pack", str(pack_id), {**context, "pack_version": version, "template_key": key}
-    )
-    await audit_pack(
-        "generation_requested", "report_generation_job", str(job_id), {**context, "idempotency_key": job_key}
+    job_id, job_key = await _queue_job(uow, command, row, settings)
+    created = {**context, "pack_version": version, "template_key": key}
+    await audit.record(scope, "pack_created", ("report_pack", str(pack_id)), created, actor)
+    requested = {**context, "idempotency_key": job_key}
+    await audit.record(
+        scope, "generation_requested", ("report_generation_job", str(job_id)), requested, actor
     )
     state_version = await emit_pack_state(
         uow,
-        _pack_created(
-            command,
-            pack_id=pack_id,
-            job_id=job_id,
-            key=key,
-            family=family,
-            version=version,
-            artifact=artifact,
+        PackCreated(
+            work_order_id=str(wo),
+            pack_id=str(pack_id),
+            pack_version=version,
+            template_key=key,
+            report_family=family,
+            status="generating",
+            job_id=str(job_id),
+            job_status="queued",
+            export_bundle_hash=command.export_bundle_hash,
+            snapshot_version=command.snapshot_version,
+            artifacts=[artifact_ref(artifact)],
         ),
         work_order_id=wo,
         tenant_id=command.tenant_id,
@@ -226,41 +208,8 @@ async def build_pack(
     return PackBuilt(False, str(pack_id), str(job_id), state_version)
 
 
-def _pack_created(
-    command: BuildPack,
-    *,
-    pack_id: uuid.UUID,
-    job_id: uuid.UUID,
-    key: str,
-    family: str,
-    version: int,
-    artifact: ArtifactRecord,
-) -> PackCreated:
-    return PackCreated(
-        work_order_id=str(command.work_order_id),
-        pack_id=str(pack_id),
-        pack_version=version,
-        template_key=key,
-        report_family=family,
-        status="generating",
-        job_id=str(job_id),
-        job_status="queued",
-        export_bundle_hash=command.export_bundle_hash,
-        snapshot_version=command.snapshot_version,
-        artifacts=[artifact_ref(artifact)],
-    )
-
-
 async def _queue_job(
-    uow: UnitOfWork,
-    command: BuildPack,
-    *,
-    pack_id: uuid.UUID,
-    key: str,
-    family: str,
-    version: int,
-    warnings: list[dict[str, str]],
-    settings: Settings,
+    uow: UnitOfWork, command: BuildPack, pack: NewPack, settings: Settings
 ) -> tuple[uuid.UUID, str]:
     """Insert the queued generation job of a new pack; returns its id and idempotency key."""
     jobs = JobRepository(uow.session)
@@ -273,17 +222,17 @@ async def _queue_job(
                 "generation idempotency key already used", details={"idempotency_key": command.requested_key}
             )
         # A manual retry of a failed pack renders the same snapshot again: keep keys unique.
-        job_key = f"{job_key}:p{version}"
+        job_key = f"{job_key}:p{pack['version']}"
     job_id = uuid.uuid4()
     await jobs.add(
         {
             "id": job_id,
             "tenant_id": command.tenant_id,
-            "report_pack_id": pack_id,
+            "report_pack_id": pack["id"],
             "work_order_id": command.work_order_id,
             "assignment_id": command.assignment_id,
-            "template_key": key,
-            "report_family": family,
+            "template_key": pack["template_key"],
+            "report_family": pack["report_family"],
             "idempotency_key": job_key,
             "max_attempts": settings.generation_max_attempts,
             "request_payload": {
@@ -296,7 +245,7 @@ async def _queue_job(
                 "export_bundle_hash": command.export_bundle_hash,
                 "render_generation": command.render_generation,
             },
-            "warnings": warnings,
+            "warnings": pack["warnings"],
             "requested_by_user_id": command.actor_user_id,
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Final
 
-from factory_service.records import ArtifactRecord, PackRecord
+from factory_service.records import ArtifactRecord, AuditScope, PackRecord
 from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
@@ -87,13 +87,7 @@ async def supersede(uow: UnitOfWork, pack: PackRecord, *, reason: str, actor: uu
         await jobs.set_status(
             uuid.UUID(job.id), "cancelled", error_code="PACK_SUPERSEDED", error_message=reason, finished=True
         )
+    metadata = {"reason": reason, "pack_version": pack.version, "previous_status": pack.status}
     await AuditLog(uow.session).record(
-        tenant_id=uuid.UUID(pack.tenant_id),
-        work_order_id=uuid.UUID(pack.work_order_id),
-        pack_id=pack_id,
-        entity_type="report_pack",
-        entity_id=str(pack_id),
-        action="pack_superseded",
-        actor_user_id=actor,
-        metadata={"reason": reason, "pack_version": pack.version, "previous_status": pack.status},
+        AuditScope.of_pack(pack), "pack_superseded", ("report_pack", pack.id), metadata, actor
     )

@@ -7,7 +7,6 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from factory_service.domain.errors import (
     ArtifactBlobMissing,
@@ -20,7 +19,7 @@ from factory_service.domain.errors import (
 )
 from factory_service.domain.release import downloads_unlocked
 from factory_service.domain.templates import ZIP_MIME_TYPE, evidence_pack_filename
-from factory_service.records import PackRecord
+from factory_service.records import AuditScope, PackRecord
 from factory_service.rendering.evidence_pack import build_evidence_pack
 from factory_service.repositories import AuditLog, PackRepository, ReleaseRepository, WorkOrderRepository
 from shared.auth.principal import Principal
@@ -74,28 +73,6 @@ async def _preview(uow: UnitOfWork, caller: Principal, work_order_id: uuid.UUID)
     return not released
 
 
-async def _audit(
-    uow: UnitOfWork,
-    pack: PackRecord,
-    *,
-    action: str,
-    entity_type: str,
-    entity_id: str,
-    actor_user_id: uuid.UUID | None,
-    metadata: dict[str, Any],
-) -> None:
-    await AuditLog(uow.session).record(
-        tenant_id=uuid.UUID(pack.tenant_id),
-        work_order_id=uuid.UUID(pack.work_order_id),
-        pack_id=uuid.UUID(pack.id),
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        actor_user_id=actor_user_id,
-        metadata=metadata,
-    )
-
-
 async def download_artifact(uow: UnitOfWork, command: DownloadArtifact, *, blobs: BlobStore) -> Download:
     """Artifact bytes from the blob store; locked for portal until a successful release; audited."""
     packs = PackRepository(uow.session)
@@ -109,19 +86,18 @@ async def download_artifact(uow: UnitOfWork, command: DownloadArtifact, *, blobs
     data = blobs.get(artifact.blob_key)
     if data is None:
         raise ArtifactBlobMissing
-    await _audit(
-        uow,
-        pack,
-        action="artifact_downloaded",
-        entity_type="report_pack_artifact",
-        entity_id=str(command.artifact_id),
-        actor_user_id=command.actor_user_id,
-        metadata={
-            "aud": command.caller.aud,
-            "preview": preview,
-            "kind": artifact.kind,
-            "sha256": artifact.checksum_sha256,
-        },
+    audited = {
+        "aud": command.caller.aud,
+        "preview": preview,
+        "kind": artifact.kind,
+        "sha256": artifact.checksum_sha256,
+    }
+    await AuditLog(uow.session).record(
+        AuditScope.of_pack(pack),
+        "artifact_downloaded",
+        ("report_pack_artifact", str(command.artifact_id)),
+        audited,
+        command.actor_user_id,
     )
     await uow.commit()
     return Download(data, artifact.filename, artifact.mime_type, artifact.checksum_sha256)
@@ -142,14 +118,13 @@ async def download_evidence_pack(
     data = build_evidence_pack(await evidence_pack_files(uow, pack, blobs))
     filename = evidence_pack_filename(pack.template_key, pack.version)
     digest = hashlib.sha256(data).hexdigest()
-    await _audit(
-        uow,
-        pack,
-        action="evidence_pack_downloaded",
-        entity_type="report_pack",
-        entity_id=pack.id,
-        actor_user_id=command.actor_user_id,
-        metadata={"aud": command.caller.aud, "preview": preview, "sha256": digest, "filename": filename},
+    audited = {"aud": command.caller.aud, "preview": preview, "sha256": digest, "filename": filename}
+    await AuditLog(uow.session).record(
+        AuditScope.of_pack(pack),
+        "evidence_pack_downloaded",
+        ("report_pack", pack.id),
+        audited,
+        command.actor_user_id,
     )
     await uow.commit()
     return Download(data, filename, ZIP_MIME_TYPE, digest)

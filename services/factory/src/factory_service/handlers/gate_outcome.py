@@ -9,7 +9,7 @@ from typing import Any
 
 from factory_service.domain.release import PENDING, billing_metadata, release_audit_action
 from factory_service.handlers.common import emit_pack_state, uuid_or_none
-from factory_service.records import JsonObject
+from factory_service.records import AuditScope, JsonObject
 from factory_service.repositories import AuditLog, ReleaseRepository, WorkOrderRepository
 from shared.contracts.factory import ReleaseRecorded
 from shared.db.uow import UnitOfWork
@@ -74,23 +74,21 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
         decision_hash=command.decision_hash,
         metadata=metadata,
     )
+    decided = {
+        "repogen_work_order_id": str(wo),
+        "billing_gate_result": command.result,
+        "override": release.override_requested,
+        "override_reason": release.override_reason,
+        "blocked_reason": command.blocked_reason,
+        "error_code": command.error_code,
+        "decision_hash": command.decision_hash,
+    }
     await AuditLog(uow.session).record(
-        tenant_id=tenant,
-        work_order_id=wo,
-        pack_id=uuid.UUID(release.report_pack_id),
-        entity_type="repogen_deliverable_release",
-        entity_id=release.id,
-        action=release_audit_action(command.result),
-        actor_user_id=uuid_or_none(release.released_by_user_id),
-        metadata={
-            "repogen_work_order_id": str(wo),
-            "billing_gate_result": command.result,
-            "override": release.override_requested,
-            "override_reason": release.override_reason,
-            "blocked_reason": command.blocked_reason,
-            "error_code": command.error_code,
-            "decision_hash": command.decision_hash,
-        },
+        AuditScope(tenant, wo, uuid.UUID(release.report_pack_id)),
+        release_audit_action(command.result),
+        ("repogen_deliverable_release", release.id),
+        decided,
+        uuid_or_none(release.released_by_user_id),
     )
     recorded = await releases.get(release_id)
     assert recorded is not None

@@ -6,14 +6,12 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from factory_service.domain.errors import FactoryError
 from factory_service.domain.templates import DOCX_MIME_TYPE, artifact_filename
 from factory_service.handlers.common import TERMINAL_JOB_STATUSES, artifact_ref, emit_pack_state
-from factory_service.records import JobRecord, PackRecord
+from factory_service.records import AuditScope, JobRecord, PackRecord
 from factory_service.rendering.docx_renderer import render_report_docx
 from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
@@ -50,17 +48,12 @@ def blob_storage_ref(blob_key: str) -> str:
     return f"blob://sha256/{blob_key}"
 
 
-def _job_audit(job: JobRecord, action: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "tenant_id": uuid.UUID(job.tenant_id),
-        "work_order_id": uuid.UUID(job.work_order_id),
-        "pack_id": uuid.UUID(job.report_pack_id),
-        "entity_type": "report_generation_job",
-        "entity_id": job.id,
-        "action": action,
-        "actor_user_id": None,
-        "metadata": metadata,
-    }
+def _scope(job: JobRecord) -> AuditScope:
+    return AuditScope.of_job(job)
+
+
+def _entity(job: JobRecord) -> tuple[str, str]:
+    return ("report_generation_job", job.id)
 
 
 class GenerationWorker:
@@ -148,10 +141,9 @@ class GenerationWorker:
             if job.attempts >= job.max_attempts:
                 return _Attempt(job, pack, bundle, exhausted=True)
             await jobs.start_attempt(command.job_id, command.request_id)
+            started_attempt = {"attempt": job.attempts + 1, "request_id": command.request_id}
             await AuditLog(own.session).record(
-                **_job_audit(
-                    job, "generation_started", {"attempt": job.attempts + 1, "request_id": command.request_id}
-                )
+                _scope(job), "generation_started", _entity(job), started_attempt
             )
             await own.commit()
             started = job.model_copy(update={"attempts": job.attempts + 1, "status": "processing"})
@@ -165,8 +157,9 @@ class GenerationWorker:
                 return
             message = error[:_ERROR_TEXT_LIMIT]
             await jobs.set_status(command.job_id, "queued", error_code="RENDER_FAILED", error_message=message)
+            failed_attempt = {"attempt": job.attempts, "error": message}
             await AuditLog(own.session).record(
-                **_job_audit(job, "generation_attempt_failed", {"attempt": job.attempts, "error": message})
+                _scope(job), "generation_attempt_failed", _entity(job), failed_attempt
             )
             await own.commit()
 
@@ -184,11 +177,8 @@ class GenerationWorker:
         live = await packs.get(pack_id, for_update=True)
         if live is not None and live.status == "generating":
             await packs.set_status(pack_id, "failed", failure_code=code, failure_reason=reason)
-        await AuditLog(uow.session).record(
-            **_job_audit(
-                job, "generation_failed", {"code": code, "error": reason, "attempts": current.attempts}
-            )
-        )
+        failure = {"code": code, "error": reason, "attempts": current.attempts}
+        await AuditLog(uow.session).record(_scope(job), "generation_failed", _entity(job), failure)
         await emit_pack_state(
             uow,
             PackFailed(
@@ -246,18 +236,13 @@ class GenerationWorker:
         )
         await jobs.set_status(job_id, "completed", finished=True)
         await packs.set_status(pack_id, "generated")
-        await AuditLog(uow.session).record(
-            **_job_audit(
-                job,
-                "generation_completed",
-                {
-                    "request_id": command.request_id,
-                    "pack_version": live.version,
-                    "attempts": current.attempts,
-                    "docx_sha256": blob_key,
-                },
-            )
-        )
+        completed = {
+            "request_id": command.request_id,
+            "pack_version": live.version,
+            "attempts": current.attempts,
+            "docx_sha256": blob_key,
+        }
+        await AuditLog(uow.session).record(_scope(job), "generation_completed", _entity(job), completed)
         artifacts = await packs.artifacts(pack_id)
         await emit_pack_state(
             uow,

@@ -25,7 +25,7 @@ from factory_service.domain.release import (
     derive_billing_mode,
 )
 from factory_service.handlers.common import emit_pack_state, releases_url
-from factory_service.records import NewRelease, ReleaseRecord
+from factory_service.records import AuditScope, NewRelease, ReleaseRecord
 from factory_service.repositories import (
     AuditLog,
     JobRepository,
@@ -98,31 +98,16 @@ async def request_release(uow: UnitOfWork, command: RequestRelease) -> ReleaseSt
     }
     if prior is not None:
         return await _link_to_prior_success(uow, command, pack_id=pack_id, prior=prior, metadata=metadata)
-    release_id = uuid.uuid4()
-    await releases.add(
-        _release_row(
-            command,
-            release_id=release_id,
-            pack_id=pack_id,
-            mode=derive_billing_mode(state),
-            result=PENDING,
-            prior_release_id=None,
-            metadata=metadata,
-        )
+    release_id = await _add_release(
+        uow, command, pack_id, derive_billing_mode(state), PENDING, None, metadata
     )
-    await _audit(
-        uow,
-        command,
-        pack_id=pack_id,
-        release_id=release_id,
-        action="deliverables_release_requested",
-        metadata={
-            "repogen_work_order_id": str(work_order_id),
-            "idempotency_key": key,
-            "override": command.request.override,
-            "override_reason": command.request.override_reason,
-        },
-    )
+    requested = {
+        "repogen_work_order_id": str(work_order_id),
+        "idempotency_key": key,
+        "override": command.request.override,
+        "override_reason": command.request.override_reason,
+    }
+    await _audit(uow, command, pack_id, release_id, "deliverables_release_requested", requested)
     version = await emit_pack_state(
         uow,
         ReleaseRequested(
@@ -152,28 +137,12 @@ async def _link_to_prior_success(
     metadata: dict[str, Any],
 ) -> ReleaseStarted:
     """Decision 8: the new key is recorded as a link to the prior success, which it returns."""
-    releases = ReleaseRepository(uow.session)
-    release_id = uuid.uuid4()
-    await releases.add(
-        _release_row(
-            command,
-            release_id=release_id,
-            pack_id=pack_id,
-            mode=prior.billing_mode_at_release,
-            result=prior.billing_gate_result,
-            prior_release_id=uuid.UUID(prior.id),
-            metadata={**metadata, "prior_release_id": prior.id, "replay_of_prior_success": True},
-        )
-    )
-    await _audit(
-        uow,
-        command,
-        pack_id=pack_id,
-        release_id=release_id,
-        action="deliverables_release_replayed",
-        metadata={"prior_release_id": prior.id, "idempotency_key": command.request.idempotency_key},
-    )
-    recorded = await releases.get(release_id)
+    linked = {**metadata, "prior_release_id": prior.id, "replay_of_prior_success": True}
+    mode, result = prior.billing_mode_at_release, prior.billing_gate_result
+    release_id = await _add_release(uow, command, pack_id, mode, result, uuid.UUID(prior.id), linked)
+    replayed = {"prior_release_id": prior.id, "idempotency_key": command.request.idempotency_key}
+    await _audit(uow, command, pack_id, release_id, "deliverables_release_replayed", replayed)
+    recorded = await ReleaseRepository(uow.session).get(release_id)
     assert recorded is not None
     version = await emit_pack_state(
         uow,
@@ -185,17 +154,18 @@ async def _link_to_prior_success(
     return ReleaseStarted(prior.id, True, str(release_id), version)
 
 
-def _release_row(
+async def _add_release(
+    uow: UnitOfWork,
     command: RequestRelease,
-    *,
-    release_id: uuid.UUID,
     pack_id: uuid.UUID,
     mode: str | None,
     result: str,
     prior_release_id: uuid.UUID | None,
     metadata: dict[str, Any],
-) -> NewRelease:
-    return {
+) -> uuid.UUID:
+    """Insert the release row of this request; returns its id."""
+    release_id = uuid.uuid4()
+    row: NewRelease = {
         "id": release_id,
         "tenant_id": command.tenant_id,
         "work_order_id": command.work_order_id,
@@ -210,24 +180,22 @@ def _release_row(
         "metadata_json": metadata,
         "released_at": None,
     }
+    await ReleaseRepository(uow.session).add(row)
+    return release_id
 
 
 async def _audit(
     uow: UnitOfWork,
     command: RequestRelease,
-    *,
     pack_id: uuid.UUID,
     release_id: uuid.UUID,
     action: str,
     metadata: dict[str, Any],
 ) -> None:
     await AuditLog(uow.session).record(
-        tenant_id=command.tenant_id,
-        work_order_id=command.work_order_id,
-        pack_id=pack_id,
-        entity_type="repogen_deliverable_release",
-        entity_id=str(release_id),
-        action=action,
-        actor_user_id=command.actor_user_id,
-        metadata=metadata,
+        AuditScope(command.tenant_id, command.work_order_id, pack_id),
+        action,
+        ("repogen_deliverable_release", str(release_id)),
+        metadata,
+        command.actor_user_id,
     )
