@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import BadRequest, DomainError
+from shared.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 
 
 class FactoryError(DomainError):
@@ -42,24 +42,21 @@ class ZipEntryNameInvalid(FactoryError):
 # ------------------------------------------------------------------------------------- not found
 
 
-class WorkOrderNotFound(FactoryError):
-    status = 404
+class WorkOrderNotFound(NotFound, FactoryError):
     code = "WORK_ORDER_NOT_FOUND"
 
     def __init__(self, work_order_id: object) -> None:
         super().__init__(f"repogen work order {work_order_id} not found")
 
 
-class ArtifactNotFound(FactoryError):
-    status = 404
+class ArtifactNotFound(NotFound, FactoryError):
     code = "ARTIFACT_NOT_FOUND"
 
     def __init__(self, artifact_id: object) -> None:
         super().__init__(f"artifact {artifact_id} not found")
 
 
-class ReportPackNotFound(FactoryError):
-    status = 404
+class ReportPackNotFound(NotFound, FactoryError):
     code = "REPORT_PACK_NOT_FOUND"
     default_message = "report pack not found"
 
@@ -67,18 +64,16 @@ class ReportPackNotFound(FactoryError):
 # ------------------------------------------------------------------------------------- forbidden
 
 
-class FactoryOperatorRoleRequired(FactoryError):
+class FactoryOperatorRoleRequired(Forbidden, FactoryError):
     """domain.md §10.2 with architecture §6: a denial is 403 (the original answered 400)."""
 
-    status = 403
     code = "FACTORY_OPERATOR_ROLE_REQUIRED"
     default_message = "factory operator role required"
 
 
-class DeliverableLockedUntilBillingSatisfied(FactoryError):
+class DeliverableLockedUntilBillingSatisfied(Forbidden, FactoryError):
     """External audiences download only after a successful release (architecture §6)."""
 
-    status = 403
     code = "DELIVERABLE_LOCKED_UNTIL_BILLING_SATISFIED"
     default_message = "deliverables are locked until billing is satisfied"
 
@@ -122,27 +117,23 @@ class PackGenerationNotCompleted(FactoryError):
 # -------------------------------------------------------------------------------------- conflict
 
 
-class IdempotencyKeyAlreadyUsed(FactoryError):
+class IdempotencyKeyAlreadyUsed(Conflict, FactoryError):
     """A key already names another generation job or another work order's release."""
 
-    status = 409
     code = "IDEMPOTENCY_KEY_REUSED"
 
 
-class ReleaseInProgress(FactoryError):
-    status = 409
+class ReleaseInProgress(Conflict, FactoryError):
     code = "RELEASE_IN_PROGRESS"
     default_message = "a release of this pack is awaiting billing's decision"
 
 
-class ArtifactBlobMissing(FactoryError):
-    status = 409
+class ArtifactBlobMissing(Conflict, FactoryError):
     code = "ARTIFACT_BLOB_MISSING"
     default_message = "artifact bytes are missing from the blob store"
 
 
-class ReleaseGateFailed(FactoryError):
+class ReleaseGateFailed(Conflict, FactoryError):
     """Billing answered ERROR for a release; the code is billing's (``RELEASE_GATE_ERROR`` without one)."""
 
-    status = 409
     code = "RELEASE_GATE_ERROR"
