@@ -68,6 +68,11 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _values(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` ready to write: the values of JSONB columns as plain JSON (see :func:`jsonable`)."""
+    return {name: jsonable(v) if isinstance(table.c[name].type, JSONB) else v for name, v in row.items()}
+
+
 def _columns(table: Table, model: type[BaseModel], **renamed: str) -> list[ColumnElement[Any]]:
     """The table's columns a record shows, in the record's order (``renamed``: field -> column)."""
     return [
@@ -140,10 +145,7 @@ class WorkOrderRepository(Repository):
         self, work_order_id: str, tenant_id: str, fields: WorkOrderColumns, source_version: int
     ) -> None:
         """Insert the projection row or update the given columns; older versions never overwrite."""
-        columns: dict[str, Any] = dict(fields)
-        if "export_bundle" in columns:
-            columns["export_bundle"] = jsonable(columns["export_bundle"])
-        await self._upsert_newer(work_orders, work_order_id, tenant_id, source_version, columns)
+        await self._upsert_newer(work_orders, work_order_id, tenant_id, source_version, dict(fields))
 
     async def note_version(self, work_order_id: str, source_version: int) -> None:
         """Record that a workorders envelope of ``source_version`` was applied, whatever its type, so
@@ -176,7 +178,7 @@ class WorkOrderRepository(Repository):
     async def upsert_billing(
         self, work_order_id: str, tenant_id: str, state: Mapping[str, Any], source_version: int
     ) -> None:
-        columns = {"state": jsonable(dict(state))}
+        columns = {"state": dict(state)}
         await self._upsert_newer(work_order_billing, work_order_id, tenant_id, source_version, columns)
 
     async def _upsert_newer(
@@ -187,7 +189,7 @@ class WorkOrderRepository(Repository):
             work_order_id=uuid.UUID(work_order_id),
             tenant_id=uuid.UUID(tenant_id),
             source_version=source_version,
-            **columns,
+            **_values(table, columns),
         )
         await self.session.execute(
             statement.on_conflict_do_update(
@@ -283,10 +285,7 @@ class PackRepository(Repository):
         return (current or 0) + 1
 
     async def add(self, row: NewPack) -> None:
-        values: dict[str, Any] = dict(row)
-        values["warnings"] = jsonable(values["warnings"])
-        values["context_snapshot"] = jsonable(values["context_snapshot"])
-        await self.session.execute(insert(report_packs).values(**values))
+        await self.session.execute(insert(report_packs).values(**_values(report_packs, row)))
 
     async def set_status(
         self,
@@ -309,11 +308,9 @@ class PackRepository(Repository):
 
     async def add_artifact(self, row: NewArtifact) -> bool:
         """Insert unless the pack already has an artifact of that kind; True when inserted."""
-        values: dict[str, Any] = dict(row)
-        values["metadata_json"] = jsonable(values["metadata_json"])
         inserted = await self.session.execute(
             insert(report_pack_artifacts)
-            .values(**values)
+            .values(**_values(report_pack_artifacts, row))
             .on_conflict_do_nothing(
                 index_elements=[report_pack_artifacts.c.report_pack_id, report_pack_artifacts.c.kind]
             )
@@ -337,9 +334,7 @@ class JobRepository(Repository):
     """Generation jobs (domain.md §5.4): one per pack."""
 
     async def add(self, row: NewJob) -> None:
-        values: dict[str, Any] = dict(row)
-        values["request_payload"] = jsonable(values["request_payload"])
-        values["warnings"] = jsonable(values["warnings"])
+        values = _values(report_generation_jobs, row)
         await self.session.execute(
             insert(report_generation_jobs).values(**values, status="queued", queued_at=func.now())
         )
@@ -435,9 +430,7 @@ class ReleaseRepository(Repository):
         )
 
     async def add(self, row: NewRelease) -> None:
-        values: dict[str, Any] = dict(row)
-        values["metadata_json"] = jsonable(values["metadata_json"])
-        await self.session.execute(insert(deliverable_releases).values(**values))
+        await self.session.execute(insert(deliverable_releases).values(**_values(deliverable_releases, row)))
 
     async def decide(
         self,
