@@ -1,26 +1,20 @@
-"""Composition root of the factory service."""
+"""Composition root of the factory service: the one definition behind the HTTP app and the stream process."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from pathlib import Path
 
+from factory_service.api import router
+from factory_service.consumers import subscriptions
 from factory_service.settings import SCHEMA, Settings
-from shared.blobstore import BlobStore
-from shared.container import ServiceContainer
+from shared.runtime import ServiceDefinition
 
-
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    return Settings()
-
-
-@lru_cache(maxsize=1)
-def container() -> ServiceContainer[Any]:
-    return ServiceContainer.create(settings(), SCHEMA)
-
-
-@lru_cache(maxsize=1)
-def blobs() -> BlobStore:
-    """Artifacts and evidence documents, content-addressed by SHA-256 (architecture §2)."""
-    return BlobStore(settings().blob_dir)
+SERVICE = ServiceDefinition(
+    name="factory",
+    title="ZenOps factory",
+    schema=SCHEMA,
+    settings=Settings,
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    router=router,
+    subscriptions=subscriptions,
+)

@@ -1,20 +1,28 @@
-"""Kafka subscribers of the factory service: contract → handler, inside the consumer's unit of work."""
+"""Kafka subscribers of the factory service: contract → command → handler, inside the consumer's unit of work."""
 
 from __future__ import annotations
 
 import uuid
-from functools import partial
+from collections.abc import Awaitable, Callable
 
-from factory_service.handlers import (
-    GenerationWorker,
-    on_gate_decided,
-    on_ready_for_render,
-    on_work_order_billing,
-    on_work_order_left_render,
+from factory_service.handlers.common import blob_store, uuid_or_none
+from factory_service.handlers.gate_outcome import RecordGateOutcome, record_gate_outcome
+from factory_service.handlers.generation_job import GenerationWorker, RenderPack
+from factory_service.handlers.projections import (
+    NoteWorkOrderVersion,
+    ProjectBilling,
+    ProjectWorkOrder,
+    RenderReadyWorkOrder,
+    WithdrawPack,
+    note_work_order_version,
+    project_billing,
+    project_work_order,
+    render_ready_work_order,
+    withdraw_pack,
 )
-from factory_service.repository import FactoryRepository
+from factory_service.records import WorkOrderColumns
 from factory_service.settings import Settings
-from shared.blobstore import BlobStore
+from shared.container import ServiceContainer
 from shared.contracts.billing import GateDecided, WorkOrderBilling
 from shared.contracts.factory import GenerationRequested
 from shared.contracts.topics import (
@@ -32,117 +40,160 @@ from shared.contracts.workorders import (
     WorkOrderCreated,
     WorkOrderReopened,
 )
-from shared.db.database import Database
 from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Subscription
 from shared.messaging.envelope import Envelope
-from shared.messaging.outbox import OutboxWriter
+
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+
+
+def _projection(envelope: Envelope, work_order_id: str, fields: WorkOrderColumns) -> ProjectWorkOrder:
+    return ProjectWorkOrder(work_order_id, envelope.tenant_id, fields, envelope.aggregate_version)
 
 
 async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
     """Remember the work order (tenant, classification, status) for the bridge and the pack view."""
     wo = WorkOrderCreated.model_validate(envelope.payload).work_order
-    await FactoryRepository(uow.session).upsert_work_order(
-        wo.id,
-        wo.org_id,
-        {
-            "assignment_id": uuid.UUID(wo.assignment_id) if wo.assignment_id else None,
-            "report_type": wo.report_type,
-            "bank_type": wo.bank_type,
-            "bank_name": wo.bank_name,
-            "value_slab": wo.value_slab,
-            "template_selector": wo.template_selector,
-            "status": wo.status,
-            # who may reach it: the portal audience only its own CHANNEL work orders (RLS, issue 12)
-            "source_type": wo.source_type,
-            "created_by_user_id": uuid.UUID(wo.created_by_user_id) if wo.created_by_user_id else None,
-        },
-        envelope.aggregate_version,
-    )
-
-
-async def _tenant_of(repo: FactoryRepository, envelope: Envelope, work_order_id: str) -> str | None:
-    if envelope.tenant_id:
-        return envelope.tenant_id
-    wo = await repo.get_work_order(uuid.UUID(work_order_id))
-    return str(wo["tenant_id"]) if wo else None
+    fields: WorkOrderColumns = {
+        "assignment_id": uuid.UUID(wo.assignment_id) if wo.assignment_id else None,
+        "report_type": wo.report_type,
+        "bank_type": wo.bank_type,
+        "bank_name": wo.bank_name,
+        "value_slab": wo.value_slab,
+        "template_selector": wo.template_selector,
+        "status": wo.status,
+        # who may reach it: the portal audience only its own CHANNEL work orders (RLS, issue 12)
+        "source_type": wo.source_type,
+        "created_by_user_id": uuid.UUID(wo.created_by_user_id) if wo.created_by_user_id else None,
+    }
+    # The created event carries its own tenant (the organisation of the work order).
+    await project_work_order(uow, ProjectWorkOrder(wo.id, wo.org_id, fields, envelope.aggregate_version))
 
 
 async def on_contract_snapshotted(uow: UnitOfWork, envelope: Envelope) -> None:
     event = ContractSnapshotted.model_validate(envelope.payload)
-    repo = FactoryRepository(uow.session)
-    tenant = await _tenant_of(repo, envelope, event.work_order_id)
-    if tenant is None:
-        return
-    await repo.upsert_work_order(
-        event.work_order_id,
-        tenant,
-        {
-            "value_slab": event.value_slab,
-            "template_selector": event.template_selector,
-            "report_type": event.report_type,
-            "bank_type": event.bank_type,
-            "snapshot_version": event.snapshot_version,
-        },
-        envelope.aggregate_version,
-    )
+    fields: WorkOrderColumns = {
+        "value_slab": event.value_slab,
+        "template_selector": event.template_selector,
+        "report_type": event.report_type,
+        "bank_type": event.bank_type,
+        "snapshot_version": event.snapshot_version,
+    }
+    await project_work_order(uow, _projection(envelope, event.work_order_id, fields))
 
 
 async def on_status_changed(uow: UnitOfWork, envelope: Envelope) -> None:
     event = StatusChanged.model_validate(envelope.payload)
-    repo = FactoryRepository(uow.session)
-    tenant = await _tenant_of(repo, envelope, event.work_order_id)
-    if tenant is None:
-        return
-    await repo.upsert_work_order(
-        event.work_order_id, tenant, {"status": event.to_status}, envelope.aggregate_version
-    )
-
-
-async def on_reopened(uow: UnitOfWork, envelope: Envelope) -> None:
-    WorkOrderReopened.model_validate(envelope.payload)
-    await on_work_order_left_render(uow, envelope, status="DATA_PENDING")
-
-
-async def on_cancelled(uow: UnitOfWork, envelope: Envelope) -> None:
-    WorkOrderCancelled.model_validate(envelope.payload)
-    await on_work_order_left_render(uow, envelope, status="CANCELLED")
+    await project_work_order(uow, _projection(envelope, event.work_order_id, {"status": event.to_status}))
 
 
 async def on_closed(uow: UnitOfWork, envelope: Envelope) -> None:
     event = WorkOrderClosed.model_validate(envelope.payload)
-    repo = FactoryRepository(uow.session)
-    tenant = await _tenant_of(repo, envelope, event.work_order_id)
-    if tenant is None:
-        return
-    await repo.upsert_work_order(
-        event.work_order_id, tenant, {"status": "CLOSED"}, envelope.aggregate_version
+    await project_work_order(uow, _projection(envelope, event.work_order_id, {"status": "CLOSED"}))
+
+
+def _withdraw(
+    envelope: Envelope,
+    work_order_id: str,
+    status: str,
+    render_generation: int | None,
+    actor_user_id: str | None,
+) -> WithdrawPack:
+    fields: WorkOrderColumns = {"status": status}
+    if render_generation is not None:
+        fields["render_generation"] = render_generation
+    return WithdrawPack(_projection(envelope, work_order_id, fields), uuid_or_none(actor_user_id))
+
+
+async def on_reopened(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = WorkOrderReopened.model_validate(envelope.payload)
+    await withdraw_pack(
+        uow,
+        _withdraw(
+            envelope, event.work_order_id, "DATA_PENDING", event.render_generation, event.actor_user_id
+        ),
     )
+
+
+async def on_cancelled(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = WorkOrderCancelled.model_validate(envelope.payload)
+    await withdraw_pack(uow, _withdraw(envelope, event.work_order_id, "CANCELLED", None, event.actor_user_id))
 
 
 async def on_any_work_order_event(uow: UnitOfWork, envelope: Envelope) -> None:
     """Every workorders envelope (after the typed handlers): the row has now seen this version, so
     read-your-writes tokens of events factory has no handler for (``readiness_changed``) are reached."""
-    await FactoryRepository(uow.session).note_work_order_version(
-        envelope.aggregate_id, envelope.aggregate_version
+    await note_work_order_version(
+        uow, NoteWorkOrderVersion(envelope.aggregate_id, envelope.aggregate_version)
     )
 
 
-def subscriptions(
-    db: Database, outbox: OutboxWriter, settings: Settings, blobs: BlobStore
-) -> list[Subscription]:
+async def on_work_order_billing(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Keep the newest billing state of each work order with the version it reflects."""
+    state = WorkOrderBilling.model_validate(envelope.payload)
+    await project_billing(
+        uow,
+        ProjectBilling(state.work_order_id, envelope.tenant_id, envelope.payload, envelope.aggregate_version),
+    )
+
+
+async def on_gate_decided(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Billing decided a release: record the outcome on the PENDING release."""
+    event = GateDecided.model_validate(envelope.payload)
+    await record_gate_outcome(
+        uow,
+        RecordGateOutcome(
+            release_id=event.release_id,
+            result=event.result,
+            mode=event.mode,
+            blocked_reason=event.blocked_reason,
+            error_code=event.error_code,
+            error_message=event.error_message,
+            ledger_entry_ids=event.ledger_entry_ids,
+            usage_event_id=event.usage_event_id,
+            override_applied=event.override_applied,
+            decision_id=event.decision_id,
+            decision_hash=event.decision_hash,
+            metadata=event.metadata,
+        ),
+    )
+
+
+def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
     """Every subscriber of the stream process, including the generation worker."""
-    worker = GenerationWorker(db, outbox, blobs, settings)
-    ready = partial(on_ready_for_render, settings=settings, blobs=blobs)
+    blobs = blob_store(c.settings)
+    worker = GenerationWorker(c.db, c.outbox, blobs, c.settings)
 
-    async def on_ready(uow: UnitOfWork, envelope: Envelope) -> None:
-        await ready(uow, envelope)
+    async def on_ready_for_render(uow: UnitOfWork, envelope: Envelope) -> None:
+        event = ReadyForRender.model_validate(envelope.payload)
+        command = RenderReadyWorkOrder(
+            work_order_id=event.work_order_id,
+            tenant_id=envelope.tenant_id,
+            source_version=envelope.aggregate_version,
+            assignment_id=uuid_or_none(event.assignment_id),
+            report_type=event.report_type,
+            bank_type=event.bank_type,
+            value_slab=event.value_slab,
+            template_selector=event.template_selector,
+            render_generation=event.render_generation,
+            snapshot_version=event.snapshot_version,
+            readiness_score=event.readiness_score,
+            export_bundle=event.export_bundle,
+            export_bundle_hash=event.export_bundle_hash,
+            actor_user_id=uuid_or_none(event.actor_user_id),
+        )
+        await render_ready_work_order(uow, command, settings=c.settings, blobs=blobs)
 
-    workorder_handlers = {
+    async def on_generation_requested(uow: UnitOfWork, envelope: Envelope) -> None:
+        event = GenerationRequested.model_validate(envelope.payload)
+        command = RenderPack(uuid.UUID(event.job_id), envelope.tenant_id, envelope.correlation_id)
+        await worker.render_pack(uow, command)
+
+    workorder_handlers: dict[str, Handler] = {
         WorkOrderCreated.TYPE: on_work_order_created,
         ContractSnapshotted.TYPE: on_contract_snapshotted,
         StatusChanged.TYPE: on_status_changed,
-        ReadyForRender.TYPE: on_ready,
+        ReadyForRender.TYPE: on_ready_for_render,
         WorkOrderReopened.TYPE: on_reopened,
         WorkOrderCancelled.TYPE: on_cancelled,
         WorkOrderClosed.TYPE: on_closed,
@@ -160,7 +211,7 @@ def subscriptions(
         # may reuse version 1.
         Subscription(
             FACTORY_GENERATION_JOBS,
-            worker.on_generation_requested,
+            on_generation_requested,
             frozenset({GenerationRequested.TYPE}),
             check_version=False,
         ),

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from shared.errors import BadRequest
+from factory_service.domain.errors import IdempotencyKeyRequired, OverrideReasonRequired
 
 SUCCESSFUL_GATE_RESULTS: Final = frozenset({"PAID", "CREDIT_CONSUMED", "OVERRIDE"})
 """Gate results that release the deliverables (and unlock downloads for external audiences)."""
@@ -35,11 +35,11 @@ def validate_release_request(
     """
     key = (idempotency_key or "").strip()
     if not key:
-        raise BadRequest("idempotency_key is required", code="IDEMPOTENCY_KEY_REQUIRED")
+        raise IdempotencyKeyRequired
     wants_override = bool(override)
     reason = (override_reason or "").strip()
     if wants_override and not reason:
-        raise BadRequest("override_reason is required when override is true", code="OVERRIDE_REASON_REQUIRED")
+        raise OverrideReasonRequired
     return ReleaseRequest(key, wants_override, reason if wants_override else None)
 
 
@@ -113,6 +113,20 @@ def billing_gate_status(state: Mapping[str, Any] | None) -> dict[str, Any]:
         "service_invoice_status": invoice_status,
         "service_invoice_is_paid": invoice_paid,
         "releasable_without_override": releasable,
+    }
+
+
+def billing_metadata(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The billing facts §6 step 9 stores on a release, as the factory's projection knows them."""
+    state = state or {}
+    hold = state.get("hold") or {}
+    invoice = state.get("invoice") or {}
+    return {
+        "billing_account_id": state.get("account_id"),
+        "billing_reservation_id": hold.get("id"),
+        "billing_service_invoice_id": invoice.get("id"),
+        "billing_service_invoice_status": str(invoice["status"]).upper() if invoice.get("status") else None,
+        "billing_service_invoice_is_paid": invoice.get("is_paid") if invoice else None,
     }
 
 

@@ -1,0 +1,100 @@
+"""Record billing's gate outcome on a PENDING release (architecture §4; domain.md §6 steps 9-12)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from factory_service.domain.release import PENDING, billing_metadata, release_audit_action
+from factory_service.handlers.common import emit_pack_state, uuid_or_none
+from factory_service.records import AuditScope, JsonObject
+from factory_service.repositories import AuditLog, ReleaseRepository, WorkOrderRepository
+from shared.contracts.factory import ReleaseRecorded
+from shared.db.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordGateOutcome:
+    """Billing's decision on one release (the ``gate_decided`` event)."""
+
+    release_id: str
+    result: str
+    mode: str | None
+    blocked_reason: str | None
+    error_code: str | None
+    error_message: str | None
+    ledger_entry_ids: list[str]
+    usage_event_id: str | None
+    override_applied: bool
+    decision_id: str
+    decision_hash: str
+    metadata: JsonObject
+
+
+async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> None:
+    """Record billing's outcome on the PENDING release, audit it and publish ``release_recorded``.
+
+    A second outcome for the same release (redelivery, re-decision) changes nothing.
+    """
+    releases = ReleaseRepository(uow.session)
+    release_id = uuid_or_none(command.release_id)
+    release = await releases.get(release_id, for_update=True) if release_id else None
+    if release_id is None or release is None:
+        log.warning("gate outcome for unknown release", extra={"release_id": command.release_id})
+        return
+    if release.billing_gate_result != PENDING:
+        return
+    wo = uuid.UUID(release.work_order_id)
+    tenant = uuid.UUID(release.org_id)
+    billing = await WorkOrderRepository(uow.session).billing(wo)
+    metadata: dict[str, Any] = billing_metadata(billing.state if billing else None)
+    metadata.update(command.metadata)
+    metadata.update(
+        {
+            "blocked_reason": command.blocked_reason,
+            "credit_consume_ledger_id": command.ledger_entry_ids[0] if command.ledger_entry_ids else None,
+            "ledger_entry_ids": command.ledger_entry_ids,
+            "usage_event_id": command.usage_event_id,
+            "error_code": command.error_code,
+            "error_message": command.error_message,
+            "override_applied": command.override_applied,
+            "decision_id": command.decision_id,
+        }
+    )
+    await releases.decide(
+        release_id,
+        result=command.result,
+        mode=command.mode,
+        error_code=command.error_code,
+        decision_id=command.decision_id,
+        decision_hash=command.decision_hash,
+        metadata=metadata,
+    )
+    decided = {
+        "repogen_work_order_id": str(wo),
+        "billing_gate_result": command.result,
+        "override": release.override_requested,
+        "override_reason": release.override_reason,
+        "blocked_reason": command.blocked_reason,
+        "error_code": command.error_code,
+        "decision_hash": command.decision_hash,
+    }
+    await AuditLog(uow.session).record(
+        AuditScope(tenant, wo, uuid.UUID(release.report_pack_id)),
+        release_audit_action(command.result),
+        ("repogen_deliverable_release", release.id),
+        decided,
+        uuid_or_none(release.released_by_user_id),
+    )
+    recorded = await releases.get(release_id)
+    assert recorded is not None
+    await emit_pack_state(
+        uow,
+        ReleaseRecorded(work_order_id=str(wo), release=recorded.model_dump()),
+        work_order_id=wo,
+        tenant_id=tenant,
+    )

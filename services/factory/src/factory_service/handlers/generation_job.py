@@ -1,0 +1,259 @@
+"""Render a pack's DOCX: the generation job, with retries and backoff (domain.md §5.4; decision 23)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+from factory_service.domain.errors import FactoryError
+from factory_service.domain.templates import DOCX_MIME_TYPE, artifact_filename
+from factory_service.handlers.common import TERMINAL_JOB_STATUSES, artifact_ref, emit_pack_state
+from factory_service.records import AuditScope, JobRecord, PackRecord
+from factory_service.rendering.docx_renderer import render_report_docx
+from factory_service.repositories import AuditLog, JobRepository, PackRepository
+from factory_service.settings import Settings
+from shared.blobstore import BlobStore
+from shared.contracts.factory import PackFailed, PackGenerated
+from shared.db.database import Database, Role
+from shared.db.uow import UnitOfWork
+from shared.messaging.outbox import OutboxWriter
+
+log = logging.getLogger(__name__)
+
+_ERROR_TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class RenderPack:
+    """Run the generation job ``job_id`` (a ``generation_requested`` delivery)."""
+
+    job_id: uuid.UUID
+    tenant_id: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    job: JobRecord
+    pack: PackRecord
+    bundle: bytes
+    exhausted: bool
+
+
+def blob_storage_ref(blob_key: str) -> str:
+    """Where a generated artifact lives: the content-addressed blob store (architecture §2)."""
+    return f"blob://sha256/{blob_key}"
+
+
+def _scope(job: JobRecord) -> AuditScope:
+    return AuditScope.of_job(job)
+
+
+def _entity(job: JobRecord) -> tuple[str, str]:
+    return ("report_generation_job", job.id)
+
+
+class GenerationWorker:
+    """Consumes ``generation_requested``; renders the DOCX with retries and backoff.
+
+    Each attempt is counted in its own committed transaction *before* rendering (decision 23), so a
+    crash or a failing render never loses the count. A failing render is retried inside the handler
+    with exponential backoff (base * 2^(n-1)) until ``max_attempts``; then the job and the pack fail and
+    ``pack_failed`` is published. The final effect (artifact, statuses, audit, event) is written in the
+    consumer's own transaction, together with its inbox row. A redelivery after a crash resumes from the
+    stored attempt count; a job already completed, failed or cancelled changes nothing.
+    """
+
+    def __init__(self, db: Database, outbox: OutboxWriter, blobs: BlobStore, settings: Settings) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._blobs = blobs
+        self._settings = settings
+
+    def _backoff(self, attempt: int) -> float:
+        delay = self._settings.generation_backoff_base_s * (2 ** max(0, attempt - 1))
+        return float(min(delay, self._settings.generation_backoff_max_s))
+
+    async def render_pack(self, uow: UnitOfWork, command: RenderPack) -> None:
+        """Attempt the render until it succeeds, fails for good or runs out of attempts."""
+        while True:
+            attempt = await self._start_attempt(command)
+            if attempt is None:
+                return
+            job, pack = attempt.job, attempt.pack
+            if attempt.exhausted:
+                await self._fail(
+                    uow, job, pack, code="GENERATION_ATTEMPTS_EXHAUSTED", message=str(job.error_message)
+                )
+                return
+            try:
+                docx = await asyncio.to_thread(
+                    render_report_docx,
+                    json.loads(attempt.bundle),
+                    template_key=pack.template_key,
+                    export_bundle_hash=pack.export_bundle_hash,
+                    pack_version=pack.version,
+                    read_blob=self._blobs.get,
+                )
+            except FactoryError as exc:
+                # Deterministic: the same bundle fails the same way, so retrying cannot help.
+                await self._fail(uow, job, pack, code=exc.code, message=exc.message)
+                return
+            except Exception as exc:
+                log.warning(
+                    "render attempt failed", extra={"job_id": str(command.job_id), "error": repr(exc)}
+                )
+                if job.attempts >= job.max_attempts:
+                    await self._fail(uow, job, pack, code="RENDER_FAILED", message=repr(exc))
+                    return
+                await self._record_failed_attempt(job, repr(exc), command)
+                await asyncio.sleep(self._backoff(job.attempts))
+                continue
+            await self._complete(uow, job, pack, docx, command)
+            return
+
+    def _own_uow(self, command: RenderPack) -> UnitOfWork:
+        return UnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=command.tenant_id)
+
+    async def _start_attempt(self, command: RenderPack) -> _Attempt | None:
+        async with self._own_uow(command) as own:
+            jobs, packs = JobRepository(own.session), PackRepository(own.session)
+            job = await jobs.get(command.job_id, for_update=True)
+            if job is None:
+                log.error("generation job not found", extra={"job_id": str(command.job_id)})
+                return None
+            if job.status in TERMINAL_JOB_STATUSES:
+                return None
+            pack_id = uuid.UUID(job.report_pack_id)
+            pack = await packs.get(pack_id)
+            bundle = await packs.export_bundle(pack_id)
+            if pack is None or bundle is None:
+                return None
+            if pack.status == "superseded":
+                await jobs.set_status(
+                    command.job_id, "cancelled", error_code="PACK_SUPERSEDED", finished=True
+                )
+                await own.commit()
+                return None
+            if job.attempts >= job.max_attempts:
+                return _Attempt(job, pack, bundle, exhausted=True)
+            await jobs.start_attempt(command.job_id, command.request_id)
+            started_attempt = {"attempt": job.attempts + 1, "request_id": command.request_id}
+            await AuditLog(own.session).record(
+                _scope(job), "generation_started", _entity(job), started_attempt
+            )
+            await own.commit()
+            started = job.model_copy(update={"attempts": job.attempts + 1, "status": "processing"})
+            return _Attempt(started, pack, bundle, exhausted=False)
+
+    async def _record_failed_attempt(self, job: JobRecord, error: str, command: RenderPack) -> None:
+        async with self._own_uow(command) as own:
+            jobs = JobRepository(own.session)
+            current = await jobs.get(command.job_id, for_update=True)
+            if current is None or current.status != "processing":
+                return
+            message = error[:_ERROR_TEXT_LIMIT]
+            await jobs.set_status(command.job_id, "queued", error_code="RENDER_FAILED", error_message=message)
+            failed_attempt = {"attempt": job.attempts, "error": message}
+            await AuditLog(own.session).record(
+                _scope(job), "generation_attempt_failed", _entity(job), failed_attempt
+            )
+            await own.commit()
+
+    async def _fail(
+        self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, *, code: str, message: str
+    ) -> None:
+        jobs, packs = JobRepository(uow.session), PackRepository(uow.session)
+        job_id = uuid.UUID(job.id)
+        current = await jobs.get(job_id, for_update=True)
+        if current is None or current.status in TERMINAL_JOB_STATUSES:
+            return
+        pack_id = uuid.UUID(pack.id)
+        reason = message[:_ERROR_TEXT_LIMIT]
+        await jobs.set_status(job_id, "failed", error_code=code, error_message=reason, finished=True)
+        live = await packs.get(pack_id, for_update=True)
+        if live is not None and live.status == "generating":
+            await packs.set_status(pack_id, "failed", failure_code=code, failure_reason=reason)
+        failure = {"code": code, "error": reason, "attempts": current.attempts}
+        await AuditLog(uow.session).record(_scope(job), "generation_failed", _entity(job), failure)
+        await emit_pack_state(
+            uow,
+            PackFailed(
+                work_order_id=job.work_order_id,
+                pack_id=str(pack_id),
+                job_id=str(job_id),
+                code=code,
+                reason=reason,
+                attempts=current.attempts,
+            ),
+            work_order_id=uuid.UUID(job.work_order_id),
+            tenant_id=uuid.UUID(job.tenant_id),
+        )
+
+    async def _complete(
+        self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, docx: bytes, command: RenderPack
+    ) -> None:
+        jobs, packs = JobRepository(uow.session), PackRepository(uow.session)
+        job_id = uuid.UUID(job.id)
+        current = await jobs.get(job_id, for_update=True)
+        if current is None or current.status != "processing":
+            # Cancelled (reopen) while rendering, or finished by a concurrent delivery.
+            return
+        pack_id = uuid.UUID(pack.id)
+        live = await packs.get(pack_id, for_update=True)
+        if live is None or live.status != "generating":
+            return
+        blob_key = self._blobs.put(docx)
+        await packs.add_artifact(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": uuid.UUID(job.tenant_id),
+                "report_pack_id": pack_id,
+                "kind": "docx",
+                "filename": artifact_filename(live.template_key, live.version),
+                "storage_ref": blob_storage_ref(blob_key),
+                "blob_key": blob_key,
+                "mime_type": DOCX_MIME_TYPE,
+                "size_bytes": len(docx),
+                "checksum_sha256": blob_key,
+                "metadata_json": {
+                    "placeholder": False,
+                    "generated_by": "repogen_factory_docx_renderer",
+                    "request_id": command.request_id,
+                    "repogen_factory": True,
+                    "work_order_id": job.work_order_id,
+                    "snapshot_version": live.snapshot_version,
+                    "template_selector": live.context_snapshot.get("template_selector"),
+                    "template_key": live.template_key,
+                    "pack_version": live.version,
+                    "export_bundle_hash": live.export_bundle_hash,
+                    "attempts": current.attempts,
+                },
+            }
+        )
+        await jobs.set_status(job_id, "completed", finished=True)
+        await packs.set_status(pack_id, "generated")
+        completed = {
+            "request_id": command.request_id,
+            "pack_version": live.version,
+            "attempts": current.attempts,
+            "docx_sha256": blob_key,
+        }
+        await AuditLog(uow.session).record(_scope(job), "generation_completed", _entity(job), completed)
+        artifacts = await packs.artifacts(pack_id)
+        await emit_pack_state(
+            uow,
+            PackGenerated(
+                work_order_id=job.work_order_id,
+                pack_id=str(pack_id),
+                pack_version=live.version,
+                job_id=str(job_id),
+                attempts=current.attempts,
+                artifacts=[artifact_ref(a) for a in artifacts],
+            ),
+            work_order_id=uuid.UUID(job.work_order_id),
+            tenant_id=uuid.UUID(job.tenant_id),
+        )
