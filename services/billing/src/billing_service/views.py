@@ -6,22 +6,37 @@ UTC with milliseconds and ``Z``. The raw consume/release answer keeps V1's camel
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from billing_service.domain.accounts import BillingMode, api_enum
 from billing_service.domain.gate import billing_gate_status
 from billing_service.domain.ledger import HoldStatus
 from billing_service.handlers._common import iso
 from billing_service.handlers.queries import TimelineItem, WorkOrderBillingState
-from billing_service.handlers.reconcile import ReconcileReport
+from billing_service.handlers.reconcile import ReconcileReport, SweepFailure, SweptHold
 from billing_service.handlers.release_gate import GateReplay
 from billing_service.handlers.usage import UsageIngested
 from billing_service.repositories import AccountState, HoldRow, LedgerEntryRow
 
 JsonDict = dict[str, Any]
 """A free-form JSON object (metadata, payloads, stored gate inputs)."""
+
+
+def _iso(value: object) -> object:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+Instant = Annotated[str | None, BeforeValidator(_iso)]
+"""A timestamp on the wire: ISO-8601 UTC with milliseconds and ``Z``."""
+Upper = Annotated[str, BeforeValidator(_upper)]
+"""An enum stored lower-case, answered upper-case."""
 
 
 class View(BaseModel):
@@ -204,38 +219,46 @@ class HoldView(View):
     tenant_id: str
     account_id: str
     amount: int
-    status: HoldStatusName
+    status: Annotated[HoldStatusName, BeforeValidator(_upper)]
     ref_type: str
     ref_id: str
     idempotency_key: str
-    created_at: str | None
-    expires_at: str | None
-    consumed_at: str | None
-    released_at: str | None
+    created_at: Instant
+    expires_at: Instant
+    consumed_at: Instant
+    released_at: Instant
 
 
 def hold(row: HoldRow) -> HoldView:
     """A stored hold on the wire."""
-    return HoldView(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        account_id=row.account_id,
-        amount=row.amount,
-        status=row.status.upper(),  # type: ignore[arg-type]  # CHECKed by the schema
-        ref_type=row.ref_type,
-        ref_id=row.ref_id,
-        idempotency_key=row.idempotency_key,
-        created_at=iso(row.created_at),
-        expires_at=iso(row.expires_at),
-        consumed_at=iso(row.consumed_at),
-        released_at=iso(row.released_at),
-    )
+    return HoldView.model_validate(row, from_attributes=True)
+
+
+class LedgerEntryView(View):
+    """A ledger entry in lists (reason upper-cased, domain.md §7.11)."""
+
+    id: str
+    tenant_id: str
+    account_id: str
+    reservation_id: str | None
+    delta: int
+    reason: Upper
+    ref_type: str | None
+    ref_id: str | None
+    idempotency_key: str
+    metadata_json: JsonDict
+    created_at: Instant
+
+
+def ledger_entry(row: LedgerEntryRow) -> LedgerEntryView:
+    """A ledger entry in a list."""
+    return LedgerEntryView.model_validate(row, from_attributes=True)
 
 
 class LedgerEntryCamelView(View):
     """The raw ledger row in camelCase with lower-case reason (V1's consume/release answer)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
 
     id: str
     tenant_id: str = Field(alias="tenantId")
@@ -247,57 +270,12 @@ class LedgerEntryCamelView(View):
     ref_id: str | None = Field(alias="refId")
     idempotency_key: str = Field(alias="idempotencyKey")
     metadata_json: JsonDict = Field(alias="metadataJson")
-    created_at: str | None = Field(alias="createdAt")
+    created_at: Instant = Field(alias="createdAt")
 
 
 def ledger_entry_camel(row: LedgerEntryRow) -> LedgerEntryCamelView:
     """A ledger entry as V1's consume/release answer."""
-    return LedgerEntryCamelView(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        account_id=row.account_id,
-        reservation_id=row.hold_id,
-        delta=row.delta,
-        reason=row.reason,
-        ref_type=row.ref_type,
-        ref_id=row.ref_id,
-        idempotency_key=row.idempotency_key,
-        metadata_json=row.metadata_json,
-        created_at=iso(row.created_at),
-    )
-
-
-class LedgerEntryView(View):
-    """A ledger entry in lists (reason upper-cased, domain.md §7.11)."""
-
-    id: str
-    tenant_id: str
-    account_id: str
-    reservation_id: str | None
-    delta: int
-    reason: str
-    ref_type: str | None
-    ref_id: str | None
-    idempotency_key: str
-    metadata_json: JsonDict
-    created_at: str | None
-
-
-def ledger_entry(row: LedgerEntryRow) -> LedgerEntryView:
-    """A ledger entry in a list."""
-    return LedgerEntryView(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        account_id=row.account_id,
-        reservation_id=row.hold_id,
-        delta=row.delta,
-        reason=row.reason.upper(),
-        ref_type=row.ref_type,
-        ref_id=row.ref_id,
-        idempotency_key=row.idempotency_key,
-        metadata_json=row.metadata_json,
-        created_at=iso(row.created_at),
-    )
+    return LedgerEntryCamelView.model_validate(row, from_attributes=True)
 
 
 class UsageEventView(View):
@@ -305,69 +283,24 @@ class UsageEventView(View):
 
     id: str
     tenant_id: str | None
-    source_system: str
+    source_system: Upper
     event_type: str
     account_id: str | None
     external_account_key: str | None
     payload_json: JsonDict
     idempotency_key: str
     unmatched: bool
-    created_at: str | None
+    created_at: Instant
 
 
 def usage_event(ingested: UsageIngested) -> UsageEventView:
     """A stored usage event on the wire."""
-    e = ingested.event
-    return UsageEventView(
-        id=e.id,
-        tenant_id=e.tenant_id,
-        source_system=e.source_system.upper(),
-        event_type=e.event_type,
-        account_id=e.account_id,
-        external_account_key=e.external_account_key,
-        payload_json=e.payload_json,
-        idempotency_key=e.idempotency_key,
-        unmatched=e.unmatched,
-        created_at=iso(e.created_at),
-    )
+    return UsageEventView.model_validate(ingested.event, from_attributes=True)
 
 
-class TimelineItemView(View):
-    """A ledger entry (``CREDITS_LEDGER``) or usage event (``USAGE_V1``/``USAGE_V2``) on the timeline."""
-
-    timestamp: str | None
-    source: str
-    account_id: str | None
-    tenant_id: str | None
-    event_type: str
-    ref_type: str | None
-    ref_id: str | None
-    amount: int | None
-    idempotency_key: str
-    payload_json: JsonDict
-
-
-def timeline(items: list[TimelineItem]) -> list[TimelineItemView]:
-    """The timeline on the wire."""
-    return [TimelineItemView.model_validate(i, from_attributes=True) for i in items]
-
-
-class SweptHoldView(View):
-    """What the sweep did with one hold."""
-
-    reservation_id: str
-    account_id: str
-    ref_type: str
-    ref_id: str
-    action: str
-    reason: str
-
-
-class SweepFailureView(View):
-    """A hold the sweep could not release."""
-
-    reservation_id: str
-    error: str
+TimelineItemView = TimelineItem
+"""A ledger entry (``CREDITS_LEDGER``) or usage event (``USAGE_V1``/``USAGE_V2``) on the timeline: the
+query's typed result is already its wire shape."""
 
 
 class ReconcileView(View):
@@ -378,8 +311,8 @@ class ReconcileView(View):
     consumed: int
     released: int
     skipped: int
-    errors: list[SweepFailureView]
-    actions: list[SweptHoldView]
+    errors: list[SweepFailure]
+    actions: list[SweptHold]
 
 
 def reconcile(report: ReconcileReport) -> ReconcileView:
@@ -390,41 +323,13 @@ def reconcile(report: ReconcileReport) -> ReconcileView:
         consumed=0,
         released=report.released,
         skipped=report.skipped,
-        errors=[SweepFailureView.model_validate(e, from_attributes=True) for e in report.errors],
-        actions=[SweptHoldView.model_validate(a, from_attributes=True) for a in report.actions],
+        errors=report.errors,
+        actions=report.actions,
     )
 
 
-class StoredDecision(View):
-    """A gate outcome and its hash."""
-
-    outcome: JsonDict
-    decision_hash: str
-
-
-class GateReplayView(View):
-    """A stored gate decision beside its re-decision from the stored inputs."""
-
-    decision_id: str
-    release_id: str
-    work_order_id: str
-    inputs: JsonDict
-    stored: StoredDecision
-    replayed: StoredDecision
-    matches: bool
-
-
-def gate_replay(replay: GateReplay) -> GateReplayView:
-    """The replay on the wire."""
-    return GateReplayView(
-        decision_id=replay.decision_id,
-        release_id=replay.release_id,
-        work_order_id=replay.work_order_id,
-        inputs=replay.inputs,
-        stored=StoredDecision(outcome=replay.stored_outcome, decision_hash=replay.stored_hash),
-        replayed=StoredDecision(outcome=replay.replayed_outcome, decision_hash=replay.replayed_hash),
-        matches=replay.matches,
-    )
+GateReplayView = GateReplay
+"""A stored gate decision beside its re-decision; ``matches`` tells whether outcome and hash agree."""
 
 
 class AcceptanceView(View):

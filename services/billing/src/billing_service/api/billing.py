@@ -3,7 +3,7 @@ decision 22 monitor routes included), and the work-order billing view on any sta
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from billing_service import handlers, views
 from billing_service.api import credits
@@ -12,9 +12,6 @@ from billing_service.api._edge import (
     CodeQuery,
     KeyQuery,
     Limit,
-    ReconcileBody,
-    ReserveBody,
-    ResolveBody,
     UsageBody,
     honour_after,
     uuid_or_404,
@@ -28,7 +25,7 @@ from billing_service.domain.errors import (
     WorkOrderBillingNotFound,
 )
 from billing_service.handlers.queries import ListHolds, ShowTimeline, show_work_order_billing
-from shared.api import Caller, ContainerDep, ServiceCaller, errors
+from shared.api import Caller, ContainerDep, ServiceCaller, errors, service_caller
 from shared.container import parse_uuid
 
 router = APIRouter()
@@ -65,49 +62,8 @@ async def account_status_by_id(
     return await credits.account_status(c, aid)
 
 
-@router.post(
-    "/v1/billing/credits/reserve",
-    status_code=201,
-    response_model=views.HoldView,
-    responses=errors(*credits.RESERVE_FAILURES),
-)
-async def billing_reserve(
-    body: ReserveBody, response: Response, _: ServiceCaller, c: ContainerDep
-) -> views.HoldView:
-    """Take a credit hold."""
-    return await credits.reserve(c, body, response)
-
-
-@router.post(
-    "/v1/billing/credits/consume",
-    status_code=201,
-    response_model=views.LedgerEntryCamelView,
-    responses=errors(*credits.SETTLE_FAILURES),
-)
-async def billing_consume(
-    body: ResolveBody, response: Response, _: ServiceCaller, c: ContainerDep
-) -> views.LedgerEntryCamelView:
-    """Post a credit hold; the camelCase ledger row."""
-    return await credits.settle(c, body, response, consume=True)
-
-
-@router.post(
-    "/v1/billing/credits/release",
-    status_code=201,
-    response_model=views.LedgerEntryCamelView,
-    responses=errors(*credits.SETTLE_FAILURES),
-)
-async def billing_release(
-    body: ResolveBody, response: Response, _: ServiceCaller, c: ContainerDep
-) -> views.LedgerEntryCamelView:
-    """Void a credit hold; the camelCase ledger row."""
-    return await credits.settle(c, body, response, consume=False)
-
-
-@router.post("/v1/billing/credits/reconcile", status_code=201, response_model=views.ReconcileView)
-async def billing_reconcile(body: ReconcileBody, _: ServiceCaller, c: ContainerDep) -> views.ReconcileView:
-    """The reconciliation sweep (domain.md §7.4, decision 31); ``dry_run`` only reports."""
-    return await credits.reconcile(c, body)
+# V1's credit calls stand here, after the status lookups, as they always have.
+router.include_router(credits.credit_routes("/v1/billing", service_caller, lambda _: None))
 
 
 @router.post(
@@ -193,8 +149,7 @@ async def billing_timeline(
 async def replay_gate_decision(decision_id: str, _: ServiceCaller, c: ContainerDep) -> views.GateReplayView:
     """Re-decide a stored gate decision from its stored inputs; ``matches`` tells whether it agrees."""
     async with c.system_uow() as uow:
-        replay = await handlers.replay_gate_decision(uow, handlers.ReplayGateDecision(decision_id))
-    return views.gate_replay(replay)
+        return await handlers.replay_gate_decision(uow, handlers.ReplayGateDecision(decision_id))
 
 
 @router.get(

@@ -15,9 +15,6 @@ from billing_service.api._edge import (
     KeyQuery,
     Limit,
     PolicyBody,
-    ReconcileBody,
-    ReserveBody,
-    ResolveBody,
     SearchQuery,
     StatusBody,
     account_token,
@@ -44,7 +41,8 @@ from billing_service.domain.errors import (
 )
 from billing_service.domain.ledger import GrantCredits, LedgerReason
 from billing_service.handlers.queries import ListHolds, ShowTimeline, list_accounts
-from shared.api import ContainerDep, StudioCaller, errors
+from shared.api import ContainerDep, StudioCaller, errors, studio_caller
+from shared.auth.principal import Principal
 
 router = APIRouter()
 
@@ -256,52 +254,8 @@ async def control_timeline(
     return await credits.timeline(c, ShowTimeline(aid, tid, ref_type, ref_id, limit))
 
 
-@router.post(
-    "/v1/control/credits/reserve",
-    status_code=201,
-    response_model=views.HoldView,
-    responses=errors(*credits.RESERVE_FAILURES),
-)
-async def control_reserve(
-    body: ReserveBody, response: Response, principal: StudioCaller, c: ContainerDep
-) -> views.HoldView:
-    """Take a credit hold (operator)."""
+def _operator(principal: Principal) -> None:
     principal.require("invoices.write")
-    return await credits.reserve(c, body, response)
 
 
-@router.post(
-    "/v1/control/credits/consume",
-    status_code=201,
-    response_model=views.LedgerEntryCamelView,
-    responses=errors(*credits.SETTLE_FAILURES),
-)
-async def control_consume(
-    body: ResolveBody, response: Response, principal: StudioCaller, c: ContainerDep
-) -> views.LedgerEntryCamelView:
-    """Post a credit hold (operator)."""
-    principal.require("invoices.write")
-    return await credits.settle(c, body, response, consume=True)
-
-
-@router.post(
-    "/v1/control/credits/release",
-    status_code=201,
-    response_model=views.LedgerEntryCamelView,
-    responses=errors(*credits.SETTLE_FAILURES),
-)
-async def control_release(
-    body: ResolveBody, response: Response, principal: StudioCaller, c: ContainerDep
-) -> views.LedgerEntryCamelView:
-    """Void a credit hold (operator)."""
-    principal.require("invoices.write")
-    return await credits.settle(c, body, response, consume=False)
-
-
-@router.post("/v1/control/credits/reconcile", status_code=201, response_model=views.ReconcileView)
-async def control_reconcile(
-    body: ReconcileBody, principal: StudioCaller, c: ContainerDep
-) -> views.ReconcileView:
-    """The reconciliation sweep (operator)."""
-    principal.require("invoices.write")
-    return await credits.reconcile(c, body)
+router.include_router(credits.credit_routes("/v1/control", studio_caller, _operator))

@@ -1,10 +1,14 @@
-"""The credit operations both audiences call (V1's service token, the studio operator)."""
+"""The credit operations both audiences call (V1's service token, the studio operator), and the
+reserve/consume/release/reconcile routes they share.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the shared routes' parameters are annotated with the
+caller dependency of each audience, which FastAPI must see as an object, not as a name to resolve.
+"""
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import APIRouter, Depends, Response
 
 from billing_service import handlers, views
 from billing_service.api._edge import ReconcileBody, ReserveBody, ResolveBody, account_token, uuid_or_404
@@ -37,6 +41,8 @@ from billing_service.handlers.queries import (
     list_ledger,
     show_timeline,
 )
+from shared.api import ContainerDep, errors
+from shared.auth.principal import Principal
 from shared.container import ServiceContainer
 
 _LEDGER_WRITE = (IdempotencyKeyRequired, IdempotencyKeyReused, CreditBalanceInvariantFailed)
@@ -79,7 +85,7 @@ async def reserve(c: ServiceContainer[Any], body: ReserveBody, response: Respons
         taken = await handlers.take_hold(uow, command)
         await uow.commit()
     account_token(response, taken.account_id, taken.account_version)
-    return views.hold(taken.hold)
+    return views.hold(taken.result)
 
 
 async def settle(
@@ -106,7 +112,7 @@ async def settle(
         settled = await handlers.settle_hold(uow, handlers.SettleHold(body.account(), operation))
         await uow.commit()
     account_token(response, settled.account_id, settled.account_version)
-    return views.ledger_entry_camel(settled.entry)
+    return views.ledger_entry_camel(settled.result)
 
 
 async def reconcile(c: ServiceContainer[Any], body: ReconcileBody) -> views.ReconcileView:
@@ -155,4 +161,58 @@ async def timeline(c: ServiceContainer[Any], query: ShowTimeline) -> list[views.
         raise AccountOrTenantRequired()
     async with c.system_uow() as uow:
         items = await show_timeline(uow, query)
-    return views.timeline(items)
+    return items
+
+
+def credit_routes(
+    prefix: str, caller: Callable[..., Principal], authorize: Callable[[Principal], None]
+) -> APIRouter:
+    """``{prefix}/credits/reserve|consume|release|reconcile`` for one audience.
+
+    ``caller`` verifies the caller (a :mod:`shared.api` dependency); ``authorize`` then checks what the
+    audience needs (a capability for the operator), after the body is validated, as every route does.
+    """
+    router = APIRouter()
+    Who = Annotated[Principal, Depends(caller)]  # noqa: N806 - a type alias local to the factory
+
+    @router.post(
+        f"{prefix}/credits/reserve",
+        status_code=201,
+        response_model=views.HoldView,
+        responses=errors(*RESERVE_FAILURES),
+    )
+    async def reserve_credit(
+        body: ReserveBody, response: Response, who: Who, c: ContainerDep
+    ) -> views.HoldView:
+        """Take a credit hold; the stored reservation."""
+        authorize(who)
+        return await reserve(c, body, response)
+
+    def settle_route(consume: bool) -> Callable[..., Awaitable[views.LedgerEntryCamelView]]:
+        async def settle_credit(
+            body: ResolveBody, response: Response, who: Who, c: ContainerDep
+        ) -> views.LedgerEntryCamelView:
+            authorize(who)
+            return await settle(c, body, response, consume=consume)
+
+        return settle_credit
+
+    for verb, consume, what in (("consume", True, "Post"), ("release", False, "Void")):
+        router.add_api_route(
+            f"{prefix}/credits/{verb}",
+            settle_route(consume),
+            methods=["POST"],
+            status_code=201,
+            response_model=views.LedgerEntryCamelView,
+            responses=errors(*SETTLE_FAILURES),
+            name=f"{verb}_credit",
+            description=f"{what} a credit hold; the camelCase ledger row.",
+        )
+
+    @router.post(f"{prefix}/credits/reconcile", status_code=201, response_model=views.ReconcileView)
+    async def reconcile_credits(body: ReconcileBody, who: Who, c: ContainerDep) -> views.ReconcileView:
+        """The reconciliation sweep (domain.md §7.4, decision 31); ``dry_run`` only reports."""
+        authorize(who)
+        return await reconcile(c, body)
+
+    return router

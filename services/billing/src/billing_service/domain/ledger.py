@@ -323,6 +323,52 @@ def _record(
     )
 
 
+LedgerCommand = GrantCredits | ReserveCredit | ConsumeHold | ReleaseHold
+
+
+def _replay_of(
+    cmd: LedgerCommand, operation: Operation, prior: IdempotencyRecord | None, balance: CreditBalance
+) -> LedgerOutcome | None:
+    """The stored outcome when the key was used before (same parameters), else None to go on."""
+    _require_key(cmd.idempotency_key)
+    return _replay(prior, operation, cmd.fingerprint(), balance)
+
+
+def _applied(
+    account_id: str,
+    cmd: LedgerCommand,
+    operation: Operation,
+    *,
+    hold_id: str | None,
+    entries: tuple[LedgerEntry, ...],
+    balance: CreditBalance,
+    holds: tuple[Hold, ...] = (),
+) -> LedgerOutcome:
+    """A new operation's outcome with the idempotency record that remembers its result."""
+    result = OpResult(operation, hold_id, tuple(e.id for e in entries))
+    record = _record(account_id, cmd.idempotency_key, operation, cmd.fingerprint(), result)
+    return LedgerOutcome(
+        balance=balance, holds=holds, entries=entries, record=record, result=result, replayed=False
+    )
+
+
+def _hold_entry(
+    ids: IdSource, hold: Hold, key: str, delta: int, reason: LedgerReason, metadata: Metadata
+) -> LedgerEntry:
+    """The ledger entry of a hold's reserve, consume or release."""
+    return LedgerEntry(
+        id=ids(),
+        account_id=hold.account_id,
+        hold_id=hold.id,
+        delta=delta,
+        reason=reason,
+        ref_type=hold.ref_type,
+        ref_id=hold.ref_id,
+        idempotency_key=key,
+        metadata=metadata,
+    )
+
+
 def _ensure_wallet_room(wallet: int, added: int) -> None:
     """``wallet + added`` stays within ``MAX_WALLET`` (409 ``CREDIT_WALLET_LIMIT_EXCEEDED``); a wallet
     already above it (pushed there before the limit existed) takes no more credits, never a 500."""
@@ -343,8 +389,7 @@ def grant(
         raise InvalidGrantReason(details={"reason": str(cmd.reason)})
     if cmd.amount <= 0:
         raise AmountNotPositive(details={"amount": cmd.amount})
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.GRANT, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.GRANT, prior, balance)
     if replayed is not None:
         return replayed
     _ensure_wallet_room(balance.wallet, cmd.amount)
@@ -359,15 +404,8 @@ def grant(
         idempotency_key=cmd.idempotency_key,
         metadata=dict(cmd.metadata),
     )
-    result = OpResult(Operation.GRANT, None, (entry.id,))
-    return LedgerOutcome(
-        balance=CreditBalance.of(balance.wallet + cmd.amount, balance.reserved),
-        holds=(),
-        entries=(entry,),
-        record=_record(account_id, cmd.idempotency_key, Operation.GRANT, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
-    )
+    balance = CreditBalance.of(balance.wallet + cmd.amount, balance.reserved)
+    return _applied(account_id, cmd, Operation.GRANT, hold_id=None, entries=(entry,), balance=balance)
 
 
 def reserve(
@@ -385,8 +423,7 @@ def reserve(
     (BIL-08); without it a shortfall is ``INSUFFICIENT_CREDITS``. One active hold per reference."""
     if cmd.amount <= 0:
         raise AmountNotPositive(details={"amount": cmd.amount})
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.RESERVE, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.RESERVE, prior, balance)
     if replayed is not None:
         return replayed
     ensure_can_reserve(account.status, account.is_enabled, account.billing_mode)
@@ -430,26 +467,16 @@ def reserve(
         expires_at=hold_expiry(cmd.ref_type, now, timeout_minutes),
     )
     entries.append(
-        LedgerEntry(
-            id=ids(),
-            account_id=account.account_id,
-            hold_id=hold.id,
-            delta=cmd.amount,
-            reason=LedgerReason.RESERVE,
-            ref_type=cmd.ref_type,
-            ref_id=cmd.ref_id,
-            idempotency_key=cmd.idempotency_key,
-            metadata={"event": "reserve"},
-        )
+        _hold_entry(ids, hold, cmd.idempotency_key, cmd.amount, LedgerReason.RESERVE, {"event": "reserve"})
     )
-    result = OpResult(Operation.RESERVE, hold.id, tuple(e.id for e in entries))
-    return LedgerOutcome(
+    return _applied(
+        account.account_id,
+        cmd,
+        Operation.RESERVE,
+        hold_id=hold.id,
+        entries=tuple(entries),
         balance=CreditBalance.of(wallet, balance.reserved + cmd.amount),
         holds=(hold,),
-        entries=tuple(entries),
-        record=_record(account.account_id, cmd.idempotency_key, Operation.RESERVE, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
     )
 
 
@@ -477,8 +504,7 @@ def consume(
     """Post a hold: the wallet loses the posted amount, the whole hold leaves ``reserved``, and any
     unposted rest becomes available again. A hold past its expiry cannot be posted (it is as good as
     voided; TigerBeetle refuses to post an expired pending transfer)."""
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.CONSUME, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.CONSUME, prior, balance)
     if replayed is not None:
         return replayed
     target = _active_hold(account_id, hold)
@@ -490,26 +516,20 @@ def consume(
             f"consume amount must be between 1 and {target.amount}",
             {"amount": posted, "reservation_id": target.id},
         )
-    entry = LedgerEntry(
-        id=ids(),
-        account_id=account_id,
+    metadata: Metadata = {
+        "event": "consume",
+        "posted_amount": posted,
+        "returned_amount": target.amount - posted,
+    }
+    entry = _hold_entry(ids, target, cmd.idempotency_key, -posted, LedgerReason.CONSUME, metadata)
+    return _applied(
+        account_id,
+        cmd,
+        Operation.CONSUME,
         hold_id=target.id,
-        delta=-posted,
-        reason=LedgerReason.CONSUME,
-        ref_type=target.ref_type,
-        ref_id=target.ref_id,
-        idempotency_key=cmd.idempotency_key,
-        metadata={"event": "consume", "posted_amount": posted, "returned_amount": target.amount - posted},
-    )
-    resolved = replace(target, status=HoldStatus.CONSUMED, consumed_at=now, consumed_amount=posted)
-    result = OpResult(Operation.CONSUME, target.id, (entry.id,))
-    return LedgerOutcome(
-        balance=CreditBalance.of(balance.wallet - posted, balance.reserved - target.amount),
-        holds=(resolved,),
         entries=(entry,),
-        record=_record(account_id, cmd.idempotency_key, Operation.CONSUME, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
+        balance=CreditBalance.of(balance.wallet - posted, balance.reserved - target.amount),
+        holds=(replace(target, status=HoldStatus.CONSUMED, consumed_at=now, consumed_amount=posted),),
     )
 
 
@@ -524,31 +544,20 @@ def release(
     ids: IdSource,
 ) -> LedgerOutcome:
     """Void a hold (on request, on compensation, or on expiry through the sweep)."""
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.RELEASE, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.RELEASE, prior, balance)
     if replayed is not None:
         return replayed
     target = _active_hold(account_id, hold)
-    entry = LedgerEntry(
-        id=ids(),
-        account_id=account_id,
+    metadata: Metadata = {"event": "release", "reason": cmd.reason}
+    entry = _hold_entry(ids, target, cmd.idempotency_key, target.amount, LedgerReason.RELEASE, metadata)
+    return _applied(
+        account_id,
+        cmd,
+        Operation.RELEASE,
         hold_id=target.id,
-        delta=target.amount,
-        reason=LedgerReason.RELEASE,
-        ref_type=target.ref_type,
-        ref_id=target.ref_id,
-        idempotency_key=cmd.idempotency_key,
-        metadata={"event": "release", "reason": cmd.reason},
-    )
-    resolved = replace(target, status=HoldStatus.RELEASED, released_at=now, release_reason=cmd.reason)
-    result = OpResult(Operation.RELEASE, target.id, (entry.id,))
-    return LedgerOutcome(
-        balance=CreditBalance.of(balance.wallet, balance.reserved - target.amount),
-        holds=(resolved,),
         entries=(entry,),
-        record=_record(account_id, cmd.idempotency_key, Operation.RELEASE, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
+        balance=CreditBalance.of(balance.wallet, balance.reserved - target.amount),
+        holds=(replace(target, status=HoldStatus.RELEASED, released_at=now, release_reason=cmd.reason),),
     )
 
 

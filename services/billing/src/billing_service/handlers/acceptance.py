@@ -5,7 +5,7 @@ Lock order (no deadlocks): the work-order row first, then the account's balance 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from billing_service.domain.acceptance import (
     AcceptancePlan,
@@ -24,7 +24,6 @@ from billing_service.handlers.accounts import ensure_account, lock_account
 from billing_service.handlers.credits import ReserveAccountCredit, reserve_credit
 from billing_service.handlers.projections import emit_work_order_billing
 from billing_service.repositories import (
-    AcceptanceRecord,
     AccountRepository,
     AccountState,
     InvoiceRepository,
@@ -147,8 +146,8 @@ async def accept_work_order(uow: UnitOfWork, command: AcceptWorkOrder) -> Accept
         )
     code = plan.rejection_code.value if plan.rejection_code else None
     version = await work_orders.record_acceptance(
-        wo_id,
-        AcceptanceRecord(
+        replace(
+            wo,
             acceptance_status=plan.status.value,
             acceptance_code=code,
             acceptance_message=REJECTION_MESSAGES.get(code or "") if code else None,

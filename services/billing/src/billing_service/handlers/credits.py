@@ -8,12 +8,12 @@ publishes ``account_status``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
 from billing_service.domain.errors import CreditBalanceInvariantFailed, IdempotencyKeyReused
 from billing_service.domain.ledger import (
-    DEFAULT_RESERVATION_TIMEOUT_MINUTES,
     ConsumeHold,
     CreditAccount,
     GrantCredits,
@@ -55,37 +55,40 @@ class LedgerApplied:
     account_version: int
 
 
+OperationT = TypeVar("OperationT", GrantCredits, ReserveCredit, ConsumeHold, ReleaseHold)
+
+
 @dataclass(frozen=True, slots=True)
-class GrantAccountCredits:
+class OnAccount(Generic[OperationT]):
+    """A ledger operation on one account (the account id is not part of the domain command)."""
+
+    account_id: str
+    operation: OperationT
+
+
+# Subclasses, not aliases: calling a subscripted generic would set ``__orig_class__`` on a frozen instance.
+class GrantAccountCredits(OnAccount[GrantCredits]):
     """Add credits (grant/topup/adjustment) to an account."""
 
-    account_id: str
-    grant: GrantCredits
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ReserveAccountCredit:
+class ReserveAccountCredit(OnAccount[ReserveCredit]):
     """Take a hold on an account."""
 
-    account_id: str
-    reserve: ReserveCredit
-    timeout_minutes: int = DEFAULT_RESERVATION_TIMEOUT_MINUTES
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumeAccountHold:
+class ConsumeAccountHold(OnAccount[ConsumeHold]):
     """Post a hold of an account (fully or partially)."""
 
-    account_id: str
-    consume: ConsumeHold
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ReleaseAccountHold:
+class ReleaseAccountHold(OnAccount[ReleaseHold]):
     """Void a hold of an account."""
 
-    account_id: str
-    release: ReleaseHold
+    __slots__ = ()
 
 
 def _sqlstate(exc: IntegrityError) -> str | None:
@@ -125,7 +128,7 @@ async def _finish(
 
 async def grant_credits(uow: UnitOfWork, command: GrantAccountCredits) -> LedgerApplied:
     """Add credits (grant/topup/adjustment)."""
-    cmd = command.grant
+    cmd = command.operation
     state = await lock_account(uow, command.account_id)
     prior = await LedgerRepository(uow.session).idempotency_record(command.account_id, cmd.idempotency_key)
     outcome = grant(command.account_id, state.balance, cmd, prior=prior, ids=new_id)
@@ -140,7 +143,7 @@ async def grant_credits(uow: UnitOfWork, command: GrantAccountCredits) -> Ledger
 
 async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> LedgerApplied:
     """Take a hold."""
-    cmd, account_id = command.reserve, command.account_id
+    cmd, account_id = command.operation, command.account_id
     state = await lock_account(uow, account_id)
     ledger = LedgerRepository(uow.session)
     prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
@@ -154,7 +157,6 @@ async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> Ledg
         active_hold_for_ref=active,
         now=utcnow(),
         ids=new_id,
-        timeout_minutes=command.timeout_minutes,
     )
     payload: JsonObject = {
         "reservation_id": outcome.result.hold_id,
@@ -181,7 +183,7 @@ async def _resolution_inputs(
 
 async def consume_credit(uow: UnitOfWork, command: ConsumeAccountHold) -> LedgerApplied:
     """Post a hold (fully or partially)."""
-    cmd, account_id = command.consume, command.account_id
+    cmd, account_id = command.operation, command.account_id
     state, ledger, hold = await _resolution_inputs(uow, account_id, cmd)
     prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
     outcome = consume(account_id, state.balance, cmd, prior=prior, hold=hold, now=utcnow(), ids=new_id)
@@ -195,7 +197,7 @@ async def consume_credit(uow: UnitOfWork, command: ConsumeAccountHold) -> Ledger
 
 async def release_credit(uow: UnitOfWork, command: ReleaseAccountHold) -> LedgerApplied:
     """Void a hold."""
-    cmd, account_id = command.release, command.account_id
+    cmd, account_id = command.operation, command.account_id
     state, ledger, hold = await _resolution_inputs(uow, account_id, cmd)
     prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
     outcome = release(account_id, state.balance, cmd, prior=prior, hold=hold, now=utcnow(), ids=new_id)
@@ -206,11 +208,14 @@ async def release_credit(uow: UnitOfWork, command: ReleaseAccountHold) -> Ledger
 # --- the HTTP credit calls (V1 and the operator): account by reference, then the ledger ---------------
 
 
-@dataclass(frozen=True, slots=True)
-class HoldTaken:
-    """The stored hold of a reserve and the account's stream version."""
+ResultT = TypeVar("ResultT")
 
-    hold: HoldRow
+
+@dataclass(frozen=True, slots=True)
+class CreditCall(Generic[ResultT]):
+    """What an HTTP credit call answers with, and the account's stream version (its consistency token)."""
+
+    result: ResultT
     account_id: str
     account_version: int
 
@@ -223,7 +228,7 @@ class TakeHold:
     reserve: ReserveCredit
 
 
-async def take_hold(uow: UnitOfWork, command: TakeHold) -> HoldTaken:
+async def take_hold(uow: UnitOfWork, command: TakeHold) -> CreditCall[HoldRow]:
     """Resolve the account, reserve, read back the stored hold."""
     account_id = await resolve_account_id(uow, command.account)
     applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve))
@@ -231,16 +236,7 @@ async def take_hold(uow: UnitOfWork, command: TakeHold) -> HoldTaken:
     assert hold_id is not None
     row = await LedgerRepository(uow.session).hold_row(hold_id)
     assert row is not None
-    return HoldTaken(row, account_id, applied.account_version)
-
-
-@dataclass(frozen=True, slots=True)
-class HoldSettled:
-    """The ledger entry that consumed or released a hold and the account's stream version."""
-
-    entry: LedgerEntryRow
-    account_id: str
-    account_version: int
+    return CreditCall(row, account_id, applied.account_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +247,7 @@ class SettleHold:
     operation: ConsumeHold | ReleaseHold
 
 
-async def settle_hold(uow: UnitOfWork, command: SettleHold) -> HoldSettled:
+async def settle_hold(uow: UnitOfWork, command: SettleHold) -> CreditCall[LedgerEntryRow]:
     """Resolve the account, consume or release, read back the ledger entry."""
     account_id = await resolve_account_id(uow, command.account)
     op = command.operation
@@ -261,4 +257,4 @@ async def settle_hold(uow: UnitOfWork, command: SettleHold) -> HoldSettled:
         applied = await release_credit(uow, ReleaseAccountHold(account_id, op))
     entry = await LedgerRepository(uow.session).entry(applied.outcome.result.entry_ids[0])
     assert entry is not None
-    return HoldSettled(entry, account_id, applied.account_version)
+    return CreditCall(entry, account_id, applied.account_version)

@@ -231,22 +231,24 @@ class ReplayGateDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A gate outcome (``GateDecision.as_plain``) and its hash."""
+
+    outcome: JsonObject
+    decision_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class GateReplay:
-    """A stored decision and its re-decision from the stored inputs."""
+    """A stored decision beside its re-decision from the stored inputs (also the wire shape)."""
 
     decision_id: str
     release_id: str
     work_order_id: str
     inputs: JsonObject
-    stored_outcome: JsonObject
-    stored_hash: str
-    replayed_outcome: JsonObject
-    replayed_hash: str
-
-    @property
-    def matches(self) -> bool:
-        """Whether outcome and hash agree."""
-        return self.replayed_hash == self.stored_hash and self.replayed_outcome == self.stored_outcome
+    stored: DecisionRecord
+    replayed: DecisionRecord
+    matches: bool
 
 
 async def replay_gate_decision(uow: UnitOfWork, command: ReplayGateDecision) -> GateReplay:
@@ -256,13 +258,8 @@ async def replay_gate_decision(uow: UnitOfWork, command: ReplayGateDecision) -> 
         raise GateDecisionNotFound(details={"decision_id": command.decision_id})
     inputs = inputs_from_plain(row.inputs)
     decision = redecide(inputs, row.consume_error_code)
+    stored = DecisionRecord(row.outcome, row.decision_hash)
+    replayed = DecisionRecord(dict(decision.as_plain()), decision_hash(inputs, decision))
     return GateReplay(
-        decision_id=row.id,
-        release_id=row.release_id,
-        work_order_id=row.work_order_id,
-        inputs=row.inputs,
-        stored_outcome=row.outcome,
-        stored_hash=row.decision_hash,
-        replayed_outcome=dict(decision.as_plain()),
-        replayed_hash=decision_hash(inputs, decision),
+        row.id, row.release_id, row.work_order_id, row.inputs, stored, replayed, replayed == stored
     )

@@ -19,14 +19,12 @@ from billing_service.repositories.ledger import (
 )
 from billing_service.repositories.usage import NewUsageEvent, UsageEventRow, UsageRepository
 from billing_service.repositories.work_orders import (
-    AcceptanceRecord,
     WorkOrderReference,
     WorkOrderRepository,
     WorkOrderRow,
 )
 
 __all__ = [
-    "AcceptanceRecord",
     "AccountRepository",
     "AccountState",
     "GateDecisionRepository",

@@ -83,6 +83,11 @@ class LedgerEntryRow:
     metadata_json: JsonObject
     created_at: datetime
 
+    @property
+    def reservation_id(self) -> str | None:
+        """The hold this entry belongs to, by the name the API gives holds."""
+        return self.hold_id
+
 
 class HoldAlreadyResolvedRace(RuntimeError):
     """The conditional hold update matched no active row: the lock discipline was broken."""

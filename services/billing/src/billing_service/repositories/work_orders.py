@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,8 @@ from shared.validation import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
-class WorkOrderRow:
-    """The billing row of one work order."""
+class WorkOrderReference:
+    """What billing keeps of a work order it follows (never its billing state)."""
 
     work_order_id: str
     tenant_id: str
@@ -28,6 +28,12 @@ class WorkOrderRow:
     assignment_id: str | None
     status: str
     source_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderRow(WorkOrderReference):
+    """The billing row of one work order: the reference and billing's state of it."""
+
     acceptance_status: str | None
     acceptance_code: str | None
     acceptance_message: str | None
@@ -46,39 +52,23 @@ class WorkOrderRow:
     billing_version: int
 
 
-@dataclass(frozen=True, slots=True)
-class WorkOrderReference:
-    """What billing keeps of a work order it follows (never its billing state)."""
+#: the columns an acceptance decision writes
+ACCEPTANCE_COLUMNS = [
+    "acceptance_status",
+    "acceptance_code",
+    "acceptance_message",
+    "acceptance_details",
+    "acceptance_request_message_id",
+    "acceptance_decided_at",
+    "accepted_at",
+    "mode",
+    "account_id",
+    "external_key",
+    "hold_id",
+    "invoice_id",
+]
 
-    work_order_id: str
-    tenant_id: str
-    billing_external_key: str | None
-    report_type: str
-    bank_name: str
-    assignment_id: str | None
-    status: str
-    source_version: int
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptanceRecord:
-    """The billing fields an acceptance decision writes."""
-
-    acceptance_status: str
-    acceptance_code: str | None
-    acceptance_message: str | None
-    acceptance_details: JsonObject
-    acceptance_request_message_id: str
-    acceptance_decided_at: datetime
-    accepted_at: datetime | None
-    mode: str | None
-    account_id: str | None
-    external_key: str | None
-    hold_id: str | None
-    invoice_id: str | None
-
-
-_ROW_COLUMNS = [work_orders.c[name] for name in WorkOrderRow.__dataclass_fields__]
+_ROW_COLUMNS = [work_orders.c[f.name] for f in fields(WorkOrderRow)]
 
 
 class WorkOrderRepository:
@@ -151,10 +141,10 @@ class WorkOrderRepository:
         row = (await self._session.execute(query)).mappings().first()
         return from_row(WorkOrderRow, row) if row else None
 
-    async def record_acceptance(self, work_order_id: str, record: AcceptanceRecord) -> int:
-        """Write an acceptance decision; the new billing version."""
-        values = {name: getattr(record, name) for name in AcceptanceRecord.__dataclass_fields__}
-        return await self._bump(work_order_id, **values)
+    async def record_acceptance(self, decided: WorkOrderRow) -> int:
+        """Write the acceptance fields of ``decided`` (the row with the decision applied); the new version."""
+        values = {name: getattr(decided, name) for name in ACCEPTANCE_COLUMNS}
+        return await self._bump(decided.work_order_id, **values)
 
     async def mark_planned_consumption_logged(self, work_order_id: str) -> int:
         """The planned-consumption usage event was stored; the new billing version."""
