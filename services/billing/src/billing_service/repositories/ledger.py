@@ -93,6 +93,24 @@ class HoldAlreadyResolvedRace(RuntimeError):
     """The conditional hold update matched no active row: the lock discipline was broken."""
 
 
+#: what the domain's ``LedgerEntry`` / new ``Hold`` carry under the column's own name
+_ENTRY_FIELDS = ("id", "account_id", "hold_id", "delta", "ref_type", "ref_id", "idempotency_key")
+_NEW_HOLD_FIELDS = (
+    "id",
+    "account_id",
+    "ref_type",
+    "ref_id",
+    "amount",
+    "idempotency_key",
+    "created_at",
+    "expires_at",
+)
+
+
+def _attributes(value: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in names}
+
+
 _NEWEST_HOLDS = (holds.c.created_at.desc(), holds.c.id.desc())
 
 
@@ -157,15 +175,9 @@ class LedgerRepository:
         for entry in outcome.entries:
             await self._session.execute(
                 insert(ledger_entries).values(
-                    id=entry.id,
+                    **_attributes(entry, _ENTRY_FIELDS),
                     tenant_id=tenant_id,
-                    account_id=entry.account_id,
-                    hold_id=entry.hold_id,
-                    delta=entry.delta,
                     reason=entry.reason.value,
-                    ref_type=entry.ref_type,
-                    ref_id=entry.ref_id,
-                    idempotency_key=entry.idempotency_key,
                     metadata_json=dict(entry.metadata),
                 )
             )
@@ -191,20 +203,8 @@ class LedgerRepository:
         )
 
     async def _insert_hold(self, tenant_id: str, hold: Hold) -> None:
-        await self._session.execute(
-            insert(holds).values(
-                id=hold.id,
-                tenant_id=tenant_id,
-                account_id=hold.account_id,
-                ref_type=hold.ref_type,
-                ref_id=hold.ref_id,
-                amount=hold.amount,
-                status="active",
-                idempotency_key=hold.idempotency_key,
-                created_at=hold.created_at,
-                expires_at=hold.expires_at,
-            )
-        )
+        values = _attributes(hold, _NEW_HOLD_FIELDS)
+        await self._session.execute(insert(holds).values(**values, tenant_id=tenant_id, status="active"))
 
     async def _resolve_hold(self, hold: Hold) -> None:
         # Resolve once: the WHERE clause refuses a second resolution even if a lock were missing.
