@@ -1,14 +1,20 @@
-"""Composition root of the billing service."""
+"""Composition root of the billing service: the one ``ServiceDefinition`` for HTTP and stream."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from pathlib import Path
 
+from billing_service.api import router
+from billing_service.consumers import subscriptions
 from billing_service.settings import SCHEMA, Settings
-from shared.container import ServiceContainer
+from shared.runtime import ServiceDefinition
 
-
-@lru_cache(maxsize=1)
-def container() -> ServiceContainer[Any]:
-    return ServiceContainer.create(Settings(), SCHEMA)
+SERVICE = ServiceDefinition(
+    name="billing",
+    title="ZenOps billing",
+    schema=SCHEMA,
+    settings=Settings,
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    router=router,
+    subscriptions=subscriptions,
+)

@@ -21,11 +21,11 @@ from billing_service.domain.accounts import (
     BillingMode,
     PolicyChange,
 )
+from billing_service.domain.credit_book import CreditBook
 from billing_service.domain.errors import BillingError
 from billing_service.domain.ledger import (
     ConsumeHold,
     CreditAccount,
-    CreditBook,
     GrantCredits,
     ReleaseHold,
     ReserveCredit,
@@ -179,9 +179,8 @@ async def _run_sequence(stack: StackInfo, ops: list[tuple[Any, ...]]) -> None:
             )
             await handlers.change_account_policy(
                 uow,
-                account_id,
-                handlers.PolicyUpdate(
-                    PolicyChange(billing_mode=BillingMode.CREDIT, force_enable_credit=True)
+                handlers.ChangeAccountPolicy(
+                    account_id, PolicyChange(billing_mode=BillingMode.CREDIT, force_enable_credit=True)
                 ),
             )
             await uow.commit()
@@ -208,18 +207,29 @@ async def _run_sequence(stack: StackInfo, ops: list[tuple[Any, ...]]) -> None:
             try:
                 async with UnitOfWork(database, outbox, role=Role.SYSTEM) as uow:
                     if op[0] == "grant":
-                        await handlers.grant_credits(uow, account_id, GrantCredits(op[2], op[1]))
+                        await handlers.grant_credits(
+                            uow, handlers.GrantAccountCredits(account_id, GrantCredits(op[2], op[1]))
+                        )
                     elif op[0] == "reserve":
                         await handlers.reserve_credit(
-                            uow, account_id, ReserveCredit(op[3], "prop", op[2], op[1], op[4])
+                            uow,
+                            handlers.ReserveAccountCredit(
+                                account_id, ReserveCredit(op[3], "prop", op[2], op[1], op[4])
+                            ),
                         )
                     elif op[0] == "consume":
                         await handlers.consume_credit(
-                            uow, account_id, ConsumeHold(op[2], ref_type="prop", ref_id=op[1], amount=op[3])
+                            uow,
+                            handlers.ConsumeAccountHold(
+                                account_id, ConsumeHold(op[2], ref_type="prop", ref_id=op[1], amount=op[3])
+                            ),
                         )
                     else:
                         await handlers.release_credit(
-                            uow, account_id, ReleaseHold(op[2], ref_type="prop", ref_id=op[1])
+                            uow,
+                            handlers.ReleaseAccountHold(
+                                account_id, ReleaseHold(op[2], ref_type="prop", ref_id=op[1])
+                            ),
                         )
                     await uow.commit()
             except BillingError as exc:

@@ -338,7 +338,9 @@ class TestAcceptance:
             async with UnitOfWork(
                 database, OutboxWriter("billing"), role=Role.SYSTEM, tenant_id=TEST_TENANT
             ) as uow:
-                plan = await handlers.accept_work_order(uow, env, event)
+                plan = await handlers.accept_work_order(
+                    uow, handlers.AcceptWorkOrder(event, env.message_id, env.aggregate_version)
+                )
                 assert plan.status.value == "ACCEPTED"
                 # crash: no commit
         finally:

@@ -22,13 +22,13 @@ from billing_service.domain.acceptance import (
     resolve_payer,
 )
 from billing_service.domain.accounts import Account, AccountStatus, AccountType, BillingMode, Policy
+from billing_service.domain.credit_book import CreditBook
 from billing_service.domain.errors import BillingModeNotCredit, InsufficientCredits
 from billing_service.domain.invoices import InvoiceStatus
 from billing_service.domain.ledger import (
     WORK_ORDER_REF_TYPE,
     CreditAccount,
     CreditBalance,
-    CreditBook,
     GrantCredits,
     Hold,
     HoldStatus,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from billing_service.domain.accounts import AccountStatus, BillingMode
+from billing_service.domain.credit_book import CreditBook
 from billing_service.domain.errors import (
     AccountNotActive,
     ActiveReservationExists,
@@ -30,7 +31,6 @@ from billing_service.domain.ledger import (
     ConsumeHold,
     CreditAccount,
     CreditBalance,
-    CreditBook,
     GrantCredits,
     Hold,
     HoldStatus,

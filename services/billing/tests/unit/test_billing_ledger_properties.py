@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from billing_service.domain.accounts import AccountStatus, BillingMode
+from billing_service.domain.credit_book import CreditBook
 from billing_service.domain.errors import BillingError, IdempotencyKeyReused
 from billing_service.domain.ledger import (
     WORK_ORDER_REF_TYPE,
     ConsumeHold,
     CreditAccount,
-    CreditBook,
     GrantCredits,
     HoldStatus,
     LedgerOutcome,

@@ -285,3 +285,24 @@ class GateDecisionNotFound(BillingError):
     code = "GATE_DECISION_NOT_FOUND"
     status = 404
     default_message = "gate decision not found"
+
+
+class AccountOrTenantRequired(BillingError):
+    """A timeline was asked for without an account or a tenant to scope it."""
+
+    code = "ACCOUNT_OR_TENANT_REQUIRED"
+    default_message = "account_id or tenant_id is required"
+
+
+class IdNotFound(BillingError):
+    """An id in a path or query is not a uuid, so nothing can have it (never a 500)."""
+
+    code = "NOT_FOUND"
+    status = 404
+
+
+class WorkOrderBillingNotFound(BillingError):
+    """Billing holds no state for this work order in the caller's tenant."""
+
+    code = "WORK_ORDER_NOT_FOUND"
+    status = 404

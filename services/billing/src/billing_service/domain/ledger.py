@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from types import MappingProxyType
 
 from billing_service.domain.accounts import AccountStatus, BillingMode, ensure_can_reserve
 from billing_service.domain.errors import (
@@ -324,6 +323,52 @@ def _record(
     )
 
 
+LedgerCommand = GrantCredits | ReserveCredit | ConsumeHold | ReleaseHold
+
+
+def _replay_of(
+    cmd: LedgerCommand, operation: Operation, prior: IdempotencyRecord | None, balance: CreditBalance
+) -> LedgerOutcome | None:
+    """The stored outcome when the key was used before (same parameters), else None to go on."""
+    _require_key(cmd.idempotency_key)
+    return _replay(prior, operation, cmd.fingerprint(), balance)
+
+
+def _applied(
+    account_id: str,
+    cmd: LedgerCommand,
+    operation: Operation,
+    *,
+    hold_id: str | None,
+    entries: tuple[LedgerEntry, ...],
+    balance: CreditBalance,
+    holds: tuple[Hold, ...] = (),
+) -> LedgerOutcome:
+    """A new operation's outcome with the idempotency record that remembers its result."""
+    result = OpResult(operation, hold_id, tuple(e.id for e in entries))
+    record = _record(account_id, cmd.idempotency_key, operation, cmd.fingerprint(), result)
+    return LedgerOutcome(
+        balance=balance, holds=holds, entries=entries, record=record, result=result, replayed=False
+    )
+
+
+def _hold_entry(
+    ids: IdSource, hold: Hold, key: str, delta: int, reason: LedgerReason, metadata: Metadata
+) -> LedgerEntry:
+    """The ledger entry of a hold's reserve, consume or release."""
+    return LedgerEntry(
+        id=ids(),
+        account_id=hold.account_id,
+        hold_id=hold.id,
+        delta=delta,
+        reason=reason,
+        ref_type=hold.ref_type,
+        ref_id=hold.ref_id,
+        idempotency_key=key,
+        metadata=metadata,
+    )
+
+
 def _ensure_wallet_room(wallet: int, added: int) -> None:
     """``wallet + added`` stays within ``MAX_WALLET`` (409 ``CREDIT_WALLET_LIMIT_EXCEEDED``); a wallet
     already above it (pushed there before the limit existed) takes no more credits, never a 500."""
@@ -344,8 +389,7 @@ def grant(
         raise InvalidGrantReason(details={"reason": str(cmd.reason)})
     if cmd.amount <= 0:
         raise AmountNotPositive(details={"amount": cmd.amount})
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.GRANT, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.GRANT, prior, balance)
     if replayed is not None:
         return replayed
     _ensure_wallet_room(balance.wallet, cmd.amount)
@@ -360,15 +404,8 @@ def grant(
         idempotency_key=cmd.idempotency_key,
         metadata=dict(cmd.metadata),
     )
-    result = OpResult(Operation.GRANT, None, (entry.id,))
-    return LedgerOutcome(
-        balance=CreditBalance.of(balance.wallet + cmd.amount, balance.reserved),
-        holds=(),
-        entries=(entry,),
-        record=_record(account_id, cmd.idempotency_key, Operation.GRANT, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
-    )
+    balance = CreditBalance.of(balance.wallet + cmd.amount, balance.reserved)
+    return _applied(account_id, cmd, Operation.GRANT, hold_id=None, entries=(entry,), balance=balance)
 
 
 def reserve(
@@ -386,8 +423,7 @@ def reserve(
     (BIL-08); without it a shortfall is ``INSUFFICIENT_CREDITS``. One active hold per reference."""
     if cmd.amount <= 0:
         raise AmountNotPositive(details={"amount": cmd.amount})
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.RESERVE, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.RESERVE, prior, balance)
     if replayed is not None:
         return replayed
     ensure_can_reserve(account.status, account.is_enabled, account.billing_mode)
@@ -431,26 +467,16 @@ def reserve(
         expires_at=hold_expiry(cmd.ref_type, now, timeout_minutes),
     )
     entries.append(
-        LedgerEntry(
-            id=ids(),
-            account_id=account.account_id,
-            hold_id=hold.id,
-            delta=cmd.amount,
-            reason=LedgerReason.RESERVE,
-            ref_type=cmd.ref_type,
-            ref_id=cmd.ref_id,
-            idempotency_key=cmd.idempotency_key,
-            metadata={"event": "reserve"},
-        )
+        _hold_entry(ids, hold, cmd.idempotency_key, cmd.amount, LedgerReason.RESERVE, {"event": "reserve"})
     )
-    result = OpResult(Operation.RESERVE, hold.id, tuple(e.id for e in entries))
-    return LedgerOutcome(
+    return _applied(
+        account.account_id,
+        cmd,
+        Operation.RESERVE,
+        hold_id=hold.id,
+        entries=tuple(entries),
         balance=CreditBalance.of(wallet, balance.reserved + cmd.amount),
         holds=(hold,),
-        entries=tuple(entries),
-        record=_record(account.account_id, cmd.idempotency_key, Operation.RESERVE, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
     )
 
 
@@ -478,8 +504,7 @@ def consume(
     """Post a hold: the wallet loses the posted amount, the whole hold leaves ``reserved``, and any
     unposted rest becomes available again. A hold past its expiry cannot be posted (it is as good as
     voided; TigerBeetle refuses to post an expired pending transfer)."""
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.CONSUME, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.CONSUME, prior, balance)
     if replayed is not None:
         return replayed
     target = _active_hold(account_id, hold)
@@ -491,26 +516,20 @@ def consume(
             f"consume amount must be between 1 and {target.amount}",
             {"amount": posted, "reservation_id": target.id},
         )
-    entry = LedgerEntry(
-        id=ids(),
-        account_id=account_id,
+    metadata: Metadata = {
+        "event": "consume",
+        "posted_amount": posted,
+        "returned_amount": target.amount - posted,
+    }
+    entry = _hold_entry(ids, target, cmd.idempotency_key, -posted, LedgerReason.CONSUME, metadata)
+    return _applied(
+        account_id,
+        cmd,
+        Operation.CONSUME,
         hold_id=target.id,
-        delta=-posted,
-        reason=LedgerReason.CONSUME,
-        ref_type=target.ref_type,
-        ref_id=target.ref_id,
-        idempotency_key=cmd.idempotency_key,
-        metadata={"event": "consume", "posted_amount": posted, "returned_amount": target.amount - posted},
-    )
-    resolved = replace(target, status=HoldStatus.CONSUMED, consumed_at=now, consumed_amount=posted)
-    result = OpResult(Operation.CONSUME, target.id, (entry.id,))
-    return LedgerOutcome(
-        balance=CreditBalance.of(balance.wallet - posted, balance.reserved - target.amount),
-        holds=(resolved,),
         entries=(entry,),
-        record=_record(account_id, cmd.idempotency_key, Operation.CONSUME, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
+        balance=CreditBalance.of(balance.wallet - posted, balance.reserved - target.amount),
+        holds=(replace(target, status=HoldStatus.CONSUMED, consumed_at=now, consumed_amount=posted),),
     )
 
 
@@ -525,31 +544,20 @@ def release(
     ids: IdSource,
 ) -> LedgerOutcome:
     """Void a hold (on request, on compensation, or on expiry through the sweep)."""
-    _require_key(cmd.idempotency_key)
-    replayed = _replay(prior, Operation.RELEASE, cmd.fingerprint(), balance)
+    replayed = _replay_of(cmd, Operation.RELEASE, prior, balance)
     if replayed is not None:
         return replayed
     target = _active_hold(account_id, hold)
-    entry = LedgerEntry(
-        id=ids(),
-        account_id=account_id,
+    metadata: Metadata = {"event": "release", "reason": cmd.reason}
+    entry = _hold_entry(ids, target, cmd.idempotency_key, target.amount, LedgerReason.RELEASE, metadata)
+    return _applied(
+        account_id,
+        cmd,
+        Operation.RELEASE,
         hold_id=target.id,
-        delta=target.amount,
-        reason=LedgerReason.RELEASE,
-        ref_type=target.ref_type,
-        ref_id=target.ref_id,
-        idempotency_key=cmd.idempotency_key,
-        metadata={"event": "release", "reason": cmd.reason},
-    )
-    resolved = replace(target, status=HoldStatus.RELEASED, released_at=now, release_reason=cmd.reason)
-    result = OpResult(Operation.RELEASE, target.id, (entry.id,))
-    return LedgerOutcome(
-        balance=CreditBalance.of(balance.wallet, balance.reserved - target.amount),
-        holds=(resolved,),
         entries=(entry,),
-        record=_record(account_id, cmd.idempotency_key, Operation.RELEASE, cmd.fingerprint(), result),
-        result=result,
-        replayed=False,
+        balance=CreditBalance.of(balance.wallet, balance.reserved - target.amount),
+        holds=(replace(target, status=HoldStatus.RELEASED, released_at=now, release_reason=cmd.reason),),
     )
 
 
@@ -610,134 +618,3 @@ def reconcile_action(
             return ReconcileAction(ReconcileKind.RELEASE, "orphan")
         return ReconcileAction(ReconcileKind.SKIP, "orphan_within_grace")
     return ReconcileAction(ReconcileKind.SKIP, "work_order_active")
-
-
-# --- reference model ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CreditBook:
-    """One account's whole credit state in memory, driven by the same operation functions.
-
-    Used as the reference model in property tests and as a fake in handler unit tests.
-    """
-
-    account: CreditAccount
-    balance: CreditBalance = field(default_factory=CreditBalance.empty)
-    holds: Mapping[str, Hold] = field(default_factory=lambda: MappingProxyType({}))
-    entries: tuple[LedgerEntry, ...] = ()
-    records: Mapping[str, IdempotencyRecord] = field(default_factory=lambda: MappingProxyType({}))
-
-    def apply(self, outcome: LedgerOutcome) -> CreditBook:
-        """The state after ``outcome`` (unchanged for a replay)."""
-        if outcome.replayed:
-            return self
-        holds = dict(self.holds)
-        holds.update({h.id: h for h in outcome.holds})
-        records = dict(self.records)
-        if outcome.record is not None:
-            records[outcome.record.key] = outcome.record
-        return replace(
-            self,
-            balance=outcome.balance,
-            holds=MappingProxyType(holds),
-            entries=self.entries + outcome.entries,
-            records=MappingProxyType(records),
-        )
-
-    def active_hold_for(self, ref_type: str, ref_id: str) -> Hold | None:
-        """The active hold of a reference, if any."""
-        return next(
-            (
-                h
-                for h in self.holds.values()
-                if h.status is HoldStatus.ACTIVE and (h.ref_type, h.ref_id) == (ref_type, ref_id)
-            ),
-            None,
-        )
-
-    def _target(self, hold_id: str | None, ref_type: str | None, ref_id: str | None) -> Hold | None:
-        if hold_id is not None:
-            return self.holds.get(hold_id)
-        # By reference: the latest hold (insertion order is creation order).
-        matches = [h for h in self.holds.values() if (h.ref_type, h.ref_id) == (ref_type, ref_id)]
-        return matches[-1] if matches else None
-
-    def grant(self, cmd: GrantCredits, ids: IdSource) -> tuple[CreditBook, LedgerOutcome]:
-        """Apply ``grant``."""
-        outcome = grant(
-            self.account.account_id, self.balance, cmd, prior=self.records.get(cmd.idempotency_key), ids=ids
-        )
-        return self.apply(outcome), outcome
-
-    def reserve(self, cmd: ReserveCredit, now: datetime, ids: IdSource) -> tuple[CreditBook, LedgerOutcome]:
-        """Apply ``reserve``."""
-        outcome = reserve(
-            self.account,
-            self.balance,
-            cmd,
-            prior=self.records.get(cmd.idempotency_key),
-            active_hold_for_ref=self.active_hold_for(cmd.ref_type, cmd.ref_id),
-            now=now,
-            ids=ids,
-        )
-        return self.apply(outcome), outcome
-
-    def consume(self, cmd: ConsumeHold, now: datetime, ids: IdSource) -> tuple[CreditBook, LedgerOutcome]:
-        """Apply ``consume``."""
-        outcome = consume(
-            self.account.account_id,
-            self.balance,
-            cmd,
-            prior=self.records.get(cmd.idempotency_key),
-            hold=self._target(cmd.hold_id, cmd.ref_type, cmd.ref_id),
-            now=now,
-            ids=ids,
-        )
-        return self.apply(outcome), outcome
-
-    def release(self, cmd: ReleaseHold, now: datetime, ids: IdSource) -> tuple[CreditBook, LedgerOutcome]:
-        """Apply ``release``."""
-        outcome = release(
-            self.account.account_id,
-            self.balance,
-            cmd,
-            prior=self.records.get(cmd.idempotency_key),
-            hold=self._target(cmd.hold_id, cmd.ref_type, cmd.ref_id),
-            now=now,
-            ids=ids,
-        )
-        return self.apply(outcome), outcome
-
-    def sweep(
-        self, reference_states: Mapping[str, ReferenceState], now: datetime, ids: IdSource
-    ) -> tuple[CreditBook, tuple[LedgerOutcome, ...]]:
-        """Run the reconcile sweep over all active holds (oldest first); ``reference_states`` maps a
-        work-order id to its state."""
-        book = self
-        outcomes: list[LedgerOutcome] = []
-        for hold in sorted(self.holds.values(), key=lambda h: h.created_at):
-            action = reconcile_action(hold, reference_states.get(hold.ref_id), now)
-            if action.kind is ReconcileKind.RELEASE:
-                book, outcome = book.release(reconcile_release_command(hold.id, action.reason), now, ids)
-                outcomes.append(outcome)
-        return book, tuple(outcomes)
-
-    def invariant_violations(self) -> list[str]:
-        """Every broken invariant as text (empty when the book is sound)."""
-        problems: list[str] = []
-        wallet = sum(e.delta for e in self.entries if e.reason in WALLET_REASONS)
-        reserved = sum(h.amount for h in self.holds.values() if h.status is HoldStatus.ACTIVE)
-        if wallet != self.balance.wallet:
-            problems.append(f"wallet {self.balance.wallet} != ledger sum {wallet}")
-        if reserved != self.balance.reserved:
-            problems.append(f"reserved {self.balance.reserved} != active holds {reserved}")
-        refs = [(h.ref_type, h.ref_id) for h in self.holds.values() if h.status is HoldStatus.ACTIVE]
-        if len(refs) != len(set(refs)):
-            problems.append("more than one active hold for a reference")
-        resolutions: dict[str, int] = {}
-        for e in self.entries:
-            if e.hold_id is not None and e.reason in (LedgerReason.CONSUME, LedgerReason.RELEASE):
-                resolutions[e.hold_id] = resolutions.get(e.hold_id, 0) + 1
-        problems.extend(f"hold {h} resolved {n} times" for h, n in resolutions.items() if n > 1)
-        return problems

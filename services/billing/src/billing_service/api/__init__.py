@@ -1,0 +1,12 @@
+"""HTTP routes of the billing service, by audience: request model → command → handler → view."""
+
+from fastapi import APIRouter
+
+from billing_service.api.billing import router as billing_router
+from billing_service.api.control import router as control_router
+
+router = APIRouter()
+router.include_router(billing_router)
+router.include_router(control_router)
+
+__all__ = ["router"]

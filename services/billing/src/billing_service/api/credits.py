@@ -1,0 +1,218 @@
+"""The credit operations both audiences call (V1's service token, the studio operator), and the
+reserve/consume/release/reconcile routes they share.
+
+No ``from __future__ import annotations`` here: the shared routes' parameters are annotated with the
+caller dependency of each audience, which FastAPI must see as an object, not as a name to resolve.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from billing_service import handlers, views
+from billing_service.api._edge import ReconcileBody, ReserveBody, ResolveBody, account_token, uuid_or_404
+from billing_service.domain.errors import (
+    AccountNotActive,
+    AccountNotFound,
+    AccountOrTenantRequired,
+    AccountReferenceRequired,
+    ActiveReservationExists,
+    AmountNotPositive,
+    BillingModeNotCredit,
+    CreditBalanceInvariantFailed,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    IdNotFound,
+    InsufficientCredits,
+    InvalidConsumeAmount,
+    InvalidExternalKey,
+    ReservationAlreadyConsumed,
+    ReservationAlreadyReleased,
+    ReservationExpired,
+    ReservationNotFound,
+)
+from billing_service.domain.ledger import ConsumeHold, ReleaseHold, ReserveCredit
+from billing_service.handlers.queries import (
+    ListHolds,
+    ShowTimeline,
+    account_state,
+    list_holds,
+    list_ledger,
+    show_timeline,
+)
+from shared.api import ContainerDep, errors
+from shared.auth.principal import Principal
+from shared.container import ServiceContainer
+
+_LEDGER_WRITE = (IdempotencyKeyRequired, IdempotencyKeyReused, CreditBalanceInvariantFailed)
+_ACCOUNT_REFERENCE = (AccountNotFound, AccountReferenceRequired, InvalidExternalKey)
+RESERVE_FAILURES = (
+    *_ACCOUNT_REFERENCE,
+    *_LEDGER_WRITE,
+    AmountNotPositive,
+    AccountNotActive,
+    BillingModeNotCredit,
+    InsufficientCredits,
+    ActiveReservationExists,
+)
+SETTLE_FAILURES = (
+    *_ACCOUNT_REFERENCE,
+    *_LEDGER_WRITE,
+    ReservationNotFound,
+    ReservationAlreadyConsumed,
+    ReservationAlreadyReleased,
+    ReservationExpired,
+    InvalidConsumeAmount,
+)
+LIST_FAILURES = (IdNotFound, AccountNotFound, InvalidExternalKey)
+TIMELINE_FAILURES = (*LIST_FAILURES, AccountOrTenantRequired)
+
+
+async def reserve(c: ServiceContainer[Any], body: ReserveBody, response: Response) -> views.HoldView:
+    """Take a hold on the account the body names; the stored hold."""
+    command = handlers.TakeHold(
+        body.account(),
+        ReserveCredit(
+            idempotency_key=body.idempotency_key,
+            ref_type=body.ref_type,
+            ref_id=body.ref_id,
+            amount=body.amount,
+            operator_override=body.operator_override,
+        ),
+    )
+    async with c.system_uow() as uow:
+        taken = await handlers.take_hold(uow, command)
+        await uow.commit()
+    account_token(response, taken.account_id, taken.account_version)
+    return views.hold(taken.result)
+
+
+async def settle(
+    c: ServiceContainer[Any], body: ResolveBody, response: Response, *, consume: bool
+) -> views.LedgerEntryCamelView:
+    """Consume or release a hold; the ledger entry in V1's camelCase."""
+    operation: ConsumeHold | ReleaseHold
+    if consume:
+        operation = ConsumeHold(
+            idempotency_key=body.idempotency_key,
+            hold_id=body.hold_id,
+            ref_type=body.ref_type,
+            ref_id=body.ref_id,
+            amount=body.amount,
+        )
+    else:
+        operation = ReleaseHold(
+            idempotency_key=body.idempotency_key,
+            hold_id=body.hold_id,
+            ref_type=body.ref_type,
+            ref_id=body.ref_id,
+        )
+    async with c.system_uow() as uow:
+        settled = await handlers.settle_hold(uow, handlers.SettleHold(body.account(), operation))
+        await uow.commit()
+    account_token(response, settled.account_id, settled.account_version)
+    return views.ledger_entry_camel(settled.result)
+
+
+async def reconcile(c: ServiceContainer[Any], body: ReconcileBody) -> views.ReconcileView:
+    """The reconciliation sweep (one transaction per released hold)."""
+    return views.reconcile(await handlers.reconcile_credits(c.system_uow, body.command()))
+
+
+async def account_status(c: ServiceContainer[Any], account_id: str) -> views.AccountStatusView:
+    """The status view of one account."""
+    async with c.system_uow() as uow:
+        state = await account_state(uow, account_id)
+    return views.account_status(state)
+
+
+async def account_filter(
+    c: ServiceContainer[Any], account_id: str | None, external_key: str | None
+) -> str | None:
+    """The account a list is filtered by: an id (404 unless a uuid) or an external key (404 unless known)."""
+    if account_id:
+        return uuid_or_404(account_id, "billing account")
+    if external_key:
+        async with c.system_uow() as uow:
+            return await handlers.account_by_key(uow, external_key)
+    return None
+
+
+async def holds(c: ServiceContainer[Any], query: ListHolds) -> list[views.HoldView]:
+    """Holds, newest first."""
+    async with c.system_uow() as uow:
+        rows = await list_holds(uow, query)
+    return [views.hold(r) for r in rows]
+
+
+async def ledger(
+    c: ServiceContainer[Any], account_id: str | None, tenant_id: str | None, limit: int
+) -> list[views.LedgerEntryView]:
+    """Ledger entries, newest first."""
+    async with c.system_uow() as uow:
+        rows = await list_ledger(uow, account_id=account_id, tenant_id=tenant_id, limit=limit)
+    return [views.ledger_entry(r) for r in rows]
+
+
+async def timeline(c: ServiceContainer[Any], query: ShowTimeline) -> list[views.TimelineItemView]:
+    """Ledger + usage events, newest first; an account or a tenant is required."""
+    if query.account_id is None and query.tenant_id is None:
+        raise AccountOrTenantRequired()
+    async with c.system_uow() as uow:
+        items = await show_timeline(uow, query)
+    return items
+
+
+def credit_routes(
+    prefix: str, caller: Callable[..., Principal], authorize: Callable[[Principal], None]
+) -> APIRouter:
+    """``{prefix}/credits/reserve|consume|release|reconcile`` for one audience.
+
+    ``caller`` verifies the caller (a :mod:`shared.api` dependency); ``authorize`` then checks what the
+    audience needs (a capability for the operator), after the body is validated, as every route does.
+    """
+    router = APIRouter()
+    Who = Annotated[Principal, Depends(caller)]  # noqa: N806 - a type alias local to the factory
+
+    @router.post(
+        f"{prefix}/credits/reserve",
+        status_code=201,
+        response_model=views.HoldView,
+        responses=errors(*RESERVE_FAILURES),
+    )
+    async def reserve_credit(
+        body: ReserveBody, response: Response, who: Who, c: ContainerDep
+    ) -> views.HoldView:
+        """Take a credit hold; the stored reservation."""
+        authorize(who)
+        return await reserve(c, body, response)
+
+    def settle_route(consume: bool) -> Callable[..., Awaitable[views.LedgerEntryCamelView]]:
+        async def settle_credit(
+            body: ResolveBody, response: Response, who: Who, c: ContainerDep
+        ) -> views.LedgerEntryCamelView:
+            authorize(who)
+            return await settle(c, body, response, consume=consume)
+
+        return settle_credit
+
+    for verb, consume, what in (("consume", True, "Post"), ("release", False, "Void")):
+        router.add_api_route(
+            f"{prefix}/credits/{verb}",
+            settle_route(consume),
+            methods=["POST"],
+            status_code=201,
+            response_model=views.LedgerEntryCamelView,
+            responses=errors(*SETTLE_FAILURES),
+            name=f"{verb}_credit",
+            description=f"{what} a credit hold; the camelCase ledger row.",
+        )
+
+    @router.post(f"{prefix}/credits/reconcile", status_code=201, response_model=views.ReconcileView)
+    async def reconcile_credits(body: ReconcileBody, who: Who, c: ContainerDep) -> views.ReconcileView:
+        """The reconciliation sweep (domain.md §7.4, decision 31); ``dry_run`` only reports."""
+        authorize(who)
+        return await reconcile(c, body)
+
+    return router

@@ -1,0 +1,45 @@
+"""All SQL of the billing service: one repository class per aggregate, constructed with the session.
+
+Repositories return typed rows (frozen dataclasses) or the domain's values and never commit; the unit
+of work does.
+"""
+
+from billing_service.repositories.accounts import AccountRepository, AccountState
+from billing_service.repositories.gate_decisions import (
+    GateDecisionRepository,
+    GateDecisionRow,
+    NewGateDecision,
+)
+from billing_service.repositories.invoices import InvoiceRepository, InvoiceRow
+from billing_service.repositories.ledger import (
+    HoldAlreadyResolvedRace,
+    HoldRow,
+    LedgerEntryRow,
+    LedgerRepository,
+)
+from billing_service.repositories.usage import NewUsageEvent, UsageEventRow, UsageRepository
+from billing_service.repositories.work_orders import (
+    WorkOrderReference,
+    WorkOrderRepository,
+    WorkOrderRow,
+)
+
+__all__ = [
+    "AccountRepository",
+    "AccountState",
+    "GateDecisionRepository",
+    "GateDecisionRow",
+    "HoldAlreadyResolvedRace",
+    "HoldRow",
+    "InvoiceRepository",
+    "InvoiceRow",
+    "LedgerEntryRow",
+    "LedgerRepository",
+    "NewGateDecision",
+    "NewUsageEvent",
+    "UsageEventRow",
+    "UsageRepository",
+    "WorkOrderReference",
+    "WorkOrderRepository",
+    "WorkOrderRow",
+]
