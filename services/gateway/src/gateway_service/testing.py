@@ -14,7 +14,7 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from gateway_service.app import create_gateway
+from gateway_service.bootstrap import create_gateway
 from gateway_service.settings import Settings
 
 DEV_SECRET = "test-secret-with-at-least-32-bytes-of-entropy"
