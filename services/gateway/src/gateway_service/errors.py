@@ -23,6 +23,13 @@ class InvalidContentLength(BadRequest):
     default_message = "Content-Length is not a single decimal number"
 
 
+class UnforwardableRequest(BadRequest):
+    """The request passed the server but cannot be written to the service as HTTP/1.1."""
+
+    code = "UNFORWARDABLE_REQUEST"
+    default_message = "the request cannot be forwarded as received"
+
+
 class BodyTooLarge(PayloadTooLarge):
     """The request body is larger than its route class allows."""
 

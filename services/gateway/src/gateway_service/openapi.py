@@ -29,6 +29,7 @@ from gateway_service.errors import (
     InvalidContentLength,
     InvalidPath,
     RateLimited,
+    UnforwardableRequest,
     UpstreamTimeout,
     UpstreamUnavailable,
     UriTooLong,
@@ -75,7 +76,9 @@ EDGE_FAILURES: tuple[type[DomainError], ...] = (
     HeadersTooLarge,
 )
 #: what the proxy answers for a row it forwards (``gateway_service.proxy``)
-PROXY_FAILURES: tuple[type[DomainError], ...] = (UpstreamUnavailable, UpstreamTimeout)
+PROXY_FAILURES: tuple[type[DomainError], ...] = (UnforwardableRequest,)
+#: the proxy's answers when the service is down or slow (with ``Retry-After``)
+UPSTREAM_FAILURES: tuple[type[DomainError], ...] = (UpstreamUnavailable, UpstreamTimeout)
 #: ``x-zenops-after`` sent by the client is checked before forwarding (``shared.consistency``)
 CLIENT_TOKEN_CODES = "INVALID_CONSISTENCY_TOKEN, TOO_MANY_CONSISTENCY_TOKENS"
 #: the scheme (``shared.api.SECURITY_SCHEMES``) each authenticated row demands; alternatives are OR-ed
@@ -105,7 +108,8 @@ def document_edge(operation: dict[str, Any], route: Route) -> None:
     _document(responses, *limited, retry_after=True)
     if route.service != GATEWAY:
         document_failure(responses, 400, CLIENT_TOKEN_CODES)
-        _document(responses, *PROXY_FAILURES, retry_after=True)
+        _document(responses, *PROXY_FAILURES)
+        _document(responses, *UPSTREAM_FAILURES, retry_after=True)
     security = ROW_SECURITY.get(route.auth)
     if security is not None:
         operation.setdefault("security", security)

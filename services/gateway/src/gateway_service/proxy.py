@@ -25,6 +25,7 @@ from starlette.background import BackgroundTask
 from gateway_service.errors import (
     ControlRateLimitExceeded,
     RouteNotFound,
+    UnforwardableRequest,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -166,21 +167,26 @@ class Gateway:
 
     def _upstream_headers(
         self, request: Request, service: str, client_key: str | None, ip: str, sent: list[VersionToken]
-    ) -> list[tuple[str, str]]:
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED]
+    ) -> list[tuple[bytes, bytes]]:
+        # as bytes, as received (obs-text included), less the optional whitespace around each value
+        # that the server kept and that is no part of the value (RFC 9110 §5.5)
+        headers = [
+            (k, v.strip(b" \t"))
+            for k, v in request.headers.raw
+            if k.decode("latin-1").lower() not in _NOT_FORWARDED and k.lower() != b"x-forwarded-for"
+        ]
         projected = PROJECTED_BY.get(service, frozenset())
         # only tokens of aggregates this service projects: it could never reach any other version
         after = [t for t in self.tokens.after(client_key, sent) if (t.service, t.aggregate) in projected]
         if after:
-            headers.append((AFTER_HEADER, format_tokens(after)))
-        headers.append(("x-request-id", request_id_var.get() or ""))
-        prior = request.headers.get("x-forwarded-for")
-        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
-        headers.append(("x-forwarded-for", f"{prior}, {ip}" if prior else ip))
+            headers.append((AFTER_HEADER.encode(), format_tokens(after).encode()))
+        headers.append((b"x-request-id", (request_id_var.get() or "").encode()))
+        prior = request.headers.get("x-forwarded-for", "").strip(" \t")
+        headers.append((b"x-forwarded-for", (f"{prior}, {ip}" if prior else ip).encode("latin-1")))
         if "x-forwarded-proto" not in request.headers:
-            headers.append(("x-forwarded-proto", request.url.scheme))
+            headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
         if "x-forwarded-host" not in request.headers and "host" in request.headers:
-            headers.append(("x-forwarded-host", request.headers["host"]))
+            headers.append((b"x-forwarded-host", request.headers["host"].encode("latin-1")))
         return headers
 
     async def forward(
@@ -210,7 +216,7 @@ class Gateway:
         ) as span:
             carrier: dict[str, str] = {}
             inject_headers(carrier)
-            headers.extend(carrier.items())
+            headers.extend((k.encode(), v.encode()) for k, v in carrier.items())
             upstream_request = self.client.build_request(
                 request.method, url, headers=headers, content=content
             )
@@ -225,6 +231,10 @@ class Gateway:
                     f"{service} did not answer in time",
                     details={"service": service, "retry_after_s": self.settings.upstream_retry_after_s},
                 ) from exc
+            except httpx.LocalProtocolError as exc:
+                # the request as received cannot be written as HTTP/1.1 (the client's bytes, not the
+                # service, are at fault): a 503 would send the client to retry what can never succeed
+                raise UnforwardableRequest(details={"reason": str(exc)[:200]}) from exc
             except httpx.TransportError as exc:
                 raise self._unavailable(service, "transport", exc) from exc
             finally:
