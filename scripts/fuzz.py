@@ -305,7 +305,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(run)
     findings = [f for run in runs for f in run.findings]
     if args.findings is not None:
-        args.findings.write_text(findings_markdown(findings))
+        title = (
+            f"# make fuzz findings ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; checks {', '.join(checks)};"
+            f" phases {args.phases}; max examples {args.max_examples}; seed {args.seed})\n\n"
+            "`service` is who answered: a service (its own /openapi.json must describe the answer) or the"
+            " gateway (its edge, its merged document or its own routes).\n\n"
+        )
+        args.findings.write_text(title + findings_markdown(findings))
     elif findings:
         print(findings_markdown(findings))
     failed = [run.audience for run in runs if not run.ok]
