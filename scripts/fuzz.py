@@ -138,24 +138,25 @@ def auth_headers(info: StackInfo, audience: Audience) -> list[str]:
     return headers
 
 
+def _error_body(response: dict[str, Any]) -> dict[str, Any]:
+    content = response.get("content") or {}
+    raw = content.get("$base64") if isinstance(content, dict) else None
+    try:
+        body = json.loads(base64.b64decode(raw)) if raw else None
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) and isinstance(body.get("code"), str) else {}
+
+
 def _response_source(response: dict[str, Any]) -> str:
     for name, values in (response.get("headers") or {}).items():
         if name.lower() == "x-zenops-service" and values:
             return str(values[0])
+    body = _error_body(response)
+    if body.get("code") == "UPSTREAM_ERROR" and isinstance(body.get("details"), dict):
+        # a service's failure without a JSON body, wrapped by the gateway (decision 21)
+        return str(body["details"].get("service", GATEWAY))
     return GATEWAY
-
-
-def _body_code(response: dict[str, Any]) -> str | None:
-    content = response.get("content") or {}
-    raw = content.get("$base64") if isinstance(content, dict) else None
-    if not raw:
-        return None
-    try:
-        body = json.loads(base64.b64decode(raw))
-    except ValueError:
-        return None
-    code = body.get("code") if isinstance(body, dict) else None
-    return str(code) if code else None
 
 
 def parse_findings(audience: str, events: Iterable[str]) -> Iterator[Finding]:
@@ -172,8 +173,8 @@ def parse_findings(audience: str, events: Iterable[str]) -> Iterator[Finding]:
                 if check.get("status") != "failure":
                     continue
                 failure = (check.get("failure_info") or {}).get("failure") or {}
-                message = " ".join(str(failure.get("message", "")).split())
-                code = _body_code(response)
+                message = " ".join(str(failure.get("message", "")).split("\n")[0].split())
+                code = _error_body(response).get("code")
                 reason = f"{failure.get('title', '')}: {message[:160]}" + (f" [{code}]" if code else "")
                 yield Finding(
                     audience=audience,
