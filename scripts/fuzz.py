@@ -312,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "`service` is who answered: a service (its own /openapi.json must describe the answer) or the"
             " gateway (its edge, its merged document or its own routes).\n\n"
         )
+        args.findings.parent.mkdir(parents=True, exist_ok=True)
         args.findings.write_text(title + findings_markdown(findings))
     elif findings:
         print(findings_markdown(findings))
