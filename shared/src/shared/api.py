@@ -31,12 +31,14 @@ from shared.errors import DomainError
 
 __all__ = [
     "COMMON_FAILURES",
+    "SECURITY_SCHEMES",
     "Caller",
     "ContainerDep",
     "ErrorBody",
     "ServiceCaller",
     "StudioCaller",
     "document_common_failures",
+    "document_failure",
     "errors",
     "install_truthful_openapi",
 ]
@@ -107,6 +109,12 @@ def service_caller(request: Request, c: ContainerDep, _t: ServiceTokenHeader, _b
     return c.auth.service_token(request)
 
 
+#: the OpenAPI ``components.securitySchemes`` the callers above declare, by scheme name
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    scheme.scheme_name: scheme.model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    for scheme in (_BEARER, _SERVICE_TOKEN)
+}
+
 Caller = Annotated[Principal, Depends(jwt_caller)]
 StudioCaller = Annotated[Principal, Depends(studio_caller)]
 ServiceCaller = Annotated[Principal, Depends(service_caller)]
@@ -127,17 +135,26 @@ _METHODS = ("get", "put", "post", "delete", "patch")
 _ERROR_REF = "#/components/schemas/ErrorBody"
 
 
-def _add_failure(responses: dict[str, Any], status: int, codes: str) -> None:
+def document_failure(
+    responses: dict[str, Any], status: int, codes: str, *, headers: dict[str, Any] | None = None
+) -> None:
+    """Add a failure to an operation's OpenAPI ``responses`` (in place): an :class:`ErrorBody` response
+    for ``status`` whose description lists ``codes``, merged into any response already there.
+
+    ``headers`` are OpenAPI header objects the failure may carry (e.g. ``Retry-After``).
+    """
     entry = responses.get(str(status))
     if entry is None:
-        responses[str(status)] = {
+        entry = responses[str(status)] = {
             "description": codes,
             "content": {"application/json": {"schema": {"$ref": _ERROR_REF}}},
         }
-        return
-    entry.setdefault("content", {"application/json": {"schema": {"$ref": _ERROR_REF}}})
-    if codes not in entry.get("description", ""):
-        entry["description"] = f"{entry.get('description', '')}; {codes}".strip("; ")
+    else:
+        entry.setdefault("content", {"application/json": {"schema": {"$ref": _ERROR_REF}}})
+        if codes not in entry.get("description", ""):
+            entry["description"] = f"{entry.get('description', '')}; {codes}".strip("; ")
+    if headers:
+        entry.setdefault("headers", {}).update(headers)
 
 
 def document_common_failures(schema: dict[str, Any]) -> dict[str, Any]:
@@ -153,12 +170,12 @@ def document_common_failures(schema: dict[str, Any]) -> dict[str, Any]:
             responses.pop("422", None)
             parameters = operation.get("parameters") or []
             if parameters or "requestBody" in operation or operation.get("security"):
-                _add_failure(responses, *COMMON_FAILURES["input"])
+                document_failure(responses, *COMMON_FAILURES["input"])
             if operation.get("security"):
-                _add_failure(responses, *COMMON_FAILURES["auth"])
-                _add_failure(responses, *COMMON_FAILURES["capability"])
+                document_failure(responses, *COMMON_FAILURES["auth"])
+                document_failure(responses, *COMMON_FAILURES["capability"])
             if any(p.get("in") == "path" for p in parameters):
-                _add_failure(responses, *COMMON_FAILURES["resource"])
+                document_failure(responses, *COMMON_FAILURES["resource"])
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema

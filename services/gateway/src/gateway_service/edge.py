@@ -29,9 +29,16 @@ from prometheus_client import Counter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway_service.errors import (
+    BodyTooLarge,
+    HeadersTooLarge,
+    InvalidContentLength,
+    InvalidPath,
+    UriTooLong,
+)
 from gateway_service.routes import UPLOAD, RouteTable
 from gateway_service.settings import Settings
-from shared.errors import BadRequest, DomainError, PayloadTooLarge
+from shared.errors import DomainError
 from shared.http import error_response
 
 EDGE_REFUSED = Counter(
@@ -46,20 +53,9 @@ _FORBIDDEN_DECODED = frozenset(b"/\\?#\x7f") | frozenset(range(0x20))
 DRAIN_MAX_BYTES = 8 * 1024 * 1024
 
 
-class UriTooLong(DomainError):
-    status = 414
-    code = "URI_TOO_LONG"
-
-
-class HeadersTooLarge(DomainError):
-    status = 431
-    code = "REQUEST_HEADERS_TOO_LARGE"
-
-
-def _invalid_path(raw: bytes, reason: str) -> BadRequest:
-    return BadRequest(
+def _invalid_path(raw: bytes, reason: str) -> InvalidPath:
+    return InvalidPath(
         f"request path is not canonical: {reason}",
-        code="INVALID_PATH",
         details={"reason": reason, "path": raw[:200].decode("latin-1")},
     )
 
@@ -91,14 +87,13 @@ def declared_length(headers: Headers) -> int | None:
     if not values:
         return None
     if len(set(values)) != 1 or not values[0].isascii() or not values[0].isdigit() or len(values[0]) > 18:
-        raise BadRequest("Content-Length is not a single decimal number", code="INVALID_CONTENT_LENGTH")
+        raise InvalidContentLength()
     return int(values[0])
 
 
-def _too_large(limit: int, body_class: str) -> PayloadTooLarge:
-    return PayloadTooLarge(
+def _too_large(limit: int, body_class: str) -> BodyTooLarge:
+    return BodyTooLarge(
         f"request body exceeds the limit of {limit} bytes for {body_class} routes",
-        code="PAYLOAD_TOO_LARGE",
         details={"max_bytes": limit, "body_class": body_class},
     )
 
@@ -108,7 +103,7 @@ class BodyLimitExceeded(HTTPException):
     raised while it reads a body into a generic 400; it carries the 413 :class:`DomainError` that the
     shared handler answers (``shared.http``)."""
 
-    def __init__(self, error: PayloadTooLarge) -> None:
+    def __init__(self, error: BodyTooLarge) -> None:
         super().__init__(status_code=error.status, detail=error.message)
         self.app_error = error
 
@@ -163,7 +158,7 @@ class EdgeGuard:
             limit, body_class = self.admit(scope, headers)
         except DomainError as exc:
             EDGE_REFUSED.labels(exc.code).inc()
-            if isinstance(exc, PayloadTooLarge):
+            if isinstance(exc, BodyTooLarge):
                 length = declared_length(headers) or 0
                 if length - exc.details["max_bytes"] <= DRAIN_MAX_BYTES:
                     await _drain(receive, length + 1)

@@ -1,10 +1,14 @@
 """The merged OpenAPI document of the public surface (``GET /openapi.json`` on the gateway).
 
 Each service's own document is fetched from ``<upstream>/openapi.json`` and cached; only the operations the
-route table sends to that service are kept, so the document describes exactly what the gateway serves.
-Component names that two services define differently are prefixed with the service name (and their
-``$ref``s rewritten); an upstream that cannot be reached keeps its last good document, or is listed as
-unavailable in ``x-zenops-upstreams``.
+route table sends to that service are kept, so the document describes exactly what the gateway serves
+(rows marked out of scope answer 404 and are left out). Component names that two services define
+differently are prefixed with the service name (and their ``$ref``s rewritten); an upstream that cannot
+be reached keeps its last good document, or is listed as unavailable in ``x-zenops-upstreams``.
+
+The gateway adds what its edge answers before a service sees the request (:func:`document_edge`), from
+the same error classes the edge raises, and the security its route row demands where the service's own
+operation declares none; the services' ``securitySchemes`` are kept as they are.
 """
 
 from __future__ import annotations
@@ -18,7 +22,21 @@ from typing import Any
 
 import httpx
 
-from gateway_service.routes import GATEWAY, RouteTable
+from gateway_service.errors import (
+    BodyTooLarge,
+    ControlRateLimitExceeded,
+    HeadersTooLarge,
+    InvalidContentLength,
+    InvalidPath,
+    RateLimited,
+    UnforwardableRequest,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    UriTooLong,
+)
+from gateway_service.routes import CONTROL, GATEWAY, Auth, Route, RouteTable
+from shared.api import COMMON_FAILURES, SECURITY_SCHEMES, document_common_failures, document_failure
+from shared.errors import DomainError
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 _PARAM = re.compile(r"\{[^}]+\}")
@@ -43,6 +61,63 @@ def _rewrite_refs(node: Any, renames: Mapping[str, str]) -> Any:
     return node
 
 
+#: ``Retry-After`` of a 429/503/504 the gateway answers (decision 30)
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds after which the request may succeed",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+#: what the edge refuses on any request (``gateway_service.edge``)
+EDGE_FAILURES: tuple[type[DomainError], ...] = (
+    InvalidPath,
+    InvalidContentLength,
+    UriTooLong,
+    HeadersTooLarge,
+)
+#: what the proxy answers for a row it forwards (``gateway_service.proxy``)
+PROXY_FAILURES: tuple[type[DomainError], ...] = (UnforwardableRequest,)
+#: the proxy's answers when the service is down or slow (with ``Retry-After``)
+UPSTREAM_FAILURES: tuple[type[DomainError], ...] = (UpstreamUnavailable, UpstreamTimeout)
+#: ``x-zenops-after`` sent by the client is checked before forwarding (``shared.consistency``)
+CLIENT_TOKEN_CODES = "INVALID_CONSISTENCY_TOKEN, TOO_MANY_CONSISTENCY_TOKENS"
+#: the scheme (``shared.api.SECURITY_SCHEMES``) each authenticated row demands; alternatives are OR-ed
+ROW_SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
+    Auth.JWT: [{"bearerAuth": []}],
+    Auth.STUDIO_ADMIN: [{"bearerAuth": []}],
+    Auth.SERVICE_TOKEN: [{"serviceToken": []}, {"bearerAuth": []}],
+}
+
+
+def _document(responses: dict[str, Any], *failures: type[DomainError], retry_after: bool = False) -> None:
+    by_status: dict[int, list[str]] = {}
+    for failure in failures:
+        by_status.setdefault(failure.status, []).append(failure.code)
+    for status, codes in sorted(by_status.items()):
+        document_failure(responses, status, ", ".join(codes), headers=RETRY_AFTER if retry_after else None)
+
+
+def document_edge(operation: dict[str, Any], route: Route) -> None:
+    """Add to ``operation`` (in place) the failures the gateway answers itself for ``route``, and the
+    security the row demands when the service's operation declares none."""
+    responses = operation.setdefault("responses", {})
+    _document(responses, *EDGE_FAILURES)
+    if "requestBody" in operation:
+        _document(responses, BodyTooLarge)
+    limited = (RateLimited, ControlRateLimitExceeded) if route.bucket == CONTROL else (RateLimited,)
+    _document(responses, *limited, retry_after=True)
+    if route.service != GATEWAY:
+        document_failure(responses, 400, CLIENT_TOKEN_CODES)
+        _document(responses, *PROXY_FAILURES)
+        _document(responses, *UPSTREAM_FAILURES, retry_after=True)
+    security = ROW_SECURITY.get(route.auth)
+    if security is not None:
+        operation.setdefault("security", security)
+        document_failure(responses, *COMMON_FAILURES["auth"])
+    if route.capability:
+        document_failure(responses, 403, "MISSING_CAPABILITIES")
+
+
 def merge_documents(
     documents: Mapping[str, dict[str, Any]], table: RouteTable, *, title: str, version: str
 ) -> dict[str, Any]:
@@ -54,6 +129,8 @@ def merge_documents(
         renames: dict[str, str] = {}
         for section, entries in (doc.get("components") or {}).items():
             existing = components.get(section, {})
+            if section == "securitySchemes":
+                continue  # referred to by name, not $ref: every service declares the shared ones
             for name, value in entries.items():
                 if name in existing and existing[name] != value:
                     renames[f"#/components/{section}/{name}"] = f"#/components/{section}/{service}__{name}"
@@ -78,19 +155,25 @@ def merge_documents(
                 operation["x-zenops-auth"] = str(route.auth)
                 if route.capability:
                     operation["x-zenops-capability"] = route.capability
+                document_edge(operation, route)
                 paths.setdefault(template, {})[method] = operation
-    components.setdefault("securitySchemes", {}).update(
+    schemes = components.setdefault("securitySchemes", {})
+    for name, scheme in SECURITY_SCHEMES.items():
+        schemes.setdefault(name, scheme)
+    # the shared failures (400 for input, 401/403 for secured operations, 404 for path parameters)
+    # and ErrorBody, for operations of services that do not document them yet; 422 never happens
+    merged = document_common_failures(
         {
-            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            "serviceToken": {"type": "apiKey", "in": "header", "name": "x-service-token"},
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": version},
+            "paths": dict(sorted(paths.items())),
+            "components": components,
         }
     )
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": dict(sorted(paths.items())),
-        "components": components,
-    }
+    for item in paths.values():
+        for operation in item.values():
+            operation["responses"] = dict(sorted(operation["responses"].items()))
+    return merged
 
 
 class OpenApiAggregator:

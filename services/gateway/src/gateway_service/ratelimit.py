@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from shared.errors import TooManyRequests
+from gateway_service.errors import RateLimited
 
 
 class RateLimiter:
@@ -24,13 +24,13 @@ class RateLimiter:
         *,
         burst: int | None = None,
         max_clients: int = 100_000,
-        code: str = "RATE_LIMITED",
+        error: type[RateLimited] = RateLimited,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._rate = per_minute / 60.0
         self._capacity = float(burst if burst is not None else per_minute)
         self._max_clients = max_clients
-        self._code = code
+        self._error = error
         self._clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
@@ -55,6 +55,4 @@ class RateLimiter:
         """429 with ``retry_after_s`` in details (the app turns it into ``Retry-After``)."""
         wait = self.retry_after(client)
         if wait is not None:
-            raise TooManyRequests(
-                "rate limit exceeded, retry later", code=self._code, details={"retry_after_s": wait}
-            )
+            raise self._error(details={"retry_after_s": wait})

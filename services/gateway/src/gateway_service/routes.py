@@ -110,6 +110,13 @@ def _r(
     return Route(chosen, template, service, auth, capability=capability, bucket=bucket, body_class=body_class)
 
 
+def _owned(service: str, auth: Auth, *rows: str) -> tuple[Route, ...]:
+    """Rows of one service and auth mode, each ``"METHODS template"`` (in table order)."""
+    return tuple(
+        _r(methods, template, service, auth) for methods, template in (r.split(" ", 1) for r in rows)
+    )
+
+
 def _fallback(template: str, service: str, auth: Auth, *, bucket: str | None = None) -> Route:
     return Route(ALL_METHODS, template, service, auth, bucket=bucket, fallback=True)
 
@@ -167,49 +174,65 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/v1/meta", GATEWAY, Auth.PUBLIC),
     _r("POST", "/v1/auth/login", GATEWAY, Auth.PUBLIC),
     # --- work orders (domain.md §9.1, §1.5–§1.9)
-    _r("GET,POST", "/v1/repogen/work-orders", WORKORDERS, _J),
-    _r("GET", WO, WORKORDERS, _J),
-    _r("PATCH", f"{WO}/contract", WORKORDERS, _J),
-    _r("GET", f"{WO}/export", WORKORDERS, _J),
-    _r("POST", f"{WO}/status", WORKORDERS, _J),
-    _r("GET,POST", f"{WO}/comments", WORKORDERS, _J),
+    *_owned(
+        WORKORDERS,
+        _J,
+        "GET,POST /v1/repogen/work-orders",
+        f"GET {WO}",
+        f"PATCH {WO}/contract",
+        f"GET {WO}/export",
+        f"POST {WO}/status",
+        f"GET,POST {WO}/comments",
+    ),
     # --- evidence: documents, evidence link, profiles, checklist, field links, OCR, annexure (§1.6, §4)
     _r("POST", "/v1/documents", EVIDENCE, _J, body_class=UPLOAD),
-    _r("GET", "/v1/documents/:id", EVIDENCE, _J),
-    _r("GET", "/v1/documents/:id/download", EVIDENCE, _J),
-    _r("*", f"{WO}/documents/*", EVIDENCE, _J),
-    _r("POST", f"{WO}/evidence/link", EVIDENCE, _J),
-    _r("*", f"{WO}/evidence/*", EVIDENCE, _J),
-    _r("GET", f"{WO}/evidence-profiles", EVIDENCE, _J),
-    _r("POST", f"{WO}/evidence-profile", EVIDENCE, _J),
-    _r("GET", f"{WO}/evidence-checklist", EVIDENCE, _J),
-    _r("GET,POST", f"{WO}/field-evidence-links", EVIDENCE, _J),
-    _r("POST", f"{WO}/ocr/enqueue", EVIDENCE, _J),
-    _r("*", f"{WO}/ocr/*", EVIDENCE, _J),
-    _r("*", f"{WO}/annexure/*", EVIDENCE, _J),
-    _r("*", "/v1/repogen/evidence-profiles/*", EVIDENCE, _J),
+    *_owned(
+        EVIDENCE,
+        _J,
+        "GET /v1/documents/:id",
+        "GET /v1/documents/:id/download",
+        f"* {WO}/documents/*",
+        f"POST {WO}/evidence/link",
+        f"* {WO}/evidence/*",
+        f"GET {WO}/evidence-profiles",
+        f"POST {WO}/evidence-profile",
+        f"GET {WO}/evidence-checklist",
+        f"GET,POST {WO}/field-evidence-links",
+        f"POST {WO}/ocr/enqueue",
+        f"* {WO}/ocr/*",
+        f"* {WO}/annexure/*",
+        "* /v1/repogen/evidence-profiles/*",
+    ),
     # --- factory: packs, releases, deliverable downloads (§5.3, §6)
-    _r("POST", f"{WO}/create-pack", FACTORY, _J),
-    _r("GET", f"{WO}/pack", FACTORY, _J),
-    _r("*", f"{WO}/pack/*", FACTORY, _J),
-    _r("POST", f"{WO}/release-deliverables", FACTORY, _J),
-    _r("GET", f"{WO}/releases", FACTORY, _J),
-    _r("GET", f"{WO}/evidence-pack", FACTORY, _J),
-    _r("*", f"{WO}/artifacts/*", FACTORY, _J),
-    _r("*", "/v1/repogen/artifacts/*", FACTORY, _J),
-    _r("*", "/v1/repogen/packs/*", FACTORY, _J),
+    *_owned(
+        FACTORY,
+        _J,
+        f"POST {WO}/create-pack",
+        f"GET {WO}/pack",
+        f"* {WO}/pack/*",
+        f"POST {WO}/release-deliverables",
+        f"GET {WO}/releases",
+        f"GET {WO}/evidence-pack",
+        f"* {WO}/artifacts/*",
+        "* /v1/repogen/artifacts/*",
+        "* /v1/repogen/packs/*",
+    ),
     # --- billing, service token (V1, §9.2, decision 22) and the tenant's JWT views
-    _r("GET", "/v1/billing/accounts/status", BILLING, _S),
-    _r("GET", "/v1/billing/accounts/:id/status", BILLING, _S),
-    _r("POST", "/v1/billing/credits/reserve", BILLING, _S),
-    _r("POST", "/v1/billing/credits/consume", BILLING, _S),
-    _r("POST", "/v1/billing/credits/release", BILLING, _S),
-    _r("POST", "/v1/billing/credits/reconcile", BILLING, _S),
-    _r("GET", "/v1/billing/credits/reservations", BILLING, _S),
-    _r("GET", "/v1/billing/credits/ledger", BILLING, _S),
-    _r("GET", "/v1/billing/timeline", BILLING, _S),
-    _r("POST", "/v1/billing/events", BILLING, _S),
-    _r("POST", "/v1/billing/subscriptions/refill-due", BILLING, _S),
+    *_owned(
+        BILLING,
+        _S,
+        "GET /v1/billing/accounts/status",
+        "GET /v1/billing/accounts/:id/status",
+        "POST /v1/billing/credits/reserve",
+        "POST /v1/billing/credits/consume",
+        "POST /v1/billing/credits/release",
+        "POST /v1/billing/credits/reconcile",
+        "GET /v1/billing/credits/reservations",
+        "GET /v1/billing/credits/ledger",
+        "GET /v1/billing/timeline",
+        "POST /v1/billing/events",
+        "POST /v1/billing/subscriptions/refill-due",
+    ),
     _r("GET", "/v1/billing/subscription", BILLING, _J),
     _r("GET", "/v1/billing/credits/summary", BILLING, _J),
     _r("GET", "/v1/billing/work-orders/:id", BILLING, _J),

@@ -41,3 +41,8 @@ class Settings(ServiceSettings):
     max_url_bytes: int = 8 * 1024
     max_header_bytes: int = 32 * 1024
     max_header_count: int = 100
+
+    def upstream_url(self, service: str) -> str:
+        """The base URL of an upstream service (no trailing slash)."""
+        url: str = getattr(self, f"upstream_{service}_url")
+        return url.rstrip("/")

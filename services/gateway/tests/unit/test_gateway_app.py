@@ -7,86 +7,38 @@ import uuid
 from typing import Any
 
 import jwt
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
-from gateway_service.testing import DEV_SECRET, SERVICE_TOKEN, STUDIO_ADMIN_TOKEN, in_process_gateway
-from shared.auth.tokens import issue_dev_token
+from gateway_service import testing
+from gateway_service.testing import (
+    DEV_SECRET,
+    SERVICE_TOKEN,
+    STUDIO_ADMIN_TOKEN,
+    TENANT,
+    USER,
+    WO,
+    bearer,
+    in_process_gateway,
+)
+from gateway_service.testing import dev_token as token
 
-TENANT = "11111111-1111-1111-1111-111111111111"
-USER = "33333333-3333-3333-3333-333333333333"
-WO = "6f1c1b9e-8a57-4c0e-9d5f-0c7a5a0f2d11"
-
-
-def token(**overrides: Any) -> str:
-    values: dict[str, Any] = {
-        "sub": USER,
-        "aud": "web",
-        "tenant_id": TENANT,
-        "user_id": USER,
-        "roles": ["ops_manager"],
-        "capabilities": [],
-    }
-    values.update(overrides)
-    return issue_dev_token(DEV_SECRET, **values)
-
-
-def bearer(raw: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {raw}"}
+#: the upstreams' own document: one operation each, one the route table does not serve
+UPSTREAM_DOC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "x", "version": "1"},
+    "paths": {
+        "/v1/repogen/work-orders/{work_order_id}/status": {"post": {"operationId": "status"}},
+        "/v1/repogen/work-orders/{work_order_id}/evidence/link": {"post": {"operationId": "link"}},
+        "/internal/debug": {"get": {"operationId": "debug"}},
+    },
+    "components": {"schemas": {"Shared": {"type": "object", "title": "from-upstream"}}},
+}
 
 
-class Recorder:
-    """An upstream that echoes the raw body and records what it received."""
+class Recorder(testing.Recorder):
+    """An echoing upstream that serves :data:`UPSTREAM_DOC`."""
 
     def __init__(self, *, version_token: str | None = None) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.version_token = version_token
-        self.app = Starlette(
-            routes=[
-                Route("/openapi.json", self.openapi),
-                Route("/healthz", self.health),
-                Route("/{path:path}", self.echo, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
-            ]
-        )
-
-    async def echo(self, request: Request) -> Response:
-        body = await request.body()
-        self.requests.append(
-            {
-                "method": request.method,
-                "path": request.url.path,
-                "query": request.url.query,
-                "headers": dict(request.headers),
-                "body": body,
-            }
-        )
-        headers = {"content-type": request.headers.get("content-type", "application/octet-stream")}
-        if self.version_token and request.method == "POST":
-            headers["x-zenops-version"] = self.version_token
-        if request.url.path.endswith("/boom"):
-            return PlainTextResponse("Internal Server Error", status_code=500)
-        return Response(body, status_code=201 if request.method == "POST" else 200, headers=headers)
-
-    async def health(self, _: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def openapi(self, _: Request) -> Response:
-        return JSONResponse(
-            {
-                "openapi": "3.1.0",
-                "info": {"title": "x", "version": "1"},
-                "paths": {
-                    "/v1/repogen/work-orders/{work_order_id}/status": {"post": {"operationId": "status"}},
-                    "/v1/repogen/work-orders/{work_order_id}/evidence/link": {
-                        "post": {"operationId": "link"}
-                    },
-                    "/internal/debug": {"get": {"operationId": "debug"}},
-                },
-                "components": {"schemas": {"Shared": {"type": "object", "title": "from-upstream"}}},
-            }
-        )
+        super().__init__(version_token=version_token, openapi=UPSTREAM_DOC)
 
 
 class TestAuthAtTheEdge:
@@ -324,6 +276,32 @@ class TestGatewayOwnRoutes:
         assert doc["x-zenops-upstreams"]["workorders"] == "ok"
         assert doc["x-zenops-upstreams"]["billing"] == "unavailable"
         assert doc["components"]["schemas"]["Shared"]["title"] == "from-upstream"
+
+    async def test_openapi_documents_what_the_edge_answers(self) -> None:
+        async with in_process_gateway({"workorders": Recorder().app}) as (_, gw):
+            doc = (await gw.get("/openapi.json")).json()
+        proxied = doc["paths"]["/v1/repogen/work-orders/{work_order_id}/status"]["post"]
+        assert proxied["security"] == [{"bearerAuth": []}]
+        assert set(doc["components"]["securitySchemes"]) >= {"bearerAuth", "serviceToken"}
+        assert {"400", "401", "403", "414", "429", "431", "503", "504"} <= set(proxied["responses"])
+        assert "INVALID_PATH" in proxied["responses"]["400"]["description"]
+        for status in ("429", "503", "504"):
+            assert "Retry-After" in proxied["responses"][status]["headers"]
+        error = {"$ref": "#/components/schemas/ErrorBody"}
+        assert all(
+            r["content"]["application/json"]["schema"] == error
+            for s, r in proxied["responses"].items()
+            if s >= "400"
+        )
+        meta = doc["paths"]["/v1/meta"]["get"]
+        assert "security" not in meta
+        assert meta["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/MetaView"
+        }
+        assert {"400", "414", "429", "431"} == {s for s in meta["responses"] if s != "200"}
+        login = doc["paths"]["/v1/auth/login"]["post"]
+        assert {"201", "400", "413", "429", "503"} <= set(login["responses"])
+        assert "422" not in login["responses"]
 
 
 def test_metrics_text_names() -> None:

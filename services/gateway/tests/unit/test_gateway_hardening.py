@@ -22,64 +22,13 @@ from starlette.types import ASGIApp
 
 from gateway_service.edge import check_path
 from gateway_service.routes import PROJECTED_BY
-from gateway_service.testing import DEV_SECRET, in_process_gateway
-from shared.auth.tokens import issue_dev_token
+from gateway_service.testing import WO, Recorder, bearer, in_process_gateway
+from gateway_service.testing import dev_token as token
 from shared.consistency import MAX_CLIENT_TOKENS
 from shared.errors import BadRequest
 from shared.http import create_service_app
 from shared.settings import ServiceSettings
 from shared.uvicorn_protocol import JsonErrorsHttpToolsProtocol
-
-TENANT = "11111111-1111-1111-1111-111111111111"
-USER = "33333333-3333-3333-3333-333333333333"
-WO = "6f1c1b9e-8a57-4c0e-9d5f-0c7a5a0f2d11"
-
-
-def token(**overrides: Any) -> str:
-    values: dict[str, Any] = {
-        "sub": USER,
-        "aud": "web",
-        "tenant_id": TENANT,
-        "user_id": USER,
-        "roles": ["ops_manager"],
-        "capabilities": [],
-    }
-    values.update(overrides)
-    return issue_dev_token(DEV_SECRET, **values)
-
-
-def bearer(raw: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {raw}"}
-
-
-class Recorder:
-    """An upstream that echoes the body and records what it received (raw path included)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.app = Starlette(
-            routes=[
-                Route("/healthz", self.health),
-                Route("/{path:path}", self.echo, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
-            ]
-        )
-
-    async def echo(self, request: Request) -> Response:
-        body = await request.body()
-        self.requests.append(
-            {
-                "method": request.method,
-                "path": request.url.path,
-                "raw_path": request.scope.get("raw_path"),
-                "query": request.url.query,
-                "headers": dict(request.headers),
-                "body": body,
-            }
-        )
-        return Response(body, status_code=201 if request.method == "POST" else 200)
-
-    async def health(self, _: Request) -> Response:
-        return JSONResponse({"status": "ok"})
 
 
 async def raw_asgi(
@@ -254,6 +203,27 @@ class BodyReader:
         self.bodies.append(body)
         await send({"type": "http.response.start", "status": 201, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+
+class TestHeaderValues:
+    async def test_values_are_forwarded_as_received_bytes_without_surrounding_whitespace(self) -> None:
+        # a non-ASCII value answered 500 and a trailing tab 503 before (issue 13's fuzz run)
+        rec = Recorder()
+        sent = [(b"authorization", f"Bearer {token()}".encode()), (b"x-note", b"caf\xe9 au lait\t")]
+        async with in_process_gateway({"workorders": rec.app}) as (app, _):
+            answer = await raw_asgi(app, "GET", f"/v1/repogen/work-orders/{WO}".encode(), headers=sent)
+        assert answer[0] == 200, answer
+        assert rec.requests[0]["headers"]["x-note"] == "caf\xe9 au lait"
+
+    async def test_a_bad_bearer_is_refused_not_failed(self) -> None:
+        async with in_process_gateway({"workorders": Recorder().app}) as (app, _):
+            answer = await raw_asgi(
+                app,
+                "GET",
+                f"/v1/repogen/work-orders/{WO}".encode(),
+                headers=[(b"authorization", b"Bearer \xff")],
+            )
+        _assert_error(*answer, 401, "TOKEN_INVALID")
 
 
 class TestBodyClasses:

@@ -9,39 +9,51 @@ from gateway_service.routes import ROUTES, Auth, resolve
 WO = "/v1/repogen/work-orders/6f1c1b9e-8a57-4c0e-9d5f-0c7a5a0f2d11"
 
 
+#: who answers each request, as ``"METHOD path"`` per owning service
+OWNERS: dict[str, tuple[str, ...]] = {
+    "workorders": (
+        "GET /v1/repogen/work-orders",
+        "POST /v1/repogen/work-orders",
+        f"GET {WO}",
+        f"PATCH {WO}/contract",
+        f"POST {WO}/status",
+        f"GET {WO}/export",
+        f"GET {WO}/comments",
+        f"POST {WO}/comments",
+        f"POST {WO}/something-new",
+    ),
+    "evidence": (
+        f"POST {WO}/evidence/link",
+        f"GET {WO}/evidence-profiles",
+        f"POST {WO}/evidence-profile",
+        f"GET {WO}/evidence-checklist",
+        f"GET {WO}/field-evidence-links",
+        f"POST {WO}/field-evidence-links",
+        f"POST {WO}/ocr/enqueue",
+        f"POST {WO}/annexure/auto-order",
+        f"GET {WO}/documents/abc",
+        "POST /v1/documents",
+        "GET /v1/documents/abc/download",
+    ),
+    "factory": (
+        f"POST {WO}/create-pack",
+        f"GET {WO}/pack",
+        f"POST {WO}/release-deliverables",
+        f"GET {WO}/releases",
+        f"GET {WO}/evidence-pack",
+        f"GET {WO}/artifacts/abc/download",
+    ),
+    "billing": (
+        "GET /v1/billing/accounts/status",
+        "POST /v1/invoices/abc/issue",
+        "GET /v1/control/tenant",
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "service"),
-    [
-        ("GET", "/v1/repogen/work-orders", "workorders"),
-        ("POST", "/v1/repogen/work-orders", "workorders"),
-        ("GET", WO, "workorders"),
-        ("PATCH", f"{WO}/contract", "workorders"),
-        ("POST", f"{WO}/status", "workorders"),
-        ("GET", f"{WO}/export", "workorders"),
-        ("GET", f"{WO}/comments", "workorders"),
-        ("POST", f"{WO}/comments", "workorders"),
-        ("POST", f"{WO}/something-new", "workorders"),
-        ("POST", f"{WO}/evidence/link", "evidence"),
-        ("GET", f"{WO}/evidence-profiles", "evidence"),
-        ("POST", f"{WO}/evidence-profile", "evidence"),
-        ("GET", f"{WO}/evidence-checklist", "evidence"),
-        ("GET", f"{WO}/field-evidence-links", "evidence"),
-        ("POST", f"{WO}/field-evidence-links", "evidence"),
-        ("POST", f"{WO}/ocr/enqueue", "evidence"),
-        ("POST", f"{WO}/annexure/auto-order", "evidence"),
-        ("GET", f"{WO}/documents/abc", "evidence"),
-        ("POST", "/v1/documents", "evidence"),
-        ("GET", "/v1/documents/abc/download", "evidence"),
-        ("POST", f"{WO}/create-pack", "factory"),
-        ("GET", f"{WO}/pack", "factory"),
-        ("POST", f"{WO}/release-deliverables", "factory"),
-        ("GET", f"{WO}/releases", "factory"),
-        ("GET", f"{WO}/evidence-pack", "factory"),
-        ("GET", f"{WO}/artifacts/abc/download", "factory"),
-        ("GET", "/v1/billing/accounts/status", "billing"),
-        ("POST", "/v1/invoices/abc/issue", "billing"),
-        ("GET", "/v1/control/tenant", "billing"),
-    ],
+    [(*request.split(" ", 1), service) for service, requests in OWNERS.items() for request in requests],
 )
 def test_work_order_surface_is_split_by_pattern(method: str, path: str, service: str) -> None:
     route = resolve(method, path)

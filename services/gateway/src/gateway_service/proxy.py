@@ -1,4 +1,4 @@
-"""The gateway: a stateless edge with no business logic (architecture §6, §10).
+"""The proxy: a stateless edge with no business logic (architecture §6, §10).
 
 Per request: refuse a malformed head, a non-canonical path or an oversized body (``gateway_service.edge``),
 resolve the route row (404 ``ROUTE_NOT_FOUND`` when none or out of scope), authenticate by the row's mode
@@ -13,30 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.background import BackgroundTask
-from starlette.middleware import Middleware
 
-from gateway_service.edge import EdgeGuard
+from gateway_service.errors import (
+    ControlRateLimitExceeded,
+    RouteNotFound,
+    UnforwardableRequest,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from gateway_service.metrics import GATEWAY_REQUESTS, RATE_LIMITED, UPSTREAM_ERRORS, UPSTREAM_LATENCY
-from gateway_service.openapi import OpenApiAggregator
 from gateway_service.ratelimit import RateLimiter
-from gateway_service.routes import CONTROL, DEFAULT_TABLE, GATEWAY, PROJECTED_BY, Auth, Route, RouteTable
+from gateway_service.routes import CONTROL, GATEWAY, PROJECTED_BY, UPSTREAMS, Auth, Route, RouteTable
 from gateway_service.settings import Settings
 from gateway_service.tokens import ClientTokens
 from shared.auth.principal import Principal
-from shared.auth.tokens import issue_dev_token
 from shared.consistency import (
     AFTER_HEADER,
     VERSION_HEADER,
@@ -45,8 +43,8 @@ from shared.consistency import (
     parse_client_tokens,
     parse_tokens,
 )
-from shared.errors import DomainError, NotFound, TooManyRequests, Unauthorized, error_body
-from shared.http import Authenticator, create_service_app
+from shared.errors import DomainError, TooManyRequests, Unauthorized, error_body
+from shared.http import Authenticator
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
 
@@ -69,54 +67,13 @@ _HOP_BY_HOP = frozenset(
 )
 _NOT_FORWARDED = _HOP_BY_HOP | {AFTER_HEADER, "traceparent", "tracestate", "x-request-id"}
 _NOT_RETURNED = _HOP_BY_HOP | {"x-request-id"}
-DEV_TOKEN_TTL_S = 12 * 3600
-
-_Short = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-_Name = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
-class LoginRequest(BaseModel):
-    """The original's dev login body (architecture §10)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    aud: Literal["web", "studio", "portal", "worker", "service"] = "web"
-    tenant_id: _Short | None = None
-    user_id: _Short | None = None
-    sub: _Short | None = None
-    roles: list[_Name] = Field(default_factory=list, max_length=32)
-    capabilities: list[_Name] = Field(default_factory=list, max_length=128)
-
-    @field_validator("tenant_id", "user_id")
-    @classmethod
-    def _uuid_or_empty(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise ValueError("must be a uuid") from None
-
-
-class UpstreamUnavailable(DomainError):
-    """The owning service could not be reached (connection refused, reset, protocol error)."""
-
-    status = 503
-    code = "UPSTREAM_UNAVAILABLE"
-
-
-class UpstreamTimeout(DomainError):
-    """The owning service did not answer in time."""
-
-    status = 504
-    code = "UPSTREAM_TIMEOUT"
-
-
-def _route_not_found(method: str, path: str, *, out_of_scope: bool = False) -> NotFound:
+def _route_not_found(method: str, path: str, *, out_of_scope: bool = False) -> RouteNotFound:
     details: dict[str, Any] = {"method": method, "path": path}
     if out_of_scope:
         details["reason"] = "OUT_OF_SCOPE"  # decision 34
-    return NotFound(f"route {method} {path} not found", code="ROUTE_NOT_FOUND", details=details)
+    return RouteNotFound(f"route {method} {path} not found", details=details)
 
 
 class Gateway:
@@ -129,19 +86,14 @@ class Gateway:
         self.auth = Authenticator(settings)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
         self.control_limiter = RateLimiter(
-            settings.control_rate_limit_per_minute, code="CONTROL_RATE_LIMIT_EXCEEDED"
+            settings.control_rate_limit_per_minute, error=ControlRateLimitExceeded
         )
         self.tokens = ClientTokens(
             per_client=settings.consistency_tokens_per_client,
             max_clients=settings.consistency_max_clients,
             ttl_s=settings.consistency_token_ttl_s,
         )
-        self.upstreams = {
-            "workorders": settings.upstream_workorders_url.rstrip("/"),
-            "evidence": settings.upstream_evidence_url.rstrip("/"),
-            "factory": settings.upstream_factory_url.rstrip("/"),
-            "billing": settings.upstream_billing_url.rstrip("/"),
-        }
+        self.upstreams = {name: settings.upstream_url(name) for name in UPSTREAMS}
 
     # ------------------------------------------------------------------ identity and limits
 
@@ -215,21 +167,26 @@ class Gateway:
 
     def _upstream_headers(
         self, request: Request, service: str, client_key: str | None, ip: str, sent: list[VersionToken]
-    ) -> list[tuple[str, str]]:
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED]
+    ) -> list[tuple[bytes, bytes]]:
+        # as bytes, as received (obs-text included), less the optional whitespace around each value
+        # that the server kept and that is no part of the value (RFC 9110 §5.5)
+        headers = [
+            (k, v.strip(b" \t"))
+            for k, v in request.headers.raw
+            if k.decode("latin-1").lower() not in _NOT_FORWARDED and k.lower() != b"x-forwarded-for"
+        ]
         projected = PROJECTED_BY.get(service, frozenset())
         # only tokens of aggregates this service projects: it could never reach any other version
         after = [t for t in self.tokens.after(client_key, sent) if (t.service, t.aggregate) in projected]
         if after:
-            headers.append((AFTER_HEADER, format_tokens(after)))
-        headers.append(("x-request-id", request_id_var.get() or ""))
-        prior = request.headers.get("x-forwarded-for")
-        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
-        headers.append(("x-forwarded-for", f"{prior}, {ip}" if prior else ip))
+            headers.append((AFTER_HEADER.encode(), format_tokens(after).encode()))
+        headers.append((b"x-request-id", (request_id_var.get() or "").encode()))
+        prior = request.headers.get("x-forwarded-for", "").strip(" \t")
+        headers.append((b"x-forwarded-for", (f"{prior}, {ip}" if prior else ip).encode("latin-1")))
         if "x-forwarded-proto" not in request.headers:
-            headers.append(("x-forwarded-proto", request.url.scheme))
+            headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
         if "x-forwarded-host" not in request.headers and "host" in request.headers:
-            headers.append(("x-forwarded-host", request.headers["host"]))
+            headers.append((b"x-forwarded-host", request.headers["host"].encode("latin-1")))
         return headers
 
     async def forward(
@@ -259,7 +216,7 @@ class Gateway:
         ) as span:
             carrier: dict[str, str] = {}
             inject_headers(carrier)
-            headers.extend(carrier.items())
+            headers.extend((k.encode(), v.encode()) for k, v in carrier.items())
             upstream_request = self.client.build_request(
                 request.method, url, headers=headers, content=content
             )
@@ -274,6 +231,10 @@ class Gateway:
                     f"{service} did not answer in time",
                     details={"service": service, "retry_after_s": self.settings.upstream_retry_after_s},
                 ) from exc
+            except httpx.LocalProtocolError as exc:
+                # the request as received cannot be written as HTTP/1.1 (the client's bytes, not the
+                # service, are at fault): a 503 would send the client to retry what can never succeed
+                raise UnforwardableRequest(details={"reason": str(exc)[:200]}) from exc
             except httpx.TransportError as exc:
                 raise self._unavailable(service, "transport", exc) from exc
             finally:
@@ -343,104 +304,3 @@ class Gateway:
         results = dict(await asyncio.gather(*(probe(n, u) for n, u in sorted(self.upstreams.items()))))
         healthy = all(r["status"] == "ok" for r in results.values())
         return {"status": "ok" if healthy else "degraded", "service": GATEWAY, "upstreams": results}
-
-
-def create_gateway(
-    settings: Settings | None = None,
-    *,
-    http_client: httpx.AsyncClient | None = None,
-    table: RouteTable = DEFAULT_TABLE,
-) -> FastAPI:
-    """The gateway app; ``http_client`` lets tests put in-process upstreams behind it."""
-    settings = settings or Settings()
-    owns_client = http_client is None
-    client = http_client or httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
-        follow_redirects=False,
-    )
-    gw = Gateway(settings, client, table)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_client:
-            await client.aclose()
-
-    app = create_service_app(
-        settings,
-        title="ZenOps Repogen gateway",
-        health_check=gw.health,
-        lifespan=lifespan,
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        # inside the request-context middleware: refusals carry a request id and are counted
-        middleware=[Middleware(EdgeGuard, settings=settings, table=table)],
-    )
-    app.state.gateway = gw
-    aggregator = OpenApiAggregator(
-        client,
-        gw.upstreams,
-        table,
-        local_document=app.openapi,
-        ttl_s=settings.openapi_cache_ttl_s,
-    )
-
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi() -> JSONResponse:
-        return JSONResponse(await aggregator.document())
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="ZenOps Repogen API")
-
-    @app.get("/v1/meta")
-    async def meta(request: Request) -> dict[str, Any]:
-        """Build identity (architecture §10), public."""
-        gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
-        return {
-            "app": "zenops-v2",
-            "service": GATEWAY,
-            "env": settings.env,
-            "git_sha": settings.git_sha,
-            "build_time": settings.build_time,
-            "repo_root": None,
-            "api_version": "v1",
-            "upstreams": sorted(gw.upstreams),
-        }
-
-    if settings.is_dev:
-        # Dev login exists only in the dev environment (architecture §6); elsewhere its row answers 404.
-        _install_dev_login(app, gw)
-
-    @app.api_route(
-        "/{path:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-        include_in_schema=False,
-    )
-    async def proxy(request: Request) -> Response:
-        return await gw.handle(request)
-
-    return app
-
-
-def _install_dev_login(app: FastAPI, gw: Gateway) -> None:
-    settings = gw.settings
-
-    @app.post("/v1/auth/login", status_code=201)
-    async def login(request: Request, body: LoginRequest) -> dict[str, Any]:
-        """Dev login: an HS256 token with capabilities expanded from roles (domain.md §10.1)."""
-        gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
-        if not settings.jwt_secret:
-            raise UpstreamUnavailable("dev login needs ZENOPS_JWT_SECRET", code="DEV_LOGIN_UNAVAILABLE")
-        token = issue_dev_token(
-            settings.jwt_secret,
-            sub=body.sub or body.user_id or "dev",
-            aud=body.aud,
-            tenant_id=body.tenant_id,
-            user_id=body.user_id,
-            roles=body.roles,
-            capabilities=body.capabilities,
-            ttl_s=DEV_TOKEN_TTL_S,
-        )
-        return {"access_token": token, "token_type": "Bearer", "expires_in": DEV_TOKEN_TTL_S}
