@@ -10,81 +10,55 @@ from __future__ import annotations
 from shared.errors import BadRequest, DomainError, NotFound, PayloadTooLarge, TooManyRequests
 
 
-class InvalidPath(BadRequest):
+class InvalidPath(BadRequest, code="INVALID_PATH"):
     """The request path is not canonical (``gateway_service.edge.check_path``)."""
 
-    code = "INVALID_PATH"
 
-
-class InvalidContentLength(BadRequest):
+class InvalidContentLength(
+    BadRequest, code="INVALID_CONTENT_LENGTH", message="Content-Length is not a single decimal number"
+):
     """``Content-Length`` is not one decimal number."""
 
-    code = "INVALID_CONTENT_LENGTH"
-    default_message = "Content-Length is not a single decimal number"
 
-
-class UnforwardableRequest(BadRequest):
+class UnforwardableRequest(
+    BadRequest, code="UNFORWARDABLE_REQUEST", message="the request cannot be forwarded as received"
+):
     """The request passed the server but cannot be written to the service as HTTP/1.1."""
 
-    code = "UNFORWARDABLE_REQUEST"
-    default_message = "the request cannot be forwarded as received"
 
-
-class BodyTooLarge(PayloadTooLarge):
+class BodyTooLarge(PayloadTooLarge, code="PAYLOAD_TOO_LARGE"):
     """The request body is larger than its route class allows."""
 
-    code = "PAYLOAD_TOO_LARGE"
 
-
-class UriTooLong(DomainError):
+class UriTooLong(DomainError, code="URI_TOO_LONG", status=414):
     """The request target is longer than ``max_url_bytes``."""
 
-    status = 414
-    code = "URI_TOO_LONG"
 
-
-class HeadersTooLarge(DomainError):
+class HeadersTooLarge(DomainError, code="REQUEST_HEADERS_TOO_LARGE", status=431):
     """The header fields exceed ``max_header_bytes`` in total or ``max_header_count`` in number."""
 
-    status = 431
-    code = "REQUEST_HEADERS_TOO_LARGE"
 
-
-class RateLimited(TooManyRequests):
+class RateLimited(TooManyRequests, code="RATE_LIMITED", message="rate limit exceeded, retry later"):
     """The client's token bucket is empty (``Retry-After`` says when it holds a token again)."""
 
-    code = "RATE_LIMITED"
-    default_message = "rate limit exceeded, retry later"
 
-
-class ControlRateLimitExceeded(RateLimited):
+class ControlRateLimitExceeded(RateLimited, code="CONTROL_RATE_LIMIT_EXCEEDED"):
     """The studio control plane's extra per-IP bucket is empty (domain.md §9.5)."""
 
-    code = "CONTROL_RATE_LIMIT_EXCEEDED"
 
-
-class RouteNotFound(NotFound):
+class RouteNotFound(NotFound, code="ROUTE_NOT_FOUND"):
     """No row of the route table serves the request, or its row is out of scope (decision 34)."""
 
-    code = "ROUTE_NOT_FOUND"
 
-
-class UpstreamUnavailable(DomainError):
+class UpstreamUnavailable(DomainError, code="UPSTREAM_UNAVAILABLE", status=503):
     """The owning service could not be reached (connection refused, reset, protocol error)."""
 
-    status = 503
-    code = "UPSTREAM_UNAVAILABLE"
 
-
-class UpstreamTimeout(DomainError):
+class UpstreamTimeout(DomainError, code="UPSTREAM_TIMEOUT", status=504):
     """The owning service did not answer in time."""
 
-    status = 504
-    code = "UPSTREAM_TIMEOUT"
 
-
-class DevLoginUnavailable(UpstreamUnavailable):
+class DevLoginUnavailable(
+    UpstreamUnavailable, code="DEV_LOGIN_UNAVAILABLE", message="dev login needs ZENOPS_JWT_SECRET"
+):
     """Dev login was asked for on a gateway without a JWT secret."""
-
-    code = "DEV_LOGIN_UNAVAILABLE"
-    default_message = "dev login needs ZENOPS_JWT_SECRET"

@@ -36,28 +36,19 @@ __all__ = [
 Issue = Mapping[str, Any]
 
 
-class WorkOrderError(DomainError):
+class WorkOrderError(DomainError, code="WORK_ORDER_DOMAIN_ERROR", status=400):
     """Base class: a rule of the work-order service was violated."""
 
-    code = "WORK_ORDER_DOMAIN_ERROR"
-    status = 400
 
-
-class WorkOrderNotFound(WorkOrderError):
+class WorkOrderNotFound(WorkOrderError, code="WORK_ORDER_NOT_FOUND", status=404):
     """The work order does not exist, or the caller's audience may not see it (message as domain.md §9.1)."""
-
-    code = "WORK_ORDER_NOT_FOUND"
-    status = 404
 
     def __init__(self, work_order_id: uuid.UUID | str) -> None:
         super().__init__(f"repogen work order {work_order_id} not found")
 
 
-class SnapshotNotFound(WorkOrderError):
+class SnapshotNotFound(WorkOrderError, code="SNAPSHOT_NOT_FOUND", status=404):
     """The export asked for a snapshot the work order does not have (or it has none yet)."""
-
-    code = "SNAPSHOT_NOT_FOUND"
-    status = 404
 
     def __init__(self, snapshot_version: int | None = None) -> None:
         if snapshot_version is None:
@@ -69,11 +60,8 @@ class SnapshotNotFound(WorkOrderError):
             )
 
 
-class PortalSourceTypeForbidden(WorkOrderError):
+class PortalSourceTypeForbidden(WorkOrderError, code="PORTAL_SOURCE_TYPE_FORBIDDEN", status=403):
     """The portal audience creates CHANNEL work orders only (decision "Hardening (issue 12): audience")."""
-
-    code = "PORTAL_SOURCE_TYPE_FORBIDDEN"
-    status = 403
 
     def __init__(self, source_type: str) -> None:
         super().__init__(
@@ -82,15 +70,12 @@ class PortalSourceTypeForbidden(WorkOrderError):
         )
 
 
-class ContractValidationError(WorkOrderError):
+class ContractValidationError(WorkOrderError, code="CONTRACT_INVALID", status=400):
     """A contract or contract patch failed the canonical schema.
 
     ``issues`` lists ``{"path": [...], "message": str}`` entries; ``path`` is the list of keys/indexes from
     the contract root to the offending value (like the original's validation issues).
     """
-
-    code = "CONTRACT_INVALID"
-    status = 400
 
     def __init__(self, issues: Sequence[Issue]) -> None:
         self.issues: list[dict[str, Any]] = [dict(issue) for issue in issues]
@@ -100,13 +85,11 @@ class ContractValidationError(WorkOrderError):
         super().__init__(f"contract validation failed: {summary}", details={"issues": self.issues})
 
 
-class InvalidContractPatch(WorkOrderError):
+class InvalidContractPatch(
+    WorkOrderError, code="INVALID_CONTRACT_PATCH", status=400, message="request body must be JSON"
+):
     """The contract patch of a request is not JSON or fails the schema: each issue carries its dotted
     ``path`` and the raw ``loc``."""
-
-    code = "INVALID_CONTRACT_PATCH"
-    status = 400
-    default_message = "request body must be JSON"
 
     @classmethod
     def of(cls, error: ContractValidationError) -> InvalidContractPatch:
@@ -122,11 +105,8 @@ class InvalidContractPatch(WorkOrderError):
         return cls(error.message, details={"issues": issues})
 
 
-class WorkOrderLocked(WorkOrderError):
+class WorkOrderLocked(WorkOrderError, code="WORK_ORDER_LOCKED", status=409):
     """From READY_FOR_RENDER on the contract is frozen (decision 29)."""
-
-    code = "WORK_ORDER_LOCKED"
-    status = 409
 
     def __init__(self, status: str) -> None:
         super().__init__(
@@ -134,11 +114,8 @@ class WorkOrderLocked(WorkOrderError):
         )
 
 
-class SnapshotContractInvalid(WorkOrderError):
+class SnapshotContractInvalid(WorkOrderError, code="SNAPSHOT_CONTRACT_INVALID", status=409):
     """A stored snapshot's contract no longer validates, so no export bundle can be built from it."""
-
-    code = "SNAPSHOT_CONTRACT_INVALID"
-    status = 409
 
     def __init__(self, snapshot_id: uuid.UUID | str, issues: Sequence[Issue]) -> None:
         super().__init__(
@@ -146,11 +123,8 @@ class SnapshotContractInvalid(WorkOrderError):
         )
 
 
-class InvalidStatusTransition(WorkOrderError):
+class InvalidStatusTransition(WorkOrderError, code="INVALID_STATUS_TRANSITION", status=400):
     """The requested status is not reachable from the current one (domain.md §1.3)."""
-
-    code = "INVALID_STATUS_TRANSITION"
-    status = 400
 
     def __init__(self, from_status: str, to_status: str) -> None:
         super().__init__(
@@ -159,11 +133,8 @@ class InvalidStatusTransition(WorkOrderError):
         )
 
 
-class ReopenNoteRequired(WorkOrderError):
+class ReopenNoteRequired(WorkOrderError, code="REOPEN_NOTE_REQUIRED", status=400):
     """Reopening (READY_FOR_RENDER -> DATA_PENDING) needs a non-blank note (decision 29)."""
-
-    code = "REOPEN_NOTE_REQUIRED"
-    status = 400
 
     def __init__(self) -> None:
         super().__init__(
@@ -172,11 +143,8 @@ class ReopenNoteRequired(WorkOrderError):
         )
 
 
-class ReopenAfterReleaseForbidden(WorkOrderError):
+class ReopenAfterReleaseForbidden(WorkOrderError, code="REOPEN_AFTER_RELEASE_FORBIDDEN", status=409):
     """A work order with a successful deliverables release cannot be reopened (decision 29)."""
-
-    code = "REOPEN_AFTER_RELEASE_FORBIDDEN"
-    status = 409
 
     def __init__(self) -> None:
         super().__init__(
@@ -185,19 +153,17 @@ class ReopenAfterReleaseForbidden(WorkOrderError):
         )
 
 
-class SnapshotRequiredForReadyForRender(WorkOrderError):
+class SnapshotRequiredForReadyForRender(
+    WorkOrderError,
+    code="SNAPSHOT_REQUIRED_FOR_READY_FOR_RENDER",
+    status=400,
+    message="READY_FOR_RENDER requires at least one computed contract snapshot",
+):
     """READY_FOR_RENDER was requested before any contract snapshot exists (vector SPN-05)."""
 
-    code = "SNAPSHOT_REQUIRED_FOR_READY_FOR_RENDER"
-    status = 400
-    default_message = "READY_FOR_RENDER requires at least one computed contract snapshot"
 
-
-class ReadinessBlocksReadyForRender(WorkOrderError):
+class ReadinessBlocksReadyForRender(WorkOrderError, code="REPOGEN_READINESS_BLOCK", status=400):
     """Readiness still has missing fields or evidence (domain.md §1.3 step 5); details carry the readiness."""
-
-    code = "REPOGEN_READINESS_BLOCK"
-    status = 400
 
     def __init__(self, readiness: Mapping[str, Any]) -> None:
         self.readiness = dict(readiness)
@@ -206,9 +172,7 @@ class ReadinessBlocksReadyForRender(WorkOrderError):
         )
 
 
-class _AcceptanceMissing(WorkOrderError):
-    status = 409
-
+class _AcceptanceMissing(WorkOrderError, status=409):
     def __init__(self, acceptance_status: str | None, acceptance_code: str | None) -> None:
         super().__init__(
             f"READY_FOR_RENDER requires billing acceptance ACCEPTED (is {acceptance_status})",
@@ -216,21 +180,14 @@ class _AcceptanceMissing(WorkOrderError):
         )
 
 
-class AcceptanceRejected(_AcceptanceMissing):
+class AcceptanceRejected(_AcceptanceMissing, code="ACCEPTANCE_REJECTED"):
     """READY_FOR_RENDER was requested after billing rejected the acceptance."""
 
-    code = "ACCEPTANCE_REJECTED"
 
-
-class AcceptanceNotSettled(_AcceptanceMissing):
+class AcceptanceNotSettled(_AcceptanceMissing, code="ACCEPTANCE_NOT_SETTLED"):
     """READY_FOR_RENDER was requested before billing accepted the work order."""
 
-    code = "ACCEPTANCE_NOT_SETTLED"
 
-
-class AcceptanceRejectedByBilling(WorkOrderError):
+class AcceptanceRejectedByBilling(WorkOrderError, code="ACCEPTANCE_REJECTED", status=409):
     """The acceptance saga a status change started was rejected by billing and the change reverted;
     the code is billing's own refusal code (``ACCEPTANCE_REJECTED`` when it gave none)."""
-
-    code = "ACCEPTANCE_REJECTED"
-    status = 409
