@@ -139,21 +139,35 @@ def build_stream_app(
 
 @dataclass(frozen=True)
 class ServiceDefinition(Generic[SettingsT]):
-    """Everything that makes one service, declared once in its ``bootstrap.py``.
+    """Everything that makes one service, declared once in its ``bootstrap.py``::
 
-    ``subscriptions`` builds the Kafka subscriptions from the process's container (handlers reach the
-    database, the outbox and the settings through it). ``http_setup`` and ``health_check`` are the
-    only per-service hooks of the HTTP app.
+        SERVICE = ServiceDefinition("workorders", "ZenOps work orders", Settings, router, subscriptions)
+
+    ``name`` is also the schema (unless ``schema`` says otherwise); the migrations are the service's
+    ``migrations/`` folder next to its ``src/``. ``subscriptions`` builds the Kafka subscriptions from
+    the process's container (handlers reach the database, the outbox and the settings through it).
+    ``health_check`` is the only other per-service hook of the HTTP app.
     """
 
     name: str
     title: str
-    schema: str
-    settings: Callable[[], SettingsT]
-    migrations_dir: Path
+    settings: type[SettingsT]
     router: APIRouter
     subscriptions: Callable[[ServiceContainer[SettingsT]], Iterable[Subscription]] = lambda _c: ()
+    schema: str = ""
+    migrations_dir: Path | None = None
     health_check: HealthCheck | None = None
+
+    def __post_init__(self) -> None:
+        if not self.schema:
+            object.__setattr__(self, "schema", self.name)
+        if self.migrations_dir is None:
+            # <service>/src/<package>/settings.py -> <service>/migrations
+            module = sys.modules[self.settings.__module__]
+            assert module.__file__ is not None
+            object.__setattr__(
+                self, "migrations_dir", Path(module.__file__).resolve().parents[2] / "migrations"
+            )
 
     @cached_property
     def container(self) -> ServiceContainer[SettingsT]:
@@ -182,7 +196,7 @@ class ServiceDefinition(Generic[SettingsT]):
             argv,
             settings=self.container.settings,
             schema=self.schema,
-            migrations_dir=self.migrations_dir,
+            migrations_dir=self.migrations_dir or Path("migrations"),
             stream_factory=self.stream,
         )
 

@@ -6,10 +6,6 @@ corrupt the books: ``wallet - reserved = available`` with all three ≥ 0 (CHECK
 reference (partial UNIQUE), a hold resolves at most once (trigger + one consume/release ledger row per
 hold), ledger idempotency keys unique per account (decision 17).
 
-Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
-tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
-first releases were folded into this one before any database outside development held them.)
-
 Revision ID: 0001
 Revises:
 """
@@ -21,8 +17,6 @@ from shared.db.rls import DENY
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 S = "billing"
 

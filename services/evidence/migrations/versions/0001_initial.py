@@ -1,10 +1,6 @@
 """Evidence: documents, evidence items, profiles, field defs, field-evidence links, OCR jobs, the
 work-order projection (from ``workorders.work-order.v1``), messaging tables, RLS and grants.
 
-Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
-tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
-first releases were folded into this one before any database outside development held them.)
-
 Revision ID: 0001
 Revises:
 """
@@ -15,8 +11,6 @@ from shared.db.migrations import drop_schema_tables, finish_schema
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 S = "evidence"
 

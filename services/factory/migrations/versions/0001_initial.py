@@ -1,22 +1,16 @@
 """Factory: report packs, artifacts, generation jobs, deliverable releases, audit log, projections.
 
-Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
-tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
-first releases were folded into this one before any database outside development held them.)
-
 Revision ID: 0001
 Revises:
 """
 
 from alembic import op
 
-from shared.db.migrations import drop_schema_tables, finish_schema
+from shared.db.migrations import create_projection_table, drop_schema_tables, finish_schema
 from shared.db.rls import DENY, PORTAL_WORK_ORDER_EXPR, portal_owns_work_order_expr
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 S = "factory"
 
@@ -59,15 +53,7 @@ def upgrade() -> None:
     )"""
     )
     # Projection of billing.work-order-billing.v1 (compacted): the WorkOrderBilling payload as sent.
-    op.execute(
-        f"""CREATE TABLE {S}.work_order_billing (
-        work_order_id UUID PRIMARY KEY,
-        tenant_id UUID NOT NULL,
-        state JSONB NOT NULL,
-        source_version BIGINT NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )"""
-    )
+    create_projection_table(S, "work_order_billing", "state JSONB NOT NULL")
     # The aggregate version of everything factory publishes keyed by work order (pack + release topics).
     op.execute(
         f"""CREATE TABLE {S}.pack_state_versions (

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from factory_service.api import router
 from factory_service.consumers import subscriptions
-from factory_service.settings import SCHEMA, Settings
+from factory_service.settings import Settings
 from shared.runtime import ServiceDefinition
 
-SERVICE = ServiceDefinition(
-    name="factory",
-    title="ZenOps factory",
-    schema=SCHEMA,
-    settings=Settings,
-    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
-    router=router,
-    subscriptions=subscriptions,
-)
+SERVICE = ServiceDefinition("factory", "ZenOps factory", Settings, router, subscriptions)

@@ -1,22 +1,16 @@
 """Work-order spine: work orders, snapshots, rules runs, comments, projections, messaging tables, RLS.
 
-Ends with :func:`shared.db.migrations.finish_schema`, the same tail in every service: messaging tables,
-tenant RLS and the restrictive audience policies (issue 12), grants. (Revisions 0002 and 0003 of the
-first releases were folded into this one before any database outside development held them.)
-
 Revision ID: 0001
 Revises:
 """
 
 from alembic import op
 
-from shared.db.migrations import drop_schema_tables, finish_schema
+from shared.db.migrations import create_projection_table, drop_schema_tables, finish_schema
 from shared.db.rls import DENY, PORTAL_WORK_ORDER_EXPR, portal_owns_work_order_expr
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 S = "workorders"
 TENANT_TABLES = (
@@ -121,10 +115,10 @@ def upgrade() -> None:
     )
     op.execute(f"CREATE INDEX comments_wo_idx ON {S}.comments (work_order_id, created_at DESC)")
     # Projections of other services' state (architecture §2): each row states the source version it reflects.
-    op.execute(
-        f"""CREATE TABLE {S}.evidence_projection (
-        work_order_id UUID PRIMARY KEY,
-        tenant_id UUID NOT NULL,
+    create_projection_table(
+        S,
+        "evidence_projection",
+        """
         evidence_version BIGINT NOT NULL,
         items JSONB NOT NULL DEFAULT '[]'::jsonb,
         profile JSONB,
@@ -132,24 +126,14 @@ def upgrade() -> None:
         linked_field_keys JSONB NOT NULL DEFAULT '[]'::jsonb,
         field_evidence_links JSONB NOT NULL DEFAULT '[]'::jsonb,
         ocr_jobs JSONB NOT NULL DEFAULT '[]'::jsonb,
-        checklist JSONB NOT NULL DEFAULT '[]'::jsonb,
-        source_version BIGINT NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )"""
+        checklist JSONB NOT NULL DEFAULT '[]'::jsonb
+        """,
     )
-    op.execute(
-        f"""CREATE TABLE {S}.billing_projection (
-        work_order_id UUID PRIMARY KEY,
-        tenant_id UUID NOT NULL,
-        payload JSONB NOT NULL,
-        source_version BIGINT NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )"""
-    )
-    op.execute(
-        f"""CREATE TABLE {S}.pack_projection (
-        work_order_id UUID PRIMARY KEY,
-        tenant_id UUID NOT NULL,
+    create_projection_table(S, "billing_projection", "payload JSONB NOT NULL")
+    create_projection_table(
+        S,
+        "pack_projection",
+        """
         pack_id UUID,
         pack_version INT,
         template_key TEXT,
@@ -166,10 +150,8 @@ def upgrade() -> None:
         releases JSONB NOT NULL DEFAULT '[]'::jsonb,
         -- source versions of the last pack_created / pack_failed (to tell this render's pack from an older one)
         created_source_version BIGINT,
-        failed_source_version BIGINT,
-        source_version BIGINT NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )"""
+        failed_source_version BIGINT
+        """,
     )
     op.execute(
         f"CREATE INDEX work_orders_portal_idx ON {S}.work_orders "

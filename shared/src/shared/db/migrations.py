@@ -109,3 +109,16 @@ def drop_schema_tables(schema: str, tables: Sequence[str]) -> None:
     run_sql(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE" for table in reversed(tables))
     run_sql(unsendable_drop_sql(schema))
     run_sql(messaging_drop_sql(schema))
+
+
+def create_projection_table(schema: str, table: str, columns: str) -> None:
+    """A per-work-order projection of another service's compacted topic: keyed by ``work_order_id``,
+    RLS-ready ``tenant_id``, the projected ``columns`` (SQL column definitions) and the ``source_version``
+    (the envelope's aggregate version) every projection row stores (architecture §4)."""
+    run_sql(
+        [
+            f"CREATE TABLE {schema}.{table} (work_order_id UUID PRIMARY KEY, tenant_id UUID NOT NULL, "
+            f"{columns.strip().rstrip(',')}, source_version BIGINT NOT NULL, "
+            "updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        ]
+    )
