@@ -6,7 +6,7 @@ describe columns so the repositories can build their SQL. Uuids are read as stri
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from billing_service.settings import SCHEMA
@@ -143,6 +143,9 @@ service_invoices = Table(
     Column("amount_credited_minor", BigInteger, nullable=False),
     Column("amount_due_minor", BigInteger, nullable=False),
     Column("is_paid", Boolean, nullable=False),
+    Column("issued_date", Date),
+    Column("due_date", Date),
+    Column("paid_at", _TS),
     Column("voided_at", _TS),
     Column("void_reason", Text),
     Column("bill_to_name", Text),
@@ -165,6 +168,15 @@ service_invoice_items = Table(
     Column("tax_code", Text),
     Column("service_code", Text),
     Column("order_index", Integer, nullable=False),
+)
+
+# Per-tenant, per-financial-year invoice numbering (domain.md §7.6); the invoice flow of issue 15 uses it.
+invoice_sequences = Table(
+    "invoice_sequences",
+    metadata,
+    _id("tenant_id", primary_key=True),
+    Column("financial_year", Text, primary_key=True),
+    Column("last_number", Integer, nullable=False),
 )
 
 work_orders = Table(
