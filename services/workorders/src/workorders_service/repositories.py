@@ -111,17 +111,7 @@ class WorkOrderRepository:
         )
         return int(result.scalar_one())
 
-    async def search(
-        self,
-        *,
-        status: str | None,
-        report_type: str | None,
-        bank_type: str | None,
-        template_selector: str | None,
-        source_type: str | None,
-        search: str | None,
-        limit: int,
-    ) -> list[model.WorkOrderSummary]:
+    async def search(self, criteria: model.WorkOrderSearch) -> list[model.WorkOrderSummary]:
         """Newest first, with the latest snapshot, evidence and comment counts and the projections."""
         w = work_orders
         latest = (
@@ -160,18 +150,18 @@ class WorkOrderRepository:
                 .outerjoin(p, p.c.work_order_id == w.c.id)
             )
             .order_by(w.c.created_at.desc(), w.c.id.desc())
-            .limit(limit)
+            .limit(criteria.limit)
         )
         for column, value in (
-            (w.c.status, status),
-            (w.c.report_type, report_type),
-            (w.c.bank_type, bank_type),
-            (w.c.template_selector, template_selector),
-            (w.c.source_type, source_type),
+            (w.c.status, criteria.status),
+            (w.c.report_type, criteria.report_type),
+            (w.c.bank_type, criteria.bank_type),
+            (w.c.template_selector, criteria.template_selector),
+            (w.c.source_type, criteria.source_type),
         ):
             if value is not None:
                 query = query.where(column == value)
-        if search:
+        if search := criteria.search:
             # Decision 25: a substring of the bank name, or an exact id; non-uuid text only matches names.
             escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clause: ColumnElement[bool] = w.c.bank_name.ilike(f"%{escaped}%", escape="\\")

@@ -150,6 +150,19 @@ class ProjectedWorkOrder:
 
 
 @dataclass(frozen=True)
+class WorkOrderSearch:
+    """Criteria of the work-order list: filters (``None`` = any), a bank-name substring or exact id."""
+
+    status: str | None = None
+    report_type: str | None = None
+    bank_type: str | None = None
+    template_selector: str | None = None
+    source_type: str | None = None
+    search: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
 class WorkOrderSummary:
     """A work order of the list with what the list shows of its snapshots, evidence and comments."""
 
