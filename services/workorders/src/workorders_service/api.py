@@ -478,18 +478,15 @@ async def change_status_route(
     remaining = max(0.0, budget_s - (_now() - loop_start))
     answer = await _status_answer(c, principal, command.target, result, remaining)
     if key and answer.status_code != 202:
+        settled = answer
+
+        async def _settled_answer() -> StoredResponse:
+            return settled
+
         async with c.tenant_uow(principal) as uow:
-            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
-            if stored is not None:
-                return stored.to_response()  # a concurrent retry settled it first: answer the same
-            await _idempotency.save(
-                uow.session,
-                scope=scope,
-                key=key,
-                params=params,
-                status_code=answer.status_code,
-                body=answer.body,
-                headers=answer.headers,
+            # a concurrent retry may have stored its settled answer first: then that one is the answer
+            answer = await _idempotency.run_once(
+                uow.session, scope=scope, key=key, params=params, effect=_settled_answer
             )
             await uow.commit()
     return answer.to_response()
