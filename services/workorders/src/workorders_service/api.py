@@ -51,6 +51,7 @@ from workorders_service.domain.model import WorkOrder
 from workorders_service.domain.readmodel import pack_state
 from workorders_service.handlers.add_comment import AddComment, add_comment
 from workorders_service.handlers.change_status import ChangeStatus, StatusResult, change_status
+from workorders_service.handlers.common import user_uuid
 from workorders_service.handlers.create_work_order import CreateWorkOrder, create_work_order
 from workorders_service.handlers.export_work_order import ExportWorkOrder, export_work_order
 from workorders_service.handlers.get_work_order import GetWorkOrder, WorkOrderDetail, get_work_order
@@ -215,8 +216,8 @@ async def create_work_order_route(
         )
     params = body.model_dump(mode="json")
     command = CreateWorkOrder(
-        tenant_id=tenant_id,
-        user_id=user_id,
+        tenant_id=uuid.UUID(tenant_id),
+        created_by_user_id=user_uuid(user_id),
         source_type=body.source_type.value,
         source_ref_id=body.source_ref_id,
         assignment_id=body.assignment_id,
@@ -478,18 +479,15 @@ async def change_status_route(
     remaining = max(0.0, budget_s - (_now() - loop_start))
     answer = await _status_answer(c, principal, command.target, result, remaining)
     if key and answer.status_code != 202:
+        settled = answer
+
+        async def _settled_answer() -> StoredResponse:
+            return settled
+
         async with c.tenant_uow(principal) as uow:
-            stored = await _idempotency.begin(uow.session, scope=scope, key=key, params=params)
-            if stored is not None:
-                return stored.to_response()  # a concurrent retry settled it first: answer the same
-            await _idempotency.save(
-                uow.session,
-                scope=scope,
-                key=key,
-                params=params,
-                status_code=answer.status_code,
-                body=answer.body,
-                headers=answer.headers,
+            # a concurrent retry may have stored its settled answer first: then that one is the answer
+            answer = await _idempotency.run_once(
+                uow.session, scope=scope, key=key, params=params, effect=_settled_answer
             )
             await uow.commit()
     return answer.to_response()

@@ -53,36 +53,17 @@ class WorkOrderRepository:
         self.session = session
 
     async def insert(
-        self,
-        *,
-        id: uuid.UUID,
-        tenant_id: uuid.UUID,
-        source_type: str,
-        source_ref_id: uuid.UUID | None,
-        assignment_id: uuid.UUID | None,
-        report_type: str,
-        bank_name: str,
-        bank_type: str,
-        billing_external_key: str | None,
-        created_by_user_id: uuid.UUID | None,
-        current_readiness: model.JsonObject,
+        self, new: model.NewWorkOrder, *, current_readiness: model.JsonObject
     ) -> model.WorkOrder:
-        """Insert a DRAFT work order (version 1) and return it as stored."""
+        """Insert a DRAFT work order (version 1) under a new id and return it as stored."""
+        decided = {f.name: getattr(new, f.name) for f in dataclasses.fields(model.NewWorkOrder)}
         return await _insert_returning(
             self.session,
             work_orders,
             model.WorkOrder,
-            id=id,
-            tenant_id=tenant_id,
-            source_type=source_type,
-            source_ref_id=source_ref_id,
-            assignment_id=assignment_id,
-            report_type=report_type,
-            bank_name=bank_name,
-            bank_type=bank_type,
-            billing_external_key=billing_external_key,
-            created_by_user_id=created_by_user_id,
+            id=uuid.uuid4(),
             current_readiness=current_readiness,
+            **decided,
         )
 
     async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:
@@ -111,17 +92,7 @@ class WorkOrderRepository:
         )
         return int(result.scalar_one())
 
-    async def search(
-        self,
-        *,
-        status: str | None,
-        report_type: str | None,
-        bank_type: str | None,
-        template_selector: str | None,
-        source_type: str | None,
-        search: str | None,
-        limit: int,
-    ) -> list[model.WorkOrderSummary]:
+    async def search(self, criteria: model.WorkOrderSearch) -> list[model.WorkOrderSummary]:
         """Newest first, with the latest snapshot, evidence and comment counts and the projections."""
         w = work_orders
         latest = (
@@ -160,18 +131,18 @@ class WorkOrderRepository:
                 .outerjoin(p, p.c.work_order_id == w.c.id)
             )
             .order_by(w.c.created_at.desc(), w.c.id.desc())
-            .limit(limit)
+            .limit(criteria.limit)
         )
         for column, value in (
-            (w.c.status, status),
-            (w.c.report_type, report_type),
-            (w.c.bank_type, bank_type),
-            (w.c.template_selector, template_selector),
-            (w.c.source_type, source_type),
+            (w.c.status, criteria.status),
+            (w.c.report_type, criteria.report_type),
+            (w.c.bank_type, criteria.bank_type),
+            (w.c.template_selector, criteria.template_selector),
+            (w.c.source_type, criteria.source_type),
         ):
             if value is not None:
                 query = query.where(column == value)
-        if search:
+        if search := criteria.search:
             # Decision 25: a substring of the bank name, or an exact id; non-uuid text only matches names.
             escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clause: ColumnElement[bool] = w.c.bank_name.ilike(f"%{escaped}%", escape="\\")
@@ -230,23 +201,22 @@ class WorkOrderRepository:
 
     async def insert_snapshot(
         self,
+        wo: model.WorkOrder,
         *,
-        tenant_id: uuid.UUID,
-        work_order_id: uuid.UUID,
         version: int,
         contract_json: model.JsonObject,
         derived_json: model.JsonObject,
         readiness_json: model.JsonObject,
         created_by_user_id: uuid.UUID | None,
     ) -> model.Snapshot:
-        """Insert one snapshot and return it as stored."""
+        """Insert one snapshot of ``wo`` and return it as stored."""
         return await _insert_returning(
             self.session,
             contract_snapshots,
             model.Snapshot,
             id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            work_order_id=work_order_id,
+            tenant_id=wo.tenant_id,
+            work_order_id=wo.id,
             version=version,
             contract_json=contract_json,
             derived_json=derived_json,
@@ -256,21 +226,20 @@ class WorkOrderRepository:
 
     async def insert_rules_run(
         self,
+        wo: model.WorkOrder,
         *,
-        tenant_id: uuid.UUID,
-        work_order_id: uuid.UUID,
         input_snapshot_id: uuid.UUID,
         output_snapshot_id: uuid.UUID,
         ruleset_version: str,
         warnings: list[model.JsonObject],
         errors: list[model.JsonObject],
     ) -> None:
-        """Record one rules-engine run."""
+        """Record one rules-engine run on ``wo``."""
         await self.session.execute(
             insert(rules_runs).values(
                 id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                work_order_id=work_order_id,
+                tenant_id=wo.tenant_id,
+                work_order_id=wo.id,
                 input_snapshot_id=input_snapshot_id,
                 output_snapshot_id=output_snapshot_id,
                 ruleset_version=ruleset_version,

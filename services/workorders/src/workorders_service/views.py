@@ -484,13 +484,13 @@ def contract_patched_out(result: ContractPatched) -> ContractPatchedOut:
     )
 
 
-def export_out(export: WorkOrderExport) -> WorkOrderExportOut:
+def export_out(result: WorkOrderExport) -> WorkOrderExportOut:
     """The export of one snapshot."""
     return WorkOrderExportOut(
-        work_order=work_order_out(export.projected),
-        snapshot=snapshot_out(export.snapshot),
-        export_bundle=export.bundle,
-        export_bundle_hash=export.bundle_hash,
+        work_order=work_order_out(result.projected),
+        snapshot=snapshot_out(result.export.snapshot),
+        export_bundle=result.export.bundle,
+        export_bundle_hash=result.export.bundle_hash,
     )
 
 

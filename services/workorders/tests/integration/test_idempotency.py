@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.testing.gateway import new_work_order_id
+
 pytestmark = pytest.mark.stack
 
 WO = "/v1/repogen/work-orders"
@@ -34,13 +36,6 @@ PATCH = {
 
 def key_header() -> dict[str, str]:
     return {"idempotency-key": f"wo-idem-{uuid.uuid4()}"}
-
-
-async def create_work_order(client: httpx.AsyncClient, **overrides: Any) -> str:
-    body = {"source_type": "TENANT", "report_type": "VALUATION", "bank_name": "State Bank of India"}
-    resp = await client.post(WO, json={**body, "bank_type": "SBI", **overrides})
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["work_order_id"])
 
 
 async def written(db: Query, wo: str) -> dict[str, int]:
@@ -91,7 +86,7 @@ class TestContractPatch:
     async def test_replay_answers_the_stored_response_and_writes_nothing(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         key = key_header()
         first = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH, headers=key)
         assert first.status_code == 200, first.text
@@ -105,7 +100,7 @@ class TestContractPatch:
     async def test_other_parameters_are_409_and_write_nothing(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         key = key_header()
         assert (await gateway.patch(f"{WO}/{wo}/contract", json=PATCH, headers=key)).status_code == 200
         before = await written(db, wo)
@@ -116,7 +111,7 @@ class TestContractPatch:
         assert latest["contract_json"]["property"]["address"] == "Idempotent address"
 
     async def test_the_scope_is_per_work_order(self, gateway: httpx.AsyncClient, db: Query) -> None:
-        first_wo, second_wo = await create_work_order(gateway), await create_work_order(gateway)
+        first_wo, second_wo = await new_work_order_id(gateway), await new_work_order_id(gateway)
         key = key_header()
         first = await gateway.patch(f"{WO}/{first_wo}/contract", json=PATCH, headers=key)
         second = await gateway.patch(f"{WO}/{second_wo}/contract", json=PATCH, headers=key)
@@ -129,7 +124,7 @@ class TestComments:
     async def test_replay_answers_the_stored_comment_and_other_body_is_409(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         key = key_header()
         body = {"comment_type": "NOTES", "body": "site visit done"}
         first = await gateway.post(f"{WO}/{wo}/comments", json=body, headers=key)
@@ -147,7 +142,7 @@ class TestComments:
     async def test_without_a_key_every_post_is_a_new_comment(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         body = {"comment_type": "NOTES", "body": "twice"}
         for _ in range(2):
             assert (await gateway.post(f"{WO}/{wo}/comments", json=body)).status_code == 201
@@ -158,7 +153,7 @@ class TestStatus:
     async def test_replay_of_a_transition_answers_the_stored_detail_and_writes_nothing(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         key = key_header()
         body = {"status": "EVIDENCE_PENDING", "note": "collecting"}
         first = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key)
@@ -177,7 +172,7 @@ class TestStatus:
         assert (await gateway.get(f"{WO}/{wo}")).json()["work_order"]["status"] == "EVIDENCE_PENDING"
 
     async def test_a_rejection_is_stored_and_replayed(self, gateway: httpx.AsyncClient, db: Query) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         key = key_header()
         body = {"status": "READY_FOR_RENDER"}
         first = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key)
@@ -190,7 +185,7 @@ class TestStatus:
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
         # A named account that does not exist is never created implicitly: billing rejects it.
-        wo = await create_work_order(
+        wo = await new_work_order_id(
             gateway, billing_external_key=f"v1:partner:{uuid.uuid4().int % 10**9 + 10**9}"
         )
         key = key_header()
@@ -208,7 +203,7 @@ class TestStatus:
     async def test_a_pending_202_is_not_stored_and_the_retry_answers_the_outcome(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         key = key_header()
         body = {"status": "DATA_PENDING"}
         pending = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key, params={"wait": 0})

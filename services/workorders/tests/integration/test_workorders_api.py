@@ -18,59 +18,14 @@ import pytest
 from shared.contracts.topics import BILLING_WORK_ORDER_BILLING, EVIDENCE_WORK_ORDER_EVIDENCE, FACTORY_PACK
 from shared.devstack.launcher import StackInfo
 from shared.stable_json import stable_sha256
+from shared.testing.data import VALUATION_CONTRACT_PATCH
 from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from shared.testing.gateway import eventually, new_work_order_id
 
 pytestmark = pytest.mark.stack
 
 HIGH = 1_000_000  # above any aggregate version the real producers reach in a test run
 WO = "/v1/repogen/work-orders"
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, limit_s: float = 30.0, what: str = "condition"
-) -> Any:
-    """Poll ``check`` until it returns a truthy value; fail the test after ``limit_s``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def create_work_order(client: httpx.AsyncClient, **overrides: Any) -> str:
-    """POST a VALUATION/SBI work order (fields overridable) and return its id."""
-    body = {
-        "source_type": "TENANT",
-        "report_type": "VALUATION",
-        "bank_name": "State Bank of India",
-        "bank_type": "SBI",
-        **overrides,
-    }
-    resp = await client.post("/v1/repogen/work-orders", json=body)
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["work_order_id"])
-
-
-SPN01_PATCH = {
-    "patch": {
-        "property": {
-            "address": "Fixture address",
-            "land_area": {"value": 1000, "unit": "sqft"},
-            "floors": [],
-        },
-        "valuation_inputs": {
-            "market_rate_input": {"value": 2000, "unit": "sqft"},
-            "guideline_rate_input": {"value": 1500, "unit": "sqft"},
-            "land_value": 2000000,
-            "building_value": 3000000,
-        },
-    },
-    "ruleset_version": "m5.4-v1",
-}
 
 
 def photo(item_id: str, order: int | None, created_at: str, document_id: str | None = None) -> dict[str, Any]:
@@ -148,8 +103,8 @@ async def count_rows(db: Callable[..., Awaitable[Any]], wo: str) -> tuple[int, i
 
 async def ready_work_order(gateway: httpx.AsyncClient, publish: Any) -> str:
     """A DATA_PENDING (accepted) work order whose current readiness has nothing missing."""
-    wo = await create_work_order(gateway, bank_name=f"Ready Bank {uuid.uuid4().hex[:6]}")
-    assert (await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)).status_code == 200
+    wo = await new_work_order_id(gateway, bank_name=f"Ready Bank {uuid.uuid4().hex[:6]}")
+    assert (await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)).status_code == 200
     items = [photo(str(uuid.uuid4()), i, f"2026-01-01T00:00:0{i}.000Z") for i in range(1, 7)]
     await publish(EVIDENCE_WORK_ORDER_EVIDENCE, "evidence_state", wo, HIGH, evidence_state(wo, items))
 
@@ -200,8 +155,8 @@ class TestCreateListSearch:
         self, gateway: httpx.AsyncClient
     ) -> None:
         tag = uuid.uuid4().hex[:8]
-        first = await create_work_order(gateway, bank_name=f"Zeta Bank {tag}", bank_type="PSU_GENERIC")
-        second = await create_work_order(gateway, bank_name=f"Zeta Bank {tag} North")
+        first = await new_work_order_id(gateway, bank_name=f"Zeta Bank {tag}", bank_type="PSU_GENERIC")
+        second = await new_work_order_id(gateway, bank_name=f"Zeta Bank {tag} North")
         resp = await gateway.get(WO, params={"search": f"zeta BANK {tag.upper()}"})
         assert resp.status_code == 200
         items = resp.json()["items"]
@@ -253,8 +208,8 @@ class TestContractPatch:
     async def test_spn01_versions_rules_run_derived_values_and_stable_export(
         self, gateway: httpx.AsyncClient
     ) -> None:
-        wo = await create_work_order(gateway)
-        resp = await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)
+        wo = await new_work_order_id(gateway)
+        resp = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
         assert resp.status_code == 200, resp.text
         body = resp.json()
         assert (body["input_snapshot"]["version"], body["output_snapshot"]["version"]) == (1, 2)
@@ -302,7 +257,7 @@ class TestContractPatch:
         assert (await gateway.get(f"{WO}/{wo}/export", params={"snapshot_version": 0})).status_code == 400
 
     async def test_export_without_snapshot_is_404(self, gateway: httpx.AsyncClient) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         resp = await gateway.get(f"{WO}/{wo}/export")
         assert resp.status_code == 404
         assert resp.json()["message"] == "repogen snapshot not found for work order"
@@ -310,13 +265,13 @@ class TestContractPatch:
     async def test_spn01_manifest_follows_evidence_projection_order_and_legacy_readiness(
         self, gateway: httpx.AsyncClient, publish: Any
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         b = photo(str(uuid.uuid4()), 2, "2026-01-01T00:00:00.000Z", document_id="doc-b")
         a = photo(str(uuid.uuid4()), 1, "2026-01-01T00:00:01.000Z", document_id="doc-a")
         await publish(EVIDENCE_WORK_ORDER_EVIDENCE, "evidence_state", wo, HIGH, evidence_state(wo, [b, a]))
         resp = await gateway.patch(
             f"{WO}/{wo}/contract",
-            json=SPN01_PATCH,
+            json=VALUATION_CONTRACT_PATCH,
             headers={"x-zenops-after": f"evidence:work-order-evidence:{wo}:{HIGH}"},
         )
         assert resp.status_code == 200
@@ -333,8 +288,8 @@ class TestContractPatch:
     async def test_invalid_patch_is_400_with_paths_and_writes_nothing(
         self, gateway: httpx.AsyncClient, db: Any
     ) -> None:
-        wo = await create_work_order(gateway)
-        assert (await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)).status_code == 200
+        wo = await new_work_order_id(gateway)
+        assert (await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)).status_code == 200
         before = await count_rows(db, wo)
         cases: list[tuple[Any, str]] = [
             ({"patch": {"property": {"land_area": {"value": -1}}}}, "patch.property.land_area.value"),
@@ -358,7 +313,7 @@ class TestContractPatch:
         for wo in (str(uuid.uuid4()), "not-a-uuid"):
             for resp in (
                 await gateway.get(f"{WO}/{wo}"),
-                await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH),
+                await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH),
                 await status(gateway, wo, "EVIDENCE_PENDING"),
                 await gateway.get(f"{WO}/{wo}/export"),
                 await gateway.get(f"{WO}/{wo}/comments"),
@@ -370,7 +325,7 @@ class TestContractPatch:
 
 class TestStatusTransitions:
     async def test_spn03_transitions_outside_the_table_are_400(self, gateway: httpx.AsyncClient) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         for target in ("READY_FOR_RENDER", "CLOSED"):
             resp = await status(gateway, wo, target)
             assert resp.status_code == 400
@@ -388,7 +343,7 @@ class TestStatusTransitions:
     async def test_spn04_status_comment_and_same_status_is_a_noop(
         self, gateway: httpx.AsyncClient, db: Any
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         resp = await status(gateway, wo, "EVIDENCE_PENDING", "demo evidence collection")
         assert resp.status_code == 201
         assert resp.json()["work_order"]["status"] == "EVIDENCE_PENDING"
@@ -408,7 +363,7 @@ class TestStatusTransitions:
         assert await db(sql, wo) == 1
 
     async def test_spn05_ready_for_render_without_snapshot_is_400(self, gateway: httpx.AsyncClient) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         assert (await status(gateway, wo, "DATA_PENDING")).status_code == 201
         resp = await status(gateway, wo, "READY_FOR_RENDER")
         assert resp.status_code == 400
@@ -417,8 +372,8 @@ class TestStatusTransitions:
     async def test_missing_evidence_blocks_ready_for_render_with_readiness_in_details(
         self, gateway: httpx.AsyncClient
     ) -> None:
-        wo = await create_work_order(gateway)
-        assert (await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)).status_code == 200
+        wo = await new_work_order_id(gateway)
+        assert (await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)).status_code == 200
         assert (await status(gateway, wo, "DATA_PENDING")).status_code == 201
         resp = await status(gateway, wo, "READY_FOR_RENDER")
         assert resp.status_code == 400
@@ -433,7 +388,7 @@ class TestAcceptanceSaga:
     async def test_data_pending_is_accepted_by_billing_and_shows_the_billing_block(
         self, gateway: httpx.AsyncClient
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         resp = await status(gateway, wo, "DATA_PENDING", "accepted into production")
         assert resp.status_code == 201, resp.text
         work_order = resp.json()["work_order"]
@@ -448,7 +403,7 @@ class TestAcceptanceSaga:
         self, gateway: httpx.AsyncClient, db: Any
     ) -> None:
         # A named account that does not exist is never created implicitly: billing rejects it.
-        wo = await create_work_order(
+        wo = await new_work_order_id(
             gateway, billing_external_key=f"v1:partner:{uuid.uuid4().int % 10**9 + 10**9}"
         )
         assert (await status(gateway, wo, "EVIDENCE_PENDING")).status_code == 201
@@ -473,7 +428,7 @@ class TestAcceptanceSaga:
     async def test_wait_zero_answers_202_and_the_outcome_arrives_later(
         self, gateway: httpx.AsyncClient
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         resp = await status(gateway, wo, "DATA_PENDING", wait=0)
         assert resp.status_code == 202, resp.text
         body = resp.json()
@@ -507,7 +462,7 @@ class TestRenderLockAndReopen:
         )
         assert frozen == export["export_bundle_hash"]
 
-        locked = await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)
+        locked = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
         assert locked.status_code == 409 and locked.json()["code"] == "WORK_ORDER_LOCKED"
 
         no_note = await status(gateway, wo, "DATA_PENDING")
@@ -520,7 +475,7 @@ class TestRenderLockAndReopen:
             "SELECT string_agg(envelope->>'type', ',' ORDER BY id) FROM workorders.outbox WHERE key = $1", wo
         )
         assert events.endswith("status_changed,reopened")
-        assert (await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)).status_code == 200
+        assert (await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)).status_code == 200
         again = await status(gateway, wo, "READY_FOR_RENDER", wait=0)
         assert again.status_code == 201
         generation = await db(
@@ -593,7 +548,7 @@ class TestProjections:
     async def test_billing_state_duplicates_and_stale_versions_change_nothing(
         self, gateway: httpx.AsyncClient, publish: Any, db: Any
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
 
         def state(hold: str) -> dict[str, Any]:
             return {
@@ -642,7 +597,7 @@ class TestProjections:
     async def test_evidence_notes_become_comments_once_and_readiness_is_republished(
         self, gateway: httpx.AsyncClient, publish: Any, db: Any
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         note = {
             "note_id": f"note-{uuid.uuid4()}",
             "body": "Evidence profile selected: p1",
@@ -686,7 +641,7 @@ class TestCommentsAndTenancy:
     async def test_comments_are_listed_newest_first_and_blank_is_400(
         self, gateway: httpx.AsyncClient
     ) -> None:
-        wo = await create_work_order(gateway)
+        wo = await new_work_order_id(gateway)
         first = await gateway.post(
             f"{WO}/{wo}/comments", json={"comment_type": "JUSTIFICATION", "body": "one"}
         )
@@ -707,12 +662,14 @@ class TestCommentsAndTenancy:
         self, gateway: httpx.AsyncClient, other_tenant: httpx.AsyncClient
     ) -> None:
         tag = uuid.uuid4().hex[:8]
-        wo = await create_work_order(gateway, bank_name=f"Private Bank {tag}")
-        assert (await gateway.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)).status_code == 200
+        wo = await new_work_order_id(gateway, bank_name=f"Private Bank {tag}")
+        assert (await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)).status_code == 200
         assert (await other_tenant.get(f"{WO}/{wo}")).status_code == 404
         assert (await other_tenant.get(f"{WO}/{wo}/export")).status_code == 404
         assert (await other_tenant.get(f"{WO}/{wo}/comments")).status_code == 404
-        assert (await other_tenant.patch(f"{WO}/{wo}/contract", json=SPN01_PATCH)).status_code == 404
+        assert (
+            await other_tenant.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
+        ).status_code == 404
         assert (await status(other_tenant, wo, "CANCELLED")).status_code == 404
         assert (await other_tenant.get(WO, params={"search": tag})).json()["items"] == []
         assert (await other_tenant.get(WO, params={"search": wo})).json()["items"] == []

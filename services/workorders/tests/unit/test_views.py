@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from shared.stable_json import stable_sha256
+from shared.testing.data import COMPLETE_READINESS
 from workorders_service.domain.contract import ContractValidationError, default_contract
 from workorders_service.domain.model import EvidenceProjection, PackProjection, Snapshot
 from workorders_service.domain.readmodel import (
@@ -34,6 +36,24 @@ def item(item_id: str, order: int | None, created_at: str, **extra: Any) -> dict
         "created_at": created_at,
         **extra,
     }
+
+
+def sbi_valuation_readiness(
+    *,
+    bank_name: str = "SBI",
+    latest_contract: dict[str, Any] | None = None,
+    rule_warnings: Sequence[str] = (),
+    evidence: EvidenceProjection | None = None,
+) -> dict[str, Any]:
+    """The current readiness of an SBI valuation from these inputs."""
+    return compute_readiness(
+        report_type="VALUATION",
+        bank_type="SBI",
+        bank_name=bank_name,
+        latest_contract=latest_contract,
+        rule_warnings=rule_warnings,
+        evidence=evidence,
+    )
 
 
 class TestEvidenceOrdering:
@@ -219,12 +239,7 @@ class TestExportBundle:
             "derived_json": {
                 "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
             },
-            "readiness_json": {
-                "completeness_score": 100,
-                "missing_fields": [],
-                "missing_evidence": [],
-                "warnings": [],
-            },
+            "readiness_json": COMPLETE_READINESS,
             "evidence_manifest": [],
         }
         assert (
@@ -245,35 +260,21 @@ class TestCurrentReadiness:
         contract["party"] = {"bank_name": "State Bank of India"}
         contract["property"] |= {"address": "Fixture address", "land_area": {"value": 1000, "unit": "sqft"}}
         contract["valuation_inputs"] = {"guideline_rate_per_sqm": 16145.85}
-        readiness = compute_readiness(
-            report_type="VALUATION",
-            bank_type="SBI",
+        readiness = sbi_valuation_readiness(
             bank_name="State Bank of India",
             latest_contract=contract,
-            rule_warnings=[],
             evidence=EvidenceProjection(items=[item("a", 1, "t"), item("b", 2, "t")]),
         )
         assert readiness["completeness_score"] == 80
         assert readiness["missing_evidence"] == ["valuation_photos: need at least 6, found 2"]
 
     def test_without_snapshot_uses_the_seeded_default_contract(self) -> None:
-        readiness = compute_readiness(
-            report_type="VALUATION",
-            bank_type="SBI",
-            bank_name="SBI",
-            latest_contract=None,
-            rule_warnings=[],
-            evidence=None,
-        )
+        readiness = sbi_valuation_readiness()
         assert "Bank name or branch name is required" not in readiness["missing_fields"]
         assert "Property address is required" in readiness["missing_fields"]
 
     def test_profile_requirements_and_linked_keys_come_from_the_projection(self) -> None:
-        readiness = compute_readiness(
-            report_type="VALUATION",
-            bank_type="SBI",
-            bank_name="SBI",
-            latest_contract=None,
+        readiness = sbi_valuation_readiness(
             rule_warnings=["RULE: x"],
             evidence=EvidenceProjection(
                 items=[item("a", None, "t", evidence_type="DOCUMENT", doc_type="SALE_DEED")],

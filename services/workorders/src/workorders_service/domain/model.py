@@ -16,10 +16,9 @@ JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class WorkOrder:
-    """One row of ``work_orders``: the aggregate, its acceptance and render sagas."""
+class NewWorkOrder:
+    """What the creation of a work order decides; the database derives the rest (slab, template, status)."""
 
-    id: uuid.UUID
     tenant_id: uuid.UUID
     source_type: str
     source_ref_id: uuid.UUID | None
@@ -27,10 +26,19 @@ class WorkOrder:
     report_type: str
     bank_name: str
     bank_type: str
+    billing_external_key: str | None
+    created_by_user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class WorkOrder(NewWorkOrder):
+    """One row of ``work_orders``: the aggregate as created and as it went on, its acceptance and render
+    sagas."""
+
+    id: uuid.UUID
     value_slab: str
     template_selector: str
     status: str
-    billing_external_key: str | None
     report_pack_id: uuid.UUID | None
     evidence_profile_id: uuid.UUID | None
     current_readiness: JsonObject | None
@@ -47,7 +55,6 @@ class WorkOrder:
     ready_snapshot_version: int | None
     pack_baseline_version: int | None
     version: int
-    created_by_user_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
 
@@ -147,6 +154,19 @@ class ProjectedWorkOrder:
     work_order: WorkOrder
     billing_payload: JsonObject | None
     pack: PackProjection | None
+
+
+@dataclass(frozen=True)
+class WorkOrderSearch:
+    """Criteria of the work-order list: filters (``None`` = any), a bank-name substring or exact id."""
+
+    status: str | None = None
+    report_type: str | None = None
+    bank_type: str | None = None
+    template_selector: str | None = None
+    source_type: str | None = None
+    search: str | None = None
+    limit: int = 50
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,9 @@ from shared.db.uow import UnitOfWork
 from workorders_service.domain.errors import (
     AcceptanceNotSettled,
     AcceptanceRejected,
-    ContractValidationError,
-    SnapshotContractInvalid,
 )
-from workorders_service.domain.model import JsonObject, Snapshot, WorkOrder
+from workorders_service.domain.model import WorkOrder
 from workorders_service.domain.readmodel import (
-    build_export_bundle,
-    export_bundle_hash,
     has_successful_release,
 )
 from workorders_service.domain.transitions import (
@@ -36,7 +32,14 @@ from workorders_service.domain.transitions import (
     is_reopen,
     status_change_comment,
 )
-from workorders_service.handlers.common import emit, existing_work_order, refresh_readiness, user_uuid
+from workorders_service.handlers.common import (
+    SnapshotExport,
+    emit,
+    existing_work_order,
+    refresh_readiness,
+    snapshot_export,
+    user_uuid,
+)
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 
@@ -62,16 +65,7 @@ class StatusResult:
     acceptance_request_id: str | None = None
 
 
-@dataclass(frozen=True)
-class _Render:
-    """The frozen export bundle of a READY_FOR_RENDER request."""
-
-    snapshot: Snapshot
-    bundle: JsonObject
-    bundle_hash: str
-
-
-async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, _Render]:
+async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, SnapshotExport]:
     """Gate of READY_FOR_RENDER (snapshot, readiness, acceptance) and the bundle it freezes."""
     latest = await WorkOrderRepository(uow.session).latest_snapshot(wo.id)
     wo, readiness = await refresh_readiness(uow, wo)
@@ -80,14 +74,7 @@ async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, _R
     if wo.acceptance_status != "ACCEPTED":
         missing = AcceptanceRejected if wo.acceptance_status == "REJECTED" else AcceptanceNotSettled
         raise missing(wo.acceptance_status, wo.acceptance_code)
-    evidence = await ProjectionRepository(uow.session).evidence(wo.id)
-    try:
-        bundle = build_export_bundle(
-            work_order_id=str(wo.id), snapshot=latest, evidence_items=evidence.items if evidence else []
-        )
-    except ContractValidationError as exc:
-        raise SnapshotContractInvalid(latest.id, exc.issues) from None
-    return wo, _Render(latest, bundle, export_bundle_hash(bundle))
+    return wo, await snapshot_export(uow, wo.id, latest)
 
 
 async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
@@ -104,7 +91,7 @@ async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
     check_transition(current, target, note=note, has_successful_release=released)
     reopen = is_reopen(current, target)
     updates: dict[str, Any] = {"status": target}
-    render: _Render | None = None
+    render: SnapshotExport | None = None
 
     if target == "READY_FOR_RENDER":
         wo, render = await _prepare_render(uow, wo)
@@ -179,7 +166,7 @@ async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
 
 
 def _follow_up(
-    wo: WorkOrder, command: ChangeStatus, current: str, reopen: bool, render: _Render | None
+    wo: WorkOrder, command: ChangeStatus, current: str, reopen: bool, render: SnapshotExport | None
 ) -> Event | None:
     """The event after ``status_changed`` that starts the render, or records a cancel, close or reopen."""
     wo_id, previous = str(wo.id), cast(WorkOrderStatus, current)

@@ -1,19 +1,33 @@
-"""What several use cases share: the next event of a work order, its current readiness, the actor."""
+"""What several use cases share: the next event of a work order, its current readiness, a snapshot's
+export bundle, the actor."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from shared.contracts.base import Event
 from shared.contracts.workorders import Readiness, ReadinessChanged
 from shared.db.uow import UnitOfWork
 from shared.messaging.envelope import Envelope
-from workorders_service.domain.errors import WorkOrderNotFound
+from workorders_service.domain.errors import (
+    ContractValidationError,
+    SnapshotContractInvalid,
+    WorkOrderNotFound,
+)
 from workorders_service.domain.model import EvidenceProjection, JsonObject, Snapshot, WorkOrder
-from workorders_service.domain.readmodel import compute_readiness
+from workorders_service.domain.readmodel import build_export_bundle, compute_readiness, export_bundle_hash
 from workorders_service.domain.rules import warning_strings
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
+
+
+@dataclass(frozen=True)
+class SnapshotExport:
+    """The export bundle of one snapshot with the current evidence (domain.md §1.9), and its hash."""
+
+    snapshot: Snapshot
+    bundle: JsonObject
+    bundle_hash: str
 
 
 def user_uuid(user_id: str | None) -> uuid.UUID | None:
@@ -101,3 +115,18 @@ async def refresh_readiness(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, 
             ),
         )
     return wo, readiness
+
+
+async def snapshot_export(uow: UnitOfWork, work_order_id: uuid.UUID, snapshot: Snapshot) -> SnapshotExport:
+    """The bundle of ``snapshot`` with the work order's current evidence, or 409
+    ``SNAPSHOT_CONTRACT_INVALID`` when its stored contract no longer validates."""
+    evidence = await ProjectionRepository(uow.session).evidence(work_order_id)
+    try:
+        bundle = build_export_bundle(
+            work_order_id=str(work_order_id),
+            snapshot=snapshot,
+            evidence_items=evidence.items if evidence else [],
+        )
+    except ContractValidationError as exc:
+        raise SnapshotContractInvalid(snapshot.id, exc.issues) from None
+    return SnapshotExport(snapshot, bundle, export_bundle_hash(bundle))

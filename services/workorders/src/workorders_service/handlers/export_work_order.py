@@ -6,14 +6,9 @@ import uuid
 from dataclasses import dataclass
 
 from shared.db.uow import UnitOfWork
-from workorders_service.domain.errors import (
-    ContractValidationError,
-    SnapshotContractInvalid,
-    SnapshotNotFound,
-)
-from workorders_service.domain.model import JsonObject, ProjectedWorkOrder, Snapshot
-from workorders_service.domain.readmodel import build_export_bundle, export_bundle_hash
-from workorders_service.handlers.common import existing_work_order
+from workorders_service.domain.errors import SnapshotNotFound
+from workorders_service.domain.model import ProjectedWorkOrder
+from workorders_service.handlers.common import SnapshotExport, existing_work_order, snapshot_export
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 
@@ -30,16 +25,13 @@ class WorkOrderExport:
     """``{work_order, snapshot, export_bundle, export_bundle_hash}`` as records."""
 
     projected: ProjectedWorkOrder
-    snapshot: Snapshot
-    bundle: JsonObject
-    bundle_hash: str
+    export: SnapshotExport
 
 
 async def export_work_order(uow: UnitOfWork, query: ExportWorkOrder) -> WorkOrderExport:
     """The bundle of the snapshot with the current evidence (404 without it, 409 when it no longer
     validates)."""
     repo = WorkOrderRepository(uow.session)
-    projections = ProjectionRepository(uow.session)
     wo = await existing_work_order(repo, query.work_order_id)
     if query.snapshot_version is None:
         snapshot = await repo.latest_snapshot(wo.id)
@@ -47,16 +39,5 @@ async def export_work_order(uow: UnitOfWork, query: ExportWorkOrder) -> WorkOrde
         snapshot = await repo.snapshot_by_version(wo.id, query.snapshot_version)
     if snapshot is None:
         raise SnapshotNotFound(query.snapshot_version)
-    evidence = await projections.evidence(wo.id)
-    try:
-        bundle = build_export_bundle(
-            work_order_id=str(wo.id), snapshot=snapshot, evidence_items=evidence.items if evidence else []
-        )
-    except ContractValidationError as exc:
-        raise SnapshotContractInvalid(snapshot.id, exc.issues) from None
-    return WorkOrderExport(
-        projected=await projections.projected(wo),
-        snapshot=snapshot,
-        bundle=bundle,
-        bundle_hash=export_bundle_hash(bundle),
-    )
+    export = await snapshot_export(uow, wo.id, snapshot)
+    return WorkOrderExport(await ProjectionRepository(uow.session).projected(wo), export)

@@ -102,8 +102,7 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
     )
     actor = user_uuid(command.user_id)
     input_snapshot = await repo.insert_snapshot(
-        tenant_id=wo.tenant_id,
-        work_order_id=wo.id,
+        wo,
         version=input_version,
         contract_json=input_contract,
         derived_json={},
@@ -111,8 +110,7 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
         created_by_user_id=actor,
     )
     output_snapshot = await repo.insert_snapshot(
-        tenant_id=wo.tenant_id,
-        work_order_id=wo.id,
+        wo,
         version=output_version,
         contract_json=output_contract,
         derived_json=engine["derived"],
@@ -120,8 +118,7 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
         created_by_user_id=actor,
     )
     await repo.insert_rules_run(
-        tenant_id=wo.tenant_id,
-        work_order_id=wo.id,
+        wo,
         input_snapshot_id=input_snapshot.id,
         output_snapshot_id=output_snapshot.id,
         ruleset_version=request["ruleset_version"],
