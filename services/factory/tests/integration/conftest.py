@@ -26,6 +26,7 @@ from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
+from shared.testing.data import COMPLETE_READINESS
 from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
 from shared.timestamps import utc_now_iso
 
@@ -93,12 +94,7 @@ def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) 
             "standardized": {"area": {"land_area_sqm": 111.48}, "rates": {"market_rate_per_sqm": 19375.02}},
             "warnings": [],
         },
-        "readiness_json": {
-            "completeness_score": 100,
-            "missing_fields": [],
-            "missing_evidence": [],
-            "warnings": [],
-        },
+        "readiness_json": COMPLETE_READINESS,
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": manifest,
     }
@@ -263,6 +259,13 @@ class FactoryKit:
             return list(await conn.fetch(sql, *args))
         finally:
             await conn.close()
+
+    async def release_count(self, work_order_id: str) -> int:
+        """How many release rows the work order has, read straight from the table."""
+        rows = await self.fetch(
+            "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(work_order_id)
+        )
+        return len(rows)
 
     async def packs(self, work_order_id: str) -> list[asyncpg.Record]:
         return await self.fetch(

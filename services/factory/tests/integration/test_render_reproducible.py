@@ -17,6 +17,7 @@ import docx
 from PIL import Image
 
 from shared.stable_json import stable_sha256
+from shared.testing.data import COMPLETE_READINESS
 
 # Runs in a fresh interpreter. ``time.time`` is shifted by five years before anything is imported, so
 # any wall-clock value that leaks into the output (zip entry dates, core properties) changes the hash.
@@ -94,12 +95,7 @@ def _bundle() -> dict[str, Any]:
             "standardized": {"area": {"land_area_sqm": 111.48}, "rates": {"market_rate_per_sqm": 19375.02}},
             "computed_values": {"FMV": 3500000, "realizable_value": 3325000, "distress_value": 2800000},
         },
-        "readiness_json": {
-            "completeness_score": 100,
-            "missing_fields": [],
-            "missing_evidence": [],
-            "warnings": [],
-        },
+        "readiness_json": COMPLETE_READINESS,
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": [
             photo(1, "sha256", "a" * 64, "Exterior Photos", "exterior"),
