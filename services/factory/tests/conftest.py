@@ -1,10 +1,26 @@
-"""Expectations shared by the factory's unit and stack tests."""
+"""Fixtures shared by the factory's unit and stack tests."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from PIL import Image
+
+
+def png_bytes(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
+    """A small solid-colour PNG, generated rather than checked in."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_png() -> Callable[[tuple[int, int], tuple[int, int, int]], bytes]:
+    """The PNG generator, for tests that need images of their own."""
+    return png_bytes
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ contracts, with a real producer; the factory's own consumers, worker and relay d
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,7 +15,6 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
-from PIL import Image
 
 from shared.blobstore import BlobStore
 from shared.contracts.base import Event
@@ -31,12 +29,6 @@ from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
 from shared.timestamps import utc_now_iso
 
 T = TypeVar("T")
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) -> dict[str, Any]:
@@ -115,8 +107,11 @@ async def poll(check: Callable[[], Awaitable[T | None]], *, limit_s: float = 60.
 class FactoryKit:
     """Publishes foreign events, reads the factory schema, and calls the gateway as different callers."""
 
-    def __init__(self, stack: StackInfo) -> None:
+    def __init__(
+        self, stack: StackInfo, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
+    ) -> None:
         self.stack = stack
+        self.make_png = make_png
         self.blobs = BlobStore(stack.blob_dir)
         self.producer = make_producer(
             stack.kafka_bootstrap, client_id=f"factory-tests-{uuid.uuid4().hex[:6]}"
@@ -194,7 +189,7 @@ class FactoryKit:
         render_generation: int = 1,
         bad_hash: bool = False,
     ) -> ReadyForRender:
-        photos = [self.blobs.put(png((200, 30 * i, 40))) for i in range(1, 3)]
+        photos = [self.blobs.put(self.make_png((64, 48), (200, 30 * i, 40))) for i in range(1, 3)]
         bundle = export_bundle(work_order_id, snapshot_version, photos)
         return ReadyForRender(
             work_order_id=work_order_id,
@@ -300,6 +295,14 @@ class FactoryKit:
 
         return await poll(check, limit_s=30)
 
+    async def audit_actions(self, work_order_id: str) -> list[str]:
+        """The work order's audit actions, oldest first."""
+        rows = await self.fetch(
+            "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
+            uuid.UUID(work_order_id),
+        )
+        return [r["action"] for r in rows]
+
     async def outbox_types(self, work_order_id: str) -> list[str]:
         rows = await self.fetch(
             "SELECT envelope->>'type' AS t FROM factory.outbox WHERE key = $1 ORDER BY id", work_order_id
@@ -364,8 +367,10 @@ class FactoryKit:
 
 
 @pytest.fixture
-async def kit(stack: StackInfo) -> AsyncIterator[FactoryKit]:
-    helper = FactoryKit(stack)
+async def kit(
+    stack: StackInfo, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
+) -> AsyncIterator[FactoryKit]:
+    helper = FactoryKit(stack, make_png)
     await helper.start()
     try:
         yield helper

@@ -78,13 +78,7 @@ class TestPackBridge:
         assert meta["repogen_factory"] is True
         assert (meta["work_order_id"], meta["snapshot_version"]) == (wo, 2)
         assert (meta["template_selector"], meta["export_bundle_hash"]) == ("SBI_FORMAT_A", bundle_hash)
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions == [
             "pack_created",
             "generation_requested",
@@ -203,13 +197,7 @@ class TestGenerationWorker:
         packs = await kit.packs(wo)
         assert packs[0]["status"] == "failed"
         assert await kit.outbox_types(wo) == ["pack_failed"]
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions.count("generation_started") == 3
         assert actions.count("generation_attempt_failed") == 2
         assert actions[-1] == "generation_failed"
@@ -303,13 +291,7 @@ class TestReleaseThroughBilling:
             view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
         assert [r["billing_gate_result"] for r in view["deliverable_releases"]] == ["OVERRIDE", "BLOCKED"]
         assert (await kit.outbox_types(wo)).count("release_recorded") == 2
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions.count("deliverables_release_requested") == 2
         assert actions.count("deliverables_release_blocked") == 1
         assert actions.count("deliverables_released") == 1
@@ -416,13 +398,7 @@ class TestGateOutcomes:
             replay = await kit.release(client, wo, {"idempotency_key": kit.key("rel-error")})
         assert (replay.status_code, replay.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
         assert replay.json()["details"]["release"]["billing_gate_result"] == "ERROR"
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions[-1] == "deliverables_release_failed"
 
     async def test_decision_8_key_scope_and_prior_success(self, kit: Any) -> None:
