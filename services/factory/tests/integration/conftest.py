@@ -7,10 +7,9 @@ contracts, with a real producer; the factory's own consumers, worker and relay d
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import asyncpg
 import httpx
@@ -24,11 +23,10 @@ from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
-from shared.testing.data import COMPLETE_READINESS
+from shared.testing.data import COMPLETE_READINESS, SBI_WORK_ORDER
 from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
+from shared.testing.gateway import eventually
 from shared.timestamps import utc_now_iso
-
-T = TypeVar("T")
 
 
 def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) -> dict[str, Any]:
@@ -92,18 +90,6 @@ def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) 
     }
 
 
-async def poll(check: Callable[[], Awaitable[T | None]], *, limit_s: float = 60.0) -> T:
-    """Poll until ``check`` returns a value; fail the test when it never does."""
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while True:
-        value = await check()
-        if value is not None:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.1)
-
-
 class FactoryKit:
     """Publishes foreign events, reads the factory schema, and calls the gateway as different callers."""
 
@@ -163,14 +149,12 @@ class FactoryKit:
 
     async def created(self, work_order_id: str) -> None:
         view = WorkOrderView(
+            # the demo SBI work order, but over a CHANNEL by the test user, so its portal token may
+            # download the deliverables
+            **{**SBI_WORK_ORDER, "source_type": "CHANNEL"},
+            created_by_user_id=TEST_USER,
             id=work_order_id,
             org_id=TEST_TENANT,
-            # a CHANNEL work order of the test user, so its portal token may download the deliverables
-            source_type="CHANNEL",
-            created_by_user_id=TEST_USER,
-            report_type="VALUATION",
-            bank_name="State Bank of India",
-            bank_type="SBI",
             value_slab="UNKNOWN",
             template_selector="UNKNOWN",
             status="DRAFT",
@@ -233,8 +217,6 @@ class FactoryKit:
         )
         return await self.publish(event, key=work_order_id, version=self.next_version(key))
 
-    poll = staticmethod(poll)
-
     async def wait_consumed(self, message_id: str) -> None:
         """Until the factory's consumer has stored its inbox row for ``message_id``."""
 
@@ -244,7 +226,7 @@ class FactoryKit:
             )
             return True if rows else None
 
-        await poll(check, limit_s=60)
+        await eventually(check, "the inbox row of the message", within_s=60)
 
     # ---------------------------------------------------------------------------------- reading
 
@@ -281,7 +263,7 @@ class FactoryKit:
                     return pack
             return None
 
-        return await poll(check, limit_s=90)
+        return await eventually(check, f"pack v{version} to be generated", within_s=90)
 
     async def wait_pending_release(self, work_order_id: str, key: str) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
@@ -293,7 +275,7 @@ class FactoryKit:
             )
             return dict(rows[0]) if rows else None
 
-        return await poll(check, limit_s=30)
+        return await eventually(check, "the pending release", within_s=30)
 
     async def audit_actions(self, work_order_id: str) -> list[str]:
         """The work order's audit actions, oldest first."""
@@ -343,7 +325,7 @@ class FactoryKit:
             )
             return dict(rows[0]) if rows and rows[0]["billing_gate_result"] != "PENDING" else None
 
-        return await poll(check, limit_s=60)
+        return await eventually(check, "the inbox row of the message", within_s=60)
 
     # ------------------------------------------------------------------------------------- HTTP
 

@@ -21,6 +21,7 @@ from shared.contracts.factory import GenerationRequested
 from shared.contracts.topics import BILLING_GATE_OUTCOME, WORKORDERS_WORK_ORDER
 from shared.stable_json import stable_dumps
 from shared.testing.fixtures import TEST_TENANT
+from shared.testing.gateway import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -106,7 +107,7 @@ class TestPackBridge:
             types = await kit.outbox_types(wo)
             return types if "pack_failed" in types else None
 
-        assert await kit.poll(failed) == ["pack_failed"]
+        assert await eventually(failed, "pack_failed in the outbox", within_s=60) == ["pack_failed"]
         packs = await kit.packs(wo)
         assert [(p["status"], p["failure_code"]) for p in packs] == [
             ("failed", "EXPORT_BUNDLE_HASH_MISMATCH")
@@ -191,7 +192,7 @@ class TestGenerationWorker:
             job = await kit.job(pack_id)
             return dict(job) if job is not None and job["status"] == "failed" else None
 
-        job = await kit.poll(finished, limit_s=60)
+        job = await eventually(finished, "the job to fail", within_s=60)
         assert job["attempts"] == 3  # decision 23: every failed attempt counted
         assert job["error_code"] == "RENDER_FAILED"
         packs = await kit.packs(wo)
@@ -243,7 +244,7 @@ class TestReleaseValidation:
             )
             return True if rows else None
 
-        await kit.poll(projected)
+        await eventually(projected, "the work order projection", within_s=60)
         async with kit.client(**OPERATOR) as client:
             resp = await kit.release(client, wo, {"idempotency_key": "k"})
         assert (resp.status_code, resp.json()["code"]) == (400, "REPORT_PACK_NOT_LINKED")
@@ -453,11 +454,11 @@ class TestPackView:
         )
         async with kit.client(**OPERATOR) as client:
 
-            async def projected() -> dict[str, object] | None:
+            async def projected() -> dict[str, Any] | None:
                 view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
                 return view if view["billing_gate_status"]["mode"] == "CREDIT" else None
 
-            view = await kit.poll(projected)
+            view = await eventually(projected, "the CREDIT billing projection", within_s=60)
             created = await client.post(f"/v1/repogen/work-orders/{wo}/create-pack", json={})
         gate = {k: v for k, v in view["billing_gate_status"].items() if k != "source_version"}
         assert gate == fac10_gate_status
