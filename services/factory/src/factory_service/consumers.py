@@ -139,23 +139,9 @@ async def on_work_order_billing(uow: UnitOfWork, envelope: Envelope) -> None:
 
 async def on_gate_decided(uow: UnitOfWork, envelope: Envelope) -> None:
     """Billing decided a release: record the outcome on the PENDING release."""
-    event = GateDecided.model_validate(envelope.payload)
     await record_gate_outcome(
         uow,
-        RecordGateOutcome(
-            release_id=event.release_id,
-            result=event.result,
-            mode=event.mode,
-            blocked_reason=event.blocked_reason,
-            error_code=event.error_code,
-            error_message=event.error_message,
-            ledger_entry_ids=event.ledger_entry_ids,
-            usage_event_id=event.usage_event_id,
-            override_applied=event.override_applied,
-            decision_id=event.decision_id,
-            decision_hash=event.decision_hash,
-            metadata=event.metadata,
-        ),
+        RecordGateOutcome(GateDecided.model_validate(envelope.payload)),
     )
 
 
@@ -165,22 +151,8 @@ def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
     worker = GenerationWorker(c.db, c.outbox, blobs, c.settings)
 
     async def on_ready_for_render(uow: UnitOfWork, envelope: Envelope) -> None:
-        event = ReadyForRender.model_validate(envelope.payload)
         command = RenderReadyWorkOrder(
-            work_order_id=event.work_order_id,
-            tenant_id=envelope.tenant_id,
-            source_version=envelope.aggregate_version,
-            assignment_id=uuid_or_none(event.assignment_id),
-            report_type=event.report_type,
-            bank_type=event.bank_type,
-            value_slab=event.value_slab,
-            template_selector=event.template_selector,
-            render_generation=event.render_generation,
-            snapshot_version=event.snapshot_version,
-            readiness_score=event.readiness_score,
-            export_bundle=event.export_bundle,
-            export_bundle_hash=event.export_bundle_hash,
-            actor_user_id=uuid_or_none(event.actor_user_id),
+            ReadyForRender.model_validate(envelope.payload), envelope.tenant_id, envelope.aggregate_version
         )
         await render_ready_work_order(uow, command, settings=c.settings, blobs=blobs)
 

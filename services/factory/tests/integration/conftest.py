@@ -7,16 +7,13 @@ contracts, with a real producer; the factory's own consumers, worker and relay d
 
 from __future__ import annotations
 
-import asyncio
-import io
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from PIL import Image
 
 from shared.blobstore import BlobStore
 from shared.contracts.base import Event
@@ -26,16 +23,10 @@ from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
+from shared.testing.data import COMPLETE_READINESS, SBI_WORK_ORDER
 from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
+from shared.testing.gateway import eventually
 from shared.timestamps import utc_now_iso
-
-T = TypeVar("T")
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) -> dict[str, Any]:
@@ -93,34 +84,20 @@ def export_bundle(work_order_id: str, snapshot_version: int, photos: list[str]) 
             "standardized": {"area": {"land_area_sqm": 111.48}, "rates": {"market_rate_per_sqm": 19375.02}},
             "warnings": [],
         },
-        "readiness_json": {
-            "completeness_score": 100,
-            "missing_fields": [],
-            "missing_evidence": [],
-            "warnings": [],
-        },
+        "readiness_json": COMPLETE_READINESS,
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": manifest,
     }
 
 
-async def poll(check: Callable[[], Awaitable[T | None]], *, limit_s: float = 60.0) -> T:
-    """Poll until ``check`` returns a value; fail the test when it never does."""
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while True:
-        value = await check()
-        if value is not None:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.1)
-
-
 class FactoryKit:
     """Publishes foreign events, reads the factory schema, and calls the gateway as different callers."""
 
-    def __init__(self, stack: StackInfo) -> None:
+    def __init__(
+        self, stack: StackInfo, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
+    ) -> None:
         self.stack = stack
+        self.make_png = make_png
         self.blobs = BlobStore(stack.blob_dir)
         self.producer = make_producer(
             stack.kafka_bootstrap, client_id=f"factory-tests-{uuid.uuid4().hex[:6]}"
@@ -172,14 +149,12 @@ class FactoryKit:
 
     async def created(self, work_order_id: str) -> None:
         view = WorkOrderView(
+            # the demo SBI work order, but over a CHANNEL by the test user, so its portal token may
+            # download the deliverables
+            **{**SBI_WORK_ORDER, "source_type": "CHANNEL"},
+            created_by_user_id=TEST_USER,
             id=work_order_id,
             org_id=TEST_TENANT,
-            # a CHANNEL work order of the test user, so its portal token may download the deliverables
-            source_type="CHANNEL",
-            created_by_user_id=TEST_USER,
-            report_type="VALUATION",
-            bank_name="State Bank of India",
-            bank_type="SBI",
             value_slab="UNKNOWN",
             template_selector="UNKNOWN",
             status="DRAFT",
@@ -198,7 +173,7 @@ class FactoryKit:
         render_generation: int = 1,
         bad_hash: bool = False,
     ) -> ReadyForRender:
-        photos = [self.blobs.put(png((200, 30 * i, 40))) for i in range(1, 3)]
+        photos = [self.blobs.put(self.make_png((64, 48), (200, 30 * i, 40))) for i in range(1, 3)]
         bundle = export_bundle(work_order_id, snapshot_version, photos)
         return ReadyForRender(
             work_order_id=work_order_id,
@@ -242,8 +217,6 @@ class FactoryKit:
         )
         return await self.publish(event, key=work_order_id, version=self.next_version(key))
 
-    poll = staticmethod(poll)
-
     async def wait_consumed(self, message_id: str) -> None:
         """Until the factory's consumer has stored its inbox row for ``message_id``."""
 
@@ -253,7 +226,7 @@ class FactoryKit:
             )
             return True if rows else None
 
-        await poll(check, limit_s=60)
+        await eventually(check, "the inbox row of the message", within_s=60)
 
     # ---------------------------------------------------------------------------------- reading
 
@@ -263,6 +236,13 @@ class FactoryKit:
             return list(await conn.fetch(sql, *args))
         finally:
             await conn.close()
+
+    async def release_count(self, work_order_id: str) -> int:
+        """How many release rows the work order has, read straight from the table."""
+        rows = await self.fetch(
+            "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(work_order_id)
+        )
+        return len(rows)
 
     async def packs(self, work_order_id: str) -> list[asyncpg.Record]:
         return await self.fetch(
@@ -283,7 +263,7 @@ class FactoryKit:
                     return pack
             return None
 
-        return await poll(check, limit_s=90)
+        return await eventually(check, f"pack v{version} to be generated", within_s=90)
 
     async def wait_pending_release(self, work_order_id: str, key: str) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
@@ -295,7 +275,15 @@ class FactoryKit:
             )
             return dict(rows[0]) if rows else None
 
-        return await poll(check, limit_s=30)
+        return await eventually(check, "the pending release", within_s=30)
+
+    async def audit_actions(self, work_order_id: str) -> list[str]:
+        """The work order's audit actions, oldest first."""
+        rows = await self.fetch(
+            "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
+            uuid.UUID(work_order_id),
+        )
+        return [r["action"] for r in rows]
 
     async def outbox_types(self, work_order_id: str) -> list[str]:
         rows = await self.fetch(
@@ -337,7 +325,7 @@ class FactoryKit:
             )
             return dict(rows[0]) if rows and rows[0]["billing_gate_result"] != "PENDING" else None
 
-        return await poll(check, limit_s=60)
+        return await eventually(check, "the inbox row of the message", within_s=60)
 
     # ------------------------------------------------------------------------------------- HTTP
 
@@ -361,8 +349,10 @@ class FactoryKit:
 
 
 @pytest.fixture
-async def kit(stack: StackInfo) -> AsyncIterator[FactoryKit]:
-    helper = FactoryKit(stack)
+async def kit(
+    stack: StackInfo, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
+) -> AsyncIterator[FactoryKit]:
+    helper = FactoryKit(stack, make_png)
     await helper.start()
     try:
         yield helper

@@ -21,6 +21,7 @@ from shared.contracts.factory import GenerationRequested
 from shared.contracts.topics import BILLING_GATE_OUTCOME, WORKORDERS_WORK_ORDER
 from shared.stable_json import stable_dumps
 from shared.testing.fixtures import TEST_TENANT
+from shared.testing.gateway import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -78,13 +79,7 @@ class TestPackBridge:
         assert meta["repogen_factory"] is True
         assert (meta["work_order_id"], meta["snapshot_version"]) == (wo, 2)
         assert (meta["template_selector"], meta["export_bundle_hash"]) == ("SBI_FORMAT_A", bundle_hash)
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions == [
             "pack_created",
             "generation_requested",
@@ -112,7 +107,7 @@ class TestPackBridge:
             types = await kit.outbox_types(wo)
             return types if "pack_failed" in types else None
 
-        assert await kit.poll(failed) == ["pack_failed"]
+        assert await eventually(failed, "pack_failed in the outbox", within_s=60) == ["pack_failed"]
         packs = await kit.packs(wo)
         assert [(p["status"], p["failure_code"]) for p in packs] == [
             ("failed", "EXPORT_BUNDLE_HASH_MISMATCH")
@@ -127,12 +122,7 @@ class TestPackBridge:
             # FAC-04: no completed generation → the release is refused and nothing is written.
             resp = await kit.release(client, wo, {"idempotency_key": kit.key("rel-1")})
         assert (resp.status_code, resp.json()["code"]) == (400, "PACK_GENERATION_NOT_COMPLETED")
-        assert (
-            await kit.fetch(
-                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(wo)
-            )
-            == []
-        )
+        assert await kit.release_count(wo) == 0
 
     async def test_reopen_supersedes_and_the_next_render_builds_version_2(self, kit: Any) -> None:
         wo, _ = await kit.generated_work_order()
@@ -202,19 +192,13 @@ class TestGenerationWorker:
             job = await kit.job(pack_id)
             return dict(job) if job is not None and job["status"] == "failed" else None
 
-        job = await kit.poll(finished, limit_s=60)
+        job = await eventually(finished, "the job to fail", within_s=60)
         assert job["attempts"] == 3  # decision 23: every failed attempt counted
         assert job["error_code"] == "RENDER_FAILED"
         packs = await kit.packs(wo)
         assert packs[0]["status"] == "failed"
         assert await kit.outbox_types(wo) == ["pack_failed"]
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions.count("generation_started") == 3
         assert actions.count("generation_attempt_failed") == 2
         assert actions[-1] == "generation_failed"
@@ -247,12 +231,7 @@ class TestReleaseValidation:
             403,
             "FACTORY_OPERATOR_ROLE_REQUIRED",
         )
-        assert (
-            await kit.fetch(
-                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(wo)
-            )
-            == []
-        )
+        assert await kit.release_count(wo) == 0
         assert "release_requested" not in await kit.outbox_types(wo)
 
     async def test_no_pack_is_report_pack_not_linked(self, kit: Any) -> None:
@@ -265,7 +244,7 @@ class TestReleaseValidation:
             )
             return True if rows else None
 
-        await kit.poll(projected)
+        await eventually(projected, "the work order projection", within_s=60)
         async with kit.client(**OPERATOR) as client:
             resp = await kit.release(client, wo, {"idempotency_key": "k"})
         assert (resp.status_code, resp.json()["code"]) == (400, "REPORT_PACK_NOT_LINKED")
@@ -313,13 +292,7 @@ class TestReleaseThroughBilling:
             view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
         assert [r["billing_gate_result"] for r in view["deliverable_releases"]] == ["OVERRIDE", "BLOCKED"]
         assert (await kit.outbox_types(wo)).count("release_recorded") == 2
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions.count("deliverables_release_requested") == 2
         assert actions.count("deliverables_release_blocked") == 1
         assert actions.count("deliverables_released") == 1
@@ -426,13 +399,7 @@ class TestGateOutcomes:
             replay = await kit.release(client, wo, {"idempotency_key": kit.key("rel-error")})
         assert (replay.status_code, replay.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
         assert replay.json()["details"]["release"]["billing_gate_result"] == "ERROR"
-        actions = [
-            r["action"]
-            for r in await kit.fetch(
-                "SELECT action FROM factory.report_audit_logs WHERE work_order_id = $1 ORDER BY id",
-                uuid.UUID(wo),
-            )
-        ]
+        actions = await kit.audit_actions(wo)
         assert actions[-1] == "deliverables_release_failed"
 
     async def test_decision_8_key_scope_and_prior_success(self, kit: Any) -> None:
@@ -465,12 +432,7 @@ class TestGateOutcomes:
         ]
         assert rows[1]["id"] == newer.json()["recorded_release_id"]
         assert "release_requested" not in await kit.outbox_types(wo)  # billing is never asked again
-        assert (
-            await kit.fetch(
-                "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(other_wo)
-            )
-            == []
-        )
+        assert await kit.release_count(other_wo) == 0
 
     async def test_a_pending_release_makes_a_new_key_wait(self, kit: Any) -> None:
         wo, pack = await kit.generated_work_order()
@@ -479,35 +441,27 @@ class TestGateOutcomes:
             busy = await kit.release(client, wo, {"idempotency_key": kit.key("rel-second")})
         assert (busy.status_code, busy.json()["code"]) == (409, "RELEASE_IN_PROGRESS")
         assert busy.json()["details"]["release_id"] == pending["id"]
-        rows = await kit.fetch(
-            "SELECT 1 FROM factory.deliverable_releases WHERE work_order_id = $1", uuid.UUID(wo)
-        )
-        assert len(rows) == 1
+        assert await kit.release_count(wo) == 1
 
 
 class TestPackView:
-    async def test_fac_10_billing_gate_status_and_create_pack_is_idempotent(self, kit: Any) -> None:
+    async def test_fac_10_billing_gate_status_and_create_pack_is_idempotent(
+        self, kit: Any, fac10_gate_status: dict[str, Any]
+    ) -> None:
         wo, pack = await kit.generated_work_order()
         await kit.billing(
             wo, mode="CREDIT", account_id="acct-1", hold={"id": "resv-1", "status": "active", "amount": 1}
         )
         async with kit.client(**OPERATOR) as client:
 
-            async def projected() -> dict[str, object] | None:
+            async def projected() -> dict[str, Any] | None:
                 view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
                 return view if view["billing_gate_status"]["mode"] == "CREDIT" else None
 
-            view = await kit.poll(projected)
+            view = await eventually(projected, "the CREDIT billing projection", within_s=60)
             created = await client.post(f"/v1/repogen/work-orders/{wo}/create-pack", json={})
         gate = {k: v for k, v in view["billing_gate_status"].items() if k != "source_version"}
-        assert gate == {
-            "mode": "CREDIT",
-            "reservation_id_present": True,
-            "service_invoice_id": None,
-            "service_invoice_status": None,
-            "service_invoice_is_paid": None,
-            "releasable_without_override": True,
-        }
+        assert gate == fac10_gate_status
         assert (view["work_order_status"], view["readiness_score"]) == ("READY_FOR_RENDER", 100)
         assert view["generation_job"]["status"] == "completed"
         assert created.status_code == 201, created.text

@@ -10,13 +10,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import docx
-from PIL import Image
 
 from shared.stable_json import stable_sha256
+from shared.testing.data import COMPLETE_READINESS
 
 # Runs in a fresh interpreter. ``time.time`` is shifted by five years before anything is imported, so
 # any wall-clock value that leaks into the output (zip entry dates, core properties) changes the hash.
@@ -54,12 +55,6 @@ RENDER_SCRIPT = textwrap.dedent(
 FIVE_YEARS = 5 * 365 * 24 * 3600.0
 
 
-def _png(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _bundle() -> dict[str, Any]:
     def photo(index: int, key_field: str, key: str, label: str, category: str) -> dict[str, Any]:
         return {
@@ -94,12 +89,7 @@ def _bundle() -> dict[str, Any]:
             "standardized": {"area": {"land_area_sqm": 111.48}, "rates": {"market_rate_per_sqm": 19375.02}},
             "computed_values": {"FMV": 3500000, "realizable_value": 3325000, "distress_value": 2800000},
         },
-        "readiness_json": {
-            "completeness_score": 100,
-            "missing_fields": [],
-            "missing_evidence": [],
-            "warnings": [],
-        },
+        "readiness_json": COMPLETE_READINESS,
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": [
             photo(1, "sha256", "a" * 64, "Exterior Photos", "exterior"),
@@ -123,10 +113,12 @@ def _run(work: Path, env_overrides: dict[str, str], shift: float) -> tuple[str, 
     return docx_sha, pack_sha
 
 
-def test_two_processes_render_identical_docx_and_evidence_pack(tmp_path: Path) -> None:
+def test_two_processes_render_identical_docx_and_evidence_pack(
+    tmp_path: Path, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
+) -> None:
     bundle = _bundle()
-    (tmp_path / "exterior.png").write_bytes(_png((64, 48), (180, 30, 30)))
-    (tmp_path / "interior.png").write_bytes(_png((48, 64), (30, 30, 180)))
+    (tmp_path / "exterior.png").write_bytes(make_png((64, 48), (180, 30, 30)))
+    (tmp_path / "interior.png").write_bytes(make_png((48, 64), (30, 30, 180)))
     blob_files = {"a" * 64: "exterior.png", "blobs/interior.png": "interior.png"}
     bundle_hash = stable_sha256(bundle)
     job = {

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PIL import Image
 
 WORK_ORDER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
 EXTERIOR_SHA = "e" * 64
 INTERIOR_KEY = "tenants/1111/documents/interior.png"
-
-
-def png_bytes(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
-    """A small solid-colour PNG, generated rather than checked in."""
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -188,11 +179,11 @@ def sbi_bundle() -> dict[str, Any]:
 
 
 @pytest.fixture
-def blob_store() -> dict[str, bytes]:
+def blob_store(make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]) -> dict[str, bytes]:
     """The blob store the SBI bundle's photos live in (one by SHA-256, one by storage key)."""
     return {
-        EXTERIOR_SHA: png_bytes((64, 48), (200, 40, 40)),
-        INTERIOR_KEY: png_bytes((30, 60), (40, 40, 200)),
+        EXTERIOR_SHA: make_png((64, 48), (200, 40, 40)),
+        INTERIOR_KEY: make_png((30, 60), (40, 40, 200)),
     }
 
 
@@ -226,9 +217,3 @@ def coop_bundle() -> dict[str, Any]:
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": [],
     }
-
-
-@pytest.fixture
-def make_png() -> Callable[[tuple[int, int], tuple[int, int, int]], bytes]:
-    """The PNG generator, for tests that need images of their own."""
-    return png_bytes

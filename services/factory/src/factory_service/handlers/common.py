@@ -66,15 +66,7 @@ async def emit_pack_state(
 
 def artifact_ref(artifact: ArtifactRecord) -> ArtifactRef:
     """An artifact as the pack events carry it."""
-    return ArtifactRef(
-        id=artifact.id,
-        kind=artifact.kind,
-        filename=artifact.filename,
-        mime_type=artifact.mime_type,
-        size_bytes=artifact.size_bytes,
-        checksum_sha256=artifact.checksum_sha256,
-        storage_ref=artifact.storage_ref,
-    )
+    return ArtifactRef.model_validate(artifact, from_attributes=True)
 
 
 async def supersede(uow: UnitOfWork, pack: PackRecord, *, reason: str, actor: uuid.UUID | None) -> None:

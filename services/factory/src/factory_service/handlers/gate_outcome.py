@@ -9,8 +9,9 @@ from typing import Any
 
 from factory_service.domain.release import PENDING, billing_metadata, release_audit_action
 from factory_service.handlers.common import emit_pack_state, uuid_or_none
-from factory_service.records import AuditScope, JsonObject
+from factory_service.records import AuditScope
 from factory_service.repositories import AuditLog, ReleaseRepository, WorkOrderRepository
+from shared.contracts.billing import GateDecided
 from shared.contracts.factory import ReleaseRecorded
 from shared.db.uow import UnitOfWork
 
@@ -19,20 +20,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RecordGateOutcome:
-    """Billing's decision on one release (the ``gate_decided`` event)."""
+    """Billing's decision on one release, as billing published it (the ``gate_decided`` event)."""
 
-    release_id: str
-    result: str
-    mode: str | None
-    blocked_reason: str | None
-    error_code: str | None
-    error_message: str | None
-    ledger_entry_ids: list[str]
-    usage_event_id: str | None
-    override_applied: bool
-    decision_id: str
-    decision_hash: str
-    metadata: JsonObject
+    decision: GateDecided
 
 
 async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> None:
@@ -40,11 +30,12 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
 
     A second outcome for the same release (redelivery, re-decision) changes nothing.
     """
+    decision = command.decision
     releases = ReleaseRepository(uow.session)
-    release_id = uuid_or_none(command.release_id)
+    release_id = uuid_or_none(decision.release_id)
     release = await releases.get(release_id, for_update=True) if release_id else None
     if release_id is None or release is None:
-        log.warning("gate outcome for unknown release", extra={"release_id": command.release_id})
+        log.warning("gate outcome for unknown release", extra={"release_id": decision.release_id})
         return
     if release.billing_gate_result != PENDING:
         return
@@ -52,40 +43,40 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
     tenant = uuid.UUID(release.org_id)
     billing = await WorkOrderRepository(uow.session).billing(wo)
     metadata: dict[str, Any] = billing_metadata(billing.state if billing else None)
-    metadata.update(command.metadata)
+    metadata.update(decision.metadata)
     metadata.update(
         {
-            "blocked_reason": command.blocked_reason,
-            "credit_consume_ledger_id": command.ledger_entry_ids[0] if command.ledger_entry_ids else None,
-            "ledger_entry_ids": command.ledger_entry_ids,
-            "usage_event_id": command.usage_event_id,
-            "error_code": command.error_code,
-            "error_message": command.error_message,
-            "override_applied": command.override_applied,
-            "decision_id": command.decision_id,
+            "blocked_reason": decision.blocked_reason,
+            "credit_consume_ledger_id": decision.ledger_entry_ids[0] if decision.ledger_entry_ids else None,
+            "ledger_entry_ids": decision.ledger_entry_ids,
+            "usage_event_id": decision.usage_event_id,
+            "error_code": decision.error_code,
+            "error_message": decision.error_message,
+            "override_applied": decision.override_applied,
+            "decision_id": decision.decision_id,
         }
     )
     await releases.decide(
         release_id,
-        result=command.result,
-        mode=command.mode,
-        error_code=command.error_code,
-        decision_id=command.decision_id,
-        decision_hash=command.decision_hash,
+        result=decision.result,
+        mode=decision.mode,
+        error_code=decision.error_code,
+        decision_id=decision.decision_id,
+        decision_hash=decision.decision_hash,
         metadata=metadata,
     )
     decided = {
         "repogen_work_order_id": str(wo),
-        "billing_gate_result": command.result,
+        "billing_gate_result": decision.result,
         "override": release.override_requested,
         "override_reason": release.override_reason,
-        "blocked_reason": command.blocked_reason,
-        "error_code": command.error_code,
-        "decision_hash": command.decision_hash,
+        "blocked_reason": decision.blocked_reason,
+        "error_code": decision.error_code,
+        "decision_hash": decision.decision_hash,
     }
     await AuditLog(uow.session).record(
         AuditScope(tenant, wo, uuid.UUID(release.report_pack_id)),
-        release_audit_action(command.result),
+        release_audit_action(decision.result),
         ("repogen_deliverable_release", release.id),
         decided,
         uuid_or_none(release.released_by_user_id),

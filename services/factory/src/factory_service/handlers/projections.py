@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass
 
 from factory_service.handlers.build_pack import BuildPack, build_pack
-from factory_service.handlers.common import supersede
+from factory_service.handlers.common import supersede, uuid_or_none
 from factory_service.records import JsonObject, WorkOrderColumns
 from factory_service.repositories import PackRepository, WorkOrderRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
+from shared.contracts.workorders import ReadyForRender
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -56,61 +57,52 @@ async def note_work_order_version(uow: UnitOfWork, command: NoteWorkOrderVersion
 class RenderReadyWorkOrder:
     """A work order became READY_FOR_RENDER with this frozen bundle (workorders ``ready_for_render``)."""
 
-    work_order_id: str
+    event: ReadyForRender
     tenant_id: str | None
     source_version: int
-    assignment_id: uuid.UUID | None
-    report_type: str
-    bank_type: str
-    value_slab: str
-    template_selector: str
-    render_generation: int
-    snapshot_version: int
-    readiness_score: int | None
-    export_bundle: JsonObject
-    export_bundle_hash: str
-    actor_user_id: uuid.UUID | None
 
 
 async def render_ready_work_order(
     uow: UnitOfWork, command: RenderReadyWorkOrder, *, settings: Settings, blobs: BlobStore
 ) -> None:
     """Project the frozen bundle, then build the pack of this render generation (once)."""
+    event = command.event
+    assignment_id = uuid_or_none(event.assignment_id)
     projection = ProjectWorkOrder(
-        command.work_order_id,
+        event.work_order_id,
         command.tenant_id,
         {
             "status": "READY_FOR_RENDER",
-            "assignment_id": command.assignment_id,
-            "report_type": command.report_type,
-            "bank_type": command.bank_type,
-            "value_slab": command.value_slab,
-            "template_selector": command.template_selector,
-            "render_generation": command.render_generation,
-            "snapshot_version": command.snapshot_version,
-            "readiness_score": command.readiness_score,
-            "export_bundle": command.export_bundle,
-            "export_bundle_hash": command.export_bundle_hash,
+            "assignment_id": assignment_id,
+            "report_type": event.report_type,
+            "bank_type": event.bank_type,
+            "value_slab": event.value_slab,
+            "template_selector": event.template_selector,
+            "render_generation": event.render_generation,
+            "snapshot_version": event.snapshot_version,
+            "readiness_score": event.readiness_score,
+            "export_bundle": event.export_bundle,
+            "export_bundle_hash": event.export_bundle_hash,
         },
         command.source_version,
     )
     tenant = await project_work_order(uow, projection)
     if tenant is None:
-        log.error("ready_for_render without tenant", extra={"work_order_id": command.work_order_id})
+        log.error("ready_for_render without tenant", extra={"work_order_id": event.work_order_id})
         return
     build = BuildPack(
         tenant_id=uuid.UUID(tenant),
-        work_order_id=uuid.UUID(command.work_order_id),
-        assignment_id=command.assignment_id,
-        report_type=command.report_type,
-        bank_type=command.bank_type,
-        template_selector=command.template_selector,
-        value_slab=command.value_slab,
-        snapshot_version=command.snapshot_version,
-        render_generation=command.render_generation,
-        export_bundle=command.export_bundle,
-        export_bundle_hash=command.export_bundle_hash,
-        actor_user_id=command.actor_user_id,
+        work_order_id=uuid.UUID(event.work_order_id),
+        assignment_id=assignment_id,
+        report_type=event.report_type,
+        bank_type=event.bank_type,
+        template_selector=event.template_selector,
+        value_slab=event.value_slab,
+        snapshot_version=event.snapshot_version,
+        render_generation=event.render_generation,
+        export_bundle=event.export_bundle,
+        export_bundle_hash=event.export_bundle_hash,
+        actor_user_id=uuid_or_none(event.actor_user_id),
     )
     await build_pack(uow, build, settings=settings, blobs=blobs)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import io
 import re
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -191,20 +191,21 @@ def _fit(width_px: int, height_px: int, box_width: int, box_height: int) -> tupl
     return box_width, max(1, height_px * box_width // width_px)
 
 
-def _group_key(entry: Mapping[str, Any]) -> str:
-    hint = _mapping(entry.get("annexure_hint"))
-    for candidate in (hint.get("category"), hint.get("label"), entry.get("evidence_type")):
+def _first_text(candidates: Iterable[object], default: str) -> str:
+    for candidate in candidates:
         if isinstance(candidate, str) and candidate:
             return candidate
-    return "OTHER"
+    return default
+
+
+def _group_key(entry: Mapping[str, Any]) -> str:
+    hint = _mapping(entry.get("annexure_hint"))
+    return _first_text((hint.get("category"), hint.get("label"), entry.get("evidence_type")), "OTHER")
 
 
 def _group_label(entry: Mapping[str, Any]) -> str:
     hint = _mapping(entry.get("annexure_hint"))
-    for candidate in (hint.get("label"), hint.get("category"), entry.get("evidence_type")):
-        if isinstance(candidate, str) and candidate:
-            return candidate
-    return "Evidence"
+    return _first_text((hint.get("label"), hint.get("category"), entry.get("evidence_type")), "Evidence")
 
 
 def _per_page(group: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -> int:
