@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -233,3 +234,16 @@ def parse_json_text(
     except ValueError:  # JSONDecodeError, bad UTF-8, an integer beyond the digit limit
         raise json_issue(path, "malformed JSON", "json_invalid") from None
     return require_json(value, path=path, max_depth=max_depth, max_bytes=max_bytes)
+
+
+def uuid_or_none(value: object) -> uuid.UUID | None:
+    """``value`` as a uuid column value: ``None`` when it is absent or not a uuid (a service token's
+    user id, an optional id of another service's document). Never raises."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

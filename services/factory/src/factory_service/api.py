@@ -29,7 +29,7 @@ from factory_service.domain.errors import (
 from factory_service.domain.release import PENDING, validate_release_request
 from factory_service.domain.templates import DOCX_MIME_TYPE, JSON_MIME_TYPE, ZIP_MIME_TYPE
 from factory_service.handlers.build_pack import CreatePack, create_pack
-from factory_service.handlers.common import blob_store, releases_url, uuid_or_none
+from factory_service.handlers.common import blob_store, releases_url
 from factory_service.handlers.downloads import (
     Download,
     DownloadArtifact,
@@ -61,7 +61,7 @@ from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
 from shared.consistency import AFTER_HEADER, await_projections, parse_tokens, wait_budget_ms, wait_until
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
-from shared.validation import Key, Text
+from shared.validation import Key, Text, uuid_or_none
 
 router = APIRouter(prefix="/v1/repogen")
 

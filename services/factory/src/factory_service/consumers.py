@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from factory_service.handlers.common import blob_store, uuid_or_none
+from factory_service.handlers.common import blob_store
 from factory_service.handlers.gate_outcome import RecordGateOutcome, record_gate_outcome
 from factory_service.handlers.generation_job import GenerationWorker, RenderPack
 from factory_service.handlers.projections import (
@@ -43,6 +43,7 @@ from shared.contracts.workorders import (
 from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Subscription
 from shared.messaging.envelope import Envelope
+from shared.validation import uuid_or_none
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 

@@ -30,7 +30,14 @@ from shared.consistency import (
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
 from shared.errors import DomainError, IdempotencyKeyReused, ValidationFailed
 from shared.idempotency import IdempotencyStore, StoredResponse
-from shared.validation import MAX_JSON_BYTES, SearchText, SnapshotVersion, json_issue, require_json
+from shared.validation import (
+    MAX_JSON_BYTES,
+    SearchText,
+    SnapshotVersion,
+    json_issue,
+    require_json,
+    uuid_or_none,
+)
 from workorders_service.domain.errors import (
     AcceptanceNotSettled,
     AcceptanceRejected,
@@ -51,7 +58,6 @@ from workorders_service.domain.model import WorkOrder
 from workorders_service.domain.readmodel import pack_state
 from workorders_service.handlers.add_comment import AddComment, add_comment
 from workorders_service.handlers.change_status import ChangeStatus, StatusResult, change_status
-from workorders_service.handlers.common import user_uuid
 from workorders_service.handlers.create_work_order import CreateWorkOrder, create_work_order
 from workorders_service.handlers.export_work_order import ExportWorkOrder, export_work_order
 from workorders_service.handlers.get_work_order import GetWorkOrder, WorkOrderDetail, get_work_order
@@ -217,7 +223,7 @@ async def create_work_order_route(
     params = body.model_dump(mode="json")
     command = CreateWorkOrder(
         tenant_id=uuid.UUID(tenant_id),
-        created_by_user_id=user_uuid(user_id),
+        created_by_user_id=uuid_or_none(user_id),
         source_type=body.source_type.value,
         source_ref_id=body.source_ref_id,
         assignment_id=body.assignment_id,

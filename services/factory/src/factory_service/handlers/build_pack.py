@@ -24,7 +24,7 @@ from factory_service.domain.templates import (
     report_family,
     template_key,
 )
-from factory_service.handlers.common import artifact_ref, emit_pack_state, supersede, uuid_or_none
+from factory_service.handlers.common import artifact_ref, emit_pack_state, supersede
 from factory_service.handlers.pack_queries import PackLink, pack_link
 from factory_service.records import AuditScope, NewPack, WorkOrderRecord
 from factory_service.repositories import AuditLog, JobRepository, PackRepository, WorkOrderRepository
@@ -33,6 +33,7 @@ from shared.blobstore import BlobStore
 from shared.contracts.factory import GenerationRequested, PackCreated, PackFailed
 from shared.db.uow import UnitOfWork
 from shared.stable_json import stable_dumps, stable_sha256
+from shared.validation import uuid_or_none
 
 
 @dataclass(frozen=True)

@@ -33,16 +33,6 @@ def blob_store(settings: Settings) -> BlobStore:
     return BlobStore(settings.blob_dir)
 
 
-def uuid_or_none(value: str | None) -> uuid.UUID | None:
-    """A UUID from an optional wire value; ``None`` for a missing or malformed one."""
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 def releases_url(work_order_id: str) -> str:
     """The poll URL of a work order's releases."""
     return f"/v1/repogen/work-orders/{work_order_id}/releases"

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from factory_service.domain.release import PENDING, billing_metadata, release_audit_action
-from factory_service.handlers.common import emit_pack_state, uuid_or_none
+from factory_service.handlers.common import emit_pack_state
 from factory_service.records import AuditScope
 from factory_service.repositories import AuditLog, ReleaseRepository, WorkOrderRepository
 from shared.contracts.billing import GateDecided
 from shared.contracts.factory import ReleaseRecorded
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 
 log = logging.getLogger(__name__)
 

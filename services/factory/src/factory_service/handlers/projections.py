@@ -10,13 +10,14 @@ import uuid
 from dataclasses import dataclass
 
 from factory_service.handlers.build_pack import BuildPack, build_pack
-from factory_service.handlers.common import supersede, uuid_or_none
+from factory_service.handlers.common import supersede
 from factory_service.records import JsonObject, WorkOrderColumns
 from factory_service.repositories import PackRepository, WorkOrderRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.workorders import ReadyForRender
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ import uuid
 from dataclasses import dataclass
 
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 from workorders_service.domain.model import Comment
-from workorders_service.handlers.common import existing_work_order, user_uuid
+from workorders_service.handlers.common import existing_work_order
 from workorders_service.repositories import WorkOrderRepository
 
 
@@ -38,7 +39,7 @@ async def add_comment(uow: UnitOfWork, command: AddComment) -> CommentAdded:
         work_order_id=wo.id,
         comment_type=command.comment_type,
         body=command.body,
-        created_by_user_id=user_uuid(command.user_id),
+        created_by_user_id=uuid_or_none(command.user_id),
     )
     assert comment is not None  # only system notes (with a note_id) can be skipped
     return CommentAdded(comment, wo.version)

@@ -18,6 +18,7 @@ from shared.contracts.workorders import (
     WorkOrderStatus,
 )
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 from workorders_service.domain.errors import (
     AcceptanceNotSettled,
     AcceptanceRejected,
@@ -38,7 +39,6 @@ from workorders_service.handlers.common import (
     existing_work_order,
     refresh_readiness,
     snapshot_export,
-    user_uuid,
 )
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
@@ -124,7 +124,7 @@ async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
         work_order_id=wo.id,
         comment_type="NOTES",
         body=status_change_comment(current, target, note),
-        created_by_user_id=user_uuid(command.user_id),
+        created_by_user_id=uuid_or_none(command.user_id),
     )
     wo = replace(wo, **updates)
 

@@ -30,24 +30,6 @@ class SnapshotExport:
     bundle_hash: str
 
 
-def user_uuid(user_id: str | None) -> uuid.UUID | None:
-    """The actor as a uuid column value (tokens may carry non-uuid user ids: stored as NULL)."""
-    if not user_id:
-        return None
-    try:
-        return uuid.UUID(user_id)
-    except ValueError:
-        return None
-
-
-def uuid_or_none(value: object) -> uuid.UUID | None:
-    """A uuid of another service's document, or ``None`` when it is absent or not one."""
-    try:
-        return uuid.UUID(str(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 async def existing_work_order(
     repo: WorkOrderRepository, work_order_id: uuid.UUID, *, for_update: bool = False
 ) -> WorkOrder:

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from shared.contracts.workorders import ContractSnapshotted
 from shared.db.uow import UnitOfWork
 from shared.timestamps import utc_now_iso
+from shared.validation import uuid_or_none
 from workorders_service.domain.contract import apply_patch, base_contract, parse_contract, parse_patch_request
 from workorders_service.domain.errors import ContractValidationError, InvalidContractPatch, WorkOrderLocked
 from workorders_service.domain.model import JsonObject, RulesRun, Snapshot
 from workorders_service.domain.readmodel import compute_readiness
 from workorders_service.domain.rules import compute_contract, warning_strings
-from workorders_service.handlers.common import emit, existing_work_order, refresh_readiness, user_uuid
+from workorders_service.handlers.common import emit, existing_work_order, refresh_readiness
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 # Decision 29: from READY_FOR_RENDER on the contract is frozen (terminal statuses have nothing left to edit).
@@ -52,7 +53,7 @@ class ContractPatched:
 
 def _audit(version: int, user_id: str | None) -> JsonObject:
     audit: JsonObject = {"snapshot_version": version}
-    actor = user_uuid(user_id)
+    actor = uuid_or_none(user_id)
     if actor is not None:
         audit["created_by"] = str(actor)
     audit["created_at"] = utc_now_iso()
@@ -100,7 +101,7 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
         rule_warnings=warning_strings(engine["warnings"]),
         evidence=evidence,
     )
-    actor = user_uuid(command.user_id)
+    actor = uuid_or_none(command.user_id)
     input_snapshot = await repo.insert_snapshot(
         wo,
         version=input_version,

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from shared.contracts.evidence import EvidenceState
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 from workorders_service.domain.model import EvidenceProjection
-from workorders_service.handlers.common import lock_work_order, refresh_readiness, uuid_or_none
+from workorders_service.handlers.common import lock_work_order, refresh_readiness
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from shared.contracts.factory import PackCreated, PackFailed, PackGenerated, ReleaseRecorded
 from shared.db.uow import UnitOfWork
-from workorders_service.handlers.common import lock_work_order, uuid_or_none
+from shared.validation import uuid_or_none
+from workorders_service.handlers.common import lock_work_order
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
 PackEvent = PackCreated | PackGenerated | PackFailed | ReleaseRecorded
