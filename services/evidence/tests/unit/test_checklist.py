@@ -42,16 +42,9 @@ class TestEvaluateChecklist:
 
         assert [row["id"] for row in rows] == ["profile-photo-exterior", "profile-doc-sale"]
         exterior, sale = rows
+        # A row is its profile item, unchanged, with the counts against the evidence.
         assert exterior == {
-            "id": "profile-photo-exterior",
-            "label": "Exterior Photos",
-            "evidence_type": "PHOTO",
-            "doc_type": None,
-            "min_count": 2,
-            "is_required": True,
-            "tags_json": {"category": "exterior"},
-            "order_hint": 10,
-            "field_key_hint": "property.address",
+            **LOG01_ITEMS[1],
             "current_count": 1,
             "missing_count": 1,
             "satisfied": False,
