@@ -19,7 +19,7 @@ from evidence_service.handlers.project_work_order import (
     project_work_order,
 )
 from evidence_service.handlers.state import format_rule_warnings
-from evidence_service.records import NewWorkOrder, SnapshotApplied
+from evidence_service.records import NewWorkOrder, SnapshotApplied, project
 from evidence_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.container import ServiceContainer
@@ -46,15 +46,8 @@ async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
         uow,
         ProjectWorkOrder(
             tenant_id=wo.org_id,
-            work_order=NewWorkOrder(
-                work_order_id=uuid.UUID(wo.id),
-                report_type=wo.report_type,
-                bank_type=wo.bank_type,
-                bank_name=wo.bank_name,
-                value_slab=wo.value_slab,
-                template_selector=wo.template_selector,
-                status=wo.status,
-                source_version=envelope.aggregate_version,
+            work_order=project(
+                NewWorkOrder, wo, work_order_id=uuid.UUID(wo.id), source_version=envelope.aggregate_version
             ),
         ),
     )

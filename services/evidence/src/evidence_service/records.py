@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 V = TypeVar("V")
 
 
-def _project(cls: type[V], row: object) -> V:
-    """The ``cls`` part of a row (its fields are a subset of the row's)."""
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+def project(cls: type[V], source: object, **overrides: object) -> V:
+    """The ``cls`` part of ``source`` (a row or a contract naming the same fields), ``overrides`` on top."""
+    values = {f.name: getattr(source, f.name) for f in fields(cls) if f.name not in overrides}  # type: ignore[arg-type]
+    return cls(**values, **overrides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,7 @@ class EvidenceItem(ItemValues):
 
     def values(self) -> ItemValues:
         """The mutable columns, to compare with an overwrite."""
-        return _project(ItemValues, self)
+        return project(ItemValues, self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,7 @@ class FieldLink(LinkValues):
 
     def values(self) -> LinkValues:
         """The mutable columns, to compare with an update."""
-        return _project(LinkValues, self)
+        return project(LinkValues, self)
 
 
 @dataclass(frozen=True, slots=True)

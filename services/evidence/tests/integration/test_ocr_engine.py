@@ -22,6 +22,7 @@ from evidence_service.ocr_engine import (
     validate_langs,
 )
 from scripts.bootstrap import ocr_problem
+from shared.testing.data import pdf_bytes
 
 KANNADA_FONT = Path("/usr/share/fonts/truetype/lohit-kannada/Lohit-Kannada.ttf")
 
@@ -59,28 +60,13 @@ def _render(lines: list[str], image_format: str, mode: str = "RGB") -> bytes:
     return buffer.getvalue()
 
 
-def _pdf_with_text(lines: list[str]) -> bytes:
-    """A minimal one-page PDF whose content stream draws ``lines`` in Helvetica (a real text layer)."""
-    text_ops = "".join(f"({line}) Tj 0 -24 Td " for line in lines)
-    content = f"BT /F1 14 Tf 72 720 Td {text_ops}ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref_at = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n".encode()
-    return bytes(out)
+def _encrypted_pdf(user_password: str) -> bytes:
+    """A one-line text PDF encrypted with ``user_password`` (and an owner password)."""
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(pdf_bytes(("Survey No 9",))))
+    writer.encrypt(user_password=user_password, owner_password="owner")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 class TestTesseractIsInstalled:
@@ -225,8 +211,8 @@ class TestImages:
 
 class TestPdf:
     def test_text_layer_is_read(self) -> None:
-        data = _pdf_with_text(
-            ["SALE DEED", "Land area 111.48 sqm", "Sy. No. 45/2", "Date of inspection 21/02/2026"]
+        data = pdf_bytes(
+            ("SALE DEED", "Land area 111.48 sqm", "Sy. No. 45/2", "Date of inspection 21/02/2026")
         )
 
         result = run_ocr(data, "application/pdf")
@@ -242,7 +228,7 @@ class TestPdf:
         ]
 
     def test_pdf_without_text_layer_says_so(self) -> None:
-        result = run_ocr(_pdf_with_text([]), "application/pdf")
+        result = run_ocr(pdf_bytes(()), "application/pdf")
 
         assert result.extracted_text == ""
         assert result.page_count == 1
@@ -250,23 +236,13 @@ class TestPdf:
         assert result.to_result_json()["note"] == "PDF_HAS_NO_TEXT_LAYER"
 
     def test_password_protected_pdf_says_so(self) -> None:
-        writer = pypdf.PdfWriter(clone_from=io.BytesIO(_pdf_with_text(["Survey No 9"])))
-        writer.encrypt(user_password="secret", owner_password="owner")
-        buffer = io.BytesIO()
-        writer.write(buffer)
-
-        result = run_ocr(buffer.getvalue(), "application/pdf")
+        result = run_ocr(_encrypted_pdf("secret"), "application/pdf")
 
         assert result.note == "PDF_ENCRYPTED"
         assert result.extracted_text == ""
 
     def test_pdf_with_empty_user_password_is_read(self) -> None:
-        writer = pypdf.PdfWriter(clone_from=io.BytesIO(_pdf_with_text(["Survey No 9"])))
-        writer.encrypt(user_password="", owner_password="owner")
-        buffer = io.BytesIO()
-        writer.write(buffer)
-
-        result = run_ocr(buffer.getvalue(), "application/pdf")
+        result = run_ocr(_encrypted_pdf(""), "application/pdf")
 
         assert result.note is None
         assert [f["value"] for f in result.detected_fields] == ["9"]

@@ -42,16 +42,9 @@ class TestEvaluateChecklist:
 
         assert [row["id"] for row in rows] == ["profile-photo-exterior", "profile-doc-sale"]
         exterior, sale = rows
+        # A row is its profile item, unchanged, with the counts against the evidence.
         assert exterior == {
-            "id": "profile-photo-exterior",
-            "label": "Exterior Photos",
-            "evidence_type": "PHOTO",
-            "doc_type": None,
-            "min_count": 2,
-            "is_required": True,
-            "tags_json": {"category": "exterior"},
-            "order_hint": 10,
-            "field_key_hint": "property.address",
+            **LOG01_ITEMS[1],
             "current_count": 1,
             "missing_count": 1,
             "satisfied": False,
@@ -113,26 +106,23 @@ class TestEvaluateChecklist:
         assert negative["min_count"] == -3
 
 
+def _unsatisfied_row(item_id: str, label: str, field_key_hint: str) -> dict[str, Any]:
+    """A required checklist row (min 1) without any evidence yet."""
+    return {
+        "id": item_id,
+        "label": label,
+        "field_key_hint": field_key_hint,
+        "current_count": 0,
+        "min_count": 1,
+        "satisfied": False,
+        "is_required": True,
+    }
+
+
 class TestSuggestForMissingFields:
     CHECKLIST: list[dict[str, Any]] = [
-        {
-            "id": "p1",
-            "label": "Sale Deed",
-            "field_key_hint": "property.address",
-            "current_count": 0,
-            "min_count": 1,
-            "satisfied": False,
-            "is_required": True,
-        },
-        {
-            "id": "p2",
-            "label": "Guideline Screenshot",
-            "field_key_hint": "valuation_inputs.guideline_rate_per_sqm",
-            "current_count": 0,
-            "min_count": 1,
-            "satisfied": False,
-            "is_required": True,
-        },
+        _unsatisfied_row("p1", "Sale Deed", "property.address"),
+        _unsatisfied_row("p2", "Guideline Screenshot", "valuation_inputs.guideline_rate_per_sqm"),
     ]
 
     def test_log02_suggestions_in_input_order(self) -> None:
@@ -140,32 +130,15 @@ class TestSuggestForMissingFields:
             ["property.address", "valuation_inputs.guideline_rate_per_sqm"], self.CHECKLIST
         )
 
+        suggested = {"current_count": 0, "min_count": 1, "satisfied": False, "is_required": True}
         assert result == [
             {
                 "field_key": "property.address",
-                "suggested_items": [
-                    {
-                        "profile_item_id": "p1",
-                        "label": "Sale Deed",
-                        "current_count": 0,
-                        "min_count": 1,
-                        "satisfied": False,
-                        "is_required": True,
-                    }
-                ],
+                "suggested_items": [{"profile_item_id": "p1", "label": "Sale Deed", **suggested}],
             },
             {
                 "field_key": "valuation_inputs.guideline_rate_per_sqm",
-                "suggested_items": [
-                    {
-                        "profile_item_id": "p2",
-                        "label": "Guideline Screenshot",
-                        "current_count": 0,
-                        "min_count": 1,
-                        "satisfied": False,
-                        "is_required": True,
-                    }
-                ],
+                "suggested_items": [{"profile_item_id": "p2", "label": "Guideline Screenshot", **suggested}],
             },
         ]
 

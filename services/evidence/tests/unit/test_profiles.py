@@ -71,6 +71,18 @@ def _org_profiles() -> list[dict[str, Any]]:
     ]
 
 
+def _default_profile(profile_id: str, name: str, bank_type: str, value_slab: str) -> dict[str, Any]:
+    """A default VALUATION profile as the repository would return it."""
+    return {
+        "id": profile_id,
+        "name": name,
+        "report_type": "VALUATION",
+        "bank_type": bank_type,
+        "value_slab": value_slab,
+        "is_default": True,
+    }
+
+
 def _selected_name(report_type: str, bank_type: str, value_slab: str, profiles: Any = None) -> str | None:
     chosen = select_default(
         _org_profiles() if profiles is None else profiles, report_type, bank_type, value_slab
@@ -192,25 +204,27 @@ class TestSeedProfiles:
 
 
 class TestSelectDefault:
-    def test_log06_bank_other_with_lt5cr_gets_sbi(self) -> None:
-        assert _selected_name("VALUATION", "OTHER", "LT_5CR") == SBI
-
-    def test_log06_psu_with_lt5cr_keeps_exact_bank(self) -> None:
-        assert _selected_name("VALUATION", "PSU_GENERIC", "LT_5CR") == PSU
-
     @pytest.mark.parametrize(
-        ("bank_type", "expected"),
-        [("SBI", SBI), ("PSU_GENERIC", PSU), ("COOP", COOP), ("AGRI", AGRI)],
+        ("bank_type", "value_slab", "expected"),
+        [
+            pytest.param("OTHER", "LT_5CR", SBI, id="log06-bank-other-lt5cr-gets-sbi"),
+            pytest.param("PSU_GENERIC", "LT_5CR", PSU, id="log06-psu-lt5cr-keeps-exact-bank"),
+            *(
+                pytest.param(bank_type, "UNKNOWN", expected, id=f"exact-bank-at-creation-{bank_type}")
+                for bank_type, expected in [
+                    ("SBI", SBI),
+                    ("PSU_GENERIC", PSU),
+                    ("COOP", COOP),
+                    ("AGRI", AGRI),
+                ]
+            ),
+            # The original picked Agri here (tie with Co-op broken by name); decision 4 forbids it.
+            pytest.param("OTHER", "UNKNOWN", PSU, id="decision4-bank-other-at-creation-is-not-agri-or-coop"),
+            pytest.param("OTHER", "GT_5CR", PSU, id="bank-other-over-5cr-gets-psu"),
+        ],
     )
-    def test_exact_bank_match_at_creation(self, bank_type: str, expected: str) -> None:
-        assert _selected_name("VALUATION", bank_type, "UNKNOWN") == expected
-
-    def test_decision4_bank_other_at_creation_is_not_agri_or_coop(self) -> None:
-        # The original picked Agri here (tie with Co-op broken by name); decision 4 forbids it.
-        assert _selected_name("VALUATION", "OTHER", "UNKNOWN") == PSU
-
-    def test_bank_other_over_5cr_gets_psu(self) -> None:
-        assert _selected_name("VALUATION", "OTHER", "GT_5CR") == PSU
+    def test_valuation_default(self, bank_type: str, value_slab: str, expected: str) -> None:
+        assert _selected_name("VALUATION", bank_type, value_slab) == expected
 
     @pytest.mark.parametrize(
         ("report_type", "expected"),
@@ -227,14 +241,7 @@ class TestSelectDefault:
         assert _selected_name(report_type, bank_type, "LT_5CR") == expected
 
     def test_org_generic_valuation_profile_wins_for_bank_other(self) -> None:
-        generic = {
-            "id": "custom",
-            "name": "Valuation Generic",
-            "report_type": "VALUATION",
-            "bank_type": "OTHER",
-            "value_slab": "UNKNOWN",
-            "is_default": True,
-        }
+        generic = _default_profile("custom", "Valuation Generic", "OTHER", "UNKNOWN")
 
         assert (
             _selected_name("VALUATION", "OTHER", "LT_5CR", [*_org_profiles(), generic]) == "Valuation Generic"
@@ -257,22 +264,8 @@ class TestSelectDefault:
 
     def test_exact_slab_beats_unknown_slab_within_a_bank(self) -> None:
         profiles = [
-            {
-                "id": "a",
-                "name": "A any",
-                "report_type": "VALUATION",
-                "bank_type": "SBI",
-                "value_slab": "UNKNOWN",
-                "is_default": True,
-            },
-            {
-                "id": "b",
-                "name": "B big",
-                "report_type": "VALUATION",
-                "bank_type": "SBI",
-                "value_slab": "GT_5CR",
-                "is_default": True,
-            },
+            _default_profile("a", "A any", "SBI", "UNKNOWN"),
+            _default_profile("b", "B big", "SBI", "GT_5CR"),
         ]
 
         assert _selected_name("VALUATION", "SBI", "GT_5CR", profiles) == "B big"

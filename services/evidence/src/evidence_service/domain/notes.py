@@ -60,6 +60,11 @@ class SystemNote:
     body: str
     comment_type: str = "NOTES"
 
+    @classmethod
+    def of(cls, work_order_id: str, kind: NoteKind, discriminator: str, body: str) -> SystemNote:
+        """The note of ``kind`` for one cause (``discriminator``), with the id that cause always gets."""
+        return cls(note_id(work_order_id, kind, discriminator), work_order_id, kind, body)
+
     def to_dict(self) -> dict[str, Any]:
         """The note as carried in the ``evidence_state`` event payload."""
         return {
@@ -106,12 +111,7 @@ def field_links_updated_note(
     if hidden > 0:
         shown.append(f"- ... and {hidden} more change(s)")
     body = "Field evidence links updated:\n" + "\n".join(shown)
-    return SystemNote(
-        id=note_id(work_order_id, NoteKind.FIELD_LINKS_UPDATED, discriminator),
-        work_order_id=work_order_id,
-        kind=NoteKind.FIELD_LINKS_UPDATED,
-        body=body,
-    )
+    return SystemNote.of(work_order_id, NoteKind.FIELD_LINKS_UPDATED, discriminator, body)
 
 
 def ocr_enqueued_note(
@@ -123,19 +123,11 @@ def ocr_enqueued_note(
     "placeholder" is dropped. The OCR job id makes the note id unique per request.
     """
     kind = f"{evidence_type}/{doc_type}" if doc_type else evidence_type
-    return SystemNote(
-        id=note_id(work_order_id, NoteKind.OCR_ENQUEUED, ocr_job_id),
-        work_order_id=work_order_id,
-        kind=NoteKind.OCR_ENQUEUED,
-        body=f"OCR enqueued for evidence {evidence_item_id} ({kind})",
-    )
+    body = f"OCR enqueued for evidence {evidence_item_id} ({kind})"
+    return SystemNote.of(work_order_id, NoteKind.OCR_ENQUEUED, ocr_job_id, body)
 
 
 def profile_selected_note(work_order_id: str, profile_id: str, discriminator: str) -> SystemNote:
     """Note for a profile selection: ``Evidence profile selected: <profile_id>`` (§4.4)."""
-    return SystemNote(
-        id=note_id(work_order_id, NoteKind.PROFILE_SELECTED, discriminator),
-        work_order_id=work_order_id,
-        kind=NoteKind.PROFILE_SELECTED,
-        body=f"Evidence profile selected: {profile_id}",
-    )
+    body = f"Evidence profile selected: {profile_id}"
+    return SystemNote.of(work_order_id, NoteKind.PROFILE_SELECTED, discriminator, body)

@@ -11,10 +11,9 @@ from evidence_service.handlers.state import (
     ensure_unlocked,
     evidence_for_rules,
     load_evidence,
+    locked_work_order,
     publish_state,
-    work_order_of,
 )
-from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
 
 
@@ -36,8 +35,7 @@ class AnnexureOrder:
 
 async def auto_order_annexure(uow: UnitOfWork, command: AutoOrderAnnexure) -> AnnexureOrder:
     """Only ``annexure_order`` changes (the original UI wiped other columns); one event when it did."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     ensure_unlocked(wo)
     items = await repos.items.of_work_order(wo.work_order_id)
     order = auto_order(evidence_for_rules(items))

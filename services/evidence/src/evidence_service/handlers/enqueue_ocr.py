@@ -10,12 +10,11 @@ from evidence_service.domain.notes import ocr_enqueued_note
 from evidence_service.handlers.state import (
     WorkOrderCommand,
     WorkOrderEvidence,
+    locked_work_order,
     publish_state,
     uuid_or_none,
-    work_order_of,
 )
 from evidence_service.records import OcrJob
-from evidence_service.repositories import Repositories
 from shared.contracts.evidence import OcrRequested
 from shared.db.uow import UnitOfWork
 
@@ -38,8 +37,7 @@ class OcrQueued:
 
 async def enqueue_ocr(uow: UnitOfWork, command: EnqueueOcr) -> OcrQueued:
     """Queue the job; the OCR consumer runs it (:mod:`evidence_service.handlers.process_ocr_job`)."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     wo_id = wo.work_order_id
     item_id = uuid_or_none(command.evidence_item_id)
     item = await repos.items.get(wo_id, item_id) if item_id is not None else None

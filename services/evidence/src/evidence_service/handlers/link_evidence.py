@@ -12,11 +12,10 @@ from evidence_service.handlers.state import (
     WorkOrderEvidence,
     ensure_unlocked,
     load_evidence,
+    locked_work_order,
     publish_state,
-    work_order_of,
 )
 from evidence_service.records import ItemValues
-from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
 
 
@@ -38,8 +37,7 @@ class LinkEvidence(WorkOrderCommand):
 
 async def link_evidence(uow: UnitOfWork, command: LinkEvidence) -> WorkOrderEvidence:
     """Create or overwrite the items; one ``evidence_state`` when anything changed."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     ensure_unlocked(wo)
     wanted_docs = list(dict.fromkeys(i.values.document_id for i in command.items if i.values.document_id))
     visible = await repos.documents.by_ids(wanted_docs)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evidence_service.handlers.state import WorkOrderCommand, WorkOrderEvidence, load_evidence, work_order_of
+from evidence_service.handlers.state import (
+    WorkOrderCommand,
+    WorkOrderEvidence,
+    load_evidence,
+    locked_work_order,
+)
 from evidence_service.records import FieldDef
 from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
@@ -30,7 +35,6 @@ class ListFieldLinks(WorkOrderCommand):
 
 async def list_field_links(uow: UnitOfWork, command: ListFieldLinks) -> FieldLinksOverview:
     """All links of the work order with the (seeded on first use) field definitions."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     await repos.profiles.ensure_defaults()
     return await field_links_overview(repos, await load_evidence(repos, wo))

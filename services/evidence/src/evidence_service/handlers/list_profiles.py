@@ -9,6 +9,7 @@ from evidence_service.handlers.state import (
     WorkOrderEvidence,
     choose_default,
     load_evidence,
+    locked_work_order,
     publish_state,
     work_order_of,
 )
@@ -40,8 +41,7 @@ class ListProfiles(WorkOrderCommand):
 
 async def list_profiles(uow: UnitOfWork, command: ListProfiles) -> ProfilesOverview:
     """§4.4: reading the profiles of a work order without one assigns the default as a side effect."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     if wo.evidence_profile_id is not None:
         await repos.profiles.ensure_defaults()
         return await profiles_overview(repos, wo)

@@ -12,10 +12,10 @@ from evidence_service.handlers.state import (
     WorkOrderCommand,
     choose_default,
     ensure_unlocked,
+    locked_work_order,
     publish_state,
     work_order_of,
 )
-from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
 
 
@@ -30,8 +30,7 @@ class SelectProfile(WorkOrderCommand):
 
 async def select_profile(uow: UnitOfWork, command: SelectProfile) -> ProfilesOverview:
     """Select the profile; the same selection again changes nothing (no note, no event)."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     ensure_unlocked(wo)
     await repos.profiles.ensure_defaults()
     if command.use_default:

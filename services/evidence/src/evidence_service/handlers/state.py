@@ -65,6 +65,16 @@ async def work_order_of(
     return wo
 
 
+async def locked_work_order(uow: UnitOfWork, command: WorkOrderCommand) -> tuple[Repositories, WorkOrder]:
+    """The repositories of the command's tenant and its work order, row-locked until the unit of work ends.
+
+    Every use case that may change a work order's evidence holds this lock, so its versions never
+    interleave; 404 ``WORK_ORDER_NOT_FOUND`` when the projection does not know the work order.
+    """
+    repos = Repositories.of(uow.session, command.tenant_id)
+    return repos, await work_order_of(repos, command.work_order_id, for_update=True)
+
+
 def base_contract(wo: WorkOrder) -> dict[str, Any]:
     """The contract readiness is evaluated on: the latest snapshot's, else the §1.5 step 1 base."""
     if isinstance(wo.latest_contract, Mapping):

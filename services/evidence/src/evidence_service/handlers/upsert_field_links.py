@@ -19,9 +19,9 @@ from evidence_service.handlers.state import (
     WorkOrderCommand,
     ensure_unlocked,
     load_evidence,
+    locked_work_order,
     publish_state,
     uuid_or_none,
-    work_order_of,
 )
 from evidence_service.records import LinkValues, WorkOrder
 from evidence_service.repositories import Repositories
@@ -111,8 +111,7 @@ async def _upsert(
 
 async def upsert_field_links(uow: UnitOfWork, command: UpsertFieldLinks) -> FieldLinksOverview:
     """Apply every line in order; the changed ones become one system note and one ``evidence_state``."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    wo = await work_order_of(repos, command.work_order_id, for_update=True)
+    repos, wo = await locked_work_order(uow, command)
     await repos.profiles.ensure_defaults()
     ensure_unlocked(wo)
     wo_id = wo.work_order_id
