@@ -12,11 +12,11 @@ from evidence_service.handlers.state import (
     WorkOrderEvidence,
     locked_work_order,
     publish_state,
-    uuid_or_none,
 )
 from evidence_service.records import OcrJob
 from shared.contracts.evidence import OcrRequested
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 
 
 @dataclass(frozen=True)

@@ -277,13 +277,3 @@ async def choose_default(repos: Repositories, wo: WorkOrder) -> uuid.UUID | None
     ]
     chosen = select_default(candidates, wo.report_type, wo.bank_type, wo.value_slab)
     return None if chosen is None else uuid.UUID(str(chosen["id"]))
-
-
-def uuid_or_none(value: str | None) -> uuid.UUID | None:
-    """``value`` as a uuid when it is one (user ids of service tokens are not)."""
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

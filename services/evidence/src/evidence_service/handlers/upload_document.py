@@ -12,11 +12,11 @@ from PIL import Image, UnidentifiedImageError
 
 from evidence_service.domain.errors import UnsupportedDocumentType
 from evidence_service.domain.uploads import safe_filename, sniff_content_type
-from evidence_service.handlers.state import uuid_or_none
 from evidence_service.records import Document, DocumentMetadata, NewDocument
 from evidence_service.repositories import DocumentRepository
 from shared.blobstore import BlobStore
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 
 ACCEPTED_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/webp", "image/heic")
 _VERIFIED_IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})

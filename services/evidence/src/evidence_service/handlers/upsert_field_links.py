@@ -21,11 +21,11 @@ from evidence_service.handlers.state import (
     load_evidence,
     locked_work_order,
     publish_state,
-    uuid_or_none,
 )
 from evidence_service.records import LinkValues, WorkOrder
 from evidence_service.repositories import Repositories
 from shared.db.uow import UnitOfWork
+from shared.validation import uuid_or_none
 
 
 @dataclass(frozen=True)
