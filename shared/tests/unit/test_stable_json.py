@@ -16,22 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.stable_json import js_number_to_string, stable_dumps, stable_sha256
+from shared.testing.data import hash01_bundle
 
-HASH_01_BUNDLE: dict[str, Any] = {
-    "work_order_id": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
-    "snapshot_version": 2,
-    "contract_json": {"meta": {"report_type": "VALUATION", "template_selector": "SBI_FORMAT_A"}},
-    "derived_json": {
-        "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
-    },
-    "readiness_json": {
-        "completeness_score": 100,
-        "missing_fields": [],
-        "missing_evidence": [],
-        "warnings": [],
-    },
-    "evidence_manifest": [],
-}
+HASH_01_BUNDLE: dict[str, Any] = hash01_bundle()
 HASH_01_STRING = (
     '{"contract_json":{"meta":{"report_type":"VALUATION","template_selector":"SBI_FORMAT_A"}},'
     '"derived_json":{"computed_values":{"FMV":1000000,"distress_value":800000,"realizable_value":950000}},'

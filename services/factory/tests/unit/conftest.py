@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from shared.testing import data
+
 WORK_ORDER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
 EXTERIOR_SHA = "e" * 64
 INTERIOR_KEY = "tenants/1111/documents/interior.png"
@@ -15,21 +17,7 @@ INTERIOR_KEY = "tenants/1111/documents/interior.png"
 @pytest.fixture
 def hash01_bundle() -> dict[str, Any]:
     """The export bundle of vectors HASH-01 (also the FAC-* fixture)."""
-    return {
-        "work_order_id": WORK_ORDER_ID,
-        "snapshot_version": 2,
-        "contract_json": {"meta": {"report_type": "VALUATION", "template_selector": "SBI_FORMAT_A"}},
-        "derived_json": {
-            "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
-        },
-        "readiness_json": {
-            "completeness_score": 100,
-            "missing_fields": [],
-            "missing_evidence": [],
-            "warnings": [],
-        },
-        "evidence_manifest": [],
-    }
+    return data.hash01_bundle()
 
 
 def _manifest_entry(

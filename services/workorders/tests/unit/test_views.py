@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.stable_json import stable_sha256
-from shared.testing.data import COMPLETE_READINESS
+from shared.testing.data import hash01_bundle
 from workorders_service.domain.contract import ContractValidationError, default_contract
 from workorders_service.domain.model import EvidenceProjection, PackProjection, Snapshot
 from workorders_service.domain.readmodel import (
@@ -232,16 +232,7 @@ class TestExportBundle:
         assert export_bundle_hash(bundle) == stable_sha256(bundle)
 
     def test_hash_01_vector(self) -> None:
-        bundle = {
-            "work_order_id": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
-            "snapshot_version": 2,
-            "contract_json": {"meta": {"report_type": "VALUATION", "template_selector": "SBI_FORMAT_A"}},
-            "derived_json": {
-                "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
-            },
-            "readiness_json": COMPLETE_READINESS,
-            "evidence_manifest": [],
-        }
+        bundle = hash01_bundle()
         assert (
             export_bundle_hash(bundle) == "4199866aaed34c4f31459091063f1203e80e49972c5a88b0d7cf15878f202e18"
         )

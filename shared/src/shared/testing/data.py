@@ -6,6 +6,7 @@ exercising what the tests exercise.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Final
 
 TEST_TENANT: Final = "11111111-1111-1111-1111-111111111111"
@@ -60,6 +61,22 @@ COMPLETE_READINESS: Final[dict[str, Any]] = {
     "missing_evidence": [],
     "warnings": [],
 }
+
+HASH_01_WORK_ORDER_ID: Final = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
+
+
+def hash01_bundle() -> dict[str, Any]:
+    """A fresh copy of the export bundle of vector HASH-01 (vectors.md; also the FAC-* fixture)."""
+    return {
+        "work_order_id": HASH_01_WORK_ORDER_ID,
+        "snapshot_version": 2,
+        "contract_json": {"meta": {"report_type": "VALUATION", "template_selector": "SBI_FORMAT_A"}},
+        "derived_json": {
+            "computed_values": {"FMV": 1000000, "realizable_value": 950000, "distress_value": 800000}
+        },
+        "readiness_json": copy.deepcopy(COMPLETE_READINESS),
+        "evidence_manifest": [],
+    }
 
 
 def dev_login_body(*roles: str, user_id: str = TEST_USER) -> dict[str, Any]:
