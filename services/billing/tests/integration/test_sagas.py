@@ -31,19 +31,23 @@ class Flow:
         self.version = 0
         self.factory_version = 0
 
-    async def created(self) -> None:
+    async def next_work_order_event(self, event: Any) -> Any:
+        """Publish ``event`` as the work order's next version."""
         self.version += 1
-        event = self.bh.work_order_created(
-            self.wo,
-            external_key=self.key,
-            value_slab="UNKNOWN",
-            template_selector="UNKNOWN",
-            at="2026-02-24T10:00:00.000Z",
+        return await self.bh.publish(self.producer, event, key=self.wo, version=self.version)
+
+    async def created(self) -> None:
+        await self.next_work_order_event(
+            self.bh.work_order_created(
+                self.wo,
+                external_key=self.key,
+                value_slab="UNKNOWN",
+                template_selector="UNKNOWN",
+                at="2026-02-24T10:00:00.000Z",
+            )
         )
-        await self.bh.publish(self.producer, event, key=self.wo, version=self.version)
 
     async def status(self, frm: str, to: str, **extra: Any) -> Any:
-        self.version += 1
         request = None
         if to == "DATA_PENDING":
             request = AcceptanceRequest(
@@ -52,10 +56,11 @@ class Flow:
                 billing_external_key=self.key,
                 tenant_id=TEST_TENANT,
             )
-        event = StatusChanged(
-            work_order_id=self.wo, from_status=frm, to_status=to, acceptance_request=request, **extra
+        return await self.next_work_order_event(
+            StatusChanged(
+                work_order_id=self.wo, from_status=frm, to_status=to, acceptance_request=request, **extra
+            )
         )
-        return await self.bh.publish(self.producer, event, key=self.wo, version=self.version)
 
     async def accept(self) -> tuple[Any, dict[str, Any]]:
         await self.created()
@@ -246,13 +251,7 @@ class TestAcceptance:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
         await f.accept()
-        f.version += 1
-        await bh.publish(
-            f.producer,
-            WorkOrderCancelled(work_order_id=f.wo, previous_status="DATA_PENDING"),
-            key=f.wo,
-            version=f.version,
-        )
+        await f.next_work_order_event(WorkOrderCancelled(work_order_id=f.wo, previous_status="DATA_PENDING"))
         state = await f.billing(lambda s: s["hold_status"] == "released")
         assert state["status"] == "CANCELLED"
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 0, "available": 1}
@@ -267,13 +266,7 @@ class TestAcceptance:
     ) -> None:
         p = flow(None)
         await p.accept()
-        p.version += 1
-        await bh.publish(
-            p.producer,
-            WorkOrderClosed(work_order_id=p.wo, previous_status="DATA_PENDING"),
-            key=p.wo,
-            version=p.version,
-        )
+        await p.next_work_order_event(WorkOrderClosed(work_order_id=p.wo, previous_status="DATA_PENDING"))
         closed = await p.billing(lambda s: s["status"] == "CLOSED")
         assert closed["invoice_status"] == "draft"
         acc = await bh.make_account(studio, wallet=1)
@@ -281,13 +274,7 @@ class TestAcceptance:
         await c.accept()
         rid, _ = await c.release("rel-close")
         await c.decision(rid)
-        c.version += 1
-        await bh.publish(
-            c.producer,
-            WorkOrderClosed(work_order_id=c.wo, previous_status="READY_FOR_RENDER"),
-            key=c.wo,
-            version=c.version,
-        )
+        await c.next_work_order_event(WorkOrderClosed(work_order_id=c.wo, previous_status="READY_FOR_RENDER"))
         after = await c.billing(lambda s: s["status"] == "CLOSED")
         assert after["hold_status"] == "consumed"
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
