@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic.alias_generators import to_camel
 
 from billing_service.domain.accounts import BillingMode, api_enum
 from billing_service.domain.gate import billing_gate_status
@@ -255,22 +256,12 @@ def ledger_entry(row: LedgerEntryRow) -> LedgerEntryView:
     return LedgerEntryView.model_validate(row, from_attributes=True)
 
 
-class LedgerEntryCamelView(View):
+class LedgerEntryCamelView(LedgerEntryView):
     """The raw ledger row in camelCase with lower-case reason (V1's consume/release answer)."""
 
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
-    id: str
-    tenant_id: str = Field(alias="tenantId")
-    account_id: str = Field(alias="accountId")
-    reservation_id: str | None = Field(alias="reservationId")
-    delta: int
     reason: str
-    ref_type: str | None = Field(alias="refType")
-    ref_id: str | None = Field(alias="refId")
-    idempotency_key: str = Field(alias="idempotencyKey")
-    metadata_json: JsonDict = Field(alias="metadataJson")
-    created_at: Instant = Field(alias="createdAt")
 
 
 def ledger_entry_camel(row: LedgerEntryRow) -> LedgerEntryCamelView:

@@ -7,11 +7,11 @@ is measured. Saga inputs are real envelopes published on the real broker.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -20,10 +20,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.base import Event
+from shared.contracts.workorders import WorkOrderCreated, WorkOrderView
 from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.testing.fixtures import TEST_TENANT
+from shared.testing.gateway import create_account, eventually
 
 
 @pytest.fixture
@@ -43,24 +45,6 @@ async def direct(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
         base_url=stack.urls["billing"], headers=headers, timeout=60, limits=limits
     ) as client:
         yield client
-
-
-@pytest.fixture
-async def studio(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
-    """Studio super-admin client (admin bearer) through the gateway."""
-    headers = {"authorization": f"Bearer {stack.secrets.studio_admin_token}"}
-    async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def db(stack: StackInfo) -> AsyncIterator[asyncpg.Connection]:
-    """An admin connection for assertions on the billing schema."""
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
@@ -89,27 +73,11 @@ def unique_key(kind: str = "partner") -> str:
 
 
 async def make_account(
-    studio: httpx.AsyncClient,
-    *,
-    wallet: int = 0,
-    mode: str = "credit",
-    tenant_id: str = TEST_TENANT,
-    key: str | None = None,
-    allowance: int | None = None,
+    studio: httpx.AsyncClient, *, wallet: int = 0, mode: str = "credit", allowance: int | None = None
 ) -> Account:
     """Create an account, grant ``wallet`` credits and set its mode (forced when nothing is available)."""
-    external_key = key or unique_key()
-    resp = await studio.post(
-        "/v1/control/accounts",
-        json={
-            "tenant_id": tenant_id,
-            "account_type": "external_associate",
-            "display_name": f"Test {external_key}",
-            "external_key": external_key,
-        },
-    )
-    assert resp.status_code == 201, resp.text
-    account_id = resp.json()["account_id"]
+    external_key = unique_key()
+    account_id = await create_account(studio, display_name=f"Test {external_key}", external_key=external_key)
     if wallet:
         grant = await studio.post(
             f"/v1/control/accounts/{account_id}/credits/grant",
@@ -121,7 +89,7 @@ async def make_account(
         policy["monthly_report_allowance"] = allowance
     resp = await studio.patch(f"/v1/control/accounts/{account_id}/policy", json=policy)
     assert resp.status_code == 200, resp.text
-    return Account(account_id, external_key, tenant_id)
+    return Account(account_id, external_key, TEST_TENANT)
 
 
 async def balance(svc: httpx.AsyncClient, account_id: str) -> dict[str, int]:
@@ -153,26 +121,40 @@ async def publish(
     return env
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within_s: float = 30.0, what: str = "condition"
-) -> Any:
-    """Poll ``check`` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 async def outbox_events(db: asyncpg.Connection, topic: str, key: str) -> list[dict[str, Any]]:
     """Envelopes billing wrote for ``key`` on ``topic``, in order."""
     rows = await db.fetch(
         "SELECT envelope FROM billing.outbox WHERE topic = $1 AND key = $2 ORDER BY id", topic, key
     )
     return [json.loads(r["envelope"]) for r in rows]
+
+
+def work_order_created(
+    work_order_id: str,
+    *,
+    external_key: str | None = None,
+    value_slab: str = "LT_5CR",
+    template_selector: str = "SBI_LT_5CR",
+    at: str | None = None,
+) -> WorkOrderCreated:
+    """``WorkOrderCreated`` for a DRAFT SBI valuation of the test tenant, as work-orders would publish it."""
+    now = at or datetime.now(UTC).isoformat()
+    return WorkOrderCreated(
+        work_order=WorkOrderView(
+            id=work_order_id,
+            org_id=TEST_TENANT,
+            source_type="TENANT",
+            report_type="VALUATION",
+            bank_name="State Bank of India",
+            bank_type="SBI",
+            value_slab=value_slab,
+            template_selector=template_selector,
+            status="DRAFT",
+            billing_external_key=external_key,
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 class Helpers:
@@ -185,6 +167,7 @@ class Helpers:
     publish = staticmethod(publish)
     eventually = staticmethod(eventually)
     outbox_events = staticmethod(outbox_events)
+    work_order_created = staticmethod(work_order_created)
 
 
 @pytest.fixture

@@ -288,7 +288,7 @@ class TestIdempotencyAndErrors:
 
 class TestAccountsAndStreams:
     async def test_upsert_keeps_suspension_and_publishes_account_status(
-        self, svc, studio, bh, db: asyncpg.Connection
+        self, svc, studio, bh, admin_db: asyncpg.Connection
     ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await studio.patch(f"/v1/control/accounts/{acc.id}/status", json={"status": "suspended"})
@@ -305,7 +305,7 @@ class TestAccountsAndStreams:
         assert again.json()["account_id"] == acc.id
         assert again.json()["display_name"] == "Renamed"
         assert again.json()["account_status"] == "SUSPENDED"  # decision 18
-        events = await bh.outbox_events(db, "billing.account-status.v1", acc.id)
+        events = await bh.outbox_events(admin_db, "billing.account-status.v1", acc.id)
         versions = [e["aggregate_version"] for e in events]
         assert versions == sorted(versions) and len(set(versions)) == len(versions) >= 4
         assert events[-1]["payload"]["display_name"] == "Renamed"
@@ -333,7 +333,7 @@ class TestAccountsAndStreams:
         assert [a["id"] for a in found] == [acc.id]
 
     async def test_usage_events_for_unknown_accounts_are_unmatched(
-        self, svc, bh, db: asyncpg.Connection
+        self, svc, bh, admin_db: asyncpg.Connection
     ) -> None:
         key = f"v1:test:{uuid.uuid4()}"
         body = {
@@ -349,7 +349,7 @@ class TestAccountsAndStreams:
         assert first.json()["id"] == second.json()["id"]
         assert first.json()["account_id"] is None and first.json()["unmatched"] is True
         assert first.json()["source_system"] == "V1"
-        row = await db.fetchrow(
+        row = await admin_db.fetchrow(
             "SELECT tenant_id, unmatched FROM billing.usage_events WHERE idempotency_key = $1", key
         )
         assert row["tenant_id"] is None and row["unmatched"] is True

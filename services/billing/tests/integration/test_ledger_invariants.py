@@ -39,21 +39,21 @@ from shared.testing.fixtures import TEST_TENANT
 pytestmark = pytest.mark.stack
 
 
-async def invariant_violations(db: asyncpg.Connection, account_id: str) -> list[str]:
+async def invariant_violations(admin_db: asyncpg.Connection, account_id: str) -> list[str]:
     """The books of one account checked from the rows themselves."""
     aid = uuid.UUID(account_id)
-    b = await db.fetchrow(
+    b = await admin_db.fetchrow(
         "SELECT wallet, reserved, available FROM billing.balances WHERE account_id = $1", aid
     )
-    wallet = await db.fetchval(
+    wallet = await admin_db.fetchval(
         "SELECT coalesce(sum(delta), 0) FROM billing.ledger_entries WHERE account_id = $1 "
         "AND reason IN ('grant', 'topup', 'adjustment', 'consume')",
         aid,
     )
-    reserved = await db.fetchval(
+    reserved = await admin_db.fetchval(
         "SELECT coalesce(sum(amount), 0) FROM billing.holds WHERE account_id = $1 AND status = 'active'", aid
     )
-    twice = await db.fetchval(
+    twice = await admin_db.fetchval(
         "SELECT count(*) FROM (SELECT hold_id FROM billing.ledger_entries WHERE account_id = $1 "
         "AND reason IN ('consume', 'release') GROUP BY hold_id HAVING count(*) > 1) x",
         aid,
@@ -71,7 +71,7 @@ async def invariant_violations(db: asyncpg.Connection, account_id: str) -> list[
 
 
 class TestConcurrency:
-    async def test_50_concurrent_reserves_against_10_credits(self, direct, studio, bh, db) -> None:
+    async def test_50_concurrent_reserves_against_10_credits(self, direct, studio, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=10)
 
         async def one(i: int) -> Any:
@@ -90,14 +90,14 @@ class TestConcurrency:
         assert codes == {201: 10, 409: 40}, codes
         assert {r.json()["code"] for r in responses if r.status_code == 409} == {"INSUFFICIENT_CREDITS"}
         assert await bh.balance(direct, acc.id) == {"wallet": 10, "reserved": 10, "available": 0}
-        active = await db.fetchval(
+        active = await admin_db.fetchval(
             "SELECT count(*) FROM billing.holds WHERE account_id = $1 AND status = 'active'",
             uuid.UUID(acc.id),
         )
         assert active == 10
-        assert await invariant_violations(db, acc.id) == []
+        assert await invariant_violations(admin_db, acc.id) == []
 
-    async def test_concurrent_same_key_reserves_make_one_hold(self, direct, studio, bh, db) -> None:
+    async def test_concurrent_same_key_reserves_make_one_hold(self, direct, studio, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=5)
         body = {"account_id": acc.id, "ref_type": "load", "ref_id": "same", "idempotency_key": "same"}
         responses = await asyncio.gather(
@@ -107,7 +107,9 @@ class TestConcurrency:
         assert len({r.json()["id"] for r in responses}) == 1
         assert await bh.balance(direct, acc.id) == {"wallet": 5, "reserved": 1, "available": 4}
 
-    async def test_concurrent_consume_and_release_resolve_a_hold_once(self, direct, studio, bh, db) -> None:
+    async def test_concurrent_consume_and_release_resolve_a_hold_once(
+        self, direct, studio, bh, admin_db
+    ) -> None:
         acc = await bh.make_account(studio, wallet=10)
         holds = []
         for i in range(10):
@@ -141,7 +143,7 @@ class TestConcurrency:
             assert sorted(r.status_code for r in pair) == [201, 409]
         b = await bh.balance(direct, acc.id)
         assert b["reserved"] == 0 and b["wallet"] + 0 == b["available"]
-        assert await invariant_violations(db, acc.id) == []
+        assert await invariant_violations(admin_db, acc.id) == []
 
 
 OPS = st.lists(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,8 +16,6 @@ from shared.contracts.workorders import (
     Readiness,
     ReadinessChanged,
     StatusChanged,
-    WorkOrderCreated,
-    WorkOrderView,
 )
 from shared.devstack.launcher import StackInfo
 from shared.testing.fixtures import TEST_TENANT, make_token
@@ -32,26 +29,6 @@ async def jwt_direct(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"authorization": f"Bearer {make_token(stack)}"}
     async with httpx.AsyncClient(base_url=stack.urls["billing"], headers=headers, timeout=30) as client:
         yield client
-
-
-def created(wo: str, key: str | None = None) -> WorkOrderCreated:
-    now = datetime.now(UTC).isoformat()
-    return WorkOrderCreated(
-        work_order=WorkOrderView(
-            id=wo,
-            org_id=TEST_TENANT,
-            source_type="TENANT",
-            report_type="VALUATION",
-            bank_name="State Bank of India",
-            bank_type="SBI",
-            value_slab="LT_5CR",
-            template_selector="SBI_LT_5CR",
-            status="DRAFT",
-            billing_external_key=key,
-            created_at=now,
-            updated_at=now,
-        )
-    )
 
 
 def readiness(wo: str) -> ReadinessChanged:
@@ -71,7 +48,7 @@ class TestAfterOnWorkOrderReads:
         self, jwt_direct: httpx.AsyncClient, producer: AIOKafkaProducer, bh: Any
     ) -> None:
         wo = str(uuid.uuid4())
-        await bh.publish(producer, created(wo), key=wo, version=1)
+        await bh.publish(producer, bh.work_order_created(wo), key=wo, version=1)
         # An event billing otherwise ignores still advances the row's source version.
         await bh.publish(producer, readiness(wo), key=wo, version=2)
         resp = await jwt_direct.get(f"/v1/billing/work-orders/{wo}?wait=20000", headers=after(wo, 2))
@@ -82,7 +59,7 @@ class TestAfterOnWorkOrderReads:
         self, jwt_direct: httpx.AsyncClient, producer: AIOKafkaProducer, bh: Any
     ) -> None:
         wo = str(uuid.uuid4())
-        await bh.publish(producer, created(wo), key=wo, version=1)
+        await bh.publish(producer, bh.work_order_created(wo), key=wo, version=1)
 
         async def seen() -> bool:
             return (await jwt_direct.get(f"/v1/billing/work-orders/{wo}")).status_code == 200
@@ -118,7 +95,9 @@ class TestAfterOnAccountStatus:
         """A token of the DATA_PENDING move: the status read already shows the acceptance hold."""
         account = await bh.make_account(studio, wallet=3)
         wo = str(uuid.uuid4())
-        await bh.publish(producer, created(wo, account.external_key), key=wo, version=1)
+        await bh.publish(
+            producer, bh.work_order_created(wo, external_key=account.external_key), key=wo, version=1
+        )
         await bh.publish(
             producer,
             StatusChanged(

@@ -7,7 +7,6 @@ database; everything else goes through the service's HTTP routes and the real br
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -15,9 +14,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared.contracts.workorders import StatusChanged, WorkOrderCreated, WorkOrderView
+from shared.contracts.workorders import StatusChanged
 from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import TEST_TENANT, make_token
+from shared.testing.fixtures import make_token
 
 pytestmark = pytest.mark.stack
 
@@ -39,23 +38,25 @@ async def reserve(svc: httpx.AsyncClient, account_id: str, ref_type: str, ref_id
     return hold_id
 
 
-async def hold_row(db: asyncpg.Connection, hold_id: str) -> dict[str, Any]:
-    row = await db.fetchrow(
+async def hold_row(admin_db: asyncpg.Connection, hold_id: str) -> dict[str, Any]:
+    row = await admin_db.fetchrow(
         "SELECT status, release_reason FROM billing.holds WHERE id = $1", uuid.UUID(hold_id)
     )
     assert row is not None
     return dict(row)
 
 
-async def age(db: asyncpg.Connection, hold_id: str, *, expired: bool = False, created: bool = False) -> None:
+async def age(
+    admin_db: asyncpg.Connection, hold_id: str, *, expired: bool = False, created: bool = False
+) -> None:
     """Move a hold into the past (``expires_at`` and/or ``created_at`` two hours back)."""
     if expired:
-        await db.execute(
+        await admin_db.execute(
             "UPDATE billing.holds SET expires_at = now() - interval '2 hours' WHERE id = $1",
             uuid.UUID(hold_id),
         )
     if created:
-        await db.execute(
+        await admin_db.execute(
             "UPDATE billing.holds SET created_at = now() - interval '2 hours' WHERE id = $1",
             uuid.UUID(hold_id),
         )
@@ -72,33 +73,14 @@ def reasons(result: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {a["reservation_id"]: (a["action"], a["reason"]) for a in result["actions"]}
 
 
-def work_order(wo: str) -> WorkOrderCreated:
-    now = datetime.now(UTC).isoformat()
-    return WorkOrderCreated(
-        work_order=WorkOrderView(
-            id=wo,
-            org_id=TEST_TENANT,
-            source_type="TENANT",
-            report_type="VALUATION",
-            bank_name="State Bank of India",
-            bank_type="SBI",
-            value_slab="LT_5CR",
-            template_selector="SBI_LT_5CR",
-            status="DRAFT",
-            created_at=now,
-            updated_at=now,
-        )
-    )
-
-
 class TestReconcile:
     async def test_expired_holds_dry_run_then_release_once(
-        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, db: asyncpg.Connection, bh: Any
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, admin_db: asyncpg.Connection, bh: Any
     ) -> None:
         account = await bh.make_account(studio, wallet=2)
         old = await reserve(svc, account.id, "commission_request", str(uuid.uuid4()))
         fresh = await reserve(svc, account.id, "commission_request", str(uuid.uuid4()))
-        await age(db, old, expired=True)
+        await age(admin_db, old, expired=True)
         before = await bh.balance(svc, account.id)
         assert before == {"wallet": 2, "reserved": 2, "available": 0}
 
@@ -111,18 +93,18 @@ class TestReconcile:
             0,
         )
         assert reasons(dry) == {old: ("release", "timeout"), fresh: ("skip", "not_timed_out")}
-        assert (await hold_row(db, old))["status"] == "active"
+        assert (await hold_row(admin_db, old))["status"] == "active"
         assert await bh.balance(svc, account.id) == before
 
         done = await reconcile(studio, "/v1/control/credits/reconcile", account_id=account.id)
         assert (done["dry_run"], done["released"], done["skipped"], done["errors"]) == (False, 1, 1, [])
-        assert await hold_row(db, old) == {"status": "released", "release_reason": "timeout"}
-        assert (await hold_row(db, fresh))["status"] == "active"
+        assert await hold_row(admin_db, old) == {"status": "released", "release_reason": "timeout"}
+        assert (await hold_row(admin_db, fresh))["status"] == "active"
         assert await bh.balance(svc, account.id) == {"wallet": 2, "reserved": 1, "available": 1}
 
         again = await reconcile(svc, "/v1/billing/credits/reconcile", account_id=account.id)
         assert (again["scanned"], again["released"], again["skipped"]) == (1, 0, 1)
-        keys = await db.fetchval(
+        keys = await admin_db.fetchval(
             "SELECT count(*) FROM billing.ledger_entries WHERE idempotency_key = $1",
             f"reconcile_release:{old}:timeout",
         )
@@ -133,14 +115,14 @@ class TestReconcile:
         self,
         svc: httpx.AsyncClient,
         studio: httpx.AsyncClient,
-        db: asyncpg.Connection,
+        admin_db: asyncpg.Connection,
         producer: AIOKafkaProducer,
         bh: Any,
     ) -> None:
         account = await bh.make_account(studio, wallet=3)
         active_wo, cancelled_wo, missing_wo = (str(uuid.uuid4()) for _ in range(3))
         for wo in (active_wo, cancelled_wo):
-            await bh.publish(producer, work_order(wo), key=wo, version=1)
+            await bh.publish(producer, bh.work_order_created(wo), key=wo, version=1)
         await bh.publish(
             producer,
             StatusChanged(work_order_id=cancelled_wo, from_status="DRAFT", to_status="CANCELLED"),
@@ -149,7 +131,7 @@ class TestReconcile:
         )
 
         async def projected() -> bool:
-            statuses = await db.fetch(
+            statuses = await admin_db.fetch(
                 "SELECT status FROM billing.work_orders WHERE work_order_id = ANY($1::uuid[])",
                 [active_wo, cancelled_wo],
             )
@@ -160,7 +142,7 @@ class TestReconcile:
         cancelled = await reserve(svc, account.id, WO_REF, cancelled_wo)
         missing = await reserve(svc, account.id, WO_REF, missing_wo)
         # Work-order holds never expire by time: even an old hold of an active work order stays.
-        await age(db, active, created=True)
+        await age(admin_db, active, created=True)
 
         first = await reconcile(svc, "/v1/billing/credits/reconcile", account_id=account.id, ref_type=WO_REF)
         assert reasons(first) == {
@@ -168,15 +150,15 @@ class TestReconcile:
             cancelled: ("release", "cancelled"),
             missing: ("skip", "orphan_within_grace"),
         }
-        assert await hold_row(db, cancelled) == {"status": "released", "release_reason": "cancelled"}
+        assert await hold_row(admin_db, cancelled) == {"status": "released", "release_reason": "cancelled"}
 
-        await age(db, missing, created=True)
+        await age(admin_db, missing, created=True)
         second = await reconcile(
             svc, "/v1/billing/credits/reconcile", account_id=account.id, timeout_minutes=90
         )
         assert reasons(second) == {active: ("skip", "work_order_active"), missing: ("release", "orphan")}
-        assert await hold_row(db, missing) == {"status": "released", "release_reason": "orphan"}
-        assert (await hold_row(db, active))["status"] == "active"
+        assert await hold_row(admin_db, missing) == {"status": "released", "release_reason": "orphan"}
+        assert (await hold_row(admin_db, active))["status"] == "active"
         assert await bh.balance(svc, account.id) == {"wallet": 3, "reserved": 1, "available": 2}
 
     async def test_auth_and_bad_input(self, stack: StackInfo, studio: httpx.AsyncClient) -> None:

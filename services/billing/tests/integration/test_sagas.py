@@ -16,8 +16,6 @@ from shared.contracts.workorders import (
     StatusChanged,
     WorkOrderCancelled,
     WorkOrderClosed,
-    WorkOrderCreated,
-    WorkOrderView,
 )
 from shared.testing.fixtures import TEST_TENANT
 
@@ -27,34 +25,29 @@ pytestmark = pytest.mark.stack
 class Flow:
     """Plays the work-orders and factory sides for one work order."""
 
-    def __init__(self, producer: Any, db: asyncpg.Connection, bh: Any, key: str | None) -> None:
+    def __init__(self, producer: Any, admin_db: asyncpg.Connection, bh: Any, key: str | None) -> None:
         self.wo = str(uuid.uuid4())
-        self.producer, self.db, self.bh, self.key = producer, db, bh, key
+        self.producer, self.db, self.bh, self.key = producer, admin_db, bh, key
         self.version = 0
         self.factory_version = 0
 
-    async def created(self) -> None:
+    async def next_work_order_event(self, event: Any) -> Any:
+        """Publish ``event`` as the work order's next version."""
         self.version += 1
-        view = WorkOrderView(
-            id=self.wo,
-            org_id=TEST_TENANT,
-            source_type="TENANT",
-            report_type="VALUATION",
-            bank_name="State Bank of India",
-            bank_type="SBI",
-            value_slab="UNKNOWN",
-            template_selector="UNKNOWN",
-            status="DRAFT",
-            billing_external_key=self.key,
-            created_at="2026-02-24T10:00:00.000Z",
-            updated_at="2026-02-24T10:00:00.000Z",
-        )
-        await self.bh.publish(
-            self.producer, WorkOrderCreated(work_order=view), key=self.wo, version=self.version
+        return await self.bh.publish(self.producer, event, key=self.wo, version=self.version)
+
+    async def created(self) -> None:
+        await self.next_work_order_event(
+            self.bh.work_order_created(
+                self.wo,
+                external_key=self.key,
+                value_slab="UNKNOWN",
+                template_selector="UNKNOWN",
+                at="2026-02-24T10:00:00.000Z",
+            )
         )
 
     async def status(self, frm: str, to: str, **extra: Any) -> Any:
-        self.version += 1
         request = None
         if to == "DATA_PENDING":
             request = AcceptanceRequest(
@@ -63,10 +56,11 @@ class Flow:
                 billing_external_key=self.key,
                 tenant_id=TEST_TENANT,
             )
-        event = StatusChanged(
-            work_order_id=self.wo, from_status=frm, to_status=to, acceptance_request=request, **extra
+        return await self.next_work_order_event(
+            StatusChanged(
+                work_order_id=self.wo, from_status=frm, to_status=to, acceptance_request=request, **extra
+            )
         )
-        return await self.bh.publish(self.producer, event, key=self.wo, version=self.version)
 
     async def accept(self) -> tuple[Any, dict[str, Any]]:
         await self.created()
@@ -121,16 +115,16 @@ class Flow:
 
 
 @pytest.fixture
-def flow(producer, db, bh):  # type: ignore[no-untyped-def]
+def flow(producer, admin_db, bh):  # type: ignore[no-untyped-def]
     def make(key: str | None) -> Flow:
-        return Flow(producer, db, bh, key)
+        return Flow(producer, admin_db, bh, key)
 
     return make
 
 
 class TestAcceptance:
     async def test_credit_acceptance_reserves_one_credit_once_despite_duplicates(
-        self, flow, studio, svc, bh, db
+        self, flow, studio, svc, bh, admin_db
     ) -> None:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
@@ -140,14 +134,14 @@ class TestAcceptance:
         assert state["hold_status"] == "active"
         assert state["acceptance_request_message_id"] == env.message_id
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 1, "available": 0}
-        hold = await db.fetchrow(
+        hold = await admin_db.fetchrow(
             "SELECT ref_type, ref_id, idempotency_key, expires_at FROM billing.holds WHERE id = $1",
             state["hold_id"],
         )
         assert (hold["ref_type"], hold["ref_id"]) == ("repogen_work_order", f.wo)
         assert hold["idempotency_key"] == f"repogen_accept_reserve:{f.wo}"
         assert hold["expires_at"] is None  # decision 31
-        events = await bh.outbox_events(db, BILLING_WORK_ORDER_BILLING, f.wo)
+        events = await bh.outbox_events(admin_db, BILLING_WORK_ORDER_BILLING, f.wo)
         last = events[-1]["payload"]
         assert last["acceptance"]["status"] == "ACCEPTED"
         assert last["acceptance"]["request_message_id"] == env.message_id
@@ -178,13 +172,13 @@ class TestAcceptance:
         )
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 1, "available": 0}
 
-    async def test_insufficient_credits_rejects_with_code(self, flow, studio, bh, db) -> None:
+    async def test_insufficient_credits_rejects_with_code(self, flow, studio, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=0)
         f = flow(acc.external_key)
         env, state = await f.accept()
         assert (state["acceptance_status"], state["acceptance_code"]) == ("REJECTED", "INSUFFICIENT_CREDITS")
         assert state["hold_id"] is None
-        payload = (await bh.outbox_events(db, BILLING_WORK_ORDER_BILLING, f.wo))[-1]["payload"]
+        payload = (await bh.outbox_events(admin_db, BILLING_WORK_ORDER_BILLING, f.wo))[-1]["payload"]
         assert payload["acceptance"]["code"] == "INSUFFICIENT_CREDITS"
         assert payload["acceptance"]["request_message_id"] == env.message_id
         assert payload["acceptance"]["message"]
@@ -209,7 +203,7 @@ class TestAcceptance:
         details = json.loads(second["acceptance_details"])
         assert details["remaining"] == 0 and details["allowance"] == 1
 
-    async def test_postpaid_tenant_account_drafts_the_invoice_inv07(self, flow, svc, bh, db) -> None:
+    async def test_postpaid_tenant_account_drafts_the_invoice_inv07(self, flow, svc, bh, admin_db) -> None:
         f = flow(None)
         _, state = await f.accept()
         assert state["acceptance_status"] == "ACCEPTED" and state["mode"] == "postpaid"
@@ -218,24 +212,26 @@ class TestAcceptance:
         )
         assert account.status_code == 200 and account.json()["account_id"] == str(state["account_id"])
         assert account.json()["billing_mode"] == "POSTPAID"
-        inv = await db.fetchrow("SELECT * FROM billing.service_invoices WHERE id = $1", state["invoice_id"])
+        inv = await admin_db.fetchrow(
+            "SELECT * FROM billing.service_invoices WHERE id = $1", state["invoice_id"]
+        )
         assert inv["status"] == "draft" and inv["is_paid"] is False
         assert inv["notes"] == f"[REPOGEN_WO:{f.wo}] Repogen VALUATION work order for State Bank of India"
         assert inv["total_minor"] == 10000 and inv["currency"] == "INR"
-        items = await db.fetch(
+        items = await admin_db.fetch(
             "SELECT description, quantity, unit_price_minor FROM billing.service_invoice_items WHERE invoice_id = $1",
             inv["id"],
         )
         assert [(i["description"], int(i["quantity"]), i["unit_price_minor"]) for i in items] == [
             ("Repogen VALUATION work order", 1, 10000)
         ]
-        usage = await db.fetchrow(
+        usage = await admin_db.fetchrow(
             "SELECT event_type, payload_json FROM billing.usage_events WHERE idempotency_key = $1",
             f"repogen_accept:{f.wo}",
         )
         assert usage["event_type"] == "repogen_work_accepted"
 
-    async def test_ready_for_render_logs_planned_consumption(self, flow, studio, bh, db) -> None:
+    async def test_ready_for_render_logs_planned_consumption(self, flow, studio, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
         await f.accept()
@@ -255,13 +251,7 @@ class TestAcceptance:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
         await f.accept()
-        f.version += 1
-        await bh.publish(
-            f.producer,
-            WorkOrderCancelled(work_order_id=f.wo, previous_status="DATA_PENDING"),
-            key=f.wo,
-            version=f.version,
-        )
+        await f.next_work_order_event(WorkOrderCancelled(work_order_id=f.wo, previous_status="DATA_PENDING"))
         state = await f.billing(lambda s: s["hold_status"] == "released")
         assert state["status"] == "CANCELLED"
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 0, "available": 1}
@@ -276,13 +266,7 @@ class TestAcceptance:
     ) -> None:
         p = flow(None)
         await p.accept()
-        p.version += 1
-        await bh.publish(
-            p.producer,
-            WorkOrderClosed(work_order_id=p.wo, previous_status="DATA_PENDING"),
-            key=p.wo,
-            version=p.version,
-        )
+        await p.next_work_order_event(WorkOrderClosed(work_order_id=p.wo, previous_status="DATA_PENDING"))
         closed = await p.billing(lambda s: s["status"] == "CLOSED")
         assert closed["invoice_status"] == "draft"
         acc = await bh.make_account(studio, wallet=1)
@@ -290,18 +274,14 @@ class TestAcceptance:
         await c.accept()
         rid, _ = await c.release("rel-close")
         await c.decision(rid)
-        c.version += 1
-        await bh.publish(
-            c.producer,
-            WorkOrderClosed(work_order_id=c.wo, previous_status="READY_FOR_RENDER"),
-            key=c.wo,
-            version=c.version,
-        )
+        await c.next_work_order_event(WorkOrderClosed(work_order_id=c.wo, previous_status="READY_FOR_RENDER"))
         after = await c.billing(lambda s: s["status"] == "CLOSED")
         assert after["hold_status"] == "consumed"
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
 
-    async def test_redelivery_after_a_crash_applies_once(self, flow, studio, svc, bh, stack, db) -> None:
+    async def test_redelivery_after_a_crash_applies_once(
+        self, flow, studio, svc, bh, stack, admin_db
+    ) -> None:
         """The handler runs and the process dies before commit; the broker then delivers it: one effect."""
         from billing_service import handlers
         from shared.db.database import Database, Role
@@ -355,18 +335,20 @@ class TestAcceptance:
 
 
 class TestReleaseGate:
-    async def check_outcome(self, f: Flow, bh: Any, db: Any, svc: Any, release_id: str) -> dict[str, Any]:
+    async def check_outcome(
+        self, f: Flow, bh: Any, admin_db: Any, svc: Any, release_id: str
+    ) -> dict[str, Any]:
         decision = await f.decision(release_id)
         gate = [
             e
-            for e in await bh.outbox_events(db, BILLING_GATE_OUTCOME, f.wo)
+            for e in await bh.outbox_events(admin_db, BILLING_GATE_OUTCOME, f.wo)
             if e["payload"]["release_id"] == release_id
         ]
         assert len(gate) == 1
         payload = gate[0]["payload"]
         assert payload["decision_hash"] == decision["decision_hash"]
         assert payload["result"] == decision["result"]
-        billing = await bh.outbox_events(db, BILLING_WORK_ORDER_BILLING, f.wo)
+        billing = await bh.outbox_events(admin_db, BILLING_WORK_ORDER_BILLING, f.wo)
         assert billing[-1]["payload"]["last_gate"]["release_id"] == release_id
         assert billing[-1]["aggregate_version"] == gate[0]["aggregate_version"]
         replay = await svc.post(f"/v1/billing/gate-decisions/{decision['id']}/replay")
@@ -375,15 +357,17 @@ class TestReleaseGate:
         result: dict[str, Any] = payload
         return result
 
-    async def test_fac02_credit_consumed_once_for_duplicate_requests(self, flow, studio, svc, bh, db) -> None:
+    async def test_fac02_credit_consumed_once_for_duplicate_requests(
+        self, flow, studio, svc, bh, admin_db
+    ) -> None:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
         _, accepted = await f.accept()
         rid, env = await f.release("release-credit-1")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert out["result"] == "CREDIT_CONSUMED" and out["mode"] == "CREDIT"
         assert out["metadata"]["billing_reservation_id"] == str(accepted["hold_id"])
-        ledger = await db.fetchrow(
+        ledger = await admin_db.fetchrow(
             "SELECT id::text, idempotency_key, delta FROM billing.ledger_entries WHERE hold_id = $1 AND reason = 'consume'",
             accepted["hold_id"],
         )
@@ -392,7 +376,7 @@ class TestReleaseGate:
         )
         assert out["ledger_entry_ids"] == [ledger["id"]]
         assert out["metadata"]["credit_consume_ledger_id"] == ledger["id"]
-        usage = await db.fetchrow(
+        usage = await admin_db.fetchrow(
             "SELECT event_type FROM billing.usage_events WHERE idempotency_key = 'v2:repogen_deliverables_release:release-credit-1'"
         )
         assert usage["event_type"] == "repogen_deliverables_released"
@@ -422,35 +406,35 @@ class TestReleaseGate:
         )
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
 
-    async def test_decision9_credit_with_hold_ignores_override(self, flow, studio, svc, bh, db) -> None:
+    async def test_decision9_credit_with_hold_ignores_override(self, flow, studio, svc, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
         await f.accept()
         rid, _ = await f.release("rel-d9", override=True, reason="not needed")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["override_applied"], out["blocked_reason"]) == (
             "CREDIT_CONSUMED",
             False,
             None,
         )
 
-    async def test_fac03_postpaid_unpaid_blocks_then_override(self, flow, svc, bh, db) -> None:
+    async def test_fac03_postpaid_unpaid_blocks_then_override(self, flow, svc, bh, admin_db) -> None:
         f = flow(None)
         await f.accept()
         blocked_id, _ = await f.release("release-postpaid-blocked")
-        blocked = await self.check_outcome(f, bh, db, svc, blocked_id)
+        blocked = await self.check_outcome(f, bh, admin_db, svc, blocked_id)
         assert (blocked["result"], blocked["blocked_reason"]) == ("BLOCKED", "invoice_unpaid")
         assert blocked["metadata"]["billing_service_invoice_is_paid"] is False
         over_id, _ = await f.release(
             "release-postpaid-override", override=True, reason="Manual payment proof verified offline"
         )
-        over = await self.check_outcome(f, bh, db, svc, over_id)
+        over = await self.check_outcome(f, bh, admin_db, svc, over_id)
         assert (over["result"], over["blocked_reason"], over["override_applied"]) == (
             "OVERRIDE",
             "invoice_unpaid_override",
             True,
         )
-        kinds = await db.fetch(
+        kinds = await admin_db.fetch(
             "SELECT event_type FROM billing.usage_events WHERE idempotency_key = ANY($1::text[]) ORDER BY created_at",
             [
                 "v2:repogen_deliverables_release:release-postpaid-blocked",
@@ -462,43 +446,43 @@ class TestReleaseGate:
             "repogen_deliverables_released",
         ]
 
-    async def test_fac06_credit_without_reservation(self, flow, studio, svc, bh, db) -> None:
+    async def test_fac06_credit_without_reservation(self, flow, studio, svc, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=0)
         f = flow(acc.external_key)
         _, state = await f.accept()
         assert state["acceptance_status"] == "REJECTED" and state["mode"] == "credit"
         rid, _ = await f.release("fac06-a")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["blocked_reason"]) == ("BLOCKED", "credit_reservation_missing")
         rid, _ = await f.release("fac06-b", override=True, reason="ok")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["blocked_reason"]) == ("OVERRIDE", "credit_reservation_missing_override")
 
-    async def test_fac07_postpaid_without_invoice_and_paid_invoice(self, flow, svc, bh, db) -> None:
+    async def test_fac07_postpaid_without_invoice_and_paid_invoice(self, flow, svc, bh, admin_db) -> None:
         f = flow(None)  # never accepted: billing defaults to POSTPAID without invoice
         rid, _ = await f.release("fac07-a")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["mode"], out["result"], out["blocked_reason"]) == (
             "POSTPAID",
             "BLOCKED",
             "service_invoice_missing",
         )
         rid, _ = await f.release("fac07-b", override=True, reason="ok")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["blocked_reason"]) == ("OVERRIDE", "service_invoice_missing_override")
         paid = flow(None)
         _, state = await paid.accept()
         # The payment lifecycle is Billing 2; mark the acceptance invoice paid directly.
-        await db.execute(
+        await admin_db.execute(
             "UPDATE billing.service_invoices SET status = 'paid', is_paid = true, amount_due_minor = 0, amount_paid_minor = total_minor WHERE id = $1",
             state["invoice_id"],
         )
         for key, override in (("fac07-c", False), ("fac07-d", True)):
             rid, _ = await paid.release(key, override=override, reason="ignored" if override else None)
-            out = await self.check_outcome(paid, bh, db, svc, rid)
+            out = await self.check_outcome(paid, bh, admin_db, svc, rid)
             assert (out["result"], out["override_applied"]) == ("PAID", False)
 
-    async def test_released_hold_gives_error_with_code(self, flow, studio, svc, bh, db) -> None:
+    async def test_released_hold_gives_error_with_code(self, flow, studio, svc, bh, admin_db) -> None:
         acc = await bh.make_account(studio, wallet=1)
         f = flow(acc.external_key)
         _, state = await f.accept()
@@ -508,7 +492,7 @@ class TestReleaseGate:
         )
         assert rel.status_code == 201
         rid, _ = await f.release("after-release")
-        out = await self.check_outcome(f, bh, db, svc, rid)
+        out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["error_code"]) == ("ERROR", "RESERVATION_ALREADY_RELEASED")
         missing = await svc.post(f"/v1/billing/gate-decisions/{uuid.uuid4()}/replay")
         assert (missing.status_code, missing.json()["code"]) == (404, "GATE_DECISION_NOT_FOUND")

@@ -16,8 +16,8 @@ from shared.contracts.v1 import V1UsageEvent
 pytestmark = pytest.mark.stack
 
 
-async def usage_rows(db: asyncpg.Connection, key: str) -> list[dict[str, Any]]:
-    rows = await db.fetch(
+async def usage_rows(admin_db: asyncpg.Connection, key: str) -> list[dict[str, Any]]:
+    rows = await admin_db.fetch(
         "SELECT account_id::text AS account_id, tenant_id::text AS tenant_id, external_account_key, "
         "source_system, event_type, payload_json, unmatched FROM billing.usage_events "
         "WHERE source_system = 'v1' AND idempotency_key = $1",
@@ -35,9 +35,9 @@ def event(account_key: str, idem: str, **payload: Any) -> V1UsageEvent:
     )
 
 
-async def stored(db: asyncpg.Connection, bh: Any, idem: str) -> list[dict[str, Any]]:
+async def stored(admin_db: asyncpg.Connection, bh: Any, idem: str) -> list[dict[str, Any]]:
     async def check() -> list[dict[str, Any]]:
-        return await usage_rows(db, idem)
+        return await usage_rows(admin_db, idem)
 
     result: list[dict[str, Any]] = await bh.eventually(check, what=f"usage event {idem}")
     return result
@@ -45,13 +45,13 @@ async def stored(db: asyncpg.Connection, bh: Any, idem: str) -> list[dict[str, A
 
 class TestV1UsageEvents:
     async def test_known_account_is_matched_and_duplicates_change_nothing(
-        self, studio: httpx.AsyncClient, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: Any
+        self, studio: httpx.AsyncClient, producer: AIOKafkaProducer, admin_db: asyncpg.Connection, bh: Any
     ) -> None:
         account = await bh.make_account(studio, mode="postpaid")
         idem = f"v1:invoice_created:{uuid.uuid4()}:0:abcdef0123456789"
         first = event(account.external_key, idem, note="first")
         env = await bh.publish(producer, first, key=account.external_key, version=1, tenant_id=None)
-        rows = await stored(db, bh, idem)
+        rows = await stored(admin_db, bh, idem)
         assert len(rows) == 1
         row = rows[0]
         assert row["account_id"] == account.id and row["tenant_id"] == account.tenant_id
@@ -66,8 +66,8 @@ class TestV1UsageEvents:
         # A marker behind them on the same key (same partition): once it is stored, they were handled.
         marker = f"v1:marker:{uuid.uuid4()}"
         await bh.publish(producer, event(account.external_key, marker), key=account.external_key, version=3)
-        assert len(await stored(db, bh, marker)) == 1
-        after = await usage_rows(db, idem)
+        assert len(await stored(admin_db, bh, marker)) == 1
+        after = await usage_rows(admin_db, idem)
         assert len(after) == 1 and json.loads(after[0]["payload_json"])["note"] == "first"
 
         timeline = await studio.get("/v1/control/credits/timeline", params={"account_id": account.id})
@@ -76,12 +76,12 @@ class TestV1UsageEvents:
         assert keys.count(idem) == 1 and marker in keys
 
     async def test_unknown_account_is_stored_unmatched(
-        self, producer: AIOKafkaProducer, db: asyncpg.Connection, bh: Any
+        self, producer: AIOKafkaProducer, admin_db: asyncpg.Connection, bh: Any
     ) -> None:
         key = bh.unique_key()
         idem = f"v1:work_accepted:commission:{uuid.uuid4()}"
         await bh.publish(producer, event(key, idem), key=key, version=1, tenant_id=None)
-        rows = await stored(db, bh, idem)
+        rows = await stored(admin_db, bh, idem)
         assert len(rows) == 1
         assert rows[0]["account_id"] is None and rows[0]["tenant_id"] is None
         assert rows[0]["unmatched"] is True and rows[0]["external_account_key"] == key

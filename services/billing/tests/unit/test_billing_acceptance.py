@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from billing_service.domain.acceptance import (
+    AcceptancePlan,
     AcceptanceRequest,
     AcceptanceStatus,
     CompensationKind,
@@ -76,6 +78,21 @@ def hold(status: HoldStatus = HoldStatus.ACTIVE) -> Hold:
     )
 
 
+def decide(**overrides: Any) -> AcceptancePlan:
+    """``decide_acceptance`` of :func:`request` for an active tenant account on the default (postpaid) policy,
+    with nothing used, held or invoiced yet, unless ``overrides`` say otherwise."""
+    inputs: dict[str, Any] = {
+        "account": account(),
+        "policy": Policy(),
+        "balance": CreditBalance.empty(),
+        "quota": QuotaUsage(),
+        "existing_hold": None,
+        "existing_invoice_id": None,
+        "new_invoice_id": "inv-1",
+    }
+    return decide_acceptance(request(), **(inputs | overrides))
+
+
 class TestPayer:
     def test_tenant_account_is_created_postpaid_on_first_use(self) -> None:
         res = resolve_payer(request(), None)
@@ -92,16 +109,7 @@ class TestPayer:
 
     def test_missing_or_foreign_account_is_rejected(self) -> None:
         for acc in (None, account(tenant="22222222-2222-2222-2222-222222222222")):
-            plan = decide_acceptance(
-                request(),
-                account=acc,
-                policy=None,
-                balance=CreditBalance.empty(),
-                quota=QuotaUsage(),
-                existing_hold=None,
-                existing_invoice_id=None,
-                new_invoice_id="inv-1",
-            )
+            plan = decide(account=acc, policy=None)
             assert (plan.status, plan.rejection_code) == (
                 AcceptanceStatus.REJECTED,
                 RejectionCode.ACCOUNT_NOT_ACTIVE,
@@ -110,16 +118,7 @@ class TestPayer:
 
 class TestPostpaid:
     def test_inv_07_draft_invoice(self) -> None:
-        plan = decide_acceptance(
-            request(),
-            account=account(),
-            policy=Policy(),
-            balance=CreditBalance.empty(),
-            quota=QuotaUsage(),
-            existing_hold=None,
-            existing_invoice_id=None,
-            new_invoice_id="inv-1",
-        )
+        plan = decide()
         assert plan.status is AcceptanceStatus.ACCEPTED and plan.reserve is None
         draft = plan.draft_invoice
         assert draft is not None
@@ -146,15 +145,8 @@ class TestPostpaid:
         }
 
     def test_existing_acceptance_invoice_is_reused(self) -> None:
-        plan = decide_acceptance(
-            request(),
-            account=account(),
-            policy=Policy(),
-            balance=CreditBalance.empty(),
-            quota=QuotaUsage(monthly_report_allowance=1, accepted_in_period=1),
-            existing_hold=None,
-            existing_invoice_id="inv-0",
-            new_invoice_id="inv-1",
+        plan = decide(
+            quota=QuotaUsage(monthly_report_allowance=1, accepted_in_period=1), existing_invoice_id="inv-0"
         )
         assert (plan.status, plan.draft_invoice, plan.service_invoice_id) == (
             AcceptanceStatus.ACCEPTED,
@@ -165,16 +157,7 @@ class TestPostpaid:
 
 class TestCredit:
     def test_reserves_one_credit_for_the_work_order(self, ids: Callable[[], str]) -> None:
-        plan = decide_acceptance(
-            request(),
-            account=account(),
-            policy=Policy(billing_mode=BillingMode.CREDIT),
-            balance=CreditBalance.of(1, 0),
-            quota=QuotaUsage(),
-            existing_hold=None,
-            existing_invoice_id=None,
-            new_invoice_id="unused",
-        )
+        plan = decide(policy=Policy(billing_mode=BillingMode.CREDIT), balance=CreditBalance.of(1, 0))
         assert plan.reserve is not None and plan.draft_invoice is None
         assert (
             plan.reserve.idempotency_key,
@@ -195,29 +178,16 @@ class TestCredit:
         assert book.holds[out.result.hold_id or ""].expires_at is None
 
     def test_insufficient_credits(self) -> None:
-        plan = decide_acceptance(
-            request(),
-            account=account(),
-            policy=Policy(billing_mode=BillingMode.CREDIT),
-            balance=CreditBalance.of(1, 1),
-            quota=QuotaUsage(),
-            existing_hold=None,
-            existing_invoice_id=None,
-            new_invoice_id="unused",
-        )
+        plan = decide(policy=Policy(billing_mode=BillingMode.CREDIT), balance=CreditBalance.of(1, 1))
         assert plan.rejection_code is RejectionCode.INSUFFICIENT_CREDITS
         assert plan.details == {"available": 0, "required": 1}
 
     def test_redelivery_with_existing_hold_is_accepted_without_new_credit(self) -> None:
-        plan = decide_acceptance(
-            request(),
-            account=account(),
+        plan = decide(
             policy=Policy(billing_mode=BillingMode.CREDIT),
             balance=CreditBalance.of(1, 1),
             quota=QuotaUsage(monthly_report_allowance=1, accepted_in_period=1),
             existing_hold=hold(),
-            existing_invoice_id=None,
-            new_invoice_id="unused",
         )
         assert plan.status is AcceptanceStatus.ACCEPTED
 
@@ -225,15 +195,10 @@ class TestCredit:
         ("acc_status", "enabled"), [(AccountStatus.SUSPENDED, True), (AccountStatus.ACTIVE, False)]
     )
     def test_inactive_account(self, acc_status: AccountStatus, enabled: bool) -> None:
-        plan = decide_acceptance(
-            request(),
+        plan = decide(
             account=account(acc_status),
             policy=Policy(billing_mode=BillingMode.CREDIT, is_enabled=enabled),
             balance=CreditBalance.of(5, 0),
-            quota=QuotaUsage(),
-            existing_hold=None,
-            existing_invoice_id=None,
-            new_invoice_id="unused",
         )
         assert plan.rejection_code is RejectionCode.ACCOUNT_NOT_ACTIVE
 
@@ -252,31 +217,17 @@ class TestDecision32Quota:
     @pytest.mark.parametrize("mode", [BillingMode.POSTPAID, BillingMode.CREDIT])
     def test_one_over_the_allowance_is_rejected_with_remaining(self, mode: BillingMode) -> None:
         def plan_for(used: int) -> RejectionCode | None:
-            return decide_acceptance(
-                request(),
-                account=account(),
+            return decide(
                 policy=Policy(billing_mode=mode),
                 balance=CreditBalance.of(10, 0),
                 quota=QuotaUsage(monthly_report_allowance=3, accepted_in_period=used),
-                existing_hold=None,
-                existing_invoice_id=None,
-                new_invoice_id="inv-1",
             ).rejection_code
 
         assert plan_for(2) is None
         assert plan_for(3) is RejectionCode.LIMIT_EXCEEDED
 
     def test_details_carry_remaining_and_period(self) -> None:
-        plan = decide_acceptance(
-            request(),
-            account=account(),
-            policy=Policy(),
-            balance=CreditBalance.empty(),
-            quota=QuotaUsage(monthly_report_allowance=0, accepted_in_period=0),
-            existing_hold=None,
-            existing_invoice_id=None,
-            new_invoice_id="inv-1",
-        )
+        plan = decide(quota=QuotaUsage(monthly_report_allowance=0, accepted_in_period=0))
         assert plan.details == {"allowance": 0, "used": 0, "remaining": 0, "period": "2026-02"}
 
     def test_month_is_the_ist_calendar_month(self) -> None:

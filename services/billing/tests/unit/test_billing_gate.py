@@ -186,21 +186,19 @@ class TestGateStatus:
             "releasable_without_override": True,
         }
 
-    def test_postpaid_unpaid_is_not_releasable(self) -> None:
+    @pytest.mark.parametrize(
+        ("invoice_status", "is_paid", "shown_status", "releasable"),
+        [("draft", False, "DRAFT", False), ("PAID", True, "PAID", True)],
+    )
+    def test_postpaid_is_releasable_once_paid(
+        self, invoice_status: str, is_paid: bool, shown_status: str, releasable: bool
+    ) -> None:
         view = billing_gate_status(
             BillingMode.POSTPAID,
             hold_id=None,
             invoice_id="svc-1",
-            invoice_status="draft",
-            invoice_is_paid=False,
+            invoice_status=invoice_status,
+            invoice_is_paid=is_paid,
         )
-        assert view["service_invoice_status"] == "DRAFT"
-        assert view["releasable_without_override"] is False
-        paid = billing_gate_status(
-            BillingMode.POSTPAID,
-            hold_id=None,
-            invoice_id="svc-1",
-            invoice_status="PAID",
-            invoice_is_paid=True,
-        )
-        assert paid["releasable_without_override"] is True
+        assert view["service_invoice_status"] == shown_status
+        assert view["releasable_without_override"] is releasable
