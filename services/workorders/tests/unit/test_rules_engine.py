@@ -118,46 +118,55 @@ class TestVectors:
             111.48,
         ]
 
-    def test_eng_07_demo_spine_contract(self) -> None:
-        result = compute_contract(
-            sbi_base(
-                property={"address": "Demo site", "land_area": {"value": 1000, "unit": "sqft"}},
-                valuation_inputs={
+    @pytest.mark.parametrize(
+        ("property_", "valuation_inputs", "sqm", "rates", "values"),
+        [
+            pytest.param(
+                {"address": "Demo site", "land_area": {"value": 1000, "unit": "sqft"}},
+                {
                     "guideline_rate_input": {"value": 1500, "unit": "sqft"},
                     "market_rate_input": {"value": 2000, "unit": "sqft"},
                     "land_value": 2000000,
                     "building_value": 3000000,
                 },
-            )
-        )
-        out = result["contract"]
-        computed = out["computed_values"]
-        assert computed["standardized_areas"]["land_area_sqm"] == 92.9
-        assert computed["standardized_rates"]["guideline_rate_per_sqm"] == 16145.85
-        assert out["valuation_inputs"]["guideline_rate_per_sqm"] == 16145.85
-        assert computed["standardized_rates"]["market_rate_per_sqm"] == 21527.8
-        assert headline_values(result) == (5000000, 4750000, 4000000)
-        assert slab_and_selector(result) == ("LT_5CR", "SBI_FORMAT_A")
-        assert result["warnings"] == []
-
-    def test_eng_08_demo_factory_contract(self) -> None:
-        result = compute_contract(
-            sbi_base(
-                property={"land_area": {"value": 1200, "unit": "sqft"}},
-                valuation_inputs={
+                92.9,
+                (16145.85, 21527.8),
+                (5000000, 4750000, 4000000),
+                id="eng_07_demo_spine_contract",
+            ),
+            pytest.param(
+                {"land_area": {"value": 1200, "unit": "sqft"}},
+                {
                     "guideline_rate_per_sqm": 12000,
                     "market_rate_input": {"value": 1800, "unit": "sqft"},
                     "land_value": 2000000,
                     "building_value": 1500000,
                     "depreciation_percent": 10,
                 },
-            )
-        )
-        computed = result["contract"]["computed_values"]
-        assert computed["standardized_areas"]["land_area_sqm"] == 111.48
-        assert computed["standardized_rates"]["guideline_rate_per_sqm"] == 12000
-        assert computed["standardized_rates"]["market_rate_per_sqm"] == 19375.02
-        assert headline_values(result) == (3500000, 3325000, 2800000)
+                111.48,
+                (12000, 19375.02),
+                (3500000, 3325000, 2800000),
+                id="eng_08_demo_factory_contract",
+            ),
+        ],
+    )
+    def test_eng_07_08_demo_contracts(
+        self,
+        property_: dict[str, Any],
+        valuation_inputs: dict[str, Any],
+        sqm: float,
+        rates: tuple[float, float],
+        values: tuple[int, int, int],
+    ) -> None:
+        result = compute_contract(sbi_base(property=property_, valuation_inputs=valuation_inputs))
+        out = result["contract"]
+        computed = out["computed_values"]
+        guideline, market = rates
+        assert computed["standardized_areas"]["land_area_sqm"] == sqm
+        assert computed["standardized_rates"]["guideline_rate_per_sqm"] == guideline
+        assert out["valuation_inputs"]["guideline_rate_per_sqm"] == guideline
+        assert computed["standardized_rates"]["market_rate_per_sqm"] == market
+        assert headline_values(result) == values
         assert slab_and_selector(result) == ("LT_5CR", "SBI_FORMAT_A")
         assert result["warnings"] == []
 
