@@ -46,6 +46,11 @@ async def _insert_returning(session: AsyncSession, table: Table, cls: type[R], *
     return _record(cls, row)
 
 
+def _new_row_of(wo: model.WorkOrder) -> dict[str, uuid.UUID]:
+    """The key columns of a new row that belongs to ``wo``: a fresh id, its tenant and its work order."""
+    return {"id": uuid.uuid4(), "tenant_id": wo.tenant_id, "work_order_id": wo.id}
+
+
 class WorkOrderRepository:
     """The work-order aggregate: work orders, their snapshots, rules runs and comments."""
 
@@ -214,9 +219,7 @@ class WorkOrderRepository:
             self.session,
             contract_snapshots,
             model.Snapshot,
-            id=uuid.uuid4(),
-            tenant_id=wo.tenant_id,
-            work_order_id=wo.id,
+            **_new_row_of(wo),
             version=version,
             contract_json=contract_json,
             derived_json=derived_json,
@@ -237,9 +240,7 @@ class WorkOrderRepository:
         """Record one rules-engine run on ``wo``."""
         await self.session.execute(
             insert(rules_runs).values(
-                id=uuid.uuid4(),
-                tenant_id=wo.tenant_id,
-                work_order_id=wo.id,
+                **_new_row_of(wo),
                 input_snapshot_id=input_snapshot_id,
                 output_snapshot_id=output_snapshot_id,
                 ruleset_version=ruleset_version,

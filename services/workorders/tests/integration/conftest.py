@@ -59,14 +59,7 @@ Query = Callable[..., Awaitable[Any]]
 
 
 @pytest.fixture
-async def db(stack: StackInfo) -> AsyncIterator[Query]:
+def db(admin_db: asyncpg.Connection) -> Query:
     """``await db(sql, *args)`` → the first column of the first row (admin connection)."""
-    conn = await asyncpg.connect(stack.admin_dsn)
-
-    async def _q(sql: str, *args: Any) -> Any:
-        return await conn.fetchval(sql, *args)
-
-    try:
-        yield _q
-    finally:
-        await conn.close()
+    fetchval: Query = admin_db.fetchval
+    return fetchval

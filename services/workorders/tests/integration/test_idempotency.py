@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.testing.data import WORK_ORDERS as WO
 from shared.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
 
-WO = "/v1/repogen/work-orders"
 VERSION = "x-zenops-version"
 
 Query = Callable[..., Awaitable[Any]]

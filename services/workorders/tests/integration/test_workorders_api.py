@@ -19,13 +19,13 @@ from shared.contracts.topics import BILLING_WORK_ORDER_BILLING, EVIDENCE_WORK_OR
 from shared.devstack.launcher import StackInfo
 from shared.stable_json import stable_sha256
 from shared.testing.data import VALUATION_CONTRACT_PATCH
+from shared.testing.data import WORK_ORDERS as WO
 from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
 from shared.testing.gateway import eventually, new_work_order_id
 
 pytestmark = pytest.mark.stack
 
 HIGH = 1_000_000  # above any aggregate version the real producers reach in a test run
-WO = "/v1/repogen/work-orders"
 
 
 def photo(item_id: str, order: int | None, created_at: str, document_id: str | None = None) -> dict[str, Any]:

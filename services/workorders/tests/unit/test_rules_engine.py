@@ -33,19 +33,25 @@ def codes(result: dict[str, Any]) -> list[str]:
     return [w["code"] for w in result["warnings"]]
 
 
+def headline_values(result: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """FMV, realizable and distress value of a computed contract."""
+    computed = result["contract"]["computed_values"]
+    return computed["FMV"], computed["realizable_value"], computed["distress_value"]
+
+
+def slab_and_selector(result: dict[str, Any]) -> tuple[str, str]:
+    """Value slab and template selector the rules wrote into the contract's meta."""
+    meta = result["contract"]["meta"]
+    return meta["value_slab"], meta["template_selector"]
+
+
 class TestVectors:
     def test_eng_01_fmv_realizable_distress(self) -> None:
         result = compute_contract(
             sbi_base(valuation_inputs={"land_value": 2000000, "building_value": 3000000})
         )
-        computed = result["contract"]["computed_values"]
-        assert (computed["FMV"], computed["realizable_value"], computed["distress_value"]) == (
-            5000000,
-            4750000,
-            4000000,
-        )
-        assert result["contract"]["meta"]["value_slab"] == "LT_5CR"
-        assert result["contract"]["meta"]["template_selector"] == "SBI_FORMAT_A"
+        assert headline_values(result) == (5000000, 4750000, 4000000)
+        assert slab_and_selector(result) == ("LT_5CR", "SBI_FORMAT_A")
         assert codes(result) == ["RATE_INPUT_MISSING"]
 
     def test_eng_02_coop_inversion_and_round_up(self) -> None:
@@ -95,14 +101,8 @@ class TestVectors:
         self, fmv: int, slab: str, selector: str, realizable: float, distress: float
     ) -> None:
         result = compute_contract(sbi_base(valuation_inputs={"fmv_input": fmv}))
-        assert result["contract"]["meta"]["value_slab"] == slab
-        assert result["contract"]["meta"]["template_selector"] == selector
-        computed = result["contract"]["computed_values"]
-        assert (computed["FMV"], computed["realizable_value"], computed["distress_value"]) == (
-            fmv,
-            realizable,
-            distress,
-        )
+        assert slab_and_selector(result) == (slab, selector)
+        assert headline_values(result) == (fmv, realizable, distress)
 
     def test_eng_05_round_up_to_500(self) -> None:
         assert [round_up_to_500(v) for v in (400, 600, 1000)] == [500, 1000, 1000]
@@ -118,61 +118,56 @@ class TestVectors:
             111.48,
         ]
 
-    def test_eng_07_demo_spine_contract(self) -> None:
-        result = compute_contract(
-            sbi_base(
-                property={"address": "Demo site", "land_area": {"value": 1000, "unit": "sqft"}},
-                valuation_inputs={
+    @pytest.mark.parametrize(
+        ("property_", "valuation_inputs", "sqm", "rates", "values"),
+        [
+            pytest.param(
+                {"address": "Demo site", "land_area": {"value": 1000, "unit": "sqft"}},
+                {
                     "guideline_rate_input": {"value": 1500, "unit": "sqft"},
                     "market_rate_input": {"value": 2000, "unit": "sqft"},
                     "land_value": 2000000,
                     "building_value": 3000000,
                 },
-            )
-        )
-        out = result["contract"]
-        computed = out["computed_values"]
-        assert computed["standardized_areas"]["land_area_sqm"] == 92.9
-        assert computed["standardized_rates"]["guideline_rate_per_sqm"] == 16145.85
-        assert out["valuation_inputs"]["guideline_rate_per_sqm"] == 16145.85
-        assert computed["standardized_rates"]["market_rate_per_sqm"] == 21527.8
-        assert (computed["FMV"], computed["realizable_value"], computed["distress_value"]) == (
-            5000000,
-            4750000,
-            4000000,
-        )
-        assert (out["meta"]["value_slab"], out["meta"]["template_selector"]) == ("LT_5CR", "SBI_FORMAT_A")
-        assert result["warnings"] == []
-
-    def test_eng_08_demo_factory_contract(self) -> None:
-        result = compute_contract(
-            sbi_base(
-                property={"land_area": {"value": 1200, "unit": "sqft"}},
-                valuation_inputs={
+                92.9,
+                (16145.85, 21527.8),
+                (5000000, 4750000, 4000000),
+                id="eng_07_demo_spine_contract",
+            ),
+            pytest.param(
+                {"land_area": {"value": 1200, "unit": "sqft"}},
+                {
                     "guideline_rate_per_sqm": 12000,
                     "market_rate_input": {"value": 1800, "unit": "sqft"},
                     "land_value": 2000000,
                     "building_value": 1500000,
                     "depreciation_percent": 10,
                 },
-            )
-        )
-        computed = result["contract"]["computed_values"]
-        assert computed["standardized_areas"]["land_area_sqm"] == 111.48
-        assert computed["standardized_rates"]["guideline_rate_per_sqm"] == 12000
-        assert computed["standardized_rates"]["market_rate_per_sqm"] == 19375.02
-        assert (computed["FMV"], computed["realizable_value"], computed["distress_value"]) == (
-            3500000,
-            3325000,
-            2800000,
-        )
-        assert (
-            result["contract"]["meta"]["value_slab"],
-            result["contract"]["meta"]["template_selector"],
-        ) == (
-            "LT_5CR",
-            "SBI_FORMAT_A",
-        )
+                111.48,
+                (12000, 19375.02),
+                (3500000, 3325000, 2800000),
+                id="eng_08_demo_factory_contract",
+            ),
+        ],
+    )
+    def test_eng_07_08_demo_contracts(
+        self,
+        property_: dict[str, Any],
+        valuation_inputs: dict[str, Any],
+        sqm: float,
+        rates: tuple[float, float],
+        values: tuple[int, int, int],
+    ) -> None:
+        result = compute_contract(sbi_base(property=property_, valuation_inputs=valuation_inputs))
+        out = result["contract"]
+        computed = out["computed_values"]
+        guideline, market = rates
+        assert computed["standardized_areas"]["land_area_sqm"] == sqm
+        assert computed["standardized_rates"]["guideline_rate_per_sqm"] == guideline
+        assert out["valuation_inputs"]["guideline_rate_per_sqm"] == guideline
+        assert computed["standardized_rates"]["market_rate_per_sqm"] == market
+        assert headline_values(result) == values
+        assert slab_and_selector(result) == ("LT_5CR", "SBI_FORMAT_A")
         assert result["warnings"] == []
 
 
