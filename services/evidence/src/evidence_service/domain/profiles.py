@@ -130,73 +130,47 @@ def _profile(
     }
 
 
+# The item groups only one profile uses.
+_COOP_CHECKLIST: Final = _item(
+    "OTHER",
+    "OTHER",
+    1,
+    200,
+    "Co-op Rounding Checklist (metadata only)",
+    "valuation_inputs.market_rate_input",
+    tags={"kind": "checklist", "checklist_key": "coop_rounding_review"},
+    is_required=False,
+)
+_AGRI: Final = (
+    _item("DOCUMENT", "SALE_DEED", 1, 10, "Sale Deed / Title", "property.address"),
+    _item("DOCUMENT", "RTC", 1, 20, "RTC / Land Record", "property.address"),
+    _capture("PHOTO", 4, 100, "Site Photos", "property.address", "site"),
+    _capture("GEO", 1, 110, "GPS Photo", "property.address", "gps"),
+)
+_DPR: Final = (
+    _item("DOCUMENT", "PLAN", 1, 10, "Plan / Layout", "manual_fields.project_summary"),
+    _item("DOCUMENT", "BANK_LETTER", 1, 20, "Bank Letter", "party.bank_name"),
+    _capture("PHOTO", 2, 100, "Site Photos", "manual_fields.project_summary", "site"),
+    _capture(
+        "SCREENSHOT", 2, 110, "Reference Screenshots", "manual_fields.project_cost_total", "dpr_reference"
+    ),
+)
+_STAGE_PROGRESS: Final = (
+    _capture("PHOTO", 4, 100, "Stage Progress Photos", "manual_fields.stage_notes", "stage_progress"),
+    _capture("GEO", 1, 110, "GPS Photo", "property.address", "gps", is_required=False),
+)
+_COOP_NOTES: Final = {"notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]}
+
 SEED_PROFILES: Final[tuple[dict[str, Any], ...]] = (
     _profile("Valuation SBI <5Cr Baseline", "VALUATION", "SBI", "LT_5CR", (*_VD, *_VP)),
     _profile("Valuation PSU >5Cr Baseline", "VALUATION", "PSU_GENERIC", "GT_5CR", (*_VD, *_VP)),
     _profile(
-        "Valuation Co-op Baseline",
-        "VALUATION",
-        "COOP",
-        "UNKNOWN",
-        (
-            *_VD,
-            *_VP,
-            _item(
-                "OTHER",
-                "OTHER",
-                1,
-                200,
-                "Co-op Rounding Checklist (metadata only)",
-                "valuation_inputs.market_rate_input",
-                tags={"kind": "checklist", "checklist_key": "coop_rounding_review"},
-                is_required=False,
-            ),
-        ),
-        {"notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]},
+        "Valuation Co-op Baseline", "VALUATION", "COOP", "UNKNOWN", (*_VD, *_VP, _COOP_CHECKLIST), _COOP_NOTES
     ),
-    _profile(
-        "Valuation Agri Baseline",
-        "VALUATION",
-        "AGRI",
-        "UNKNOWN",
-        (
-            _item("DOCUMENT", "SALE_DEED", 1, 10, "Sale Deed / Title", "property.address"),
-            _item("DOCUMENT", "RTC", 1, 20, "RTC / Land Record", "property.address"),
-            _capture("PHOTO", 4, 100, "Site Photos", "property.address", "site"),
-            _capture("GEO", 1, 110, "GPS Photo", "property.address", "gps"),
-        ),
-        {"agri_format_profile": True},
-    ),
+    _profile("Valuation Agri Baseline", "VALUATION", "AGRI", "UNKNOWN", _AGRI, {"agri_format_profile": True}),
     _profile("Revaluation Baseline", "REVALUATION", "OTHER", "UNKNOWN", (*_VD[:4], *_VP[:4])),
-    _profile(
-        "DPR Baseline",
-        "DPR",
-        "OTHER",
-        "UNKNOWN",
-        (
-            _item("DOCUMENT", "PLAN", 1, 10, "Plan / Layout", "manual_fields.project_summary"),
-            _item("DOCUMENT", "BANK_LETTER", 1, 20, "Bank Letter", "party.bank_name"),
-            _capture("PHOTO", 2, 100, "Site Photos", "manual_fields.project_summary", "site"),
-            _capture(
-                "SCREENSHOT",
-                2,
-                110,
-                "Reference Screenshots",
-                "manual_fields.project_cost_total",
-                "dpr_reference",
-            ),
-        ),
-    ),
-    _profile(
-        "Stage Progress Baseline",
-        "STAGE_PROGRESS",
-        "OTHER",
-        "UNKNOWN",
-        (
-            _capture("PHOTO", 4, 100, "Stage Progress Photos", "manual_fields.stage_notes", "stage_progress"),
-            _capture("GEO", 1, 110, "GPS Photo", "property.address", "gps", is_required=False),
-        ),
-    ),
+    _profile("DPR Baseline", "DPR", "OTHER", "UNKNOWN", _DPR),
+    _profile("Stage Progress Baseline", "STAGE_PROGRESS", "OTHER", "UNKNOWN", _STAGE_PROGRESS),
 )
 """Default evidence profiles seeded per org (§4.2), each with its items."""
 
