@@ -274,9 +274,13 @@ async def _write(
     use_case: _UseCase[Command, Result, Answer],
     *,
     scope: str,
-    params: dict[str, Any],
+    body: BaseModel | None = None,
 ) -> JSONResponse:
-    """Run a write in one tenant unit of work; 201 + version token; ``Idempotency-Key`` replays."""
+    """Run a write in one tenant unit of work; 201 + version token; ``Idempotency-Key`` replays.
+
+    The request ``body`` is what a replay under the same key must repeat.
+    """
+    params = body.model_dump(mode="json") if body is not None else {}
     wo_id = await _await_work_order(request, c, principal, work_order_id)
     tenant = require_tenant(principal)
     require_user(principal)
@@ -502,8 +506,7 @@ async def link_evidence(
         linking.link_evidence,
         views.evidence_linked,
     )
-    params = body.model_dump(mode="json")
-    return await _write(request, c, principal, work_order_id, use_case, scope="evidence-link", params=params)
+    return await _write(request, c, principal, work_order_id, use_case, scope="evidence-link", body=body)
 
 
 @router.get(WO + "/evidence", response_model=views.WorkOrderEvidenceView, responses=errors(WorkOrderNotFound))
@@ -550,10 +553,7 @@ async def post_profile(
         select_profile,
         views.profiles,
     )
-    params = body.model_dump(mode="json")
-    return await _write(
-        request, c, principal, work_order_id, use_case, scope="evidence-profile", params=params
-    )
+    return await _write(request, c, principal, work_order_id, use_case, scope="evidence-profile", body=body)
 
 
 @router.get(
@@ -604,8 +604,7 @@ async def post_field_links(
         upsert_field_links,
         views.field_links,
     )
-    params = body.model_dump(mode="json")
-    return await _write(request, c, principal, work_order_id, use_case, scope="field-links", params=params)
+    return await _write(request, c, principal, work_order_id, use_case, scope="field-links", body=body)
 
 
 # ------------------------------------------------------------------------------------------ OCR
@@ -628,8 +627,7 @@ async def enqueue_ocr(
         ocr_queue.enqueue_ocr,
         views.ocr_enqueued,
     )
-    params = body.model_dump(mode="json")
-    return await _write(request, c, principal, work_order_id, use_case, scope="ocr", params=params)
+    return await _write(request, c, principal, work_order_id, use_case, scope="ocr", body=body)
 
 
 @router.get(WO + "/ocr/jobs", response_model=views.OcrJobsView, responses=errors(WorkOrderNotFound))
@@ -658,4 +656,4 @@ async def annexure_auto_order(
         auto_order_annexure,
         views.annexure_ordered,
     )
-    return await _write(request, c, principal, work_order_id, use_case, scope="annexure", params={})
+    return await _write(request, c, principal, work_order_id, use_case, scope="annexure")

@@ -430,12 +430,16 @@ def work_order_evidence(evidence: WorkOrderEvidence) -> WorkOrderEvidenceView:
     )
 
 
+def _selected_profile_id(evidence: WorkOrderEvidence) -> str | None:
+    return _str(evidence.profile.id) if evidence.profile else None
+
+
 def profiles(overview: ProfilesOverview) -> ProfilesView:
     """The answer of ``GET …/evidence-profiles`` and ``POST …/evidence-profile``."""
     evidence = overview.evidence
     return ProfilesView(
         work_order_id=evidence.work_order_id,
-        selected_profile_id=_str(evidence.profile.id) if evidence.profile else None,
+        selected_profile_id=_selected_profile_id(evidence),
         selected_profile_chosen_by=_chosen_by(evidence),
         selected_profile=selected_profile(evidence),
         profiles=[profile_view(profile) for profile in overview.profiles],
@@ -454,7 +458,7 @@ def checklist(evidence: WorkOrderEvidence) -> ChecklistView:
     return ChecklistView(
         work_order_id=evidence.work_order_id,
         evidence_version=evidence.evidence_version,
-        selected_profile_id=_str(evidence.profile.id) if evidence.profile else None,
+        selected_profile_id=_selected_profile_id(evidence),
         selected_profile_name=evidence.profile.name if evidence.profile else None,
         checklist=rows,
         summary=ChecklistSummary(

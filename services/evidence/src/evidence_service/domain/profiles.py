@@ -74,6 +74,23 @@ def _item(
     }
 
 
+def _capture(
+    evidence_type: str,
+    min_count: int,
+    order_hint: int,
+    label: str,
+    field_key_hint: str,
+    category: str,
+    *,
+    is_required: bool = True,
+) -> dict[str, Any]:
+    """A photo, GPS or screenshot requirement: no document type, tagged with its capture ``category``."""
+    tags = {"category": category}
+    return _item(
+        evidence_type, None, min_count, order_hint, label, field_key_hint, tags=tags, is_required=is_required
+    )
+
+
 # Valuation documents VD1–6 and valuation photos VP1–6 (§4.2 item groups).
 _VD: Final = (
     _item("DOCUMENT", "SALE_DEED", 1, 10, "Sale Deed", "property.address"),
@@ -84,22 +101,12 @@ _VD: Final = (
     _item("DOCUMENT", "PLAN", 1, 60, "Plan / Approval Drawing", "property.built_up_area"),
 )
 _VP: Final = (
-    _item("PHOTO", None, 2, 100, "Exterior Photos", "property.address", tags={"category": "exterior"}),
-    _item("PHOTO", None, 2, 110, "Interior Photos", "property.built_up_area", tags={"category": "interior"}),
-    _item("PHOTO", None, 1, 120, "Surroundings Photo", "property.address", tags={"category": "surroundings"}),
-    _item("GEO", None, 1, 130, "GPS Photo", "property.address", tags={"category": "gps"}),
-    _item(
-        "SCREENSHOT",
-        None,
-        1,
-        140,
-        "Google Map Screenshot",
-        "property.address",
-        tags={"category": "google_map"},
-    ),
-    _item(
-        "SCREENSHOT", None, 1, 150, "Route Map Screenshot", "property.address", tags={"category": "route_map"}
-    ),
+    _capture("PHOTO", 2, 100, "Exterior Photos", "property.address", "exterior"),
+    _capture("PHOTO", 2, 110, "Interior Photos", "property.built_up_area", "interior"),
+    _capture("PHOTO", 1, 120, "Surroundings Photo", "property.address", "surroundings"),
+    _capture("GEO", 1, 130, "GPS Photo", "property.address", "gps"),
+    _capture("SCREENSHOT", 1, 140, "Google Map Screenshot", "property.address", "google_map"),
+    _capture("SCREENSHOT", 1, 150, "Route Map Screenshot", "property.address", "route_map"),
 )
 
 
@@ -123,99 +130,47 @@ def _profile(
     }
 
 
+# The item groups only one profile uses.
+_COOP_CHECKLIST: Final = _item(
+    "OTHER",
+    "OTHER",
+    1,
+    200,
+    "Co-op Rounding Checklist (metadata only)",
+    "valuation_inputs.market_rate_input",
+    tags={"kind": "checklist", "checklist_key": "coop_rounding_review"},
+    is_required=False,
+)
+_AGRI: Final = (
+    _item("DOCUMENT", "SALE_DEED", 1, 10, "Sale Deed / Title", "property.address"),
+    _item("DOCUMENT", "RTC", 1, 20, "RTC / Land Record", "property.address"),
+    _capture("PHOTO", 4, 100, "Site Photos", "property.address", "site"),
+    _capture("GEO", 1, 110, "GPS Photo", "property.address", "gps"),
+)
+_DPR: Final = (
+    _item("DOCUMENT", "PLAN", 1, 10, "Plan / Layout", "manual_fields.project_summary"),
+    _item("DOCUMENT", "BANK_LETTER", 1, 20, "Bank Letter", "party.bank_name"),
+    _capture("PHOTO", 2, 100, "Site Photos", "manual_fields.project_summary", "site"),
+    _capture(
+        "SCREENSHOT", 2, 110, "Reference Screenshots", "manual_fields.project_cost_total", "dpr_reference"
+    ),
+)
+_STAGE_PROGRESS: Final = (
+    _capture("PHOTO", 4, 100, "Stage Progress Photos", "manual_fields.stage_notes", "stage_progress"),
+    _capture("GEO", 1, 110, "GPS Photo", "property.address", "gps", is_required=False),
+)
+_COOP_NOTES: Final = {"notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]}
+
 SEED_PROFILES: Final[tuple[dict[str, Any], ...]] = (
     _profile("Valuation SBI <5Cr Baseline", "VALUATION", "SBI", "LT_5CR", (*_VD, *_VP)),
     _profile("Valuation PSU >5Cr Baseline", "VALUATION", "PSU_GENERIC", "GT_5CR", (*_VD, *_VP)),
     _profile(
-        "Valuation Co-op Baseline",
-        "VALUATION",
-        "COOP",
-        "UNKNOWN",
-        (
-            *_VD,
-            *_VP,
-            _item(
-                "OTHER",
-                "OTHER",
-                1,
-                200,
-                "Co-op Rounding Checklist (metadata only)",
-                "valuation_inputs.market_rate_input",
-                tags={"kind": "checklist", "checklist_key": "coop_rounding_review"},
-                is_required=False,
-            ),
-        ),
-        {"notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]},
+        "Valuation Co-op Baseline", "VALUATION", "COOP", "UNKNOWN", (*_VD, *_VP, _COOP_CHECKLIST), _COOP_NOTES
     ),
-    _profile(
-        "Valuation Agri Baseline",
-        "VALUATION",
-        "AGRI",
-        "UNKNOWN",
-        (
-            _item("DOCUMENT", "SALE_DEED", 1, 10, "Sale Deed / Title", "property.address"),
-            _item("DOCUMENT", "RTC", 1, 20, "RTC / Land Record", "property.address"),
-            _item("PHOTO", None, 4, 100, "Site Photos", "property.address", tags={"category": "site"}),
-            _item("GEO", None, 1, 110, "GPS Photo", "property.address", tags={"category": "gps"}),
-        ),
-        {"agri_format_profile": True},
-    ),
+    _profile("Valuation Agri Baseline", "VALUATION", "AGRI", "UNKNOWN", _AGRI, {"agri_format_profile": True}),
     _profile("Revaluation Baseline", "REVALUATION", "OTHER", "UNKNOWN", (*_VD[:4], *_VP[:4])),
-    _profile(
-        "DPR Baseline",
-        "DPR",
-        "OTHER",
-        "UNKNOWN",
-        (
-            _item("DOCUMENT", "PLAN", 1, 10, "Plan / Layout", "manual_fields.project_summary"),
-            _item("DOCUMENT", "BANK_LETTER", 1, 20, "Bank Letter", "party.bank_name"),
-            _item(
-                "PHOTO",
-                None,
-                2,
-                100,
-                "Site Photos",
-                "manual_fields.project_summary",
-                tags={"category": "site"},
-            ),
-            _item(
-                "SCREENSHOT",
-                None,
-                2,
-                110,
-                "Reference Screenshots",
-                "manual_fields.project_cost_total",
-                tags={"category": "dpr_reference"},
-            ),
-        ),
-    ),
-    _profile(
-        "Stage Progress Baseline",
-        "STAGE_PROGRESS",
-        "OTHER",
-        "UNKNOWN",
-        (
-            _item(
-                "PHOTO",
-                None,
-                4,
-                100,
-                "Stage Progress Photos",
-                "manual_fields.stage_notes",
-                tags={"category": "stage_progress"},
-            ),
-            _item(
-                "GEO",
-                None,
-                1,
-                110,
-                "GPS Photo",
-                "property.address",
-                tags={"category": "gps"},
-                is_required=False,
-            ),
-        ),
-    ),
+    _profile("DPR Baseline", "DPR", "OTHER", "UNKNOWN", _DPR),
+    _profile("Stage Progress Baseline", "STAGE_PROGRESS", "OTHER", "UNKNOWN", _STAGE_PROGRESS),
 )
 """Default evidence profiles seeded per org (§4.2), each with its items."""
 
