@@ -102,87 +102,64 @@ def _bullets(doc: Document, items: str, empty: str) -> None:
     doc.add_paragraph("{%p endif %}")
 
 
-def reference_section(doc: Document, heading: str) -> None:
-    doc.add_heading(heading, level=1)
-    _kv_table(
-        doc,
-        [
-            ("Work order", "{{ work_order_id }}"),
-            ("Snapshot version", "{{ snapshot_version }}"),
-            ("Report date", "{{ report_date }}"),
-            ("Report type", "{{ report_type }}"),
-            ("Bank type", "{{ bank_type }}"),
-            ("Template selector", "{{ template_selector }}"),
-            ("Value slab", "{{ value_slab }}"),
-            ("Report pack version", "{{ pack_version }}"),
-        ],
-    )
+REFERENCE_ROWS: Sequence[Row] = (
+    ("Work order", "{{ work_order_id }}"),
+    ("Snapshot version", "{{ snapshot_version }}"),
+    ("Report date", "{{ report_date }}"),
+    ("Report type", "{{ report_type }}"),
+    ("Bank type", "{{ bank_type }}"),
+    ("Template selector", "{{ template_selector }}"),
+    ("Value slab", "{{ value_slab }}"),
+    ("Report pack version", "{{ pack_version }}"),
+)
+PARTY_ROWS: Sequence[Row] = (
+    ("Name of the borrower", "{{ party.borrower_name }}"),
+    ("Name of the owner", "{{ party.owner_name }}"),
+    ("Client", "{{ party.client_name }}"),
+    ("Bank", "{{ party.bank_name }}"),
+    ("Branch", "{{ party.bank_branch_name }}"),
+    ("Branch code", "{{ party.bank_branch_code }}"),
+)
+PROPERTY_ROWS: Sequence[Row] = (
+    ("Address of the property", "{{ property.address }}"),
+    ("City", "{{ property.city }}"),
+    ("Taluk", "{{ property.taluk }}"),
+    ("Village", "{{ property.village }}"),
+    ("Survey no.", "{{ property.survey_no }}"),
+    ("CTS no.", "{{ property.cts_no }}"),
+    ("Khata no.", "{{ property.khata_no }}"),
+    ("Land area (as measured)", "{{ property.land_area_input }}"),
+    ("Built-up area (as measured)", "{{ property.built_up_area_input }}"),
+)
+LAND_ROWS: Sequence[Row] = (
+    ("Survey no.", "{{ property.survey_no }}"),
+    ("Village", "{{ property.village }}"),
+    ("Taluk", "{{ property.taluk }}"),
+    ("Khata no.", "{{ property.khata_no }}"),
+    ("Extent of land (as per records)", "{{ property.land_area_input }}"),
+    ("Extent of land (standardized)", "{{ areas.land_area_sqm }}"),
+    ("Location / address", "{{ property.address }}"),
+    ("City / nearest town", "{{ property.city }}"),
+)
+AREAS_RATES_ROWS: Sequence[Row] = (
+    ("Land area (standardized)", "{{ areas.land_area_sqm }}"),
+    ("Built-up area (standardized)", "{{ areas.built_up_area_sqm }}"),
+    ("Guideline rate", "{{ rates.guideline }}"),
+    ("Market rate", "{{ rates.market }}"),
+    ("Adopted rate", "{{ rates.adopted }}"),
+)
 
 
-def parties_section(doc: Document, heading: str) -> None:
+def kv_section(doc: Document, heading: str, rows: Sequence[Row]) -> None:
+    """A heading over a two-column label/placeholder table."""
     doc.add_heading(heading, level=1)
-    _kv_table(
-        doc,
-        [
-            ("Name of the borrower", "{{ party.borrower_name }}"),
-            ("Name of the owner", "{{ party.owner_name }}"),
-            ("Client", "{{ party.client_name }}"),
-            ("Bank", "{{ party.bank_name }}"),
-            ("Branch", "{{ party.bank_branch_name }}"),
-            ("Branch code", "{{ party.bank_branch_code }}"),
-        ],
-    )
+    _kv_table(doc, rows)
 
 
 def property_section(doc: Document, heading: str) -> None:
-    doc.add_heading(heading, level=1)
-    _kv_table(
-        doc,
-        [
-            ("Address of the property", "{{ property.address }}"),
-            ("City", "{{ property.city }}"),
-            ("Taluk", "{{ property.taluk }}"),
-            ("Village", "{{ property.village }}"),
-            ("Survey no.", "{{ property.survey_no }}"),
-            ("CTS no.", "{{ property.cts_no }}"),
-            ("Khata no.", "{{ property.khata_no }}"),
-            ("Land area (as measured)", "{{ property.land_area_input }}"),
-            ("Built-up area (as measured)", "{{ property.built_up_area_input }}"),
-        ],
-    )
+    kv_section(doc, heading, PROPERTY_ROWS)
     doc.add_heading("Floors", level=2)
     _loop_table(doc, ["Floor", "Area"], "floor in property.floors", ["{{ floor.label }}", "{{ floor.area }}"])
-
-
-def land_section(doc: Document) -> None:
-    doc.add_heading("Land particulars (RTC / revenue records)", level=1)
-    _kv_table(
-        doc,
-        [
-            ("Survey no.", "{{ property.survey_no }}"),
-            ("Village", "{{ property.village }}"),
-            ("Taluk", "{{ property.taluk }}"),
-            ("Khata no.", "{{ property.khata_no }}"),
-            ("Extent of land (as per records)", "{{ property.land_area_input }}"),
-            ("Extent of land (standardized)", "{{ areas.land_area_sqm }}"),
-            ("Location / address", "{{ property.address }}"),
-            ("City / nearest town", "{{ property.city }}"),
-        ],
-    )
-
-
-def areas_rates_section(doc: Document, heading: str) -> None:
-    doc.add_heading(heading, level=1)
-    _kv_table(
-        doc,
-        [
-            ("Land area (standardized)", "{{ areas.land_area_sqm }}"),
-            ("Built-up area (standardized)", "{{ areas.built_up_area_sqm }}"),
-            ("Guideline rate", "{{ rates.guideline }}"),
-            ("Market rate", "{{ rates.market }}"),
-            ("Adopted rate", "{{ rates.adopted }}"),
-        ],
-    )
 
 
 STANDARD_VALUES: Sequence[Row] = (
@@ -198,8 +175,7 @@ COOP_VALUES: Sequence[Row] = (
 
 
 def values_section(doc: Document, heading: str, rows: Sequence[Row], note: str) -> None:
-    doc.add_heading(heading, level=1)
-    _kv_table(doc, rows)
+    kv_section(doc, heading, rows)
     doc.add_paragraph(note)
 
 
@@ -290,10 +266,10 @@ def sbi_under_5cr() -> Document:
         "SBI Format A — valuation of immovable property for advances up to ₹5 crore",
         "To: The Branch Manager, {{ party.bank_name }}, {{ party.bank_branch_name }}",
     )
-    reference_section(doc, "Part A — Reference")
-    parties_section(doc, "Part B — Borrower and owner")
+    kv_section(doc, "Part A — Reference", REFERENCE_ROWS)
+    kv_section(doc, "Part B — Borrower and owner", PARTY_ROWS)
     property_section(doc, "Part C — Description of the property")
-    areas_rates_section(doc, "Part D — Areas and rates")
+    kv_section(doc, "Part D — Areas and rates", AREAS_RATES_ROWS)
     values_section(
         doc,
         "Part E — Valuation",
@@ -328,10 +304,10 @@ def psu_generic_over_5cr() -> Document:
         STANDARD_VALUES,
         "High-value report: the summary precedes the detail as the PSU generic format requires.",
     )
-    reference_section(doc, "2. Assignment reference")
-    parties_section(doc, "3. Parties")
+    kv_section(doc, "2. Assignment reference", REFERENCE_ROWS)
+    kv_section(doc, "3. Parties", PARTY_ROWS)
     property_section(doc, "4. Property details")
-    areas_rates_section(doc, "5. Areas, guideline and market rates")
+    kv_section(doc, "5. Areas, guideline and market rates", AREAS_RATES_ROWS)
     readiness_section(doc)
     justification_section(doc, "6. Basis of valuation and justification")
     enclosures_section(doc, "7. Documents enclosed")
@@ -354,10 +330,10 @@ def coop_lb() -> Document:
         "Co-operative bank LB format — market and adopted (considered) values",
         "For {{ party.bank_name }}, {{ party.bank_branch_name }}",
     )
-    reference_section(doc, "I. Reference")
-    parties_section(doc, "II. Applicant and owner")
+    kv_section(doc, "I. Reference", REFERENCE_ROWS)
+    kv_section(doc, "II. Applicant and owner", PARTY_ROWS)
     property_section(doc, "III. Property")
-    areas_rates_section(doc, "IV. Areas and rates")
+    kv_section(doc, "IV. Areas and rates", AREAS_RATES_ROWS)
     values_section(
         doc,
         "V. Co-operative bank values",
@@ -388,10 +364,10 @@ def agri_generic() -> Document:
         "Agricultural land valuation — generic agri format (RTC based)",
         "Lending bank: {{ party.bank_name }}, {{ party.bank_branch_name }}",
     )
-    reference_section(doc, "A. Reference")
-    parties_section(doc, "B. Cultivator / owner")
-    land_section(doc)
-    areas_rates_section(doc, "C. Rates applied")
+    kv_section(doc, "A. Reference", REFERENCE_ROWS)
+    kv_section(doc, "B. Cultivator / owner", PARTY_ROWS)
+    kv_section(doc, "Land particulars (RTC / revenue records)", LAND_ROWS)
+    kv_section(doc, "C. Rates applied", AREAS_RATES_ROWS)
     values_section(
         doc,
         "D. Value of the agricultural property",
@@ -419,10 +395,10 @@ def generic() -> Document:
         "Generic Repogen report — no bank-specific format applies to this report type or selector",
         "Bank: {{ party.bank_name }} ({{ party.bank_branch_name }})",
     )
-    reference_section(doc, "Reference")
-    parties_section(doc, "Parties")
+    kv_section(doc, "Reference", REFERENCE_ROWS)
+    kv_section(doc, "Parties", PARTY_ROWS)
     property_section(doc, "Property")
-    areas_rates_section(doc, "Areas and rates")
+    kv_section(doc, "Areas and rates", AREAS_RATES_ROWS)
     values_section(
         doc, "Values", STANDARD_VALUES, "Values as computed by the rules engine for this snapshot."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -258,13 +258,29 @@ class NewRelease(TypedDict):
     released_at: None
 
 
+class GateOutcome(Protocol):
+    """What a release records of billing's gate decision (billing's ``gate_decided`` event has it)."""
+
+    @property
+    def result(self) -> str: ...
+    @property
+    def mode(self) -> str | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def decision_id(self) -> str: ...
+    @property
+    def decision_hash(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class AuditScope:
     """What an audit row is about: the tenant, the work order and (when there is one) the pack."""
 
+    # Named as the audit table's columns: the scope is the subject part of an audit row.
     tenant_id: uuid.UUID
     work_order_id: uuid.UUID
-    pack_id: uuid.UUID | None
+    report_pack_id: uuid.UUID | None
 
     @classmethod
     def of_pack(cls, pack: PackRecord) -> AuditScope:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from factory_service.records import (
     AuditRecord,
     AuditScope,
     BillingRecord,
+    GateOutcome,
     JobRecord,
     JsonObject,
     NewArtifact,
@@ -432,28 +434,18 @@ class ReleaseRepository(Repository):
     async def add(self, row: NewRelease) -> None:
         await self.session.execute(insert(deliverable_releases).values(**_values(deliverable_releases, row)))
 
-    async def decide(
-        self,
-        release_id: uuid.UUID,
-        *,
-        result: str,
-        mode: str | None,
-        error_code: str | None,
-        decision_id: str,
-        decision_hash: str,
-        metadata: Mapping[str, Any],
-    ) -> None:
+    async def decide(self, release_id: uuid.UUID, outcome: GateOutcome, metadata: Mapping[str, Any]) -> None:
         """Record billing's outcome; only a PENDING release changes (duplicates change nothing)."""
         releases = deliverable_releases
         await self.session.execute(
             update(releases)
             .where(releases.c.id == release_id, releases.c.billing_gate_result == "PENDING")
             .values(
-                billing_gate_result=result,
-                billing_mode_at_release=func.coalesce(mode, releases.c.billing_mode_at_release),
-                error_code=error_code,
-                decision_id=decision_id,
-                decision_hash=decision_hash,
+                billing_gate_result=outcome.result,
+                billing_mode_at_release=func.coalesce(outcome.mode, releases.c.billing_mode_at_release),
+                error_code=outcome.error_code,
+                decision_id=outcome.decision_id,
+                decision_hash=outcome.decision_hash,
                 metadata_json=releases.c.metadata_json.op("||")(literal(jsonable(dict(metadata)), JSONB)),
                 released_at=func.now(),
                 updated_at=func.now(),
@@ -487,9 +479,7 @@ class AuditLog(Repository):
         entity_type, entity_id = entity
         await self.session.execute(
             insert(report_audit_logs).values(
-                tenant_id=scope.tenant_id,
-                work_order_id=scope.work_order_id,
-                report_pack_id=scope.pack_id,
+                **asdict(scope),
                 entity_type=entity_type,
                 entity_id=entity_id,
                 action=action,

@@ -57,15 +57,7 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
             "decision_id": decision.decision_id,
         }
     )
-    await releases.decide(
-        release_id,
-        result=decision.result,
-        mode=decision.mode,
-        error_code=decision.error_code,
-        decision_id=decision.decision_id,
-        decision_hash=decision.decision_hash,
-        metadata=metadata,
-    )
+    await releases.decide(release_id, decision, metadata)
     decided = {
         "repogen_work_order_id": str(wo),
         "billing_gate_result": decision.result,
