@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from billing_service.domain.accounts import BillingMode, api_enum
-from billing_service.domain.gate import billing_gate_status
+from billing_service.domain.gate import GateInputs, billing_gate_status
 from billing_service.domain.ledger import HoldStatus
 from billing_service.handlers._common import iso
 from billing_service.handlers.queries import TimelineItem, WorkOrderBillingState
@@ -407,7 +407,7 @@ def work_order_billing(found: WorkOrderBillingState) -> WorkOrderBillingEnvelope
     row, state = found.row, found.billing
     active_hold = state.hold if state.hold and state.hold.status == "active" else None
     known_hold = state.hold if state.hold and state.hold.status != "expired" else None
-    gate_status = billing_gate_status(
+    projected = GateInputs(
         BillingMode(row.mode) if row.mode else BillingMode.POSTPAID,
         hold_id=active_hold.id if active_hold else None,
         hold_status=HoldStatus(known_hold.status) if known_hold else None,
@@ -415,6 +415,7 @@ def work_order_billing(found: WorkOrderBillingState) -> WorkOrderBillingEnvelope
         invoice_status=state.invoice.status if state.invoice else None,
         invoice_is_paid=state.invoice.is_paid if state.invoice else None,
     )
+    gate_status = billing_gate_status(projected)
     body: JsonDict = {
         "work_order_id": row.work_order_id,
         "tenant_id": row.tenant_id,
