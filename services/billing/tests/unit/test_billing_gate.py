@@ -175,15 +175,7 @@ class TestDecisionHash:
 
 class TestGateStatus:
     def test_fac_10_credit_with_reservation(self) -> None:
-        assert billing_gate_status(
-            GateInputs(
-                BillingMode.CREDIT,
-                hold_id="resv-1",
-                invoice_id=None,
-                invoice_status=None,
-                invoice_is_paid=None,
-            )
-        ) == {
+        assert billing_gate_status(GateInputs(BillingMode.CREDIT, hold_id="resv-1")) == {
             "mode": "CREDIT",
             "reservation_id_present": True,
             "service_invoice_id": None,
