@@ -7,20 +7,19 @@ UTC with milliseconds and ``Z``. The raw consume/release answer keeps V1's camel
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from billing_service.domain.accounts import BillingMode, api_enum
-from billing_service.domain.gate import billing_gate_status
+from billing_service.domain.gate import GateInputs, billing_gate_status
 from billing_service.domain.ledger import HoldStatus
 from billing_service.handlers._common import iso
 from billing_service.handlers.queries import TimelineItem, WorkOrderBillingState
 from billing_service.handlers.reconcile import ReconcileReport, SweepFailure, SweptHold
 from billing_service.handlers.release_gate import GateReplay
-from billing_service.handlers.usage import UsageIngested
-from billing_service.repositories import AccountState, HoldRow, LedgerEntryRow
+from billing_service.repositories import AccountState
 
 JsonDict = dict[str, Any]
 """A free-form JSON object (metadata, payloads, stored gate inputs)."""
@@ -44,6 +43,11 @@ class View(BaseModel):
     """Base of the response models."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def of(cls, record: object) -> Self:
+        """The view of a typed result (a stored row) whose attributes carry the view's fields."""
+        return cls.model_validate(record, from_attributes=True)
 
 
 class Credit(View):
@@ -230,11 +234,6 @@ class HoldView(View):
     released_at: Instant
 
 
-def hold(row: HoldRow) -> HoldView:
-    """A stored hold on the wire."""
-    return HoldView.model_validate(row, from_attributes=True)
-
-
 class LedgerEntryView(View):
     """A ledger entry in lists (reason upper-cased, domain.md §7.11)."""
 
@@ -251,22 +250,12 @@ class LedgerEntryView(View):
     created_at: Instant
 
 
-def ledger_entry(row: LedgerEntryRow) -> LedgerEntryView:
-    """A ledger entry in a list."""
-    return LedgerEntryView.model_validate(row, from_attributes=True)
-
-
 class LedgerEntryCamelView(LedgerEntryView):
     """The raw ledger row in camelCase with lower-case reason (V1's consume/release answer)."""
 
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
     reason: str
-
-
-def ledger_entry_camel(row: LedgerEntryRow) -> LedgerEntryCamelView:
-    """A ledger entry as V1's consume/release answer."""
-    return LedgerEntryCamelView.model_validate(row, from_attributes=True)
 
 
 class UsageEventView(View):
@@ -282,11 +271,6 @@ class UsageEventView(View):
     idempotency_key: str
     unmatched: bool
     created_at: Instant
-
-
-def usage_event(ingested: UsageIngested) -> UsageEventView:
-    """A stored usage event on the wire."""
-    return UsageEventView.model_validate(ingested.event, from_attributes=True)
 
 
 TimelineItemView = TimelineItem
@@ -407,7 +391,7 @@ def work_order_billing(found: WorkOrderBillingState) -> WorkOrderBillingEnvelope
     row, state = found.row, found.billing
     active_hold = state.hold if state.hold and state.hold.status == "active" else None
     known_hold = state.hold if state.hold and state.hold.status != "expired" else None
-    gate_status = billing_gate_status(
+    projected = GateInputs(
         BillingMode(row.mode) if row.mode else BillingMode.POSTPAID,
         hold_id=active_hold.id if active_hold else None,
         hold_status=HoldStatus(known_hold.status) if known_hold else None,
@@ -415,6 +399,7 @@ def work_order_billing(found: WorkOrderBillingState) -> WorkOrderBillingEnvelope
         invoice_status=state.invoice.status if state.invoice else None,
         invoice_is_paid=state.invoice.is_paid if state.invoice else None,
     )
+    gate_status = billing_gate_status(projected)
     body: JsonDict = {
         "work_order_id": row.work_order_id,
         "tenant_id": row.tenant_id,

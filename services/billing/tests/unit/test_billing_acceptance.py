@@ -64,20 +64,6 @@ def account(status: AccountStatus = AccountStatus.ACTIVE, tenant: str = TENANT) 
     )
 
 
-def hold(status: HoldStatus = HoldStatus.ACTIVE) -> Hold:
-    return Hold(
-        id="h-1",
-        account_id="acc-1",
-        ref_type=WORK_ORDER_REF_TYPE,
-        ref_id="W",
-        amount=1,
-        status=status,
-        idempotency_key="repogen_accept_reserve:W",
-        created_at=ACCEPTED_AT,
-        expires_at=None,
-    )
-
-
 def decide(**overrides: Any) -> AcceptancePlan:
     """``decide_acceptance`` of :func:`request` for an active tenant account on the default (postpaid) policy,
     with nothing used, held or invoiced yet, unless ``overrides`` say otherwise."""
@@ -182,12 +168,14 @@ class TestCredit:
         assert plan.rejection_code is RejectionCode.INSUFFICIENT_CREDITS
         assert plan.details == {"available": 0, "required": 1}
 
-    def test_redelivery_with_existing_hold_is_accepted_without_new_credit(self) -> None:
+    def test_redelivery_with_existing_hold_is_accepted_without_new_credit(
+        self, make_hold: Callable[..., Hold]
+    ) -> None:
         plan = decide(
             policy=Policy(billing_mode=BillingMode.CREDIT),
             balance=CreditBalance.of(1, 1),
             quota=QuotaUsage(monthly_report_allowance=1, accepted_in_period=1),
-            existing_hold=hold(),
+            existing_hold=make_hold(),
         )
         assert plan.status is AcceptanceStatus.ACCEPTED
 

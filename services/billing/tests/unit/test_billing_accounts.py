@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from billing_service.domain.accounts import (
@@ -31,6 +34,18 @@ from billing_service.domain.errors import (
 )
 
 TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+def partner_account(**changes: Any) -> Account:
+    """Active account ``acc-1`` of ``v1:partner:10`` in TENANT, with ``changes``."""
+    partner = Account(
+        id="acc-1",
+        tenant_id=TENANT,
+        account_type=AccountType.EXTERNAL_ASSOCIATE,
+        external_key="v1:partner:10",
+        display_name="Partner",
+    )
+    return replace(partner, **changes)
 
 
 class TestExternalKeys:
@@ -105,11 +120,8 @@ class TestUpsert:
         assert exc.value.status == 409
 
     def test_decision_18_never_silently_reactivates(self) -> None:
-        suspended = Account(
-            id="acc-1",
-            tenant_id=TENANT,
+        suspended = partner_account(
             account_type=AccountType.TENANT,
-            external_key="v1:partner:10",
             display_name="Old",
             status=AccountStatus.SUSPENDED,
             payment_terms_days=30,
@@ -188,15 +200,8 @@ class TestPolicy:
 
 
 def test_status_view_shape() -> None:
-    acc = Account(
-        id="acc-1",
-        tenant_id=TENANT,
-        account_type=AccountType.EXTERNAL_ASSOCIATE,
-        external_key="v1:partner:10",
-        display_name="Partner",
-    )
     view = account_status_view(
-        acc, Policy(billing_mode=BillingMode.CREDIT), wallet=2, reserved=1, available=1
+        partner_account(), Policy(billing_mode=BillingMode.CREDIT), wallet=2, reserved=1, available=1
     )
     assert view == {
         "account_id": "acc-1",

@@ -175,9 +175,7 @@ class TestDecisionHash:
 
 class TestGateStatus:
     def test_fac_10_credit_with_reservation(self) -> None:
-        assert billing_gate_status(
-            BillingMode.CREDIT, hold_id="resv-1", invoice_id=None, invoice_status=None, invoice_is_paid=None
-        ) == {
+        assert billing_gate_status(GateInputs(BillingMode.CREDIT, hold_id="resv-1")) == {
             "mode": "CREDIT",
             "reservation_id_present": True,
             "service_invoice_id": None,
@@ -194,11 +192,12 @@ class TestGateStatus:
         self, invoice_status: str, is_paid: bool, shown_status: str, releasable: bool
     ) -> None:
         view = billing_gate_status(
-            BillingMode.POSTPAID,
-            hold_id=None,
-            invoice_id="svc-1",
-            invoice_status=invoice_status,
-            invoice_is_paid=is_paid,
+            GateInputs(
+                BillingMode.POSTPAID,
+                invoice_id="svc-1",
+                invoice_status=invoice_status,
+                invoice_is_paid=is_paid,
+            )
         )
         assert view["service_invoice_status"] == shown_status
         assert view["releasable_without_override"] is releasable

@@ -295,22 +295,6 @@ class TestDecision17Idempotency:
             book.grant(GrantCredits(idempotency_key="seed", amount=4), ids)
 
 
-def _hold(
-    ref_type: str, created: datetime, expires: datetime | None, status: HoldStatus = HoldStatus.ACTIVE
-) -> Hold:
-    return Hold(
-        id="h",
-        account_id="acc-1",
-        ref_type=ref_type,
-        ref_id="ref-1",
-        amount=1,
-        status=status,
-        idempotency_key="k",
-        created_at=created,
-        expires_at=expires,
-    )
-
-
 class TestBil12ReconcileWithDecision31:
     """BIL-12 read through decisions 31 and 34: channel requests are out of scope; work-order holds follow
     the work order, every other reference type expires by time."""
@@ -336,14 +320,16 @@ class TestBil12ReconcileWithDecision31:
         state: ReferenceState | None,
         age_minutes: int,
         expected: tuple[ReconcileKind, str],
+        make_hold: Callable[..., Hold],
     ) -> None:
         created = now - timedelta(minutes=age_minutes)
-        hold = _hold(ref_type, created, hold_expiry(ref_type, created))
+        hold = make_hold(ref_type=ref_type, created_at=created, expires_at=hold_expiry(ref_type, created))
         action = reconcile_action(hold, state, now)
         assert (action.kind, action.reason) == expected
 
-    def test_resolved_holds_are_skipped(self, now: datetime) -> None:
-        hold = _hold("channel_request", now - timedelta(days=5), None, HoldStatus.CONSUMED)
+    def test_resolved_holds_are_skipped(self, now: datetime, make_hold: Callable[..., Hold]) -> None:
+        created = now - timedelta(days=5)
+        hold = make_hold(ref_type="channel_request", created_at=created, status=HoldStatus.CONSUMED)
         assert reconcile_action(hold, None, now).kind is ReconcileKind.SKIP
 
     def test_sweep_releases_cancelled_work_order_hold_once(self, ids: Ids, now: datetime) -> None:

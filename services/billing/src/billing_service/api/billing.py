@@ -85,7 +85,7 @@ async def billing_event(body: UsageBody, _: ServiceCaller, c: ContainerDep) -> v
     async with c.system_uow() as uow:
         ingested = await handlers.ingest_usage(uow, command)
         await uow.commit()
-    return views.usage_event(ingested)
+    return views.UsageEventView.of(ingested.event)
 
 
 @router.get(

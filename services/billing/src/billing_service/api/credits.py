@@ -85,7 +85,7 @@ async def reserve(c: ServiceContainer[Any], body: ReserveBody, response: Respons
         taken = await handlers.take_hold(uow, command)
         await uow.commit()
     account_token(response, taken.account_id, taken.account_version)
-    return views.hold(taken.result)
+    return views.HoldView.of(taken.result)
 
 
 async def settle(
@@ -112,7 +112,7 @@ async def settle(
         settled = await handlers.settle_hold(uow, handlers.SettleHold(body.account(), operation))
         await uow.commit()
     account_token(response, settled.account_id, settled.account_version)
-    return views.ledger_entry_camel(settled.result)
+    return views.LedgerEntryCamelView.of(settled.result)
 
 
 async def reconcile(c: ServiceContainer[Any], body: ReconcileBody) -> views.ReconcileView:
@@ -143,7 +143,7 @@ async def holds(c: ServiceContainer[Any], query: ListHolds) -> list[views.HoldVi
     """Holds, newest first."""
     async with c.system_uow() as uow:
         rows = await list_holds(uow, query)
-    return [views.hold(r) for r in rows]
+    return [views.HoldView.of(r) for r in rows]
 
 
 async def ledger(
@@ -152,7 +152,7 @@ async def ledger(
     """Ledger entries, newest first."""
     async with c.system_uow() as uow:
         rows = await list_ledger(uow, account_id=account_id, tenant_id=tenant_id, limit=limit)
-    return [views.ledger_entry(r) for r in rows]
+    return [views.LedgerEntryView.of(r) for r in rows]
 
 
 async def timeline(c: ServiceContainer[Any], query: ShowTimeline) -> list[views.TimelineItemView]:

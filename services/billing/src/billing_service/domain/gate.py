@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from billing_service.domain.accounts import BillingMode, api_enum
@@ -73,14 +73,11 @@ class GateInputs:
     def normalized(self) -> GateInputs:
         """Canonical form: trimmed reason (None when not overriding), upper-case invoice status."""
         reason = (self.override_reason or "").strip() or None
-        return GateInputs(
-            mode=self.mode,
+        return replace(
+            self,
             hold_id=self.hold_id or None,
-            hold_status=self.hold_status,
             invoice_id=self.invoice_id or None,
             invoice_status=self.invoice_status.upper() if self.invoice_status else None,
-            invoice_is_paid=self.invoice_is_paid,
-            override=self.override,
             override_reason=reason if self.override else None,
         )
 
@@ -224,27 +221,13 @@ def release_usage_key(release_idempotency_key: str) -> str:
     return f"v2:repogen_deliverables_release:{release_idempotency_key.strip()}"
 
 
-def billing_gate_status(
-    mode: BillingMode,
-    *,
-    hold_id: str | None,
-    hold_status: HoldStatus | None = None,
-    invoice_id: str | None,
-    invoice_status: str | None,
-    invoice_is_paid: bool | None,
-) -> dict[str, str | bool | None]:
-    """The pack view's ``billing_gate_status`` (FAC-10): would a release pass without override?"""
-    inputs = GateInputs(
-        mode=mode,
-        hold_id=hold_id,
-        hold_status=hold_status,
-        invoice_id=invoice_id,
-        invoice_status=invoice_status,
-        invoice_is_paid=invoice_is_paid,
-    ).normalized()
+def billing_gate_status(projected: GateInputs) -> dict[str, str | bool | None]:
+    """The pack view's ``billing_gate_status`` (FAC-10): would a release of the ``projected`` inputs pass
+    without override?"""
+    inputs = projected.normalized()
     decision = decide_gate(inputs)
     return {
-        "mode": api_enum(mode),
+        "mode": api_enum(inputs.mode),
         "reservation_id_present": inputs.hold_id is not None,
         "service_invoice_id": inputs.invoice_id,
         "service_invoice_status": inputs.invoice_status,

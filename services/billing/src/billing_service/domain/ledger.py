@@ -237,6 +237,20 @@ class GrantCredits:
         """Canonical parameters for idempotency comparison."""
         return _canonical(Operation.GRANT, self.amount, self.reason, self.ref_type, self.ref_id)
 
+    def entry(self, entry_id: str, account_id: str) -> LedgerEntry:
+        """The wallet ledger entry that adds this grant's ``amount``."""
+        return LedgerEntry(
+            id=entry_id,
+            account_id=account_id,
+            hold_id=None,
+            delta=self.amount,
+            reason=self.reason,
+            ref_type=self.ref_type,
+            ref_id=self.ref_id,
+            idempotency_key=self.idempotency_key,
+            metadata=dict(self.metadata),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ReserveCredit:
@@ -251,6 +265,20 @@ class ReserveCredit:
     def fingerprint(self) -> str:
         """Canonical parameters for idempotency comparison."""
         return _canonical(Operation.RESERVE, self.amount, self.ref_type, self.ref_id, self.operator_override)
+
+    def override_grant(self, shortfall: int) -> GrantCredits:
+        """BIL-08: the adjustment grant that covers an overridden reserve's ``shortfall``."""
+        return GrantCredits(
+            idempotency_key=f"{self.idempotency_key}:override",
+            amount=shortfall,
+            reason=LedgerReason.ADJUSTMENT,
+            ref_type="operator_override",
+            ref_id=f"{self.ref_type}:{self.ref_id}",
+            metadata={
+                "reason": "insufficient_credits_override",
+                "reserve_idempotency_key": self.idempotency_key,
+            },
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +397,16 @@ def _hold_entry(
     )
 
 
+def _settled(
+    account_id: str, cmd: ConsumeHold | ReleaseHold, settled: Hold, entry: LedgerEntry, balance: CreditBalance
+) -> LedgerOutcome:
+    """A consume's or release's outcome: the hold in its final state and its one ledger entry."""
+    operation = Operation.CONSUME if isinstance(cmd, ConsumeHold) else Operation.RELEASE
+    return _applied(
+        account_id, cmd, operation, hold_id=settled.id, entries=(entry,), balance=balance, holds=(settled,)
+    )
+
+
 def _ensure_wallet_room(wallet: int, added: int) -> None:
     """``wallet + added`` stays within ``MAX_WALLET`` (409 ``CREDIT_WALLET_LIMIT_EXCEEDED``); a wallet
     already above it (pushed there before the limit existed) takes no more credits, never a 500."""
@@ -393,19 +431,9 @@ def grant(
     if replayed is not None:
         return replayed
     _ensure_wallet_room(balance.wallet, cmd.amount)
-    entry = LedgerEntry(
-        id=ids(),
-        account_id=account_id,
-        hold_id=None,
-        delta=cmd.amount,
-        reason=cmd.reason,
-        ref_type=cmd.ref_type,
-        ref_id=cmd.ref_id,
-        idempotency_key=cmd.idempotency_key,
-        metadata=dict(cmd.metadata),
-    )
     balance = CreditBalance.of(balance.wallet + cmd.amount, balance.reserved)
-    return _applied(account_id, cmd, Operation.GRANT, hold_id=None, entries=(entry,), balance=balance)
+    entries = (cmd.entry(ids(), account_id),)
+    return _applied(account_id, cmd, Operation.GRANT, hold_id=None, entries=entries, balance=balance)
 
 
 def reserve(
@@ -438,22 +466,7 @@ def reserve(
         if not cmd.operator_override:
             raise InsufficientCredits(details={"available": balance.available, "requested": cmd.amount})
         _ensure_wallet_room(wallet, shortfall)
-        entries.append(
-            LedgerEntry(
-                id=ids(),
-                account_id=account.account_id,
-                hold_id=None,
-                delta=shortfall,
-                reason=LedgerReason.ADJUSTMENT,
-                ref_type="operator_override",
-                ref_id=f"{cmd.ref_type}:{cmd.ref_id}",
-                idempotency_key=f"{cmd.idempotency_key}:override",
-                metadata={
-                    "reason": "insufficient_credits_override",
-                    "reserve_idempotency_key": cmd.idempotency_key,
-                },
-            )
-        )
+        entries.append(cmd.override_grant(shortfall).entry(ids(), account.account_id))
         wallet += shortfall
     hold = Hold(
         id=ids(),
@@ -522,14 +535,13 @@ def consume(
         "returned_amount": target.amount - posted,
     }
     entry = _hold_entry(ids, target, cmd.idempotency_key, -posted, LedgerReason.CONSUME, metadata)
-    return _applied(
+    consumed = replace(target, status=HoldStatus.CONSUMED, consumed_at=now, consumed_amount=posted)
+    return _settled(
         account_id,
         cmd,
-        Operation.CONSUME,
-        hold_id=target.id,
-        entries=(entry,),
-        balance=CreditBalance.of(balance.wallet - posted, balance.reserved - target.amount),
-        holds=(replace(target, status=HoldStatus.CONSUMED, consumed_at=now, consumed_amount=posted),),
+        consumed,
+        entry,
+        CreditBalance.of(balance.wallet - posted, balance.reserved - target.amount),
     )
 
 
@@ -550,14 +562,9 @@ def release(
     target = _active_hold(account_id, hold)
     metadata: Metadata = {"event": "release", "reason": cmd.reason}
     entry = _hold_entry(ids, target, cmd.idempotency_key, target.amount, LedgerReason.RELEASE, metadata)
-    return _applied(
-        account_id,
-        cmd,
-        Operation.RELEASE,
-        hold_id=target.id,
-        entries=(entry,),
-        balance=CreditBalance.of(balance.wallet, balance.reserved - target.amount),
-        holds=(replace(target, status=HoldStatus.RELEASED, released_at=now, release_reason=cmd.reason),),
+    released = replace(target, status=HoldStatus.RELEASED, released_at=now, release_reason=cmd.reason)
+    return _settled(
+        account_id, cmd, released, entry, CreditBalance.of(balance.wallet, balance.reserved - target.amount)
     )
 
 
