@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import DomainError, IdempotencyKeyReused
+from shared.errors import IdempotencyKeyReused
 from shared.stable_json import stable_dumps
 
 
@@ -107,29 +107,17 @@ class IdempotencyStore:
         key: str | None,
         params: Mapping[str, Any],
         effect: Callable[[], Awaitable[StoredResponse]],
-        remember_failures: bool = False,
     ) -> StoredResponse:
         """The answer of ``effect`` under ``Idempotency-Key`` ``key`` (the stored one on a retry).
 
-        With ``remember_failures`` a :class:`DomainError` below 500 is stored too (the effect runs in a
-        savepoint, so its partial writes are undone while the refusal is kept under the key): a retry
-        then gets the same refusal rather than a second attempt. The caller commits.
+        The effect's answer is stored in the caller's transaction; the caller commits.
         """
         if not key:
             return await effect()
         stored = await self.begin(session, scope=scope, key=key, params=params)
         if stored is not None:
             return stored
-        if remember_failures:
-            try:
-                async with session.begin_nested():
-                    answer = await effect()
-            except DomainError as exc:
-                if exc.status >= 500:
-                    raise
-                answer = StoredResponse(exc.status, exc.body())
-        else:
-            answer = await effect()
+        answer = await effect()
         await self.save(
             session,
             scope=scope,

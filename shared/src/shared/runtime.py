@@ -186,7 +186,7 @@ class ServiceDefinition(Generic[SettingsT]):
         install_truthful_openapi(app)
         return app
 
-    def stream(self, _settings: ServiceSettings | None = None) -> StreamApp:
+    def stream(self) -> StreamApp:
         """The stream process: outbox relay + consumer group (built inside the running loop)."""
         return build_stream_app(self.container, self.subscriptions(self.container))
 
@@ -257,7 +257,7 @@ def service_main(
     settings: ServiceSettings,
     schema: str,
     migrations_dir: Path,
-    stream_factory: Callable[[ServiceSettings], StreamApp],
+    stream_factory: Callable[[], StreamApp],
 ) -> int:
     """``migrate`` | ``stream`` | ``replay-parked TOPIC KEY [--discard]`` | ``list-parked``.
 
@@ -273,7 +273,7 @@ def service_main(
         return 0
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
     if command == "stream":
-        asyncio.run(_run_until_signalled(lambda: stream_factory(settings)))
+        asyncio.run(_run_until_signalled(stream_factory))
         return 0
     if (command == "replay-parked" and len(argv) >= 3) or command == "list-parked":
         return asyncio.run(_parking(argv, settings, schema, stream_factory))
@@ -288,10 +288,10 @@ async def _parking(
     argv: Sequence[str],
     settings: ServiceSettings,
     schema: str,
-    stream_factory: Callable[[ServiceSettings], StreamApp],
+    stream_factory: Callable[[], StreamApp],
 ) -> int:
     """The operator commands on parked keys (see :func:`service_main`)."""
-    app = stream_factory(settings)
+    app = stream_factory()
     conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(settings.db_system_url))
     await app.producer.start()
     try:

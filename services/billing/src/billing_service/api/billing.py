@@ -14,6 +14,7 @@ from billing_service.api._edge import (
     Limit,
     UsageBody,
     honour_after,
+    optional_uuid,
     uuid_or_404,
 )
 from billing_service.domain.errors import (
@@ -137,7 +138,7 @@ async def billing_timeline(
 ) -> list[views.TimelineItemView]:
     """Decision 22: the V1 monitor's timeline."""
     account = await credits.account_filter(c, account_id, external_key)
-    tenant = uuid_or_404(tenant_id, "tenant") if tenant_id else None
+    tenant = optional_uuid(tenant_id, "tenant")
     return await credits.timeline(c, ShowTimeline(account, tenant, None, None, limit))
 
 
