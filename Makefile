@@ -24,16 +24,16 @@ tools: $(UV) ## uv (pinned, from PyPI) and the Python dependencies from uv.lock 
 
 install: tools ## tools + the OCR engine with eng+kan+hin (system packages) + the pinned Kafka jars
 	@$(BOOTSTRAP) system
-	@$(PY) python -m shared.devstack.kafka fetch
+	@$(PY) python -m devstack.kafka fetch
 
 up: install ## Start embedded Postgres + single-node Kafka + every service
-	$(PY) python -m shared.devstack up
+	$(PY) python -m devstack up
 
 down: tools ## Stop exactly what `make up` started
-	$(PY) python -m shared.devstack down
+	$(PY) python -m devstack down
 
 status: tools ## What runs, where
-	$(PY) python -m shared.devstack status
+	$(PY) python -m devstack status
 
 demo: up ## Start the whole system and run the factory flow end to end through the gateway
 	$(PY) python -m scripts.demo
@@ -47,7 +47,7 @@ test-unit: tools ## Only the tests that need no stack
 lint: tools ## ruff, mypy (strict) and import-linter
 	$(PY) ruff check .
 	$(PY) ruff format --check .
-	$(PY) mypy shared/src services/*/src bench scripts
+	$(PY) mypy shared/src tools/devstack/src services/*/src bench scripts
 	$(PY) lint-imports
 
 fmt: tools

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-pytest_plugins = ["shared.testing.fixtures"]
+pytest_plugins = ["devstack.testing.fixtures"]
 
 _TIERS = ("unit", "integration", "e2e", "fuzz", "contracts", "deploy")
 _seconds: dict[str, float] = defaultdict(float)

@@ -42,16 +42,16 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.worker import EFFECTS_TABLE
+from devstack.kafka_artifacts import KAFKA_VERSION
+from devstack.launcher import StackInfo, repo_root, stack_status, start_stack, stop_stack
+from devstack.postgres import PostgresError, PostgresNode
+from devstack.testing.messaging import create_messaging_schema
 from shared.auth.tokens import issue_dev_token
 from shared.db.database import Database, Role
-from shared.db.uow import UnitOfWork
-from shared.devstack.kafka_artifacts import KAFKA_VERSION
-from shared.devstack.launcher import StackInfo, repo_root, stack_status, start_stack, stop_stack
-from shared.devstack.postgres import PostgresError, PostgresNode
+from shared.db.uow import SqlUnitOfWork
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.testing.messaging import create_messaging_schema
 
 MESSAGE_SIZE = 1024
 BENCH_DATABASE = "zenops_bench"
@@ -290,7 +290,7 @@ async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
                 # Rows arrive in transactions of `outbox_insert_batch`, like a busy service's commits,
                 # while the relay and the consumer already work on the earlier ones.
                 for first in range(0, n, cfg.outbox_insert_batch):
-                    async with UnitOfWork(db, outbox, role=Role.SYSTEM, tenant_id=TENANT) as uow:
+                    async with SqlUnitOfWork(db, outbox, role=Role.SYSTEM, tenant_id=TENANT) as uow:
                         for i in range(first, min(n, first + cfg.outbox_insert_batch)):
                             key = f"k{i % cfg.keys:02d}"
                             await uow.publish(

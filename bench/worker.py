@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 
 from shared.db.database import Database
-from shared.db.uow import UnitOfWork
+from shared.db.uow import Repository, UnitOfWork
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
@@ -34,8 +34,12 @@ def effect_handler(schema: str) -> Callable[[UnitOfWork, Envelope], Awaitable[No
     """A trivial projection: one effect row per message, in the inbox row's transaction."""
     statement = text(f"INSERT INTO {schema}.{EFFECTS_TABLE} (message_id, key) VALUES (CAST(:m AS uuid), :k)")
 
+    class Effects(Repository):
+        async def add(self, envelope: Envelope) -> None:
+            await self.session.execute(statement, {"m": envelope.message_id, "k": envelope.aggregate_id})
+
     async def apply(uow: UnitOfWork, envelope: Envelope) -> None:
-        await uow.session.execute(statement, {"m": envelope.message_id, "k": envelope.aggregate_id})
+        await uow.repo(Effects).add(envelope)
 
     return apply
 

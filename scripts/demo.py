@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from PIL import Image, ImageDraw, ImageFont
 
-from shared.devstack.launcher import resolve_stack
-from shared.testing.data import (
+from devstack.launcher import resolve_stack
+from devstack.testing.data import (
     SBI_DOCUMENT_TYPES,
     SBI_PHOTO_TAGS,
     SBI_WORK_ORDER,

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devstack.launcher import StackInfo, resolve_stack
 from shared.auth.tokens import issue_dev_token
-from shared.devstack.launcher import StackInfo, resolve_stack
 
 TENANT = "11111111-1111-1111-1111-111111111111"
 DEFAULT_CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance")

@@ -2,7 +2,7 @@
 # One-shot topic creation (the broker runs with auto.create.topics.enable=false), run by the
 # `kafka-topics` job in deploy/compose.yaml with the broker image's own CLI.
 #
-# Mirrors shared.devstack.kafka.ensure_topics as the launcher calls it: every topic of
+# Mirrors devstack.kafka.ensure_topics as the launcher calls it: every topic of
 # shared.contracts.topics.ALL_TOPICS plus its <topic>.dlq, 3 partitions, replication factor 1;
 # topics of COMPACTED_TOPICS get cleanup.policy=compact, dead-letter topics keep delete (every failed
 # message is retained). tests/deploy/test_compose_in_step.py fails when this list drifts.

@@ -1,6 +1,6 @@
 """deploy/ stays in step with the dev-stack launcher (issue 3, item 9). Static: no Docker needed.
 
-The launcher (``shared.devstack``) is the source of truth for which processes run, with which commands
+The launcher (``devstack``) is the source of truth for which processes run, with which commands
 and ``ZENOPS_*`` variables, which topics exist and how the database is provisioned. Each test names
 what drifted and where to fix it.
 """
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack import catalog
+from devstack.catalog import ServiceSpec
+from devstack.kafka import KafkaNode
+from devstack.kafka_artifacts import KAFKA_VERSION
+from devstack.launcher import StackInfo, service_env
+from devstack.postgres import PgEndpoint, Secrets, role_names
 from shared.contracts import topics
-from shared.devstack import catalog
-from shared.devstack.catalog import ServiceSpec
-from shared.devstack.kafka import KafkaNode
-from shared.devstack.kafka_artifacts import KAFKA_VERSION
-from shared.devstack.launcher import StackInfo, service_env
-from shared.devstack.postgres import PgEndpoint, Secrets, role_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -155,9 +155,7 @@ def test_every_variable_the_launcher_passes_is_set_in_compose(
             continue  # reported by the process test
         env = _env(compose, container)
         missing = sorted(wanted - set(env))
-        assert not missing, (
-            f"{container}: compose does not set {missing} (shared.devstack.launcher.service_env)"
-        )
+        assert not missing, f"{container}: compose does not set {missing} (devstack.launcher.service_env)"
         assert env["ZENOPS_SERVICE_NAME"] == spec.name, (
             f"{container}: ZENOPS_SERVICE_NAME must be {spec.name}"
         )
@@ -225,7 +223,7 @@ def test_kafka_image_matches_the_pinned_broker_release(compose: dict[str, Any]) 
         assert repository == "apache/kafka", f"{name} must use the official apache/kafka image, not {image!r}"
         assert ".".join(tag.split(".")[:2]) == major_minor, (
             f"{name} image {image!r} does not match the embedded broker {KAFKA_VERSION} "
-            "(shared/src/shared/devstack/kafka_artifacts.py)"
+            "(tools/devstack/src/devstack/kafka_artifacts.py)"
         )
 
 
@@ -244,9 +242,7 @@ def test_kafka_broker_settings_match_the_embedded_node(compose: dict[str, Any], 
         for key, value in props.items()
         if key not in KAFKA_ADDRESS_KEYS and env.get("KAFKA_" + key.upper().replace(".", "_")) != value
     }
-    assert not drift, (
-        f"kafka environment differs from shared.devstack.kafka (key: (launcher, compose)): {drift}"
-    )
+    assert not drift, f"kafka environment differs from devstack.kafka (key: (launcher, compose)): {drift}"
     assert env.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE") == "false"
 
 
@@ -290,20 +286,18 @@ def test_init_script_provisions_every_schema_and_role(compose: dict[str, Any]) -
     assert match.group(1).split() == list(catalog.db_services()), (
         f"{INIT_SCRIPT} provisions {match.group(1).split()}, catalog.db_services() is {list(catalog.db_services())}"
     )
-    from shared.devstack import postgres
+    from devstack import postgres
 
     attrs = re.search(r'^ROLE_ATTRS="([^"]*)"', script, re.M)
     assert attrs and attrs.group(1) == postgres._ROLE_ATTRS, (
-        f"role attributes drifted from shared.devstack.postgres._ROLE_ATTRS: {attrs.group(1) if attrs else None}"
+        f"role attributes drifted from devstack.postgres._ROLE_ATTRS: {attrs.group(1) if attrs else None}"
     )
     for kind in ("owner", "app", "system"):
         assert f'--set {kind}="${{svc}}_{kind}"' in script, (
             f"{INIT_SCRIPT} does not create the <svc>_{kind} role"
         )
     for statement in ("CREATE SCHEMA", "ALTER DEFAULT PRIVILEGES", "REVOKE ALL ON SCHEMA public FROM PUBLIC"):
-        assert statement in script, (
-            f"{INIT_SCRIPT} lacks {statement!r} (see shared.devstack.postgres.provision)"
-        )
+        assert statement in script, f"{INIT_SCRIPT} lacks {statement!r} (see devstack.postgres.provision)"
 
     postgres_service = _service(compose, "postgres")
     image = str(postgres_service.get("image", ""))

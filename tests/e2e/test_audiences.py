@@ -29,8 +29,8 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
 
 pytestmark = pytest.mark.stack
 

@@ -14,16 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.contracts.factory import ReleaseRequested
-from shared.devstack.launcher import StackInfo
-from shared.testing.data import TEST_TENANT
-from shared.testing.gateway import (
+from devstack.launcher import StackInfo
+from devstack.testing.data import TEST_TENANT
+from devstack.testing.gateway import (
     create_account,
     create_work_order,
     eventually,
     new_work_order_id,
     publish_event,
 )
+from shared.contracts.factory import ReleaseRequested
 
 pytestmark = pytest.mark.stack
 

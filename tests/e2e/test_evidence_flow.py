@@ -26,10 +26,10 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from devstack.launcher import StackInfo
+from devstack.testing.data import pdf_bytes
+from devstack.testing.gateway import new_work_order_id, publish_payload
 from shared.contracts.workorders import ContractSnapshotted, StatusChanged
-from shared.devstack.launcher import StackInfo
-from shared.testing.data import pdf_bytes
-from shared.testing.gateway import new_work_order_id, publish_payload
 
 pytestmark = pytest.mark.stack
 

@@ -15,8 +15,8 @@ import docx
 import httpx
 import pytest
 
+from devstack.launcher import StackInfo
 from scripts.demo import run_flow
-from shared.devstack.launcher import StackInfo
 
 pytestmark = pytest.mark.stack
 

@@ -19,12 +19,12 @@ import docx
 import httpx
 import pytest
 
+from devstack.launcher import StackInfo
+from devstack.testing.data import COMPLETE_READINESS
+from devstack.testing.fixtures import make_token
+from devstack.testing.gateway import new_work_order_id, publish_event
 from shared.contracts.workorders import ReadyForRender
-from shared.devstack.launcher import StackInfo
 from shared.stable_json import stable_sha256
-from shared.testing.data import COMPLETE_READINESS
-from shared.testing.fixtures import make_token
-from shared.testing.gateway import new_work_order_id, publish_event
 
 pytestmark = pytest.mark.stack
 

@@ -12,8 +12,8 @@ import uuid
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.gateway import create_work_order
+from devstack.launcher import StackInfo
+from devstack.testing.gateway import create_work_order
 
 pytestmark = pytest.mark.stack
 

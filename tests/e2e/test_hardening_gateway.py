@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, exterior_photos
-from shared.testing.data import WORK_ORDERS as WO
-from shared.testing.fixtures import make_token
-from shared.testing.gateway import new_work_order_id
+from devstack.launcher import StackInfo
+from devstack.testing.data import SBI_WORK_ORDER, TEST_TENANT, exterior_photos
+from devstack.testing.data import WORK_ORDERS as WO
+from devstack.testing.fixtures import make_token
+from devstack.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
 

@@ -17,10 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.data import TEST_TENANT, work_order_body
-from shared.testing.data import WORK_ORDERS as WO
-from shared.testing.gateway import create_account, eventually, new_work_order_id
+from devstack.launcher import StackInfo
+from devstack.testing.data import TEST_TENANT, work_order_body
+from devstack.testing.data import WORK_ORDERS as WO
+from devstack.testing.gateway import create_account, eventually, new_work_order_id
 
 pytestmark = pytest.mark.stack
 

@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from devstack.launcher import StackInfo
+from devstack.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER, dev_login_body
+from devstack.testing.fixtures import make_token
 from gateway_service.testing import in_process_gateway
 from shared.auth.principal import Principal
-from shared.devstack.launcher import StackInfo
 from shared.errors import Forbidden
-from shared.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER, dev_login_body
-from shared.testing.fixtures import make_token
 
 WO_LIST = "/v1/repogen/work-orders"
 

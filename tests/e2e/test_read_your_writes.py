@@ -9,9 +9,9 @@ import uuid
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.data import TEST_TENANT, WORK_ORDERS, exterior_photos
-from shared.testing.gateway import new_work_order_id
+from devstack.launcher import StackInfo
+from devstack.testing.data import TEST_TENANT, WORK_ORDERS, exterior_photos
+from devstack.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
 

@@ -9,9 +9,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
-from shared.testing.data import TEST_TENANT, WORK_ORDERS
-from shared.testing.gateway import create_work_order, get_when_found
+from devstack.launcher import StackInfo
+from devstack.testing.data import TEST_TENANT, WORK_ORDERS
+from devstack.testing.gateway import create_work_order, get_when_found
 
 pytestmark = pytest.mark.stack
 

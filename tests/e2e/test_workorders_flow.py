@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing.data import SBI_DOCUMENT_TYPES, SBI_PHOTO_TAGS, VALUATION_CONTRACT_PATCH
-from shared.testing.data import WORK_ORDERS as WO
-from shared.testing.gateway import new_work_order_id
+from devstack.testing.data import SBI_DOCUMENT_TYPES, SBI_PHOTO_TAGS, VALUATION_CONTRACT_PATCH
+from devstack.testing.data import WORK_ORDERS as WO
+from devstack.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.launcher import StackInfo
 from scripts.fuzz import AUDIENCES, DEFAULT_CHECKS, findings_markdown, fuzz_audience
-from shared.devstack.launcher import StackInfo
 
 pytestmark = pytest.mark.stack
 

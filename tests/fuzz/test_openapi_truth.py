@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.devstack.launcher import StackInfo
+from devstack.launcher import StackInfo
 
 pytestmark = pytest.mark.stack
 

@@ -25,17 +25,17 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
+from devstack.kafka import ensure_topics
+from devstack.launcher import StackInfo
+from devstack.testing.gateway import eventually
+from devstack.testing.messaging import create_messaging_schema, drop_schema
 from shared.db.database import Database
 from shared.db.uow import UnitOfWork
-from shared.devstack.kafka import ensure_topics
-from shared.devstack.launcher import StackInfo
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
 from shared.telemetry.tracing import configure_tracing
-from shared.testing.gateway import eventually
-from shared.testing.messaging import create_messaging_schema, drop_schema
 
 pytestmark = pytest.mark.stack
 WORKER = Path(__file__).with_name("mechanics_worker.py")

@@ -23,13 +23,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from devstack.kafka import ensure_topics
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from devstack.testing.gateway import eventually
 from shared.contracts.topics import WORKORDERS_WORK_ORDER
-from shared.devstack.kafka import ensure_topics
-from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES, asyncpg_dsn
-from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
-from shared.testing.gateway import eventually
 
 pytestmark = pytest.mark.stack
 

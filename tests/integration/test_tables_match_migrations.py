@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy import MetaData
 
-from shared.devstack.launcher import StackInfo
+from devstack.launcher import StackInfo
 
 pytestmark = pytest.mark.stack
 

@@ -2,7 +2,7 @@
 # First-boot provisioning of the ZenOps database (run by the postgres image from
 # /docker-entrypoint-initdb.d as the superuser, against $POSTGRES_DB).
 #
-# Mirrors shared.devstack.postgres.provision (the launcher's provisioning), per service <svc>:
+# Mirrors devstack.postgres.provision (the launcher's provisioning), per service <svc>:
 #   schema <svc> owned by <svc>_owner (migrations only);
 #   LOGIN roles <svc>_owner, <svc>_app (tenant requests, bound by RLS), <svc>_system (consumers, relay);
 #   none superuser/createdb/createrole/replication/bypassrls; search_path = <svc>;

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from shared.auth.principal import Principal
 from shared.db.database import Database, Role
-from shared.db.uow import UnitOfWork
+from shared.db.uow import SqlUnitOfWork
 from shared.errors import BadRequest
 from shared.http import Authenticator
 from shared.messaging.outbox import OutboxWriter
@@ -37,9 +37,9 @@ class ServiceContainer(Generic[SettingsT]):
             auth=Authenticator(settings),
         )
 
-    def tenant_uow(self, principal: Principal) -> UnitOfWork:
+    def tenant_uow(self, principal: Principal) -> SqlUnitOfWork:
         """A unit of work bound by RLS to the caller's tenant, user and audience (the ``app`` role)."""
-        return UnitOfWork(
+        return SqlUnitOfWork(
             self.db,
             self.outbox,
             role=Role.APP,
@@ -48,9 +48,9 @@ class ServiceContainer(Generic[SettingsT]):
             aud=principal.aud,
         )
 
-    def system_uow(self, tenant_id: str | None = None) -> UnitOfWork:
+    def system_uow(self, tenant_id: str | None = None) -> SqlUnitOfWork:
         """A cross-tenant unit of work (``system`` role): consumers, service-token and studio routes."""
-        return UnitOfWork(self.db, self.outbox, role=Role.SYSTEM, tenant_id=tenant_id)
+        return SqlUnitOfWork(self.db, self.outbox, role=Role.SYSTEM, tenant_id=tenant_id)
 
 
 def require_tenant(principal: Principal) -> str:

@@ -3,7 +3,7 @@
 uvicorn answers a request it cannot parse itself, before any application code runs, with a plain-text
 ``400 Invalid HTTP request received.`` — e.g. a URL beyond httptools' 64 KiB ``parse_url`` limit. Every
 process of the stack runs with ``--http shared.uvicorn_protocol:JsonErrorsHttpToolsProtocol`` (see
-``shared.devstack.catalog``) so those answers have the ``{code, message, details}`` shape too:
+``devstack.catalog``) so those answers have the ``{code, message, details}`` shape too:
 
 * a URL longer than ``MAX_URL_BYTES`` → 414 ``URI_TOO_LONG`` (refused while it is still arriving);
 * request headers beyond ``MAX_HEADER_BYTES`` in total or ``MAX_HEADER_COUNT`` fields → 431

@@ -16,7 +16,7 @@ from aiokafka.errors import (
 )
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from shared.devstack.kafka import KafkaNode
+from devstack.kafka import KafkaNode
 from shared.messaging.kafka import MAX_MESSAGE_BYTES, RELAY_MAX_RECORD_BYTES, make_producer
 from shared.messaging.relay import is_permanent
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devstack.testing.data import hash01_bundle
 from shared.stable_json import js_number_to_string, stable_dumps, stable_sha256
-from shared.testing.data import hash01_bundle
 
 HASH_01_BUNDLE: dict[str, Any] = hash01_bundle()
 HASH_01_STRING = (

@@ -19,13 +19,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import TEST_TENANT
+from devstack.testing.gateway import create_account, eventually
 from shared.contracts.base import Event
 from shared.contracts.workorders import WorkOrderCreated, WorkOrderView
-from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
-from shared.testing.fixtures import TEST_TENANT
-from shared.testing.gateway import create_account, eventually
 
 
 @pytest.fixture

@@ -30,11 +30,11 @@ from billing_service.domain.ledger import (
     ReleaseHold,
     ReserveCredit,
 )
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import TEST_TENANT
 from shared.db.database import Database, Role
 from shared.db.uow import UnitOfWork
-from shared.devstack.launcher import StackInfo
 from shared.messaging.outbox import OutboxWriter
-from shared.testing.fixtures import TEST_TENANT
 
 pytestmark = pytest.mark.stack
 

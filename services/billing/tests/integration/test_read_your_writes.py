@@ -11,14 +11,14 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import TEST_TENANT, make_token
 from shared.contracts.workorders import (
     AcceptanceRequest,
     Readiness,
     ReadinessChanged,
     StatusChanged,
 )
-from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import TEST_TENANT, make_token
 
 pytestmark = pytest.mark.stack
 

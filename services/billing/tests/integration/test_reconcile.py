@@ -14,9 +14,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import make_token
 from shared.contracts.workorders import StatusChanged
-from shared.devstack.launcher import StackInfo
-from shared.testing.fixtures import make_token
 
 pytestmark = pytest.mark.stack
 

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devstack.testing.fixtures import TEST_TENANT
 from shared.contracts.factory import ReleaseRequested
 from shared.contracts.topics import BILLING_GATE_OUTCOME, BILLING_WORK_ORDER_BILLING
 from shared.contracts.workorders import (
@@ -17,7 +18,6 @@ from shared.contracts.workorders import (
     WorkOrderCancelled,
     WorkOrderClosed,
 )
-from shared.testing.fixtures import TEST_TENANT
 
 pytestmark = pytest.mark.stack
 

@@ -16,16 +16,16 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import TEST_TENANT
 from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
 from evidence_service.repositories import OcrJobRepository
 from shared.blobstore import BlobStore
 from shared.db.database import Database, Role
 from shared.db.uow import UnitOfWork
-from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.testing.fixtures import TEST_TENANT
 
 pytestmark = pytest.mark.stack
 

@@ -13,6 +13,7 @@ import pypdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from devstack.testing.data import pdf_bytes
 from evidence_service.domain.errors import OcrDocumentUnreadable, OcrEngineUnavailable, OcrTimedOut
 from evidence_service.ocr_engine import (
     DEFAULT_LANGS,
@@ -22,7 +23,6 @@ from evidence_service.ocr_engine import (
     validate_langs,
 )
 from scripts.bootstrap import ocr_problem
-from shared.testing.data import pdf_bytes
 
 KANNADA_FONT = Path("/usr/share/fonts/truetype/lohit-kannada/Lohit-Kannada.ttf")
 

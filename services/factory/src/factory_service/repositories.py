@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, Table, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from factory_service.records import (
     ArtifactRecord,
@@ -45,6 +44,7 @@ from factory_service.tables import (
     work_order_billing,
     work_orders,
 )
+from shared.db import uow
 from shared.timestamps import iso_utc
 
 R = TypeVar("R", bound=BaseModel)
@@ -97,11 +97,8 @@ _SELECTS: dict[type[BaseModel], Select[Any]] = {
 Order = Sequence[ColumnElement[Any]]
 
 
-class Repository:
+class Repository(uow.Repository):
     """Queries over the factory schema, inside the caller's transaction."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def _one(
         self, model: type[R], *where: ColumnElement[bool], order_by: Order = (), for_update: bool = False

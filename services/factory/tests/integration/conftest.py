@@ -15,17 +15,17 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack.launcher import StackInfo
+from devstack.testing.data import COMPLETE_READINESS, SBI_WORK_ORDER
+from devstack.testing.fixtures import TEST_TENANT, TEST_USER, make_token
+from devstack.testing.gateway import eventually
 from shared.blobstore import BlobStore
 from shared.contracts.base import Event
 from shared.contracts.billing import GateDecided, WorkOrderBilling
 from shared.contracts.workorders import ReadyForRender, WorkOrderCreated, WorkOrderReopened, WorkOrderView
-from shared.devstack.launcher import StackInfo
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
-from shared.testing.data import COMPLETE_READINESS, SBI_WORK_ORDER
-from shared.testing.fixtures import TEST_TENANT, TEST_USER, make_token
-from shared.testing.gateway import eventually
 from shared.timestamps import utc_now_iso
 
 

@@ -16,12 +16,12 @@ from typing import Any
 import docx
 import pytest
 
+from devstack.testing.fixtures import TEST_TENANT
+from devstack.testing.gateway import eventually
 from factory_service.rendering.docx_renderer import render_report_docx
 from shared.contracts.factory import GenerationRequested
 from shared.contracts.topics import BILLING_GATE_OUTCOME, WORKORDERS_WORK_ORDER
 from shared.stable_json import stable_dumps
-from shared.testing.fixtures import TEST_TENANT
-from shared.testing.gateway import eventually
 
 pytestmark = pytest.mark.stack
 

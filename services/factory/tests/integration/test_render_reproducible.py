@@ -16,8 +16,8 @@ from typing import Any
 
 import docx
 
+from devstack.testing.data import COMPLETE_READINESS
 from shared.stable_json import stable_sha256
-from shared.testing.data import COMPLETE_READINESS
 
 # Runs in a fresh interpreter. ``time.time`` is shifted by five years before anything is imported, so
 # any wall-clock value that leaks into the output (zip entry dates, core properties) changes the hash.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.testing import data
+from devstack.testing import data
 
 WORK_ORDER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
 EXTERIOR_SHA = "e" * 64

@@ -170,7 +170,7 @@ async def _honour_after(
             except ValueError:
                 return None
             async with c.tenant_uow(principal) as uow:
-                return await ProjectionRepository(uow.session).source_version(projection, wo_id)
+                return await uow.repo(ProjectionRepository).source_version(projection, wo_id)
 
         return _get
 
@@ -196,7 +196,7 @@ async def _visible_detail(
 
 async def _work_order(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> WorkOrder | None:
     async with c.tenant_uow(principal) as uow:
-        return await WorkOrderRepository(uow.session).get(wo_id)
+        return await uow.repo(WorkOrderRepository).get(wo_id)
 
 
 # --- create / list / detail -----------------------------------------------------------------------------
@@ -534,10 +534,10 @@ async def _status_answer(
 
         async def _pack_settled() -> bool | None:
             async with c.tenant_uow(principal) as uow:
-                wo = await WorkOrderRepository(uow.session).get(wo_id)
+                wo = await uow.repo(WorkOrderRepository).get(wo_id)
                 if wo is None:
                     return True
-                pack = await ProjectionRepository(uow.session).pack(wo_id)
+                pack = await uow.repo(ProjectionRepository).pack(wo_id)
             state = pack_state(wo.pack_baseline_version, pack)
             return None if state in ("PENDING", None) and wo.status == "READY_FOR_RENDER" else True
 
@@ -584,7 +584,7 @@ async def add_comment_route(
         )
     command = AddComment(wo_id, principal.user_id, body.comment_type.value, body.body)
     async with c.tenant_uow(principal) as uow:
-        _ensure_visible(principal, await WorkOrderRepository(uow.session).get(wo_id), wo_id)
+        _ensure_visible(principal, await uow.repo(WorkOrderRepository).get(wo_id), wo_id)
 
         async def add() -> StoredResponse:
             added = await add_comment(uow, command)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.uow import Repository
 from workorders_service.domain import model
 from workorders_service.tables import (
     billing_projection,
@@ -51,11 +52,8 @@ def _new_row_of(wo: model.WorkOrder) -> dict[str, uuid.UUID]:
     return {"id": uuid.uuid4(), "tenant_id": wo.tenant_id, "work_order_id": wo.id}
 
 
-class WorkOrderRepository:
+class WorkOrderRepository(Repository):
     """The work-order aggregate: work orders, their snapshots, rules runs and comments."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def insert(
         self, new: model.NewWorkOrder, *, current_readiness: model.JsonObject
@@ -323,11 +321,8 @@ class WorkOrderRepository:
         return [_record(model.Comment, row) for row in (await self.session.execute(query)).mappings()]
 
 
-class ProjectionRepository:
+class ProjectionRepository(Repository):
     """Local read models of the evidence, billing and pack state (each with its source version)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def _one(self, table: Table, work_order_id: uuid.UUID) -> RowMapping | None:
         query = select(table).where(table.c.work_order_id == work_order_id)

@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.devstack.launcher import StackInfo
+from devstack.launcher import StackInfo
+from devstack.testing.fixtures import TEST_TENANT
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
-from shared.testing.fixtures import TEST_TENANT
 
 Publish = Callable[..., Awaitable[Envelope]]
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing.data import WORK_ORDERS as WO
-from shared.testing.gateway import new_work_order_id
+from devstack.testing.data import WORK_ORDERS as WO
+from devstack.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
 

@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.launcher import StackInfo
+from devstack.testing.data import VALUATION_CONTRACT_PATCH
+from devstack.testing.data import WORK_ORDERS as WO
+from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from devstack.testing.gateway import eventually, new_work_order_id
 from shared.contracts.topics import BILLING_WORK_ORDER_BILLING, EVIDENCE_WORK_ORDER_EVIDENCE, FACTORY_PACK
-from shared.devstack.launcher import StackInfo
 from shared.stable_json import stable_sha256
-from shared.testing.data import VALUATION_CONTRACT_PATCH
-from shared.testing.data import WORK_ORDERS as WO
-from shared.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
-from shared.testing.gateway import eventually, new_work_order_id
 
 pytestmark = pytest.mark.stack
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from devstack.testing.data import hash01_bundle
 from shared.stable_json import stable_sha256
-from shared.testing.data import hash01_bundle
 from workorders_service.domain.contract import ContractValidationError, default_contract
 from workorders_service.domain.model import EvidenceProjection, PackProjection, Snapshot
 from workorders_service.domain.readmodel import (

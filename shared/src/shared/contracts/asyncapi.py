@@ -176,9 +176,7 @@ def _check_unique_schema_names(events: Iterable[type[Event]]) -> None:
 
 
 def _faststream_document(by_topic: dict[str, list[type[Event]]]) -> dict[str, Any]:
-    broker = KafkaBroker(
-        DEV_SERVER, description="Development broker started by `python -m shared.devstack up`."
-    )
+    broker = KafkaBroker(DEV_SERVER, description="Development broker started by `python -m devstack up`.")
     for topic in sorted(by_topic):
         key = TOPIC_KEYS.get(topic)
         if key is None:

@@ -1,15 +1,20 @@
-"""The unit of work: one transaction, its tenant context, and the outbox rows it writes.
+"""The unit of work: one transaction, its tenant context, its repositories and the outbox rows it writes.
 
 Only the unit of work commits; repositories never do (house style). Events added with :meth:`publish`
 are written to the service's outbox table in the same transaction as the state change.
+
+Handlers are written against :class:`UnitOfWork` and reach every repository through
+:meth:`UnitOfWork.repo`, never through a session, so the same handler runs on :class:`SqlUnitOfWork`
+(production: Postgres) and on an in-memory fake in the fast handler tests (``devstack.testing.fakes``).
 """
 
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,75 +24,55 @@ from shared.db.database import Database, Role
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxWriter
 
+RepositoryT = TypeVar("RepositoryT", bound="Repository")
 
-class UnitOfWork:
-    """``async with UnitOfWork(db, outbox, role=..., tenant_id=...) as uow: ...; await uow.commit()``.
 
-    Leaving the block without :meth:`commit` rolls back. The tenant id, user id and audience are set
-    with ``set_config(..., is_local => true)`` (``app.tenant_id``, ``app.user_id``, ``app.aud``, domain.md
-    §0) so they last exactly one transaction, which is what the row-level-security policies read. The
-    app role's audience policies fail closed: a transaction that names no audience sees no audience-
-    scoped rows.
+class Repository:
+    """Base of every repository: the SQL of one aggregate, inside the caller's transaction (never commits).
+
+    A unit of work builds each repository once per transaction with :meth:`bind`; a repository that
+    needs more than the session (e.g. the tenant of the transaction) overrides :meth:`bind`.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def bind(cls, uow: SqlUnitOfWork) -> Self:
+        """This repository over ``uow``'s session."""
+        return cls(uow.session)
+
+
+class UnitOfWork(ABC):
+    """What a handler may do with a transaction: reach repositories, publish events, commit.
+
+    ``tenant_id``/``user_id``/``aud`` are the transaction's caller context; ``published`` lists the
+    envelopes written so far (in order).
     """
 
     def __init__(
         self,
-        db: Database,
-        outbox: OutboxWriter,
         *,
-        role: Role = Role.APP,
         tenant_id: uuid.UUID | str | None = None,
         user_id: uuid.UUID | str | None = None,
         aud: str | None = None,
     ) -> None:
-        self._db = db
-        self._outbox = outbox
-        self.role = role
         self.tenant_id = str(tenant_id) if tenant_id else None
         self.user_id = str(user_id) if user_id else None
         self.aud = aud or None
-        self._session: AsyncSession | None = None
-        self._committed = False
         self.published: list[Envelope] = []
 
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            raise RuntimeError("unit of work used outside its 'async with' block")
-        return self._session
+    @abstractmethod
+    def repo(self, cls: type[RepositoryT]) -> RepositoryT:
+        """The transaction's instance of repository ``cls`` (the same one for every call)."""
 
-    async def __aenter__(self) -> Self:
-        self._session = self._db.session(self.role)
-        await self._session.begin()
-        if self.tenant_id or self.user_id or self.aud:
-            await self._session.execute(
-                text(
-                    "SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true), "
-                    "set_config('app.aud', :a, true)"
-                ),
-                {"t": self.tenant_id or "", "u": self.user_id or "", "a": self.aud or ""},
-            )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            if not self._committed:
-                await self._session.rollback()
-        finally:
-            await self._session.close()
-            self._session = None
-
+    @abstractmethod
     async def commit(self) -> None:
-        if self.published:
-            await self._outbox.wake(self.session)
-        await self.session.commit()
-        self._committed = True
+        """Make the state changes and the published events durable, together."""
+
+    @abstractmethod
+    async def _write(self, *, topic: str, key: str, envelope: Envelope) -> None:
+        """Store one outgoing event with the transaction."""
 
     async def publish(
         self,
@@ -114,7 +99,7 @@ class UnitOfWork:
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
-        await self._outbox.write(self.session, topic=topic, key=key, envelope=envelope)
+        await self._write(topic=topic, key=key, envelope=envelope)
         self.published.append(envelope)
         return envelope
 
@@ -139,3 +124,81 @@ class UnitOfWork:
             tenant_id=tenant_id,
             causation_id=causation_id,
         )
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """``async with SqlUnitOfWork(db, outbox, role=..., tenant_id=...) as uow: ...; await uow.commit()``.
+
+    Leaving the block without :meth:`commit` rolls back. The tenant id, user id and audience are set
+    with ``set_config(..., is_local => true)`` (``app.tenant_id``, ``app.user_id``, ``app.aud``, domain.md
+    §0) so they last exactly one transaction, which is what the row-level-security policies read. The
+    app role's audience policies fail closed: a transaction that names no audience sees no audience-
+    scoped rows.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: OutboxWriter,
+        *,
+        role: Role = Role.APP,
+        tenant_id: uuid.UUID | str | None = None,
+        user_id: uuid.UUID | str | None = None,
+        aud: str | None = None,
+    ) -> None:
+        super().__init__(tenant_id=tenant_id, user_id=user_id, aud=aud)
+        self._db = db
+        self._outbox = outbox
+        self.role = role
+        self._session: AsyncSession | None = None
+        self._committed = False
+        self._repositories: dict[type[Repository], Repository] = {}
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its 'async with' block")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        self._session = self._db.session(self.role)
+        await self._session.begin()
+        if self.tenant_id or self.user_id or self.aud:
+            await self._session.execute(
+                text(
+                    "SELECT set_config('app.tenant_id', :t, true), set_config('app.user_id', :u, true), "
+                    "set_config('app.aud', :a, true)"
+                ),
+                {"t": self.tenant_id or "", "u": self.user_id or "", "a": self.aud or ""},
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if not self._committed:
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+            self._repositories.clear()
+
+    async def commit(self) -> None:
+        if self.published:
+            await self._outbox.wake(self.session)
+        await self.session.commit()
+        self._committed = True
+
+    def repo(self, cls: type[RepositoryT]) -> RepositoryT:
+        found = self._repositories.get(cls)
+        if found is None:
+            found = self._repositories[cls] = cls.bind(self)
+        return found  # type: ignore[return-value]  # keyed by its own class
+
+    async def _write(self, *, topic: str, key: str, envelope: Envelope) -> None:
+        await self._outbox.write(self.session, topic=topic, key=key, envelope=envelope)

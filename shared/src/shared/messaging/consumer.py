@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from shared.db.database import Database, Role
-from shared.db.uow import UnitOfWork
+from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
@@ -165,7 +165,7 @@ class ConsumerRunner:
         if len(batch) < 2:
             return 0
         try:
-            async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
+            async with SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
                 for topic, envelope, headers in batch:
                     with self._consuming(topic, envelope, headers):
                         await self._apply_in(uow, topic, envelope)
@@ -241,7 +241,9 @@ class ConsumerRunner:
     async def _apply(self, topic: str, envelope: Envelope) -> str:
         if not self._subscriptions_for(topic, envelope):
             return "ignored"
-        async with UnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id) as uow:
+        async with SqlUnitOfWork(
+            self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id
+        ) as uow:
             status = await self._apply_in(uow, topic, envelope)
             await uow.commit()
             return status
@@ -249,7 +251,7 @@ class ConsumerRunner:
     def _subscriptions_for(self, topic: str, envelope: Envelope) -> list[Subscription]:
         return [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
 
-    async def _apply_in(self, uow: UnitOfWork, topic: str, envelope: Envelope) -> str:
+    async def _apply_in(self, uow: SqlUnitOfWork, topic: str, envelope: Envelope) -> str:
         """Inbox row, version check and handlers inside the caller's transaction."""
         subs = self._subscriptions_for(topic, envelope)
         if not subs:

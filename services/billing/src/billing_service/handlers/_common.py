@@ -39,7 +39,7 @@ async def record_usage(
     tenant_id: str,
 ) -> UsageEventRow:
     """Store one of billing's own usage events (once per key) on a known account."""
-    row, _ = await UsageRepository(uow.session).add(
+    row, _ = await uow.repo(UsageRepository).add(
         NewUsageEvent(
             source_system=OWN_SOURCE,
             event_type=event_type,

@@ -60,14 +60,14 @@ async def _plan(
     if state is not None:
         if state.monthly_report_allowance is not None:
             start, end = quota_window(request.accepted_at)
-            used = await WorkOrderRepository(uow.session).count_accepted_in_window(
+            used = await uow.repo(WorkOrderRepository).count_accepted_in_window(
                 state.account.id, start, end, excluding=wo_id
             )
             quota = QuotaUsage(state.monthly_report_allowance, used)
-        existing_hold = await LedgerRepository(uow.session).latest_hold_for_ref(
+        existing_hold = await uow.repo(LedgerRepository).latest_hold_for_ref(
             state.account.id, WORK_ORDER_REF_TYPE, wo_id, active_only=True
         )
-        existing_invoice = await InvoiceRepository(uow.session).live_for_work_order(wo_id)
+        existing_invoice = await uow.repo(InvoiceRepository).live_for_work_order(wo_id)
     return decide_acceptance(
         request,
         account=state.account if state else None,
@@ -86,7 +86,7 @@ async def accept_work_order(uow: UnitOfWork, command: AcceptWorkOrder) -> Accept
     ar = event.acceptance_request
     assert ar is not None
     wo_id = event.work_order_id
-    work_orders = WorkOrderRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
     await work_orders.upsert(
         WorkOrderReference(
             work_order_id=wo_id,
@@ -114,7 +114,7 @@ async def accept_work_order(uow: UnitOfWork, command: AcceptWorkOrder) -> Accept
     payer = resolve_payer(request, None)
     account_id: str | None = None
     if payer.external_key is not None:
-        account_id = await AccountRepository(uow.session).id_by_key(payer.external_key)
+        account_id = await uow.repo(AccountRepository).id_by_key(payer.external_key)
         if account_id is None and payer.create is not None:
             account_id = await ensure_account(uow, payer.create)
     state = await lock_account(uow, account_id) if account_id else None
@@ -139,7 +139,7 @@ async def accept_work_order(uow: UnitOfWork, command: AcceptWorkOrder) -> Accept
             plan = rejection_from_error(exc, state.account.id)
     accepted = plan.status is AcceptanceStatus.ACCEPTED
     if accepted and plan.draft_invoice is not None:
-        await InvoiceRepository(uow.session).add_draft(plan.draft_invoice, work_order_id=wo_id)
+        await uow.repo(InvoiceRepository).add_draft(plan.draft_invoice, work_order_id=wo_id)
     if accepted and plan.usage is not None and state is not None:
         await record_account_usage(
             uow, state, plan.usage.event_type, plan.usage.idempotency_key, dict(plan.usage.payload)
@@ -180,7 +180,7 @@ class LogPlannedConsumption:
 
 async def log_planned_consumption(uow: UnitOfWork, command: LogPlannedConsumption) -> None:
     """READY_FOR_RENDER: the planned-consumption usage event (no credit moves)."""
-    work_orders = WorkOrderRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
     wo_id = command.work_order_id
     wo: WorkOrderRow | None = await work_orders.get(wo_id, lock=True)
     if wo is None:

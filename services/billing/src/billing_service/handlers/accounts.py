@@ -35,7 +35,7 @@ class AccountChanged:
 
 async def lock_account(uow: UnitOfWork, account_id: str) -> AccountState:
     """The account under its balance-row lock; 404 when unknown."""
-    state = await AccountRepository(uow.session).get(account_id, lock=True)
+    state = await uow.repo(AccountRepository).get(account_id, lock=True)
     if state is None:
         raise AccountNotFound(details={"account_id": account_id})
     return state
@@ -43,7 +43,7 @@ async def lock_account(uow: UnitOfWork, account_id: str) -> AccountState:
 
 async def account_by_key(uow: UnitOfWork, external_key: str) -> str:
     """The id of the account with this external key (normalized first); 404 when unknown."""
-    found = await AccountRepository(uow.session).id_by_key(normalize_external_key(external_key))
+    found = await uow.repo(AccountRepository).id_by_key(normalize_external_key(external_key))
     if found is None:
         raise AccountNotFound(details={"external_key": external_key})
     return found
@@ -61,14 +61,14 @@ class AccountReference:
 async def resolve_account_id(uow: UnitOfWork, ref: AccountReference) -> str:
     """The id of the referenced account (404 for an unknown id, key or hold)."""
     if ref.account_id:
-        state = await AccountRepository(uow.session).get(ref.account_id)
+        state = await uow.repo(AccountRepository).get(ref.account_id)
         if state is None:
             raise AccountNotFound(details={"account_id": ref.account_id})
         return state.account.id
     if ref.external_key:
         return await account_by_key(uow, ref.external_key)
     if ref.hold_id:
-        hold = await LedgerRepository(uow.session).hold(ref.hold_id)
+        hold = await uow.repo(LedgerRepository).hold(ref.hold_id)
         if hold is not None:
             return hold.account_id
         raise ReservationNotFound(details={"reservation_id": ref.hold_id})
@@ -87,7 +87,7 @@ def status_view(state: AccountState) -> dict[str, object]:
 
 async def publish_account_status(uow: UnitOfWork, account_id: str) -> AccountChanged:
     """Emit ``account_status`` (compacted, key = account id) after a change made under the lock."""
-    accounts = AccountRepository(uow.session)
+    accounts = uow.repo(AccountRepository)
     version = await accounts.bump_version(account_id)
     state = await accounts.get(account_id)
     assert state is not None
@@ -114,7 +114,7 @@ async def publish_account_status(uow: UnitOfWork, account_id: str) -> AccountCha
 
 async def ensure_account(uow: UnitOfWork, command: AccountUpsert) -> str:
     """Create the account (with default policy and empty balance) unless its key exists; the id."""
-    accounts = AccountRepository(uow.session)
+    accounts = uow.repo(AccountRepository)
     key = normalize_external_key(command.external_key)
     for _ in range(2):
         existing = await accounts.id_by_key(key)
@@ -130,7 +130,7 @@ async def ensure_account(uow: UnitOfWork, command: AccountUpsert) -> str:
 
 async def upsert_account_by_key(uow: UnitOfWork, command: AccountUpsert) -> AccountChanged:
     """``POST /control/accounts``: create or update by external key (decision 18)."""
-    accounts = AccountRepository(uow.session)
+    accounts = uow.repo(AccountRepository)
     existing_id = await accounts.id_by_key(normalize_external_key(command.external_key))
     if existing_id is None:
         state = await lock_account(uow, await ensure_account(uow, command))
@@ -158,7 +158,7 @@ class SetAccountStatus:
 async def set_account_status(uow: UnitOfWork, command: SetAccountStatus) -> AccountChanged:
     """Write the account status under the account lock."""
     state = await lock_account(uow, command.account_id)
-    await AccountRepository(uow.session).update(replace(state.account, status=command.status))
+    await uow.repo(AccountRepository).update(replace(state.account, status=command.status))
     return await publish_account_status(uow, command.account_id)
 
 
@@ -178,7 +178,7 @@ async def change_account_policy(uow: UnitOfWork, command: ChangeAccountPolicy) -
     state = await lock_account(uow, account_id)
     result = change_policy(state.policy, command.change, available_credits=state.balance.available)
     allowance = command.monthly_report_allowance if command.set_allowance else state.monthly_report_allowance
-    updated_at = await AccountRepository(uow.session).update_policy(
+    updated_at = await uow.repo(AccountRepository).update_policy(
         account_id, result.policy, monthly_report_allowance=allowance
     )
     if result.mode_event is not None:

@@ -27,14 +27,14 @@ class CompensateWorkOrder:
 
 async def compensate(uow: UnitOfWork, command: CompensateWorkOrder) -> None:
     """Undo what acceptance took, once (release and void are idempotent by key and by state)."""
-    work_orders = WorkOrderRepository(uow.session)
-    invoices = InvoiceRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
+    invoices = uow.repo(InvoiceRepository)
     wo_id = command.work_order_id
     wo = await work_orders.get(wo_id, lock=True)
     if wo is None:
         return
     await work_orders.set_status(wo_id, command.target, command.source_version)
-    hold = await LedgerRepository(uow.session).hold(wo.hold_id) if wo.hold_id else None
+    hold = await uow.repo(LedgerRepository).hold(wo.hold_id) if wo.hold_id else None
     invoice = await invoices.get(wo.invoice_id) if wo.invoice_id else None
     actions = compensation_for(
         command.target,

@@ -109,7 +109,7 @@ async def _finish(
     try:
         # A savepoint, so a refusal by the database becomes a domain error (never a 500).
         async with uow.session.begin_nested():
-            await LedgerRepository(uow.session).apply(state.account.tenant_id, outcome)
+            await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome)
     except IntegrityError as exc:
         if _sqlstate(exc) == UNIQUE_VIOLATION:
             # A derived key (e.g. "<key>:override") collides with a key used by another operation.
@@ -130,7 +130,7 @@ async def grant_credits(uow: UnitOfWork, command: GrantAccountCredits) -> Ledger
     """Add credits (grant/topup/adjustment)."""
     cmd = command.operation
     state = await lock_account(uow, command.account_id)
-    prior = await LedgerRepository(uow.session).idempotency_record(command.account_id, cmd.idempotency_key)
+    prior = await uow.repo(LedgerRepository).idempotency_record(command.account_id, cmd.idempotency_key)
     outcome = grant(command.account_id, state.balance, cmd, prior=prior, ids=new_id)
     payload: JsonObject = {
         "reason": cmd.reason.value.upper(),
@@ -145,7 +145,7 @@ async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> Ledg
     """Take a hold."""
     cmd, account_id = command.operation, command.account_id
     state = await lock_account(uow, account_id)
-    ledger = LedgerRepository(uow.session)
+    ledger = uow.repo(LedgerRepository)
     prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
     active = await ledger.latest_hold_for_ref(account_id, cmd.ref_type, cmd.ref_id, active_only=True)
     a = state.account
@@ -172,7 +172,7 @@ async def _resolution_inputs(
     uow: UnitOfWork, account_id: str, cmd: ConsumeHold | ReleaseHold
 ) -> tuple[AccountState, LedgerRepository, Hold | None]:
     state = await lock_account(uow, account_id)
-    ledger = LedgerRepository(uow.session)
+    ledger = uow.repo(LedgerRepository)
     hold: Hold | None = None
     if cmd.hold_id is not None:
         hold = await ledger.hold(cmd.hold_id)
@@ -234,7 +234,7 @@ async def take_hold(uow: UnitOfWork, command: TakeHold) -> CreditCall[HoldRow]:
     applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve))
     hold_id = applied.outcome.result.hold_id
     assert hold_id is not None
-    row = await LedgerRepository(uow.session).hold_row(hold_id)
+    row = await uow.repo(LedgerRepository).hold_row(hold_id)
     assert row is not None
     return CreditCall(row, account_id, applied.account_version)
 
@@ -255,6 +255,6 @@ async def settle_hold(uow: UnitOfWork, command: SettleHold) -> CreditCall[Ledger
         applied = await consume_credit(uow, ConsumeAccountHold(account_id, op))
     else:
         applied = await release_credit(uow, ReleaseAccountHold(account_id, op))
-    entry = await LedgerRepository(uow.session).entry(applied.outcome.result.entry_ids[0])
+    entry = await uow.repo(LedgerRepository).entry(applied.outcome.result.entry_ids[0])
     assert entry is not None
     return CreditCall(entry, account_id, applied.account_version)

@@ -27,12 +27,12 @@ async def work_order_billing(uow: UnitOfWork, row: WorkOrderRow) -> WorkOrderBil
         )
     hold = None
     if row.hold_id is not None:
-        h = await LedgerRepository(uow.session).hold_row(row.hold_id)
+        h = await uow.repo(LedgerRepository).hold_row(row.hold_id)
         if h is not None:
             hold = HoldState(id=h.id, status=h.status, amount=h.amount)  # type: ignore[arg-type]
     invoice = None
     if row.invoice_id is not None:
-        inv = await InvoiceRepository(uow.session).get(row.invoice_id)
+        inv = await uow.repo(InvoiceRepository).get(row.invoice_id)
         if inv is not None:
             invoice = InvoiceState(
                 id=inv.id,
@@ -60,7 +60,7 @@ async def emit_work_order_billing(
     uow: UnitOfWork, work_order_id: str, version: int, causation_id: str | None
 ) -> WorkOrderBilling:
     """Publish the work order's billing state at ``version`` (compacted, key = work order id)."""
-    row = await WorkOrderRepository(uow.session).get(work_order_id)
+    row = await uow.repo(WorkOrderRepository).get(work_order_id)
     assert row is not None
     event = await work_order_billing(uow, row)
     await uow.emit(

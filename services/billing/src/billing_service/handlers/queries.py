@@ -25,7 +25,7 @@ from shared.validation import JsonObject
 
 async def account_state(uow: UnitOfWork, account_id: str) -> AccountState:
     """The account with policy and balance (404 when unknown)."""
-    state = await AccountRepository(uow.session).get(account_id)
+    state = await uow.repo(AccountRepository).get(account_id)
     if state is None:
         raise AccountNotFound(details={"account_id": account_id})
     return state
@@ -35,7 +35,7 @@ async def list_accounts(
     uow: UnitOfWork, *, search: str | None = None, tenant_id: str | None = None
 ) -> list[AccountState]:
     """Accounts by name/key substring or of one tenant, oldest first."""
-    return await AccountRepository(uow.session).list(search=search, tenant_id=tenant_id)
+    return await uow.repo(AccountRepository).list(search=search, tenant_id=tenant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ async def list_holds(uow: UnitOfWork, query: ListHolds) -> list[HoldRow]:
             status = HoldStatus(status.lower()).value
         except ValueError:
             status = status.lower()
-    return await LedgerRepository(uow.session).hold_rows(
+    return await uow.repo(LedgerRepository).hold_rows(
         account_id=query.account_id, tenant_id=query.tenant_id, status=status, limit=query.limit
     )
 
@@ -65,9 +65,7 @@ async def list_ledger(
     uow: UnitOfWork, *, account_id: str | None, tenant_id: str | None, limit: int
 ) -> list[LedgerEntryRow]:
     """Ledger entries, newest first."""
-    return await LedgerRepository(uow.session).entries(
-        account_id=account_id, tenant_id=tenant_id, limit=limit
-    )
+    return await uow.repo(LedgerRepository).entries(account_id=account_id, tenant_id=tenant_id, limit=limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +97,14 @@ class TimelineItem:
 
 async def show_timeline(uow: UnitOfWork, query: ShowTimeline) -> list[TimelineItem]:
     """Ledger + usage events, newest first (domain.md §7.5; invoices join in Billing 2)."""
-    ledger = await LedgerRepository(uow.session).entries(
+    ledger = await uow.repo(LedgerRepository).entries(
         account_id=query.account_id,
         tenant_id=query.tenant_id,
         ref_type=query.ref_type,
         ref_id=query.ref_id,
         limit=query.limit,
     )
-    usage = await UsageRepository(uow.session).list(
+    usage = await uow.repo(UsageRepository).list(
         account_id=query.account_id, tenant_id=query.tenant_id, limit=query.limit
     )
     items = [
@@ -154,7 +152,7 @@ class WorkOrderBillingState:
 
 async def show_work_order_billing(uow: UnitOfWork, work_order_id: str) -> WorkOrderBillingState | None:
     """The billing state of one work order visible to the unit of work's tenant (None otherwise)."""
-    row = await WorkOrderRepository(uow.session).get(work_order_id)
+    row = await uow.repo(WorkOrderRepository).get(work_order_id)
     if row is None:
         return None
     return WorkOrderBillingState(row, await work_order_billing(uow, row))
@@ -162,4 +160,4 @@ async def show_work_order_billing(uow: UnitOfWork, work_order_id: str) -> WorkOr
 
 async def work_order_source_version(uow: UnitOfWork, work_order_id: str) -> int | None:
     """The highest workorders version billing applied for a work order (None: not seen yet)."""
-    return await WorkOrderRepository(uow.session).source_version(work_order_id)
+    return await uow.repo(WorkOrderRepository).source_version(work_order_id)

@@ -84,7 +84,7 @@ def reference_state(status: str | None) -> ReferenceState:
 
 async def _reference_states(uow: UnitOfWork, holds: list[Hold]) -> dict[str, ReferenceState]:
     wo_ids = [h.ref_id for h in holds if h.ref_type == WORK_ORDER_REF_TYPE]
-    statuses = await WorkOrderRepository(uow.session).statuses(wo_ids)
+    statuses = await uow.repo(WorkOrderRepository).statuses(wo_ids)
     return {i: reference_state(statuses.get(i)) for i in wo_ids}
 
 
@@ -98,7 +98,7 @@ async def reconcile_credits(open_uow: OpenUnitOfWork, command: ReconcileCredits)
     """
     now = utcnow()
     async with open_uow() as uow:
-        holds = await LedgerRepository(uow.session).reconcile_candidates(
+        holds = await uow.repo(LedgerRepository).reconcile_candidates(
             account_id=command.account_id,
             tenant_id=command.tenant_id,
             ref_type=command.ref_type,
@@ -131,10 +131,10 @@ async def _release(
 ) -> ReconcileAction:
     async with open_uow() as uow:
         # Work order before account, the lock order of the sagas (accept, compensate): no deadlock.
-        work_orders = WorkOrderRepository(uow.session)
+        work_orders = uow.repo(WorkOrderRepository)
         wo = await work_orders.get(hold.ref_id, lock=True) if hold.ref_type == WORK_ORDER_REF_TYPE else None
         await lock_account(uow, hold.account_id)
-        current = await LedgerRepository(uow.session).hold(hold.id)
+        current = await uow.repo(LedgerRepository).hold(hold.id)
         if current is None:
             return ReconcileAction(ReconcileKind.SKIP, "not_found")
         states = await _reference_states(uow, [current])

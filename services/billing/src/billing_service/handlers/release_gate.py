@@ -73,7 +73,7 @@ def redecide(inputs: GateInputs, consume_error_code: str | None) -> GateDecision
 
 
 async def _work_order(uow: UnitOfWork, command: DecideRelease) -> WorkOrderRow:
-    work_orders = WorkOrderRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
     wo = await work_orders.get(command.event.work_order_id, lock=True)
     if wo is not None:
         return wo
@@ -98,8 +98,8 @@ async def _work_order(uow: UnitOfWork, command: DecideRelease) -> WorkOrderRow:
 async def _inputs(
     uow: UnitOfWork, wo: WorkOrderRow, event: ReleaseRequested
 ) -> tuple[GateInputs, Hold | None]:
-    hold = await LedgerRepository(uow.session).hold(wo.hold_id) if wo.hold_id else None
-    invoice = await InvoiceRepository(uow.session).get(wo.invoice_id) if wo.invoice_id else None
+    hold = await uow.repo(LedgerRepository).hold(wo.hold_id) if wo.hold_id else None
+    invoice = await uow.repo(InvoiceRepository).get(wo.invoice_id) if wo.invoice_id else None
     inputs = GateInputs(
         mode=BillingMode(wo.mode) if wo.mode else BillingMode.POSTPAID,
         hold_id=hold.id if hold else None,
@@ -119,7 +119,7 @@ async def decide_release(uow: UnitOfWork, command: DecideRelease) -> GateDecided
     A release id is decided once (UNIQUE); a redelivered request with a new message id changes nothing.
     """
     event = command.event
-    if await GateDecisionRepository(uow.session).by_release(event.release_id) is not None:
+    if await uow.repo(GateDecisionRepository).by_release(event.release_id) is not None:
         return None
     wo = await _work_order(uow, command)
     inputs, hold = await _inputs(uow, wo, event)
@@ -166,13 +166,13 @@ async def decide_release(uow: UnitOfWork, command: DecideRelease) -> GateDecided
         error_code=decision.error_code,
         decided_at=iso(utcnow()) or "",
     )
-    version = await WorkOrderRepository(uow.session).record_gate(
+    version = await uow.repo(WorkOrderRepository).record_gate(
         event.work_order_id,
         last_gate.model_dump(mode="json"),
         has_successful_release=wo.has_successful_release or decision.successful,
     )
     decision_id = new_id()
-    await GateDecisionRepository(uow.session).add(
+    await uow.repo(GateDecisionRepository).add(
         NewGateDecision(
             id=decision_id,
             tenant_id=wo.tenant_id,
@@ -253,7 +253,7 @@ class GateReplay:
 
 async def replay_gate_decision(uow: UnitOfWork, command: ReplayGateDecision) -> GateReplay:
     """Re-decide a stored decision from its stored inputs."""
-    row = await GateDecisionRepository(uow.session).get(command.decision_id)
+    row = await uow.repo(GateDecisionRepository).get(command.decision_id)
     if row is None:
         raise GateDecisionNotFound(details={"decision_id": command.decision_id})
     inputs = inputs_from_plain(row.inputs)

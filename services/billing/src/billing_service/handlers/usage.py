@@ -36,7 +36,7 @@ async def ingest_usage(uow: UnitOfWork, command: IngestUsage) -> UsageIngested:
     The account is resolved by id (unknown id → 404) or by external key; an unknown key is accepted
     and the event is kept with no account and no tenant, flagged unmatched (decision 19).
     """
-    accounts = AccountRepository(uow.session)
+    accounts = uow.repo(AccountRepository)
     resolved: str | None = None
     tenant_id: str | None = None
     if command.account_id is not None:
@@ -50,7 +50,7 @@ async def ingest_usage(uow: UnitOfWork, command: IngestUsage) -> UsageIngested:
             state = await accounts.get(found)
             assert state is not None
             resolved, tenant_id = state.account.id, state.account.tenant_id
-    event, created = await UsageRepository(uow.session).add(
+    event, created = await uow.repo(UsageRepository).add(
         NewUsageEvent(
             source_system=command.source_system,
             event_type=command.event_type,

@@ -10,7 +10,7 @@ from shared.db.uow import UnitOfWork
 
 async def record_work_order(uow: UnitOfWork, command: WorkOrderReference) -> None:
     """Remember the work order (tenant, paying account key, report type, bank) for the sagas."""
-    await WorkOrderRepository(uow.session).upsert(command)
+    await uow.repo(WorkOrderRepository).upsert(command)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class FollowWorkOrderStatus:
 
 async def follow_work_order_status(uow: UnitOfWork, command: FollowWorkOrderStatus) -> None:
     """Follow the status (only forward in source version)."""
-    await WorkOrderRepository(uow.session).set_status(
+    await uow.repo(WorkOrderRepository).set_status(
         command.work_order_id, command.status, command.source_version
     )
 
@@ -39,4 +39,4 @@ class NoteWorkOrderVersion:
 
 async def note_work_order_version(uow: UnitOfWork, command: NoteWorkOrderVersion) -> None:
     """Advance the source version so ``x-zenops-after`` tokens of any workorders event are reached."""
-    await WorkOrderRepository(uow.session).note_version(command.work_order_id, command.source_version)
+    await uow.repo(WorkOrderRepository).note_version(command.work_order_id, command.source_version)

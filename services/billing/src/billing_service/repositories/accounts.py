@@ -21,6 +21,7 @@ from billing_service.domain.accounts import (
 from billing_service.domain.ledger import CreditBalance
 from billing_service.repositories._rows import is_uuid
 from billing_service.tables import accounts, balances, policies
+from shared.db.uow import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ def _like(search: str) -> str:
     return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class AccountRepository:
+class AccountRepository(Repository):
     """Accounts with their policy and balance. Never commits."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing_service.repositories._rows import from_row, is_uuid
 from billing_service.tables import gate_decisions
+from shared.db.uow import Repository
 from shared.validation import JsonObject
 
 
@@ -54,7 +55,7 @@ class GateDecisionRow:
 _ROW_COLUMNS = [gate_decisions.c[name] for name in GateDecisionRow.__dataclass_fields__]
 
 
-class GateDecisionRepository:
+class GateDecisionRepository(Repository):
     """Gate decisions (append-only). Never commits."""
 
     def __init__(self, session: AsyncSession) -> None:

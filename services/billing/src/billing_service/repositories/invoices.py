@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing_service.domain.invoices import DraftInvoice
 from billing_service.repositories._rows import from_row, is_uuid, new_id
 from billing_service.tables import service_invoice_items, service_invoices
+from shared.db.uow import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,7 @@ class InvoiceRow:
     is_paid: bool
 
 
-class InvoiceRepository:
+class InvoiceRepository(Repository):
     """Service invoices and their items. Never commits."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -26,6 +26,7 @@ from billing_service.domain.ledger import (
 )
 from billing_service.repositories._rows import equal_to, from_row, is_uuid
 from billing_service.tables import balances, holds, ledger_entries, ledger_idempotency
+from shared.db.uow import Repository
 from shared.validation import JsonObject
 
 
@@ -114,7 +115,7 @@ def _attributes(value: object, names: tuple[str, ...]) -> dict[str, Any]:
 _NEWEST_HOLDS = (holds.c.created_at.desc(), holds.c.id.desc())
 
 
-class LedgerRepository:
+class LedgerRepository(Repository):
     """Holds, ledger entries and idempotency records of the credit ledger. Never commits."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing_service.repositories._rows import equal_to, from_row, new_id
 from billing_service.tables import usage_events
+from shared.db.uow import Repository
 from shared.validation import JsonObject
 
 
@@ -43,7 +44,7 @@ class NewUsageEvent:
     external_key: str | None = None
 
 
-class UsageRepository:
+class UsageRepository(Repository):
     """Usage events. Never commits."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing_service.repositories._rows import from_row, is_uuid
 from billing_service.tables import work_orders
+from shared.db.uow import Repository
 from shared.validation import JsonObject
 
 
@@ -71,7 +72,7 @@ ACCEPTANCE_COLUMNS = [
 _ROW_COLUMNS = [work_orders.c[f.name] for f in fields(WorkOrderRow)]
 
 
-class WorkOrderRepository:
+class WorkOrderRepository(Repository):
     """Billing's work-order rows. Every billing change bumps ``billing_version``. Never commits."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -85,14 +85,14 @@ async def build_pack(
     failed pack and published as ``pack_failed`` (decision 7); only infrastructure errors raise.
     ``retry_failed`` (manual create-pack) supersedes a failed live pack and builds the next version.
     """
-    packs = PackRepository(uow.session)
+    packs = uow.repo(PackRepository)
     audit = AuditLog(uow.session)
     wo = command.work_order_id
     await packs.lock(f"pack|{wo}")
     existing = await packs.for_generation(wo, command.render_generation)
     live = await packs.live(wo)
     if existing is not None and not (command.retry_failed and live is not None and live.status == "failed"):
-        job = await JobRepository(uow.session).of_pack(uuid.UUID(existing.id))
+        job = await uow.repo(JobRepository).of_pack(uuid.UUID(existing.id))
         return PackBuilt(True, existing.id, job.id if job else None, None)
     if live is not None:
         reason = "manual retry of a failed pack" if live.status == "failed" else "new render generation"
@@ -213,7 +213,7 @@ async def _queue_job(
     uow: UnitOfWork, command: BuildPack, pack: NewPack, settings: Settings
 ) -> tuple[uuid.UUID, str]:
     """Insert the queued generation job of a new pack; returns its id and idempotency key."""
-    jobs = JobRepository(uow.session)
+    jobs = uow.repo(JobRepository)
     job_key = command.requested_key or generation_idempotency_key(
         str(command.work_order_id), command.snapshot_version, command.render_generation
     )
@@ -302,7 +302,7 @@ async def create_pack(
 ) -> PackCreation:
     """Create the pack of a READY_FOR_RENDER work order: idempotent; re-creates a FAILED pack as the
     next version."""
-    wo = await WorkOrderRepository(uow.session).get(command.work_order_id)
+    wo = await uow.repo(WorkOrderRepository).get(command.work_order_id)
     if wo is None:
         raise WorkOrderNotFound(command.work_order_id)
     if wo.status != "READY_FOR_RENDER":

@@ -47,7 +47,7 @@ async def emit_pack_state(
     uow: UnitOfWork, event: PackStateEvent, *, work_order_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> int:
     """Publish an event keyed by the work order with the next pack-state version; returns it."""
-    version = await PackRepository(uow.session).bump_state(work_order_id, tenant_id)
+    version = await uow.repo(PackRepository).bump_state(work_order_id, tenant_id)
     await uow.emit(
         event, aggregate_id=str(work_order_id), aggregate_version=version, tenant_id=str(tenant_id)
     )
@@ -62,8 +62,8 @@ def artifact_ref(artifact: ArtifactRecord) -> ArtifactRef:
 async def supersede(uow: UnitOfWork, pack: PackRecord, *, reason: str, actor: uuid.UUID | None) -> None:
     """Mark a pack superseded and cancel its unfinished job (decision 29)."""
     pack_id = uuid.UUID(pack.id)
-    jobs = JobRepository(uow.session)
-    await PackRepository(uow.session).set_status(pack_id, "superseded")
+    jobs = uow.repo(JobRepository)
+    await uow.repo(PackRepository).set_status(pack_id, "superseded")
     job = await jobs.of_pack(pack_id)
     if job is not None and job.status in UNFINISHED_JOB_STATUSES:
         await jobs.set_status(

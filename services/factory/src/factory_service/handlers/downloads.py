@@ -58,7 +58,7 @@ class DownloadEvidencePack:
 async def _visible(uow: UnitOfWork, caller: Principal, work_order_id: uuid.UUID) -> bool:
     """The work order is one the caller's audience may reach (the portal: its own CHANNEL ones; RLS
     enforces the same rule, this keeps the answer a 404 rather than relying on it alone)."""
-    wo = await WorkOrderRepository(uow.session).get(work_order_id)
+    wo = await uow.repo(WorkOrderRepository).get(work_order_id)
     return wo is not None and caller.may_see_work_order(
         source_type=wo.source_type, created_by_user_id=wo.created_by_user_id
     )
@@ -67,7 +67,7 @@ async def _visible(uow: UnitOfWork, caller: Principal, work_order_id: uuid.UUID)
 async def _preview(uow: UnitOfWork, caller: Principal, work_order_id: uuid.UUID) -> bool:
     """Whether this download is a preview: external audiences wait for a successful release (403
     before it); operators may download before it, as a preview."""
-    released = downloads_unlocked(await ReleaseRepository(uow.session).gate_results(work_order_id))
+    released = downloads_unlocked(await uow.repo(ReleaseRepository).gate_results(work_order_id))
     if caller.aud == PORTAL_AUDIENCE and not released:
         raise DeliverableLockedUntilBillingSatisfied
     return not released
@@ -75,7 +75,7 @@ async def _preview(uow: UnitOfWork, caller: Principal, work_order_id: uuid.UUID)
 
 async def download_artifact(uow: UnitOfWork, command: DownloadArtifact, *, blobs: BlobStore) -> Download:
     """Artifact bytes from the blob store; locked for portal until a successful release; audited."""
-    packs = PackRepository(uow.session)
+    packs = uow.repo(PackRepository)
     artifact = await packs.artifact(command.artifact_id)
     if artifact is None:
         raise ArtifactNotFound(command.artifact_id)
@@ -109,7 +109,7 @@ async def download_evidence_pack(
     """The reproducible evidence ZIP of the live pack."""
     if not await _visible(uow, command.caller, command.work_order_id):
         raise WorkOrderNotFound(command.work_order_id)
-    pack = await PackRepository(uow.session).live(command.work_order_id)
+    pack = await uow.repo(PackRepository).live(command.work_order_id)
     if pack is None:
         raise ReportPackNotLinked
     preview = await _preview(uow, command.caller, command.work_order_id)
@@ -136,7 +136,7 @@ async def evidence_pack_files(uow: UnitOfWork, pack: PackRecord, blobs: BlobStor
     Download audit rows are left out of ``audit_events.jsonl``: each download is audited, and a pack
     that changed with every download could never be verified against an earlier copy.
     """
-    packs = PackRepository(uow.session)
+    packs = uow.repo(PackRepository)
     pack_id = uuid.UUID(pack.id)
     bundle = await packs.export_bundle(pack_id)
     if bundle is None:
@@ -151,7 +151,7 @@ async def evidence_pack_files(uow: UnitOfWork, pack: PackRecord, blobs: BlobStor
         if data is None:
             raise ArtifactBlobMissing
         files[artifact.filename] = data
-    releases = [r.model_dump() for r in await ReleaseRepository(uow.session).of_pack(pack_id)]
+    releases = [r.model_dump() for r in await uow.repo(ReleaseRepository).of_pack(pack_id)]
     files["releases.json"] = stable_dumps(releases).encode("utf-8")
     lines = [
         stable_dumps(row.model_dump()) + "\n"

@@ -32,7 +32,7 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
     A second outcome for the same release (redelivery, re-decision) changes nothing.
     """
     decision = command.decision
-    releases = ReleaseRepository(uow.session)
+    releases = uow.repo(ReleaseRepository)
     release_id = uuid_or_none(decision.release_id)
     release = await releases.get(release_id, for_update=True) if release_id else None
     if release_id is None or release is None:
@@ -42,7 +42,7 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
         return
     wo = uuid.UUID(release.work_order_id)
     tenant = uuid.UUID(release.org_id)
-    billing = await WorkOrderRepository(uow.session).billing(wo)
+    billing = await uow.repo(WorkOrderRepository).billing(wo)
     metadata: dict[str, Any] = billing_metadata(billing.state if billing else None)
     metadata.update(decision.metadata)
     metadata.update(

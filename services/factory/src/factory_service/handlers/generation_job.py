@@ -18,7 +18,7 @@ from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.factory import PackFailed, PackGenerated
 from shared.db.database import Database, Role
-from shared.db.uow import UnitOfWork
+from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.outbox import OutboxWriter
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,8 @@ class GenerationWorker:
             await self._complete(uow, job, pack, docx, command)
             return
 
-    def _own_uow(self, command: RenderPack) -> UnitOfWork:
-        return UnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=command.tenant_id)
+    def _own_uow(self, command: RenderPack) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=command.tenant_id)
 
     async def _start_attempt(self, command: RenderPack) -> _Attempt | None:
         async with self._own_uow(command) as own:
@@ -166,7 +166,7 @@ class GenerationWorker:
     async def _fail(
         self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, *, code: str, message: str
     ) -> None:
-        jobs, packs = JobRepository(uow.session), PackRepository(uow.session)
+        jobs, packs = uow.repo(JobRepository), uow.repo(PackRepository)
         job_id = uuid.UUID(job.id)
         current = await jobs.get(job_id, for_update=True)
         if current is None or current.status in TERMINAL_JOB_STATUSES:
@@ -196,7 +196,7 @@ class GenerationWorker:
     async def _complete(
         self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, docx: bytes, command: RenderPack
     ) -> None:
-        jobs, packs = JobRepository(uow.session), PackRepository(uow.session)
+        jobs, packs = uow.repo(JobRepository), uow.repo(PackRepository)
         job_id = uuid.UUID(job.id)
         current = await jobs.get(job_id, for_update=True)
         if current is None or current.status != "processing":

@@ -39,8 +39,8 @@ class GetPackLink:
 
 async def pack_link(uow: UnitOfWork, work_order_id: uuid.UUID) -> PackLink:
     """The pack link of a work order; 404 when the work order is unknown here."""
-    work_orders = WorkOrderRepository(uow.session)
-    packs = PackRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
+    packs = uow.repo(PackRepository)
     wo = await work_orders.get(work_order_id)
     if wo is None:
         raise WorkOrderNotFound(work_order_id)
@@ -49,13 +49,13 @@ async def pack_link(uow: UnitOfWork, work_order_id: uuid.UUID) -> PackLink:
     job: JobRecord | None = None
     if pack is not None:
         artifacts = await packs.artifacts(uuid.UUID(pack.id))
-        job = await JobRepository(uow.session).of_pack(uuid.UUID(pack.id))
+        job = await uow.repo(JobRepository).of_pack(uuid.UUID(pack.id))
     return PackLink(
         work_order=wo,
         pack=pack,
         artifacts=artifacts,
         job=job,
-        releases=await ReleaseRepository(uow.session).of_work_order(work_order_id),
+        releases=await uow.repo(ReleaseRepository).of_work_order(work_order_id),
         billing=await work_orders.billing(work_order_id),
         pack_state_version=await packs.state_version(str(work_order_id)),
     )
@@ -73,14 +73,14 @@ class ListReleases:
 
 async def list_releases(uow: UnitOfWork, query: ListReleases) -> list[ReleaseRecord]:
     """Release records of a work order, newest first (the poll URL of a pending release)."""
-    if await WorkOrderRepository(uow.session).get(query.work_order_id) is None:
+    if await uow.repo(WorkOrderRepository).get(query.work_order_id) is None:
         raise WorkOrderNotFound(query.work_order_id)
-    return await ReleaseRepository(uow.session).of_work_order(query.work_order_id)
+    return await uow.repo(ReleaseRepository).of_work_order(query.work_order_id)
 
 
 async def get_release(uow: UnitOfWork, release_id: uuid.UUID) -> ReleaseRecord | None:
     """One release, as it is now."""
-    return await ReleaseRepository(uow.session).get(release_id)
+    return await uow.repo(ReleaseRepository).get(release_id)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ async def projection_version(uow: UnitOfWork, query: ProjectionVersion) -> int |
     except ValueError:
         return None
     if query.projection == "work-order":
-        return await WorkOrderRepository(uow.session).version(query.aggregate_id)
+        return await uow.repo(WorkOrderRepository).version(query.aggregate_id)
     if query.projection == "work-order-billing":
-        return await WorkOrderRepository(uow.session).billing_version(query.aggregate_id)
-    return await PackRepository(uow.session).state_version(query.aggregate_id)
+        return await uow.repo(WorkOrderRepository).billing_version(query.aggregate_id)
+    return await uow.repo(PackRepository).state_version(query.aggregate_id)

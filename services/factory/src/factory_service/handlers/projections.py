@@ -34,7 +34,7 @@ class ProjectWorkOrder:
 
 async def project_work_order(uow: UnitOfWork, command: ProjectWorkOrder) -> str | None:
     """Upsert the projection (older versions never overwrite); returns the tenant, ``None`` when unknown."""
-    work_orders = WorkOrderRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
     tenant = command.tenant_id or await work_orders.tenant_of(command.work_order_id)
     if tenant is None:
         return None
@@ -51,7 +51,7 @@ class NoteWorkOrderVersion:
 async def note_work_order_version(uow: UnitOfWork, command: NoteWorkOrderVersion) -> None:
     """The row has now seen this version, so read-your-writes tokens of events factory has no handler
     for (``readiness_changed``) are reached."""
-    await WorkOrderRepository(uow.session).note_version(command.work_order_id, command.source_version)
+    await uow.repo(WorkOrderRepository).note_version(command.work_order_id, command.source_version)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ async def withdraw_pack(uow: UnitOfWork, command: WithdrawPack) -> None:
     if await project_work_order(uow, command.projection) is None:
         return
     status = command.projection.fields.get("status", "")
-    packs = PackRepository(uow.session)
+    packs = uow.repo(PackRepository)
     wo = uuid.UUID(command.projection.work_order_id)
     await packs.lock(f"pack|{wo}")
     live = await packs.live(wo)
@@ -148,7 +148,7 @@ class ProjectBilling:
 
 async def project_billing(uow: UnitOfWork, command: ProjectBilling) -> None:
     """Upsert the billing projection (the ``work_order_billing`` payload as sent)."""
-    work_orders = WorkOrderRepository(uow.session)
+    work_orders = uow.repo(WorkOrderRepository)
     tenant = command.tenant_id or await work_orders.tenant_of(command.work_order_id)
     if tenant is None:
         log.error("work_order_billing without tenant", extra={"work_order_id": command.work_order_id})

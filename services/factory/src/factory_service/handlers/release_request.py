@@ -60,12 +60,12 @@ class ReleaseStarted:
 
 async def request_release(uow: UnitOfWork, command: RequestRelease) -> ReleaseStarted:
     """Validate, apply the key and prior-success rules, record the PENDING release, ask billing."""
-    releases = ReleaseRepository(uow.session)
+    releases = uow.repo(ReleaseRepository)
     tenant_id, work_order_id, key = command.tenant_id, command.work_order_id, command.request.idempotency_key
     # Key lock first, work-order lock second (always this order: no deadlock between requests).
     await releases.lock(f"release-key|{tenant_id}|{key}")
     await releases.lock(f"release-wo|{work_order_id}")
-    if await WorkOrderRepository(uow.session).get(work_order_id) is None:
+    if await uow.repo(WorkOrderRepository).get(work_order_id) is None:
         raise WorkOrderNotFound(work_order_id)
     stored = await releases.by_key(tenant_id, key)
     if stored is not None:
@@ -75,11 +75,11 @@ async def request_release(uow: UnitOfWork, command: RequestRelease) -> ReleaseSt
             )
         shown = stored.prior_release_id or stored.id
         return ReleaseStarted(shown, True, stored.id if stored.prior_release_id else None, None)
-    pack = await PackRepository(uow.session).live(work_order_id)
+    pack = await uow.repo(PackRepository).live(work_order_id)
     if pack is None:
         raise ReportPackNotLinked
     pack_id = uuid.UUID(pack.id)
-    job = await JobRepository(uow.session).of_pack(pack_id)
+    job = await uow.repo(JobRepository).of_pack(pack_id)
     if job is None or job.status != "completed":
         raise PackGenerationNotCompleted(details={"job_status": job.status if job else None})
     prior = await releases.first_in_state(work_order_id, pack_id, sorted(SUCCESSFUL_GATE_RESULTS))
@@ -88,7 +88,7 @@ async def request_release(uow: UnitOfWork, command: RequestRelease) -> ReleaseSt
         raise ReleaseInProgress(
             details={"release_id": pending.id, "poll_url": releases_url(str(work_order_id))}
         )
-    billing = await WorkOrderRepository(uow.session).billing(work_order_id)
+    billing = await uow.repo(WorkOrderRepository).billing(work_order_id)
     state = billing.state if billing else None
     metadata: dict[str, Any] = {
         "report_generation_job_id": job.id,
@@ -142,7 +142,7 @@ async def _link_to_prior_success(
     release_id = await _add_release(uow, command, pack_id, mode, result, uuid.UUID(prior.id), linked)
     replayed = {"prior_release_id": prior.id, "idempotency_key": command.request.idempotency_key}
     await _audit(uow, command, pack_id, release_id, "deliverables_release_replayed", replayed)
-    recorded = await ReleaseRepository(uow.session).get(release_id)
+    recorded = await uow.repo(ReleaseRepository).get(release_id)
     assert recorded is not None
     version = await emit_pack_state(
         uow,
@@ -180,7 +180,7 @@ async def _add_release(
         "metadata_json": metadata,
         "released_at": None,
     }
-    await ReleaseRepository(uow.session).add(row)
+    await uow.repo(ReleaseRepository).add(row)
     return release_id
 
 

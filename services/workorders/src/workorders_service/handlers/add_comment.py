@@ -32,7 +32,7 @@ class CommentAdded:
 
 async def add_comment(uow: UnitOfWork, command: AddComment) -> CommentAdded:
     """Insert the comment (404 when the work order does not exist)."""
-    repo = WorkOrderRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
     wo = await existing_work_order(repo, command.work_order_id)
     comment = await repo.insert_comment(
         tenant_id=wo.tenant_id,

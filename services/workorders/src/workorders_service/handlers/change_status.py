@@ -67,7 +67,7 @@ class StatusResult:
 
 async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, SnapshotExport]:
     """Gate of READY_FOR_RENDER (snapshot, readiness, acceptance) and the bundle it freezes."""
-    latest = await WorkOrderRepository(uow.session).latest_snapshot(wo.id)
+    latest = await uow.repo(WorkOrderRepository).latest_snapshot(wo.id)
     wo, readiness = await refresh_readiness(uow, wo)
     check_ready_for_render(readiness if latest is not None else None)
     assert latest is not None
@@ -79,8 +79,8 @@ async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, Sn
 
 async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
     """Apply one status request: checks, comment, events of the saga it starts."""
-    repo = WorkOrderRepository(uow.session)
-    projections = ProjectionRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
+    projections = uow.repo(ProjectionRepository)
     wo = await existing_work_order(repo, command.work_order_id, for_update=True)
     current, target, note = wo.status, command.target, command.note
     if current == target:

@@ -45,7 +45,7 @@ async def lock_work_order(
 ) -> tuple[WorkOrder | None, str | None]:
     """The work order of another service's event, row-locked (``None`` when it is unknown here), and the
     tenant its projection rows belong to (the envelope's for an unknown work order)."""
-    wo = await WorkOrderRepository(uow.session).get(work_order_id, for_update=True)
+    wo = await uow.repo(WorkOrderRepository).get(work_order_id, for_update=True)
     return wo, str(wo.tenant_id) if wo else envelope_tenant_id
 
 
@@ -67,7 +67,7 @@ async def evaluate_readiness(
 
 async def emit(uow: UnitOfWork, wo: WorkOrder, event: Event) -> tuple[WorkOrder, Envelope]:
     """Publish one work-order event with the next aggregate version; the work order at that version."""
-    version = await WorkOrderRepository(uow.session).bump_version(wo.id)
+    version = await uow.repo(WorkOrderRepository).bump_version(wo.id)
     envelope = await uow.emit(
         event, aggregate_id=str(wo.id), aggregate_version=version, tenant_id=str(wo.tenant_id)
     )
@@ -76,9 +76,9 @@ async def emit(uow: UnitOfWork, wo: WorkOrder, event: Event) -> tuple[WorkOrder,
 
 async def refresh_readiness(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, JsonObject]:
     """Recompute the current readiness (decision 5), store it, emit ``readiness_changed`` when it changed."""
-    repo = WorkOrderRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
     latest = await repo.latest_snapshot(wo.id)
-    evidence = await ProjectionRepository(uow.session).evidence(wo.id)
+    evidence = await uow.repo(ProjectionRepository).evidence(wo.id)
     readiness = await evaluate_readiness(repo, wo, latest, evidence)
     evidence_version = int(evidence.evidence_version) if evidence else 0
     changed = readiness != wo.current_readiness
@@ -102,7 +102,7 @@ async def refresh_readiness(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, 
 async def snapshot_export(uow: UnitOfWork, work_order_id: uuid.UUID, snapshot: Snapshot) -> SnapshotExport:
     """The bundle of ``snapshot`` with the work order's current evidence, or 409
     ``SNAPSHOT_CONTRACT_INVALID`` when its stored contract no longer validates."""
-    evidence = await ProjectionRepository(uow.session).evidence(work_order_id)
+    evidence = await uow.repo(ProjectionRepository).evidence(work_order_id)
     try:
         bundle = build_export_bundle(
             work_order_id=str(work_order_id),

@@ -26,7 +26,7 @@ async def create_work_order(uow: UnitOfWork, command: CreateWorkOrder) -> WorkOr
         rule_warnings=[],
         evidence=None,
     )
-    wo = await WorkOrderRepository(uow.session).insert(command, current_readiness=readiness)
+    wo = await uow.repo(WorkOrderRepository).insert(command, current_readiness=readiness)
     await uow.emit(
         WorkOrderCreated(work_order=WorkOrderView.model_validate(work_order_document(wo))),
         aggregate_id=str(wo.id),

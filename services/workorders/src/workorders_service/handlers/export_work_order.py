@@ -31,7 +31,7 @@ class WorkOrderExport:
 async def export_work_order(uow: UnitOfWork, query: ExportWorkOrder) -> WorkOrderExport:
     """The bundle of the snapshot with the current evidence (404 without it, 409 when it no longer
     validates)."""
-    repo = WorkOrderRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
     wo = await existing_work_order(repo, query.work_order_id)
     if query.snapshot_version is None:
         snapshot = await repo.latest_snapshot(wo.id)
@@ -40,4 +40,4 @@ async def export_work_order(uow: UnitOfWork, query: ExportWorkOrder) -> WorkOrde
     if snapshot is None:
         raise SnapshotNotFound(query.snapshot_version)
     export = await snapshot_export(uow, wo.id, snapshot)
-    return WorkOrderExport(await ProjectionRepository(uow.session).projected(wo), export)
+    return WorkOrderExport(await uow.repo(ProjectionRepository).projected(wo), export)

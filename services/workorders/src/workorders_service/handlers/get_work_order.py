@@ -33,8 +33,8 @@ class WorkOrderDetail:
 
 async def get_work_order(uow: UnitOfWork, query: GetWorkOrder) -> WorkOrderDetail:
     """Detail of domain.md §1.8 (readiness = the current one, decision 5); 404 when it does not exist."""
-    repo = WorkOrderRepository(uow.session)
-    projections = ProjectionRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
+    projections = uow.repo(ProjectionRepository)
     wo = await existing_work_order(repo, query.work_order_id)
     evidence = await projections.evidence(wo.id) or EvidenceProjection()
     latest = await repo.latest_snapshot(wo.id)

@@ -66,7 +66,7 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
         request = parse_patch_request(command.body)
     except ContractValidationError as exc:
         raise InvalidContractPatch.of(exc) from None
-    repo = WorkOrderRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
     wo = await existing_work_order(repo, command.work_order_id, for_update=True)
     if wo.status in LOCKED_STATUSES:
         raise WorkOrderLocked(wo.status)
@@ -93,7 +93,7 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
     output_contract["audit"] = _audit(output_version, command.user_id)
     output_contract = parse_contract(output_contract)
 
-    evidence = await ProjectionRepository(uow.session).evidence(wo.id)
+    evidence = await uow.repo(ProjectionRepository).evidence(wo.id)
     # Decision 6: field links belong to the work order, so the new snapshot's readiness counts them.
     readiness = compute_readiness(
         **identity,

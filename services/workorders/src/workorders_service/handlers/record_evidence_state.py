@@ -42,7 +42,7 @@ async def record_evidence_state(uow: UnitOfWork, command: RecordEvidenceState) -
     if tenant_id is None:
         return  # nothing to attach it to: an unknown work order without tenant
     profile = event.profile.model_dump(mode="json") if event.profile else None
-    await ProjectionRepository(uow.session).upsert_evidence(
+    await uow.repo(ProjectionRepository).upsert_evidence(
         work_order_id,
         tenant_id,
         EvidenceProjection(
@@ -59,7 +59,7 @@ async def record_evidence_state(uow: UnitOfWork, command: RecordEvidenceState) -
     )
     if wo is None:
         return
-    repo = WorkOrderRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
     for note in event.notes:
         await repo.insert_comment(
             tenant_id=wo.tenant_id,

@@ -30,8 +30,8 @@ async def record_pack_event(uow: UnitOfWork, command: RecordPackEvent) -> None:
     wo, tenant_id = await lock_work_order(uow, work_order_id, command.tenant_id)
     if tenant_id is None:
         return  # nothing to attach it to: an unknown work order without tenant
-    repo = WorkOrderRepository(uow.session)
-    projections = ProjectionRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
+    projections = uow.repo(ProjectionRepository)
     values: dict[str, object]
     pack_id: uuid.UUID | None = None
     if isinstance(event, PackCreated):

@@ -32,14 +32,14 @@ async def record_work_order_billing(uow: UnitOfWork, command: RecordWorkOrderBil
     wo, tenant_id = await lock_work_order(uow, work_order_id, command.tenant_id)
     if tenant_id is None:
         return  # nothing to attach it to: an unknown work order without tenant
-    await ProjectionRepository(uow.session).upsert_billing(
+    await uow.repo(ProjectionRepository).upsert_billing(
         work_order_id=work_order_id,
         tenant_id=tenant_id,
         payload=command.payload,
         source_version=command.source_version,
     )
     acceptance = event.acceptance
-    repo = WorkOrderRepository(uow.session)
+    repo = uow.repo(WorkOrderRepository)
     if wo is None or acceptance is None or wo.acceptance_status != "PENDING":
         return
     pending_request = str(wo.acceptance_request_id) if wo.acceptance_request_id else None

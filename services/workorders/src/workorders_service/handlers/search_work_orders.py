@@ -17,4 +17,4 @@ class SearchWorkOrders(WorkOrderSearch):
 async def search_work_orders(uow: UnitOfWork, query: SearchWorkOrders) -> list[WorkOrderSummary]:
     """The matching work orders the caller's transaction may see (RLS)."""
     search = query.search.strip() if query.search and query.search.strip() else None
-    return await WorkOrderRepository(uow.session).search(replace(query, search=search))
+    return await uow.repo(WorkOrderRepository).search(replace(query, search=search))

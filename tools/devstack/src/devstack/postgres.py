@@ -472,7 +472,7 @@ class PostgresNode:
         # Only host connections with a password; the trusted unix socket lives in a 0700 directory
         # owned by the server's OS user, so only that user (and root) can reach it.
         (staging / "pg_hba.conf").write_text(
-            "# Managed by shared.devstack.postgres\n"
+            "# Managed by devstack.postgres\n"
             "# TYPE  DATABASE  USER  ADDRESS        METHOD\n"
             "local   all       all                  trust\n"
             "host    all       all   127.0.0.1/32   scram-sha-256\n"
@@ -500,7 +500,7 @@ class PostgresNode:
         # Tuned for a 2-core dev/CI box; fsync and synchronous_commit stay on so benchmarks and
         # crash tests see real durability costs.
         conf = (
-            "# Managed by shared.devstack.postgres; edits are overwritten on start.\n"
+            "# Managed by devstack.postgres; edits are overwritten on start.\n"
             "listen_addresses = '127.0.0.1'\n"
             f"port = {int(config['port'])}\n"
             f"unix_socket_directories = '{config['socket_dir']}'\n"

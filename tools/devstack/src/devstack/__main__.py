@@ -1,7 +1,7 @@
-"""``python -m shared.devstack up|down|status|env``: run the whole stack on one machine.
+"""``python -m devstack up|down|status|env``: run the whole stack on one machine.
 
 ``make up`` / ``make down`` call this. ``env [SERVICE]`` prints ``export`` lines for running a service
-or tests by hand: ``eval "$(uv run python -m shared.devstack env workorders)"``.
+or tests by hand: ``eval "$(uv run python -m devstack env workorders)"``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from shared.devstack import catalog
-from shared.devstack.launcher import (
+from devstack import catalog
+from devstack.launcher import (
     StackError,
     default_state_dir,
     resolve_stack,
@@ -20,11 +20,11 @@ from shared.devstack.launcher import (
     start_stack,
     stop_stack,
 )
-from shared.devstack.postgres import PostgresError
+from devstack.postgres import PostgresError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shared.devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="default: $ZENOPS_STATE_DIR or <repo>/.zenops"
     )
@@ -51,7 +51,7 @@ def _up(state_dir: Path, *, services: bool, only: tuple[str, ...] | None) -> Non
             if spec.name in info.urls and (only is None or spec.name in only):
                 print(f"{spec.name:<12}{info.urls[spec.name]}")
     print(f"logs        {info.log_dir}")
-    print("stop with `make down` (python -m shared.devstack down)")
+    print("stop with `make down` (python -m devstack down)")
 
 
 def _status(state_dir: Path) -> int:

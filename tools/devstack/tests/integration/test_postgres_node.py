@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.devstack.postgres import (
+from devstack.postgres import (
     PgEndpoint,
     PostgresNode,
     Secrets,

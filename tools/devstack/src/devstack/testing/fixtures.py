@@ -18,9 +18,9 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack.launcher import StackInfo, repo_root, start_stack, stop_stack
+from devstack.testing.data import OTHER_TENANT, TEST_TENANT, TEST_USER
 from shared.auth.tokens import issue_dev_token
-from shared.devstack.launcher import StackInfo, repo_root, start_stack, stop_stack
-from shared.testing.data import OTHER_TENANT, TEST_TENANT, TEST_USER
 
 __all__ = ["OTHER_TENANT", "TEST_TENANT", "TEST_USER", "make_token", "service_env"]
 

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from devstack.testing.data import TEST_TENANT, WORK_ORDERS, work_order_body
 from shared.contracts import Event
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
-from shared.testing.data import TEST_TENANT, WORK_ORDERS, work_order_body
 
 T = TypeVar("T")
 

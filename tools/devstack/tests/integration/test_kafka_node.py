@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from shared.devstack.kafka import KafkaNode, KafkaNodeError, _new_cluster_id, ensure_jars, ensure_topics
-from shared.devstack.kafka_artifacts import ARTIFACTS
+from devstack.kafka import KafkaNode, KafkaNodeError, _new_cluster_id, ensure_jars, ensure_topics
+from devstack.kafka_artifacts import ARTIFACTS
 
 TOPIC = "devstack.probe"
 # Generous: the broker needs ~4 s on an idle 2-core box but several times that when the box is busy.

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.devstack import catalog
-from shared.devstack.catalog import ServiceSpec
-from shared.devstack.postgres import (
+from devstack import catalog
+from devstack.catalog import ServiceSpec
+from devstack.postgres import (
     PgEndpoint,
     PostgresNode,
     Secrets,
@@ -248,7 +248,7 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
 
 def _kafka_node(state_dir: Path) -> Any:
     # Imported lazily: the Kafka module pulls in Java discovery and artifact downloads.
-    from shared.devstack.kafka import KafkaNode
+    from devstack.kafka import KafkaNode
 
     return KafkaNode(state_dir)
 
@@ -460,7 +460,7 @@ def start_stack(
             bootstrap = str(_kafka_node(state_dir).start(timeout=kafka_timeout))
         else:
             state.record_component("kafka", embedded=False)
-        from shared.devstack.kafka import ensure_topics
+        from devstack.kafka import ensure_topics
 
         all_topics, compacted = catalog.kafka_topics()
         _run_sync(lambda: ensure_topics(bootstrap, list(all_topics), compacted=tuple(compacted)))
