@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: help tools install up down status demo test test-unit lint fmt bench fuzz asyncapi doctor clean
+.PHONY: help tools install up down status restart logs env demo test test-unit lint fmt bench fuzz asyncapi doctor clean
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -32,8 +32,19 @@ up: install ## Start embedded Postgres + single-node Kafka + every service
 down: tools ## Stop exactly what `make up` started
 	$(PY) python -m devstack down
 
-status: tools ## What runs, where
-	$(PY) python -m devstack status
+status: tools ## One line per process: state, pid, uptime, restarts, URL (exit 3 unless all UP)
+	@$(PY) python -m devstack status
+
+restart: tools ## Restart one service's processes: make restart S=workorders (or gateway, postgres, kafka)
+	@test -n "$(S)" || { echo "usage: make restart S=<service>"; exit 2; }
+	@$(PY) python -m devstack restart $(S)
+
+logs: tools ## Tail one service's logs: make logs S=billing [F=1 to follow]
+	@test -n "$(S)" || { echo "usage: make logs S=<service> [F=1]"; exit 2; }
+	@$(PY) python -m devstack logs $(S) $(if $(F),-f)
+
+env: tools ## The running stack's environment as export lines: eval "$$(make -s env)" [S=<service>]
+	@$(PY) python -m devstack env $(S)
 
 demo: up ## Start the whole system and run the factory flow end to end through the gateway
 	$(PY) python -m scripts.demo

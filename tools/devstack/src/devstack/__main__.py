@@ -1,21 +1,27 @@
-"""``python -m devstack up|down|status|env``: run the whole stack on one machine.
+"""``python -m devstack up|down|status|restart|logs|env``: run the whole stack on one machine.
 
-``make up`` / ``make down`` call this. ``env [SERVICE]`` prints ``export`` lines for running a service
-or tests by hand: ``eval "$(uv run python -m devstack env workorders)"``.
+``make up|down|status|restart S=..|logs S=..|env`` call this. ``env [SERVICE]`` prints ``export``
+lines: ``eval "$(uv run python -m devstack env)"`` (the stack) or ``... env workorders`` (one service).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
 
 from devstack import catalog
 from devstack.launcher import (
+    ComponentStatus,
     StackError,
+    StackInfo,
     default_state_dir,
+    registry,
     resolve_stack,
+    restart_service,
+    service_names,
     stack_status,
     start_stack,
     stop_stack,
@@ -29,13 +35,20 @@ def _parser() -> argparse.ArgumentParser:
         "--state-dir", type=Path, default=None, help="default: $ZENOPS_STATE_DIR or <repo>/.zenops"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start Postgres, Kafka, migrations and the services (idempotent)")
+    up = sub.add_parser("up", help="start what is missing (migrating only schemas that are behind)")
     up.add_argument("--no-services", action="store_true", help="start only Postgres and Kafka")
     up.add_argument("--only", default=None, help="comma-separated services to start, e.g. gateway,workorders")
-    sub.add_parser("down", help="stop everything `up` started")
-    sub.add_parser("status", help="show what runs")
-    env = sub.add_parser("env", help="print export lines for a service's environment")
+    sub.add_parser("down", help="stop the supervisor, then everything `up` started")
+    sub.add_parser("status", help="one line per process; exit code 3 unless all are UP")
+    restart = sub.add_parser("restart", help="restart a service's processes (or postgres, kafka)")
+    restart.add_argument("service", choices=service_names())
+    logs = sub.add_parser("logs", help="tail a service's log files")
+    logs.add_argument("service", choices=service_names())
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    env = sub.add_parser("env", help="print export lines: the stack's environment, or one service's")
     env.add_argument("service", nargs="?", choices=[s.name for s in catalog.SERVICES])
+    sub.add_parser("supervise", help="(internal) the supervisor process `up` starts")
     return parser
 
 
@@ -43,28 +56,71 @@ def _up(state_dir: Path, *, services: bool, only: tuple[str, ...] | None) -> Non
     info = start_stack(state_dir, services=services, only=only)
     pg = info.postgres
     print(
-        f"postgres    {pg.host}:{pg.port}/{pg.database}" + ("" if info.postgres_embedded else "  (external)")
+        f"postgres    {pg.host}:{pg.port}/{pg.database}" + ("" if info.postgres_embedded else " (external)")
     )
     print(f"kafka       {info.kafka_bootstrap}" + ("" if info.kafka_embedded else "  (external)"))
     if services:
         for spec in catalog.SERVICES:  # gateway first
             if spec.name in info.urls and (only is None or spec.name in only):
                 print(f"{spec.name:<12}{info.urls[spec.name]}")
-    print(f"logs        {info.log_dir}")
-    print("stop with `make down` (python -m devstack down)")
+    print(f"logs        {info.log_dir}  (make logs S=<service>; supervisor.log for restarts)")
+    print("supervised: a process that dies is restarted. make status | restart S=.. | env | down")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _status_line(row: ComponentStatus) -> str:
+    pid = str(row.pid) if row.pid else "-"
+    line = f"{row.name:<18}{row.state.value:<12}{pid:<9}{_duration(row.uptime):<9}{row.restarts:<10}{row.url}"
+    return f"{line}  {row.detail}".rstrip() if row.detail else line
 
 
 def _status(state_dir: Path) -> int:
     rows = stack_status(state_dir)
+    print(f"{'PROCESS':<18}{'STATE':<12}{'PID':<9}{'UPTIME':<9}{'RESTARTS':<10}URL")
     for row in rows:
-        print(f"{row.name:<18}{'up' if row.running else 'down':<6}{row.detail}")
+        print(_status_line(row))
     return 0 if all(r.running for r in rows) else 3
+
+
+def _stack_env(info: StackInfo) -> dict[str, str]:
+    """The running stack's environment: what every service reads plus where each one is."""
+    env = info.env(None)
+    env["ZENOPS_PG_DSN"] = info.admin_dsn
+    for spec in catalog.SERVICES:
+        if spec.name in info.urls:
+            env[f"ZENOPS_{spec.name.upper()}_URL"] = info.urls[spec.name]
+        if spec.schema is not None:
+            for kind, dsn in info.dsns[spec.schema].items():
+                env[f"ZENOPS_{spec.name.upper()}_DB_{kind.upper()}_URL"] = dsn
+    return env
 
 
 def _env(state_dir: Path, service: str | None) -> None:
     info = resolve_stack(state_dir)
-    for key, value in sorted(info.env(service).items()):
+    env = info.env(service) if service else _stack_env(info)
+    for key, value in sorted(env.items()):
         print(f"export {key}={shlex.quote(value)}")
+
+
+def _logs(state_dir: Path, service: str, *, follow: bool, lines: int) -> int:
+    info = resolve_stack(state_dir)
+    files = [path for e in registry(info) if e.service == service for path in e.logs]
+    if service == "supervisor":
+        files = [info.log_dir / "supervisor.log"]
+    elif service in {s.name for s in catalog.SERVICES}:
+        files.append(info.log_dir / f"{service}-migrate.log")
+    files = [f for f in files if f.exists()]
+    if not files:
+        print(f"no logs for {service} in {info.log_dir}", file=sys.stderr)
+        return 1
+    os.execvp("tail", ["tail", "-n", str(lines), *(["-F"] if follow else []), *map(str, files)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,8 +140,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stopped (state kept in {state_dir})")
         elif args.command == "status":
             return _status(state_dir)
+        elif args.command == "restart":
+            names = restart_service(args.service, state_dir)
+            print(f"restarted {', '.join(names)}")
+        elif args.command == "logs":
+            return _logs(state_dir, args.service, follow=args.follow, lines=args.lines)
         elif args.command == "env":
             _env(state_dir, args.service)
+        elif args.command == "supervise":
+            from devstack import watch
+
+            return watch.main(state_dir)
     except (StackError, PostgresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -73,6 +73,11 @@ class ServiceSpec:
         """Arguments after the Python interpreter that start the stream app."""
         return ["-m", f"{self.package}.main", "stream"]
 
+    @property
+    def migrations_dir(self) -> str:
+        """Its Alembic script directory, relative to the repository root."""
+        return f"services/{self.name}/migrations"
+
     def migrate_command(self) -> list[str]:
         """Arguments after the Python interpreter that apply this service's migrations."""
         return ["-m", f"{self.package}.main", "migrate"]

@@ -330,6 +330,11 @@ class KafkaNode:
         pid = self._read_pid()
         return pid is not None and self._is_our_process(pid) and _port_open(self._info().port)
 
+    def pid(self) -> int | None:
+        """The broker JVM's pid while it runs, else ``None`` (the supervisor's view of this node)."""
+        pid = self._read_pid()
+        return pid if pid is not None and self._is_our_process(pid) else None
+
     # -- state -------------------------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from devstack.postgres import (
     provision,
     service_dsns,
 )
+from devstack.supervisor import Http, ProcState, Supervised
 
 __all__ = [
     "KAFKA_BOOTSTRAP_ENV",
@@ -62,6 +64,8 @@ __all__ = [
 ]
 
 STATE_DIR_ENV = "ZENOPS_STATE_DIR"
+LAUNCHER_LOCK = ".launcher.lock"
+SUPERVISOR_VIEW = "supervisor.json"
 KAFKA_BOOTSTRAP_ENV = "ZENOPS_KAFKA_BOOTSTRAP"
 
 _HEALTH_TIMEOUT = 90.0
@@ -113,6 +117,17 @@ class ProcessRecord:
         return _pid_alive(self.pid) and _start_ticks(self.pid) == self.start_ticks
 
 
+def uptime_of(pid: int | None) -> float | None:
+    """Seconds since process ``pid`` started, from ``/proc`` (``None`` when it does not exist)."""
+    ticks = _start_ticks(pid) if pid else None
+    if ticks is None:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        booted = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, booted - ticks / os.sysconf("SC_CLK_TCK"))
+    return None
+
+
 def _start_ticks(pid: int) -> int | None:
     """Process start time in clock ticks since boot (``/proc/<pid>/stat`` field 22)."""
     try:
@@ -121,6 +136,24 @@ def _start_ticks(pid: int) -> int | None:
         return None
     # The command name may contain spaces or parentheses; fields resume after the last ')'.
     return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+@contextlib.contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """Take the exclusive ``flock`` on ``path`` if free; yields whether it was taken (never waits)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 class _State:
@@ -134,7 +167,7 @@ class _State:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        with _file_lock(self.dir / ".launcher.lock"):
+        with _file_lock(self.dir / LAUNCHER_LOCK):
             yield
 
     def _read(self, path: Path) -> dict[str, Any]:
@@ -183,6 +216,46 @@ class _State:
 
     def save_ports(self, ports: Mapping[str, int]) -> None:
         self._write(self.ports_file, dict(ports))
+
+    # What the supervisor keeps running: name -> request id. A new id (from `up` or `restart`)
+    # tells the supervisor to start it now and forget its failures.
+    def supervised(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.pids().get("supervised", {}).items()}
+
+    def request(self, names: Iterable[str]) -> dict[str, int]:
+        data = self.pids()
+        wanted = data.setdefault("supervised", {})
+        for name in names:
+            wanted[name] = int(wanted.get(name, 0)) + 1
+        self._write(self.pids_file, data)
+        return {k: int(v) for k, v in wanted.items()}
+
+    def unsupervise_all(self) -> None:
+        data = self.pids()
+        data.pop("supervised", None)
+        self._write(self.pids_file, data)
+
+    def supervisor(self) -> ProcessRecord | None:
+        raw = self.pids().get("supervisor")
+        return ProcessRecord(**raw) if raw else None
+
+    def record_supervisor(self, record: ProcessRecord | None) -> None:
+        data = self.pids()
+        if record is None:
+            data.pop("supervisor", None)
+        else:
+            data["supervisor"] = dataclasses.asdict(record)
+        self._write(self.pids_file, data)
+
+    def supervisor_view(self) -> dict[str, dict[str, Any]]:
+        """The supervisor's last published snapshot (``supervisor.json``)."""
+        try:
+            return self._read(self.dir / SUPERVISOR_VIEW)
+        except (OSError, ValueError):
+            return {}
+
+    def publish_supervisor_view(self, view: Mapping[str, Any]) -> None:
+        self._write(self.dir / SUPERVISOR_VIEW, view)
 
 
 # ------------------------------------------------------------------------------------------- stack info
@@ -284,7 +357,11 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log yet)"
 
 
-def _spawn(name: str, args: list[str], env: Mapping[str, str], log: Path, cwd: Path) -> ProcessRecord:
+def spawn(
+    name: str, args: Iterable[str], env: Mapping[str, str], log: Path
+) -> tuple[ProcessRecord, subprocess.Popen[bytes]]:
+    """Start ``python <args>`` detached, appending to ``log``; the record to keep in ``pids.json``."""
+    args = list(args)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}: {' '.join(args)}\n".encode())
@@ -293,7 +370,7 @@ def _spawn(name: str, args: list[str], env: Mapping[str, str], log: Path, cwd: P
         # helper subprocesses) without touching anything else.
         proc = subprocess.Popen(
             [_python(), *args],
-            cwd=cwd,
+            cwd=repo_root(),
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -301,7 +378,7 @@ def _spawn(name: str, args: list[str], env: Mapping[str, str], log: Path, cwd: P
             start_new_session=True,
         )
     ticks = _start_ticks(proc.pid)
-    return ProcessRecord(name=name, pid=proc.pid, start_ticks=ticks or 0, log=str(log), command=args)
+    return ProcessRecord(name=name, pid=proc.pid, start_ticks=ticks or 0, log=str(log), command=args), proc
 
 
 def _terminate(record: ProcessRecord, grace: float = _STOP_GRACE) -> None:
@@ -329,29 +406,6 @@ def _terminate(record: ProcessRecord, grace: float = _STOP_GRACE) -> None:
             os.killpg(record.pid, signal.SIGKILL)
 
 
-def _wait_healthy(record: ProcessRecord, url: str, deadline: float) -> None:
-    import httpx
-
-    last = "no answer"
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if not record.is_alive():
-                raise StackError(
-                    f"{record.name} exited during start-up; log {record.log}:\n{_tail(Path(record.log))}"
-                )
-            try:
-                response = client.get(f"{url}/healthz")
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = type(exc).__name__
-            time.sleep(0.25)
-    raise StackError(
-        f"{record.name} not healthy at {url}/healthz ({last}); log {record.log}:\n{_tail(Path(record.log))}"
-    )
-
-
 def _choose_ports(
     state: _State, specs: tuple[ServiceSpec, ...], running: Mapping[str, ProcessRecord]
 ) -> dict[str, int]:
@@ -374,6 +428,82 @@ def _choose_ports(
                 "process this launcher did not record; stop it or remove the entry from ports.json"
             )
     return ports
+
+
+# -------------------------------------------------------------------------------------------- registry
+
+
+def registry(info: StackInfo) -> tuple[Supervised, ...]:
+    """Every process the launcher runs for ``info``, in start order: one entry each.
+
+    A new component (a trace store, a console, a replica) is one more entry here; ``up``, the
+    supervisor, ``status``, ``restart`` and ``logs`` then handle it like the others. External
+    Postgres/Kafka are not ours to restart and are left out.
+    """
+    logs = info.log_dir
+    entries: list[Supervised] = []
+    if info.postgres_embedded:
+        pg = info.postgres
+        entries.append(
+            Supervised(
+                "postgres",
+                "postgres",
+                logs=(logs / "postgres.log",),
+                node=PostgresNode(info.state_dir),
+                url=f"postgresql://{pg.host}:{pg.port}/{pg.database}",
+            )
+        )
+    if info.kafka_embedded:
+        entries.append(
+            Supervised(
+                "kafka",
+                "kafka",
+                logs=(logs / "kafka.log", logs / "kafka-server.log"),
+                node=_kafka_node(info.state_dir),
+                url=info.kafka_bootstrap,
+            )
+        )
+    for spec in catalog.SERVICES:
+        url = info.urls.get(spec.name)
+        if url is None:
+            continue  # no port chosen yet: never started
+        env = info.env(spec.name)
+        port = int(url.rsplit(":", 1)[1])
+        entries.append(
+            Supervised(
+                f"{spec.name}-http",
+                spec.name,
+                logs=(logs / f"{spec.name}-http.log",),
+                command=tuple(spec.http_command(port)),
+                env=env,
+                health=Http(url),
+                url=url,
+            )
+        )
+        if spec.has_stream:
+            entries.append(
+                Supervised(
+                    f"{spec.name}-stream",
+                    spec.name,
+                    logs=(logs / f"{spec.name}-stream.log",),
+                    command=tuple(spec.stream_command()),
+                    env=env,
+                )
+            )
+    return tuple(entries)
+
+
+def service_names() -> tuple[str, ...]:
+    """What ``restart S=`` and ``logs S=`` accept."""
+    return ("postgres", "kafka", *(s.name for s in catalog.SERVICES), "supervisor")
+
+
+def entry_pid(entry: Supervised, records: Mapping[str, ProcessRecord]) -> int | None:
+    """The live pid of a registry entry, if it runs."""
+    if entry.node is not None:
+        return entry.node.pid()
+    record = records.get(entry.name)
+    return record.pid if record is not None and record.is_alive() else None
 
 
 # ---------------------------------------------------------------------------------------- start / stop
@@ -427,10 +557,13 @@ def start_stack(
     kafka_timeout: float = 60.0,
     health_timeout: float = _HEALTH_TIMEOUT,
 ) -> StackInfo:
-    """Start (or keep) Postgres, Kafka and, if ``services``, migrations and every service process.
+    """Start what is missing of Postgres, Kafka and, if ``services``, every service process.
 
-    Idempotent: components already running are kept. ``only`` restricts the services started (by
-    name); ``migrate`` defaults to ``services``. Raises :class:`StackError` naming the log to read.
+    Idempotent: running components are kept; a service's migrations run only when its schema is
+    behind its head revision. The processes are handed to the state dir's supervisor (started here
+    if needed), which starts them and keeps them running; this call waits until they are healthy.
+    ``only`` restricts the services started (by name); ``migrate`` defaults to ``services``.
+    Raises :class:`StackError` naming the log to read.
     """
     state_dir = (state_dir or default_state_dir()).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -467,8 +600,8 @@ def start_stack(
         timings["kafka"] = time.monotonic() - t0
 
         specs = tuple(s for s in catalog.SERVICES if only is None or s.name in only)
-        running = state.processes()
-        ports = _choose_ports(state, catalog.SERVICES, running) if services else state.ports()
+        records = state.processes()
+        ports = _choose_ports(state, catalog.SERVICES, records) if services else state.ports()
         info = StackInfo(
             state_dir=state_dir,
             postgres=endpoint,
@@ -483,20 +616,30 @@ def start_stack(
 
         if migrate:
             t0 = time.monotonic()
-            _migrate(info, tuple(spec for spec in specs if spec.has_db))
-            timings["migrations"] = time.monotonic() - t0
+            from devstack.migrations import schemas_behind
 
-        if services:
-            t0 = time.monotonic()
-            _start_services(info, state, specs, ports, health_timeout)
-            timings["services"] = time.monotonic() - t0
+            behind = schemas_behind(info, tuple(spec for spec in specs if spec.has_db))
+            _migrate(info, behind)
+            timings["migrations" if behind else "migrations (none behind)"] = time.monotonic() - t0
 
+        names = {spec.name for spec in specs} if services else set()
+        wanted = tuple(e for e in registry(info) if e.node is not None or e.service in names)
+        # Only what is not running (or not yet supervised) gets a new request: the supervisor keeps
+        # the rest as they are, restart counts included.
+        supervised = state.supervised()
+        missing = [e.name for e in wanted if e.name not in supervised or entry_pid(e, records) is None]
+        requests = state.request(missing)
+        _ensure_supervisor(state)
+
+    t0 = time.monotonic()
+    wait_up(state, wanted, requests, time.monotonic() + health_timeout)
+    timings["services" if services else "supervisor"] = time.monotonic() - t0
     _say("ready in " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     return info
 
 
 def _migrate(info: StackInfo, specs: tuple[ServiceSpec, ...]) -> None:
-    """Run every service's migrations as its owner role, in parallel (schemas are independent)."""
+    """Run these services' migrations as their owner roles, in parallel (schemas are independent)."""
     running: list[tuple[ServiceSpec, Path, subprocess.Popen[bytes]]] = []
     for spec in specs:
         log = info.log_dir / f"{spec.name}-migrate.log"
@@ -527,50 +670,78 @@ def _migrate(info: StackInfo, specs: tuple[ServiceSpec, ...]) -> None:
         raise StackError("\n\n".join(failures))
 
 
-def _start_services(
-    info: StackInfo,
-    state: _State,
-    specs: tuple[ServiceSpec, ...],
-    ports: Mapping[str, int],
-    health_timeout: float,
+# ------------------------------------------------------------------------------------------ supervisor
+
+
+def _ensure_supervisor(state: _State) -> ProcessRecord:
+    """The state dir's supervisor, started detached unless it runs (call with the state locked)."""
+    current = state.supervisor()
+    if current is not None and current.is_alive():
+        return current
+    args = ["-m", "devstack", "--state-dir", str(state.dir), "supervise"]
+    record, _ = spawn("supervisor", args, {}, state.log_dir / "supervisor.log")
+    state.record_supervisor(record)
+    return record
+
+
+def _stop_supervisor(state: _State, grace: float) -> None:
+    """Stop the supervisor first, so nothing restarts what ``down``/``restart`` stop next."""
+    record = state.supervisor()
+    if record is not None:
+        _terminate(record, grace)
+
+
+def wait_up(
+    state: _State, entries: Iterable[Supervised], requests: Mapping[str, int], deadline: float
 ) -> None:
-    cwd = repo_root()
-    running = state.processes()
-    started: list[tuple[ProcessRecord, str | None]] = []
-    for spec in specs:
-        env = info.env(spec.name)
-        wanted: list[tuple[str, list[str], str | None]] = [
-            (f"{spec.name}-http", spec.http_command(ports[spec.name]), info.urls[spec.name])
-        ]
-        if spec.has_stream:
-            wanted.append((f"{spec.name}-stream", spec.stream_command(), None))
-        for key, args, url in wanted:
-            current = running.get(key)
-            if current is not None and current.is_alive():
-                continue
-            record = _spawn(key, args, env, info.log_dir / f"{key}.log", cwd)
-            state.record_process(record)
-            started.append((record, url))
-    deadline = time.monotonic() + health_timeout
-    for record, url in started:
-        if url is not None:
-            _wait_healthy(record, url, deadline)
-    # Stream apps have no port; one that dies on start-up (bad config, broker refused) shows here.
-    time.sleep(1.0 if started else 0.0)
-    for record, url in started:
-        if url is None and not record.is_alive():
+    """Wait until every entry runs and is healthy; fail fast when one exits during start-up."""
+    pending = list(entries)
+    while pending:
+        records = state.processes()
+        view = state.supervisor_view()
+        supervisor = state.supervisor()
+        if supervisor is None or not supervisor.is_alive():
+            log = state.log_dir / "supervisor.log"
+            raise StackError(f"the supervisor exited; log {log}:\n{_tail(log)}")
+        for entry in list(pending):
+            seen = view.get(entry.name, {})
+            if seen.get("request") == requests.get(entry.name) and (
+                seen.get("state") == ProcState.CRASH_LOOP or int(seen.get("restarts", 0)) > 0
+            ):
+                raise StackError(
+                    f"{entry.name} exited during start-up ({seen.get('last_exit')}); log {entry.logs[0]}:\n"
+                    f"{_tail(entry.logs[0])}"
+                )
+            if _healthy(entry, records):
+                pending.remove(entry)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(e.name for e in pending)
             raise StackError(
-                f"{record.name} exited during start-up; log {record.log}:\n{_tail(Path(record.log))}"
+                f"not healthy in time: {names}; logs:\n"
+                + "\n".join(f"--- {e.logs[0]}\n{_tail(e.logs[0], 15)}" for e in pending)
             )
+        if pending:
+            time.sleep(0.2)
+
+
+def _healthy(entry: Supervised, records: Mapping[str, ProcessRecord]) -> bool:
+    if entry.node is not None:
+        return entry.node.is_running()
+    pid = entry_pid(entry, records)
+    uptime = uptime_of(pid)
+    return uptime is not None and entry.health.ok(uptime)
 
 
 def stop_stack(state_dir: Path | None = None, *, grace: float = _STOP_GRACE) -> None:
-    """Stop what :func:`start_stack` recorded: services, then Kafka, then Postgres. Never more."""
+    """Stop what :func:`start_stack` recorded: the supervisor, services, Kafka, Postgres. Never more."""
     state_dir = (state_dir or default_state_dir()).resolve()
     state = _State(state_dir)
     if not state.pids_file.exists():
         return
+    _stop_supervisor(state, grace)
     with state.locked():
+        state.record_supervisor(None)
+        state.unsupervise_all()
         records = state.processes()
         # Stream apps first so they stop consuming before the HTTP apps go away.
         for record in sorted(records.values(), key=lambda r: (not r.name.endswith("-stream"), r.name)):
@@ -585,6 +756,37 @@ def stop_stack(state_dir: Path | None = None, *, grace: float = _STOP_GRACE) -> 
         state.forget_components()
 
 
+def restart_service(
+    service: str, state_dir: Path | None = None, *, health_timeout: float = _HEALTH_TIMEOUT
+) -> list[str]:
+    """Stop ``service``'s processes (HTTP + stream, or the node) and let the supervisor start them.
+
+    Waits until they are healthy again; returns the restarted process names.
+    """
+    info = resolve_stack(state_dir)
+    state = _State(info.state_dir)
+    if service == "supervisor":
+        with state.locked():
+            _stop_supervisor(state, _STOP_GRACE)
+            _ensure_supervisor(state)
+        return ["supervisor"]
+    entries = tuple(e for e in registry(info) if e.service == service)
+    if not entries:
+        raise StackError(f"nothing to restart for {service!r} (known: {', '.join(service_names())})")
+    with state.locked():
+        records = state.processes()
+        for entry in sorted(entries, key=lambda e: not e.name.endswith("-stream")):
+            if entry.node is not None:
+                entry.node.stop()
+            elif entry.name in records:
+                _terminate(records[entry.name])
+                state.forget_process(entry.name)
+        requests = state.request(e.name for e in entries)
+        _ensure_supervisor(state)
+    wait_up(state, entries, requests, time.monotonic() + health_timeout)
+    return [e.name for e in entries]
+
+
 # ------------------------------------------------------------------------------------------------ status
 
 
@@ -593,31 +795,59 @@ class ComponentStatus:
     """One line of ``status``."""
 
     name: str
-    running: bool
-    detail: str
+    state: ProcState
+    pid: int | None = None
+    uptime: float | None = None
+    restarts: int = 0
+    url: str = ""
+    detail: str = ""
+
+    @property
+    def running(self) -> bool:
+        """Whether it is up."""
+        return self.state is ProcState.UP
 
 
 def stack_status(state_dir: Path | None = None) -> list[ComponentStatus]:
-    """What runs for ``state_dir``: Postgres, Kafka and every recorded service process."""
+    """One row per registered process (and the supervisor), as the supervisor sees it."""
     info = resolve_stack(state_dir)
     state = _State(info.state_dir)
-    rows: list[ComponentStatus] = []
-    pg = info.postgres
-    if info.postgres_embedded:
-        node = PostgresNode(info.state_dir)
-        rows.append(ComponentStatus("postgres", node.is_running(), f"{pg.host}:{pg.port}/{pg.database}"))
-    else:
-        rows.append(ComponentStatus("postgres", True, f"external {pg.host}:{pg.port}/{pg.database}"))
-    if info.kafka_embedded:
-        try:
-            kafka_up = bool(_kafka_node(info.state_dir).is_running())
-        except Exception:
-            kafka_up = False
-        rows.append(ComponentStatus("kafka", kafka_up, info.kafka_bootstrap or "(not started yet)"))
-    else:
-        rows.append(ComponentStatus("kafka", True, f"external {info.kafka_bootstrap}"))
-    for name, record in sorted(state.processes().items()):
-        service = name.rsplit("-", 1)[0]
-        where = info.urls.get(service, "") if name.endswith("-http") else "stream"
-        rows.append(ComponentStatus(name, record.is_alive(), f"pid {record.pid} {where} log {record.log}"))
+    records = state.processes()
+    supervisor = state.supervisor()
+    watching = supervisor is not None and supervisor.is_alive()
+    view = state.supervisor_view() if watching else {}
+    rows = [
+        ComponentStatus(
+            "supervisor",
+            ProcState.UP if watching else ProcState.STOPPED,
+            pid=supervisor.pid if watching and supervisor else None,
+            uptime=uptime_of(supervisor.pid) if watching and supervisor else None,
+            detail=str(state.log_dir / "supervisor.log"),
+        )
+    ]
+    if not info.postgres_embedded:
+        rows.append(ComponentStatus("postgres", ProcState.UP, detail=f"external {info.postgres}"))
+    if not info.kafka_embedded:
+        rows.append(ComponentStatus("kafka", ProcState.UP, detail=f"external {info.kafka_bootstrap}"))
+    for entry in registry(info):
+        pid = entry_pid(entry, records)
+        seen = view.get(entry.name, {})
+        if pid is None:
+            known = seen.get("state") in (ProcState.RESTARTING, ProcState.CRASH_LOOP)
+            proc_state = ProcState(seen["state"]) if known else ProcState.STOPPED
+        elif seen.get("state") in (ProcState.UP, ProcState.STARTING):
+            proc_state = ProcState(seen["state"])
+        else:
+            proc_state = ProcState.UP if _healthy(entry, records) else ProcState.STARTING
+        rows.append(
+            ComponentStatus(
+                entry.name,
+                proc_state,
+                pid=pid,
+                uptime=uptime_of(pid),
+                restarts=int(seen.get("restarts", 0)),
+                url=entry.url,
+                detail=str(seen.get("last_exit", "")),
+            )
+        )
     return rows

@@ -302,6 +302,11 @@ class PostgresNode:
         pid = self.postmaster_pid()
         return pid is not None and _pid_alive(pid)
 
+    def pid(self) -> int | None:
+        """The running postmaster's pid, or ``None`` (the supervisor's view of this node)."""
+        pid = self.postmaster_pid()
+        return pid if pid is not None and _pid_alive(pid) else None
+
     def postmaster_pid(self) -> int | None:
         """PID of the postmaster from ``postmaster.pid`` (also its process-group id), if any."""
         try:
