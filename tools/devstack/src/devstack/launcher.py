@@ -628,7 +628,7 @@ def start_stack(
         # the rest as they are, restart counts included.
         supervised = state.supervised()
         missing = [e.name for e in wanted if e.name not in supervised or entry_pid(e, records) is None]
-        requests = state.request(missing)
+        requests = {name: n for name, n in state.request(missing).items() if name in missing}
         _ensure_supervisor(state)
 
     t0 = time.monotonic()
@@ -694,7 +694,11 @@ def _stop_supervisor(state: _State, grace: float) -> None:
 def wait_up(
     state: _State, entries: Iterable[Supervised], requests: Mapping[str, int], deadline: float
 ) -> None:
-    """Wait until every entry runs and is healthy; fail fast when one exits during start-up."""
+    """Wait until every entry runs and is healthy; fail fast when one exits during start-up.
+
+    ``requests`` holds the request ids just given to the entries (re)started now: only the
+    supervisor's view of those requests can report a start-up failure.
+    """
     pending = list(entries)
     while pending:
         records = state.processes()
@@ -835,10 +839,10 @@ def stack_status(state_dir: Path | None = None) -> list[ComponentStatus]:
         if pid is None:
             known = seen.get("state") in (ProcState.RESTARTING, ProcState.CRASH_LOOP)
             proc_state = ProcState(seen["state"]) if known else ProcState.STOPPED
-        elif seen.get("state") in (ProcState.UP, ProcState.STARTING):
-            proc_state = ProcState(seen["state"])
         else:
-            proc_state = ProcState.UP if _healthy(entry, records) else ProcState.STARTING
+            # The supervisor's view may be a tick behind: ask the health check itself unless UP.
+            up = seen.get("state") == ProcState.UP or _healthy(entry, records)
+            proc_state = ProcState.UP if up else ProcState.STARTING
         rows.append(
             ComponentStatus(
                 entry.name,
