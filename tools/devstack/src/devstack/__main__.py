@@ -77,13 +77,13 @@ def _duration(seconds: float | None) -> str:
 
 def _status_line(row: ComponentStatus) -> str:
     pid = str(row.pid) if row.pid else "-"
-    line = f"{row.name:<18}{row.state.value:<12}{pid:<9}{_duration(row.uptime):<9}{row.restarts:<10}{row.url}"
-    return f"{line}  {row.detail}".rstrip() if row.detail else line
+    where = " ".join(part for part in (row.url, f"({row.detail})" if row.detail else "") if part)
+    return f"{row.name:<18}{row.state.value:<12}{pid:<9}{_duration(row.uptime):<9}{row.restarts:<10}{where}"
 
 
 def _status(state_dir: Path) -> int:
     rows = stack_status(state_dir)
-    print(f"{'PROCESS':<18}{'STATE':<12}{'PID':<9}{'UPTIME':<9}{'RESTARTS':<10}URL")
+    print(f"{'PROCESS':<18}{'STATE':<12}{'PID':<9}{'UPTIME':<9}{'RESTARTS':<10}URL (last exit)")
     for row in rows:
         print(_status_line(row))
     return 0 if all(r.running for r in rows) else 3

@@ -1,4 +1,4 @@
-"""Static registry of the processes the dev-stack launcher runs, and the Kafka topics it creates.
+"""The services of the stack (the launcher's registry builds their processes from these) and the topics.
 
 Conventions every service package follows:
 

@@ -1,13 +1,17 @@
-"""The dev-stack launcher behind ``make up`` / ``make down``: Postgres, Kafka, migrations, services.
+"""The dev-stack launcher behind ``make up|down|status|restart``: Postgres, Kafka, migrations, services.
 
-Everything it starts is recorded in the state directory (default ``<repo>/.zenops``, overridden by
-``$ZENOPS_STATE_DIR``), and ``stop_stack`` stops exactly those processes, nothing else:
+Every process it runs is one entry of :func:`registry`; the state dir's supervisor
+(:mod:`devstack.watch`) starts the entries ``up`` asks for and restarts those that die. Everything is
+recorded in the state directory (default ``<repo>/.zenops``, overridden by ``$ZENOPS_STATE_DIR``), and
+``stop_stack`` stops exactly those processes, nothing else:
 
 * ``pids.json``   - per process: pid (= its process group), start time (guards against pid reuse),
-  command and log; plus whether Postgres/Kafka are embedded (started here) or external;
+  command and log; the supervisor's own record; ``supervised`` (name -> request id: what the
+  supervisor keeps running); whether Postgres/Kafka are embedded (started here) or external;
+* ``supervisor.json`` - the supervisor's view per process (state, restarts, last exit);
 * ``ports.json``  - HTTP port per service, chosen once so restarts keep URLs stable;
 * ``logs/``       - ``postgres.log``, Kafka's log, ``<name>-http.log``, ``<name>-stream.log``,
-  ``<name>-migrate.log``.
+  ``<name>-migrate.log``, ``supervisor.log``.
 
 External servers: ``$ZENOPS_PG_ADMIN_DSN`` (provision only, start nothing) and
 ``$ZENOPS_KAFKA_BOOTSTRAP`` (create topics only). The same functions serve pytest fixtures:
@@ -50,17 +54,26 @@ from devstack.supervisor import Http, ProcState, Supervised
 
 __all__ = [
     "KAFKA_BOOTSTRAP_ENV",
+    "LAUNCHER_LOCK",
     "STATE_DIR_ENV",
+    "ComponentStatus",
     "ProcessRecord",
     "StackError",
     "StackInfo",
     "default_state_dir",
+    "registry",
     "repo_root",
     "resolve_stack",
+    "restart_service",
     "service_env",
+    "service_names",
+    "spawn",
     "stack_status",
     "start_stack",
     "stop_stack",
+    "try_lock",
+    "uptime_of",
+    "wait_up",
 ]
 
 STATE_DIR_ENV = "ZENOPS_STATE_DIR"
@@ -826,7 +839,7 @@ def stack_status(state_dir: Path | None = None) -> list[ComponentStatus]:
             ProcState.UP if watching else ProcState.STOPPED,
             pid=supervisor.pid if watching and supervisor else None,
             uptime=uptime_of(supervisor.pid) if watching and supervisor else None,
-            detail=str(state.log_dir / "supervisor.log"),
+            url=str(state.log_dir / "supervisor.log"),
         )
     ]
     if not info.postgres_embedded:

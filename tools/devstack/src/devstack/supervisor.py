@@ -309,7 +309,7 @@ def run(
     supervisor: Supervisor,
     publish: Callable[[dict[str, dict[str, object]]], None],
     *,
-    interval: float = 0.25,
+    interval: float = 0.5,
     stop: threading.Event | None = None,
 ) -> None:
     """Tick until SIGTERM/SIGINT (or ``stop``), publishing the snapshot whenever it changes."""

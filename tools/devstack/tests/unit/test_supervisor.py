@@ -20,7 +20,9 @@ from devstack.supervisor import (
 )
 
 POLICY = RestartPolicy()
-ENTRY = Supervised("billing-stream", "billing", logs=(Path("/nonexistent/billing-stream.log"),), command=("x",))
+ENTRY = Supervised(
+    "billing-stream", "billing", logs=(Path("/nonexistent/billing-stream.log"),), command=("x",)
+)
 
 
 @dataclass
