@@ -238,8 +238,10 @@ class _State:
     def request(self, names: Iterable[str]) -> dict[str, int]:
         data = self.pids()
         wanted = data.setdefault("supervised", {})
+        # Never reused, not even after `down`: a stale supervisor.json cannot match a new request.
+        request = time.time_ns() // 1000
         for name in names:
-            wanted[name] = int(wanted.get(name, 0)) + 1
+            wanted[name] = request
         self._write(self.pids_file, data)
         return {k: int(v) for k, v in wanted.items()}
 
@@ -702,6 +704,7 @@ def _stop_supervisor(state: _State, grace: float) -> None:
     record = state.supervisor()
     if record is not None:
         _terminate(record, grace)
+    (state.dir / SUPERVISOR_VIEW).unlink(missing_ok=True)
 
 
 def wait_up(

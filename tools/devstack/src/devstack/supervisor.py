@@ -47,17 +47,23 @@ class ProcState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RestartPolicy:
-    """When to restart a process that died, and when to give up."""
+    """When to restart a process that died, and when to give up.
+
+    The first restart comes after ``first_backoff`` seconds, doubled for each further consecutive
+    failure up to ``max_backoff``; a process that stayed healthy ``reset_after`` seconds starts from
+    ``first_backoff`` again. ``max_restarts`` restarts within ``window`` seconds: the next exit is a
+    crash loop, and the supervisor stops restarting it.
+    """
+
+    def backoff(self, failures: int) -> float:
+        """Delay before the restart that follows ``failures`` earlier consecutive failures."""
+        return float(min(self.first_backoff * 2**failures, self.max_backoff))
 
     first_backoff: float = 0.5
     max_backoff: float = 30.0
     reset_after: float = 60.0
     max_restarts: int = 5
     window: float = 120.0
-
-    def backoff(self, failures: int) -> float:
-        """Delay before the restart that follows ``failures`` earlier consecutive failures."""
-        return float(min(self.first_backoff * 2**failures, self.max_backoff))
 
 
 # ------------------------------------------------------------------------------------ registry entry
@@ -210,9 +216,9 @@ class ProcessTable(Protocol):
 
 
 def describe_exit(code: int | None) -> str:
-    """``exit code 3`` / ``killed by SIGKILL`` / ``exit code unknown`` (not our child)."""
+    """``exit code 3`` / ``killed by SIGKILL`` / ``exit code unknown`` (not a child of this supervisor)."""
     if code is None:
-        return "exit code unknown (not started by this supervisor)"
+        return "exit code unknown"
     if code < 0:
         with contextlib.suppress(ValueError):
             return f"killed by {signal.Signals(-code).name}"

@@ -68,7 +68,6 @@ class Harness:
     supervisor: Supervisor
     logged: list[str]
 
-    @property
     def state(self) -> ProcState:
         return self.supervisor.trackers[ENTRY.name].state
 
@@ -92,7 +91,7 @@ def h() -> Harness:
 def test_a_fresh_request_starts_at_once_and_becomes_up_when_healthy(h: Harness) -> None:
     assert h.table.starts == [0.0]
     h.advance(0.25)
-    assert h.state is ProcState.UP
+    assert h.state() is ProcState.UP
     assert h.supervisor.snapshot()[ENTRY.name] == {
         "state": "UP",
         "restarts": 0,
@@ -104,7 +103,7 @@ def test_a_fresh_request_starts_at_once_and_becomes_up_when_healthy(h: Harness) 
 def test_a_process_that_stays_unhealthy_stays_starting(h: Harness) -> None:
     h.table.healthy_now = False
     h.advance(5)
-    assert h.state is ProcState.STARTING
+    assert h.state() is ProcState.STARTING
     assert h.table.starts == [0.0]
 
 
@@ -112,14 +111,14 @@ def test_a_killed_process_is_restarted_after_the_first_backoff_and_logged(h: Har
     h.advance(1)
     h.table.die(-9)
     h.advance(0.25)
-    assert h.state is ProcState.RESTARTING
+    assert h.state() is ProcState.RESTARTING
     assert "died while up (killed by SIGKILL); restarting in 0.5s" in h.logged[0]
     assert "last words" in h.logged[0]
     h.advance(0.5)
     assert h.table.starts[-1] == pytest.approx(1.75)
     assert h.logged[-1] == "billing-stream: restart 1 (killed by SIGKILL)"
     h.advance(0.25)
-    assert h.state is ProcState.UP
+    assert h.state() is ProcState.UP
     assert h.supervisor.snapshot()[ENTRY.name]["restarts"] == 1
 
 
@@ -135,7 +134,7 @@ def test_backoff_doubles_then_crash_loop_stops_restarting(h: Harness) -> None:
     assert delays == [0.75, 1.25, 2.25, 4.25, 8.25]
     # Five restarts within two minutes: the sixth exit gives up.
     assert len(h.table.starts) == 1 + POLICY.max_restarts
-    assert h.state is ProcState.CRASH_LOOP
+    assert h.state() is ProcState.CRASH_LOOP
     assert "GIVING UP, CRASH_LOOP (exit code 3" in h.logged[-1]
     assert "make restart S=billing" in h.logged[-1]
 
@@ -161,7 +160,7 @@ def test_a_process_dying_once_a_minute_never_crash_loops(h: Harness) -> None:
     for _ in range(POLICY.max_restarts + 3):
         h.table.die()
         h.advance(POLICY.reset_after + 5)
-    assert h.state is ProcState.UP
+    assert h.state() is ProcState.UP
     assert len(h.table.starts) == POLICY.max_restarts + 4
 
 
@@ -170,7 +169,7 @@ def test_a_new_request_lifts_a_crash_loop_and_restarts_now(h: Harness) -> None:
     for _ in range(POLICY.max_restarts + 1):
         h.table.die()
         h.advance(20)
-    assert h.state is ProcState.CRASH_LOOP
+    assert h.state() is ProcState.CRASH_LOOP
     starts = len(h.table.starts)
     h.table.requests[ENTRY.name] = 2  # `make up` or `make restart S=billing`
     h.advance(0.25)
