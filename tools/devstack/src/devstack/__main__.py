@@ -26,6 +26,7 @@ from devstack.launcher import (
     start_stack,
     stop_stack,
 )
+from devstack.kafka import KafkaNodeError
 from devstack.postgres import PostgresError
 
 
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             from devstack import watch
 
             return watch.main(state_dir)
-    except (StackError, PostgresError) as exc:
+    except (StackError, PostgresError, KafkaNodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -569,7 +569,7 @@ def start_stack(
     services: bool = True,
     only: tuple[str, ...] | None = None,
     migrate: bool | None = None,
-    kafka_timeout: float = 60.0,
+    kafka_timeout: float = 120.0,
     health_timeout: float = _HEALTH_TIMEOUT,
 ) -> StackInfo:
     """Start what is missing of Postgres, Kafka and, if ``services``, every service process.

@@ -72,8 +72,8 @@ class RestartPolicy:
 class Node(Protocol):
     """A server with its own start/stop logic and pid file (embedded Postgres, the Kafka node)."""
 
-    def start(self) -> object:
-        """Start it (idempotent) and wait until it serves."""
+    def start(self, *, timeout: float = ...) -> object:
+        """Start it (idempotent) and wait up to ``timeout`` seconds until it serves."""
 
     def stop(self) -> None:
         """Stop it (idempotent)."""

@@ -33,6 +33,9 @@ from devstack.supervisor import Supervised, Supervisor, run
 __all__ = ["LauncherTable", "main"]
 
 _TAIL_LINES = 20
+# A broker recovering its logs on a busy machine can take minutes; one that is given up on too
+# early is killed half-started and counts as a crash.
+_NODE_START_TIMEOUT = 300.0
 
 
 def _log(message: str) -> None:
@@ -92,7 +95,7 @@ class LauncherTable:
         if entry.node is None:
             return
         try:
-            entry.node.start()
+            entry.node.start(timeout=_NODE_START_TIMEOUT)
         except Exception as exc:
             _log(f"{entry.name}: start failed: {exc}")
 
