@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from devstack import catalog
+from devstack.kafka import KafkaNodeError
 from devstack.launcher import (
     ComponentStatus,
     StackError,
@@ -26,7 +27,6 @@ from devstack.launcher import (
     start_stack,
     stop_stack,
 )
-from devstack.kafka import KafkaNodeError
 from devstack.postgres import PostgresError
 
 
