@@ -20,6 +20,7 @@ from pathlib import Path
 from devstack.launcher import (
     LAUNCHER_LOCK,
     ProcessRecord,
+    _start_ticks,
     _State,
     _tail,
     registry,
@@ -51,6 +52,10 @@ class LauncherTable:
         self.last_wanted: Mapping[str, int] = {}
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._node_starts: dict[str, threading.Thread] = {}
+        pid = os.getpid()
+        self.me = ProcessRecord(
+            "supervisor", pid, _start_ticks(pid) or 0, str(state.log_dir / "supervisor.log"), ["supervise"]
+        )
 
     @contextlib.contextmanager
     def wanted(self) -> Iterator[Mapping[str, int] | None]:
@@ -59,6 +64,9 @@ class LauncherTable:
             if not taken or not self.state.pids_file.exists():
                 yield None
                 return
+            if (self.state.pids().get("supervisor") or {}).get("pid") != os.getpid():
+                # Whoever started us (or a stale record) aside: `status` and `down` must find us.
+                self.state.record_supervisor(self.me)
             self.records = self.state.processes()
             self.last_wanted = self.state.supervised()
             yield self.last_wanted
