@@ -26,10 +26,10 @@ install: tools ## tools + the OCR engine with eng+kan+hin (system packages) + th
 	@$(BOOTSTRAP) system
 	@$(PY) python -m devstack.kafka fetch
 
-up: install ## Start embedded Postgres + single-node Kafka + every service
+up: install ## Start what is missing: embedded Postgres, Kafka, every service, under a supervisor
 	$(PY) python -m devstack up
 
-down: tools ## Stop exactly what `make up` started
+down: tools ## Stop the supervisor, then exactly what `make up` started
 	$(PY) python -m devstack down
 
 status: tools ## One line per process: state, pid, uptime, restarts, URL (exit 3 unless all UP)
@@ -43,7 +43,7 @@ logs: tools ## Tail one service's logs: make logs S=billing [F=1 to follow]
 	@test -n "$(S)" || { echo "usage: make logs S=<service> [F=1]"; exit 2; }
 	@$(PY) python -m devstack logs $(S) $(if $(F),-f)
 
-env: tools ## The running stack's environment as export lines: eval "$$(make -s env)" [S=<service>]
+env: tools ## The running stack's environment as export lines, for eval: DSNs, Kafka, URLs, dev secrets [S=<service>]
 	@$(PY) python -m devstack env $(S)
 
 demo: up ## Start the whole system and run the factory flow end to end through the gateway
