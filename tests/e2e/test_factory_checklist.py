@@ -7,7 +7,6 @@ values, the gated release and a verifiable evidence pack.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 
@@ -23,11 +22,8 @@ pytestmark = pytest.mark.stack
 
 class TestOperatorChecklist:
     async def test_factory_flow_produces_a_real_docx_and_a_gated_release(self, stack: StackInfo) -> None:
-        def _run() -> dict[str, object]:
-            with httpx.Client(base_url=stack.urls["gateway"], timeout=60) as client:
-                return run_flow(client)
-
-        result = await asyncio.to_thread(_run)
+        async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=60) as client:
+            result: dict[str, object] = await run_flow(client)
 
         computed = result["derived"]["computed_values"]  # type: ignore[index]
         assert computed["FMV"] == 3500000

@@ -97,7 +97,10 @@ async def generated_pack(client: httpx.AsyncClient, wo: str, *, within_s: float 
     """The pack view (``GET …/pack``) once its generation job completed; a failed or cancelled job fails."""
 
     async def completed() -> Body | None:
-        view = expect(await client.get(f"{WORK_ORDERS}/{wo}/pack"), 200)
+        resp = await client.get(f"{WORK_ORDERS}/{wo}/pack")
+        if resp.status_code == 404:  # the factory has not seen the work order yet
+            return None
+        view = expect(resp, 200)
         status = (view.get("generation_job") or {}).get("status")
         if status in {"failed", "cancelled"}:
             raise FlowError(f"generation {status}: {view}")
