@@ -30,7 +30,7 @@ from devstack.testing.messaging import RawEvent, create_messaging_schema, drop_s
 from devstack.testing.polling import eventually
 from shared.db.database import Database
 from shared.db.uow import SqlUnitOfWork, UnitOfWork
-from shared.messaging.consumer import Subscription
+from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
@@ -116,6 +116,18 @@ def spawn(mode: str, mech: dict[str, str], *extra: str) -> subprocess.Popen[byte
     return subprocess.Popen(args, start_new_session=True, env={**os.environ}, cwd=ROOT)
 
 
+@contextlib.asynccontextmanager
+async def running(runner: ConsumerRunner) -> AsyncIterator[ConsumerRunner]:
+    """``runner`` consuming in a task of the test's loop for the duration of the block."""
+    task = asyncio.create_task(runner.run())
+    try:
+        yield runner
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -155,7 +167,7 @@ class TestConsumerCrash:
     async def test_consumer_killed_between_effect_and_offset_commit_applies_once(
         self, mech: dict[str, str]
     ) -> None:
-        ids = await insert_outbox(mech, 200)
+        messages = len(await insert_outbox(mech, 200))
         s = mech["schema"]
         relay = spawn("relay", mech)
         crashing = spawn("consume", mech, "--crash-after-effect")
@@ -171,7 +183,7 @@ class TestConsumerCrash:
                     mech,
                     applied,
                     "every message to be applied after the restart",
-                    equals=len(ids),
+                    equals=messages,
                     within_s=90,
                 )
             finally:
@@ -183,8 +195,8 @@ class TestConsumerCrash:
         redelivered_but_skipped = await scalar(
             mech, f"SELECT count(*) FROM {s}.inbox WHERE consumer = 'mechanics-{mech['topic']}'"
         )
-        assert redelivered_but_skipped == len(ids)
-        assert await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}") == len(ids)
+        assert redelivered_but_skipped == messages
+        assert await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}") == messages
 
 
 class TestPoisonMessage:
@@ -202,53 +214,61 @@ class TestPoisonMessage:
                 raise RuntimeError("cannot apply this message")
             await apply(uow, envelope)
 
+        sequence = [
+            ("order-a", 1, poison_id),
+            ("order-b", 1, str(uuid.uuid4())),
+            ("order-a", 2, str(uuid.uuid4())),
+            ("order-b", 2, str(uuid.uuid4())),
+            ("order-a", 3, str(uuid.uuid4())),
+        ]
         db = Database(mech["dsn"], mech["dsn"], pool_size=4)
+        dlq = AIOKafkaConsumer(
+            f"{topic}.dlq", bootstrap_servers=mech["bootstrap"], auto_offset_reset="earliest", group_id=None
+        )
         producer = make_producer(mech["bootstrap"], client_id="poison-test")
         await producer.start()
         subscription = Subscription(topic, handler)
         runner = mechanics_runner(
             mech, f"poison-{s}", db, producer, subscription, max_attempts=3, backoff_base_s=0.01
         )
-        task = asyncio.create_task(runner.run())
-        dlq = AIOKafkaConsumer(
-            f"{topic}.dlq", bootstrap_servers=mech["bootstrap"], auto_offset_reset="earliest", group_id=None
-        )
         await dlq.start()
         try:
-            sequence = [
-                ("order-a", 1, poison_id),
-                ("order-b", 1, str(uuid.uuid4())),
-                ("order-a", 2, str(uuid.uuid4())),
-                ("order-b", 2, str(uuid.uuid4())),
-                ("order-a", 3, str(uuid.uuid4())),
-            ]
-            tested = RawEvent(topic, "tested", {})
-            for key, version, message_id in sequence:
-                await publish(
-                    producer, tested, aggregate_id=key, version=version, tenant_id=None, message_id=message_id
+            async with running(runner):
+                tested = RawEvent(topic, "tested", {})
+                for key, version, message_id in sequence:
+                    await publish(
+                        producer,
+                        tested,
+                        aggregate_id=key,
+                        version=version,
+                        tenant_id=None,
+                        message_id=message_id,
+                    )
+
+                healthy = f"SELECT count(*) FROM {s}.{EFFECTS_TABLE} WHERE key = 'order-b'"
+                await until_count(mech, healthy, "the healthy key to flow", equals=2, within_s=30)
+                parked = f"SELECT count(*) FROM {s}.parked_messages"
+                await until_count(
+                    mech,
+                    parked,
+                    "the poison message and its successors to be parked",
+                    equals=3,
+                    within_s=30,
+                )
+                dead = await asyncio.wait_for(dlq.getone(), 30)
+                assert json.loads(dead.value)["message_id"] == poison_id
+                assert dict(dead.headers)["x-zenops-attempts"] == b"3"
+                assert (
+                    await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE} WHERE key = 'order-a'") == 0
                 )
 
-            healthy = f"SELECT count(*) FROM {s}.{EFFECTS_TABLE} WHERE key = 'order-b'"
-            await until_count(mech, healthy, "the healthy key to flow", equals=2, within_s=30)
-            parked = f"SELECT count(*) FROM {s}.parked_messages"
-            await until_count(
-                mech, parked, "the poison message and its successors to be parked", equals=3, within_s=30
-            )
-            dead = await asyncio.wait_for(dlq.getone(), 30)
-            assert json.loads(dead.value)["message_id"] == poison_id
-            assert dict(dead.headers)["x-zenops-attempts"] == b"3"
-            assert await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE} WHERE key = 'order-a'") == 0
-
-            state["poison_fixed"] = True
-            outcomes = await runner.replay(topic, "order-a")
-            assert [o.status for o in outcomes] == ["applied", "applied", "applied"]
-            rows = await _effect_order(mech, "order-a")
-            assert rows == [poison_id, sequence[2][2], sequence[4][2]]
-            assert await scalar(mech, f"SELECT count(*) FROM {s}.parked_messages") == 0
+                state["poison_fixed"] = True
+                outcomes = await runner.replay(topic, "order-a")
+                assert [o.status for o in outcomes] == ["applied", "applied", "applied"]
+                rows = await _effect_order(mech, "order-a")
+                assert rows == [poison_id, sequence[2][2], sequence[4][2]]
+                assert await scalar(mech, f"SELECT count(*) FROM {s}.parked_messages") == 0
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await dlq.stop()
             await producer.stop()
             await db.dispose()
@@ -283,16 +303,11 @@ class TestTracing:
         await relay_conn.close()
 
         subscription = Subscription(topic, effect_handler(s))
-        runner = mechanics_runner(mech, f"trace-{s}", db, producer, subscription)
-        task = asyncio.create_task(runner.run())
         try:
-            await until_count(
-                mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}", "the effect", equals=1, within_s=30
-            )
+            async with running(mechanics_runner(mech, f"trace-{s}", db, producer, subscription)):
+                effects = f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}"
+                await until_count(mech, effects, "the effect", equals=1, within_s=30)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await producer.stop()
             await db.dispose()
         consumer_spans = [sp for sp in exporter.get_finished_spans() if sp.name == f"consume {topic}"]
