@@ -77,7 +77,8 @@ async def snapshot_contract(gateway: httpx.AsyncClient, wo_id: str) -> int:
 
     async def known() -> int | None:
         body = (await gateway.get(f"/v1/repogen/work-orders/{wo_id}/field-evidence-links")).json()
-        return body["latest_snapshot_version"]
+        version: int | None = body["latest_snapshot_version"]
+        return version
 
     return int(await eventually(known, f"evidence to know the contract snapshot of {wo_id}", within_s=60))
 
