@@ -19,9 +19,8 @@ sees nothing.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,6 +30,7 @@ import pytest
 
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from devstack.testing.polling import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -59,13 +59,6 @@ def _code(resp: httpx.Response) -> tuple[int, str]:
     body = resp.json()
     assert set(body) == {"code", "message", "details"}, body
     return resp.status_code, str(body["code"])
-
-
-async def _poll(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.3)
 
 
 class TestPortal:
@@ -159,7 +152,7 @@ class TestPortal:
                 resp = await portal.get(f"{wo}/evidence-pack")
                 return resp.status_code != 404
 
-            await _poll(projected)
+            await eventually(projected, "the portal's work order to reach the factory", within_s=60)
             own_download = await portal.get(f"{wo}/evidence-pack")
             tenant_download = await portal.get(f"{WO_LIST}/{tenant_wo}/evidence-pack")
         expected = {
@@ -186,7 +179,7 @@ class TestPortal:
         async def evidence_projected() -> bool:
             return (await gateway.get(f"{WO_LIST}/{mine}/evidence")).status_code == 200
 
-        await _poll(evidence_projected)
+        await eventually(evidence_projected, "the work order to reach evidence", within_s=60)
         evidence = await gateway.get(f"{WO_LIST}/{mine}/evidence")
         assert evidence.json()["evidence_items"] == []
 
@@ -232,7 +225,7 @@ class TestStaffAudiences:
             async def pack_readable() -> bool:
                 return (await studio.get(f"{WO_LIST}/{tenant_wo}/pack")).status_code == 200
 
-            await _poll(pack_readable)
+            await eventually(pack_readable, "the pack view to answer", within_s=60)
             # an operator: the request passes the check and meets the pack precondition instead
             create = await studio.post(f"{WO_LIST}/{tenant_wo}/create-pack", json={})
             control = await studio.get("/v1/control/tenant")
@@ -295,7 +288,7 @@ class TestAudienceRls:
                 )
             return bool(n_ev == 2 and n_fa == 2)
 
-        await _poll(projected)
+        await eventually(projected, "both work orders to reach evidence and factory", within_s=60)
 
         async with _connect(stack, "workorders", "app") as app:
             async with app.transaction():

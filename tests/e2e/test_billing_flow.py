@@ -1,8 +1,9 @@
 """Billing end to end through the gateway on the real stack (issue 7, "done when").
 
 Work orders are created and moved to DATA_PENDING through the workorders service (its acceptance
-saga runs through Kafka into billing); the release request is published on the real broker as the
-factory's relay would, and its outcome read back through billing's HTTP routes.
+saga runs through Kafka into billing); the release is requested from the factory through the gateway
+once the pack is rendered (the factory publishes ``release_requested``), and its outcome is read back
+through billing's HTTP routes. The test publishes nothing itself.
 """
 
 from __future__ import annotations
@@ -15,15 +16,10 @@ import httpx
 import pytest
 
 from devstack.launcher import StackInfo
-from devstack.testing.data import TEST_TENANT
-from devstack.testing.gateway import (
-    create_account,
-    create_work_order,
-    eventually,
-    new_work_order_id,
-    publish_event,
-)
-from shared.contracts.factory import ReleaseRequested
+from devstack.testing import flows
+from devstack.testing.data import DEMO_CONTRACT_PATCH, TEST_TENANT, sbi_evidence_set
+from devstack.testing.gateway import create_account, create_work_order, new_work_order_id
+from devstack.testing.polling import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -75,7 +71,7 @@ class TestBillingFlow:
         assert billing["billing_gate_status"]["releasable_without_override"] is False
 
     async def test_credit_acceptance_rejection_and_release_consume(
-        self, gateway: httpx.AsyncClient, studio: httpx.AsyncClient, v1: httpx.AsyncClient, stack: StackInfo
+        self, gateway: httpx.AsyncClient, studio: httpx.AsyncClient, v1: httpx.AsyncClient
     ) -> None:
         account_id, key = await credit_account(studio, 1)
         wo = await new_work_order_id(gateway, billing_external_key=key)
@@ -95,18 +91,12 @@ class TestBillingFlow:
         assert refused.status_code == 409, refused.text
         assert refused.json()["code"] == "INSUFFICIENT_CREDITS"
 
-        # The release request (factory's side) consumes the held credit through Kafka.
-        release_id = str(uuid.uuid4())
-        event = ReleaseRequested(
-            release_id=release_id,
-            work_order_id=wo,
-            idempotency_key=f"e2e-release-{wo}",
-            override=False,
-            pack_id=str(uuid.uuid4()),
-            job_status="completed",
-            requested_at="2026-02-24T10:00:00.000Z",
-        )
-        await publish_event(stack.kafka_bootstrap, event, aggregate_id=wo, client_id="e2e-billing")
+        # The release requested from the factory once the pack is rendered consumes the held credit.
+        await flows.patch_contract(gateway, wo, DEMO_CONTRACT_PATCH)
+        await flows.link_evidence(gateway, wo, sbi_evidence_set())
+        await flows.move(gateway, wo, "READY_FOR_RENDER")
+        await flows.generated_pack(gateway, wo)
+        release_id = (await flows.release(gateway, wo, f"e2e-release-{wo}"))["release"]["id"]
         released = await billing_of(gateway, wo, lambda b: b["last_gate"] is not None)
         assert released["last_gate"]["release_id"] == release_id
         assert released["last_gate"]["result"] == "CREDIT_CONSUMED"

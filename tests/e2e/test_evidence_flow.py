@@ -5,15 +5,13 @@ checklist, field-evidence links (EVI-01), real OCR through Kafka (EVI-02 adapted
 profile selection errors (EVI-05), annexure auto-order, the READY_FOR_RENDER lock, duplicates and
 tenant isolation.
 
-Work-order events the work-order service does not emit yet in every build (``contract_snapshotted``
-from ``PATCH …/contract``, ``status_changed``) are produced by :func:`snapshot_contract` /
-:func:`set_status`: through the gateway when the route exists, else by publishing the same contract
-event on ``workorders.work-order.v1`` (what the work-order service itself would publish).
+The work-order events evidence follows (``contract_snapshotted``, ``status_changed``) come from the
+work-order service itself: the tests patch the contract and move the status through the gateway and
+publish nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
@@ -27,13 +25,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from devstack.launcher import StackInfo
-from devstack.testing.data import pdf_bytes
-from devstack.testing.gateway import new_work_order_id, publish_payload
-from shared.contracts.workorders import ContractSnapshotted, StatusChanged
+from devstack.testing import flows
+from devstack.testing.data import VALUATION_CONTRACT_PATCH, pdf_bytes
+from devstack.testing.gateway import new_work_order_id
+from devstack.testing.polling import eventually
 
 pytestmark = pytest.mark.stack
 
-WO_TOPIC = "workorders.work-order.v1"
 _FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
@@ -41,14 +39,14 @@ _FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def image_bytes(image_format: str, lines: tuple[str, ...] = ("ZenOps",)) -> bytes:
+    """Black 44 px text on white, one line every 80 px, in ``image_format``."""
     font = ImageFont.truetype(str(_FONT), 44) if _FONT.exists() else ImageFont.load_default(size=44)
     image = Image.new("RGB", (1200, 80 + 80 * len(lines)), "white")
-    draw = ImageDraw.Draw(image)
-    for index, line in enumerate(lines):
-        draw.text((40, 40 + 80 * index), line, fill="black", font=font)
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format)
-    return buffer.getvalue()
+    text, spacing = "\n".join(lines), 80 - font.getbbox("Hg")[3]
+    ImageDraw.Draw(image).multiline_text((40, 40), text, fill="black", font=font, spacing=spacing)
+    with io.BytesIO() as buffer:
+        image.save(buffer, format=image_format)
+        return buffer.getvalue()
 
 
 def heic_bytes() -> bytes:
@@ -73,78 +71,16 @@ async def upload(
     return await gateway.post("/v1/documents", files={"file": (filename, data, declared)}, data=form)
 
 
-async def publish_work_order_event(
-    stack: StackInfo, wo_id: str, event_type: str, payload: dict[str, Any], version: int
-) -> None:
-    await publish_payload(
-        stack.kafka_bootstrap,
-        WO_TOPIC,
-        event_type,
-        payload,
-        aggregate_id=wo_id,
-        version=version,
-        client_id=f"evidence-e2e-{uuid.uuid4().hex[:6]}",
-    )
-
-
-async def poll(check: Any, *, within_s: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        value = await check()
-        if value is not None or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.2)
-
-
-VALUATION_PATCH = {
-    "property": {"address": "Demo site", "land_area": {"value": 1000, "unit": "sqft"}, "floors": []},
-    "valuation_inputs": {
-        "guideline_rate_input": {"value": 1500, "unit": "sqft"},
-        "market_rate_input": {"value": 2000, "unit": "sqft"},
-        "land_value": 2000000,
-        "building_value": 3000000,
-    },
-}
-
-
-async def snapshot_contract(
-    gateway: httpx.AsyncClient,
-    stack: StackInfo,
-    wo_id: str,
-    *,
-    value_slab: str = "LT_5CR",
-    bank_type: str = "SBI",
-) -> int:
-    """Give the work order a contract snapshot; returns the snapshot version evidence now knows."""
-    resp = await gateway.patch(f"/v1/repogen/work-orders/{wo_id}/contract", json={"patch": VALUATION_PATCH})
-    if resp.status_code not in (200, 201):
-        assert resp.status_code == 404 and resp.json()["code"] != "WORK_ORDER_NOT_FOUND", resp.text
-        event = ContractSnapshotted(
-            work_order_id=wo_id,
-            snapshot_id=str(uuid.uuid4()),
-            snapshot_version=2,
-            contract={
-                "meta": {"report_type": "VALUATION", "bank_type": bank_type},
-                "party": {"bank_name": "SBI"},
-                **VALUATION_PATCH,
-                "annexures": {"items": []},
-            },
-            derived={},
-            rule_warnings=[],
-            value_slab=value_slab,
-            template_selector="SBI_FORMAT_A",
-            report_type="VALUATION",
-            bank_type=bank_type,
-        )
-        await publish_work_order_event(stack, wo_id, ContractSnapshotted.TYPE, event.to_payload(), 100)
+async def snapshot_contract(gateway: httpx.AsyncClient, wo_id: str) -> int:
+    """Patch the contract through the gateway; returns the snapshot version evidence then knows."""
+    await flows.patch_contract(gateway, wo_id, VALUATION_CONTRACT_PATCH)
 
     async def known() -> int | None:
         body = (await gateway.get(f"/v1/repogen/work-orders/{wo_id}/field-evidence-links")).json()
-        return body["latest_snapshot_version"]
+        version: int | None = body["latest_snapshot_version"]
+        return version
 
-    version = await poll(known)
-    assert version is not None
-    return int(version)
+    return int(await eventually(known, f"evidence to know the contract snapshot of {wo_id}", within_s=60))
 
 
 async def outbox_payloads(stack: StackInfo, wo_id: str) -> list[dict[str, Any]]:
@@ -173,9 +109,7 @@ async def wait_job(gateway: httpx.AsyncClient, wo_id: str, job_id: str) -> dict[
         job = next(j for j in jobs if j["id"] == job_id)
         return job if job["status"] != "QUEUED" else None
 
-    job = await poll(done, within_s=120)
-    assert job is not None, "OCR job did not finish"
-    return dict(job)
+    return await eventually(done, f"OCR job {job_id} to finish", within_s=120, every_s=0.2)
 
 
 # ------------------------------------------------------------------------------------------ tests
@@ -467,7 +401,7 @@ class TestProfiles:
         again = await gateway.post(
             f"/v1/repogen/work-orders/{wo_id}/evidence-profile", json={"profile_id": coop["id"]}
         )
-        await snapshot_contract(gateway, stack, wo_id)
+        await snapshot_contract(gateway, wo_id)
 
         assert chosen.status_code == 201, chosen.text
         assert chosen.json()["selected_profile_id"] == coop["id"]
@@ -478,13 +412,11 @@ class TestProfiles:
         notes = [n for p in await outbox_payloads(stack, wo_id) for n in p["payload"]["notes"]]
         assert [n["body"] for n in notes] == [f"Evidence profile selected: {coop['id']}"]
 
-    async def test_automatic_choice_follows_the_slab(
-        self, gateway: httpx.AsyncClient, stack: StackInfo
-    ) -> None:
+    async def test_automatic_choice_follows_the_slab(self, gateway: httpx.AsyncClient) -> None:
         wo_id = await create_work_order(gateway, bank_type="OTHER")
         at_creation = (await gateway.get(f"/v1/repogen/work-orders/{wo_id}/evidence-profiles")).json()
 
-        await snapshot_contract(gateway, stack, wo_id, value_slab="LT_5CR", bank_type="OTHER")
+        await snapshot_contract(gateway, wo_id)
 
         async def rechosen() -> dict[str, Any] | None:
             body = (await gateway.get(f"/v1/repogen/work-orders/{wo_id}/evidence-profiles")).json()
@@ -492,10 +424,10 @@ class TestProfiles:
                 body if body["selected_profile"]["name"] != at_creation["selected_profile"]["name"] else None
             )
 
-        body = await poll(rechosen, within_s=30)
+        body = await eventually(rechosen, "the profile to follow the slab", within_s=30, every_s=0.2)
         # Decision 4: bank OTHER never gets Agri/Co-op; at LT_5CR the generic SBI <5Cr baseline fits best.
         assert at_creation["selected_profile"]["name"] == "Valuation PSU >5Cr Baseline"
-        assert body is not None and body["selected_profile"]["name"] == "Valuation SBI <5Cr Baseline"
+        assert body["selected_profile"]["name"] == "Valuation SBI <5Cr Baseline"
         assert body["selected_profile_chosen_by"] == "auto"
 
 
@@ -509,7 +441,7 @@ class TestFieldLinks:
             f"/v1/repogen/work-orders/{wo_id}/field-evidence-links",
             json={"links": [{"field_key": "property.address", "evidence_item_id": evidence_id}]},
         )
-        version = await snapshot_contract(gateway, stack, wo_id)
+        version = await snapshot_contract(gateway, wo_id)
         body = {
             "links": [
                 {
@@ -541,14 +473,14 @@ class TestFieldLinks:
             f"Field evidence links updated:\n- Linked property.address <- {evidence_id} (snapshot v{version})"
         ]
 
-    async def test_foreign_evidence_and_removal(self, gateway: httpx.AsyncClient, stack: StackInfo) -> None:
+    async def test_foreign_evidence_and_removal(self, gateway: httpx.AsyncClient) -> None:
         wo_id = await create_work_order(gateway)
         other_wo = await create_work_order(gateway)
         own = (await link(gateway, wo_id, {"evidence_type": "PHOTO"})).json()["evidence_items"][0]["id"]
         foreign = (await link(gateway, other_wo, {"evidence_type": "PHOTO"})).json()["evidence_items"][0][
             "id"
         ]
-        await snapshot_contract(gateway, stack, wo_id)
+        await snapshot_contract(gateway, wo_id)
         url = f"/v1/repogen/work-orders/{wo_id}/field-evidence-links"
 
         bad = await gateway.post(
@@ -623,7 +555,7 @@ class TestOcr:
 
 
 class TestAnnexureAndLock:
-    async def test_auto_order_then_lock(self, gateway: httpx.AsyncClient, stack: StackInfo) -> None:
+    async def test_auto_order_then_lock(self, gateway: httpx.AsyncClient) -> None:
         wo_id = await create_work_order(gateway)
         await link(
             gateway,
@@ -646,13 +578,13 @@ class TestAnnexureAndLock:
         assert ordered.json()["changed"] is True and repeat.json()["changed"] is False
         assert repeat.json()["evidence_version"] == ordered.json()["evidence_version"]
 
-        status = StatusChanged(work_order_id=wo_id, from_status="DATA_PENDING", to_status="READY_FOR_RENDER")
-        await publish_work_order_event(stack, wo_id, StatusChanged.TYPE, status.to_payload(), 200)
+        # READY_FOR_RENDER through the work-order service: contract, the rest of the SBI evidence, statuses.
+        await flows.ready_for_render(gateway, wo_id, VALUATION_CONTRACT_PATCH)
 
         async def locked() -> httpx.Response | None:
             resp = await link(gateway, wo_id, {"evidence_type": "PHOTO"})
             return resp if resp.status_code == 409 else None
 
-        resp = await poll(locked, within_s=30)
-        assert resp is not None and resp.json()["code"] == "WORK_ORDER_LOCKED"
+        resp = await eventually(locked, "evidence to lock the work order", within_s=30, every_s=0.2)
+        assert resp.json()["code"] == "WORK_ORDER_LOCKED"
         assert (await gateway.post(f"/v1/repogen/work-orders/{wo_id}/annexure/auto-order")).status_code == 409

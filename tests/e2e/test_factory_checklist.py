@@ -7,7 +7,6 @@ values, the gated release and a verifiable evidence pack.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 
@@ -23,29 +22,26 @@ pytestmark = pytest.mark.stack
 
 class TestOperatorChecklist:
     async def test_factory_flow_produces_a_real_docx_and_a_gated_release(self, stack: StackInfo) -> None:
-        def _run() -> dict[str, object]:
-            with httpx.Client(base_url=stack.urls["gateway"], timeout=60) as client:
-                return run_flow(client)
+        async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=60) as client:
+            result = await run_flow(client)
 
-        result = await asyncio.to_thread(_run)
-
-        computed = result["derived"]["computed_values"]  # type: ignore[index]
+        computed = result["derived"]["computed_values"]
         assert computed["FMV"] == 3500000
         assert computed["realizable_value"] == 3325000
         assert computed["distress_value"] == 2800000
         assert result["evidence_count"] == 14
         readiness = result["readiness_after_links"]
-        assert readiness["missing_evidence"] == [] and readiness["missing_fields"] == []  # type: ignore[index]
-        assert readiness["missing_field_evidence_links"] == []  # type: ignore[index]
+        assert readiness["missing_evidence"] == [] and readiness["missing_fields"] == []
+        assert readiness["missing_field_evidence_links"] == []
         ocr = result["ocr_job"]
-        assert ocr is not None and ocr["status"] == "DONE"  # type: ignore[index]
-        assert "123/4" in ocr["result_json"]["extracted_text"]  # type: ignore[index]
+        assert ocr is not None and ocr["status"] == "DONE"
+        assert "123/4" in ocr["result_json"]["extracted_text"]
 
-        billing = result["accepted"]["work_order"]["billing"]  # type: ignore[index]
+        billing = result["accepted"]["work_order"]["billing"]
         assert billing["mode_cache"] == "POSTPAID" and billing["service_invoice_id"]
-        assert result["ready"]["work_order"]["status"] == "READY_FOR_RENDER"  # type: ignore[index]
+        assert result["ready"]["work_order"]["status"] == "READY_FOR_RENDER"
 
-        kinds = sorted(a["kind"] for a in result["artifacts"])  # type: ignore[union-attr]
+        kinds = sorted(a["kind"] for a in result["artifacts"])
         assert kinds == ["debug_json", "docx"]
         content = result["docx"]
         assert isinstance(content, bytes)
@@ -62,8 +58,8 @@ class TestOperatorChecklist:
         assert "State Bank of India" in rendered and "Factory demo site" in rendered
 
         release = result["release"]
-        assert release["blocked"] is False  # type: ignore[index]
-        assert release["release"]["billing_gate_result"] == "OVERRIDE"  # type: ignore[index]
+        assert release["blocked"] is False
+        assert release["release"]["billing_gate_result"] == "OVERRIDE"
         files = result["evidence_pack_files"]
-        assert "verification_checksums.txt" in files  # type: ignore[operator]
-        assert result["checksums_verified"] == len(files) - 1  # type: ignore[arg-type,operator]
+        assert "verification_checksums.txt" in files
+        assert result["checksums_verified"] == len(files) - 1

@@ -1,93 +1,30 @@
 """The factory operator checklist (seed 000, demo §11.2 steps 5–8) through the gateway on the real stack.
 
-The work order is created through the gateway (workorders). Its ``ready_for_render`` is published by the
-test with a real producer, to the workorders contract, because the workorders status saga is built
-concurrently; from there everything is real: the factory bridge and worker render the DOCX, billing's
-decider answers the release request, the factory records the outcome and serves the downloads.
+Everything is driven through the gateway, nothing is published by the test: the work order is created,
+its contract patched and its evidence linked, then moved through billing's acceptance to
+READY_FOR_RENDER (workorders publishes ``ready_for_render``); the factory bridge and worker render the
+DOCX, billing's decider answers the release request, the factory records the outcome and serves the
+downloads.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import uuid
 import zipfile
-from typing import Any
 
 import docx
 import httpx
 import pytest
 
 from devstack.launcher import StackInfo
-from devstack.testing.data import COMPLETE_READINESS
+from devstack.testing import flows
+from devstack.testing.data import DEMO_CONTRACT_PATCH
 from devstack.testing.fixtures import make_token
-from devstack.testing.gateway import new_work_order_id, publish_event
-from shared.contracts.workorders import ReadyForRender
-from shared.stable_json import stable_sha256
+from devstack.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
-
-# Far above anything the workorders service reaches in this test, so the message is never stale.
-READY_VERSION = 1000
-
-
-def _bundle(work_order_id: str) -> dict[str, Any]:
-    values = {"FMV": 3500000, "realizable_value": 3325000, "distress_value": 2800000}
-    return {
-        "work_order_id": work_order_id,
-        "snapshot_version": 2,
-        "contract_json": {
-            "meta": {"report_type": "VALUATION", "bank_type": "SBI", "template_selector": "SBI_FORMAT_A"},
-            "party": {"bank_name": "State Bank of India"},
-            "property": {"address": "Factory demo site", "land_area": {"value": 1200, "unit": "sqft"}},
-            "computed_values": values,
-            "manual_fields": {"justification_text": "Demo justification placeholder"},
-        },
-        "derived_json": {
-            "value_slab": "LT_5CR",
-            "template_selector": "SBI_FORMAT_A",
-            "computed_values": values,
-        },
-        "readiness_json": COMPLETE_READINESS,
-        "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
-        "evidence_manifest": [],
-    }
-
-
-async def _publish_ready(stack: StackInfo, work_order_id: str) -> None:
-    bundle = _bundle(work_order_id)
-    event = ReadyForRender(
-        work_order_id=work_order_id,
-        export_bundle=bundle,
-        export_bundle_hash=stable_sha256(bundle),
-        snapshot_version=2,
-        template_selector="SBI_FORMAT_A",
-        value_slab="LT_5CR",
-        report_type="VALUATION",
-        bank_type="SBI",
-        readiness_score=100,
-    )
-    await publish_event(
-        stack.kafka_bootstrap,
-        event,
-        aggregate_id=work_order_id,
-        version=READY_VERSION,
-        client_id="factory-e2e",
-    )
-
-
-async def _poll_pack(client: httpx.AsyncClient, work_order_id: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 90
-    while True:
-        resp = await client.get(f"/v1/repogen/work-orders/{work_order_id}/pack")
-        if resp.status_code == 200:
-            job = resp.json()["generation_job"]
-            assert job is None or job["status"] not in {"failed", "cancelled"}, job
-            if job is not None and job["status"] == "completed":
-                return dict(resp.json())
-        assert asyncio.get_running_loop().time() < deadline, resp.text
-        await asyncio.sleep(0.5)
 
 
 class TestFactoryOperatorChecklist:
@@ -96,10 +33,10 @@ class TestFactoryOperatorChecklist:
     ) -> None:
         # CHANNEL, created by the test user: the portal token of that user may download (issue 12)
         wo = await new_work_order_id(gateway, source_type="CHANNEL")
-        await _publish_ready(stack, wo)
+        await flows.ready_for_render(gateway, wo, DEMO_CONTRACT_PATCH)
 
         # 4. generation job completed, real DOCX artifact exists
-        view = await _poll_pack(gateway, wo)
+        view = await flows.generated_pack(gateway, wo)
         pack = view["pack"]
         assert (pack["template_key"], pack["version"], pack["status"]) == ("SBI_UNDER_5CR_V1", 1, "generated")
         assert sorted(a["kind"] for a in pack["artifacts"]) == ["debug_json", "docx"]
@@ -114,7 +51,7 @@ class TestFactoryOperatorChecklist:
         )
         assert "₹ 35,00,000.00" in text
 
-        # 5. billing gate: nothing accepted into billing → POSTPAID without invoice, not releasable
+        # 5. billing gate: accepted into billing as POSTPAID with a draft invoice, unpaid: not releasable
         gate = view["billing_gate_status"]
         assert gate["releasable_without_override"] is False
 

@@ -20,7 +20,8 @@ import pytest
 from devstack.launcher import StackInfo
 from devstack.testing.data import TEST_TENANT, work_order_body
 from devstack.testing.data import WORK_ORDERS as WO
-from devstack.testing.gateway import create_account, eventually, new_work_order_id
+from devstack.testing.gateway import create_account, new_work_order_id
+from devstack.testing.polling import eventually
 
 pytestmark = pytest.mark.stack
 

@@ -8,48 +8,27 @@ nothing.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from devstack.testing.data import SBI_DOCUMENT_TYPES, SBI_PHOTO_TAGS, VALUATION_CONTRACT_PATCH
+from devstack.testing import flows
+from devstack.testing.data import VALUATION_CONTRACT_PATCH, sbi_evidence_set
 from devstack.testing.data import WORK_ORDERS as WO
 from devstack.testing.gateway import new_work_order_id
+from devstack.testing.polling import eventually
 
 pytestmark = pytest.mark.stack
 
 
-def sbi_evidence_set() -> list[dict[str, Any]]:
-    """The evidence that satisfies the SBI <5Cr profile (domain.md §11.2, demo-m5.6-evidence)."""
-    docs = [
-        {"evidence_type": "DOCUMENT", "doc_type": kind, "file_ref": f"demo://{kind.lower()}.pdf"}
-        for kind in SBI_DOCUMENT_TYPES
-    ]
-    photos = [
-        {
-            "evidence_type": kind,
-            "doc_type": "OTHER",
-            "file_ref": f"demo://{category}-{i}.jpg",
-            "tags": {"category": category},
-            "annexure_order": i,
-        }
-        for i, (kind, category) in enumerate(SBI_PHOTO_TAGS, start=1)
-    ]
-    return docs + photos
-
-
 async def wait_for_readiness(gateway: httpx.AsyncClient, wo: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
+    async def unblocked() -> dict[str, Any] | None:
         readiness: dict[str, Any] = (await gateway.get(f"{WO}/{wo}")).json()["readiness"]
-        if not readiness["missing_evidence"] and not readiness["missing_fields"]:
-            return readiness
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"readiness still blocks: {readiness}")
-        await asyncio.sleep(0.2)
+        return None if readiness["missing_evidence"] or readiness["missing_fields"] else readiness
+
+    return await eventually(unblocked, f"the readiness of {wo} to stop blocking")
 
 
 class TestWorkOrderSpine:
@@ -59,13 +38,11 @@ class TestWorkOrderSpine:
         tag = uuid.uuid4().hex[:8]
         wo = await new_work_order_id(gateway, bank_name=f"State Bank of India {tag}")
 
-        patched = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
-        assert patched.status_code == 200, patched.text
-        assert patched.json()["output_snapshot"]["version"] == 2
-        assert patched.json()["output_snapshot"]["derived_json"]["computed_values"]["FMV"] == 5000000
+        snapshot = (await flows.patch_contract(gateway, wo, VALUATION_CONTRACT_PATCH))["output_snapshot"]
+        assert snapshot["version"] == 2
+        assert snapshot["derived_json"]["computed_values"]["FMV"] == 5000000
 
-        linked = await gateway.post(f"{WO}/{wo}/evidence/link", json={"items": sbi_evidence_set()})
-        assert linked.status_code == 201, linked.text
+        await flows.link_evidence(gateway, wo, sbi_evidence_set())
         readiness = await wait_for_readiness(gateway, wo)
         assert readiness["completeness_score"] == 100
 
@@ -147,15 +124,13 @@ class TestCancelledCompensation:
         assert cancelled.json()["work_order"]["status"] == "CANCELLED"
 
         # Billing compensates asynchronously (decision 10): poll the projection for up to 10 s.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while True:
-            seen = (await gateway.get(f"{WO}/{wo}")).json()["work_order"]
-            if seen["billing"]["invoice"]["status"] != "DRAFT":
-                break
-            if loop.time() > deadline:
-                raise AssertionError(f"billing never compensated the cancellation: {seen['billing']}")
-            await asyncio.sleep(0.2)
+        async def compensated() -> dict[str, Any] | None:
+            seen: dict[str, Any] = (await gateway.get(f"{WO}/{wo}")).json()["work_order"]
+            return seen if seen["billing"]["invoice"]["status"] != "DRAFT" else None
+
+        seen = await eventually(
+            compensated, "billing to compensate the cancellation", within_s=10, every_s=0.2
+        )
         billing = seen["billing"]
         assert billing["invoice"]["id"] == before["invoice"]["id"] == billing["service_invoice_id"]
         assert billing["invoice"]["status"] == "VOID"

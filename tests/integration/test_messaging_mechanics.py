@@ -13,32 +13,32 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sqlalchemy import text
 
+from bench.worker import EFFECTS_TABLE, effect_handler
 from devstack.kafka import ensure_topics
 from devstack.launcher import StackInfo
-from devstack.testing.gateway import eventually
-from devstack.testing.messaging import create_messaging_schema, drop_schema
+from devstack.testing.messaging import RawEvent, create_messaging_schema, drop_schema, publish
+from devstack.testing.polling import eventually
 from shared.db.database import Database
-from shared.db.uow import UnitOfWork
+from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
 from shared.telemetry.tracing import configure_tracing
+from tests.integration.mechanics_worker import mechanics_runner
 
 pytestmark = pytest.mark.stack
-WORKER = Path(__file__).with_name("mechanics_worker.py")
+ROOT = Path(__file__).parents[2]
 
 
 def admin_sa_url(stack: StackInfo) -> str:
@@ -53,7 +53,7 @@ async def mech(stack: StackInfo) -> AsyncIterator[dict[str, str]]:
     await create_messaging_schema(
         stack.admin_dsn,
         schema,
-        f"CREATE TABLE {schema}.effects (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)",
+        f"CREATE TABLE {schema}.{EFFECTS_TABLE} (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, key TEXT NOT NULL)",
     )
     await ensure_topics(stack.kafka_bootstrap, [topic], partitions=3)
     yield {"schema": schema, "topic": topic, "dsn": admin_sa_url(stack), "bootstrap": stack.kafka_bootstrap}
@@ -64,7 +64,7 @@ async def insert_outbox(mech: dict[str, str], count: int, *, keys: int = 10) -> 
     db = Database(mech["dsn"], mech["dsn"], pool_size=2)
     ids: list[str] = []
     try:
-        async with UnitOfWork(db, OutboxWriter(mech["schema"])) as uow:
+        async with SqlUnitOfWork(db, OutboxWriter(mech["schema"])) as uow:
             for i in range(count):
                 env = await uow.publish(
                     topic=mech["topic"],
@@ -89,38 +89,23 @@ async def scalar(mech: dict[str, str], sql: str) -> int:
         await conn.close()
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    await eventually(predicate, what, within_s=timeout)
+async def until_count(
+    mech: dict[str, str], sql: str, what: str, *, equals: int = -1, within_s: float = 60
+) -> None:
+    """Until the count ``sql`` selects equals ``equals`` (is above zero when not given)."""
 
+    async def reached() -> bool:
+        count = await scalar(mech, sql)
+        return count > 0 if equals < 0 else count == equals
 
-def consumer_runner(
-    mech: dict[str, str],
-    name: str,
-    db: Database,
-    producer: AIOKafkaProducer,
-    handler: Callable[[UnitOfWork, Envelope], Awaitable[None]],
-    **options: Any,
-) -> ConsumerRunner:
-    """A runner of the mechanics topic in the test schema; short session timeouts so rebalances are quick."""
-    s = mech["schema"]
-    return ConsumerRunner(
-        consumer_name=f"{name}-{s}",
-        schema=s,
-        bootstrap=mech["bootstrap"],
-        db=db,
-        outbox=OutboxWriter(s),
-        producer=producer,
-        subscriptions=[Subscription(mech["topic"], handler)],
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=500,
-        **options,
-    )
+    await eventually(reached, what, within_s=within_s)
 
 
 def spawn(mode: str, mech: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
     args = [
         sys.executable,
-        str(WORKER),
+        "-m",
+        "tests.integration.mechanics_worker",
         mode,
         mech["dsn"],
         mech["schema"],
@@ -128,7 +113,19 @@ def spawn(mode: str, mech: dict[str, str], *extra: str) -> subprocess.Popen[byte
         mech["topic"],
         *extra,
     ]
-    return subprocess.Popen(args, start_new_session=True, env={**os.environ})
+    return subprocess.Popen(args, start_new_session=True, env={**os.environ}, cwd=ROOT)
+
+
+@contextlib.asynccontextmanager
+async def running(runner: ConsumerRunner) -> AsyncIterator[ConsumerRunner]:
+    """``runner`` consuming in a task of the test's loop for the duration of the block."""
+    task = asyncio.create_task(runner.run())
+    try:
+        yield runner
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:
@@ -145,13 +142,8 @@ class TestRelayCrash:
         s = mech["schema"]
         relay = spawn("relay", mech)
         try:
-            await wait_for(
-                lambda: _gt(
-                    scalar(mech, f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NOT NULL"), 0
-                ),
-                60,
-                "the relay to publish its first batch",
-            )
+            published = f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NOT NULL"
+            await until_count(mech, published, "the relay to publish its first batch")
         finally:
             kill(relay)
         unpublished = await scalar(mech, f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL")
@@ -160,46 +152,39 @@ class TestRelayCrash:
         relay = spawn("relay", mech)
         consumer = spawn("consume", mech)
         try:
-            await wait_for(
-                lambda: _eq(scalar(mech, f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL"), 0),
-                60,
-                "every outbox row to be published",
-            )
-            await wait_for(
-                lambda: _eq(scalar(mech, f"SELECT count(DISTINCT message_id) FROM {s}.effects"), len(ids)),
-                60,
-                "every message to be applied",
-            )
+            pending = f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL"
+            await until_count(mech, pending, "every outbox row to be published", equals=0)
+            applied = f"SELECT count(DISTINCT message_id) FROM {s}.{EFFECTS_TABLE}"
+            await until_count(mech, applied, "every message to be applied", equals=len(ids))
             await asyncio.sleep(1.0)  # let any re-sent duplicate arrive
         finally:
             kill(relay)
             kill(consumer)
-        assert await scalar(mech, f"SELECT count(*) FROM {s}.effects") == len(ids)
+        assert await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}") == len(ids)
 
 
 class TestConsumerCrash:
     async def test_consumer_killed_between_effect_and_offset_commit_applies_once(
         self, mech: dict[str, str]
     ) -> None:
-        ids = await insert_outbox(mech, 200)
+        messages = len(await insert_outbox(mech, 200))
         s = mech["schema"]
         relay = spawn("relay", mech)
         crashing = spawn("consume", mech, "--crash-after-effect")
         try:
-            await wait_for(
-                lambda: _gt(scalar(mech, f"SELECT count(*) FROM {s}.effects"), 0), 60, "the first effects"
-            )
+            await until_count(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}", "the first effects")
             crashing.wait(timeout=60)
             assert crashing.returncode == -signal.SIGKILL
-            applied_before_crash = await scalar(mech, f"SELECT count(*) FROM {s}.effects")
+            applied_before_crash = await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}")
             consumer = spawn("consume", mech)
             try:
-                await wait_for(
-                    lambda: _eq(
-                        scalar(mech, f"SELECT count(DISTINCT message_id) FROM {s}.effects"), len(ids)
-                    ),
-                    90,
+                applied = f"SELECT count(DISTINCT message_id) FROM {s}.{EFFECTS_TABLE}"
+                await until_count(
+                    mech,
+                    applied,
                     "every message to be applied after the restart",
+                    equals=messages,
+                    within_s=90,
                 )
             finally:
                 kill(consumer)
@@ -210,8 +195,8 @@ class TestConsumerCrash:
         redelivered_but_skipped = await scalar(
             mech, f"SELECT count(*) FROM {s}.inbox WHERE consumer = 'mechanics-{mech['topic']}'"
         )
-        assert redelivered_but_skipped == len(ids)
-        assert await scalar(mech, f"SELECT count(*) FROM {s}.effects") == len(ids)
+        assert redelivered_but_skipped == messages
+        assert await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}") == messages
 
 
 class TestPoisonMessage:
@@ -222,66 +207,68 @@ class TestPoisonMessage:
         poison_id = str(uuid.uuid4())
         state = {"poison_fixed": False}
 
+        apply = effect_handler(s)
+
         async def handler(uow: UnitOfWork, envelope: Envelope) -> None:
             if envelope.message_id == poison_id and not state["poison_fixed"]:
                 raise RuntimeError("cannot apply this message")
-            await uow.session.execute(
-                text(f"INSERT INTO {s}.effects (message_id, key) VALUES (CAST(:m AS uuid), :k)"),
-                {"m": envelope.message_id, "k": envelope.aggregate_id},
-            )
+            await apply(uow, envelope)
 
+        sequence = [
+            ("order-a", 1, poison_id),
+            ("order-b", 1, str(uuid.uuid4())),
+            ("order-a", 2, str(uuid.uuid4())),
+            ("order-b", 2, str(uuid.uuid4())),
+            ("order-a", 3, str(uuid.uuid4())),
+        ]
         db = Database(mech["dsn"], mech["dsn"], pool_size=4)
-        producer = make_producer(mech["bootstrap"], client_id="poison-test")
-        await producer.start()
-        runner = consumer_runner(mech, "poison", db, producer, handler, max_attempts=3, backoff_base_s=0.01)
-        task = asyncio.create_task(runner.run())
         dlq = AIOKafkaConsumer(
             f"{topic}.dlq", bootstrap_servers=mech["bootstrap"], auto_offset_reset="earliest", group_id=None
         )
+        producer = make_producer(mech["bootstrap"], client_id="poison-test")
+        await producer.start()
+        subscription = Subscription(topic, handler)
+        runner = mechanics_runner(
+            mech, f"poison-{s}", db, producer, subscription, max_attempts=3, backoff_base_s=0.01
+        )
         await dlq.start()
         try:
-            sequence = [
-                ("order-a", 1, poison_id),
-                ("order-b", 1, str(uuid.uuid4())),
-                ("order-a", 2, str(uuid.uuid4())),
-                ("order-b", 2, str(uuid.uuid4())),
-                ("order-a", 3, str(uuid.uuid4())),
-            ]
-            for key, version, message_id in sequence:
-                env = Envelope.new(
-                    event_type="tested",
-                    aggregate_id=key,
-                    aggregate_version=version,
-                    payload={},
-                    message_id=message_id,
+            async with running(runner):
+                tested = RawEvent(topic, "tested", {})
+                for key, version, message_id in sequence:
+                    await publish(
+                        producer,
+                        tested,
+                        aggregate_id=key,
+                        version=version,
+                        tenant_id=None,
+                        message_id=message_id,
+                    )
+
+                healthy = f"SELECT count(*) FROM {s}.{EFFECTS_TABLE} WHERE key = 'order-b'"
+                await until_count(mech, healthy, "the healthy key to flow", equals=2, within_s=30)
+                parked = f"SELECT count(*) FROM {s}.parked_messages"
+                await until_count(
+                    mech,
+                    parked,
+                    "the poison message and its successors to be parked",
+                    equals=3,
+                    within_s=30,
                 )
-                await producer.send_and_wait(topic, env.to_bytes(), key=key.encode())
+                dead = await asyncio.wait_for(dlq.getone(), 30)
+                assert json.loads(dead.value)["message_id"] == poison_id
+                assert dict(dead.headers)["x-zenops-attempts"] == b"3"
+                assert (
+                    await scalar(mech, f"SELECT count(*) FROM {s}.{EFFECTS_TABLE} WHERE key = 'order-a'") == 0
+                )
 
-            await wait_for(
-                lambda: _eq(scalar(mech, f"SELECT count(*) FROM {s}.effects WHERE key = 'order-b'"), 2),
-                30,
-                "the healthy key to flow",
-            )
-            await wait_for(
-                lambda: _eq(scalar(mech, f"SELECT count(*) FROM {s}.parked_messages"), 3),
-                30,
-                "the poison message and its successors to be parked",
-            )
-            dead = await asyncio.wait_for(dlq.getone(), 30)
-            assert json.loads(dead.value)["message_id"] == poison_id
-            assert dict(dead.headers)["x-zenops-attempts"] == b"3"
-            assert await scalar(mech, f"SELECT count(*) FROM {s}.effects WHERE key = 'order-a'") == 0
-
-            state["poison_fixed"] = True
-            outcomes = await runner.replay(topic, "order-a")
-            assert [o.status for o in outcomes] == ["applied", "applied", "applied"]
-            rows = await _effect_order(mech, "order-a")
-            assert rows == [poison_id, sequence[2][2], sequence[4][2]]
-            assert await scalar(mech, f"SELECT count(*) FROM {s}.parked_messages") == 0
+                state["poison_fixed"] = True
+                outcomes = await runner.replay(topic, "order-a")
+                assert [o.status for o in outcomes] == ["applied", "applied", "applied"]
+                rows = await _effect_order(mech, "order-a")
+                assert rows == [poison_id, sequence[2][2], sequence[4][2]]
+                assert await scalar(mech, f"SELECT count(*) FROM {s}.parked_messages") == 0
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await dlq.stop()
             await producer.stop()
             await db.dispose()
@@ -296,7 +283,7 @@ class TestTracing:
         db = Database(mech["dsn"], mech["dsn"], pool_size=2)
         with tracer.start_as_current_span("http request") as root:
             trace_id = root.get_span_context().trace_id
-            async with UnitOfWork(db, OutboxWriter(s)) as uow:
+            async with SqlUnitOfWork(db, OutboxWriter(s)) as uow:
                 await uow.publish(
                     topic=topic,
                     key="t1",
@@ -315,22 +302,12 @@ class TestTracing:
         assert await relay.publish_batch(relay_conn) == 1
         await relay_conn.close()
 
-        async def handler(uow: UnitOfWork, envelope: Envelope) -> None:
-            await uow.session.execute(
-                text(f"INSERT INTO {s}.effects (message_id, key) VALUES (CAST(:m AS uuid), 't1')"),
-                {"m": envelope.message_id},
-            )
-
-        runner = consumer_runner(mech, "trace", db, producer, handler)
-        task = asyncio.create_task(runner.run())
+        subscription = Subscription(topic, effect_handler(s))
         try:
-            await wait_for(
-                lambda: _eq(scalar(mech, f"SELECT count(*) FROM {s}.effects"), 1), 30, "the effect"
-            )
+            async with running(mechanics_runner(mech, f"trace-{s}", db, producer, subscription)):
+                effects = f"SELECT count(*) FROM {s}.{EFFECTS_TABLE}"
+                await until_count(mech, effects, "the effect", equals=1, within_s=30)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await producer.stop()
             await db.dispose()
         consumer_spans = [sp for sp in exporter.get_finished_spans() if sp.name == f"consume {topic}"]
@@ -343,16 +320,8 @@ async def _effect_order(mech: dict[str, str], key: str) -> list[str]:
     conn = await asyncpg.connect(asyncpg_dsn(mech["dsn"]))
     try:
         rows = await conn.fetch(
-            f"SELECT message_id::text FROM {mech['schema']}.effects WHERE key = $1 ORDER BY id", key
+            f"SELECT message_id::text FROM {mech['schema']}.{EFFECTS_TABLE} WHERE key = $1 ORDER BY id", key
         )
         return [r[0] for r in rows]
     finally:
         await conn.close()
-
-
-async def _gt(value: Awaitable[int], threshold: int) -> bool:
-    return await value > threshold
-
-
-async def _eq(value: Awaitable[int], expected: int) -> bool:
-    return await value == expected

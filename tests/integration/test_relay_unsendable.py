@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -26,7 +26,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from devstack.kafka import ensure_topics
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
-from devstack.testing.gateway import eventually
+from devstack.testing.gateway import get_when_found
+from devstack.testing.polling import eventually
 from shared.contracts.topics import WORKORDERS_WORK_ORDER
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES, asyncpg_dsn
@@ -86,10 +87,6 @@ async def _fetchval(stack: StackInfo, sql: str, *args: Any) -> Any:
         await conn.close()
 
 
-async def _wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    await eventually(predicate, what, within_s=timeout, every_s=0.2)
-
-
 async def _wait_moved_aside(stack: StackInfo, keys: list[str], what: str) -> None:
     """Wait until one row per key in ``keys`` stands in ``unsendable_messages``."""
 
@@ -99,7 +96,7 @@ async def _wait_moved_aside(stack: StackInfo, keys: list[str], what: str) -> Non
         )
         return int(n) == len(keys)
 
-    await _wait_for(_moved, 30, what)
+    await eventually(_moved, what, within_s=30, every_s=0.2)
 
 
 def _operator(stack: StackInfo, *args: str) -> subprocess.CompletedProcess[str]:
@@ -159,7 +156,7 @@ class _Collector:
         async def _done() -> bool:
             return len(self.versions(key)) >= len(expected)
 
-        await _wait_for(_done, timeout, f"{expected} on key {key}")
+        await eventually(_done, f"{expected} on key {key}", within_s=timeout, every_s=0.2)
         assert self.versions(key) == expected
 
 
@@ -377,12 +374,9 @@ class TestPipelineFlowsAfterOversizedWorkOrderEvent:
                 )
                 assert resp.status_code == 201, resp.text
                 wo_id = resp.json()["work_order_id"]
-                deadline = asyncio.get_running_loop().time() + 45
-                while True:
-                    seen = await gateway.get(f"/v1/billing/work-orders/{wo_id}", headers=headers)
-                    if seen.status_code == 200 or asyncio.get_running_loop().time() > deadline:
-                        break
-                    await asyncio.sleep(0.2)
+                seen = await get_when_found(
+                    gateway, f"/v1/billing/work-orders/{wo_id}", within_s=45, headers=headers
+                )
                 assert seen.status_code == 200, seen.text
                 billing = seen.json()["work_order_billing"]
                 assert billing["tenant_id"] == tenant

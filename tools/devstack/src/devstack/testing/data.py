@@ -54,6 +54,29 @@ VALUATION_CONTRACT_PATCH: Final[dict[str, Any]] = {
     "ruleset_version": "m5.4-v1",
 }
 
+# The contract of the original demo (domain.md §11): FMV 35,00,000, realizable 33,25,000, distress 28,00,000.
+DEMO_CONTRACT_PATCH: Final[dict[str, Any]] = {
+    "patch": {
+        "party": {"borrower_name": "Demo Borrower", "owner_name": "Demo Owner"},
+        "property": {
+            "address": "Factory demo site",
+            "city": "Bengaluru",
+            "survey_no": "123/4",
+            "land_area": {"value": 1200, "unit": "sqft"},
+            "floors": [],
+        },
+        "valuation_inputs": {
+            "guideline_rate_per_sqm": 12000,
+            "market_rate_input": {"value": 1800, "unit": "sqft"},
+            "land_value": 2000000,
+            "building_value": 1500000,
+            "depreciation_percent": 10,
+        },
+        "manual_fields": {"justification_text": "Demo justification placeholder"},
+    },
+    "ruleset_version": "m5.4-v1",
+}
+
 # Readiness with nothing missing, as an export bundle carries it.
 COMPLETE_READINESS: Final[dict[str, Any]] = {
     "completeness_score": 100,
@@ -94,6 +117,26 @@ def dev_login_body(*roles: str, user_id: str = TEST_USER) -> dict[str, Any]:
 def work_order_body(**fields: Any) -> dict[str, Any]:
     """The body of ``POST /v1/repogen/work-orders``: :data:`SBI_WORK_ORDER` with ``fields`` on top."""
     return {**SBI_WORK_ORDER, **fields}
+
+
+def sbi_evidence_set() -> list[dict[str, Any]]:
+    """Evidence by file reference that satisfies the SBI <5Cr profile (domain.md §11.2): the documents of
+    :data:`SBI_DOCUMENT_TYPES`, then the tagged photos of :data:`SBI_PHOTO_TAGS` in annexure order."""
+    docs = [
+        {"evidence_type": "DOCUMENT", "doc_type": kind, "file_ref": f"demo://{kind.lower()}.pdf"}
+        for kind in SBI_DOCUMENT_TYPES
+    ]
+    photos = [
+        {
+            "evidence_type": kind,
+            "doc_type": "OTHER",
+            "file_ref": f"demo://{category}-{i}.jpg",
+            "tags": {"category": category},
+            "annexure_order": i,
+        }
+        for i, (kind, category) in enumerate(SBI_PHOTO_TAGS, start=1)
+    ]
+    return docs + photos
 
 
 def exterior_photos(count: int, *, prefix: str = "ext") -> list[dict[str, Any]]:

@@ -17,10 +17,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from devstack.launcher import StackInfo, repo_root, start_stack, stop_stack
 from devstack.testing.data import OTHER_TENANT, TEST_TENANT, TEST_USER
 from shared.auth.tokens import issue_dev_token
+from shared.messaging.kafka import make_producer
 
 __all__ = ["OTHER_TENANT", "TEST_TENANT", "TEST_USER", "make_token", "service_env"]
 
@@ -101,6 +103,14 @@ async def admin_db(stack: StackInfo) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def producer(stack: StackInfo) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer on the stack's broker, standing in for other services' relays: hand it to
+    :func:`devstack.testing.messaging.publish` to send many messages on one connection."""
+    async with make_producer(stack.kafka_bootstrap, client_id=f"tests-{uuid.uuid4().hex[:6]}") as started:
+        yield started
 
 
 def service_env(info: StackInfo, service: str) -> dict[str, Any]:

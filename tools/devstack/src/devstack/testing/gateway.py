@@ -1,21 +1,31 @@
-"""Steps the end-to-end tests repeat against the running system: create a work order through the
-gateway, wait for an eventually consistent read, publish a contract event as its producer would.
+"""Steps the tests repeat against the running system: create a work order or an account through the
+gateway, read until an eventually consistent view answers. :func:`eventually` (from
+:mod:`devstack.testing.polling`) and :func:`publish_event`/:func:`publish_payload` (over
+:func:`devstack.testing.messaging.publish`) stay importable from here.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+import contextlib
+from typing import Any
 
 import httpx
 
 from devstack.testing.data import TEST_TENANT, WORK_ORDERS, work_order_body
+from devstack.testing.messaging import RawEvent, publish
+from devstack.testing.polling import NotYet, eventually
 from shared.contracts import Event
 from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
 
-T = TypeVar("T")
+__all__ = [
+    "create_account",
+    "create_work_order",
+    "eventually",
+    "get_when_found",
+    "new_work_order_id",
+    "publish_event",
+    "publish_payload",
+]
 
 
 async def create_work_order(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:
@@ -45,28 +55,20 @@ async def create_account(studio: httpx.AsyncClient, *, display_name: str, extern
     return str(resp.json()["account_id"])
 
 
-async def eventually(
-    check: Callable[[], Awaitable[T | None]], what: str, *, within_s: float = 30.0, every_s: float = 0.1
-) -> T:
-    """The first truthy result of ``check``; fails with "timed out waiting for <what>" after ``within_s``."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(every_s)
+async def get_when_found(
+    client: httpx.AsyncClient, url: str, *, within_s: float = 30.0, **request: Any
+) -> httpx.Response:
+    """``GET url`` (with ``request``'s options) until it answers 200 or ``within_s`` pass; the last
+    response either way, so the caller asserts on its status and body."""
+    last: list[httpx.Response] = []
 
+    async def found() -> httpx.Response | None:
+        last.append(await client.get(url, **request))
+        return last[-1] if last[-1].status_code == 200 else None
 
-async def get_when_found(client: httpx.AsyncClient, url: str, *, within_s: float = 30.0) -> httpx.Response:
-    """``GET url`` until it answers 200 or ``within_s`` pass; the last response either way."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        resp = await client.get(url)
-        if resp.status_code == 200 or asyncio.get_running_loop().time() > deadline:
-            return resp
-        await asyncio.sleep(0.1)
+    with contextlib.suppress(NotYet):
+        return await eventually(found, f"GET {url} to answer 200", within_s=within_s)
+    return last[-1]
 
 
 async def publish_payload(
@@ -79,21 +81,17 @@ async def publish_payload(
     version: int = 1,
     tenant_id: str = TEST_TENANT,
     client_id: str,
-) -> None:
-    """Send ``payload`` in a fresh envelope on ``topic``, keyed by ``aggregate_id``, as a relay would."""
-    envelope = Envelope.new(
-        event_type=event_type,
+) -> Envelope:
+    """Send ``payload`` in a fresh envelope on ``topic``, keyed by ``aggregate_id`` (see :func:`publish`)."""
+    message = RawEvent(topic, event_type, payload)
+    return await publish(
+        bootstrap,
+        message,
         aggregate_id=aggregate_id,
-        aggregate_version=version,
-        payload=payload,
+        version=version,
         tenant_id=tenant_id,
+        client_id=client_id,
     )
-    producer = make_producer(bootstrap, client_id=client_id)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, value=envelope.to_bytes(), key=aggregate_id.encode())
-    finally:
-        await producer.stop()
 
 
 async def publish_event(
@@ -104,15 +102,8 @@ async def publish_event(
     version: int = 1,
     tenant_id: str = TEST_TENANT,
     client_id: str,
-) -> None:
-    """Publish the contract ``event`` on its topic (see :func:`publish_payload`)."""
-    await publish_payload(
-        bootstrap,
-        event.TOPIC,
-        event.TYPE,
-        event.to_payload(),
-        aggregate_id=aggregate_id,
-        version=version,
-        tenant_id=tenant_id,
-        client_id=client_id,
+) -> Envelope:
+    """Publish the contract ``event`` on its topic (see :func:`publish`)."""
+    return await publish(
+        bootstrap, event, aggregate_id=aggregate_id, version=version, tenant_id=tenant_id, client_id=client_id
     )
