@@ -61,13 +61,11 @@ async def record_evidence_state(uow: UnitOfWork, command: RecordEvidenceState) -
         return
     repo = uow.repo(WorkOrderRepository)
     for note in event.notes:
-        await repo.insert_comment(
-            tenant_id=wo.tenant_id,
-            work_order_id=work_order_id,
-            comment_type="NOTES",
+        await repo.insert_note(
+            wo,
+            note_id=note.note_id,
             body=note.body,
             created_by_user_id=uuid_or_none(note.created_by_user_id),
-            note_id=note.note_id,
             created_at=parse_instant(note.created_at),
         )
     profile_id = uuid_or_none(event.profile.id) if event.profile else None
