@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, and_, func, literal, or_, select, true, update
@@ -203,50 +202,15 @@ class WorkOrderRepository(Repository):
         row = (await self.session.execute(query)).mappings().first()
         return _record(model.Snapshot, row) if row else None
 
-    async def insert_snapshot(
-        self,
-        wo: model.WorkOrder,
-        *,
-        version: int,
-        contract_json: model.JsonObject,
-        derived_json: model.JsonObject,
-        readiness_json: model.JsonObject,
-        created_by_user_id: uuid.UUID | None,
-    ) -> model.Snapshot:
+    async def insert_snapshot(self, wo: model.WorkOrder, new: model.NewSnapshot) -> model.Snapshot:
         """Insert one snapshot of ``wo`` and return it as stored."""
         return await _insert_returning(
-            self.session,
-            contract_snapshots,
-            model.Snapshot,
-            **_new_row_of(wo),
-            version=version,
-            contract_json=contract_json,
-            derived_json=derived_json,
-            readiness_json=readiness_json,
-            created_by_user_id=created_by_user_id,
+            self.session, contract_snapshots, model.Snapshot, **_new_row_of(wo), **dataclasses.asdict(new)
         )
 
-    async def insert_rules_run(
-        self,
-        wo: model.WorkOrder,
-        *,
-        input_snapshot_id: uuid.UUID,
-        output_snapshot_id: uuid.UUID,
-        ruleset_version: str,
-        warnings: list[model.JsonObject],
-        errors: list[model.JsonObject],
-    ) -> None:
+    async def insert_rules_run(self, wo: model.WorkOrder, run: model.NewRulesRun) -> None:
         """Record one rules-engine run on ``wo``."""
-        await self.session.execute(
-            insert(rules_runs).values(
-                **_new_row_of(wo),
-                input_snapshot_id=input_snapshot_id,
-                output_snapshot_id=output_snapshot_id,
-                ruleset_version=ruleset_version,
-                warnings=warnings,
-                errors=errors,
-            )
-        )
+        await self.session.execute(insert(rules_runs).values(**_new_row_of(wo), **dataclasses.asdict(run)))
 
     async def rules_runs(self, work_order_id: uuid.UUID, *, limit: int = 10) -> list[model.RulesRun]:
         """The newest runs first, each with its snapshots' versions."""
@@ -289,26 +253,12 @@ class WorkOrderRepository(Repository):
             created_by_user_id=created_by_user_id,
         )
 
-    async def insert_note(
-        self,
-        wo: model.WorkOrder,
-        *,
-        note_id: str,
-        body: str,
-        created_by_user_id: uuid.UUID | None,
-        created_at: datetime | None,
-    ) -> bool:
+    async def insert_note(self, wo: model.WorkOrder, note: model.Note) -> bool:
         """Insert another service's system note (a NOTES comment) once: ``False`` when a note of that
-        ``note_id`` is already on ``wo``. Without ``created_at`` the note takes the insert's clock time."""
-        values: dict[str, object] = {
-            **_new_row_of(wo),
-            "comment_type": "NOTES",
-            "body": body,
-            "note_id": note_id,
-            "created_by_user_id": created_by_user_id,
-        }
-        if created_at is not None:
-            values["created_at"] = created_at
+        ``note_id`` is already on ``wo``."""
+        values = {**_new_row_of(wo), "comment_type": "NOTES", **dataclasses.asdict(note)}
+        if note.created_at is None:
+            del values["created_at"]  # the column's default: the clock time of the insert
         inserted = await self.session.execute(
             insert(comments)
             .values(**values)

@@ -15,10 +15,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import DefaultClause, Table
 
 from shared.db.uow import Repository
 from workorders_service.domain import model
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
+from workorders_service.tables import work_orders
 
 #: the tenant of the unit of work and of the stored rows unless a test says otherwise
 TENANT = uuid.UUID("11111111-1111-4111-8111-111111111111")
@@ -142,43 +146,29 @@ class FakeWorkOrders(WorkOrderRepository):
     def _inserted(
         self, new: model.NewWorkOrder, *, current_readiness: model.JsonObject | None
     ) -> model.WorkOrder:
-        now = self._clock()
-        # the columns' server defaults (migration 0001)
-        return model.WorkOrder(
-            **asdict(new),
-            id=uuid.uuid4(),
-            value_slab="UNKNOWN",
-            template_selector="UNKNOWN",
-            status="DRAFT",
-            report_pack_id=None,
-            evidence_profile_id=None,
-            current_readiness=current_readiness,
-            readiness_evidence_version=0,
-            acceptance_status=None,
-            acceptance_code=None,
-            acceptance_message=None,
-            acceptance_details=None,
-            acceptance_request_id=None,
-            acceptance_previous_status=None,
-            render_generation=1,
-            export_bundle=None,
-            export_bundle_hash=None,
-            ready_snapshot_version=None,
-            pack_baseline_version=None,
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        columns = _server_defaults(work_orders, self._clock())
+        columns |= asdict(new) | {"id": uuid.uuid4(), "current_readiness": current_readiness}
+        return model.WorkOrder(**columns)
 
     def add_snapshot(
         self, wo: model.WorkOrder, contract_json: model.JsonObject, *, version: int = 1
     ) -> model.Snapshot:
         """Store a computed snapshot of ``wo`` (no derived values, empty readiness)."""
-        snapshot = model.Snapshot(
-            uuid.uuid4(), wo.tenant_id, wo.id, version, contract_json, {}, {}, None, self._clock()
+        return self._stored_snapshot(wo, model.NewSnapshot(version, contract_json, {}, {}, None))
+
+    def _stored_snapshot(self, wo: model.WorkOrder, new: model.NewSnapshot) -> model.Snapshot:
+        snapshots = self._parts(wo.id).snapshots
+        if any(s.version == new.version for s in snapshots):
+            raise UniqueViolation(f"contract_snapshots (work_order_id, version) = ({wo.id}, {new.version})")
+        stored = model.Snapshot(
+            **asdict(new),
+            id=uuid.uuid4(),
+            tenant_id=wo.tenant_id,
+            work_order_id=wo.id,
+            created_at=self._clock(),
         )
-        self._parts(wo.id).snapshots.append(snapshot)
-        return snapshot
+        snapshots.append(stored)
+        return stored
 
     async def insert(
         self, new: model.NewWorkOrder, *, current_readiness: model.JsonObject
@@ -248,58 +238,20 @@ class FakeWorkOrders(WorkOrderRepository):
     async def snapshot_by_version(self, work_order_id: uuid.UUID, version: int) -> model.Snapshot | None:
         return next((s for s in self._parts(work_order_id).snapshots if s.version == version), None)
 
-    async def insert_snapshot(
-        self,
-        wo: model.WorkOrder,
-        *,
-        version: int,
-        contract_json: model.JsonObject,
-        derived_json: model.JsonObject,
-        readiness_json: model.JsonObject,
-        created_by_user_id: uuid.UUID | None,
-    ) -> model.Snapshot:
-        snapshots = self._parts(wo.id).snapshots
-        if any(s.version == version for s in snapshots):
-            raise UniqueViolation(f"contract_snapshots (work_order_id, version) = ({wo.id}, {version})")
-        snapshot = model.Snapshot(
-            uuid.uuid4(),
-            wo.tenant_id,
-            wo.id,
-            version,
-            contract_json,
-            derived_json,
-            readiness_json,
-            created_by_user_id,
-            self._clock(),
-        )
-        snapshots.append(snapshot)
-        return snapshot
+    async def insert_snapshot(self, wo: model.WorkOrder, new: model.NewSnapshot) -> model.Snapshot:
+        return self._stored_snapshot(wo, new)
 
-    async def insert_rules_run(
-        self,
-        wo: model.WorkOrder,
-        *,
-        input_snapshot_id: uuid.UUID,
-        output_snapshot_id: uuid.UUID,
-        ruleset_version: str,
-        warnings: list[model.JsonObject],
-        errors: list[model.JsonObject],
-    ) -> None:
+    async def insert_rules_run(self, wo: model.WorkOrder, run: model.NewRulesRun) -> None:
         parts = self._parts(wo.id)
         version_of = {s.id: s.version for s in parts.snapshots}  # the foreign keys: both must exist
-        parts.rules_runs.append(
-            model.RulesRun(
-                id=uuid.uuid4(),
-                ruleset_version=ruleset_version,
-                warnings=warnings,
-                errors=errors,
-                created_at=self._clock(),
-                input_snapshot_id=input_snapshot_id,
-                input_version=version_of[input_snapshot_id],
-                output_snapshot_id=output_snapshot_id,
-                output_version=version_of[output_snapshot_id],
-            )
+        stored = model.RulesRun(
+            **asdict(run),
+            id=uuid.uuid4(),
+            created_at=self._clock(),
+            input_version=version_of[run.input_snapshot_id],
+            output_version=version_of[run.output_snapshot_id],
         )
+        parts.rules_runs.append(stored)
 
     async def rules_runs(self, work_order_id: uuid.UUID, *, limit: int = 10) -> list[model.RulesRun]:
         runs = sorted(
@@ -316,27 +268,33 @@ class FakeWorkOrders(WorkOrderRepository):
         self._parts(wo.id).comments.append(comment)
         return comment
 
-    async def insert_note(
-        self,
-        wo: model.WorkOrder,
-        *,
-        note_id: str,
-        body: str,
-        created_by_user_id: uuid.UUID | None,
-        created_at: datetime | None,
-    ) -> bool:
+    async def insert_note(self, wo: model.WorkOrder, note: model.Note) -> bool:
         comments = self._parts(wo.id).comments
-        if any(c.note_id == note_id for c in comments):
+        if any(c.note_id == note.note_id for c in comments):
             return False
+        created_at = note.created_at or self._clock()
         comments.append(
-            model.Comment(
-                uuid.uuid4(), "NOTES", body, note_id, created_by_user_id, created_at or self._clock()
-            )
+            model.Comment(uuid.uuid4(), "NOTES", note.body, note.note_id, note.created_by_user_id, created_at)
         )
         return True
 
     async def comments(self, work_order_id: uuid.UUID) -> list[model.Comment]:
         return sorted(self._parts(work_order_id).comments, key=lambda c: (c.created_at, c.id), reverse=True)
+
+
+def _server_defaults(table: Table, now: datetime) -> dict[str, Any]:
+    """What the database stores in each column an insert leaves out: the column's literal server default
+    (``'DRAFT'``, ``'1'``), ``now()`` for the timestamps, else NULL."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.server_default
+        if not isinstance(default, DefaultClause):
+            values[column.name] = None
+        elif isinstance(default.arg, str):
+            values[column.name] = column.type.python_type(default.arg)
+        else:
+            values[column.name] = now
+    return values
 
 
 def _matches_search(wo: model.WorkOrder, search: str | None) -> bool:
