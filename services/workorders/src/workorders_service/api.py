@@ -32,7 +32,6 @@ from shared.errors import DomainError, IdempotencyKeyReused, ValidationFailed
 from shared.idempotency import IdempotencyStore, StoredResponse
 from shared.validation import (
     MAX_JSON_BYTES,
-    SearchText,
     SnapshotVersion,
     json_issue,
     require_json,
@@ -70,23 +69,20 @@ from workorders_service.handlers.read_projection_version import (
 from workorders_service.handlers.search_work_orders import SearchWorkOrders, search_work_orders
 from workorders_service.settings import SCHEMA
 from workorders_service.views import (
-    BankType,
     CommentList,
     CommentOut,
     CommentRequest,
     ContractPatchedOut,
     CreateWorkOrderRequest,
-    ReportType,
     SourceType,
     StatusChangedOut,
     StatusPendingOut,
     StatusRequest,
-    TemplateSelector,
     WorkOrderCreatedOut,
     WorkOrderDetailOut,
     WorkOrderExportOut,
+    WorkOrderFilters,
     WorkOrderList,
-    WorkOrderStatus,
     comment_out,
     contract_patched_out,
     created_out,
@@ -230,16 +226,9 @@ async def create_work_order_route(
         raise PortalSourceTypeForbidden(body.source_type.value)
     _require_text("bank_name", body.bank_name)
     params = body.model_dump(mode="json")
+    # the body holds exactly what the creator decides; the caller adds tenant and creator
     command = CreateWorkOrder(
-        tenant_id=uuid.UUID(tenant_id),
-        created_by_user_id=uuid_or_none(user_id),
-        source_type=body.source_type.value,
-        source_ref_id=body.source_ref_id,
-        assignment_id=body.assignment_id,
-        report_type=body.report_type.value,
-        bank_name=body.bank_name,
-        bank_type=body.bank_type.value,
-        billing_external_key=body.billing_external_key,
+        tenant_id=uuid.UUID(tenant_id), created_by_user_id=uuid_or_none(user_id), **body.model_dump()
     )
     # a portal user's keys are its own: another user's key never replays their work order to it
     scope = f"create:{tenant_id}" + (f":portal:{user_id}" if principal.is_portal else "")
@@ -262,28 +251,11 @@ async def create_work_order_route(
 
 @router.get("/work-orders", response_model=WorkOrderList, responses=errors(ValidationFailed))
 async def list_work_orders(
-    request: Request,
-    principal: Caller,
-    c: ContainerDep,
-    status: WorkOrderStatus | None = None,
-    report_type: ReportType | None = None,
-    bank_type: BankType | None = None,
-    template_selector: TemplateSelector | None = None,
-    source_type: SourceType | None = None,
-    search: SearchText | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    request: Request, principal: Caller, c: ContainerDep, filters: Annotated[WorkOrderFilters, Query()]
 ) -> WorkOrderList:
     """The tenant's work orders, newest first (the portal sees only its own CHANNEL ones)."""
     await _honour_after(c, principal, request, _wait_s(request))
-    query = SearchWorkOrders(
-        status=status.value if status else None,
-        report_type=report_type.value if report_type else None,
-        bank_type=bank_type.value if bank_type else None,
-        template_selector=template_selector.value if template_selector else None,
-        source_type=source_type.value if source_type else None,
-        search=search,
-        limit=limit,
-    )
+    query = SearchWorkOrders(**filters.model_dump())
     async with c.tenant_uow(principal) as uow:
         summaries = await search_work_orders(uow, query)
     # RLS already hides the others from the portal; never rely on one layer alone

@@ -19,15 +19,17 @@ from workorders_service.domain.rules import (
     warning_strings,
 )
 
+#: the base contract "SBI-BASE" of vectors.md §A, as written there
+SBI_BASE: dict[str, Any] = {
+    "meta": {"report_type": "VALUATION", "bank_type": "SBI"},
+    "party": {"bank_name": "State Bank of India"},
+    "property": {"address": "Fixture property"},
+}
+
 
 def sbi_base(**extra: dict[str, Any]) -> dict[str, Any]:
-    """SBI-BASE of vectors.md, parsed with defaults, plus extra sections merged in."""
-    raw: dict[str, Any] = {
-        "meta": {"report_type": "VALUATION", "bank_type": "SBI"},
-        "party": {"bank_name": "State Bank of India"},
-        "property": {"address": "Fixture property"},
-    }
-    return parse_contract(deep_merge(raw, extra))
+    """SBI-BASE parsed with defaults, plus extra sections merged in."""
+    return parse_contract(deep_merge(SBI_BASE, extra))
 
 
 def codes(result: dict[str, Any]) -> list[str]:
