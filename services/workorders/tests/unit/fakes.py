@@ -71,9 +71,11 @@ class FakeProjections(ProjectionRepository):
         self, projection: str
     ) -> Mapping[uuid.UUID, model.EvidenceProjection | model.BillingProjection | model.PackProjection]:
         # the names of repositories.PROJECTIONS; any other is a KeyError there too
-        return {"evidence": self.evidence_rows, "billing": self.billing_rows, "pack": self.pack_rows}[
-            projection
+        rows: dict[
+            str, Mapping[uuid.UUID, model.EvidenceProjection | model.BillingProjection | model.PackProjection]
         ]
+        rows = {"evidence": self.evidence_rows, "billing": self.billing_rows, "pack": self.pack_rows}
+        return rows[projection]
 
     async def evidence(self, work_order_id: uuid.UUID) -> model.EvidenceProjection | None:
         return self.evidence_rows.get(work_order_id)

@@ -8,7 +8,7 @@ import pytest
 
 from devstack.testing.fakes import FakeUnitOfWork
 from services.workorders.tests.unit.fakes import TENANT, FakeStore
-from shared.contracts.factory import PackCreated, PackFailed, PackGenerated, ReleaseRecorded
+from shared.contracts.factory import ArtifactRef, PackCreated, PackFailed, PackGenerated, ReleaseRecorded
 from workorders_service.handlers.record_pack_event import PackEvent, RecordPackEvent, record_pack_event
 
 PACK_ID = uuid.UUID("55555555-5555-4555-8555-555555555555")
@@ -73,8 +73,8 @@ async def test_created_projects_the_pack_and_links_it_to_the_work_order(
                 pack_version=2,
                 job_id=JOB_ID,
                 attempts=2,
-                artifacts=[ARTIFACT],
-            ),  # type: ignore[list-item]
+                artifacts=[ArtifactRef.model_validate(ARTIFACT)],
+            ),
             "generated",
             "completed",
             None,
