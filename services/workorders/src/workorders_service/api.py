@@ -32,7 +32,6 @@ from shared.errors import DomainError, IdempotencyKeyReused, ValidationFailed
 from shared.idempotency import IdempotencyStore, StoredResponse
 from shared.validation import (
     MAX_JSON_BYTES,
-    SearchText,
     SnapshotVersion,
     json_issue,
     require_json,
@@ -55,34 +54,35 @@ from workorders_service.domain.errors import (
     WorkOrderNotFound,
 )
 from workorders_service.domain.model import WorkOrder
-from workorders_service.domain.readmodel import pack_state
 from workorders_service.handlers.add_comment import AddComment, add_comment
 from workorders_service.handlers.change_status import ChangeStatus, StatusResult, change_status
+from workorders_service.handlers.check_render import CheckRender, check_render
 from workorders_service.handlers.create_work_order import CreateWorkOrder, create_work_order
 from workorders_service.handlers.export_work_order import ExportWorkOrder, export_work_order
+from workorders_service.handlers.find_work_order import FindWorkOrder, find_work_order
 from workorders_service.handlers.get_work_order import GetWorkOrder, WorkOrderDetail, get_work_order
 from workorders_service.handlers.patch_contract import PatchContract, patch_contract
+from workorders_service.handlers.read_projection_version import (
+    ReadProjectionVersion,
+    read_projection_version,
+)
 from workorders_service.handlers.search_work_orders import SearchWorkOrders, search_work_orders
-from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 from workorders_service.settings import SCHEMA
 from workorders_service.views import (
-    BankType,
     CommentList,
     CommentOut,
     CommentRequest,
     ContractPatchedOut,
     CreateWorkOrderRequest,
-    ReportType,
     SourceType,
     StatusChangedOut,
     StatusPendingOut,
     StatusRequest,
-    TemplateSelector,
     WorkOrderCreatedOut,
     WorkOrderDetailOut,
     WorkOrderExportOut,
+    WorkOrderFilters,
     WorkOrderList,
-    WorkOrderStatus,
     comment_out,
     contract_patched_out,
     created_out,
@@ -140,6 +140,14 @@ def _ensure_visible(principal: Principal, wo: WorkOrder | None, wo_id: uuid.UUID
     return wo
 
 
+def _require_text(field: str, value: str) -> None:
+    """400 ``VALIDATION_FAILED`` for a text that is only white space (the database refuses it too)."""
+    if not value.strip():
+        raise ValidationFailed(
+            f"{field}: must not be blank", details={"issues": [{"path": field, "message": "blank"}]}
+        )
+
+
 def _token(work_order_id: uuid.UUID | str, version: int) -> str:
     return version_token("workorders", "work-order", str(work_order_id), version)
 
@@ -170,7 +178,7 @@ async def _honour_after(
             except ValueError:
                 return None
             async with c.tenant_uow(principal) as uow:
-                return await uow.repo(ProjectionRepository).source_version(projection, wo_id)
+                return await read_projection_version(uow, ReadProjectionVersion(projection, wo_id))
 
         return _get
 
@@ -196,7 +204,7 @@ async def _visible_detail(
 
 async def _work_order(c: ServiceContainer[Any], principal: Principal, wo_id: uuid.UUID) -> WorkOrder | None:
     async with c.tenant_uow(principal) as uow:
-        return await uow.repo(WorkOrderRepository).get(wo_id)
+        return await find_work_order(uow, FindWorkOrder(wo_id))
 
 
 # --- create / list / detail -----------------------------------------------------------------------------
@@ -216,21 +224,11 @@ async def create_work_order_route(
     user_id = require_user(principal)
     if principal.is_portal and body.source_type != SourceType.CHANNEL:
         raise PortalSourceTypeForbidden(body.source_type.value)
-    if not body.bank_name.strip():
-        raise ValidationFailed(
-            "bank_name: must not be blank", details={"issues": [{"path": "bank_name", "message": "blank"}]}
-        )
+    _require_text("bank_name", body.bank_name)
     params = body.model_dump(mode="json")
+    # the body holds exactly what the creator decides; the caller adds tenant and creator
     command = CreateWorkOrder(
-        tenant_id=uuid.UUID(tenant_id),
-        created_by_user_id=uuid_or_none(user_id),
-        source_type=body.source_type.value,
-        source_ref_id=body.source_ref_id,
-        assignment_id=body.assignment_id,
-        report_type=body.report_type.value,
-        bank_name=body.bank_name,
-        bank_type=body.bank_type.value,
-        billing_external_key=body.billing_external_key,
+        tenant_id=uuid.UUID(tenant_id), created_by_user_id=uuid_or_none(user_id), **body.model_dump()
     )
     # a portal user's keys are its own: another user's key never replays their work order to it
     scope = f"create:{tenant_id}" + (f":portal:{user_id}" if principal.is_portal else "")
@@ -253,28 +251,11 @@ async def create_work_order_route(
 
 @router.get("/work-orders", response_model=WorkOrderList, responses=errors(ValidationFailed))
 async def list_work_orders(
-    request: Request,
-    principal: Caller,
-    c: ContainerDep,
-    status: WorkOrderStatus | None = None,
-    report_type: ReportType | None = None,
-    bank_type: BankType | None = None,
-    template_selector: TemplateSelector | None = None,
-    source_type: SourceType | None = None,
-    search: SearchText | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    request: Request, principal: Caller, c: ContainerDep, filters: Annotated[WorkOrderFilters, Query()]
 ) -> WorkOrderList:
     """The tenant's work orders, newest first (the portal sees only its own CHANNEL ones)."""
     await _honour_after(c, principal, request, _wait_s(request))
-    query = SearchWorkOrders(
-        status=status.value if status else None,
-        report_type=report_type.value if report_type else None,
-        bank_type=bank_type.value if bank_type else None,
-        template_selector=template_selector.value if template_selector else None,
-        source_type=source_type.value if source_type else None,
-        search=search,
-        limit=limit,
-    )
+    query = SearchWorkOrders(**filters.model_dump())
     async with c.tenant_uow(principal) as uow:
         summaries = await search_work_orders(uow, query)
     # RLS already hides the others from the portal; never rely on one layer alone
@@ -534,12 +515,7 @@ async def _status_answer(
 
         async def _pack_settled() -> bool | None:
             async with c.tenant_uow(principal) as uow:
-                wo = await uow.repo(WorkOrderRepository).get(wo_id)
-                if wo is None:
-                    return True
-                pack = await uow.repo(ProjectionRepository).pack(wo_id)
-            state = pack_state(wo.pack_baseline_version, pack)
-            return None if state in ("PENDING", None) and wo.status == "READY_FOR_RENDER" else True
+                return await check_render(uow, CheckRender(wo_id)) or None
 
         if not result.noop:
             await wait_until(_pack_settled, timeout_s=remaining)
@@ -578,13 +554,10 @@ async def add_comment_route(
     tenant_id = require_tenant(principal)
     require_user(principal)
     wo_id = _wo_id(work_order_id)
-    if not body.body.strip():
-        raise ValidationFailed(
-            "body: must not be blank", details={"issues": [{"path": "body", "message": "blank"}]}
-        )
+    _require_text("body", body.body)
     command = AddComment(wo_id, principal.user_id, body.comment_type.value, body.body)
     async with c.tenant_uow(principal) as uow:
-        _ensure_visible(principal, await uow.repo(WorkOrderRepository).get(wo_id), wo_id)
+        _ensure_visible(principal, await find_work_order(uow, FindWorkOrder(wo_id)), wo_id)
 
         async def add() -> StoredResponse:
             added = await add_comment(uow, command)

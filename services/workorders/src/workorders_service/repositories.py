@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, func, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, Table, and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +44,17 @@ async def _insert_returning(session: AsyncSession, table: Table, cls: type[R], *
     """Insert one row and return it, as stored, as a typed record."""
     row = (await session.execute(insert(table).values(**values).returning(table))).mappings().one()
     return _record(cls, row)
+
+
+def _newest_snapshot(work_order_id: uuid.UUID | ColumnElement[Any], *columns: Any) -> Select[Any]:
+    """The newest snapshot of a work order (``columns`` of it, or the whole row); ``work_order_id`` may be
+    a column of an outer query."""
+    return (
+        select(*(columns or (contract_snapshots,)))
+        .where(contract_snapshots.c.work_order_id == work_order_id)
+        .order_by(contract_snapshots.c.version.desc())
+        .limit(1)
+    )
 
 
 def _new_row_of(wo: model.WorkOrder) -> dict[str, uuid.UUID]:
@@ -98,17 +108,12 @@ class WorkOrderRepository(Repository):
     async def search(self, criteria: model.WorkOrderSearch) -> list[model.WorkOrderSummary]:
         """Newest first, with the latest snapshot, evidence and comment counts and the projections."""
         w = work_orders
-        latest = (
-            select(
-                contract_snapshots.c.version,
-                contract_snapshots.c.created_at,
-                contract_snapshots.c.derived_json,
-            )
-            .where(contract_snapshots.c.work_order_id == w.c.id)
-            .order_by(contract_snapshots.c.version.desc())
-            .limit(1)
-            .lateral("s")
-        )
+        latest = _newest_snapshot(
+            w.c.id,
+            contract_snapshots.c.version,
+            contract_snapshots.c.created_at,
+            contract_snapshots.c.derived_json,
+        ).lateral("s")
         comment_count = (
             select(func.count()).select_from(comments).where(comments.c.work_order_id == w.c.id)
         ).scalar_subquery()
@@ -183,12 +188,7 @@ class WorkOrderRepository(Repository):
 
     async def latest_snapshot(self, work_order_id: uuid.UUID) -> model.Snapshot | None:
         """The snapshot with the highest version, or ``None``."""
-        return await self._snapshot(
-            select(contract_snapshots)
-            .where(contract_snapshots.c.work_order_id == work_order_id)
-            .order_by(contract_snapshots.c.version.desc())
-            .limit(1)
-        )
+        return await self._snapshot(_newest_snapshot(work_order_id))
 
     async def snapshot_by_version(self, work_order_id: uuid.UUID, version: int) -> model.Snapshot | None:
         """The snapshot of that version, or ``None``."""
@@ -202,50 +202,15 @@ class WorkOrderRepository(Repository):
         row = (await self.session.execute(query)).mappings().first()
         return _record(model.Snapshot, row) if row else None
 
-    async def insert_snapshot(
-        self,
-        wo: model.WorkOrder,
-        *,
-        version: int,
-        contract_json: model.JsonObject,
-        derived_json: model.JsonObject,
-        readiness_json: model.JsonObject,
-        created_by_user_id: uuid.UUID | None,
-    ) -> model.Snapshot:
+    async def insert_snapshot(self, wo: model.WorkOrder, new: model.NewSnapshot) -> model.Snapshot:
         """Insert one snapshot of ``wo`` and return it as stored."""
         return await _insert_returning(
-            self.session,
-            contract_snapshots,
-            model.Snapshot,
-            **_new_row_of(wo),
-            version=version,
-            contract_json=contract_json,
-            derived_json=derived_json,
-            readiness_json=readiness_json,
-            created_by_user_id=created_by_user_id,
+            self.session, contract_snapshots, model.Snapshot, **_new_row_of(wo), **dataclasses.asdict(new)
         )
 
-    async def insert_rules_run(
-        self,
-        wo: model.WorkOrder,
-        *,
-        input_snapshot_id: uuid.UUID,
-        output_snapshot_id: uuid.UUID,
-        ruleset_version: str,
-        warnings: list[model.JsonObject],
-        errors: list[model.JsonObject],
-    ) -> None:
+    async def insert_rules_run(self, wo: model.WorkOrder, run: model.NewRulesRun) -> None:
         """Record one rules-engine run on ``wo``."""
-        await self.session.execute(
-            insert(rules_runs).values(
-                **_new_row_of(wo),
-                input_snapshot_id=input_snapshot_id,
-                output_snapshot_id=output_snapshot_id,
-                ruleset_version=ruleset_version,
-                warnings=warnings,
-                errors=errors,
-            )
-        )
+        await self.session.execute(insert(rules_runs).values(**_new_row_of(wo), **dataclasses.asdict(run)))
 
     async def rules_runs(self, work_order_id: uuid.UUID, *, limit: int = 10) -> list[model.RulesRun]:
         """The newest runs first, each with its snapshots' versions."""
@@ -275,41 +240,32 @@ class WorkOrderRepository(Repository):
     # --- comments -----------------------------------------------------------------------------------------
 
     async def insert_comment(
-        self,
-        *,
-        tenant_id: uuid.UUID,
-        work_order_id: uuid.UUID,
-        comment_type: str,
-        body: str,
-        created_by_user_id: uuid.UUID | None,
-        note_id: str | None = None,
-        created_at: datetime | None = None,
-    ) -> model.Comment | None:
-        """Insert one comment; a system note whose ``note_id`` is already there is skipped (``None``)."""
-        values: dict[str, object] = {
-            "id": uuid.uuid4(),
-            "tenant_id": tenant_id,
-            "work_order_id": work_order_id,
-            "comment_type": comment_type,
-            "body": body,
-            "note_id": note_id,
-            "created_by_user_id": created_by_user_id,
-        }
-        if created_at is not None:
-            values["created_at"] = created_at
-        row = (
-            (
-                await self.session.execute(
-                    insert(comments)
-                    .values(**values)
-                    .on_conflict_do_nothing(index_elements=[comments.c.work_order_id, comments.c.note_id])
-                    .returning(comments)
-                )
-            )
-            .mappings()
-            .first()
+        self, wo: model.WorkOrder, *, comment_type: str, body: str, created_by_user_id: uuid.UUID | None
+    ) -> model.Comment:
+        """Insert one comment on ``wo`` and return it as stored."""
+        return await _insert_returning(
+            self.session,
+            comments,
+            model.Comment,
+            **_new_row_of(wo),
+            comment_type=comment_type,
+            body=body,
+            created_by_user_id=created_by_user_id,
         )
-        return _record(model.Comment, row) if row else None
+
+    async def insert_note(self, wo: model.WorkOrder, note: model.Note) -> bool:
+        """Insert another service's system note (a NOTES comment) once: ``False`` when a note of that
+        ``note_id`` is already on ``wo``."""
+        values = {**_new_row_of(wo), "comment_type": "NOTES", **dataclasses.asdict(note)}
+        if note.created_at is None:
+            del values["created_at"]  # the column's default: the clock time of the insert
+        inserted = await self.session.execute(
+            insert(comments)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[comments.c.work_order_id, comments.c.note_id])
+            .returning(comments.c.id)
+        )
+        return inserted.first() is not None
 
     async def comments(self, work_order_id: uuid.UUID) -> list[model.Comment]:
         """Newest first."""

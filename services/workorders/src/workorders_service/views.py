@@ -8,13 +8,14 @@ billing's acceptance/hold/invoice, pack artifacts and releases) are free-form JS
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.timestamps import iso_utc
-from shared.validation import Key, Name, Text
+from shared.validation import Key, Name, SearchText, Text
 from workorders_service.domain.model import (
     Comment,
     JsonObject,
@@ -35,6 +36,8 @@ from workorders_service.handlers.change_status import StatusResult
 from workorders_service.handlers.export_work_order import WorkOrderExport
 from workorders_service.handlers.get_work_order import WorkOrderDetail
 from workorders_service.handlers.patch_contract import ContractPatched
+
+OutT = TypeVar("OutT", bound=BaseModel)
 
 # --- enums of the requests ------------------------------------------------------------------------------
 
@@ -99,6 +102,18 @@ class CreateWorkOrderRequest(BaseModel):
     bank_name: Annotated[Name, StringConstraints(min_length=1)]
     bank_type: BankType = BankType.OTHER
     billing_external_key: Key | None = None
+
+
+class WorkOrderFilters(BaseModel):
+    """Query of ``GET /work-orders``: filters (absent = any), a bank-name substring or exact id, a limit."""
+
+    status: WorkOrderStatus | None = None
+    report_type: ReportType | None = None
+    bank_type: BankType | None = None
+    template_selector: TemplateSelector | None = None
+    source_type: SourceType | None = None
+    search: SearchText | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
 class StatusRequest(BaseModel):
@@ -368,8 +383,19 @@ class WorkOrderExportOut(BaseModel):
 # --- mapping ------------------------------------------------------------------------------------------------
 
 
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
+def _wire_value(value: object) -> object:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    return value
+
+
+def _on_the_wire(out: type[OutT], record: object, **values: object) -> OutT:
+    """``out`` from the fields of ``record`` it names (ids as strings, instants as ISO-8601 UTC with
+    milliseconds); ``values`` give the fields the record does not hold as they are."""
+    named = {name: _wire_value(getattr(record, name)) for name in out.model_fields if name not in values}
+    return out(**named, **values)
 
 
 def _document(projected: ProjectedWorkOrder) -> JsonObject:
@@ -385,25 +411,14 @@ def work_order_out(projected: ProjectedWorkOrder) -> WorkOrderOut:
 
 def snapshot_out(snapshot: Snapshot) -> SnapshotOut:
     """One snapshot on the wire."""
-    return SnapshotOut(
-        id=str(snapshot.id),
-        version=snapshot.version,
-        contract_json=snapshot.contract_json,
-        derived_json=snapshot.derived_json,
-        readiness_json=snapshot.readiness_json,
-        created_by_user_id=_str_or_none(snapshot.created_by_user_id),
-        created_at=iso_utc(snapshot.created_at),
-    )
+    return _on_the_wire(SnapshotOut, snapshot)
 
 
 def rules_run_out(run: RulesRun) -> RulesRunOut:
     """One rules run on the wire."""
-    return RulesRunOut(
-        id=str(run.id),
-        ruleset_version=run.ruleset_version,
-        warnings=run.warnings,
-        errors=run.errors,
-        created_at=iso_utc(run.created_at),
+    return _on_the_wire(
+        RulesRunOut,
+        run,
         input_snapshot=SnapshotRef(id=str(run.input_snapshot_id), version=run.input_version),
         output_snapshot=SnapshotRef(id=str(run.output_snapshot_id), version=run.output_version),
     )
@@ -411,14 +426,7 @@ def rules_run_out(run: RulesRun) -> RulesRunOut:
 
 def comment_out(comment: Comment) -> CommentOut:
     """One comment on the wire."""
-    return CommentOut(
-        id=str(comment.id),
-        comment_type=comment.comment_type,
-        body=comment.body,
-        created_by_user_id=_str_or_none(comment.created_by_user_id),
-        created_at=iso_utc(comment.created_at),
-        note_id=comment.note_id,
-    )
+    return _on_the_wire(CommentOut, comment)
 
 
 def created_out(wo: WorkOrder) -> WorkOrderCreatedOut:

@@ -82,31 +82,40 @@ def assert_reused(resp: httpx.Response) -> None:
     assert resp.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
+async def sent_twice(
+    gateway: httpx.AsyncClient, db: Query, request: tuple[str, str, str], body: Any, *, other: Any = None
+) -> tuple[httpx.Response, dict[str, int]]:
+    """The first answer to ``body`` sent as ``(method, work order, route)`` under a new key and what it
+    wrote, after checking that sending it again answers the same and that ``other`` parameters under the
+    key answer 409 ``IDEMPOTENCY_KEY_REUSED``, neither writing anything."""
+    method, wo, route = request
+    url, key = f"{WO}/{wo}/{route}", key_header()
+    first = await gateway.request(method, url, json=body, headers=key)
+    after_first = await written(db, wo)
+    assert_same(first, await gateway.request(method, url, json=body, headers=key))
+    assert await written(db, wo) == after_first
+    if other is not None:
+        assert_reused(await gateway.request(method, url, json=other, headers=key))
+        assert await written(db, wo) == after_first
+    return first, after_first
+
+
 class TestContractPatch:
     async def test_replay_answers_the_stored_response_and_writes_nothing(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
         wo = await new_work_order_id(gateway)
-        key = key_header()
-        first = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH, headers=key)
+        first, after_first = await sent_twice(gateway, db, ("PATCH", wo, "contract"), PATCH)
         assert first.status_code == 200, first.text
-        after_first = await written(db, wo)
         assert after_first["snapshots"] == 2 and after_first["snapshot_events"] == 1
-
-        again = await gateway.patch(f"{WO}/{wo}/contract", json=PATCH, headers=key)
-        assert_same(first, again)
-        assert await written(db, wo) == after_first
 
     async def test_other_parameters_are_409_and_write_nothing(
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
         wo = await new_work_order_id(gateway)
-        key = key_header()
-        assert (await gateway.patch(f"{WO}/{wo}/contract", json=PATCH, headers=key)).status_code == 200
-        before = await written(db, wo)
         other = {**PATCH, "patch": {"property": {"address": "Another address"}}}
-        assert_reused(await gateway.patch(f"{WO}/{wo}/contract", json=other, headers=key))
-        assert await written(db, wo) == before
+        first, _ = await sent_twice(gateway, db, ("PATCH", wo, "contract"), PATCH, other=other)
+        assert first.status_code == 200, first.text
         latest = (await gateway.get(f"{WO}/{wo}")).json()["latest_snapshot"]
         assert latest["contract_json"]["property"]["address"] == "Idempotent address"
 
@@ -125,17 +134,12 @@ class TestComments:
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
         wo = await new_work_order_id(gateway)
-        key = key_header()
         body = {"comment_type": "NOTES", "body": "site visit done"}
-        first = await gateway.post(f"{WO}/{wo}/comments", json=body, headers=key)
+        other = {**body, "body": "other text"}
+        first, after_first = await sent_twice(gateway, db, ("POST", wo, "comments"), body, other=other)
         assert first.status_code == 201, first.text
         assert first.json()["body"] == "site visit done"
-        assert_same(first, await gateway.post(f"{WO}/{wo}/comments", json=body, headers=key))
-        assert (await written(db, wo))["comments"] == 1
-
-        assert_reused(
-            await gateway.post(f"{WO}/{wo}/comments", json={**body, "body": "other text"}, headers=key)
-        )
+        assert after_first["comments"] == 1
         listed = (await gateway.get(f"{WO}/{wo}/comments")).json()["items"]
         assert [c["id"] for c in listed] == [first.json()["id"]]
 
@@ -154,32 +158,21 @@ class TestStatus:
         self, gateway: httpx.AsyncClient, db: Query
     ) -> None:
         wo = await new_work_order_id(gateway)
-        key = key_header()
-        body = {"status": "EVIDENCE_PENDING", "note": "collecting"}
-        first = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key)
+        body, other = (
+            {"status": "EVIDENCE_PENDING", "note": "collecting"},
+            {"status": "CANCELLED", "note": "x"},
+        )
+        first, after_first = await sent_twice(gateway, db, ("POST", wo, "status"), body, other=other)
         assert first.status_code == 201, first.text
         assert first.json()["work_order"]["status"] == "EVIDENCE_PENDING"
-        after_first = await written(db, wo)
         assert after_first["status_events"] == 1
-
-        assert_same(first, await gateway.post(f"{WO}/{wo}/status", json=body, headers=key))
-        assert await written(db, wo) == after_first
-
-        assert_reused(
-            await gateway.post(f"{WO}/{wo}/status", json={"status": "CANCELLED", "note": "x"}, headers=key)
-        )
-        assert await written(db, wo) == after_first
         assert (await gateway.get(f"{WO}/{wo}")).json()["work_order"]["status"] == "EVIDENCE_PENDING"
 
     async def test_a_rejection_is_stored_and_replayed(self, gateway: httpx.AsyncClient, db: Query) -> None:
         wo = await new_work_order_id(gateway)
-        key = key_header()
         body = {"status": "READY_FOR_RENDER"}
-        first = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key)
+        first, _ = await sent_twice(gateway, db, ("POST", wo, "status"), body)
         assert first.status_code == 400 and first.json()["code"] == "INVALID_STATUS_TRANSITION", first.text
-        before = await written(db, wo)
-        assert_same(first, await gateway.post(f"{WO}/{wo}/status", json=body, headers=key))
-        assert await written(db, wo) == before
 
     async def test_a_rejected_acceptance_is_replayed_without_a_second_saga(
         self, gateway: httpx.AsyncClient, db: Query
@@ -188,16 +181,10 @@ class TestStatus:
         wo = await new_work_order_id(
             gateway, billing_external_key=f"v1:partner:{uuid.uuid4().int % 10**9 + 10**9}"
         )
-        key = key_header()
         body = {"status": "DATA_PENDING", "note": "accept please"}
-        first = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key)
+        # Without the key the second send would start a second acceptance saga from DRAFT.
+        first, _ = await sent_twice(gateway, db, ("POST", wo, "status"), body)
         assert first.status_code == 409 and first.json()["code"] == "ACCOUNT_NOT_ACTIVE", first.text
-        before = await written(db, wo)
-        assert await status_events_into(db, wo, "DATA_PENDING") == 1
-
-        # Without the key this retry would start a second acceptance saga from DRAFT.
-        assert_same(first, await gateway.post(f"{WO}/{wo}/status", json=body, headers=key))
-        assert await written(db, wo) == before
         assert await status_events_into(db, wo, "DATA_PENDING") == 1
 
     async def test_a_pending_202_is_not_stored_and_the_retry_answers_the_outcome(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devstack.testing.data import VALUATION_CONTRACT_PATCH
 from workorders_service.domain.contract import deep_merge, parse_contract
 from workorders_service.domain.rules import (
     compute_contract,
@@ -18,15 +19,17 @@ from workorders_service.domain.rules import (
     warning_strings,
 )
 
+#: the base contract "SBI-BASE" of vectors.md §A, as written there
+SBI_BASE: dict[str, Any] = {
+    "meta": {"report_type": "VALUATION", "bank_type": "SBI"},
+    "party": {"bank_name": "State Bank of India"},
+    "property": {"address": "Fixture property"},
+}
+
 
 def sbi_base(**extra: dict[str, Any]) -> dict[str, Any]:
-    """SBI-BASE of vectors.md, parsed with defaults, plus extra sections merged in."""
-    raw: dict[str, Any] = {
-        "meta": {"report_type": "VALUATION", "bank_type": "SBI"},
-        "party": {"bank_name": "State Bank of India"},
-        "property": {"address": "Fixture property"},
-    }
-    return parse_contract(deep_merge(raw, extra))
+    """SBI-BASE parsed with defaults, plus extra sections merged in."""
+    return parse_contract(deep_merge(SBI_BASE, extra))
 
 
 def codes(result: dict[str, Any]) -> list[str]:
@@ -121,14 +124,10 @@ class TestVectors:
     @pytest.mark.parametrize(
         ("property_", "valuation_inputs", "sqm", "rates", "values"),
         [
+            # the shared fixture patch is ENG-07's contract (its address aside, which the engine never reads)
             pytest.param(
-                {"address": "Demo site", "land_area": {"value": 1000, "unit": "sqft"}},
-                {
-                    "guideline_rate_input": {"value": 1500, "unit": "sqft"},
-                    "market_rate_input": {"value": 2000, "unit": "sqft"},
-                    "land_value": 2000000,
-                    "building_value": 3000000,
-                },
+                VALUATION_CONTRACT_PATCH["patch"]["property"],
+                VALUATION_CONTRACT_PATCH["patch"]["valuation_inputs"],
                 92.9,
                 (16145.85, 21527.8),
                 (5000000, 4750000, 4000000),

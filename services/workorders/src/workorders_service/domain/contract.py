@@ -62,20 +62,6 @@ __all__ = [
 
 DEFAULT_RULESET_VERSION = "m5.4-v1"
 
-DEFAULT_CONTRACT_JSON: dict[str, Any] = {
-    "meta": {},
-    "party": {},
-    "property": {"floors": []},
-    "valuation_inputs": {},
-    "computed_values": {},
-    "annexures": {
-        "items": [],
-        "image_grouping_default": {"min_images_per_page": 2, "max_images_per_page": 4},
-    },
-    "manual_fields": {},
-    "audit": {},
-}
-
 ReportType = Literal["VALUATION", "DPR", "REVALUATION", "STAGE_PROGRESS"]
 BankType = Literal["SBI", "PSU_GENERIC", "COOP", "AGRI", "OTHER"]
 ValueSlab = Literal["LT_5CR", "GT_5CR", "UNKNOWN"]
@@ -391,6 +377,10 @@ def parse_contract(data: Mapping[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         raise ContractValidationError(_issues(exc)) from None
     return _dump(model)
+
+
+#: the contract with every default and nothing else: what parsing ``{}`` gives, by construction
+DEFAULT_CONTRACT_JSON: dict[str, Any] = _dump(Contract())
 
 
 def default_contract() -> dict[str, Any]:

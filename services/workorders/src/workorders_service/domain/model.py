@@ -60,32 +60,44 @@ class WorkOrder(NewWorkOrder):
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """One contract snapshot (input or output of a rules run)."""
+class NewSnapshot:
+    """What a patch decides of one contract snapshot (input or output of a rules run)."""
 
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    work_order_id: uuid.UUID
     version: int
     contract_json: JsonObject
     derived_json: JsonObject
     readiness_json: JsonObject
     created_by_user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Snapshot(NewSnapshot):
+    """One stored contract snapshot of a work order."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    work_order_id: uuid.UUID
     created_at: datetime
 
 
 @dataclass(frozen=True)
-class RulesRun:
-    """One rules-engine run with the versions of its input and output snapshots."""
+class NewRulesRun:
+    """One rules-engine run: the snapshots it read and wrote, its ruleset and findings."""
 
-    id: uuid.UUID
+    input_snapshot_id: uuid.UUID
+    output_snapshot_id: uuid.UUID
     ruleset_version: str
     warnings: list[JsonObject]
     errors: list[JsonObject]
+
+
+@dataclass(frozen=True)
+class RulesRun(NewRulesRun):
+    """One stored rules-engine run with the versions of its input and output snapshots."""
+
+    id: uuid.UUID
     created_at: datetime
-    input_snapshot_id: uuid.UUID
     input_version: int
-    output_snapshot_id: uuid.UUID
     output_version: int
 
 
@@ -99,6 +111,17 @@ class Comment:
     note_id: str | None
     created_by_user_id: uuid.UUID | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Note:
+    """A system note another service published for a work order's comments (stored once per
+    ``note_id``; without ``created_at`` it takes the insert's clock time)."""
+
+    note_id: str
+    body: str
+    created_by_user_id: uuid.UUID | None
+    created_at: datetime | None
 
 
 @dataclass(frozen=True)

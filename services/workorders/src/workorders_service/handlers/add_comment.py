@@ -35,11 +35,9 @@ async def add_comment(uow: UnitOfWork, command: AddComment) -> CommentAdded:
     repo = uow.repo(WorkOrderRepository)
     wo = await existing_work_order(repo, command.work_order_id)
     comment = await repo.insert_comment(
-        tenant_id=wo.tenant_id,
-        work_order_id=wo.id,
+        wo,
         comment_type=command.comment_type,
         body=command.body,
         created_by_user_id=uuid_or_none(command.user_id),
     )
-    assert comment is not None  # only system notes (with a note_id) can be skipped
     return CommentAdded(comment, wo.version)

@@ -22,6 +22,7 @@ from shared.validation import uuid_or_none
 from workorders_service.domain.errors import (
     AcceptanceNotSettled,
     AcceptanceRejected,
+    SnapshotRequiredForReadyForRender,
 )
 from workorders_service.domain.model import WorkOrder
 from workorders_service.domain.readmodel import (
@@ -69,8 +70,9 @@ async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, Sn
     """Gate of READY_FOR_RENDER (snapshot, readiness, acceptance) and the bundle it freezes."""
     latest = await uow.repo(WorkOrderRepository).latest_snapshot(wo.id)
     wo, readiness = await refresh_readiness(uow, wo)
-    check_ready_for_render(readiness if latest is not None else None)
-    assert latest is not None
+    if latest is None:
+        raise SnapshotRequiredForReadyForRender()
+    check_ready_for_render(readiness)
     if wo.acceptance_status != "ACCEPTED":
         missing = AcceptanceRejected if wo.acceptance_status == "REJECTED" else AcceptanceNotSettled
         raise missing(wo.acceptance_status, wo.acceptance_code)
@@ -120,8 +122,7 @@ async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:
         }
     await repo.update(wo.id, **updates)
     await repo.insert_comment(
-        tenant_id=wo.tenant_id,
-        work_order_id=wo.id,
+        wo,
         comment_type="NOTES",
         body=status_change_comment(current, target, note),
         created_by_user_id=uuid_or_none(command.user_id),

@@ -12,7 +12,7 @@ from shared.timestamps import utc_now_iso
 from shared.validation import uuid_or_none
 from workorders_service.domain.contract import apply_patch, base_contract, parse_contract, parse_patch_request
 from workorders_service.domain.errors import ContractValidationError, InvalidContractPatch, WorkOrderLocked
-from workorders_service.domain.model import JsonObject, RulesRun, Snapshot
+from workorders_service.domain.model import JsonObject, NewRulesRun, NewSnapshot, RulesRun, Snapshot
 from workorders_service.domain.readmodel import compute_readiness
 from workorders_service.domain.rules import compute_contract, warning_strings
 from workorders_service.handlers.common import emit, existing_work_order, refresh_readiness
@@ -103,29 +103,19 @@ async def patch_contract(uow: UnitOfWork, command: PatchContract) -> ContractPat
     )
     actor = uuid_or_none(command.user_id)
     input_snapshot = await repo.insert_snapshot(
-        wo,
-        version=input_version,
-        contract_json=input_contract,
-        derived_json={},
-        readiness_json=_EMPTY_READINESS,
-        created_by_user_id=actor,
+        wo, NewSnapshot(input_version, input_contract, {}, _EMPTY_READINESS, actor)
     )
     output_snapshot = await repo.insert_snapshot(
-        wo,
-        version=output_version,
-        contract_json=output_contract,
-        derived_json=engine["derived"],
-        readiness_json=readiness,
-        created_by_user_id=actor,
+        wo, NewSnapshot(output_version, output_contract, engine["derived"], readiness, actor)
     )
-    await repo.insert_rules_run(
-        wo,
-        input_snapshot_id=input_snapshot.id,
-        output_snapshot_id=output_snapshot.id,
-        ruleset_version=request["ruleset_version"],
-        warnings=engine["warnings"],
-        errors=engine["errors"],
+    run = NewRulesRun(
+        input_snapshot.id,
+        output_snapshot.id,
+        request["ruleset_version"],
+        engine["warnings"],
+        engine["errors"],
     )
+    await repo.insert_rules_run(wo, run)
     out_meta = output_contract["meta"]
     await repo.update(
         wo.id,

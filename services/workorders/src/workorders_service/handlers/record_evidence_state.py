@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from shared.contracts.evidence import EvidenceState
 from shared.db.uow import UnitOfWork
 from shared.validation import uuid_or_none
-from workorders_service.domain.model import EvidenceProjection
+from workorders_service.domain.model import EvidenceProjection, Note
 from workorders_service.handlers.common import lock_work_order, refresh_readiness
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
 
@@ -61,15 +61,8 @@ async def record_evidence_state(uow: UnitOfWork, command: RecordEvidenceState) -
         return
     repo = uow.repo(WorkOrderRepository)
     for note in event.notes:
-        await repo.insert_comment(
-            tenant_id=wo.tenant_id,
-            work_order_id=work_order_id,
-            comment_type="NOTES",
-            body=note.body,
-            created_by_user_id=uuid_or_none(note.created_by_user_id),
-            note_id=note.note_id,
-            created_at=parse_instant(note.created_at),
-        )
+        created_by = uuid_or_none(note.created_by_user_id)
+        await repo.insert_note(wo, Note(note.note_id, note.body, created_by, parse_instant(note.created_at)))
     profile_id = uuid_or_none(event.profile.id) if event.profile else None
     if profile_id != wo.evidence_profile_id:
         await repo.update(work_order_id, evidence_profile_id=profile_id)

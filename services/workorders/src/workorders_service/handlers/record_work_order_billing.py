@@ -65,13 +65,7 @@ async def record_work_order_billing(uow: UnitOfWork, command: RecordWorkOrderBil
     if acceptance.message:
         body += f"\n{acceptance.message}"
     await repo.update(work_order_id, status=previous)
-    await repo.insert_comment(
-        tenant_id=wo.tenant_id,
-        work_order_id=work_order_id,
-        comment_type="NOTES",
-        body=body,
-        created_by_user_id=None,
-    )
+    await repo.insert_comment(wo, comment_type="NOTES", body=body, created_by_user_id=None)
     await emit(
         uow,
         wo,
