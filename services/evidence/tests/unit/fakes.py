@@ -1,0 +1,483 @@
+"""In-memory fakes of the evidence repositories, for the fast handler tests (cosmicpython's fakes).
+
+Each fake subclasses the real repository and overrides exactly the methods the handlers call, with
+the semantics of its SQL: rows are scoped by tenant, missing rows are None, orderings and defaults are
+the repository's, versions only grow. ``for_update`` reads are recorded in ``locked`` so a test can
+tell that a handler held the work order's row lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from devstack.testing.data import OTHER_TENANT, TEST_TENANT
+from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES
+from evidence_service.records import (
+    Document,
+    EvidenceItem,
+    FieldDef,
+    FieldLink,
+    ItemValues,
+    LinkValues,
+    NewDocument,
+    NewWorkOrder,
+    OcrJob,
+    Profile,
+    ProfileItem,
+    SnapshotApplied,
+    WorkOrder,
+)
+from evidence_service.repositories import (
+    DocumentRepository,
+    EvidenceItemRepository,
+    FieldLinkRepository,
+    OcrJobRepository,
+    ProfileRepository,
+    WorkOrderRepository,
+)
+from shared.db.uow import Repository
+
+TENANT: Final = uuid.UUID(TEST_TENANT)
+OTHER: Final = uuid.UUID(OTHER_TENANT)
+
+_EPOCH: Final = datetime(2026, 1, 1, tzinfo=UTC)
+_ticks = itertools.count()
+
+
+def now() -> datetime:
+    """A clock that moves on every call, like ``clock_timestamp()``: rows written later sort later."""
+    return _EPOCH + timedelta(milliseconds=next(_ticks))
+
+
+def _nulls_last(value: int | None) -> tuple[bool, int]:
+    return (value is None, value or 0)
+
+
+class FakeDocuments(DocumentRepository):
+    """Uploaded documents (a deleted document never enters the fake: the SQL hides it)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Document] = {}
+
+    async def add(self, tenant_id: uuid.UUID, document: NewDocument) -> Document:
+        stamp = now()
+        stored = Document(
+            **dataclasses.asdict(document), tenant_id=tenant_id, status="uploaded", created_at=stamp, updated_at=stamp
+        )
+        self.rows[stored.id] = stored
+        return stored
+
+    async def get(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Document | None:
+        found = self.rows.get(document_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    async def by_ids(self, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Document]:
+        wanted = set(ids)
+        return {d.id: d for d in self.rows.values() if d.id in wanted and d.tenant_id == tenant_id}
+
+
+class FakeWorkOrders(WorkOrderRepository):
+    """The work-order projection and the snapshots announced for it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, WorkOrder] = {}
+        self.snapshots: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID, int]] = {}
+        """snapshot id → (tenant, work order, version)."""
+        self.locked: set[uuid.UUID] = set()
+
+    def _mine(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOrder | None:
+        found = self.rows.get(work_order_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    def _update(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, **values: Any) -> None:
+        found = self._mine(tenant_id, work_order_id)
+        if found is not None:
+            self.rows[work_order_id] = dataclasses.replace(found, **values)
+
+    async def get(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, *, for_update: bool = False
+    ) -> WorkOrder | None:
+        found = self._mine(tenant_id, work_order_id)
+        if found is not None and for_update:
+            self.locked.add(work_order_id)
+        return found
+
+    async def add(self, tenant_id: uuid.UUID, work_order: NewWorkOrder) -> bool:
+        if work_order.work_order_id in self.rows:
+            return False
+        self.rows[work_order.work_order_id] = WorkOrder(
+            **dataclasses.asdict(work_order),
+            tenant_id=tenant_id,
+            latest_contract=None,
+            latest_snapshot_id=None,
+            latest_snapshot_version=None,
+            rule_warnings=[],
+            evidence_profile_id=None,
+            profile_chosen_by=None,
+            evidence_version=0,
+        )
+        return True
+
+    async def set_profile(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, profile_id: uuid.UUID, chosen_by: str
+    ) -> None:
+        self._update(tenant_id, work_order_id, evidence_profile_id=profile_id, profile_chosen_by=chosen_by)
+
+    async def set_status(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, status: str) -> None:
+        self._update(tenant_id, work_order_id, status=status)
+
+    async def set_source_version(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, version: int) -> None:
+        self._update(tenant_id, work_order_id, source_version=version)
+
+    async def apply_snapshot(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, snapshot: SnapshotApplied
+    ) -> None:
+        self._update(tenant_id, work_order_id, **dataclasses.asdict(snapshot))
+
+    async def bump_evidence_version(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> int:
+        found = self._mine(tenant_id, work_order_id)
+        if found is None:
+            raise LookupError(f"no work order {work_order_id}")  # scalar_one() of an UPDATE that hit nothing
+        self._update(tenant_id, work_order_id, evidence_version=found.evidence_version + 1)
+        return found.evidence_version + 1
+
+    async def record_snapshot(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, snapshot_id: uuid.UUID, version: int
+    ) -> None:
+        self.snapshots.setdefault(snapshot_id, (tenant_id, work_order_id, version))
+
+    async def source_version(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> int | None:
+        found = self._mine(tenant_id, work_order_id)
+        return None if found is None else found.source_version
+
+    async def snapshot_version(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, snapshot_id: uuid.UUID
+    ) -> int | None:
+        tenant, wo, version = self.snapshots.get(snapshot_id, (None, None, None))
+        return version if (tenant, wo) == (tenant_id, work_order_id) else None
+
+
+class FakeProfiles(ProfileRepository):
+    """Evidence profiles, their items and the field definitions, seeded per tenant on first use."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[uuid.UUID, Profile] = {}
+        self.profile_items: dict[uuid.UUID, list[ProfileItem]] = {}
+        self.defs: dict[uuid.UUID, dict[str, FieldDef]] = {}
+        """tenant → field key → definition."""
+        self.seeded: set[uuid.UUID] = set()
+
+    def add_profile(
+        self, tenant_id: uuid.UUID, seed: Mapping[str, Any], *, profile_id: uuid.UUID | None = None
+    ) -> Profile:
+        """Store a profile shaped like a ``SEED_PROFILES`` entry, with its items."""
+        stamp = now()
+        items = [
+            ProfileItem(id=uuid.uuid4(), created_at=stamp, updated_at=stamp, **item) for item in seed["items"]
+        ]
+        profile = Profile(
+            id=profile_id or uuid.uuid4(),
+            tenant_id=tenant_id,
+            report_type=seed["report_type"],
+            bank_type=seed["bank_type"],
+            value_slab=seed["value_slab"],
+            name=seed["name"],
+            is_default=seed["is_default"],
+            metadata_json=seed["metadata_json"],
+            created_at=stamp,
+            updated_at=stamp,
+            items_count=len(items),
+        )
+        self.profiles[profile.id] = profile
+        self.profile_items[profile.id] = items
+        return profile
+
+    async def ensure_defaults(self, tenant_id: uuid.UUID) -> None:
+        if tenant_id in self.seeded:
+            return
+        defs = self.defs.setdefault(tenant_id, {})
+        for field in SEED_FIELD_DEFS:
+            defs.setdefault(field["field_key"], FieldDef(id=uuid.uuid4(), **field))
+        identities = {(p.tenant_id, p.report_type, p.bank_type, p.value_slab, p.name) for p in self.profiles.values()}
+        for seed in SEED_PROFILES:
+            identity = (tenant_id, seed["report_type"], seed["bank_type"], seed["value_slab"], seed["name"])
+            if identity not in identities:  # ON CONFLICT DO NOTHING
+                self.add_profile(tenant_id, seed)
+        self.seeded.add(tenant_id)
+
+    async def for_report_type(self, tenant_id: uuid.UUID, report_type: str | None = None) -> list[Profile]:
+        found = [
+            p
+            for p in self.profiles.values()
+            if p.tenant_id == tenant_id and (not report_type or p.report_type == report_type)
+        ]
+        return sorted(found, key=lambda p: (not p.is_default, p.name, p.created_at, p.id))
+
+    async def get(self, tenant_id: uuid.UUID, profile_id: uuid.UUID) -> Profile | None:
+        found = self.profiles.get(profile_id)
+        return found if found is not None and found.tenant_id == tenant_id else None
+
+    async def items(self, tenant_id: uuid.UUID, profile_id: uuid.UUID) -> list[ProfileItem]:
+        if await self.get(tenant_id, profile_id) is None:
+            return []
+        return sorted(self.profile_items[profile_id], key=lambda i: (_nulls_last(i.order_hint), i.id))
+
+    async def field_defs(self, tenant_id: uuid.UUID) -> list[FieldDef]:
+        found = self.defs.get(tenant_id, {}).values()
+        return sorted(found, key=lambda f: (not f.required_by_default, f.field_key))
+
+
+class FakeItems(EvidenceItemRepository):
+    """Evidence items, keyed by (tenant, item id)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID], EvidenceItem] = {}
+
+    def of(self, tenant_id: uuid.UUID) -> list[EvidenceItem]:
+        """The tenant's items in insertion order (for assertions)."""
+        return [item for (tenant, _), item in self.rows.items() if tenant == tenant_id]
+
+    async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[EvidenceItem]:
+        found = [item for item in self.of(tenant_id) if item.work_order_id == work_order_id]
+        return sorted(found, key=lambda i: (_nulls_last(i.annexure_order), i.created_at, i.id))
+
+    async def get(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, item_id: uuid.UUID
+    ) -> EvidenceItem | None:
+        found = self.rows.get((tenant_id, item_id))
+        return found if found is not None and found.work_order_id == work_order_id else None
+
+    async def add(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues
+    ) -> None:
+        stamp = now()
+        self.rows[(tenant_id, item_id)] = EvidenceItem(
+            **dataclasses.asdict(values), id=item_id, work_order_id=work_order_id, created_at=stamp, updated_at=stamp
+        )
+
+    async def overwrite(self, tenant_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues) -> None:
+        found = self.rows.get((tenant_id, item_id))
+        if found is not None:
+            self.rows[(tenant_id, item_id)] = dataclasses.replace(
+                found, **dataclasses.asdict(values), updated_at=now()
+            )
+
+    async def set_annexure_order(self, tenant_id: uuid.UUID, item_id: uuid.UUID, order: int) -> None:
+        found = self.rows.get((tenant_id, item_id))
+        if found is not None:
+            self.rows[(tenant_id, item_id)] = dataclasses.replace(found, annexure_order=order, updated_at=now())
+
+
+class FakeLinks(FieldLinkRepository):
+    """Field-evidence links, keyed by (tenant, link id)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID], FieldLink] = {}
+
+    async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[FieldLink]:
+        found = [
+            link for (tenant, _), link in self.rows.items() if tenant == tenant_id and link.work_order_id == work_order_id
+        ]
+        return sorted(found, key=lambda link: (link.created_at, link.id), reverse=True)
+
+    async def get(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, link_id: uuid.UUID) -> FieldLink | None:
+        found = self.rows.get((tenant_id, link_id))
+        return found if found is not None and found.work_order_id == work_order_id else None
+
+    async def by_key(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, field_key: str, evidence_item_id: uuid.UUID
+    ) -> FieldLink | None:
+        for link in await self.of_work_order(tenant_id, work_order_id):
+            if (link.field_key, link.evidence_item_id) == (field_key, evidence_item_id):
+                return link
+        return None
+
+    async def add(
+        self,
+        tenant_id: uuid.UUID,
+        work_order_id: uuid.UUID,
+        link_id: uuid.UUID,
+        values: LinkValues,
+        user_id: uuid.UUID | None,
+    ) -> None:
+        if await self.by_key(tenant_id, work_order_id, values.field_key, values.evidence_item_id):
+            raise ValueError("unique (work_order_id, field_key, evidence_item_id) violated")
+        stamp = now()
+        self.rows[(tenant_id, link_id)] = FieldLink(
+            **dataclasses.asdict(values),
+            id=link_id,
+            work_order_id=work_order_id,
+            created_by_user_id=user_id,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+
+    async def overwrite(self, tenant_id: uuid.UUID, link_id: uuid.UUID, values: LinkValues) -> None:
+        found = self.rows.get((tenant_id, link_id))
+        if found is not None:
+            self.rows[(tenant_id, link_id)] = dataclasses.replace(
+                found, **dataclasses.asdict(values), updated_at=now()
+            )
+
+    async def remove(self, tenant_id: uuid.UUID, link_id: uuid.UUID) -> None:
+        self.rows.pop((tenant_id, link_id), None)
+
+
+class FakeJobs(OcrJobRepository):
+    """OCR jobs."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, OcrJob] = {}
+        self.locked: set[uuid.UUID] = set()
+
+    async def add(
+        self,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        work_order_id: uuid.UUID,
+        evidence_item_id: uuid.UUID,
+        user_id: uuid.UUID | None,
+    ) -> OcrJob:
+        stamp = now()
+        job = OcrJob(
+            id=job_id,
+            tenant_id=tenant_id,
+            work_order_id=work_order_id,
+            evidence_item_id=evidence_item_id,
+            status="QUEUED",
+            requested_at=stamp,
+            finished_at=None,
+            result_json=None,
+            error=None,
+            created_by_user_id=user_id,
+            worker_trace=None,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        self.rows[job_id] = job
+        return job
+
+    async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False) -> OcrJob | None:
+        found = self.rows.get(job_id)
+        if found is None or found.tenant_id != tenant_id:
+            return None
+        if for_update:
+            self.locked.add(job_id)
+        return found
+
+    async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[OcrJob]:
+        found = [j for j in self.rows.values() if j.tenant_id == tenant_id and j.work_order_id == work_order_id]
+        return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)
+
+    async def finish(
+        self,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        *,
+        status: str,
+        result: dict[str, Any] | None,
+        error: str | None,
+        trace: str | None,
+    ) -> None:
+        found = await self.get(tenant_id, job_id)
+        if found is not None:
+            stamp = now()
+            self.rows[job_id] = dataclasses.replace(
+                found,
+                status=status,
+                finished_at=stamp,
+                result_json=result,
+                error=error,
+                worker_trace=trace,
+                updated_at=stamp,
+            )
+
+
+@dataclasses.dataclass
+class Fakes:
+    """One fake of every repository, and builders of the rows a test starts from."""
+
+    documents: FakeDocuments = dataclasses.field(default_factory=FakeDocuments)
+    work_orders: FakeWorkOrders = dataclasses.field(default_factory=FakeWorkOrders)
+    profiles: FakeProfiles = dataclasses.field(default_factory=FakeProfiles)
+    items: FakeItems = dataclasses.field(default_factory=FakeItems)
+    links: FakeLinks = dataclasses.field(default_factory=FakeLinks)
+    jobs: FakeJobs = dataclasses.field(default_factory=FakeJobs)
+
+    def all(self) -> tuple[Repository, ...]:
+        """Every fake, for ``FakeUnitOfWork(*fakes.all())``."""
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+
+    def work_order(self, tenant_id: uuid.UUID, **values: Any) -> WorkOrder:
+        """A projected VALUATION work order of ``tenant_id`` (``values`` override the defaults)."""
+        wo = WorkOrder(
+            **{
+                "work_order_id": uuid.uuid4(),
+                "report_type": "VALUATION",
+                "bank_type": "SBI",
+                "bank_name": "State Bank of India",
+                "value_slab": "LT_5CR",
+                "template_selector": "UNKNOWN",
+                "status": "DATA_PENDING",
+                "source_version": 1,
+                "tenant_id": tenant_id,
+                "latest_contract": None,
+                "latest_snapshot_id": None,
+                "latest_snapshot_version": None,
+                "rule_warnings": [],
+                "evidence_profile_id": None,
+                "profile_chosen_by": None,
+                "evidence_version": 0,
+                **values,
+            }
+        )
+        self.work_orders.rows[wo.work_order_id] = wo
+        return wo
+
+    def item(self, wo: WorkOrder, evidence_type: str = "PHOTO", **values: Any) -> EvidenceItem:
+        """An evidence item of ``wo`` (``values``: its other columns; omitted ones are null)."""
+        columns = {f.name: None for f in dataclasses.fields(ItemValues)}
+        stamp = now()
+        item = EvidenceItem(
+            **{**columns, "evidence_type": evidence_type, **values},
+            id=uuid.uuid4(),
+            work_order_id=wo.work_order_id,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        self.items.rows[(wo.tenant_id, item.id)] = item
+        return item
+
+    def document(self, tenant_id: uuid.UUID, **values: Any) -> Document:
+        """A stored PDF document of ``tenant_id``."""
+        stamp = now()
+        document = Document(
+            **{
+                "classification": None,
+                "sensitivity": None,
+                "source": None,
+                "captured_at": None,
+                "captured_by_employee_id": None,
+                "capture_json": {},
+                "id": uuid.uuid4(),
+                "original_filename": "deed.pdf",
+                "content_type": "application/pdf",
+                "declared_content_type": "application/pdf",
+                "size_bytes": 4,
+                "sha256": "0" * 64,
+                "storage_key": "blobs/deed",
+                "created_by_user_id": None,
+                "tenant_id": tenant_id,
+                "status": "uploaded",
+                "created_at": stamp,
+                "updated_at": stamp,
+                **values,
+            }
+        )
+        self.documents.rows[document.id] = document
+        return document
