@@ -67,7 +67,11 @@ class FakeDocuments(DocumentRepository):
     async def add(self, tenant_id: uuid.UUID, document: NewDocument) -> Document:
         stamp = now()
         stored = Document(
-            **dataclasses.asdict(document), tenant_id=tenant_id, status="uploaded", created_at=stamp, updated_at=stamp
+            **dataclasses.asdict(document),
+            tenant_id=tenant_id,
+            status="uploaded",
+            created_at=stamp,
+            updated_at=stamp,
         )
         self.rows[stored.id] = stored
         return stored
@@ -203,7 +207,9 @@ class FakeProfiles(ProfileRepository):
         defs = self.defs.setdefault(tenant_id, {})
         for field in SEED_FIELD_DEFS:
             defs.setdefault(field["field_key"], FieldDef(id=uuid.uuid4(), **field))
-        identities = {(p.tenant_id, p.report_type, p.bank_type, p.value_slab, p.name) for p in self.profiles.values()}
+        identities = {
+            (p.tenant_id, p.report_type, p.bank_type, p.value_slab, p.name) for p in self.profiles.values()
+        }
         for seed in SEED_PROFILES:
             identity = (tenant_id, seed["report_type"], seed["bank_type"], seed["value_slab"], seed["name"])
             if identity not in identities:  # ON CONFLICT DO NOTHING
@@ -257,7 +263,11 @@ class FakeItems(EvidenceItemRepository):
     ) -> None:
         stamp = now()
         self.rows[(tenant_id, item_id)] = EvidenceItem(
-            **dataclasses.asdict(values), id=item_id, work_order_id=work_order_id, created_at=stamp, updated_at=stamp
+            **dataclasses.asdict(values),
+            id=item_id,
+            work_order_id=work_order_id,
+            created_at=stamp,
+            updated_at=stamp,
         )
 
     async def overwrite(self, tenant_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues) -> None:
@@ -270,7 +280,9 @@ class FakeItems(EvidenceItemRepository):
     async def set_annexure_order(self, tenant_id: uuid.UUID, item_id: uuid.UUID, order: int) -> None:
         found = self.rows.get((tenant_id, item_id))
         if found is not None:
-            self.rows[(tenant_id, item_id)] = dataclasses.replace(found, annexure_order=order, updated_at=now())
+            self.rows[(tenant_id, item_id)] = dataclasses.replace(
+                found, annexure_order=order, updated_at=now()
+            )
 
 
 class FakeLinks(FieldLinkRepository):
@@ -281,11 +293,15 @@ class FakeLinks(FieldLinkRepository):
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[FieldLink]:
         found = [
-            link for (tenant, _), link in self.rows.items() if tenant == tenant_id and link.work_order_id == work_order_id
+            link
+            for (tenant, _), link in self.rows.items()
+            if tenant == tenant_id and link.work_order_id == work_order_id
         ]
         return sorted(found, key=lambda link: (link.created_at, link.id), reverse=True)
 
-    async def get(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, link_id: uuid.UUID) -> FieldLink | None:
+    async def get(
+        self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, link_id: uuid.UUID
+    ) -> FieldLink | None:
         found = self.rows.get((tenant_id, link_id))
         return found if found is not None and found.work_order_id == work_order_id else None
 
@@ -362,7 +378,9 @@ class FakeJobs(OcrJobRepository):
         self.rows[job_id] = job
         return job
 
-    async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False) -> OcrJob | None:
+    async def get(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False
+    ) -> OcrJob | None:
         found = self.rows.get(job_id)
         if found is None or found.tenant_id != tenant_id:
             return None
@@ -371,7 +389,9 @@ class FakeJobs(OcrJobRepository):
         return found
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[OcrJob]:
-        found = [j for j in self.rows.values() if j.tenant_id == tenant_id and j.work_order_id == work_order_id]
+        found = [
+            j for j in self.rows.values() if j.tenant_id == tenant_id and j.work_order_id == work_order_id
+        ]
         return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)
 
     async def finish(

@@ -46,7 +46,9 @@ async def test_a_job_is_queued_and_announced(fakes: Fakes, uow: FakeUnitOfWork, 
     )
     (state,) = uow.events_of(EvidenceState.TYPE)
     assert [job["id"] for job in state["ocr_jobs"]] == [str(queued.job.id)]
-    assert [note["body"] for note in state["notes"]] == [f"OCR enqueued for evidence {item.id} (DOCUMENT/SALE_DEED)"]
+    assert [note["body"] for note in state["notes"]] == [
+        f"OCR enqueued for evidence {item.id} (DOCUMENT/SALE_DEED)"
+    ]
 
 
 @pytest.mark.parametrize("raw_item_id", ["not-a-uuid", str(uuid.uuid4()), "other-work-order"])

@@ -15,7 +15,9 @@ from evidence_service.records import ItemValues, WorkOrder
 from services.evidence.tests.unit.fakes import OTHER, TENANT, Fakes
 from shared.contracts.evidence import EvidenceState
 
-PHOTO = ItemValues("PHOTO", None, None, None, None, None, "demo://p.jpg", None, None, None, {"kind": "exterior"})
+PHOTO = ItemValues(
+    "PHOTO", None, None, None, None, None, "demo://p.jpg", None, None, None, {"kind": "exterior"}
+)
 
 
 def _link(wo: WorkOrder, *items: ItemToLink) -> LinkEvidence:

@@ -16,7 +16,9 @@ async def test_the_first_read_assigns_the_default_profile(fakes: Fakes, uow: Fak
 
     chosen = fakes.work_orders.rows[wo.work_order_id]
     assert (chosen.profile_chosen_by, chosen.evidence_version) == ("auto", 1)
-    assert overview.evidence.profile is not None and overview.evidence.profile.id == chosen.evidence_profile_id
+    assert (
+        overview.evidence.profile is not None and overview.evidence.profile.id == chosen.evidence_profile_id
+    )
     assert overview.evidence.profile.name == "Valuation SBI <5Cr Baseline"
     assert {p.report_type for p in overview.profiles} == {"VALUATION"}
     assert [p.is_default for p in overview.profiles] == [True] * 4
@@ -41,4 +43,3 @@ async def test_a_selected_profile_is_only_read(fakes: Fakes, uow: FakeUnitOfWork
         ["Sale Deed / Title", "RTC / Land Record"],
     )
     assert (fakes.work_orders.rows[wo.work_order_id], uow.published) == (wo, [])
-

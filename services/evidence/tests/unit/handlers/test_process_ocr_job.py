@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,12 @@ async def test_the_job_ends_with_its_outcome_and_a_new_state(
     assert await process_ocr_job(uow, command, engine=OcrEngineSettings(blobs, timeout_s=5)) is True
 
     done = fakes.jobs.rows[job.id]
-    assert (done.status, done.error, done.worker_trace, done.finished_at is not None) == (status, error, "req-1", True)
+    assert (done.status, done.error, done.worker_trace, done.finished_at is not None) == (
+        status,
+        error,
+        "req-1",
+        True,
+    )
     assert done.result_json is not None
     result = done.result_json
     assert (result.get("note"), result.get("extracted_text"), result["request_id"], result["job_id"]) == (
@@ -74,13 +80,16 @@ async def test_a_finished_job_is_left_alone(fakes: Fakes, uow: FakeUnitOfWork, b
     assert (fakes.jobs.rows[job.id], uow.published) == (finished, [])
 
 
-@pytest.mark.parametrize("field", ["job_id", "work_order_id", "evidence_item_id"])
+@pytest.mark.parametrize(
+    "mismatch",
+    [{"job_id": uuid.uuid4()}, {"work_order_id": str(uuid.uuid4())}, {"evidence_item_id": str(uuid.uuid4())}],
+    ids=["job", "work-order", "evidence-item"],
+)
 async def test_a_request_that_does_not_match_its_job_is_retried(
-    fakes: Fakes, uow: FakeUnitOfWork, blobs: BlobStore, field: str
+    fakes: Fakes, uow: FakeUnitOfWork, blobs: BlobStore, mismatch: dict[str, Any]
 ) -> None:
     job, command = await _queued(fakes, None)
-    other = uuid.uuid4()
-    mismatched = dataclasses.replace(command, **{field: other if field == "job_id" else str(other)})
+    mismatched = dataclasses.replace(command, **mismatch)
 
     with pytest.raises(LookupError):
         await process_ocr_job(uow, mismatched, engine=OcrEngineSettings(blobs, timeout_s=5))

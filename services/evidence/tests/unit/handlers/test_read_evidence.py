@@ -24,7 +24,11 @@ async def test_reads_items_documents_and_jobs_of_the_work_order(fakes: Fakes, uo
 
     assert [i.id for i in evidence.items] == [first.id, later.id]
     assert (evidence.document_of(later), evidence.document_of(first)) == (document, None)
-    assert (evidence.jobs, evidence.evidence_version, evidence.work_order_id) == ([job], 4, str(wo.work_order_id))
+    assert (evidence.jobs, evidence.evidence_version, evidence.work_order_id) == (
+        [job],
+        4,
+        str(wo.work_order_id),
+    )
     assert evidence.annexure_order() == {str(first.id): 1, str(later.id): 2}
     assert (uow.published, uow.commits, fakes.work_orders.locked) == ([], 0, set())
 

@@ -32,7 +32,10 @@ def test_evidence_is_frozen_from_ready_for_render_on(fakes: Fakes, status: str) 
     with pytest.raises(WorkOrderLocked) as raised:
         ensure_unlocked(wo)
 
-    assert (raised.value.status, raised.value.details) == (409, {"work_order_id": str(wo.work_order_id), "status": status})
+    assert (raised.value.status, raised.value.details) == (
+        409,
+        {"work_order_id": str(wo.work_order_id), "status": status},
+    )
 
 
 @pytest.mark.parametrize("status", ["DRAFT", "DATA_PENDING", "IN_REVIEW"])
@@ -45,7 +48,10 @@ def test_readiness_reads_the_latest_snapshot_else_the_base_contract(fakes: Fakes
 
     assert base_contract(fakes.work_order(TENANT, latest_contract=snapshot)) == snapshot
     base = base_contract(fakes.work_order(TENANT, bank_type="PSU_GENERIC", bank_name="Canara"))
-    assert (base["meta"], base["party"]) == ({"report_type": "VALUATION", "bank_type": "PSU_GENERIC"}, {"bank_name": "Canara"})
+    assert (base["meta"], base["party"]) == (
+        {"report_type": "VALUATION", "bank_type": "PSU_GENERIC"},
+        {"bank_name": "Canara"},
+    )
 
 
 def test_rule_warnings_become_code_and_message_lines() -> None:
@@ -69,7 +75,9 @@ async def test_another_tenants_work_order_is_not_found(fakes: Fakes, uow: FakeUn
         await locked_work_order(uow, WorkOrderCommand(TEST_TENANT, wo.work_order_id))
 
 
-async def test_publishing_bumps_the_version_and_emits_the_whole_state(fakes: Fakes, uow: FakeUnitOfWork) -> None:
+async def test_publishing_bumps_the_version_and_emits_the_whole_state(
+    fakes: Fakes, uow: FakeUnitOfWork
+) -> None:
     wo = fakes.work_order(TENANT, evidence_version=2)
     item = fakes.item(wo, "DOCUMENT", doc_type="SALE_DEED")
     repos = Repositories.of(uow)
@@ -81,9 +89,17 @@ async def test_publishing_bumps_the_version_and_emits_the_whole_state(fakes: Fak
 
     assert (evidence.evidence_version, fakes.work_orders.rows[wo.work_order_id].evidence_version) == (3, 3)
     (envelope,) = uow.published
-    assert (envelope.aggregate_id, envelope.aggregate_version, envelope.tenant_id) == (str(wo.work_order_id), 3, TEST_TENANT)
+    assert (envelope.aggregate_id, envelope.aggregate_version, envelope.tenant_id) == (
+        str(wo.work_order_id),
+        3,
+        TEST_TENANT,
+    )
     state = EvidenceState.model_validate(envelope.payload)
-    assert (state.evidence_version, [i["id"] for i in state.items], state.profile) == (3, [str(item.id)], None)
+    assert (state.evidence_version, [i["id"] for i in state.items], state.profile) == (
+        3,
+        [str(item.id)],
+        None,
+    )
     assert [(n.note_id, n.created_by_user_id) for n in state.notes] == [(note(3).id, "u-1")]
     assert envelope.payload["readiness"] == evidence.readiness.model_dump()
     assert uow.commits == 0  # only the caller's unit of work commits
@@ -109,6 +125,8 @@ async def test_the_default_profile_follows_bank_and_slab(
     assert TENANT in fakes.profiles.seeded
 
 
-async def test_no_default_profile_for_a_report_type_without_profiles(fakes: Fakes, uow: FakeUnitOfWork) -> None:
+async def test_no_default_profile_for_a_report_type_without_profiles(
+    fakes: Fakes, uow: FakeUnitOfWork
+) -> None:
     assert await choose_default(Repositories.of(uow), fakes.work_order(TENANT, report_type="AUDIT")) is None
     assert uuid.UUID(TEST_TENANT) in fakes.profiles.seeded

@@ -31,7 +31,9 @@ def _upload(data: bytes, filename: str | None = "../deed.pdf") -> UploadDocument
 
 
 @pytest.mark.parametrize(
-    ("data", "content_type"), [(pdf_bytes(("deed",)), "application/pdf"), (_png(), "image/png")], ids=["pdf", "png"]
+    ("data", "content_type"),
+    [(pdf_bytes(("deed",)), "application/pdf"), (_png(), "image/png")],
+    ids=["pdf", "png"],
 )
 async def test_the_bytes_are_stored_with_their_sniffed_type_and_hash(
     fakes: Fakes, uow: FakeUnitOfWork, blobs: BlobStore, data: bytes, content_type: str
@@ -40,7 +42,10 @@ async def test_the_bytes_are_stored_with_their_sniffed_type_and_hash(
 
     assert fakes.documents.rows == {document.id: document}
     assert (document.tenant_id, document.created_by_user_id) == (TENANT, uuid.UUID(TEST_USER))
-    assert (document.content_type, document.declared_content_type) == (content_type, "application/octet-stream")
+    assert (document.content_type, document.declared_content_type) == (
+        content_type,
+        "application/octet-stream",
+    )
     assert (document.sha256, document.size_bytes, document.original_filename) == (
         hashlib.sha256(data).hexdigest(),
         len(data),
@@ -60,5 +65,8 @@ async def test_other_bytes_are_refused_and_nothing_is_stored(
     with pytest.raises(UnsupportedDocumentType) as raised:
         await upload_document(uow, _upload(data), blobs=blobs)
 
-    assert (raised.value.status, raised.value.details["declared_content_type"]) == (415, "application/octet-stream")
+    assert (raised.value.status, raised.value.details["declared_content_type"]) == (
+        415,
+        "application/octet-stream",
+    )
     assert (fakes.documents.rows, blobs.exists(hashlib.sha256(data).hexdigest())) == ({}, False)

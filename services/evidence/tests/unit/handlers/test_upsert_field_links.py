@@ -19,7 +19,7 @@ from evidence_service.domain.errors import (
     SnapshotNotFoundForWorkOrder,
 )
 from evidence_service.handlers.upsert_field_links import FieldLinkChange, UpsertFieldLinks, upsert_field_links
-from evidence_service.records import EvidenceItem, LinkValues, WorkOrder
+from evidence_service.records import EvidenceItem, WorkOrder
 from services.evidence.tests.unit.fakes import TENANT, Fakes
 from shared.contracts.evidence import EvidenceState
 
@@ -73,12 +73,16 @@ async def test_link_refresh_update_and_remove(fakes: Fakes, uow: FakeUnitOfWork,
     assert (fakes.links.rows, len(uow.published)) == ({}, 4)
 
 
-async def test_removing_an_absent_link_changes_nothing(fakes: Fakes, uow: FakeUnitOfWork, wo: WorkOrder) -> None:
+async def test_removing_an_absent_link_changes_nothing(
+    fakes: Fakes, uow: FakeUnitOfWork, wo: WorkOrder
+) -> None:
     assert await _upsert(uow, wo, _change(fakes.item(wo), remove=True)) == []
     assert uow.published == []
 
 
-async def test_a_link_on_an_announced_older_snapshot(fakes: Fakes, uow: FakeUnitOfWork, wo: WorkOrder) -> None:
+async def test_a_link_on_an_announced_older_snapshot(
+    fakes: Fakes, uow: FakeUnitOfWork, wo: WorkOrder
+) -> None:
     older = uuid.uuid4()
     await fakes.work_orders.record_snapshot(TENANT, wo.work_order_id, older, 2)
 
@@ -87,7 +91,9 @@ async def test_a_link_on_an_announced_older_snapshot(fakes: Fakes, uow: FakeUnit
     assert [(link.snapshot_id, link.snapshot_version) for link in fakes.links.rows.values()] == [(older, 2)]
 
 
-async def test_an_update_onto_another_links_key_conflicts(fakes: Fakes, uow: FakeUnitOfWork, wo: WorkOrder) -> None:
+async def test_an_update_onto_another_links_key_conflicts(
+    fakes: Fakes, uow: FakeUnitOfWork, wo: WorkOrder
+) -> None:
     item = fakes.item(wo)
     await _upsert(uow, wo, _change(item, "property.address"), _change(item, "property.land_area"))
     land_area = next(link for link in fakes.links.rows.values() if link.field_key == "property.land_area")
@@ -130,4 +136,7 @@ async def test_links_need_a_contract_snapshot(fakes: Fakes, uow: FakeUnitOfWork)
     with pytest.raises(ContractSnapshotRequiredForFieldEvidenceLinks) as raised:
         await _upsert(uow, wo, _change(fakes.item(wo)))
 
-    assert (raised.value.code, fakes.links.rows) == ("CONTRACT_SNAPSHOT_REQUIRED_FOR_FIELD_EVIDENCE_LINKS", {})
+    assert (raised.value.code, fakes.links.rows) == (
+        "CONTRACT_SNAPSHOT_REQUIRED_FOR_FIELD_EVIDENCE_LINKS",
+        {},
+    )
