@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from evidence_service import tables as t
@@ -50,6 +50,11 @@ def _as_dict(values: Any) -> dict[str, Any]:
     return {f.name: getattr(values, f.name) for f in fields(values)}
 
 
+def _in_request_order(**values: Any) -> dict[str, Any]:
+    # clock_timestamp(), not now(): rows written by one request keep their order in created_at.
+    return {**values, "created_at": func.clock_timestamp(), "updated_at": func.clock_timestamp()}
+
+
 class _Rows(Repository):
     async def _one(self, cls: type[R], query: Select[Any]) -> R | None:
         row = (await self.session.execute(query)).first()
@@ -57,6 +62,14 @@ class _Rows(Repository):
 
     async def _all(self, cls: type[R], query: Select[Any]) -> list[R]:
         return [_record(cls, row) for row in (await self.session.execute(query)).all()]
+
+    async def _touch(self, table: Table, tenant_id: uuid.UUID, row_id: uuid.UUID, **values: Any) -> None:
+        """Set ``values`` on the tenant's row ``row_id`` (``updated_at`` in request order too)."""
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == row_id, table.c.tenant_id == tenant_id)
+            .values(**values, updated_at=func.clock_timestamp())
+        )
 
 
 # ---------------------------------------------------------------------------------------- documents
@@ -269,17 +282,17 @@ class ProfileRepository(_Rows):
         if int(found.items_count) > 0:
             return
         for position, item in enumerate(seed["items"]):
-            # clock_timestamp(): the items of one profile keep their seed order in created_at.
+            columns = {key: item[key] for key in _SEED_ITEM_KEYS}
             await self.session.execute(
                 pg_insert(t.evidence_profile_items)
                 .values(
-                    id=uuid.uuid4(),
-                    tenant_id=tenant_id,
-                    profile_id=found.id,
-                    seed_position=position,
-                    created_at=func.clock_timestamp(),
-                    updated_at=func.clock_timestamp(),
-                    **{key: item[key] for key in _SEED_ITEM_KEYS},
+                    _in_request_order(
+                        id=uuid.uuid4(),
+                        tenant_id=tenant_id,
+                        profile_id=found.id,
+                        seed_position=position,
+                        **columns,
+                    )
                 )
                 .on_conflict_do_nothing(index_elements=["profile_id", "seed_position"])
             )
@@ -365,33 +378,19 @@ class EvidenceItemRepository(_Rows):
     async def add(
         self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues
     ) -> None:
-        """Insert an item; clock_timestamp() keeps the items of one request in request order."""
-        await self.session.execute(
-            insert(t.evidence_items).values(
-                id=item_id,
-                tenant_id=tenant_id,
-                work_order_id=work_order_id,
-                created_at=func.clock_timestamp(),
-                updated_at=func.clock_timestamp(),
-                **_as_dict(values),
-            )
+        """Insert an item (the items of one request keep their order)."""
+        row = _in_request_order(
+            id=item_id, tenant_id=tenant_id, work_order_id=work_order_id, **_as_dict(values)
         )
-
-    async def _set(self, tenant_id: uuid.UUID, item_id: uuid.UUID, **values: Any) -> None:
-        e = t.evidence_items
-        await self.session.execute(
-            update(e)
-            .where(e.c.id == item_id, e.c.tenant_id == tenant_id)
-            .values(**values, updated_at=func.clock_timestamp())
-        )
+        await self.session.execute(insert(t.evidence_items).values(row))
 
     async def overwrite(self, tenant_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues) -> None:
         """Overwrite every mutable column of an item."""
-        await self._set(tenant_id, item_id, **_as_dict(values))
+        await self._touch(t.evidence_items, tenant_id, item_id, **_as_dict(values))
 
     async def set_annexure_order(self, tenant_id: uuid.UUID, item_id: uuid.UUID, order: int) -> None:
         """Move an item in the annexure (nothing else changes)."""
-        await self._set(tenant_id, item_id, annexure_order=order)
+        await self._touch(t.evidence_items, tenant_id, item_id, annexure_order=order)
 
 
 # ----------------------------------------------------------------------------- field-evidence links
@@ -437,27 +436,19 @@ class FieldLinkRepository(_Rows):
         values: LinkValues,
         user_id: uuid.UUID | None,
     ) -> None:
-        """Insert a link (clock_timestamp(): links of one request keep their order)."""
-        await self.session.execute(
-            insert(t.field_evidence_links).values(
-                id=link_id,
-                tenant_id=tenant_id,
-                work_order_id=work_order_id,
-                created_by_user_id=user_id,
-                created_at=func.clock_timestamp(),
-                updated_at=func.clock_timestamp(),
-                **_as_dict(values),
-            )
+        """Insert a link (the links of one request keep their order)."""
+        row = _in_request_order(
+            id=link_id,
+            tenant_id=tenant_id,
+            work_order_id=work_order_id,
+            created_by_user_id=user_id,
+            **_as_dict(values),
         )
+        await self.session.execute(insert(t.field_evidence_links).values(row))
 
     async def overwrite(self, tenant_id: uuid.UUID, link_id: uuid.UUID, values: LinkValues) -> None:
         """Overwrite every mutable column of a link."""
-        f = t.field_evidence_links
-        await self.session.execute(
-            update(f)
-            .where(f.c.id == link_id, f.c.tenant_id == tenant_id)
-            .values(**_as_dict(values), updated_at=func.clock_timestamp())
-        )
+        await self._touch(t.field_evidence_links, tenant_id, link_id, **_as_dict(values))
 
     async def remove(self, tenant_id: uuid.UUID, link_id: uuid.UUID) -> None:
         """Delete a link."""

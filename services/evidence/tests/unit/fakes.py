@@ -13,7 +13,7 @@ import itertools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from devstack.testing.data import OTHER_TENANT, TEST_TENANT
 from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES
@@ -54,35 +54,56 @@ def now() -> datetime:
     return _EPOCH + timedelta(milliseconds=next(_ticks))
 
 
+_NOW_COLUMNS: Final = frozenset({"created_at", "updated_at", "requested_at"})
+R = TypeVar("R")
+
+
+def _row(cls: type[R], **values: Any) -> R:
+    """A new row of ``cls``: ``values``, the time columns at :func:`now`, every other column null."""
+    stamp = now()
+    columns = {f.name: stamp if f.name in _NOW_COLUMNS else None for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{**columns, **values})
+
+
+def _touched(row: R, **values: Any) -> R:
+    """``row`` with ``values`` set and ``updated_at`` moved on, as an UPDATE of the repository does."""
+    return dataclasses.replace(row, **values, updated_at=now())  # type: ignore[type-var]
+
+
 def _nulls_last(value: int | None) -> tuple[bool, int]:
     return (value is None, value or 0)
 
 
-class FakeDocuments(DocumentRepository):
-    """Uploaded documents (a deleted document never enters the fake: the SQL hides it)."""
+class _TenantRows(Generic[R]):
+    """Rows keyed by (tenant, id): another tenant's id finds nothing, as the repositories' queries."""
 
     def __init__(self) -> None:
-        self.rows: dict[uuid.UUID, Document] = {}
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID], R] = {}
+
+    def of(self, tenant_id: uuid.UUID) -> list[R]:
+        """The tenant's rows in the order they were written (for assertions)."""
+        return [row for (tenant, _), row in self.rows.items() if tenant == tenant_id]
+
+    def _touch(self, tenant_id: uuid.UUID, row_id: uuid.UUID, **values: Any) -> None:
+        found = self.rows.get((tenant_id, row_id))
+        if found is not None:
+            self.rows[(tenant_id, row_id)] = _touched(found, **values)
+
+
+class FakeDocuments(_TenantRows[Document], DocumentRepository):
+    """Uploaded documents (a deleted document never enters the fake: the SQL hides it)."""
 
     async def add(self, tenant_id: uuid.UUID, document: NewDocument) -> Document:
-        stamp = now()
-        stored = Document(
-            **dataclasses.asdict(document),
-            tenant_id=tenant_id,
-            status="uploaded",
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        self.rows[stored.id] = stored
+        stored = _row(Document, **dataclasses.asdict(document), tenant_id=tenant_id, status="uploaded")
+        self.rows[(tenant_id, stored.id)] = stored
         return stored
 
     async def get(self, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Document | None:
-        found = self.rows.get(document_id)
-        return found if found is not None and found.tenant_id == tenant_id else None
+        return self.rows.get((tenant_id, document_id))
 
     async def by_ids(self, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Document]:
-        wanted = set(ids)
-        return {d.id: d for d in self.rows.values() if d.id in wanted and d.tenant_id == tenant_id}
+        found = (self.rows.get((tenant_id, document_id)) for document_id in set(ids))
+        return {document.id: document for document in found if document is not None}
 
 
 class FakeWorkOrders(WorkOrderRepository):
@@ -93,6 +114,17 @@ class FakeWorkOrders(WorkOrderRepository):
         self.snapshots: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID, int]] = {}
         """snapshot id → (tenant, work order, version)."""
         self.locked: set[uuid.UUID] = set()
+
+    @staticmethod
+    def projected(tenant_id: uuid.UUID, work_order: NewWorkOrder) -> WorkOrder:
+        """The row a ``created`` event projects (the column defaults for the rest)."""
+        return _row(
+            WorkOrder,
+            **dataclasses.asdict(work_order),
+            tenant_id=tenant_id,
+            rule_warnings=[],
+            evidence_version=0,
+        )
 
     def _mine(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOrder | None:
         found = self.rows.get(work_order_id)
@@ -114,17 +146,7 @@ class FakeWorkOrders(WorkOrderRepository):
     async def add(self, tenant_id: uuid.UUID, work_order: NewWorkOrder) -> bool:
         if work_order.work_order_id in self.rows:
             return False
-        self.rows[work_order.work_order_id] = WorkOrder(
-            **dataclasses.asdict(work_order),
-            tenant_id=tenant_id,
-            latest_contract=None,
-            latest_snapshot_id=None,
-            latest_snapshot_version=None,
-            rule_warnings=[],
-            evidence_profile_id=None,
-            profile_chosen_by=None,
-            evidence_version=0,
-        )
+        self.rows[work_order.work_order_id] = self.projected(tenant_id, work_order)
         return True
 
     async def set_profile(
@@ -176,25 +198,18 @@ class FakeProfiles(ProfileRepository):
         """tenant → field key → definition."""
         self.seeded: set[uuid.UUID] = set()
 
-    def add_profile(
-        self, tenant_id: uuid.UUID, seed: Mapping[str, Any], *, profile_id: uuid.UUID | None = None
-    ) -> Profile:
+    def add_profile(self, tenant_id: uuid.UUID, seed: Mapping[str, Any]) -> Profile:
         """Store a profile shaped like a ``SEED_PROFILES`` entry, with its items."""
-        stamp = now()
-        items = [
-            ProfileItem(id=uuid.uuid4(), created_at=stamp, updated_at=stamp, **item) for item in seed["items"]
-        ]
-        profile = Profile(
-            id=profile_id or uuid.uuid4(),
+        items = [_row(ProfileItem, id=uuid.uuid4(), **item) for item in seed["items"]]
+        identity = {
+            key: seed[key] for key in ("report_type", "bank_type", "value_slab", "name", "is_default")
+        }
+        profile = _row(
+            Profile,
+            **identity,
+            id=uuid.uuid4(),
             tenant_id=tenant_id,
-            report_type=seed["report_type"],
-            bank_type=seed["bank_type"],
-            value_slab=seed["value_slab"],
-            name=seed["name"],
-            is_default=seed["is_default"],
             metadata_json=seed["metadata_json"],
-            created_at=stamp,
-            updated_at=stamp,
             items_count=len(items),
         )
         self.profiles[profile.id] = profile
@@ -238,15 +253,8 @@ class FakeProfiles(ProfileRepository):
         return sorted(found, key=lambda f: (not f.required_by_default, f.field_key))
 
 
-class FakeItems(EvidenceItemRepository):
-    """Evidence items, keyed by (tenant, item id)."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[uuid.UUID, uuid.UUID], EvidenceItem] = {}
-
-    def of(self, tenant_id: uuid.UUID) -> list[EvidenceItem]:
-        """The tenant's items in insertion order (for assertions)."""
-        return [item for (tenant, _), item in self.rows.items() if tenant == tenant_id]
+class FakeItems(_TenantRows[EvidenceItem], EvidenceItemRepository):
+    """Evidence items."""
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[EvidenceItem]:
         found = [item for item in self.of(tenant_id) if item.work_order_id == work_order_id]
@@ -261,42 +269,21 @@ class FakeItems(EvidenceItemRepository):
     async def add(
         self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues
     ) -> None:
-        stamp = now()
-        self.rows[(tenant_id, item_id)] = EvidenceItem(
-            **dataclasses.asdict(values),
-            id=item_id,
-            work_order_id=work_order_id,
-            created_at=stamp,
-            updated_at=stamp,
-        )
+        item = _row(EvidenceItem, **dataclasses.asdict(values), id=item_id, work_order_id=work_order_id)
+        self.rows[(tenant_id, item_id)] = item
 
     async def overwrite(self, tenant_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues) -> None:
-        found = self.rows.get((tenant_id, item_id))
-        if found is not None:
-            self.rows[(tenant_id, item_id)] = dataclasses.replace(
-                found, **dataclasses.asdict(values), updated_at=now()
-            )
+        self._touch(tenant_id, item_id, **dataclasses.asdict(values))
 
     async def set_annexure_order(self, tenant_id: uuid.UUID, item_id: uuid.UUID, order: int) -> None:
-        found = self.rows.get((tenant_id, item_id))
-        if found is not None:
-            self.rows[(tenant_id, item_id)] = dataclasses.replace(
-                found, annexure_order=order, updated_at=now()
-            )
+        self._touch(tenant_id, item_id, annexure_order=order)
 
 
-class FakeLinks(FieldLinkRepository):
-    """Field-evidence links, keyed by (tenant, link id)."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[uuid.UUID, uuid.UUID], FieldLink] = {}
+class FakeLinks(_TenantRows[FieldLink], FieldLinkRepository):
+    """Field-evidence links."""
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[FieldLink]:
-        found = [
-            link
-            for (tenant, _), link in self.rows.items()
-            if tenant == tenant_id and link.work_order_id == work_order_id
-        ]
+        found = [link for link in self.of(tenant_id) if link.work_order_id == work_order_id]
         return sorted(found, key=lambda link: (link.created_at, link.id), reverse=True)
 
     async def get(
@@ -323,32 +310,26 @@ class FakeLinks(FieldLinkRepository):
     ) -> None:
         if await self.by_key(tenant_id, work_order_id, values.field_key, values.evidence_item_id):
             raise ValueError("unique (work_order_id, field_key, evidence_item_id) violated")
-        stamp = now()
-        self.rows[(tenant_id, link_id)] = FieldLink(
+        self.rows[(tenant_id, link_id)] = _row(
+            FieldLink,
             **dataclasses.asdict(values),
             id=link_id,
             work_order_id=work_order_id,
             created_by_user_id=user_id,
-            created_at=stamp,
-            updated_at=stamp,
         )
 
     async def overwrite(self, tenant_id: uuid.UUID, link_id: uuid.UUID, values: LinkValues) -> None:
-        found = self.rows.get((tenant_id, link_id))
-        if found is not None:
-            self.rows[(tenant_id, link_id)] = dataclasses.replace(
-                found, **dataclasses.asdict(values), updated_at=now()
-            )
+        self._touch(tenant_id, link_id, **dataclasses.asdict(values))
 
     async def remove(self, tenant_id: uuid.UUID, link_id: uuid.UUID) -> None:
         self.rows.pop((tenant_id, link_id), None)
 
 
-class FakeJobs(OcrJobRepository):
+class FakeJobs(_TenantRows[OcrJob], OcrJobRepository):
     """OCR jobs."""
 
     def __init__(self) -> None:
-        self.rows: dict[uuid.UUID, OcrJob] = {}
+        super().__init__()
         self.locked: set[uuid.UUID] = set()
 
     async def add(
@@ -359,39 +340,28 @@ class FakeJobs(OcrJobRepository):
         evidence_item_id: uuid.UUID,
         user_id: uuid.UUID | None,
     ) -> OcrJob:
-        stamp = now()
-        job = OcrJob(
+        job = _row(
+            OcrJob,
             id=job_id,
             tenant_id=tenant_id,
             work_order_id=work_order_id,
             evidence_item_id=evidence_item_id,
             status="QUEUED",
-            requested_at=stamp,
-            finished_at=None,
-            result_json=None,
-            error=None,
             created_by_user_id=user_id,
-            worker_trace=None,
-            created_at=stamp,
-            updated_at=stamp,
         )
-        self.rows[job_id] = job
+        self.rows[(tenant_id, job_id)] = job
         return job
 
     async def get(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False
     ) -> OcrJob | None:
-        found = self.rows.get(job_id)
-        if found is None or found.tenant_id != tenant_id:
-            return None
-        if for_update:
+        found = self.rows.get((tenant_id, job_id))
+        if found is not None and for_update:
             self.locked.add(job_id)
         return found
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[OcrJob]:
-        found = [
-            j for j in self.rows.values() if j.tenant_id == tenant_id and j.work_order_id == work_order_id
-        ]
+        found = [job for job in self.of(tenant_id) if job.work_order_id == work_order_id]
         return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)
 
     async def finish(
@@ -404,18 +374,13 @@ class FakeJobs(OcrJobRepository):
         error: str | None,
         trace: str | None,
     ) -> None:
-        found = await self.get(tenant_id, job_id)
-        if found is not None:
-            stamp = now()
-            self.rows[job_id] = dataclasses.replace(
-                found,
-                status=status,
-                finished_at=stamp,
-                result_json=result,
-                error=error,
-                worker_trace=trace,
-                updated_at=stamp,
-            )
+        outcome = {"status": status, "result_json": result, "error": error, "worker_trace": trace}
+        self._touch(tenant_id, job_id, **outcome, finished_at=now())
+
+
+_NEW_WORK_ORDER: Final = NewWorkOrder(
+    uuid.UUID(int=0), "VALUATION", "SBI", "State Bank of India", "LT_5CR", "UNKNOWN", "DATA_PENDING", 1
+)
 
 
 @dataclasses.dataclass
@@ -434,70 +399,28 @@ class Fakes:
         return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
 
     def work_order(self, tenant_id: uuid.UUID, **values: Any) -> WorkOrder:
-        """A projected VALUATION work order of ``tenant_id`` (``values`` override the defaults)."""
-        wo = WorkOrder(
-            **{
-                "work_order_id": uuid.uuid4(),
-                "report_type": "VALUATION",
-                "bank_type": "SBI",
-                "bank_name": "State Bank of India",
-                "value_slab": "LT_5CR",
-                "template_selector": "UNKNOWN",
-                "status": "DATA_PENDING",
-                "source_version": 1,
-                "tenant_id": tenant_id,
-                "latest_contract": None,
-                "latest_snapshot_id": None,
-                "latest_snapshot_version": None,
-                "rule_warnings": [],
-                "evidence_profile_id": None,
-                "profile_chosen_by": None,
-                "evidence_version": 0,
-                **values,
-            }
-        )
+        """A projected VALUATION work order of an SBI branch (``values`` override any column)."""
+        created = dataclasses.replace(_NEW_WORK_ORDER, work_order_id=uuid.uuid4())
+        wo = dataclasses.replace(self.work_orders.projected(tenant_id, created), **values)
         self.work_orders.rows[wo.work_order_id] = wo
         return wo
 
     def item(self, wo: WorkOrder, evidence_type: str = "PHOTO", **values: Any) -> EvidenceItem:
         """An evidence item of ``wo`` (``values``: its other columns; omitted ones are null)."""
-        columns = {f.name: None for f in dataclasses.fields(ItemValues)}
-        stamp = now()
-        item = EvidenceItem(
-            **{**columns, "evidence_type": evidence_type, **values},
+        item = _row(
+            EvidenceItem,
+            evidence_type=evidence_type,
             id=uuid.uuid4(),
             work_order_id=wo.work_order_id,
-            created_at=stamp,
-            updated_at=stamp,
+            **values,
         )
         self.items.rows[(wo.tenant_id, item.id)] = item
         return item
 
     def document(self, tenant_id: uuid.UUID, **values: Any) -> Document:
-        """A stored PDF document of ``tenant_id``."""
-        stamp = now()
-        document = Document(
-            **{
-                "classification": None,
-                "sensitivity": None,
-                "source": None,
-                "captured_at": None,
-                "captured_by_employee_id": None,
-                "capture_json": {},
-                "id": uuid.uuid4(),
-                "original_filename": "deed.pdf",
-                "content_type": "application/pdf",
-                "declared_content_type": "application/pdf",
-                "size_bytes": 4,
-                "sha256": "0" * 64,
-                "storage_key": "blobs/deed",
-                "created_by_user_id": None,
-                "tenant_id": tenant_id,
-                "status": "uploaded",
-                "created_at": stamp,
-                "updated_at": stamp,
-                **values,
-            }
-        )
-        self.documents.rows[document.id] = document
+        """A stored PDF document of ``tenant_id`` (``values`` override any column)."""
+        pdf = {"original_filename": "deed.pdf", "content_type": "application/pdf", "size_bytes": 4}
+        stored = {"sha256": "0" * 64, "storage_key": "blobs/deed", "capture_json": {}, "status": "uploaded"}
+        document = _row(Document, id=uuid.uuid4(), tenant_id=tenant_id, **{**pdf, **stored, **values})
+        self.documents.rows[(tenant_id, document.id)] = document
         return document

@@ -22,7 +22,7 @@ async def test_a_job_is_queued_and_announced(fakes: Fakes, uow: FakeUnitOfWork, 
 
     queued = await enqueue_ocr(uow, EnqueueOcr(TEST_TENANT, wo.work_order_id, str(item.id), TEST_USER))
 
-    assert fakes.jobs.rows == {queued.job.id: queued.job}
+    assert fakes.jobs.of(TENANT) == [queued.job]
     assert (queued.job.status, queued.job.evidence_item_id, queued.job.created_by_user_id) == (
         "QUEUED",
         item.id,

@@ -52,7 +52,7 @@ async def test_the_job_ends_with_its_outcome_and_a_new_state(
 
     assert await process_ocr_job(uow, command, engine=OcrEngineSettings(blobs, timeout_s=5)) is True
 
-    done = fakes.jobs.rows[job.id]
+    done = fakes.jobs.rows[(TENANT, job.id)]
     assert (done.status, done.error, done.worker_trace, done.finished_at is not None) == (
         status,
         error,
@@ -74,10 +74,10 @@ async def test_the_job_ends_with_its_outcome_and_a_new_state(
 
 async def test_a_finished_job_is_left_alone(fakes: Fakes, uow: FakeUnitOfWork, blobs: BlobStore) -> None:
     job, command = await _queued(fakes, None)
-    fakes.jobs.rows[job.id] = finished = dataclasses.replace(job, status="DONE")
+    fakes.jobs.rows[(TENANT, job.id)] = finished = dataclasses.replace(job, status="DONE")
 
     assert await process_ocr_job(uow, command, engine=OcrEngineSettings(blobs, timeout_s=5)) is False
-    assert (fakes.jobs.rows[job.id], uow.published) == (finished, [])
+    assert (fakes.jobs.rows[(TENANT, job.id)], uow.published) == (finished, [])
 
 
 @pytest.mark.parametrize(
@@ -94,4 +94,4 @@ async def test_a_request_that_does_not_match_its_job_is_retried(
     with pytest.raises(LookupError):
         await process_ocr_job(uow, mismatched, engine=OcrEngineSettings(blobs, timeout_s=5))
 
-    assert (fakes.jobs.rows[job.id], uow.published) == (job, [])
+    assert (fakes.jobs.rows[(TENANT, job.id)], uow.published) == (job, [])

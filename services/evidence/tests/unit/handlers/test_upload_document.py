@@ -40,7 +40,7 @@ async def test_the_bytes_are_stored_with_their_sniffed_type_and_hash(
 ) -> None:
     document = await upload_document(uow, _upload(data), blobs=blobs)
 
-    assert fakes.documents.rows == {document.id: document}
+    assert fakes.documents.of(TENANT) == [document]
     assert (document.tenant_id, document.created_by_user_id) == (TENANT, uuid.UUID(TEST_USER))
     assert (document.content_type, document.declared_content_type) == (
         content_type,
