@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 V = TypeVar("V")
 
@@ -144,8 +144,19 @@ class FieldDef:
     metadata_json: dict[str, Any] | None
 
 
+class _Values:
+    """The mutable columns of a row, to compare a stored row with a write (``XValues.of(row)``)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row: object) -> Self:
+        """The mutable columns of ``row``."""
+        return project(cls, row)
+
+
 @dataclass(frozen=True, slots=True)
-class ItemValues:
+class ItemValues(_Values):
     """Every mutable column of an evidence item (domain.md §1.6: omitted fields become null)."""
 
     evidence_type: str
@@ -170,13 +181,9 @@ class EvidenceItem(ItemValues):
     created_at: datetime
     updated_at: datetime
 
-    def values(self) -> ItemValues:
-        """The mutable columns, to compare with an overwrite."""
-        return project(ItemValues, self)
-
 
 @dataclass(frozen=True, slots=True)
-class LinkValues:
+class LinkValues(_Values):
     """Every mutable column of a field-evidence link (links made before snapshots have none)."""
 
     field_key: str
@@ -196,10 +203,6 @@ class FieldLink(LinkValues):
     created_by_user_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
-
-    def values(self) -> LinkValues:
-        """The mutable columns, to compare with an update."""
-        return project(LinkValues, self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import itertools
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from devstack.testing.data import OTHER_TENANT, TEST_TENANT
 from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES
@@ -84,10 +84,29 @@ class _TenantRows(Generic[R]):
         """The tenant's rows in the order they were written (for assertions)."""
         return [row for (tenant, _), row in self.rows.items() if tenant == tenant_id]
 
-    def _touch(self, tenant_id: uuid.UUID, row_id: uuid.UUID, **values: Any) -> None:
+    def _change(self, tenant_id: uuid.UUID, row_id: uuid.UUID, **values: Any) -> None:
         found = self.rows.get((tenant_id, row_id))
         if found is not None:
             self.rows[(tenant_id, row_id)] = _touched(found, **values)
+
+
+class _OfWorkOrder(Protocol):
+    @property
+    def work_order_id(self) -> uuid.UUID: ...
+
+
+W = TypeVar("W", bound=_OfWorkOrder)
+
+
+class _WorkOrderRows(_TenantRows[W]):
+    """Rows of the tenant's work orders: an id of another work order finds nothing either."""
+
+    def _find(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, row_id: uuid.UUID) -> W | None:
+        found = self.rows.get((tenant_id, row_id))
+        return found if found is not None and found.work_order_id == work_order_id else None
+
+    def _of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[W]:
+        return [row for row in self.of(tenant_id) if row.work_order_id == work_order_id]
 
 
 class FakeDocuments(_TenantRows[Document], DocumentRepository):
@@ -253,18 +272,19 @@ class FakeProfiles(ProfileRepository):
         return sorted(found, key=lambda f: (not f.required_by_default, f.field_key))
 
 
-class FakeItems(_TenantRows[EvidenceItem], EvidenceItemRepository):
+class FakeItems(_WorkOrderRows[EvidenceItem], EvidenceItemRepository):
     """Evidence items."""
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[EvidenceItem]:
-        found = [item for item in self.of(tenant_id) if item.work_order_id == work_order_id]
-        return sorted(found, key=lambda i: (_nulls_last(i.annexure_order), i.created_at, i.id))
+        return sorted(
+            self._of_work_order(tenant_id, work_order_id),
+            key=lambda i: (_nulls_last(i.annexure_order), i.created_at, i.id),
+        )
 
     async def get(
         self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, item_id: uuid.UUID
     ) -> EvidenceItem | None:
-        found = self.rows.get((tenant_id, item_id))
-        return found if found is not None and found.work_order_id == work_order_id else None
+        return self._find(tenant_id, work_order_id, item_id)
 
     async def add(
         self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues
@@ -273,24 +293,26 @@ class FakeItems(_TenantRows[EvidenceItem], EvidenceItemRepository):
         self.rows[(tenant_id, item_id)] = item
 
     async def overwrite(self, tenant_id: uuid.UUID, item_id: uuid.UUID, values: ItemValues) -> None:
-        self._touch(tenant_id, item_id, **dataclasses.asdict(values))
+        self._change(tenant_id, item_id, **dataclasses.asdict(values))
 
     async def set_annexure_order(self, tenant_id: uuid.UUID, item_id: uuid.UUID, order: int) -> None:
-        self._touch(tenant_id, item_id, annexure_order=order)
+        self._change(tenant_id, item_id, annexure_order=order)
 
 
-class FakeLinks(_TenantRows[FieldLink], FieldLinkRepository):
+class FakeLinks(_WorkOrderRows[FieldLink], FieldLinkRepository):
     """Field-evidence links."""
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[FieldLink]:
-        found = [link for link in self.of(tenant_id) if link.work_order_id == work_order_id]
-        return sorted(found, key=lambda link: (link.created_at, link.id), reverse=True)
+        return sorted(
+            self._of_work_order(tenant_id, work_order_id),
+            key=lambda link: (link.created_at, link.id),
+            reverse=True,
+        )
 
     async def get(
         self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, link_id: uuid.UUID
     ) -> FieldLink | None:
-        found = self.rows.get((tenant_id, link_id))
-        return found if found is not None and found.work_order_id == work_order_id else None
+        return self._find(tenant_id, work_order_id, link_id)
 
     async def by_key(
         self, tenant_id: uuid.UUID, work_order_id: uuid.UUID, field_key: str, evidence_item_id: uuid.UUID
@@ -319,13 +341,13 @@ class FakeLinks(_TenantRows[FieldLink], FieldLinkRepository):
         )
 
     async def overwrite(self, tenant_id: uuid.UUID, link_id: uuid.UUID, values: LinkValues) -> None:
-        self._touch(tenant_id, link_id, **dataclasses.asdict(values))
+        self._change(tenant_id, link_id, **dataclasses.asdict(values))
 
     async def remove(self, tenant_id: uuid.UUID, link_id: uuid.UUID) -> None:
         self.rows.pop((tenant_id, link_id), None)
 
 
-class FakeJobs(_TenantRows[OcrJob], OcrJobRepository):
+class FakeJobs(_WorkOrderRows[OcrJob], OcrJobRepository):
     """OCR jobs."""
 
     def __init__(self) -> None:
@@ -361,8 +383,9 @@ class FakeJobs(_TenantRows[OcrJob], OcrJobRepository):
         return found
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[OcrJob]:
-        found = [job for job in self.of(tenant_id) if job.work_order_id == work_order_id]
-        return sorted(found, key=lambda j: (j.created_at, j.id), reverse=True)
+        return sorted(
+            self._of_work_order(tenant_id, work_order_id), key=lambda j: (j.created_at, j.id), reverse=True
+        )
 
     async def finish(
         self,
@@ -375,7 +398,7 @@ class FakeJobs(_TenantRows[OcrJob], OcrJobRepository):
         trace: str | None,
     ) -> None:
         outcome = {"status": status, "result_json": result, "error": error, "worker_trace": trace}
-        self._touch(tenant_id, job_id, **outcome, finished_at=now())
+        self._change(tenant_id, job_id, **outcome, finished_at=now())
 
 
 _NEW_WORK_ORDER: Final = NewWorkOrder(

@@ -57,7 +57,7 @@ async def link_evidence(uow: UnitOfWork, command: LinkEvidence) -> WorkOrderEvid
         if existing is None:
             raise EvidenceItemNotFound(f"repogen evidence item {item.id} not found")
         # Re-sending an item unchanged (a retried request) changes nothing and emits nothing.
-        if existing.values() != item.values:
+        if ItemValues.of(existing) != item.values:
             await repos.items.overwrite(tenant, existing.id, item.values)
             changed = True
     if changed:

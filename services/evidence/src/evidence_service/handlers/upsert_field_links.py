@@ -102,7 +102,7 @@ async def _upsert(
     if existing is None:
         await repos.links.add(tenant, wo_id, uuid.uuid4(), values, user)
         return field_link_line(FieldLinkAction.LINKED, field_key, str(evidence_id), snapshot_version)
-    if existing.values() != values:
+    if LinkValues.of(existing) != values:
         await repos.links.overwrite(tenant, existing.id, values)
         return field_link_line(action, field_key, str(evidence_id), snapshot_version)
     return None  # an identical link again (a retried request): no line, no note, no event

@@ -10,6 +10,7 @@ from devstack.testing.data import TEST_TENANT, TEST_USER
 from devstack.testing.fakes import FakeUnitOfWork
 from evidence_service.domain.errors import WorkOrderLocked
 from evidence_service.handlers.auto_order_annexure import AutoOrderAnnexure, auto_order_annexure
+from evidence_service.records import ItemValues
 from services.evidence.tests.unit.fakes import TENANT, Fakes
 from shared.contracts.evidence import EvidenceState
 
@@ -27,7 +28,7 @@ async def test_items_are_ordered_once_and_nothing_else_changes(fakes: Fakes, uow
     expected = {str(exterior.id): 1, str(interior.id): 2, str(deed.id): 3}
     assert (first.order, first.changed, second.order, second.changed) == (expected, True, expected, False)
     stored = {item.id: item for item in fakes.items.of(TENANT)}
-    assert stored[deed.id].values() == dataclasses.replace(deed.values(), annexure_order=3)
+    assert ItemValues.of(stored[deed.id]) == dataclasses.replace(ItemValues.of(deed), annexure_order=3)
     assert [state["annexure_order"] for state in uow.events_of(EvidenceState.TYPE)] == [expected]
     assert second.evidence.annexure_order() == expected
 

@@ -31,8 +31,8 @@ async def test_new_items_are_created_and_published_once(fakes: Fakes, uow: FakeU
 
     evidence = await link_evidence(uow, _link(wo, ItemToLink(None, PHOTO), ItemToLink(None, deed)))
 
-    assert [item.values() for item in fakes.items.of(TENANT)] == [PHOTO, deed]
-    assert [item.values() for item in evidence.items] == [PHOTO, deed]
+    assert [ItemValues.of(item) for item in fakes.items.of(TENANT)] == [PHOTO, deed]
+    assert [ItemValues.of(item) for item in evidence.items] == [PHOTO, deed]
     (state,) = uow.events_of(EvidenceState.TYPE)
     assert (state["evidence_version"], len(state["items"])) == (1, 2)
     assert fakes.work_orders.locked == {wo.work_order_id}
@@ -47,7 +47,7 @@ async def test_an_overwrite_replaces_every_column_and_a_resend_changes_nothing(
     await link_evidence(uow, _link(wo, ItemToLink(existing.id, PHOTO)))
     await link_evidence(uow, _link(wo, ItemToLink(existing.id, PHOTO)))
 
-    assert [item.values() for item in fakes.items.of(TENANT)] == [PHOTO]
+    assert [ItemValues.of(item) for item in fakes.items.of(TENANT)] == [PHOTO]
     assert [state["evidence_version"] for state in uow.events_of(EvidenceState.TYPE)] == [1]
 
 
