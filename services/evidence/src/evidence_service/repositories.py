@@ -238,7 +238,7 @@ class ProfileRepository(_Rows):
         for field in SEED_FIELD_DEFS:
             await self.session.execute(
                 pg_insert(t.field_defs)
-                .values(id=uuid.uuid4(), tenant_id=tenant_id, **field)
+                .values(id=uuid.uuid4(), tenant_id=tenant_id, **_as_dict(field))
                 .on_conflict_do_nothing(index_elements=["tenant_id", "field_key"])
             )
         for seed in SEED_PROFILES:
@@ -282,7 +282,7 @@ class ProfileRepository(_Rows):
         if int(found.items_count) > 0:
             return
         for position, item in enumerate(seed["items"]):
-            columns = {key: item[key] for key in _SEED_ITEM_KEYS}
+            columns = _as_dict(item)
             await self.session.execute(
                 pg_insert(t.evidence_profile_items)
                 .values(
@@ -335,18 +335,6 @@ class ProfileRepository(_Rows):
             .order_by(f.c.required_by_default.desc(), f.c.field_key.asc())
         )
         return await self._all(FieldDef, query)
-
-
-_SEED_ITEM_KEYS: Final = (
-    "evidence_type",
-    "doc_type",
-    "min_count",
-    "is_required",
-    "tags_json",
-    "order_hint",
-    "label",
-    "field_key_hint",
-)
 
 
 # ----------------------------------------------------------------------------------- evidence items

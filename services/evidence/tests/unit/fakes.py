@@ -219,7 +219,7 @@ class FakeProfiles(ProfileRepository):
 
     def add_profile(self, tenant_id: uuid.UUID, seed: Mapping[str, Any]) -> Profile:
         """Store a profile shaped like a ``SEED_PROFILES`` entry, with its items."""
-        items = [_row(ProfileItem, id=uuid.uuid4(), **item) for item in seed["items"]]
+        items = [_row(ProfileItem, id=uuid.uuid4(), **dataclasses.asdict(item)) for item in seed["items"]]
         identity = {
             key: seed[key] for key in ("report_type", "bank_type", "value_slab", "name", "is_default")
         }
@@ -240,7 +240,7 @@ class FakeProfiles(ProfileRepository):
             return
         defs = self.defs.setdefault(tenant_id, {})
         for field in SEED_FIELD_DEFS:
-            defs.setdefault(field["field_key"], FieldDef(id=uuid.uuid4(), **field))
+            defs.setdefault(field.field_key, FieldDef(id=uuid.uuid4(), **dataclasses.asdict(field)))
         identities = {
             (p.tenant_id, p.report_type, p.bank_type, p.value_slab, p.name) for p in self.profiles.values()
         }

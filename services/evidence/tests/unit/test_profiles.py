@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import astuple
 from typing import Any
 
 import pytest
@@ -44,19 +45,7 @@ VP = [
 
 
 def _rows(profile: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            item["evidence_type"],
-            item["doc_type"],
-            item["min_count"],
-            item["is_required"],
-            item["tags_json"],
-            item["order_hint"],
-            item["label"],
-            item["field_key_hint"],
-        )
-        for item in profile["items"]
-    ]
+    return [astuple(item) for item in profile["items"]]
 
 
 def _seed(name: str) -> dict[str, Any]:
@@ -92,10 +81,10 @@ def _selected_name(report_type: str, bank_type: str, value_slab: str, profiles: 
 
 class TestSeedFieldDefs:
     def test_fifteen_defs_with_four_required(self) -> None:
-        keys = [field["field_key"] for field in SEED_FIELD_DEFS]
+        keys = [field.field_key for field in SEED_FIELD_DEFS]
 
         assert len(keys) == len(set(keys)) == 15
-        assert [f["field_key"] for f in SEED_FIELD_DEFS if f["required_by_default"]] == [
+        assert [f.field_key for f in SEED_FIELD_DEFS if f.required_by_default] == [
             "party.bank_name",
             "property.address",
             "property.land_area",
@@ -103,13 +92,13 @@ class TestSeedFieldDefs:
         ]
 
     def test_units_and_types(self) -> None:
-        by_key = {field["field_key"]: field for field in SEED_FIELD_DEFS}
+        by_key = {field.field_key: field for field in SEED_FIELD_DEFS}
 
-        assert by_key["property.land_area"]["data_type"] == "unit_number"
-        assert by_key["property.land_area"]["unit"] == "sqm"
-        assert by_key["valuation_inputs.guideline_rate_per_sqm"]["unit"] == "sqm"
-        assert by_key["valuation_inputs.market_rate_input"]["unit"] is None
-        assert by_key["manual_fields.justification_text"]["label"] == "Justification"
+        assert by_key["property.land_area"].data_type == "unit_number"
+        assert by_key["property.land_area"].unit == "sqm"
+        assert by_key["valuation_inputs.guideline_rate_per_sqm"].unit == "sqm"
+        assert by_key["valuation_inputs.market_rate_input"].unit is None
+        assert by_key["manual_fields.justification_text"].label == "Justification"
 
 
 class TestSeedProfiles:
@@ -124,7 +113,7 @@ class TestSeedProfiles:
         profile = _seed(name)
 
         assert _rows(profile) == VD + VP
-        assert sum(1 for item in profile["items"] if item["is_required"]) == 12
+        assert sum(1 for item in profile["items"] if item.is_required) == 12
         assert profile["metadata_json"] == {}
 
     def test_coop_adds_one_optional_checklist_item(self) -> None:
@@ -200,7 +189,7 @@ class TestSeedProfiles:
         sbi_items = _seed(SBI)["items"]
         psu_items = _seed(PSU)["items"]
 
-        assert sbi_items[6]["tags_json"] is not psu_items[6]["tags_json"]
+        assert sbi_items[6].tags_json is not psu_items[6].tags_json
 
 
 class TestSelectDefault:
