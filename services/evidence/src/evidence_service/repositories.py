@@ -10,7 +10,7 @@ the rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Final, TypeVar
 
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Row, Select, Table, func, insert, select, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from evidence_service import tables as t
-from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES
+from evidence_service.domain.profiles import PROFILE_IDENTITY, SEED_FIELD_DEFS, SEED_PROFILES, ProfileSeed
 from evidence_service.records import (
     Document,
     EvidenceItem,
@@ -251,26 +251,19 @@ class ProfileRepository(_Rows):
             )
         )
 
-    async def _seed_profile(self, tenant_id: uuid.UUID, seed: Mapping[str, Any]) -> None:
+    async def _seed_profile(self, tenant_id: uuid.UUID, seed: ProfileSeed) -> None:
         p = t.evidence_profiles
-        identity = {
-            "report_type": seed["report_type"],
-            "bank_type": seed["bank_type"],
-            "value_slab": seed["value_slab"],
-            "name": seed["name"],
-        }
+        identity = seed.identity()
         await self.session.execute(
             pg_insert(p)
             .values(
                 id=uuid.uuid4(),
                 tenant_id=tenant_id,
-                is_default=seed["is_default"],
-                metadata_json=seed["metadata_json"],
+                is_default=seed.is_default,
+                metadata_json=seed.metadata_json,
                 **identity,
             )
-            .on_conflict_do_nothing(
-                index_elements=["tenant_id", "report_type", "bank_type", "value_slab", "name"]
-            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", *PROFILE_IDENTITY])
         )
         found = (
             await self.session.execute(
@@ -281,7 +274,7 @@ class ProfileRepository(_Rows):
         ).one()
         if int(found.items_count) > 0:
             return
-        for position, item in enumerate(seed["items"]):
+        for position, item in enumerate(seed.items):
             columns = _as_dict(item)
             await self.session.execute(
                 pg_insert(t.evidence_profile_items)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from devstack.testing.data import OTHER_TENANT, TEST_TENANT
-from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES
+from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES, ProfileSeed
 from evidence_service.records import (
     Document,
     EvidenceItem,
@@ -217,18 +217,16 @@ class FakeProfiles(ProfileRepository):
         """tenant → field key → definition."""
         self.seeded: set[uuid.UUID] = set()
 
-    def add_profile(self, tenant_id: uuid.UUID, seed: Mapping[str, Any]) -> Profile:
-        """Store a profile shaped like a ``SEED_PROFILES`` entry, with its items."""
-        items = [_row(ProfileItem, id=uuid.uuid4(), **dataclasses.asdict(item)) for item in seed["items"]]
-        identity = {
-            key: seed[key] for key in ("report_type", "bank_type", "value_slab", "name", "is_default")
-        }
+    def add_profile(self, tenant_id: uuid.UUID, seed: ProfileSeed) -> Profile:
+        """Store a profile like the repository seeds it, with its items."""
+        items = [_row(ProfileItem, id=uuid.uuid4(), **dataclasses.asdict(item)) for item in seed.items]
         profile = _row(
             Profile,
-            **identity,
+            **seed.identity(),
             id=uuid.uuid4(),
             tenant_id=tenant_id,
-            metadata_json=seed["metadata_json"],
+            is_default=seed.is_default,
+            metadata_json=seed.metadata_json,
             items_count=len(items),
         )
         self.profiles[profile.id] = profile
@@ -241,12 +239,11 @@ class FakeProfiles(ProfileRepository):
         defs = self.defs.setdefault(tenant_id, {})
         for field in SEED_FIELD_DEFS:
             defs.setdefault(field.field_key, FieldDef(id=uuid.uuid4(), **dataclasses.asdict(field)))
-        identities = {
+        taken = [
             (p.tenant_id, p.report_type, p.bank_type, p.value_slab, p.name) for p in self.profiles.values()
-        }
+        ]
         for seed in SEED_PROFILES:
-            identity = (tenant_id, seed["report_type"], seed["bank_type"], seed["value_slab"], seed["name"])
-            if identity not in identities:  # ON CONFLICT DO NOTHING
+            if (tenant_id, *seed.identity().values()) not in taken:  # ON CONFLICT DO NOTHING
                 self.add_profile(tenant_id, seed)
         self.seeded.add(tenant_id)
 

@@ -17,6 +17,7 @@ __all__ = [
     "SPECIALISED_BANK_TYPES",
     "FieldSeed",
     "ItemSeed",
+    "ProfileSeed",
     "select_default",
 ]
 
@@ -46,6 +47,26 @@ class ItemSeed:
     label: str
     field_key_hint: str
 
+
+@dataclass(frozen=True, slots=True)
+class ProfileSeed:
+    """A seeded evidence profile: the columns of an ``evidence_profiles`` row, and its items."""
+
+    name: str
+    report_type: str
+    bank_type: str
+    value_slab: str
+    is_default: bool
+    metadata_json: dict[str, Any]
+    items: tuple[ItemSeed, ...]
+
+    def identity(self) -> dict[str, str]:
+        """The columns that name the profile uniquely within a tenant."""
+        return {name: getattr(self, name) for name in PROFILE_IDENTITY}
+
+
+PROFILE_IDENTITY: Final = ("report_type", "bank_type", "value_slab", "name")
+"""The unique key of an evidence profile within a tenant."""
 
 SEED_FIELD_DEFS: Final[tuple[FieldSeed, ...]] = (
     FieldSeed("party.bank_name", "Bank Name", "text", True, None),
@@ -127,17 +148,10 @@ def _profile(
     value_slab: str,
     items: Iterable[ItemSeed],
     metadata_json: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "report_type": report_type,
-        "bank_type": bank_type,
-        "value_slab": value_slab,
-        "is_default": True,
-        "metadata_json": dict(metadata_json or {}),
-        # Deep copies: profiles sharing an item group must not share its tag dicts.
-        "items": [copy.deepcopy(item) for item in items],
-    }
+) -> ProfileSeed:
+    # Deep copies: profiles sharing an item group must not share its tag dicts.
+    copies = tuple(copy.deepcopy(item) for item in items)
+    return ProfileSeed(name, report_type, bank_type, value_slab, True, dict(metadata_json or {}), copies)
 
 
 # The item groups only one profile uses.
@@ -171,7 +185,7 @@ _STAGE_PROGRESS: Final = (
 )
 _COOP_NOTES: Final = {"notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]}
 
-SEED_PROFILES: Final[tuple[dict[str, Any], ...]] = (
+SEED_PROFILES: Final[tuple[ProfileSeed, ...]] = (
     _profile("Valuation SBI <5Cr Baseline", "VALUATION", "SBI", "LT_5CR", (*_VD, *_VP)),
     _profile("Valuation PSU >5Cr Baseline", "VALUATION", "PSU_GENERIC", "GT_5CR", (*_VD, *_VP)),
     _profile(
