@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
+from evidence_service.domain.profiles import ItemSeed
+
 V = TypeVar("V")
 
 
@@ -115,18 +117,10 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
-class ProfileItem:
-    """One requirement of an evidence profile (domain.md §4.4)."""
+class ProfileItem(ItemSeed):
+    """One requirement of an evidence profile (domain.md §4.4): a seeded item as stored."""
 
     id: uuid.UUID
-    evidence_type: str
-    doc_type: str | None
-    min_count: int
-    is_required: bool
-    tags_json: dict[str, Any] | None
-    order_hint: int | None
-    label: str | None
-    field_key_hint: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -206,19 +200,25 @@ class FieldLink(LinkValues):
 
 
 @dataclass(frozen=True, slots=True)
-class OcrJob:
-    """An OCR job (domain.md §4.8)."""
+class NewOcrJob:
+    """What queuing an OCR job stores (it starts QUEUED)."""
 
     id: uuid.UUID
-    tenant_id: uuid.UUID
     work_order_id: uuid.UUID
     evidence_item_id: uuid.UUID
+    created_by_user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class OcrJob(NewOcrJob):
+    """An OCR job (domain.md §4.8)."""
+
+    tenant_id: uuid.UUID
     status: str
     requested_at: datetime
     finished_at: datetime | None
     result_json: dict[str, Any] | None
     error: str | None
-    created_by_user_id: uuid.UUID | None
     worker_trace: str | None
     created_at: datetime
     updated_at: datetime

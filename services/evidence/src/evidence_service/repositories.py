@@ -27,6 +27,7 @@ from evidence_service.records import (
     ItemValues,
     LinkValues,
     NewDocument,
+    NewOcrJob,
     NewWorkOrder,
     OcrJob,
     Profile,
@@ -443,26 +444,11 @@ class FieldLinkRepository(_Rows):
 class OcrJobRepository(_Rows):
     """OCR jobs of the work orders of one tenant."""
 
-    async def add(
-        self,
-        tenant_id: uuid.UUID,
-        job_id: uuid.UUID,
-        work_order_id: uuid.UUID,
-        evidence_item_id: uuid.UUID,
-        user_id: uuid.UUID | None,
-    ) -> OcrJob:
+    async def add(self, tenant_id: uuid.UUID, job: NewOcrJob) -> OcrJob:
         """Queue a job (status QUEUED) and return it."""
         query = (
             insert(t.ocr_jobs)
-            .values(
-                id=job_id,
-                tenant_id=tenant_id,
-                work_order_id=work_order_id,
-                evidence_item_id=evidence_item_id,
-                status="QUEUED",
-                created_by_user_id=user_id,
-                worker_trace=None,
-            )
+            .values(tenant_id=tenant_id, status="QUEUED", **_as_dict(job))
             .returning(t.ocr_jobs)
         )
         return _record(OcrJob, (await self.session.execute(query)).one())

@@ -19,6 +19,7 @@ import pytest
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
 from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
+from evidence_service.records import NewOcrJob
 from evidence_service.repositories import OcrJobRepository
 from shared.blobstore import BlobStore
 from shared.db.database import Database, Role
@@ -59,7 +60,7 @@ class TestOcrProcessor:
         # The job row is written without its event, so only this test runs it.
         async with SqlUnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
             await uow.repo(OcrJobRepository).add(
-                uuid.UUID(TEST_TENANT), job_id, uuid.UUID(wo_id), uuid.UUID(item_id), None
+                uuid.UUID(TEST_TENANT), NewOcrJob(job_id, uuid.UUID(wo_id), uuid.UUID(item_id), None)
             )
             await uow.commit()
         command = ProcessOcrJob(TEST_TENANT, job_id, wo_id, item_id, request_id="req-ocr-1")

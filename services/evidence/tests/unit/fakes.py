@@ -25,6 +25,7 @@ from evidence_service.records import (
     ItemValues,
     LinkValues,
     NewDocument,
+    NewOcrJob,
     NewWorkOrder,
     OcrJob,
     Profile,
@@ -351,25 +352,10 @@ class FakeJobs(_WorkOrderRows[OcrJob], OcrJobRepository):
         super().__init__()
         self.locked: set[uuid.UUID] = set()
 
-    async def add(
-        self,
-        tenant_id: uuid.UUID,
-        job_id: uuid.UUID,
-        work_order_id: uuid.UUID,
-        evidence_item_id: uuid.UUID,
-        user_id: uuid.UUID | None,
-    ) -> OcrJob:
-        job = _row(
-            OcrJob,
-            id=job_id,
-            tenant_id=tenant_id,
-            work_order_id=work_order_id,
-            evidence_item_id=evidence_item_id,
-            status="QUEUED",
-            created_by_user_id=user_id,
-        )
-        self.rows[(tenant_id, job_id)] = job
-        return job
+    async def add(self, tenant_id: uuid.UUID, job: NewOcrJob) -> OcrJob:
+        stored = _row(OcrJob, **dataclasses.asdict(job), tenant_id=tenant_id, status="QUEUED")
+        self.rows[(tenant_id, stored.id)] = stored
+        return stored
 
     async def get(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False

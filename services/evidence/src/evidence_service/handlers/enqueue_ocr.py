@@ -13,7 +13,7 @@ from evidence_service.handlers.state import (
     locked_work_order,
     publish_state,
 )
-from evidence_service.records import OcrJob
+from evidence_service.records import NewOcrJob, OcrJob
 from shared.contracts.evidence import OcrRequested
 from shared.db.uow import UnitOfWork
 from shared.validation import uuid_or_none
@@ -46,7 +46,7 @@ async def enqueue_ocr(uow: UnitOfWork, command: EnqueueOcr) -> OcrQueued:
             f"evidence item {command.evidence_item_id} not found for work order {wo_id}"
         )
     document = await repos.documents.get(tenant, item.document_id) if item.document_id else None
-    job = await repos.jobs.add(tenant, uuid.uuid4(), wo_id, item.id, uuid_or_none(command.actor))
+    job = await repos.jobs.add(tenant, NewOcrJob(uuid.uuid4(), wo_id, item.id, uuid_or_none(command.actor)))
     await uow.emit(
         OcrRequested(
             job_id=str(job.id),

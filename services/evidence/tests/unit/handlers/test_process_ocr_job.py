@@ -11,7 +11,7 @@ import pytest
 from devstack.testing.data import TEST_TENANT, pdf_bytes
 from devstack.testing.fakes import FakeUnitOfWork
 from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
-from evidence_service.records import OcrJob
+from evidence_service.records import NewOcrJob, OcrJob
 from services.evidence.tests.unit.fakes import TENANT, Fakes
 from shared.blobstore import BlobStore
 from shared.contracts.evidence import EvidenceState
@@ -22,7 +22,7 @@ async def _queued(fakes: Fakes, storage_key: str | None) -> tuple[OcrJob, Proces
     wo = fakes.work_order(TENANT)
     document = fakes.document(TENANT, storage_key=storage_key) if storage_key else None
     item = fakes.item(wo, "DOCUMENT", document_id=document.id if document else None)
-    job = await fakes.jobs.add(TENANT, uuid.uuid4(), wo.work_order_id, item.id, None)
+    job = await fakes.jobs.add(TENANT, NewOcrJob(uuid.uuid4(), wo.work_order_id, item.id, None))
     return job, ProcessOcrJob(TEST_TENANT, job.id, str(wo.work_order_id), str(item.id), "req-1")
 
 

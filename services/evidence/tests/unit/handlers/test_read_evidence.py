@@ -10,6 +10,7 @@ from devstack.testing.data import TEST_TENANT
 from devstack.testing.fakes import FakeUnitOfWork
 from evidence_service.domain.errors import WorkOrderNotFound
 from evidence_service.handlers.read_evidence import ReadEvidence, read_evidence
+from evidence_service.records import NewOcrJob
 from services.evidence.tests.unit.fakes import OTHER, TENANT, Fakes
 
 
@@ -18,7 +19,7 @@ async def test_reads_items_documents_and_jobs_of_the_work_order(fakes: Fakes, uo
     document = fakes.document(TENANT)
     later, first = fakes.item(wo, annexure_order=2, document_id=document.id), fakes.item(wo, annexure_order=1)
     fakes.item(fakes.work_order(TENANT))  # another work order's item
-    job = await fakes.jobs.add(TENANT, uuid.uuid4(), wo.work_order_id, first.id, None)
+    job = await fakes.jobs.add(TENANT, NewOcrJob(uuid.uuid4(), wo.work_order_id, first.id, None))
 
     evidence = await read_evidence(uow, ReadEvidence(TEST_TENANT, wo.work_order_id))
 
