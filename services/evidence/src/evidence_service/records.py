@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
-from evidence_service.domain.profiles import ItemSeed
+from evidence_service.domain.profiles import ItemSeed, ProfileColumns
 
 V = TypeVar("V")
 
@@ -100,17 +100,11 @@ class SnapshotApplied:
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
-    """An evidence profile with the number of its items."""
+class Profile(ProfileColumns):
+    """An evidence profile of a tenant with the number of its items."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
-    report_type: str
-    bank_type: str
-    value_slab: str
-    name: str
-    is_default: bool
-    metadata_json: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
     items_count: int

@@ -17,6 +17,7 @@ __all__ = [
     "SPECIALISED_BANK_TYPES",
     "FieldSeed",
     "ItemSeed",
+    "ProfileColumns",
     "ProfileSeed",
     "select_default",
 ]
@@ -49,20 +50,26 @@ class ItemSeed:
 
 
 @dataclass(frozen=True, slots=True)
-class ProfileSeed:
-    """A seeded evidence profile: the columns of an ``evidence_profiles`` row, and its items."""
+class ProfileColumns:
+    """What an evidence profile says (the columns of an ``evidence_profiles`` row a seed sets)."""
 
-    name: str
     report_type: str
     bank_type: str
     value_slab: str
+    name: str
     is_default: bool
     metadata_json: dict[str, Any]
-    items: tuple[ItemSeed, ...]
 
     def identity(self) -> dict[str, str]:
         """The columns that name the profile uniquely within a tenant."""
         return {name: getattr(self, name) for name in PROFILE_IDENTITY}
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSeed(ProfileColumns):
+    """A seeded evidence profile with its items."""
+
+    items: tuple[ItemSeed, ...]
 
 
 PROFILE_IDENTITY: Final = ("report_type", "bank_type", "value_slab", "name")
@@ -151,7 +158,7 @@ def _profile(
 ) -> ProfileSeed:
     # Deep copies: profiles sharing an item group must not share its tag dicts.
     copies = tuple(copy.deepcopy(item) for item in items)
-    return ProfileSeed(name, report_type, bank_type, value_slab, True, dict(metadata_json or {}), copies)
+    return ProfileSeed(report_type, bank_type, value_slab, name, True, dict(metadata_json or {}), copies)
 
 
 # The item groups only one profile uses.
