@@ -60,7 +60,7 @@ class Document(NewDocument):
 
 @dataclass(frozen=True, slots=True)
 class NewWorkOrder:
-    """A work order as its ``created`` event announces it."""
+    """A work order as its ``created`` event announces it (``tenant_id``: its org)."""
 
     work_order_id: uuid.UUID
     report_type: str
@@ -70,13 +70,13 @@ class NewWorkOrder:
     template_selector: str
     status: str
     source_version: int
+    tenant_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)
 class WorkOrder(NewWorkOrder):
     """The projection of one work order plus what evidence decided about it."""
 
-    tenant_id: uuid.UUID
     latest_contract: dict[str, Any] | None
     latest_snapshot_id: uuid.UUID | None
     latest_snapshot_version: int | None

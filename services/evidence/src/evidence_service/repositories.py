@@ -120,11 +120,11 @@ class WorkOrderRepository(_Rows):
         query = select(t.work_orders).where(self._this(tenant_id, work_order_id))
         return await self._one(WorkOrder, query.with_for_update() if for_update else query)
 
-    async def add(self, tenant_id: uuid.UUID, work_order: NewWorkOrder) -> bool:
+    async def add(self, work_order: NewWorkOrder) -> bool:
         """Project a created work order; False when it was projected before."""
         query = (
             pg_insert(t.work_orders)
-            .values(tenant_id=tenant_id, **_as_dict(work_order))
+            .values(**_as_dict(work_order))
             .on_conflict_do_nothing(index_elements=[t.work_orders.c.work_order_id])
             .returning(t.work_orders.c.work_order_id)
         )

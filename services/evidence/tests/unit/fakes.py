@@ -136,15 +136,9 @@ class FakeWorkOrders(WorkOrderRepository):
         self.locked: set[uuid.UUID] = set()
 
     @staticmethod
-    def projected(tenant_id: uuid.UUID, work_order: NewWorkOrder) -> WorkOrder:
+    def projected(work_order: NewWorkOrder) -> WorkOrder:
         """The row a ``created`` event projects (the column defaults for the rest)."""
-        return _row(
-            WorkOrder,
-            **dataclasses.asdict(work_order),
-            tenant_id=tenant_id,
-            rule_warnings=[],
-            evidence_version=0,
-        )
+        return _row(WorkOrder, **dataclasses.asdict(work_order), rule_warnings=[], evidence_version=0)
 
     def _mine(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOrder | None:
         found = self.rows.get(work_order_id)
@@ -163,10 +157,10 @@ class FakeWorkOrders(WorkOrderRepository):
             self.locked.add(work_order_id)
         return found
 
-    async def add(self, tenant_id: uuid.UUID, work_order: NewWorkOrder) -> bool:
+    async def add(self, work_order: NewWorkOrder) -> bool:
         if work_order.work_order_id in self.rows:
             return False
-        self.rows[work_order.work_order_id] = self.projected(tenant_id, work_order)
+        self.rows[work_order.work_order_id] = self.projected(work_order)
         return True
 
     async def set_profile(
@@ -385,7 +379,15 @@ class FakeJobs(_WorkOrderRows[OcrJob], OcrJobRepository):
 
 
 _NEW_WORK_ORDER: Final = NewWorkOrder(
-    uuid.UUID(int=0), "VALUATION", "SBI", "State Bank of India", "LT_5CR", "UNKNOWN", "DATA_PENDING", 1
+    uuid.UUID(int=0),
+    "VALUATION",
+    "SBI",
+    "State Bank of India",
+    "LT_5CR",
+    "UNKNOWN",
+    "DATA_PENDING",
+    1,
+    TENANT,
 )
 
 
@@ -406,8 +408,8 @@ class Fakes:
 
     def work_order(self, tenant_id: uuid.UUID, **values: Any) -> WorkOrder:
         """A projected VALUATION work order of an SBI branch (``values`` override any column)."""
-        created = dataclasses.replace(_NEW_WORK_ORDER, work_order_id=uuid.uuid4())
-        wo = dataclasses.replace(self.work_orders.projected(tenant_id, created), **values)
+        created = dataclasses.replace(_NEW_WORK_ORDER, work_order_id=uuid.uuid4(), tenant_id=tenant_id)
+        wo = dataclasses.replace(self.work_orders.projected(created), **values)
         self.work_orders.rows[wo.work_order_id] = wo
         return wo
 

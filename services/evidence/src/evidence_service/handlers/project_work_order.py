@@ -9,7 +9,6 @@ known (decision 4); status changes keep the lock (decision 29) current. Every ev
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from evidence_service.domain.notes import profile_selected_note
@@ -27,17 +26,16 @@ from shared.validation import uuid_or_none
 
 @dataclass(frozen=True)
 class ProjectWorkOrder:
-    """A ``created`` event."""
+    """A ``created`` event: the work order as it announces it."""
 
-    tenant_id: str
     work_order: NewWorkOrder
 
 
 async def project_work_order(uow: UnitOfWork, command: ProjectWorkOrder) -> None:
     """Project a new work order once (a redelivery changes nothing) and select its default profile."""
     repos = Repositories.of(uow)
-    tenant, wo_id = uuid.UUID(command.tenant_id), command.work_order.work_order_id
-    if not await repos.work_orders.add(tenant, command.work_order):
+    tenant, wo_id = command.work_order.tenant_id, command.work_order.work_order_id
+    if not await repos.work_orders.add(command.work_order):
         return
     wo = await work_order_of(repos, tenant, wo_id, for_update=True)
     chosen = await choose_default(repos, wo)

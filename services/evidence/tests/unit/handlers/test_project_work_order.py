@@ -22,7 +22,9 @@ from evidence_service.records import NewWorkOrder, SnapshotApplied, WorkOrder
 from services.evidence.tests.unit.fakes import TENANT, Fakes
 from shared.contracts.evidence import EvidenceState
 
-CREATED = NewWorkOrder(uuid.uuid4(), "VALUATION", "PSU_GENERIC", "Canara", "UNKNOWN", "UNKNOWN", "DRAFT", 1)
+CREATED = NewWorkOrder(
+    uuid.uuid4(), "VALUATION", "PSU_GENERIC", "Canara", "UNKNOWN", "UNKNOWN", "DRAFT", 1, TENANT
+)
 
 
 def _snapshot(version: int, value_slab: str = "GT_5CR") -> SnapshotApplied:
@@ -43,10 +45,8 @@ def _profile_name(fakes: Fakes, wo: WorkOrder) -> str:
 
 
 async def test_a_created_work_order_is_projected_once(fakes: Fakes, uow: FakeUnitOfWork) -> None:
-    await project_work_order(uow, ProjectWorkOrder(TEST_TENANT, CREATED))
-    await project_work_order(
-        uow, ProjectWorkOrder(TEST_TENANT, dataclasses.replace(CREATED, status="CLOSED"))
-    )
+    await project_work_order(uow, ProjectWorkOrder(CREATED))
+    await project_work_order(uow, ProjectWorkOrder(dataclasses.replace(CREATED, status="CLOSED")))
 
     wo = fakes.work_orders.rows[CREATED.work_order_id]
     assert (wo.tenant_id, wo.status, wo.profile_chosen_by, wo.evidence_version) == (
