@@ -77,7 +77,7 @@ class _Rows(Repository):
 
 
 class DocumentRepository(_Rows):
-    """Uploaded documents of one tenant (deleted ones are invisible)."""
+    """Uploaded documents (deleted ones are invisible)."""
 
     def _visible(self, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return (t.documents.c.tenant_id == tenant_id) & t.documents.c.deleted_at.is_(None)
@@ -108,7 +108,7 @@ class DocumentRepository(_Rows):
 
 
 class WorkOrderRepository(_Rows):
-    """The work-order projection of one tenant and the snapshots announced for it."""
+    """The work-order projection and the snapshots announced for it."""
 
     def _this(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> ColumnElement[bool]:
         return (t.work_orders.c.work_order_id == work_order_id) & (t.work_orders.c.tenant_id == tenant_id)
@@ -216,7 +216,7 @@ def _items_count() -> Any:
 
 
 class ProfileRepository(_Rows):
-    """Evidence profiles, their items and the field definitions of one tenant (seeded on first use)."""
+    """Evidence profiles, their items and the field definitions (seeded per tenant on first use)."""
 
     async def ensure_defaults(self, tenant_id: uuid.UUID) -> None:
         """Create the seeded field defs and profiles of domain.md §4.2 for this tenant, once.
@@ -335,7 +335,7 @@ class ProfileRepository(_Rows):
 
 
 class EvidenceItemRepository(_Rows):
-    """Evidence items of the work orders of one tenant."""
+    """Evidence items of the work orders."""
 
     async def of_work_order(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> list[EvidenceItem]:
         """Evidence items of a work order in the order of domain.md §1.6."""
@@ -379,7 +379,7 @@ class EvidenceItemRepository(_Rows):
 
 
 class FieldLinkRepository(_Rows):
-    """Field-evidence links of the work orders of one tenant."""
+    """Field-evidence links of the work orders."""
 
     def _of(self, tenant_id: uuid.UUID, work_order_id: uuid.UUID) -> Select[Any]:
         f = t.field_evidence_links
@@ -442,7 +442,7 @@ class FieldLinkRepository(_Rows):
 
 
 class OcrJobRepository(_Rows):
-    """OCR jobs of the work orders of one tenant."""
+    """OCR jobs of the work orders."""
 
     async def add(self, tenant_id: uuid.UUID, job: NewOcrJob) -> OcrJob:
         """Queue a job (status QUEUED) and return it."""
