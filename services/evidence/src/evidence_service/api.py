@@ -56,11 +56,11 @@ from evidence_service.handlers import upload_document as uploads
 from evidence_service.handlers.auto_order_annexure import AutoOrderAnnexure, auto_order_annexure
 from evidence_service.handlers.list_field_links import ListFieldLinks, list_field_links
 from evidence_service.handlers.list_profiles import ListProfiles, list_profiles
+from evidence_service.handlers.project_work_order import ReadSourceVersion, read_source_version
 from evidence_service.handlers.read_evidence import ReadEvidence, read_evidence
 from evidence_service.handlers.select_profile import SelectProfile, select_profile
 from evidence_service.handlers.upsert_field_links import FieldLinkChange, UpsertFieldLinks, upsert_field_links
 from evidence_service.records import DocumentMetadata, ItemValues
-from evidence_service.repositories import projected_source_version
 from evidence_service.settings import SCHEMA, Settings
 from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
@@ -219,7 +219,7 @@ async def _await_work_order(
 
     async def lookup(aggregate_id: str) -> int | None:
         async with c.tenant_uow(principal) as uow:
-            return await projected_source_version(uow.session, aggregate_id)
+            return await read_source_version(uow, ReadSourceVersion(principal.tenant_id, aggregate_id))
 
     tokens = parse_tokens(request.headers.get(AFTER_HEADER))
     if tokens:
@@ -547,9 +547,9 @@ async def post_profile(
     """§4.4: select a profile by id (kept) or re-run the default selection (follows the slab)."""
     if body.profile_id is None and body.use_default is not True:
         raise ProfileIdOrUseDefaultRequired()
-    use_default = bool(body.use_default)
+    profile_id = None if body.use_default else body.profile_id  # None: re-run the default selection
     use_case = _UseCase(
-        lambda tenant, wo_id: SelectProfile(tenant, wo_id, body.profile_id, use_default, principal.user_id),
+        lambda tenant, wo_id: SelectProfile(tenant, wo_id, profile_id, principal.user_id),
         select_profile,
         views.profiles,
     )

@@ -45,10 +45,13 @@ async def on_work_order_created(uow: UnitOfWork, envelope: Envelope) -> None:
     await project_work_order(
         uow,
         ProjectWorkOrder(
-            tenant_id=wo.org_id,
-            work_order=project(
-                NewWorkOrder, wo, work_order_id=uuid.UUID(wo.id), source_version=envelope.aggregate_version
-            ),
+            project(
+                NewWorkOrder,
+                wo,
+                work_order_id=uuid.UUID(wo.id),
+                source_version=envelope.aggregate_version,
+                tenant_id=uuid.UUID(wo.org_id),
+            )
         ),
     )
 

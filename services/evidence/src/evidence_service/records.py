@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
+
+from evidence_service.domain.profiles import ItemSeed, ProfileColumns
 
 V = TypeVar("V")
 
@@ -58,7 +60,7 @@ class Document(NewDocument):
 
 @dataclass(frozen=True, slots=True)
 class NewWorkOrder:
-    """A work order as its ``created`` event announces it."""
+    """A work order as its ``created`` event announces it (``tenant_id``: its org)."""
 
     work_order_id: uuid.UUID
     report_type: str
@@ -68,13 +70,13 @@ class NewWorkOrder:
     template_selector: str
     status: str
     source_version: int
+    tenant_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)
 class WorkOrder(NewWorkOrder):
     """The projection of one work order plus what evidence decided about it."""
 
-    tenant_id: uuid.UUID
     latest_contract: dict[str, Any] | None
     latest_snapshot_id: uuid.UUID | None
     latest_snapshot_version: int | None
@@ -98,35 +100,21 @@ class SnapshotApplied:
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
-    """An evidence profile with the number of its items."""
+class Profile(ProfileColumns):
+    """An evidence profile of a tenant with the number of its items."""
 
     id: uuid.UUID
     tenant_id: uuid.UUID
-    report_type: str
-    bank_type: str
-    value_slab: str
-    name: str
-    is_default: bool
-    metadata_json: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
     items_count: int
 
 
 @dataclass(frozen=True, slots=True)
-class ProfileItem:
-    """One requirement of an evidence profile (domain.md §4.4)."""
+class ProfileItem(ItemSeed):
+    """One requirement of an evidence profile (domain.md §4.4): a seeded item as stored."""
 
     id: uuid.UUID
-    evidence_type: str
-    doc_type: str | None
-    min_count: int
-    is_required: bool
-    tags_json: dict[str, Any] | None
-    order_hint: int | None
-    label: str | None
-    field_key_hint: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -144,8 +132,19 @@ class FieldDef:
     metadata_json: dict[str, Any] | None
 
 
+class _Values:
+    """The mutable columns of a row, to compare a stored row with a write (``XValues.of(row)``)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row: object) -> Self:
+        """The mutable columns of ``row``."""
+        return project(cls, row)
+
+
 @dataclass(frozen=True, slots=True)
-class ItemValues:
+class ItemValues(_Values):
     """Every mutable column of an evidence item (domain.md §1.6: omitted fields become null)."""
 
     evidence_type: str
@@ -170,13 +169,9 @@ class EvidenceItem(ItemValues):
     created_at: datetime
     updated_at: datetime
 
-    def values(self) -> ItemValues:
-        """The mutable columns, to compare with an overwrite."""
-        return project(ItemValues, self)
-
 
 @dataclass(frozen=True, slots=True)
-class LinkValues:
+class LinkValues(_Values):
     """Every mutable column of a field-evidence link (links made before snapshots have none)."""
 
     field_key: str
@@ -197,25 +192,27 @@ class FieldLink(LinkValues):
     created_at: datetime
     updated_at: datetime
 
-    def values(self) -> LinkValues:
-        """The mutable columns, to compare with an update."""
-        return project(LinkValues, self)
+
+@dataclass(frozen=True, slots=True)
+class NewOcrJob:
+    """What queuing an OCR job stores (it starts QUEUED)."""
+
+    id: uuid.UUID
+    work_order_id: uuid.UUID
+    evidence_item_id: uuid.UUID
+    created_by_user_id: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
-class OcrJob:
+class OcrJob(NewOcrJob):
     """An OCR job (domain.md §4.8)."""
 
-    id: uuid.UUID
     tenant_id: uuid.UUID
-    work_order_id: uuid.UUID
-    evidence_item_id: uuid.UUID
     status: str
     requested_at: datetime
     finished_at: datetime | None
     result_json: dict[str, Any] | None
     error: str | None
-    created_by_user_id: uuid.UUID | None
     worker_trace: str | None
     created_at: datetime
     updated_at: datetime

@@ -19,10 +19,11 @@ import pytest
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
 from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
+from evidence_service.records import NewOcrJob
 from evidence_service.repositories import OcrJobRepository
 from shared.blobstore import BlobStore
 from shared.db.database import Database, Role
-from shared.db.uow import UnitOfWork
+from shared.db.uow import SqlUnitOfWork
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
 from shared.messaging.outbox import OutboxWriter
@@ -57,16 +58,16 @@ class TestOcrProcessor:
         wo_id, item_id = await _work_order_with_item(gateway)
         job_id = uuid.uuid4()
         # The job row is written without its event, so only this test runs it.
-        async with UnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
-            await OcrJobRepository(uow.session, TEST_TENANT).add(
-                job_id, uuid.UUID(wo_id), uuid.UUID(item_id), None
+        async with SqlUnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
+            await uow.repo(OcrJobRepository).add(
+                uuid.UUID(TEST_TENANT), NewOcrJob(job_id, uuid.UUID(wo_id), uuid.UUID(item_id), None)
             )
             await uow.commit()
         command = ProcessOcrJob(TEST_TENANT, job_id, wo_id, item_id, request_id="req-ocr-1")
         engine = OcrEngineSettings(BlobStore(Path(stack.env("evidence")["ZENOPS_BLOB_DIR"])), timeout_s=30)
 
         async def run() -> bool:
-            async with UnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
+            async with SqlUnitOfWork(db, OutboxWriter("evidence"), role=Role.SYSTEM) as uow:
                 processed = await process_ocr_job(uow, command, engine=engine)
                 await uow.commit()
             return processed

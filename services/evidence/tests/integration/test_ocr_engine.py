@@ -50,11 +50,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _render(lines: list[str], image_format: str, mode: str = "RGB") -> bytes:
-    font = _font(44)
     image = Image.new(mode, (1400, 90 + 80 * len(lines)), "white")
-    draw = ImageDraw.Draw(image)
-    for index, line in enumerate(lines):
-        draw.text((50, 45 + 80 * index), line, fill="black", font=font)
+    # 80 px from one line to the next, as on a scanned form.
+    ImageDraw.Draw(image).multiline_text((50, 45), "\n".join(lines), fill="black", font=_font(44), spacing=30)
     buffer = io.BytesIO()
     image.save(buffer, format=image_format)
     return buffer.getvalue()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import asdict, astuple
 from typing import Any
 
 import pytest
 
-from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES, select_default
+from evidence_service.domain.profiles import SEED_FIELD_DEFS, SEED_PROFILES, ProfileSeed, select_default
 
 SBI = "Valuation SBI <5Cr Baseline"
 PSU = "Valuation PSU >5Cr Baseline"
@@ -43,30 +43,18 @@ VP = [
 ]
 
 
-def _rows(profile: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            item["evidence_type"],
-            item["doc_type"],
-            item["min_count"],
-            item["is_required"],
-            item["tags_json"],
-            item["order_hint"],
-            item["label"],
-            item["field_key_hint"],
-        )
-        for item in profile["items"]
-    ]
+def _rows(profile: ProfileSeed) -> list[tuple[Any, ...]]:
+    return [astuple(item) for item in profile.items]
 
 
-def _seed(name: str) -> dict[str, Any]:
-    return next(profile for profile in SEED_PROFILES if profile["name"] == name)
+def _seed(name: str) -> ProfileSeed:
+    return next(profile for profile in SEED_PROFILES if profile.name == name)
 
 
 def _org_profiles() -> list[dict[str, Any]]:
     """The seeds as the repository would return them for one org (with ids and created_at)."""
     return [
-        {**profile, "id": f"profile-{index}", "created_at": f"2026-02-24T10:00:0{index}.000Z"}
+        {**asdict(profile), "id": f"profile-{index}", "created_at": f"2026-02-24T10:00:0{index}.000Z"}
         for index, profile in enumerate(SEED_PROFILES)
     ]
 
@@ -92,10 +80,10 @@ def _selected_name(report_type: str, bank_type: str, value_slab: str, profiles: 
 
 class TestSeedFieldDefs:
     def test_fifteen_defs_with_four_required(self) -> None:
-        keys = [field["field_key"] for field in SEED_FIELD_DEFS]
+        keys = [field.field_key for field in SEED_FIELD_DEFS]
 
         assert len(keys) == len(set(keys)) == 15
-        assert [f["field_key"] for f in SEED_FIELD_DEFS if f["required_by_default"]] == [
+        assert [f.field_key for f in SEED_FIELD_DEFS if f.required_by_default] == [
             "party.bank_name",
             "property.address",
             "property.land_area",
@@ -103,29 +91,29 @@ class TestSeedFieldDefs:
         ]
 
     def test_units_and_types(self) -> None:
-        by_key = {field["field_key"]: field for field in SEED_FIELD_DEFS}
+        by_key = {field.field_key: field for field in SEED_FIELD_DEFS}
 
-        assert by_key["property.land_area"]["data_type"] == "unit_number"
-        assert by_key["property.land_area"]["unit"] == "sqm"
-        assert by_key["valuation_inputs.guideline_rate_per_sqm"]["unit"] == "sqm"
-        assert by_key["valuation_inputs.market_rate_input"]["unit"] is None
-        assert by_key["manual_fields.justification_text"]["label"] == "Justification"
+        assert by_key["property.land_area"].data_type == "unit_number"
+        assert by_key["property.land_area"].unit == "sqm"
+        assert by_key["valuation_inputs.guideline_rate_per_sqm"].unit == "sqm"
+        assert by_key["valuation_inputs.market_rate_input"].unit is None
+        assert by_key["manual_fields.justification_text"].label == "Justification"
 
 
 class TestSeedProfiles:
     def test_all_seven_profiles_are_default_and_unique(self) -> None:
-        identities = {(p["report_type"], p["bank_type"], p["value_slab"], p["name"]) for p in SEED_PROFILES}
+        identities = {(p.report_type, p.bank_type, p.value_slab, p.name) for p in SEED_PROFILES}
 
         assert len(identities) == len(SEED_PROFILES) == 7
-        assert all(profile["is_default"] for profile in SEED_PROFILES)
+        assert all(profile.is_default for profile in SEED_PROFILES)
 
     @pytest.mark.parametrize("name", [SBI, PSU])
     def test_sbi_and_psu_have_the_twelve_valuation_items(self, name: str) -> None:
         profile = _seed(name)
 
         assert _rows(profile) == VD + VP
-        assert sum(1 for item in profile["items"] if item["is_required"]) == 12
-        assert profile["metadata_json"] == {}
+        assert sum(1 for item in profile.items if item.is_required) == 12
+        assert profile.metadata_json == {}
 
     def test_coop_adds_one_optional_checklist_item(self) -> None:
         profile = _seed(COOP)
@@ -141,15 +129,15 @@ class TestSeedProfiles:
             "Co-op Rounding Checklist (metadata only)",
             "valuation_inputs.market_rate_input",
         )
-        assert profile["metadata_json"] == {
+        assert profile.metadata_json == {
             "notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]
         }
 
     def test_agri_profile(self) -> None:
         profile = _seed(AGRI)
 
-        assert (profile["bank_type"], profile["value_slab"]) == ("AGRI", "UNKNOWN")
-        assert profile["metadata_json"] == {"agri_format_profile": True}
+        assert (profile.bank_type, profile.value_slab) == ("AGRI", "UNKNOWN")
+        assert profile.metadata_json == {"agri_format_profile": True}
         assert _rows(profile) == [
             ("DOCUMENT", "SALE_DEED", 1, True, None, 10, "Sale Deed / Title", "property.address"),
             ("DOCUMENT", "RTC", 1, True, None, 20, "RTC / Land Record", "property.address"),
@@ -160,7 +148,7 @@ class TestSeedProfiles:
     def test_revaluation_takes_the_first_four_of_each_group(self) -> None:
         profile = _seed("Revaluation Baseline")
 
-        assert (profile["report_type"], profile["bank_type"]) == ("REVALUATION", "OTHER")
+        assert (profile.report_type, profile.bank_type) == ("REVALUATION", "OTHER")
         assert _rows(profile) == VD[:4] + VP[:4]
 
     def test_dpr_profile(self) -> None:
@@ -197,10 +185,10 @@ class TestSeedProfiles:
         assert [(row[0], row[2], row[3]) for row in _rows(profile)] == [("PHOTO", 4, True), ("GEO", 1, False)]
 
     def test_seed_items_are_independent_copies(self) -> None:
-        sbi_items = _seed(SBI)["items"]
-        psu_items = _seed(PSU)["items"]
+        sbi_items = _seed(SBI).items
+        psu_items = _seed(PSU).items
 
-        assert sbi_items[6]["tags_json"] is not psu_items[6]["tags_json"]
+        assert sbi_items[6].tags_json is not psu_items[6].tags_json
 
 
 class TestSelectDefault:

@@ -8,45 +8,89 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 __all__ = [
     "SEED_FIELD_DEFS",
     "SEED_PROFILES",
     "SPECIALISED_BANK_TYPES",
+    "FieldSeed",
+    "ItemSeed",
+    "ProfileColumns",
+    "ProfileSeed",
     "select_default",
 ]
 
 
-def _field(
-    field_key: str, label: str, data_type: str, required_by_default: bool, unit: str | None
-) -> dict[str, Any]:
-    return {
-        "field_key": field_key,
-        "label": label,
-        "data_type": data_type,
-        "required_by_default": required_by_default,
-        "unit": unit,
-        "metadata_json": {},
-    }
+@dataclass(frozen=True, slots=True)
+class FieldSeed:
+    """A seeded field definition: the columns of a ``field_defs`` row."""
+
+    field_key: str
+    label: str
+    data_type: str
+    required_by_default: bool
+    unit: str | None
+    metadata_json: dict[str, Any] = field(default_factory=dict)
 
 
-SEED_FIELD_DEFS: Final[tuple[dict[str, Any], ...]] = (
-    _field("party.bank_name", "Bank Name", "text", True, None),
-    _field("party.bank_branch_name", "Bank Branch", "text", False, None),
-    _field("property.address", "Property Address", "text", True, None),
-    _field("property.land_area", "Land Area", "unit_number", True, "sqm"),
-    _field("property.built_up_area", "Built-up Area", "unit_number", False, "sqm"),
-    _field("valuation_inputs.guideline_rate_per_sqm", "Guideline Rate / sqm", "number", False, "sqm"),
-    _field("valuation_inputs.market_rate_input", "Market Rate Input", "unit_number", False, None),
-    _field("valuation_inputs.rate", "Valuation Rate Input", "number", True, None),
-    _field("valuation_inputs.land_value", "Land Value", "number", False, None),
-    _field("valuation_inputs.building_value", "Building Value", "number", False, None),
-    _field("manual_fields.project_summary", "Project Summary", "text", False, None),
-    _field("manual_fields.project_cost_total", "Project Cost Total", "number", False, None),
-    _field("manual_fields.means_of_finance", "Means of Finance", "text", False, None),
-    _field("manual_fields.stage_notes", "Stage Notes", "text", False, None),
-    _field("manual_fields.justification_text", "Justification", "text", False, None),
+@dataclass(frozen=True, slots=True)
+class ItemSeed:
+    """A seeded requirement of a profile: the columns of an ``evidence_profile_items`` row."""
+
+    evidence_type: str
+    doc_type: str | None
+    min_count: int
+    is_required: bool
+    tags_json: dict[str, str] | None
+    order_hint: int
+    label: str
+    field_key_hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileColumns:
+    """What an evidence profile says (the columns of an ``evidence_profiles`` row a seed sets)."""
+
+    report_type: str
+    bank_type: str
+    value_slab: str
+    name: str
+    is_default: bool
+    metadata_json: dict[str, Any]
+
+    def identity(self) -> dict[str, str]:
+        """The columns that name the profile uniquely within a tenant."""
+        return {name: getattr(self, name) for name in PROFILE_IDENTITY}
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSeed(ProfileColumns):
+    """A seeded evidence profile with its items."""
+
+    items: tuple[ItemSeed, ...]
+
+
+PROFILE_IDENTITY: Final = ("report_type", "bank_type", "value_slab", "name")
+"""The unique key of an evidence profile within a tenant."""
+
+SEED_FIELD_DEFS: Final[tuple[FieldSeed, ...]] = (
+    FieldSeed("party.bank_name", "Bank Name", "text", True, None),
+    FieldSeed("party.bank_branch_name", "Bank Branch", "text", False, None),
+    FieldSeed("property.address", "Property Address", "text", True, None),
+    FieldSeed("property.land_area", "Land Area", "unit_number", True, "sqm"),
+    FieldSeed("property.built_up_area", "Built-up Area", "unit_number", False, "sqm"),
+    FieldSeed("valuation_inputs.guideline_rate_per_sqm", "Guideline Rate / sqm", "number", False, "sqm"),
+    FieldSeed("valuation_inputs.market_rate_input", "Market Rate Input", "unit_number", False, None),
+    FieldSeed("valuation_inputs.rate", "Valuation Rate Input", "number", True, None),
+    FieldSeed("valuation_inputs.land_value", "Land Value", "number", False, None),
+    FieldSeed("valuation_inputs.building_value", "Building Value", "number", False, None),
+    FieldSeed("manual_fields.project_summary", "Project Summary", "text", False, None),
+    FieldSeed("manual_fields.project_cost_total", "Project Cost Total", "number", False, None),
+    FieldSeed("manual_fields.means_of_finance", "Means of Finance", "text", False, None),
+    FieldSeed("manual_fields.stage_notes", "Stage Notes", "text", False, None),
+    FieldSeed("manual_fields.justification_text", "Justification", "text", False, None),
 )
 """Field definitions seeded per org (§4.2), in the order domain.md lists them."""
 
@@ -61,17 +105,11 @@ def _item(
     *,
     tags: Mapping[str, str] | None = None,
     is_required: bool = True,
-) -> dict[str, Any]:
-    return {
-        "evidence_type": evidence_type,
-        "doc_type": doc_type,
-        "min_count": min_count,
-        "is_required": is_required,
-        "tags_json": dict(tags) if tags is not None else None,
-        "order_hint": order_hint,
-        "label": label,
-        "field_key_hint": field_key_hint,
-    }
+) -> ItemSeed:
+    tags_json = dict(tags) if tags is not None else None
+    return ItemSeed(
+        evidence_type, doc_type, min_count, is_required, tags_json, order_hint, label, field_key_hint
+    )
 
 
 def _capture(
@@ -83,7 +121,7 @@ def _capture(
     category: str,
     *,
     is_required: bool = True,
-) -> dict[str, Any]:
+) -> ItemSeed:
     """A photo, GPS or screenshot requirement: no document type, tagged with its capture ``category``."""
     tags = {"category": category}
     return _item(
@@ -115,19 +153,12 @@ def _profile(
     report_type: str,
     bank_type: str,
     value_slab: str,
-    items: Iterable[Mapping[str, Any]],
+    items: Iterable[ItemSeed],
     metadata_json: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "report_type": report_type,
-        "bank_type": bank_type,
-        "value_slab": value_slab,
-        "is_default": True,
-        "metadata_json": dict(metadata_json or {}),
-        # Deep copies: profiles sharing an item group must not share its tag dicts.
-        "items": [copy.deepcopy(dict(item)) for item in items],
-    }
+) -> ProfileSeed:
+    # Deep copies: profiles sharing an item group must not share its tag dicts.
+    copies = tuple(copy.deepcopy(item) for item in items)
+    return ProfileSeed(report_type, bank_type, value_slab, name, True, dict(metadata_json or {}), copies)
 
 
 # The item groups only one profile uses.
@@ -161,7 +192,7 @@ _STAGE_PROGRESS: Final = (
 )
 _COOP_NOTES: Final = {"notes": ["Co-op adopted/market inversion applies", "Round-up to next 500 review"]}
 
-SEED_PROFILES: Final[tuple[dict[str, Any], ...]] = (
+SEED_PROFILES: Final[tuple[ProfileSeed, ...]] = (
     _profile("Valuation SBI <5Cr Baseline", "VALUATION", "SBI", "LT_5CR", (*_VD, *_VP)),
     _profile("Valuation PSU >5Cr Baseline", "VALUATION", "PSU_GENERIC", "GT_5CR", (*_VD, *_VP)),
     _profile(

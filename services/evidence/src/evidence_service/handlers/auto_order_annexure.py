@@ -37,16 +37,16 @@ async def auto_order_annexure(uow: UnitOfWork, command: AutoOrderAnnexure) -> An
     """Only ``annexure_order`` changes (the original UI wiped other columns); one event when it did."""
     repos, wo = await locked_work_order(uow, command)
     ensure_unlocked(wo)
-    items = await repos.items.of_work_order(wo.work_order_id)
+    items = await repos.items.of_work_order(wo.tenant_id, wo.work_order_id)
     order = auto_order(evidence_for_rules(items))
     changed = False
     for item in items:
         position = order[str(item.id)]
         if item.annexure_order != position:
-            await repos.items.set_annexure_order(item.id, position)
+            await repos.items.set_annexure_order(wo.tenant_id, item.id, position)
             changed = True
     if changed:
-        evidence = await publish_state(uow, repos, wo.work_order_id, actor=command.actor)
+        evidence = await publish_state(uow, repos, wo, actor=command.actor)
     else:
         evidence = await load_evidence(repos, wo)
     return AnnexureOrder(order, changed, evidence)

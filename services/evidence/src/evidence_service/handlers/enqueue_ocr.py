@@ -13,7 +13,7 @@ from evidence_service.handlers.state import (
     locked_work_order,
     publish_state,
 )
-from evidence_service.records import OcrJob
+from evidence_service.records import NewOcrJob, OcrJob
 from shared.contracts.evidence import OcrRequested
 from shared.db.uow import UnitOfWork
 from shared.validation import uuid_or_none
@@ -38,15 +38,15 @@ class OcrQueued:
 async def enqueue_ocr(uow: UnitOfWork, command: EnqueueOcr) -> OcrQueued:
     """Queue the job; the OCR consumer runs it (:mod:`evidence_service.handlers.process_ocr_job`)."""
     repos, wo = await locked_work_order(uow, command)
-    wo_id = wo.work_order_id
+    tenant, wo_id = wo.tenant_id, wo.work_order_id
     item_id = uuid_or_none(command.evidence_item_id)
-    item = await repos.items.get(wo_id, item_id) if item_id is not None else None
+    item = await repos.items.get(tenant, wo_id, item_id) if item_id is not None else None
     if item is None:
         raise EvidenceItemNotFoundForWorkOrder(
             f"evidence item {command.evidence_item_id} not found for work order {wo_id}"
         )
-    document = await repos.documents.get(item.document_id) if item.document_id else None
-    job = await repos.jobs.add(uuid.uuid4(), wo_id, item.id, uuid_or_none(command.actor))
+    document = await repos.documents.get(tenant, item.document_id) if item.document_id else None
+    job = await repos.jobs.add(tenant, NewOcrJob(uuid.uuid4(), wo_id, item.id, uuid_or_none(command.actor)))
     await uow.emit(
         OcrRequested(
             job_id=str(job.id),
@@ -59,8 +59,8 @@ async def enqueue_ocr(uow: UnitOfWork, command: EnqueueOcr) -> OcrQueued:
         ),
         aggregate_id=str(job.id),
         aggregate_version=1,
-        tenant_id=str(repos.tenant_id),
+        tenant_id=str(tenant),
     )
     note = ocr_enqueued_note(str(wo_id), str(job.id), str(item.id), item.evidence_type, item.doc_type)
-    evidence = await publish_state(uow, repos, wo_id, notes=[lambda _version: note], actor=command.actor)
+    evidence = await publish_state(uow, repos, wo, notes=[lambda _version: note], actor=command.actor)
     return OcrQueued(job, evidence)

@@ -40,7 +40,8 @@ async def link_evidence(uow: UnitOfWork, command: LinkEvidence) -> WorkOrderEvid
     repos, wo = await locked_work_order(uow, command)
     ensure_unlocked(wo)
     wanted_docs = list(dict.fromkeys(i.values.document_id for i in command.items if i.values.document_id))
-    visible = await repos.documents.by_ids(wanted_docs)
+    tenant, wo_id = wo.tenant_id, wo.work_order_id
+    visible = await repos.documents.by_ids(tenant, wanted_docs)
     missing_docs = [str(d) for d in wanted_docs if d not in visible]
     if missing_docs:
         raise DocumentsNotFound(
@@ -49,16 +50,16 @@ async def link_evidence(uow: UnitOfWork, command: LinkEvidence) -> WorkOrderEvid
     changed = False
     for item in command.items:
         if item.id is None:
-            await repos.items.add(wo.work_order_id, uuid.uuid4(), item.values)
+            await repos.items.add(tenant, wo_id, uuid.uuid4(), item.values)
             changed = True
             continue
-        existing = await repos.items.get(wo.work_order_id, item.id)
+        existing = await repos.items.get(tenant, wo_id, item.id)
         if existing is None:
             raise EvidenceItemNotFound(f"repogen evidence item {item.id} not found")
         # Re-sending an item unchanged (a retried request) changes nothing and emits nothing.
-        if existing.values() != item.values:
-            await repos.items.overwrite(existing.id, item.values)
+        if ItemValues.of(existing) != item.values:
+            await repos.items.overwrite(tenant, existing.id, item.values)
             changed = True
     if changed:
-        return await publish_state(uow, repos, wo.work_order_id, actor=command.actor)
+        return await publish_state(uow, repos, wo, actor=command.actor)
     return await load_evidence(repos, wo)

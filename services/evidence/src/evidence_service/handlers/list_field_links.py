@@ -25,7 +25,7 @@ class FieldLinksOverview:
 
 async def field_links_overview(repos: Repositories, evidence: WorkOrderEvidence) -> FieldLinksOverview:
     """The §4.7 answer for an evidence state."""
-    return FieldLinksOverview(evidence, await repos.profiles.field_defs())
+    return FieldLinksOverview(evidence, await repos.profiles.field_defs(evidence.wo.tenant_id))
 
 
 @dataclass(frozen=True)
@@ -36,5 +36,5 @@ class ListFieldLinks(WorkOrderCommand):
 async def list_field_links(uow: UnitOfWork, command: ListFieldLinks) -> FieldLinksOverview:
     """All links of the work order with the (seeded on first use) field definitions."""
     repos, wo = await locked_work_order(uow, command)
-    await repos.profiles.ensure_defaults()
+    await repos.profiles.ensure_defaults(wo.tenant_id)
     return await field_links_overview(repos, await load_evidence(repos, wo))

@@ -11,7 +11,6 @@ from evidence_service.handlers.state import (
     load_evidence,
     locked_work_order,
     publish_state,
-    work_order_of,
 )
 from evidence_service.records import FieldDef, Profile, WorkOrder
 from evidence_service.repositories import Repositories
@@ -30,8 +29,8 @@ class ProfilesOverview:
 async def profiles_overview(repos: Repositories, wo: WorkOrder) -> ProfilesOverview:
     """Everything §4.4 answers about a work order's profiles."""
     evidence = await load_evidence(repos, wo)
-    profiles = await repos.profiles.for_report_type(wo.report_type)
-    return ProfilesOverview(evidence, profiles, await repos.profiles.field_defs())
+    profiles = await repos.profiles.for_report_type(wo.tenant_id, wo.report_type)
+    return ProfilesOverview(evidence, profiles, await repos.profiles.field_defs(wo.tenant_id))
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,10 @@ async def list_profiles(uow: UnitOfWork, command: ListProfiles) -> ProfilesOverv
     """§4.4: reading the profiles of a work order without one assigns the default as a side effect."""
     repos, wo = await locked_work_order(uow, command)
     if wo.evidence_profile_id is not None:
-        await repos.profiles.ensure_defaults()
+        await repos.profiles.ensure_defaults(wo.tenant_id)
         return await profiles_overview(repos, wo)
     chosen = await choose_default(repos, wo)
     if chosen is not None:
-        await repos.work_orders.set_profile(wo.work_order_id, chosen, "auto")
-        await publish_state(uow, repos, wo.work_order_id)
-        wo = await work_order_of(repos, wo.work_order_id)
+        await repos.work_orders.set_profile(wo.tenant_id, wo.work_order_id, chosen, "auto")
+        wo = (await publish_state(uow, repos, wo)).wo
     return await profiles_overview(repos, wo)

@@ -53,8 +53,12 @@ async def _read_document(
     repos: Repositories, job: OcrJob, engine: OcrEngineSettings, request_id: str | None
 ) -> OcrOutcome:
     base = {"request_id": request_id, "job_id": str(job.id), "placeholder": False}
-    item = await repos.items.get(job.work_order_id, job.evidence_item_id)
-    document = await repos.documents.get(item.document_id) if item is not None and item.document_id else None
+    item = await repos.items.get(job.tenant_id, job.work_order_id, job.evidence_item_id)
+    document = (
+        await repos.documents.get(job.tenant_id, item.document_id)
+        if item is not None and item.document_id
+        else None
+    )
     if document is None:
         # Decision 28: nothing to read is a finished job with an empty result, not a failure.
         empty: dict[str, Any] = {
@@ -89,8 +93,9 @@ async def process_ocr_job(uow: UnitOfWork, command: ProcessOcrJob, *, engine: Oc
     The engine runs in a worker thread while no row lock is held; the work order is locked only to
     record the outcome and publish the new evidence state.
     """
-    repos = Repositories.of(uow.session, command.tenant_id)
-    job = await repos.jobs.get(command.job_id)
+    repos = Repositories.of(uow)
+    tenant = uuid.UUID(command.tenant_id)
+    job = await repos.jobs.get(tenant, command.job_id)
     if (
         job is None
         or str(job.work_order_id) != command.work_order_id
@@ -101,16 +106,17 @@ async def process_ocr_job(uow: UnitOfWork, command: ProcessOcrJob, *, engine: Oc
     if job.status != "QUEUED":
         return False
     outcome = await _read_document(repos, job, engine, command.request_id)
-    wo = await repos.work_orders.get(job.work_order_id, for_update=True)
-    locked_job = await repos.jobs.get(command.job_id, for_update=True)
+    wo = await repos.work_orders.get(tenant, job.work_order_id, for_update=True)
+    locked_job = await repos.jobs.get(tenant, command.job_id, for_update=True)
     if wo is None or locked_job is None or locked_job.status != "QUEUED":
         return False
     await repos.jobs.finish(
+        tenant,
         command.job_id,
         status=outcome.status,
         result=outcome.result,
         error=outcome.error,
         trace=command.request_id,
     )
-    await publish_state(uow, repos, job.work_order_id)
+    await publish_state(uow, repos, wo)
     return True

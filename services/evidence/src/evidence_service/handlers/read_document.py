@@ -27,7 +27,7 @@ async def get_document(uow: UnitOfWork, command: GetDocument) -> Document:
         doc_id = uuid.UUID(command.document_id)
     except ValueError:
         raise DocumentNotFound(command.document_id) from None
-    document = await DocumentRepository(uow.session, command.tenant_id).get(doc_id)
+    document = await uow.repo(DocumentRepository).get(uuid.UUID(command.tenant_id), doc_id)
     if document is None:
         raise DocumentNotFound(command.document_id)
     return document

@@ -16,5 +16,5 @@ class ReadEvidence(WorkOrderCommand):
 
 async def read_evidence(uow: UnitOfWork, command: ReadEvidence) -> WorkOrderEvidence:
     """The evidence state, else 404 ``WORK_ORDER_NOT_FOUND``; reads only."""
-    repos = Repositories.of(uow.session, command.tenant_id)
-    return await load_evidence(repos, await work_order_of(repos, command.work_order_id))
+    repos = Repositories.of(uow)
+    return await load_evidence(repos, await work_order_of(repos, command.tenant, command.work_order_id))

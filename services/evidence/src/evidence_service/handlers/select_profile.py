@@ -14,17 +14,15 @@ from evidence_service.handlers.state import (
     ensure_unlocked,
     locked_work_order,
     publish_state,
-    work_order_of,
 )
 from shared.db.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class SelectProfile(WorkOrderCommand):
-    """``POST …/evidence-profile``: ``profile_id``, or ``use_default`` to re-run the default selection."""
+    """``POST …/evidence-profile``: ``profile_id``, or None to re-run the default selection."""
 
     profile_id: uuid.UUID | None
-    use_default: bool
     actor: str | None
 
 
@@ -32,8 +30,8 @@ async def select_profile(uow: UnitOfWork, command: SelectProfile) -> ProfilesOve
     """Select the profile; the same selection again changes nothing (no note, no event)."""
     repos, wo = await locked_work_order(uow, command)
     ensure_unlocked(wo)
-    await repos.profiles.ensure_defaults()
-    if command.use_default:
+    await repos.profiles.ensure_defaults(wo.tenant_id)
+    if command.profile_id is None:
         chosen = await choose_default(repos, wo)
         if chosen is None:
             raise EvidenceProfileNotResolved(
@@ -41,8 +39,7 @@ async def select_profile(uow: UnitOfWork, command: SelectProfile) -> ProfilesOve
             )
         new_id, chosen_by = chosen, "auto"
     else:
-        assert command.profile_id is not None
-        profile = await repos.profiles.get(command.profile_id)
+        profile = await repos.profiles.get(wo.tenant_id, command.profile_id)
         if profile is None or profile.report_type != wo.report_type:
             raise InvalidEvidenceProfileForWorkOrder(
                 f"evidence profile {command.profile_id} is not valid for work order {wo.work_order_id}",
@@ -51,13 +48,13 @@ async def select_profile(uow: UnitOfWork, command: SelectProfile) -> ProfilesOve
         new_id, chosen_by = profile.id, "operator"
     if wo.evidence_profile_id == new_id and wo.profile_chosen_by == chosen_by:
         return await profiles_overview(repos, wo)
-    await repos.work_orders.set_profile(wo.work_order_id, new_id, chosen_by)
+    await repos.work_orders.set_profile(wo.tenant_id, wo.work_order_id, new_id, chosen_by)
     wo_id = str(wo.work_order_id)
-    await publish_state(
+    evidence = await publish_state(
         uow,
         repos,
-        wo.work_order_id,
+        wo,
         notes=[lambda version: profile_selected_note(wo_id, str(new_id), f"evidence_version:{version}")],
         actor=command.actor,
     )
-    return await profiles_overview(repos, await work_order_of(repos, wo.work_order_id))
+    return await profiles_overview(repos, evidence.wo)

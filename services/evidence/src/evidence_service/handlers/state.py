@@ -41,6 +41,11 @@ class WorkOrderCommand:
     tenant_id: str
     work_order_id: uuid.UUID
 
+    @property
+    def tenant(self) -> uuid.UUID:
+        """The tenant as the repositories take it."""
+        return uuid.UUID(self.tenant_id)
+
 
 LOCKED_STATUSES: Final = frozenset({"READY_FOR_RENDER", "CLOSED", "CANCELLED"})
 """Decision 29: from READY_FOR_RENDER on the evidence is frozen (terminal statuses included)."""
@@ -56,23 +61,23 @@ def ensure_unlocked(wo: WorkOrder) -> None:
 
 
 async def work_order_of(
-    repos: Repositories, work_order_id: uuid.UUID, *, for_update: bool = False
+    repos: Repositories, tenant_id: uuid.UUID, work_order_id: uuid.UUID, *, for_update: bool = False
 ) -> WorkOrder:
     """The projected work order (row-locked with ``for_update``), else 404 ``WORK_ORDER_NOT_FOUND``."""
-    wo = await repos.work_orders.get(work_order_id, for_update=for_update)
+    wo = await repos.work_orders.get(tenant_id, work_order_id, for_update=for_update)
     if wo is None:
         raise WorkOrderNotFound(work_order_id)
     return wo
 
 
 async def locked_work_order(uow: UnitOfWork, command: WorkOrderCommand) -> tuple[Repositories, WorkOrder]:
-    """The repositories of the command's tenant and its work order, row-locked until the unit of work ends.
+    """The repositories and the command's work order, row-locked until the unit of work ends.
 
     Every use case that may change a work order's evidence holds this lock, so its versions never
     interleave; 404 ``WORK_ORDER_NOT_FOUND`` when the projection does not know the work order.
     """
-    repos = Repositories.of(uow.session, command.tenant_id)
-    return repos, await work_order_of(repos, command.work_order_id, for_update=True)
+    repos = Repositories.of(uow)
+    return repos, await work_order_of(repos, command.tenant, command.work_order_id, for_update=True)
 
 
 def base_contract(wo: WorkOrder) -> dict[str, Any]:
@@ -158,13 +163,13 @@ class WorkOrderEvidence:
 
 async def load_evidence(repos: Repositories, wo: WorkOrder) -> WorkOrderEvidence:
     """Read the whole evidence state of one work order and derive checklist and readiness."""
-    wo_id = wo.work_order_id
-    items = await repos.items.of_work_order(wo_id)
-    documents = await repos.documents.by_ids(i.document_id for i in items if i.document_id is not None)
-    profile = await repos.profiles.get(wo.evidence_profile_id) if wo.evidence_profile_id else None
-    profile_items = await repos.profiles.items(profile.id) if profile else []
-    links = await repos.links.of_work_order(wo_id)
-    jobs = await repos.jobs.of_work_order(wo_id)
+    tenant, wo_id = wo.tenant_id, wo.work_order_id
+    items = await repos.items.of_work_order(tenant, wo_id)
+    documents = await repos.documents.by_ids(tenant, (i.document_id for i in items if i.document_id))
+    profile = await repos.profiles.get(tenant, wo.evidence_profile_id) if wo.evidence_profile_id else None
+    profile_items = await repos.profiles.items(tenant, profile.id) if profile else []
+    links = await repos.links.of_work_order(tenant, wo_id)
+    jobs = await repos.jobs.of_work_order(tenant, wo_id)
     requirements = [views.ProfileItemView.of(item).model_dump() for item in profile_items]
     rule_items = evidence_for_rules(items)
     checklist = [
@@ -214,17 +219,19 @@ NoteFactory = Callable[[int], SystemNote | None]
 async def publish_state(
     uow: UnitOfWork,
     repos: Repositories,
-    work_order_id: uuid.UUID,
+    work_order: WorkOrder,
     *,
     notes: Sequence[NoteFactory] = (),
     actor: str | None = None,
 ) -> WorkOrderEvidence:
     """Bump ``evidence_version`` and emit one ``evidence_state`` with the whole state (architecture §3.1).
 
-    The caller holds the work order's row lock (``FOR UPDATE``), so versions never interleave.
+    The caller holds the work order's row lock (``FOR UPDATE``), so versions never interleave;
+    ``work_order`` names it (the state is read afresh).
     """
-    version = await repos.work_orders.bump_evidence_version(work_order_id)
-    evidence = await load_evidence(repos, await work_order_of(repos, work_order_id))
+    tenant, work_order_id = work_order.tenant_id, work_order.work_order_id
+    version = await repos.work_orders.bump_evidence_version(tenant, work_order_id)
+    evidence = await load_evidence(repos, await work_order_of(repos, tenant, work_order_id))
     wo, profile = evidence.wo, evidence.profile
     built = [n for n in (factory(version) for factory in notes) if n is not None]
     state = EvidenceState(
@@ -261,8 +268,8 @@ async def publish_state(
 
 async def choose_default(repos: Repositories, wo: WorkOrder) -> uuid.UUID | None:
     """The default profile for the work order's current report type, bank and slab (decision 4)."""
-    await repos.profiles.ensure_defaults()
-    profiles = await repos.profiles.for_report_type(wo.report_type)
+    await repos.profiles.ensure_defaults(wo.tenant_id)
+    profiles = await repos.profiles.for_report_type(wo.tenant_id, wo.report_type)
     candidates = [
         {
             "id": str(p.id),

@@ -60,7 +60,8 @@ async def upload_document(uow: UnitOfWork, command: UploadDocument, *, blobs: Bl
     """``POST /v1/documents``: the type is sniffed before anything is stored; the caller commits."""
     content_type = await sniffed_content_type(command)
     storage_key = await asyncio.to_thread(blobs.put, command.data)
-    return await DocumentRepository(uow.session, command.tenant_id).add(
+    return await uow.repo(DocumentRepository).add(
+        uuid.UUID(command.tenant_id),
         NewDocument(
             id=uuid.uuid4(),
             original_filename=safe_filename(command.filename),
@@ -71,5 +72,5 @@ async def upload_document(uow: UnitOfWork, command: UploadDocument, *, blobs: Bl
             storage_key=storage_key,
             created_by_user_id=uuid_or_none(command.user_id),
             **asdict(command.metadata),
-        )
+        ),
     )

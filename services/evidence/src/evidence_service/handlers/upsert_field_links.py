@@ -53,7 +53,7 @@ async def _target_snapshot(
     repos: Repositories, wo: WorkOrder, snapshot_id: uuid.UUID | None
 ) -> tuple[uuid.UUID, int]:
     if snapshot_id is not None:
-        version = await repos.work_orders.snapshot_version(wo.work_order_id, snapshot_id)
+        version = await repos.work_orders.snapshot_version(wo.tenant_id, wo.work_order_id, snapshot_id)
         if version is None:
             raise SnapshotNotFoundForWorkOrder(f"snapshot {snapshot_id} not found for work order")
         return snapshot_id, version
@@ -62,17 +62,16 @@ async def _target_snapshot(
     return wo.latest_snapshot_id, int(wo.latest_snapshot_version or 0)
 
 
-async def _remove(
-    repos: Repositories, wo_id: uuid.UUID, change: FieldLinkChange, field_key: str
-) -> str | None:
+async def _remove(repos: Repositories, wo: WorkOrder, change: FieldLinkChange, field_key: str) -> str | None:
+    tenant, wo_id = wo.tenant_id, wo.work_order_id
     found = (
-        await repos.links.get(wo_id, change.id)
+        await repos.links.get(tenant, wo_id, change.id)
         if change.id is not None
-        else await repos.links.by_key(wo_id, field_key, change.evidence_item_id)
+        else await repos.links.by_key(tenant, wo_id, field_key, change.evidence_item_id)
     )
     if found is None:
         return None
-    await repos.links.remove(found.id)
+    await repos.links.remove(tenant, found.id)
     return field_link_line(
         FieldLinkAction.REMOVED,
         found.field_key,
@@ -84,27 +83,27 @@ async def _remove(
 async def _upsert(
     repos: Repositories, wo: WorkOrder, change: FieldLinkChange, field_key: str, user: uuid.UUID | None
 ) -> str | None:
-    wo_id, evidence_id = wo.work_order_id, change.evidence_item_id
+    tenant, wo_id, evidence_id = wo.tenant_id, wo.work_order_id, change.evidence_item_id
     snapshot_id, snapshot_version = await _target_snapshot(repos, wo, change.snapshot_id)
     values = LinkValues(field_key, evidence_id, snapshot_id, snapshot_version, change.confidence, change.note)
     if change.id is not None:
-        existing = await repos.links.get(wo_id, change.id)
+        existing = await repos.links.get(tenant, wo_id, change.id)
         if existing is None:
             raise FieldEvidenceLinkNotFound(f"repogen field evidence link {change.id} not found")
-        clash = await repos.links.by_key(wo_id, field_key, evidence_id)
+        clash = await repos.links.by_key(tenant, wo_id, field_key, evidence_id)
         if clash is not None and clash.id != existing.id:
             raise FieldEvidenceLinkConflict(
                 f"another link already ties {field_key} to evidence {evidence_id}", {"link_id": str(clash.id)}
             )
         action = FieldLinkAction.UPDATED
     else:
-        existing = await repos.links.by_key(wo_id, field_key, evidence_id)
+        existing = await repos.links.by_key(tenant, wo_id, field_key, evidence_id)
         action = FieldLinkAction.REFRESHED
     if existing is None:
-        await repos.links.add(wo_id, uuid.uuid4(), values, user)
+        await repos.links.add(tenant, wo_id, uuid.uuid4(), values, user)
         return field_link_line(FieldLinkAction.LINKED, field_key, str(evidence_id), snapshot_version)
-    if existing.values() != values:
-        await repos.links.overwrite(existing.id, values)
+    if LinkValues.of(existing) != values:
+        await repos.links.overwrite(tenant, existing.id, values)
         return field_link_line(action, field_key, str(evidence_id), snapshot_version)
     return None  # an identical link again (a retried request): no line, no note, no event
 
@@ -112,11 +111,11 @@ async def _upsert(
 async def upsert_field_links(uow: UnitOfWork, command: UpsertFieldLinks) -> FieldLinksOverview:
     """Apply every line in order; the changed ones become one system note and one ``evidence_state``."""
     repos, wo = await locked_work_order(uow, command)
-    await repos.profiles.ensure_defaults()
+    await repos.profiles.ensure_defaults(wo.tenant_id)
     ensure_unlocked(wo)
     wo_id = wo.work_order_id
     wanted = list(dict.fromkeys(change.evidence_item_id for change in command.links))
-    own = {item.id for item in await repos.items.of_work_order(wo_id)}
+    own = {item.id for item in await repos.items.of_work_order(wo.tenant_id, wo_id)}
     missing = [str(e) for e in wanted if e not in own]
     if missing:
         raise EvidenceItemsNotFoundForWorkOrder(
@@ -127,7 +126,7 @@ async def upsert_field_links(uow: UnitOfWork, command: UpsertFieldLinks) -> Fiel
     for change in command.links:
         field_key = change.field_key.strip()
         if change.remove:
-            line = await _remove(repos, wo_id, change, field_key)
+            line = await _remove(repos, wo, change, field_key)
         else:
             line = await _upsert(repos, wo, change, field_key, user)
         if line is not None:
@@ -137,7 +136,7 @@ async def upsert_field_links(uow: UnitOfWork, command: UpsertFieldLinks) -> Fiel
     evidence = await publish_state(
         uow,
         repos,
-        wo_id,
+        wo,
         notes=[lambda version: field_links_updated_note(str(wo_id), lines, f"evidence_version:{version}")],
         actor=command.actor,
     )
