@@ -24,7 +24,7 @@ from factory_service.domain.templates import (
     report_family,
     template_key,
 )
-from factory_service.handlers.common import artifact_ref, emit_pack_state, supersede
+from factory_service.handlers.common import artifact_refs, emit_pack_state, supersede
 from factory_service.handlers.pack_queries import PackLink, pack_link
 from factory_service.records import AuditScope, NewPack, WorkOrderRecord
 from factory_service.repositories import AuditLog, JobRepository, PackRepository, WorkOrderRepository
@@ -86,7 +86,7 @@ async def build_pack(
     ``retry_failed`` (manual create-pack) supersedes a failed live pack and builds the next version.
     """
     packs = uow.repo(PackRepository)
-    audit = AuditLog(uow.session)
+    audit = uow.repo(AuditLog)
     wo = command.work_order_id
     await packs.lock(f"pack|{wo}")
     existing = await packs.for_generation(wo, command.render_generation)
@@ -148,10 +148,9 @@ async def build_pack(
         )
         return PackBuilt(False, str(pack_id), None, state_version)
 
-    artifact_id = uuid.uuid4()
     await packs.add_artifact(
         {
-            "id": artifact_id,
+            "id": uuid.uuid4(),
             "tenant_id": command.tenant_id,
             "report_pack_id": pack_id,
             "kind": "debug_json",
@@ -172,8 +171,6 @@ async def build_pack(
             },
         }
     )
-    artifact = await packs.artifact(artifact_id)
-    assert artifact is not None
 
     job_id, job_key = await _queue_job(uow, command, row, settings)
     created = {**context, "pack_version": version, "template_key": key}
@@ -195,7 +192,7 @@ async def build_pack(
             job_status="queued",
             export_bundle_hash=command.export_bundle_hash,
             snapshot_version=command.snapshot_version,
-            artifacts=[artifact_ref(artifact)],
+            artifacts=await artifact_refs(uow, pack_id),
         ),
         work_order_id=wo,
         tenant_id=command.tenant_id,
@@ -277,8 +274,10 @@ class PackCreation:
 def build_pack_from_projection(
     wo: WorkOrderRecord, *, actor_user_id: uuid.UUID | None, requested_key: str | None
 ) -> BuildPack:
-    """The manual build of a READY_FOR_RENDER work order from the factory's projection."""
-    assert wo.snapshot_version is not None and wo.export_bundle_json is not None
+    """The manual build of a READY_FOR_RENDER work order from the factory's projection (409 without
+    its frozen snapshot)."""
+    if not wo.export_bundle_json or wo.snapshot_version is None:
+        raise SnapshotRequiredForPackCreation
     return BuildPack(
         tenant_id=uuid.UUID(wo.tenant_id),
         work_order_id=uuid.UUID(wo.work_order_id),
@@ -307,8 +306,6 @@ async def create_pack(
         raise WorkOrderNotFound(command.work_order_id)
     if wo.status != "READY_FOR_RENDER":
         raise PackCreationRequiresReadyForRender(details={"status": wo.status})
-    if not wo.export_bundle_json or wo.snapshot_version is None:
-        raise SnapshotRequiredForPackCreation
     built = await build_pack(
         uow,
         build_pack_from_projection(
