@@ -1,4 +1,5 @@
-"""Export bundles and evidence images shared by the factory's rendering tests."""
+"""Export bundles and evidence images shared by the factory's rendering tests; the in-memory fakes of
+the handler tests."""
 
 from __future__ import annotations
 
@@ -8,10 +9,24 @@ from typing import Any
 import pytest
 
 from devstack.testing import data
+from factory_service.settings import Settings
+from services.factory.tests.unit.fakes import FactoryFakes
 
 WORK_ORDER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
 EXTERIOR_SHA = "e" * 64
 INTERIOR_KEY = "tenants/1111/documents/interior.png"
+
+
+@pytest.fixture
+def fakes() -> FactoryFakes:
+    """Every factory repository in memory, empty."""
+    return FactoryFakes()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The factory's settings in a test: no backoff between generation attempts."""
+    return Settings(env="test", generation_backoff_base_s=0.0)
 
 
 @pytest.fixture
