@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -562,6 +562,19 @@ def worker(fakes: FactoryFakes, settings: Settings, render: Renderer | None = No
         return DOCX
 
     return GenerationWorker(fakes.uow, fakes.blobs, settings, render=render or fixed_docx)
+
+
+Arrange = Callable[[FactoryFakes, Settings], Awaitable[object]]
+"""A state to start from, built through the handlers (the arrange step of a parametrized test)."""
+
+
+async def nothing(fakes: FactoryFakes, settings: Settings) -> None:
+    """The factory has heard nothing of the work order."""
+
+
+async def projected_only(fakes: FactoryFakes, settings: Settings) -> None:
+    """The work order is projected as READY_FOR_RENDER but no pack was built."""
+    await fakes.work_orders.upsert(str(WORK_ORDER), str(TENANT), {"status": "READY_FOR_RENDER"}, 1)
 
 
 async def generated_pack(fakes: FactoryFakes, settings: Settings) -> PackRecord:
