@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,6 +24,7 @@ from factory_service.records import (
     JobRecord,
     JsonObject,
     NewArtifact,
+    NewAuditRow,
     NewJob,
     NewPack,
     NewRelease,
@@ -486,18 +486,23 @@ class AuditLog(Repository):
         metadata: Mapping[str, Any],
         actor_user_id: uuid.UUID | None = None,
     ) -> None:
-        """Append one audit row about ``entity`` (type, id); the table is append-only for the service roles."""
+        """Append one audit row: ``action`` by ``actor_user_id`` on ``entity`` (type, id) in ``scope``."""
         entity_type, entity_id = entity
-        await self.session.execute(
-            insert(report_audit_logs).values(
-                **asdict(scope),
-                entity_type=entity_type,
-                entity_id=entity_id,
-                action=action,
-                actor_user_id=actor_user_id,
-                metadata_json=jsonable(dict(metadata)),
-            )
-        )
+        row: NewAuditRow = {
+            "tenant_id": scope.tenant_id,
+            "work_order_id": scope.work_order_id,
+            "report_pack_id": scope.report_pack_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "actor_user_id": actor_user_id,
+            "metadata_json": dict(metadata),
+        }
+        await self.add(row)
+
+    async def add(self, row: NewAuditRow) -> None:
+        """Insert one audit row; the table is append-only for the service roles."""
+        await self.session.execute(insert(report_audit_logs).values(**_values(report_audit_logs, row)))
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[AuditRecord]:
         audit = report_audit_logs.c

@@ -1,7 +1,7 @@
 """In-memory fakes of the factory's repositories, for the fast handler tests (cosmicpython).
 
-Each fake subclasses the real repository and overrides exactly the methods the handlers call, with the
-semantics of the repository's SQL (``repositories.py``): records in their wire form (UUIDs as strings,
+Each fake subclasses the real repository and overrides the methods holding the SQL the handlers reach,
+with the semantics of that SQL (``repositories.py``): records in their wire form (UUIDs as strings,
 ISO-8601 timestamps), ``None`` for a missing row, the same orderings, the same unique constraints (a
 violation raises, as Postgres would) and the same column defaults as ``0001_initial.py``. Timestamps
 come from a :class:`Clock` that advances with every write, like ``now()`` in successive transactions.
@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
-from devstack.testing import data
 from devstack.testing.fakes import FakeUnitOfWork
-from factory_service.domain.release import ReleaseRequest
-from factory_service.handlers.gate_outcome import RecordGateOutcome, record_gate_outcome
-from factory_service.handlers.generation_job import GenerationWorker, Renderer, RenderPack
-from factory_service.handlers.projections import RenderReadyWorkOrder, render_ready_work_order
-from factory_service.handlers.release_request import RequestRelease, request_release
 from factory_service.records import (
     ArtifactRecord,
     AuditRecord,
-    AuditScope,
     BillingRecord,
     GateOutcome,
     JobRecord,
     NewArtifact,
+    NewAuditRow,
     NewJob,
     NewPack,
     NewRelease,
@@ -48,11 +41,7 @@ from factory_service.repositories import (
     WorkOrderRepository,
     jsonable,
 )
-from factory_service.settings import Settings
 from shared.blobstore import BlobStore
-from shared.contracts.billing import GateDecided
-from shared.contracts.workorders import ReadyForRender
-from shared.stable_json import stable_sha256
 from shared.timestamps import iso_utc
 
 R = TypeVar("R", bound=Record)
@@ -79,9 +68,11 @@ def _unique(rows: Iterable[Record], row: Mapping[str, Any], *columns: str) -> No
         raise UniqueViolation(f"duplicate {columns}: {key}")
 
 
-def _record(model: type[R], row: Mapping[str, Any], **columns: Any) -> R:
-    """A new row in its wire form (what the repository's SELECT would read back)."""
-    return model.model_validate({**jsonable(dict(row)), **columns})
+def _record(model: type[R], row: Mapping[str, Any], **defaults: Any) -> R:
+    """A new row in its wire form, as the repository's SELECT reads it back: the inserted values, the
+    schema's ``defaults`` and NULL in every other column."""
+    unset = dict.fromkeys(model.model_fields)
+    return model.model_validate({**unset, **jsonable(defaults), **jsonable(dict(row))})
 
 
 def _update(record: R, **changes: Any) -> R:
@@ -228,20 +219,11 @@ class FakePacks(_Locks, PackRepository):
             raise UniqueViolation("report_packs_one_live_idx")
         columns = {k: v for k, v in row.items() if k != "export_bundle"}
         now = self.clock.now()
-        pack = _record(
-            PackRecord, columns, generated_at=None, superseded_at=None, created_at=now, updated_at=now
-        )
+        pack = _record(PackRecord, columns, created_at=now, updated_at=now)
         self.rows[pack.id] = pack
         self.bundles[pack.id] = row["export_bundle"]
 
-    async def set_status(
-        self,
-        pack_id: uuid.UUID,
-        status: str,
-        *,
-        failure_code: str | None = None,
-        failure_reason: str | None = None,
-    ) -> None:
+    async def set_status(self, pack_id: uuid.UUID, status: str, **failure: str | None) -> None:
         pack = self.rows.get(str(pack_id))
         if pack is None:
             return
@@ -249,10 +231,7 @@ class FakePacks(_Locks, PackRepository):
         changes: dict[str, Any] = {"status": status, "updated_at": now}
         if status in ("generated", "superseded"):
             changes[f"{status}_at"] = now
-        if failure_code is not None:
-            changes["failure_code"] = failure_code
-        if failure_reason is not None:
-            changes["failure_reason"] = failure_reason
+        changes.update((column, value) for column, value in failure.items() if value is not None)
         self.rows[pack.id] = _update(pack, **changes)
 
     async def add_artifact(self, row: NewArtifact) -> bool:
@@ -287,18 +266,7 @@ class FakeJobs(JobRepository):
         _unique(self.rows.values(), row, "report_pack_id")
         now = self.clock.now()
         job = _record(
-            JobRecord,
-            row,
-            status="queued",
-            attempts=0,
-            error_code=None,
-            error_message=None,
-            worker_trace=None,
-            queued_at=now,
-            started_at=None,
-            finished_at=None,
-            created_at=now,
-            updated_at=now,
+            JobRecord, row, status="queued", attempts=0, queued_at=now, created_at=now, updated_at=now
         )
         self.rows[job.id] = job
 
@@ -328,27 +296,16 @@ class FakeJobs(JobRepository):
         )
 
     async def set_status(
-        self,
-        job_id: uuid.UUID,
-        status: str,
-        *,
-        error_code: str | None = None,
-        error_message: str | None = None,
-        finished: bool = False,
+        self, job_id: uuid.UUID, status: str, *, finished: bool = False, **error: str | None
     ) -> None:
         job = self.rows.get(str(job_id))
         if job is None:
             return
         now = self.clock.now()
+        # Both error columns are written: None clears them.
+        errors = {"error_code": error.get("error_code"), "error_message": error.get("error_message")}
         finished_at = now if finished else job.finished_at
-        self.rows[job.id] = _update(
-            job,
-            status=status,
-            error_code=error_code,
-            error_message=error_message,
-            updated_at=now,
-            finished_at=finished_at,
-        )
+        self.rows[job.id] = _update(job, status=status, **errors, updated_at=now, finished_at=finished_at)
 
 
 # --------------------------------------------------------------------------------------- releases
@@ -393,15 +350,7 @@ class FakeReleases(_Locks, ReleaseRepository):
         columns = {("org_id" if k == "tenant_id" else k): v for k, v in row.items()}
         _unique(self.rows.values(), columns, "org_id", "idempotency_key")
         now = self.clock.now()
-        release = _record(
-            ReleaseRecord,
-            columns,
-            error_code=None,
-            decision_id=None,
-            decision_hash=None,
-            created_at=now,
-            updated_at=now,
-        )
+        release = _record(ReleaseRecord, columns, created_at=now, updated_at=now)
         self.rows[release.id] = release
         return release
 
@@ -438,26 +387,8 @@ class FakeAuditLog(AuditLog):
         self.clock = clock
         self.rows: list[AuditRecord] = []
 
-    async def record(
-        self,
-        scope: AuditScope,
-        action: str,
-        entity: tuple[str, str],
-        metadata: Mapping[str, Any],
-        actor_user_id: uuid.UUID | None = None,
-    ) -> None:
-        entity_type, entity_id = entity
-        row = {
-            "id": len(self.rows) + 1,
-            "work_order_id": scope.work_order_id,
-            "report_pack_id": scope.report_pack_id,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "action": action,
-            "actor_user_id": actor_user_id,
-            "metadata_json": metadata,
-        }
-        self.rows.append(_record(AuditRecord, row, created_at=self.clock.now()))
+    async def add(self, row: NewAuditRow) -> None:
+        self.rows.append(_record(AuditRecord, row, id=len(self.rows) + 1, created_at=self.clock.now()))
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[AuditRecord]:
         return [a for a in self.rows if a.work_order_id == str(work_order_id)]
@@ -488,19 +419,12 @@ class FakeBlobStore(BlobStore):
 # ------------------------------------------------------------------------------------ the factory
 
 
-@dataclass
 class FactoryFakes:
     """Every repository of the factory in memory, sharing one clock; :meth:`uow` opens a transaction."""
 
-    clock: Clock = field(default_factory=Clock)
-    work_orders: FakeWorkOrders = field(init=False)
-    packs: FakePacks = field(init=False)
-    jobs: FakeJobs = field(init=False)
-    releases: FakeReleases = field(init=False)
-    audit: FakeAuditLog = field(init=False)
-    blobs: FakeBlobStore = field(default_factory=FakeBlobStore)
-
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.blobs = FakeBlobStore()
         self.work_orders = FakeWorkOrders(self.clock)
         self.packs = FakePacks(self.clock)
         self.jobs = FakeJobs(self.clock)
@@ -511,108 +435,3 @@ class FactoryFakes:
         """A unit of work over these fakes (state is shared by every unit of work of the test)."""
         repositories = (self.work_orders, self.packs, self.jobs, self.releases, self.audit)
         return FakeUnitOfWork(*repositories, tenant_id=tenant_id, aud=aud)
-
-
-# ----------------------------------------------------------------- arranging state through handlers
-
-TENANT: Final = uuid.UUID(data.TEST_TENANT)
-ACTOR: Final = uuid.UUID(data.TEST_USER)
-WORK_ORDER: Final = uuid.UUID(data.HASH_01_WORK_ORDER_ID)
-"""The work order the HASH-01 bundle names."""
-
-DOCX: Final = b"PK fake docx"
-
-
-def ready_for_render(bundle: Mapping[str, Any] | None = None, **fields: Any) -> ReadyForRender:
-    """workorders' ``ready_for_render`` of the HASH-01 bundle (an SBI < 5 Cr valuation)."""
-    bundle = dict(bundle) if bundle is not None else data.hash01_bundle()
-    event: dict[str, Any] = {
-        "work_order_id": str(WORK_ORDER),
-        "export_bundle": bundle,
-        "export_bundle_hash": stable_sha256(bundle),
-        "snapshot_version": 2,
-        "template_selector": "SBI_FORMAT_A",
-        "value_slab": "LT_5CR",
-        "report_type": "VALUATION",
-        "bank_type": "SBI",
-        "actor_user_id": str(ACTOR),
-        "readiness_score": 100,
-    }
-    return ReadyForRender.model_validate({**event, **fields})
-
-
-async def render_ready(
-    fakes: FactoryFakes,
-    settings: Settings,
-    event: ReadyForRender | None = None,
-    *,
-    source_version: int = 5,
-    uow: FakeUnitOfWork | None = None,
-) -> None:
-    """The bridge: the work order becomes READY_FOR_RENDER and its pack is built (in ``uow`` when given,
-    so the test reads what it published)."""
-    command = RenderReadyWorkOrder(event or ready_for_render(), str(TENANT), source_version)
-    await render_ready_work_order(uow or fakes.uow(), command, settings=settings, blobs=fakes.blobs)
-
-
-def worker(fakes: FactoryFakes, settings: Settings, render: Renderer | None = None) -> GenerationWorker:
-    """The generation worker over the fakes; ``render`` stands for the DOCX renderer (a fixed DOCX)."""
-
-    def fixed_docx(bundle: Mapping[str, Any], **_facts: Any) -> bytes:
-        return DOCX
-
-    return GenerationWorker(fakes.uow, fakes.blobs, settings, render=render or fixed_docx)
-
-
-Arrange = Callable[[FactoryFakes, Settings], Awaitable[object]]
-"""A state to start from, built through the handlers (the arrange step of a parametrized test)."""
-
-
-async def nothing(fakes: FactoryFakes, settings: Settings) -> None:
-    """The factory has heard nothing of the work order."""
-
-
-async def projected_only(fakes: FactoryFakes, settings: Settings) -> None:
-    """The work order is projected as READY_FOR_RENDER but no pack was built."""
-    await fakes.work_orders.upsert(str(WORK_ORDER), str(TENANT), {"status": "READY_FOR_RENDER"}, 1)
-
-
-async def generated_pack(fakes: FactoryFakes, settings: Settings) -> PackRecord:
-    """A work order whose live pack was built and rendered: the state a release needs."""
-    await render_ready(fakes, settings)
-    (job,) = fakes.jobs.rows.values()
-    await worker(fakes, settings).render_pack(
-        fakes.uow(), RenderPack(uuid.UUID(job.id), str(TENANT), "req-1")
-    )
-    pack = await fakes.packs.live(WORK_ORDER)
-    if pack is None or pack.status != "generated":
-        raise RuntimeError(f"the pack was not generated: {pack}")
-    return pack
-
-
-def release_request(key: str = "release-1", *, work_order_id: uuid.UUID = WORK_ORDER) -> RequestRelease:
-    """An operator's release request without override."""
-    return RequestRelease(TENANT, work_order_id, ACTOR, ReleaseRequest(key, False, None))
-
-
-def gate_decided(release_id: str, result: str = "CREDIT_CONSUMED", **fields: Any) -> GateDecided:
-    """billing's decision on a release."""
-    decision: dict[str, Any] = {
-        "decision_id": "decision-1",
-        "release_id": release_id,
-        "work_order_id": str(WORK_ORDER),
-        "idempotency_key": "release-1",
-        "mode": "CREDIT",
-        "result": result,
-        "ledger_entry_ids": ["ledger-1"],
-        "decision_hash": "hash-1",
-    }
-    return GateDecided.model_validate({**decision, **fields})
-
-
-async def released(fakes: FactoryFakes, settings: Settings, result: str = "CREDIT_CONSUMED") -> ReleaseRecord:
-    """A generated pack released once with billing's ``result``."""
-    await generated_pack(fakes, settings)
-    started = await request_release(fakes.uow(str(TENANT)), release_request())
-    await record_gate_outcome(fakes.uow(), RecordGateOutcome(gate_decided(started.release_id, result)))
-    return fakes.releases.rows[started.release_id]

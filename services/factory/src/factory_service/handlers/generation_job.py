@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError
@@ -223,20 +223,15 @@ class GenerationWorker:
         if live is not None and live.status == "generating":
             await packs.set_status(pack_id, "failed", failure_code=code, failure_reason=reason)
         failure = {"code": code, "error": reason, "attempts": current.attempts}
-        await uow.repo(AuditLog).record(_scope(job), "generation_failed", _entity(job), failure)
-        await emit_pack_state(
-            uow,
-            PackFailed(
-                work_order_id=job.work_order_id,
-                pack_id=str(pack_id),
-                job_id=str(job_id),
-                code=code,
-                reason=reason,
-                attempts=current.attempts,
-            ),
-            work_order_id=uuid.UUID(job.work_order_id),
-            tenant_id=uuid.UUID(job.tenant_id),
+        failed = PackFailed(
+            work_order_id=job.work_order_id,
+            pack_id=str(pack_id),
+            job_id=str(job_id),
+            code=code,
+            reason=reason,
+            attempts=current.attempts,
         )
+        await _record_outcome(uow, job, "generation_failed", failure, failed)
 
     async def _complete(
         self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, docx: bytes, command: RenderPack
@@ -287,17 +282,22 @@ class GenerationWorker:
             "attempts": current.attempts,
             "docx_sha256": blob_key,
         }
-        await uow.repo(AuditLog).record(_scope(job), "generation_completed", _entity(job), completed)
-        await emit_pack_state(
-            uow,
-            PackGenerated(
-                work_order_id=job.work_order_id,
-                pack_id=str(pack_id),
-                pack_version=live.version,
-                job_id=str(job_id),
-                attempts=current.attempts,
-                artifacts=await artifact_refs(uow, pack_id),
-            ),
-            work_order_id=uuid.UUID(job.work_order_id),
-            tenant_id=uuid.UUID(job.tenant_id),
+        generated = PackGenerated(
+            work_order_id=job.work_order_id,
+            pack_id=str(pack_id),
+            pack_version=live.version,
+            job_id=str(job_id),
+            attempts=current.attempts,
+            artifacts=await artifact_refs(uow, pack_id),
         )
+        await _record_outcome(uow, job, "generation_completed", completed, generated)
+
+
+async def _record_outcome(
+    uow: UnitOfWork, job: JobRecord, action: str, audited: dict[str, Any], event: PackFailed | PackGenerated
+) -> None:
+    """Audit how the job ended and publish it on the work order's pack-state stream."""
+    await uow.repo(AuditLog).record(_scope(job), action, _entity(job), audited)
+    await emit_pack_state(
+        uow, event, work_order_id=uuid.UUID(job.work_order_id), tenant_id=uuid.UUID(job.tenant_id)
+    )

@@ -16,14 +16,9 @@ from factory_service.domain.errors import (
 from factory_service.handlers.build_pack import CreatePack, create_pack
 from factory_service.records import WorkOrderColumns
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    ACTOR,
-    TENANT,
-    WORK_ORDER,
-    FactoryFakes,
-    ready_for_render,
-    render_ready,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import ACTOR, TENANT, WORK_ORDER
 from shared.contracts.workorders import ReadyForRender
 from shared.stable_json import stable_dumps
 
@@ -35,7 +30,7 @@ class TestBridge:
     async def test_builds_the_pack_its_debug_json_artifact_and_a_queued_job(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await render_ready(fakes, settings)
+        await given.render_ready(fakes, settings)
 
         (pack,) = fakes.packs.rows.values()
         assert (pack.status, pack.version, pack.template_key, pack.render_generation) == (
@@ -63,7 +58,7 @@ class TestBridge:
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
         uow = fakes.uow()
-        await render_ready(fakes, settings, uow=uow)
+        await given.render_ready(fakes, settings, uow=uow)
         (pack,) = fakes.packs.rows.values()
         (job,) = fakes.jobs.rows.values()
         (created,) = uow.events_of("pack_created")
@@ -83,24 +78,24 @@ class TestBridge:
     async def test_a_redelivery_of_the_same_generation_builds_nothing(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await render_ready(fakes, settings)
+        await given.render_ready(fakes, settings)
         uow = fakes.uow()
-        await render_ready(fakes, settings, source_version=6, uow=uow)
+        await given.render_ready(fakes, settings, source_version=6, uow=uow)
         assert len(fakes.packs.rows) == len(fakes.jobs.rows) == 1
         assert uow.published == []
 
     @pytest.mark.parametrize(
         ("event", "code"),
         [
-            (ready_for_render(ANOTHER_WORK_ORDERS_BUNDLE), "EXPORT_BUNDLE_INVALID"),
-            (ready_for_render(export_bundle_hash="0" * 64), "EXPORT_BUNDLE_HASH_MISMATCH"),
+            (given.ready_for_render(ANOTHER_WORK_ORDERS_BUNDLE), "EXPORT_BUNDLE_INVALID"),
+            (given.ready_for_render(export_bundle_hash="0" * 64), "EXPORT_BUNDLE_HASH_MISMATCH"),
         ],
     )
     async def test_a_bundle_that_cannot_become_a_pack_is_recorded_as_a_failed_pack(
         self, fakes: FactoryFakes, settings: Settings, event: ReadyForRender, code: str
     ) -> None:
         uow = fakes.uow()
-        await render_ready(fakes, settings, event, uow=uow)
+        await given.render_ready(fakes, settings, event, uow=uow)
 
         (pack,) = fakes.packs.rows.values()
         assert (pack.status, pack.failure_code) == ("failed", code)
@@ -112,9 +107,11 @@ class TestBridge:
     async def test_a_new_render_generation_supersedes_the_live_pack_and_cancels_its_job(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await render_ready(fakes, settings)
+        await given.render_ready(fakes, settings)
         (first,) = fakes.packs.rows.values()
-        await render_ready(fakes, settings, ready_for_render(render_generation=2), source_version=9)
+        await given.render_ready(
+            fakes, settings, given.ready_for_render(render_generation=2), source_version=9
+        )
 
         old = fakes.packs.rows[first.id]
         assert old.status == "superseded" and old.superseded_at is not None
@@ -155,7 +152,7 @@ class TestCreatePack:
     async def test_a_pack_being_generated_is_answered_as_a_replay(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await render_ready(fakes, settings)
+        await given.render_ready(fakes, settings)
         uow = fakes.uow(str(TENANT))
         created = await create_pack(uow, self.create(), settings=settings, blobs=fakes.blobs)
         assert created.idempotent and created.pack_state_version == 1
@@ -165,7 +162,7 @@ class TestCreatePack:
     async def test_a_failed_pack_is_built_again_as_the_next_version(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await render_ready(fakes, settings)
+        await given.render_ready(fakes, settings)
         (failed,) = fakes.packs.rows.values()
         await fakes.packs.set_status(uuid.UUID(failed.id), "failed", failure_code="RENDER_FAILED")
         uow = fakes.uow(str(TENANT))
@@ -183,7 +180,7 @@ class TestCreatePack:
     async def test_a_requested_key_another_job_holds_is_a_conflict(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await render_ready(fakes, settings)
+        await given.render_ready(fakes, settings)
         (pack,) = fakes.packs.rows.values()
         await fakes.packs.set_status(uuid.UUID(pack.id), "failed")
         with pytest.raises(IdempotencyKeyAlreadyUsed) as raised:

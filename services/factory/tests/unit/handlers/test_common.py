@@ -6,7 +6,9 @@ import uuid
 
 from factory_service.handlers.common import artifact_refs, emit_pack_state, supersede
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import ACTOR, TENANT, WORK_ORDER, FactoryFakes, generated_pack
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import ACTOR, TENANT, WORK_ORDER
 from shared.contracts.factory import PackFailed
 
 
@@ -29,7 +31,7 @@ async def test_pack_state_versions_count_per_work_order_and_key_the_events(fakes
 async def test_superseding_a_generated_pack_keeps_its_completed_job_and_audits_why(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    pack = await generated_pack(fakes, settings)
+    pack = await given.generated_pack(fakes, settings)
     await supersede(fakes.uow(), pack, reason="work order reopened", actor=ACTOR)
 
     assert fakes.packs.rows[pack.id].status == "superseded"
@@ -46,7 +48,7 @@ async def test_superseding_a_generated_pack_keeps_its_completed_job_and_audits_w
 async def test_artifact_refs_carry_the_wire_fields_of_each_artifact(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    pack = await generated_pack(fakes, settings)
+    pack = await given.generated_pack(fakes, settings)
     refs = await artifact_refs(fakes.uow(), uuid.UUID(pack.id))
     artifacts = await fakes.packs.artifacts(uuid.UUID(pack.id))
     assert [(r.id, r.kind, r.checksum_sha256, r.storage_ref) for r in refs] == [

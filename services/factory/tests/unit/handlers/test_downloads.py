@@ -26,19 +26,9 @@ from factory_service.handlers.downloads import (
 )
 from factory_service.records import ArtifactRecord, WorkOrderColumns
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    ACTOR,
-    DOCX,
-    TENANT,
-    WORK_ORDER,
-    Arrange,
-    FactoryFakes,
-    generated_pack,
-    nothing,
-    projected_only,
-    released,
-    render_ready,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import ACTOR, DOCX, TENANT, WORK_ORDER, Arrange
 from shared.auth.principal import Principal
 
 OPERATOR = Principal(sub=str(ACTOR), aud="web", tenant_id=str(TENANT), user_id=str(ACTOR))
@@ -67,9 +57,9 @@ class TestArtifact:
         self, fakes: FactoryFakes, settings: Settings, release_result: str | None, preview: bool
     ) -> None:
         if release_result is None:
-            await generated_pack(fakes, settings)
+            await given.generated_pack(fakes, settings)
         else:
-            await released(fakes, settings, release_result)
+            await given.released(fakes, settings, release_result)
         artifact = await docx_artifact(fakes)
         uow = fakes.uow(str(TENANT), aud="web")
         download = await download_artifact(uow, self.command(artifact, OPERATOR), blobs=fakes.blobs)
@@ -96,7 +86,7 @@ class TestArtifact:
     async def test_the_portal_waits_for_a_successful_release(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await generated_pack(fakes, settings)
+        await given.generated_pack(fakes, settings)
         await portal_owned(fakes)
         artifact = await docx_artifact(fakes)
         with pytest.raises(DeliverableLockedUntilBillingSatisfied):
@@ -108,7 +98,7 @@ class TestArtifact:
     async def test_the_portal_downloads_its_own_released_deliverables_only(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await released(fakes, settings, "CREDIT_CONSUMED")
+        await given.released(fakes, settings, "CREDIT_CONSUMED")
         await portal_owned(fakes)
         artifact = await docx_artifact(fakes)
         download = await download_artifact(
@@ -123,7 +113,7 @@ class TestArtifact:
     async def test_an_unknown_artifact_or_a_missing_blob(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        await generated_pack(fakes, settings)
+        await given.generated_pack(fakes, settings)
         artifact = await docx_artifact(fakes)
         unknown = artifact.model_copy(update={"id": str(uuid.UUID(int=2))})
         with pytest.raises(ArtifactNotFound):
@@ -141,7 +131,7 @@ class TestEvidencePack:
     async def test_the_zip_holds_the_bundle_manifest_docx_releases_and_audit_and_is_reproducible(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        release = await released(fakes, settings)
+        release = await given.released(fakes, settings)
         uow = fakes.uow(str(TENANT))
         first = await download_evidence_pack(uow, evidence(), blobs=fakes.blobs)
         again = await download_evidence_pack(fakes.uow(str(TENANT)), evidence(), blobs=fakes.blobs)
@@ -171,11 +161,11 @@ class TestEvidencePack:
     @pytest.mark.parametrize(
         ("arrange", "caller", "error"),
         [
-            (nothing, OPERATOR, WorkOrderNotFound),
-            (projected_only, OPERATOR, ReportPackNotLinked),
-            (render_ready, OPERATOR, PackGenerationNotCompleted),
-            (generated_pack, PORTAL, DeliverableLockedUntilBillingSatisfied),
-            (generated_pack, STRANGER, WorkOrderNotFound),
+            (given.nothing, OPERATOR, WorkOrderNotFound),
+            (given.projected_only, OPERATOR, ReportPackNotLinked),
+            (given.render_ready, OPERATOR, PackGenerationNotCompleted),
+            (given.generated_pack, PORTAL, DeliverableLockedUntilBillingSatisfied),
+            (given.generated_pack, STRANGER, WorkOrderNotFound),
         ],
     )
     async def test_refusals(

@@ -8,21 +8,16 @@ from factory_service.handlers.gate_outcome import RecordGateOutcome, record_gate
 from factory_service.handlers.release_request import request_release
 from factory_service.records import ReleaseRecord
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    ACTOR,
-    TENANT,
-    FactoryFakes,
-    gate_decided,
-    generated_pack,
-    release_request,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import ACTOR, TENANT
 
 
 @pytest.fixture
 async def pending(fakes: FactoryFakes, settings: Settings) -> ReleaseRecord:
     """A PENDING release of a generated pack."""
-    await generated_pack(fakes, settings)
-    started = await request_release(fakes.uow(str(TENANT)), release_request())
+    await given.generated_pack(fakes, settings)
+    started = await request_release(fakes.uow(str(TENANT)), given.release_request())
     return fakes.releases.rows[started.release_id]
 
 
@@ -42,7 +37,7 @@ async def test_records_the_outcome_audits_it_and_publishes_the_release(
     fakes: FactoryFakes, pending: ReleaseRecord, result: str, action: str, fields: dict[str, str]
 ) -> None:
     uow = fakes.uow()
-    decision = gate_decided(pending.id, result, metadata={"gate": "v1"}, **fields)
+    decision = given.gate_decided(pending.id, result, metadata={"gate": "v1"}, **fields)
     await record_gate_outcome(uow, RecordGateOutcome(decision))
 
     decided = fakes.releases.rows[pending.id]
@@ -73,11 +68,11 @@ async def test_records_the_outcome_audits_it_and_publishes_the_release(
 
 
 async def test_a_second_outcome_changes_nothing(fakes: FactoryFakes, pending: ReleaseRecord) -> None:
-    await record_gate_outcome(fakes.uow(), RecordGateOutcome(gate_decided(pending.id, "PAID")))
+    await record_gate_outcome(fakes.uow(), RecordGateOutcome(given.gate_decided(pending.id, "PAID")))
     first = fakes.releases.rows[pending.id]
     audit_rows = len(fakes.audit.rows)
     uow = fakes.uow()
-    await record_gate_outcome(uow, RecordGateOutcome(gate_decided(pending.id, "BLOCKED")))
+    await record_gate_outcome(uow, RecordGateOutcome(given.gate_decided(pending.id, "BLOCKED")))
     assert fakes.releases.rows[pending.id] == first
     assert len(fakes.audit.rows) == audit_rows and uow.published == []
 
@@ -87,5 +82,5 @@ async def test_an_outcome_for_an_unknown_release_is_dropped(
     fakes: FactoryFakes, pending: ReleaseRecord, release_id: str
 ) -> None:
     uow = fakes.uow()
-    await record_gate_outcome(uow, RecordGateOutcome(gate_decided(release_id)))
+    await record_gate_outcome(uow, RecordGateOutcome(given.gate_decided(release_id)))
     assert fakes.releases.rows[pending.id].billing_gate_result == "PENDING" and uow.published == []

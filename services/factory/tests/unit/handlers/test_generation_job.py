@@ -15,13 +15,9 @@ from factory_service.domain.errors import ExportBundleInvalid
 from factory_service.handlers.generation_job import RenderPack, is_transient
 from factory_service.records import JobRecord
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    DOCX,
-    TENANT,
-    FactoryFakes,
-    render_ready,
-    worker,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import DOCX, TENANT
 
 
 class Renders:
@@ -41,7 +37,7 @@ class Renders:
 @pytest.fixture
 async def job(fakes: FactoryFakes, settings: Settings) -> JobRecord:
     """The queued job of a freshly built pack."""
-    await render_ready(fakes, settings)
+    await given.render_ready(fakes, settings)
     (queued,) = fakes.jobs.rows.values()
     return queued
 
@@ -49,7 +45,7 @@ async def job(fakes: FactoryFakes, settings: Settings) -> JobRecord:
 async def run(fakes: FactoryFakes, settings: Settings, job: JobRecord, render: Renders) -> Any:
     """One ``generation_requested`` delivery; returns the consumer's unit of work."""
     uow = fakes.uow()
-    await worker(fakes, settings, render).render_pack(
+    await given.worker(fakes, settings, render).render_pack(
         uow, RenderPack(uuid.UUID(job.id), str(TENANT), "req-7")
     )
     return uow

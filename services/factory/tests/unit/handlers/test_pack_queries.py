@@ -21,16 +21,9 @@ from factory_service.handlers.pack_queries import (
 from factory_service.handlers.projections import ProjectBilling, project_billing
 from factory_service.handlers.release_request import request_release
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    TENANT,
-    WORK_ORDER,
-    FactoryFakes,
-    generated_pack,
-    ready_for_render,
-    release_request,
-    released,
-    render_ready,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import TENANT, WORK_ORDER
 from shared.db.uow import UnitOfWork
 
 UNKNOWN = uuid.UUID(int=3)
@@ -39,7 +32,7 @@ UNKNOWN = uuid.UUID(int=3)
 async def test_the_pack_link_shows_the_live_pack_its_artifacts_job_releases_and_billing(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    release = await released(fakes, settings)
+    release = await given.released(fakes, settings)
     await project_billing(fakes.uow(), ProjectBilling(str(WORK_ORDER), str(TENANT), {"mode": "CREDIT"}, 8))
     link = await get_pack_link(fakes.uow(str(TENANT)), GetPackLink(WORK_ORDER))
 
@@ -55,8 +48,8 @@ async def test_the_pack_link_shows_the_live_pack_its_artifacts_job_releases_and_
 async def test_after_a_reopen_the_pack_link_shows_the_newest_superseded_pack(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    await render_ready(fakes, settings)
-    await render_ready(fakes, settings, ready_for_render(render_generation=2), source_version=9)
+    await given.render_ready(fakes, settings)
+    await given.render_ready(fakes, settings, given.ready_for_render(render_generation=2), source_version=9)
     newest = await fakes.packs.live(WORK_ORDER)
     assert newest is not None
     await fakes.packs.set_status(uuid.UUID(newest.id), "superseded")
@@ -66,8 +59,8 @@ async def test_after_a_reopen_the_pack_link_shows_the_newest_superseded_pack(
 
 
 async def test_releases_are_listed_newest_first(fakes: FactoryFakes, settings: Settings) -> None:
-    first = await released(fakes, settings, "PAID")
-    linked = await request_release(fakes.uow(str(TENANT)), release_request("release-2"))
+    first = await given.released(fakes, settings, "PAID")
+    linked = await request_release(fakes.uow(str(TENANT)), given.release_request("release-2"))
     listed = await list_releases(fakes.uow(str(TENANT)), ListReleases(WORK_ORDER))
     assert [r.id for r in listed] == [linked.recorded_release_id, first.id]
     assert await get_release(fakes.uow(), uuid.UUID(first.id)) == fakes.releases.rows[first.id]
@@ -106,7 +99,7 @@ async def test_projection_versions_answer_the_version_held_or_none(
     aggregate_id: str,
     version: int | None,
 ) -> None:
-    await generated_pack(fakes, settings)
+    await given.generated_pack(fakes, settings)
     await project_billing(fakes.uow(), ProjectBilling(str(WORK_ORDER), str(TENANT), {}, 8))
     query = ProjectionVersion(projection, aggregate_id)
     assert await projection_version(fakes.uow(str(TENANT)), query) == version

@@ -19,15 +19,9 @@ from factory_service.handlers.projections import (
     withdraw_pack,
 )
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    ACTOR,
-    TENANT,
-    WORK_ORDER,
-    FactoryFakes,
-    generated_pack,
-    ready_for_render,
-    render_ready,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import ACTOR, TENANT, WORK_ORDER
 
 WO = str(WORK_ORDER)
 
@@ -78,8 +72,8 @@ class TestRenderReady:
     async def test_projects_the_frozen_bundle_and_builds_the_pack(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
-        event = ready_for_render()
-        await render_ready(fakes, settings, event, source_version=5)
+        event = given.ready_for_render()
+        await given.render_ready(fakes, settings, event, source_version=5)
         row = fakes.work_orders.rows[WO]
         assert (row.status, row.snapshot_version, row.render_generation, row.source_version) == (
             "READY_FOR_RENDER",
@@ -93,7 +87,7 @@ class TestRenderReady:
         assert pack.created_by_user_id == str(ACTOR)
 
     async def test_without_a_tenant_nothing_is_built(self, fakes: FactoryFakes, settings: Settings) -> None:
-        command = RenderReadyWorkOrder(ready_for_render(), None, 5)
+        command = RenderReadyWorkOrder(given.ready_for_render(), None, 5)
         await render_ready_work_order(fakes.uow(), command, settings=settings, blobs=fakes.blobs)
         assert fakes.work_orders.rows == {} and fakes.packs.rows == {}
 
@@ -112,9 +106,9 @@ class TestWithdrawPack:
         self, fakes: FactoryFakes, settings: Settings, generated: bool, status: str, superseded: bool
     ) -> None:
         if generated:
-            await generated_pack(fakes, settings)
+            await given.generated_pack(fakes, settings)
         else:
-            await render_ready(fakes, settings)
+            await given.render_ready(fakes, settings)
         (pack,) = fakes.packs.rows.values()
         (job,) = fakes.jobs.rows.values()
         uow = fakes.uow()

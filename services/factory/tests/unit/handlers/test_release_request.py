@@ -16,19 +16,9 @@ from factory_service.domain.errors import (
 from factory_service.handlers.projections import ProjectBilling, project_billing
 from factory_service.handlers.release_request import ReleaseStarted, request_release
 from factory_service.settings import Settings
-from services.factory.tests.unit.fakes import (
-    ACTOR,
-    TENANT,
-    WORK_ORDER,
-    Arrange,
-    FactoryFakes,
-    generated_pack,
-    nothing,
-    projected_only,
-    release_request,
-    released,
-    render_ready,
-)
+from services.factory.tests.unit.fakes import FactoryFakes
+from services.factory.tests.unit.handlers import given
+from services.factory.tests.unit.handlers.given import ACTOR, TENANT, WORK_ORDER, Arrange
 
 CREDIT_STATE = {"mode": "CREDIT", "account_id": "acc-1", "hold": {"id": "hold-1", "status": "ACTIVE"}}
 
@@ -36,17 +26,17 @@ CREDIT_STATE = {"mode": "CREDIT", "account_id": "acc-1", "hold": {"id": "hold-1"
 async def request(fakes: FactoryFakes, key: str = "release-1") -> tuple[ReleaseStarted, int]:
     """Run the request in its own unit of work; returns the answer and how many commits it made."""
     uow = fakes.uow(str(TENANT))
-    started = await request_release(uow, release_request(key))
+    started = await request_release(uow, given.release_request(key))
     return started, uow.commits
 
 
 async def test_records_a_pending_release_with_the_billing_facts_and_asks_billing(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    pack = await generated_pack(fakes, settings)
+    pack = await given.generated_pack(fakes, settings)
     await project_billing(fakes.uow(), ProjectBilling(str(WORK_ORDER), str(TENANT), CREDIT_STATE, 3))
     uow = fakes.uow(str(TENANT))
-    started = await request_release(uow, release_request("release-1"))
+    started = await request_release(uow, given.release_request("release-1"))
 
     release = fakes.releases.rows[started.release_id]
     assert started == ReleaseStarted(release.id, False, None, 3)  # pack_created, pack_generated, this
@@ -88,10 +78,10 @@ async def test_records_a_pending_release_with_the_billing_facts_and_asks_billing
 
 
 async def test_the_same_key_again_answers_the_stored_release(fakes: FactoryFakes, settings: Settings) -> None:
-    await generated_pack(fakes, settings)
+    await given.generated_pack(fakes, settings)
     first, _ = await request(fakes)
     uow = fakes.uow(str(TENANT))
-    again = await request_release(uow, release_request())
+    again = await request_release(uow, given.release_request())
     assert again == ReleaseStarted(first.release_id, True, None, None)
     assert len(fakes.releases.rows) == 1 and uow.published == [] and uow.commits == 0
 
@@ -99,20 +89,20 @@ async def test_the_same_key_again_answers_the_stored_release(fakes: FactoryFakes
 async def test_a_key_used_for_another_work_order_is_a_conflict(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    await generated_pack(fakes, settings)
+    await given.generated_pack(fakes, settings)
     await request(fakes)
     other = uuid.UUID(int=5)
     await fakes.work_orders.upsert(str(other), str(TENANT), {"status": "READY_FOR_RENDER"}, 1)
     with pytest.raises(IdempotencyKeyAlreadyUsed):
-        await request_release(fakes.uow(str(TENANT)), release_request(work_order_id=other))
+        await request_release(fakes.uow(str(TENANT)), given.release_request(work_order_id=other))
 
 
 @pytest.mark.parametrize(
     ("arrange", "error"),
     [
-        (nothing, WorkOrderNotFound),
-        (projected_only, ReportPackNotLinked),
-        (render_ready, PackGenerationNotCompleted),
+        (given.nothing, WorkOrderNotFound),
+        (given.projected_only, ReportPackNotLinked),
+        (given.render_ready, PackGenerationNotCompleted),
     ],
 )
 async def test_a_work_order_without_a_generated_pack_cannot_be_released(
@@ -121,14 +111,14 @@ async def test_a_work_order_without_a_generated_pack_cannot_be_released(
     await arrange(fakes, settings)
     uow = fakes.uow(str(TENANT))
     with pytest.raises(error):
-        await request_release(uow, release_request())
+        await request_release(uow, given.release_request())
     assert fakes.releases.rows == {} and uow.published == []
 
 
 async def test_a_new_key_while_a_release_is_pending_is_refused(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    await generated_pack(fakes, settings)
+    await given.generated_pack(fakes, settings)
     pending, _ = await request(fakes)
     with pytest.raises(ReleaseInProgress) as raised:
         await request(fakes, "release-2")
@@ -141,9 +131,9 @@ async def test_a_new_key_while_a_release_is_pending_is_refused(
 async def test_a_new_key_after_a_success_is_recorded_as_a_link_to_it(
     fakes: FactoryFakes, settings: Settings
 ) -> None:
-    prior = await released(fakes, settings, "PAID")
+    prior = await given.released(fakes, settings, "PAID")
     uow = fakes.uow(str(TENANT))
-    started = await request_release(uow, release_request("release-2"))
+    started = await request_release(uow, given.release_request("release-2"))
 
     assert started.release_id == prior.id and started.idempotent
     assert started.recorded_release_id is not None
