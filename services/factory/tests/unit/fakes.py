@@ -16,21 +16,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from devstack.testing.fakes import FakeUnitOfWork
+from factory_service import records
 from factory_service.records import (
     ArtifactRecord,
     AuditRecord,
     BillingRecord,
-    GateOutcome,
     JobRecord,
-    NewArtifact,
-    NewAuditRow,
-    NewJob,
-    NewPack,
-    NewRelease,
     PackRecord,
     Record,
     ReleaseRecord,
-    WorkOrderColumns,
     WorkOrderRecord,
 )
 from factory_service.repositories import (
@@ -120,7 +114,7 @@ class FakeWorkOrders(WorkOrderRepository):
         self.billing_rows: dict[str, BillingRecord] = {}
 
     async def upsert(
-        self, work_order_id: str, tenant_id: str, fields: WorkOrderColumns, source_version: int
+        self, work_order_id: str, tenant_id: str, fields: records.WorkOrderColumns, source_version: int
     ) -> None:
         key = str(uuid.UUID(work_order_id))
         current = self.rows.get(key)
@@ -213,7 +207,7 @@ class FakePacks(_Locks, PackRepository):
         versions = [p.version for p in self._of(work_order_id) if p.template_key == template_key]
         return max(versions, default=0) + 1
 
-    async def add(self, row: NewPack) -> None:
+    async def add(self, row: records.NewPack) -> None:
         _unique(self.rows.values(), row, "work_order_id", "template_key", "version")
         if row["status"] != "superseded" and await self.live(row["work_order_id"]) is not None:
             raise UniqueViolation("report_packs_one_live_idx")
@@ -234,7 +228,7 @@ class FakePacks(_Locks, PackRepository):
         changes.update((column, value) for column, value in failure.items() if value is not None)
         self.rows[pack.id] = _update(pack, **changes)
 
-    async def add_artifact(self, row: NewArtifact) -> bool:
+    async def add_artifact(self, row: records.NewArtifact) -> bool:
         if any(
             a.report_pack_id == str(row["report_pack_id"]) and a.kind == row["kind"]
             for a in self.artifact_rows.values()
@@ -261,7 +255,7 @@ class FakeJobs(JobRepository):
         self.clock = clock
         self.rows: dict[str, JobRecord] = {}
 
-    async def add(self, row: NewJob) -> None:
+    async def add(self, row: records.NewJob) -> None:
         _unique(self.rows.values(), row, "tenant_id", "idempotency_key")
         _unique(self.rows.values(), row, "report_pack_id")
         now = self.clock.now()
@@ -346,7 +340,7 @@ class FakeReleases(_Locks, ReleaseRepository):
             )
         )
 
-    async def add(self, row: NewRelease) -> ReleaseRecord:
+    async def add(self, row: records.NewRelease) -> ReleaseRecord:
         columns = {("org_id" if k == "tenant_id" else k): v for k, v in row.items()}
         _unique(self.rows.values(), columns, "org_id", "idempotency_key")
         now = self.clock.now()
@@ -355,7 +349,7 @@ class FakeReleases(_Locks, ReleaseRepository):
         return release
 
     async def decide(
-        self, release_id: uuid.UUID, outcome: GateOutcome, metadata: Mapping[str, Any]
+        self, release_id: uuid.UUID, outcome: records.GateOutcome, metadata: Mapping[str, Any]
     ) -> ReleaseRecord | None:
         release = self.rows.get(str(release_id))
         if release is None or release.billing_gate_result != "PENDING":
@@ -387,7 +381,7 @@ class FakeAuditLog(AuditLog):
         self.clock = clock
         self.rows: list[AuditRecord] = []
 
-    async def add(self, row: NewAuditRow) -> None:
+    async def add(self, row: records.NewAuditRow) -> None:
         self.rows.append(_record(AuditRecord, row, id=len(self.rows) + 1, created_at=self.clock.now()))
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[AuditRecord]:

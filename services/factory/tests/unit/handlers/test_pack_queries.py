@@ -9,15 +9,7 @@ from typing import Literal
 import pytest
 
 from factory_service.domain.errors import WorkOrderNotFound
-from factory_service.handlers.pack_queries import (
-    GetPackLink,
-    ListReleases,
-    ProjectionVersion,
-    get_pack_link,
-    get_release,
-    list_releases,
-    projection_version,
-)
+from factory_service.handlers import pack_queries
 from factory_service.handlers.projections import ProjectBilling, project_billing
 from factory_service.handlers.release_request import request_release
 from factory_service.settings import Settings
@@ -34,7 +26,7 @@ async def test_the_pack_link_shows_the_live_pack_its_artifacts_job_releases_and_
 ) -> None:
     release = await given.released(fakes, settings)
     await project_billing(fakes.uow(), ProjectBilling(str(WORK_ORDER), str(TENANT), {"mode": "CREDIT"}, 8))
-    link = await get_pack_link(fakes.uow(str(TENANT)), GetPackLink(WORK_ORDER))
+    link = await pack_queries.get_pack_link(fakes.uow(str(TENANT)), pack_queries.GetPackLink(WORK_ORDER))
 
     assert link.work_order == fakes.work_orders.rows[str(WORK_ORDER)]
     assert link.pack is not None and link.pack.status == "generated"
@@ -53,7 +45,7 @@ async def test_after_a_reopen_the_pack_link_shows_the_newest_superseded_pack(
     newest = await fakes.packs.live(WORK_ORDER)
     assert newest is not None
     await fakes.packs.set_status(uuid.UUID(newest.id), "superseded")
-    link = await get_pack_link(fakes.uow(str(TENANT)), GetPackLink(WORK_ORDER))
+    link = await pack_queries.get_pack_link(fakes.uow(str(TENANT)), pack_queries.GetPackLink(WORK_ORDER))
     assert link.pack is not None and (link.pack.id, link.pack.render_generation) == (newest.id, 2)
     assert link.job is not None and link.job.report_pack_id == newest.id
 
@@ -61,17 +53,17 @@ async def test_after_a_reopen_the_pack_link_shows_the_newest_superseded_pack(
 async def test_releases_are_listed_newest_first(fakes: FactoryFakes, settings: Settings) -> None:
     first = await given.released(fakes, settings, "PAID")
     linked = await request_release(fakes.uow(str(TENANT)), given.release_request("release-2"))
-    listed = await list_releases(fakes.uow(str(TENANT)), ListReleases(WORK_ORDER))
+    listed = await pack_queries.list_releases(fakes.uow(str(TENANT)), pack_queries.ListReleases(WORK_ORDER))
     assert [r.id for r in listed] == [linked.recorded_release_id, first.id]
-    assert await get_release(fakes.uow(), uuid.UUID(first.id)) == fakes.releases.rows[first.id]
-    assert await get_release(fakes.uow(), UNKNOWN) is None
+    assert await pack_queries.get_release(fakes.uow(), uuid.UUID(first.id)) == fakes.releases.rows[first.id]
+    assert await pack_queries.get_release(fakes.uow(), UNKNOWN) is None
 
 
 @pytest.mark.parametrize(
     "read",
     [
-        lambda uow: get_pack_link(uow, GetPackLink(UNKNOWN)),
-        lambda uow: list_releases(uow, ListReleases(UNKNOWN)),
+        lambda uow: pack_queries.get_pack_link(uow, pack_queries.GetPackLink(UNKNOWN)),
+        lambda uow: pack_queries.list_releases(uow, pack_queries.ListReleases(UNKNOWN)),
     ],
     ids=["pack link", "releases"],
 )
@@ -101,5 +93,5 @@ async def test_projection_versions_answer_the_version_held_or_none(
 ) -> None:
     await given.generated_pack(fakes, settings)
     await project_billing(fakes.uow(), ProjectBilling(str(WORK_ORDER), str(TENANT), {}, 8))
-    query = ProjectionVersion(projection, aggregate_id)
-    assert await projection_version(fakes.uow(str(TENANT)), query) == version
+    query = pack_queries.ProjectionVersion(projection, aggregate_id)
+    assert await pack_queries.projection_version(fakes.uow(str(TENANT)), query) == version

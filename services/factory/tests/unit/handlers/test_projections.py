@@ -6,18 +6,7 @@ import uuid
 
 import pytest
 
-from factory_service.handlers.projections import (
-    NoteWorkOrderVersion,
-    ProjectBilling,
-    ProjectWorkOrder,
-    RenderReadyWorkOrder,
-    WithdrawPack,
-    note_work_order_version,
-    project_billing,
-    project_work_order,
-    render_ready_work_order,
-    withdraw_pack,
-)
+from factory_service.handlers import projections
 from factory_service.settings import Settings
 from services.factory.tests.unit.fakes import FactoryFakes
 from services.factory.tests.unit.handlers import given
@@ -26,8 +15,8 @@ from services.factory.tests.unit.handlers.given import ACTOR, TENANT, WORK_ORDER
 WO = str(WORK_ORDER)
 
 
-def status_at(status: str, version: int, *, tenant: str | None = None) -> ProjectWorkOrder:
-    return ProjectWorkOrder(WO, tenant, {"status": status}, version)
+def status_at(status: str, version: int, *, tenant: str | None = None) -> projections.ProjectWorkOrder:
+    return projections.ProjectWorkOrder(WO, tenant, {"status": status}, version)
 
 
 class TestProjectWorkOrder:
@@ -35,9 +24,13 @@ class TestProjectWorkOrder:
         self, fakes: FactoryFakes
     ) -> None:
         uow = fakes.uow()
-        assert await project_work_order(uow, status_at("DATA_PENDING", 3, tenant=str(TENANT))) == str(TENANT)
+        assert await projections.project_work_order(
+            uow, status_at("DATA_PENDING", 3, tenant=str(TENANT))
+        ) == str(TENANT)
         for stale in (status_at("CLOSED", 2), status_at("CLOSED", 3)):
-            assert await project_work_order(uow, stale) == str(TENANT)  # tenant from the stored row
+            assert await projections.project_work_order(uow, stale) == str(
+                TENANT
+            )  # tenant from the stored row
         row = fakes.work_orders.rows[WO]
         assert (row.status, row.source_version, row.report_type, row.render_generation) == (
             "DATA_PENDING",
@@ -45,7 +38,7 @@ class TestProjectWorkOrder:
             "VALUATION",
             0,
         )
-        await project_work_order(uow, status_at("READY_FOR_RENDER", 4))
+        await projections.project_work_order(uow, status_at("READY_FOR_RENDER", 4))
         assert (fakes.work_orders.rows[WO].status, await fakes.work_orders.version(WO)) == (
             "READY_FOR_RENDER",
             4,
@@ -55,16 +48,18 @@ class TestProjectWorkOrder:
     async def test_an_event_without_tenant_for_an_unknown_work_order_is_dropped(
         self, fakes: FactoryFakes
     ) -> None:
-        assert await project_work_order(fakes.uow(), status_at("DATA_PENDING", 1)) is None
+        assert await projections.project_work_order(fakes.uow(), status_at("DATA_PENDING", 1)) is None
         assert fakes.work_orders.rows == {}
 
     async def test_note_version_only_moves_forward(self, fakes: FactoryFakes) -> None:
         uow = fakes.uow()
-        await project_work_order(uow, status_at("DATA_PENDING", 3, tenant=str(TENANT)))
+        await projections.project_work_order(uow, status_at("DATA_PENDING", 3, tenant=str(TENANT)))
         for seen in (7, 5):
-            await note_work_order_version(uow, NoteWorkOrderVersion(WO, seen))
+            await projections.note_work_order_version(uow, projections.NoteWorkOrderVersion(WO, seen))
         assert fakes.work_orders.rows[WO].source_version == 7
-        await note_work_order_version(uow, NoteWorkOrderVersion(str(uuid.UUID(int=9)), 1))
+        await projections.note_work_order_version(
+            uow, projections.NoteWorkOrderVersion(str(uuid.UUID(int=9)), 1)
+        )
         assert list(fakes.work_orders.rows) == [WO]
 
 
@@ -87,8 +82,8 @@ class TestRenderReady:
         assert pack.created_by_user_id == str(ACTOR)
 
     async def test_without_a_tenant_nothing_is_built(self, fakes: FactoryFakes, settings: Settings) -> None:
-        command = RenderReadyWorkOrder(given.ready_for_render(), None, 5)
-        await render_ready_work_order(fakes.uow(), command, settings=settings, blobs=fakes.blobs)
+        command = projections.RenderReadyWorkOrder(given.ready_for_render(), None, 5)
+        await projections.render_ready_work_order(fakes.uow(), command, settings=settings, blobs=fakes.blobs)
         assert fakes.work_orders.rows == {} and fakes.packs.rows == {}
 
 
@@ -112,7 +107,7 @@ class TestWithdrawPack:
         (pack,) = fakes.packs.rows.values()
         (job,) = fakes.jobs.rows.values()
         uow = fakes.uow()
-        await withdraw_pack(uow, WithdrawPack(status_at(status, 20), ACTOR))
+        await projections.withdraw_pack(uow, projections.WithdrawPack(status_at(status, 20), ACTOR))
 
         assert fakes.work_orders.rows[WO].status == status
         assert (fakes.packs.rows[pack.id].status == "superseded") is superseded
@@ -128,9 +123,13 @@ class TestWithdrawPack:
     async def test_an_unknown_work_order_or_one_without_a_pack_changes_nothing(
         self, fakes: FactoryFakes
     ) -> None:
-        await withdraw_pack(fakes.uow(), WithdrawPack(status_at("CANCELLED", 2), None))
+        await projections.withdraw_pack(
+            fakes.uow(), projections.WithdrawPack(status_at("CANCELLED", 2), None)
+        )
         assert fakes.work_orders.rows == {}
-        await withdraw_pack(fakes.uow(), WithdrawPack(status_at("CANCELLED", 3, tenant=str(TENANT)), None))
+        await projections.withdraw_pack(
+            fakes.uow(), projections.WithdrawPack(status_at("CANCELLED", 3, tenant=str(TENANT)), None)
+        )
         assert fakes.work_orders.rows[WO].status == "CANCELLED" and fakes.audit.rows == []
 
 
@@ -138,7 +137,9 @@ class TestProjectBilling:
     async def test_keeps_the_newest_state_with_its_version(self, fakes: FactoryFakes) -> None:
         uow = fakes.uow()
         for state, version in (({"mode": "CREDIT"}, 4), ({"mode": "POSTPAID"}, 3)):
-            await project_billing(uow, ProjectBilling(WO, str(TENANT), state, version))
+            await projections.project_billing(
+                uow, projections.ProjectBilling(WO, str(TENANT), state, version)
+            )
         billing = await fakes.work_orders.billing(WORK_ORDER)
         assert billing is not None and (billing.state, billing.source_version) == ({"mode": "CREDIT"}, 4)
         assert await fakes.work_orders.billing_version(WO) == 4
@@ -146,5 +147,7 @@ class TestProjectBilling:
     async def test_a_state_without_tenant_for_an_unknown_work_order_is_dropped(
         self, fakes: FactoryFakes
     ) -> None:
-        await project_billing(fakes.uow(), ProjectBilling(WO, None, {"mode": "CREDIT"}, 1))
+        await projections.project_billing(
+            fakes.uow(), projections.ProjectBilling(WO, None, {"mode": "CREDIT"}, 1)
+        )
         assert fakes.work_orders.billing_rows == {}
