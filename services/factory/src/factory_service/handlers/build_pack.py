@@ -55,6 +55,36 @@ class BuildPack:
     requested_key: str | None = None
     retry_failed: bool = False
 
+    @classmethod
+    def from_projection(
+        cls,
+        wo: WorkOrderRecord,
+        *,
+        actor_user_id: uuid.UUID | None,
+        requested_key: str | None = None,
+        retry_failed: bool = False,
+    ) -> BuildPack:
+        """The build of a READY_FOR_RENDER work order from the factory's projection of it (409 without
+        its frozen snapshot)."""
+        if not wo.export_bundle_json or wo.snapshot_version is None:
+            raise SnapshotRequiredForPackCreation
+        return cls(
+            tenant_id=uuid.UUID(wo.tenant_id),
+            work_order_id=uuid.UUID(wo.work_order_id),
+            assignment_id=uuid_or_none(wo.assignment_id),
+            report_type=wo.report_type,
+            bank_type=wo.bank_type,
+            template_selector=wo.template_selector,
+            value_slab=wo.value_slab,
+            snapshot_version=wo.snapshot_version,
+            render_generation=max(1, wo.render_generation),
+            export_bundle=wo.export_bundle_json,
+            export_bundle_hash=str(wo.export_bundle_hash),
+            actor_user_id=actor_user_id,
+            requested_key=requested_key,
+            retry_failed=retry_failed,
+        )
+
 
 @dataclass(frozen=True)
 class PackBuilt:
@@ -271,31 +301,6 @@ class PackCreation:
     pack_state_version: int | None
 
 
-def build_pack_from_projection(
-    wo: WorkOrderRecord, *, actor_user_id: uuid.UUID | None, requested_key: str | None
-) -> BuildPack:
-    """The manual build of a READY_FOR_RENDER work order from the factory's projection (409 without
-    its frozen snapshot)."""
-    if not wo.export_bundle_json or wo.snapshot_version is None:
-        raise SnapshotRequiredForPackCreation
-    return BuildPack(
-        tenant_id=uuid.UUID(wo.tenant_id),
-        work_order_id=uuid.UUID(wo.work_order_id),
-        assignment_id=uuid_or_none(wo.assignment_id),
-        report_type=wo.report_type,
-        bank_type=wo.bank_type,
-        template_selector=wo.template_selector,
-        value_slab=wo.value_slab,
-        snapshot_version=wo.snapshot_version,
-        render_generation=max(1, wo.render_generation),
-        export_bundle=wo.export_bundle_json,
-        export_bundle_hash=str(wo.export_bundle_hash),
-        actor_user_id=actor_user_id,
-        requested_key=requested_key,
-        retry_failed=True,
-    )
-
-
 async def create_pack(
     uow: UnitOfWork, command: CreatePack, *, settings: Settings, blobs: BlobStore
 ) -> PackCreation:
@@ -306,14 +311,10 @@ async def create_pack(
         raise WorkOrderNotFound(command.work_order_id)
     if wo.status != "READY_FOR_RENDER":
         raise PackCreationRequiresReadyForRender(details={"status": wo.status})
-    built = await build_pack(
-        uow,
-        build_pack_from_projection(
-            wo, actor_user_id=command.actor_user_id, requested_key=command.idempotency_key
-        ),
-        settings=settings,
-        blobs=blobs,
+    build = BuildPack.from_projection(
+        wo, actor_user_id=command.actor_user_id, requested_key=command.idempotency_key, retry_failed=True
     )
+    built = await build_pack(uow, build, settings=settings, blobs=blobs)
     link = await pack_link(uow, command.work_order_id)
     await uow.commit()
     return PackCreation(built.idempotent, link, built.pack_state_version or link.pack_state_version)
