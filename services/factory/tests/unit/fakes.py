@@ -73,8 +73,8 @@ def _update(record: R, **changes: Any) -> R:
     return record.model_copy(update=jsonable(changes))
 
 
-def _first(records: Iterable[R]) -> R | None:
-    return next(iter(records), None)
+def _first(rows: Iterable[R]) -> R | None:
+    return next(iter(rows), None)
 
 
 class _Locks:
@@ -89,7 +89,6 @@ class _Locks:
 # ------------------------------------------------------------------------------------ work orders
 
 _WORK_ORDER_DEFAULTS: Mapping[str, Any] = {
-    "assignment_id": None,
     "report_type": "VALUATION",
     "bank_type": "OTHER",
     "bank_name": "",
@@ -97,14 +96,8 @@ _WORK_ORDER_DEFAULTS: Mapping[str, Any] = {
     "template_selector": "UNKNOWN",
     "status": "DRAFT",
     "render_generation": 0,
-    "snapshot_version": None,
-    "readiness_score": None,
-    "export_bundle_json": None,
-    "export_bundle_hash": None,
-    "source_type": None,
-    "created_by_user_id": None,
 }
-"""The column defaults of ``factory.work_orders``."""
+"""The non-null column defaults of ``factory.work_orders`` (every other column defaults to NULL)."""
 
 
 class FakeWorkOrders(WorkOrderRepository):
@@ -123,9 +116,9 @@ class FakeWorkOrders(WorkOrderRepository):
         now = self.clock.now()
         columns = {"export_bundle_json" if k == "export_bundle" else k: v for k, v in fields.items()}
         if current is None:
-            new = {"work_order_id": key, "tenant_id": tenant_id, **_WORK_ORDER_DEFAULTS, **columns}
+            new = {"work_order_id": key, "tenant_id": tenant_id, "source_version": source_version, **columns}
             self.rows[key] = _record(
-                WorkOrderRecord, new, source_version=source_version, created_at=now, updated_at=now
+                WorkOrderRecord, new, **_WORK_ORDER_DEFAULTS, created_at=now, updated_at=now
             )
         else:
             self.rows[key] = _update(current, **columns, source_version=source_version, updated_at=now)
