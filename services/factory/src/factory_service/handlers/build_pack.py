@@ -66,7 +66,7 @@ class BuildPack:
     ) -> BuildPack:
         """The build of a READY_FOR_RENDER work order from the factory's projection of it (409 without
         its frozen snapshot)."""
-        if not wo.export_bundle_json or wo.snapshot_version is None:
+        if wo.export_bundle_json is None or wo.snapshot_version is None:
             raise SnapshotRequiredForPackCreation
         return cls(
             tenant_id=uuid.UUID(wo.tenant_id),
@@ -311,6 +311,9 @@ async def create_pack(
         raise WorkOrderNotFound(command.work_order_id)
     if wo.status != "READY_FOR_RENDER":
         raise PackCreationRequiresReadyForRender(details={"status": wo.status})
+    if not wo.export_bundle_json:
+        # An empty bundle is no snapshot either (the bridge records one as a failed pack instead).
+        raise SnapshotRequiredForPackCreation
     build = BuildPack.from_projection(
         wo, actor_user_id=command.actor_user_id, requested_key=command.idempotency_key, retry_failed=True
     )
