@@ -88,6 +88,7 @@ class TestBridge:
         ("event", "code"),
         [
             (given.ready_for_render(ANOTHER_WORK_ORDERS_BUNDLE), "EXPORT_BUNDLE_INVALID"),
+            (given.ready_for_render({}), "EXPORT_BUNDLE_INVALID"),
             (given.ready_for_render(export_bundle_hash="0" * 64), "EXPORT_BUNDLE_HASH_MISMATCH"),
         ],
     )
