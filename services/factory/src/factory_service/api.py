@@ -258,9 +258,10 @@ async def release_deliverables(
     release = await wait_until(decided, timeout_s=budget_ms / 1000)
     async with c.tenant_uow(principal) as read:
         link = await pack_link(read, wo_id)
-        if release is None:
-            release = await get_release(read, release_id)
-    assert release is not None
+        release = release or await get_release(read, release_id)
+    if release is None:
+        # This request recorded and committed the release, and releases are never deleted.
+        raise LookupError(f"release {release_id} recorded by this request cannot be read back")
     return _release_response(work_order_id, started, release, pack_link_view(link))
 
 

@@ -149,7 +149,7 @@ async def on_gate_decided(uow: UnitOfWork, envelope: Envelope) -> None:
 def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
     """Every subscriber of the stream process, including the generation worker."""
     blobs = blob_store(c.settings)
-    worker = GenerationWorker(c.db, c.outbox, blobs, c.settings)
+    worker = GenerationWorker(c.system_uow, blobs, c.settings)
 
     async def on_ready_for_render(uow: UnitOfWork, envelope: Envelope) -> None:
         command = RenderReadyWorkOrder(

@@ -258,6 +258,19 @@ class NewRelease(TypedDict):
     released_at: None
 
 
+class NewAuditRow(TypedDict):
+    """One audit row: who did what to which entity, about which work order and pack."""
+
+    tenant_id: uuid.UUID
+    work_order_id: uuid.UUID
+    report_pack_id: uuid.UUID | None
+    entity_type: str
+    entity_id: str
+    action: str
+    actor_user_id: uuid.UUID | None
+    metadata_json: JsonObject
+
+
 class GateOutcome(Protocol):
     """What a release records of billing's gate decision (billing's ``gate_decided`` event has it)."""
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Table, func, literal, select, update
+from sqlalchemy import ColumnElement, Insert, Select, Table, Update, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from factory_service.records import (
@@ -25,6 +24,7 @@ from factory_service.records import (
     JobRecord,
     JsonObject,
     NewArtifact,
+    NewAuditRow,
     NewJob,
     NewPack,
     NewRelease,
@@ -53,7 +53,7 @@ R = TypeVar("R", bound=BaseModel)
 # ---------------------------------------------------------------------------------------- plumbing
 
 
-def _plain(row: Mapping[str, Any]) -> JsonObject:
+def _plain(row: Mapping[Any, Any]) -> JsonObject:  # a RowMapping: keys are the column labels
     out: JsonObject = {}
     for key, value in row.items():
         if isinstance(value, uuid.UUID):
@@ -114,6 +114,12 @@ class Repository(uow.Repository):
         rows = (
             (await self.session.execute(_SELECTS[model].where(*where).order_by(*order_by))).mappings().all()
         )
+        return [model.model_validate(_plain(r)) for r in rows]
+
+    async def _returning(self, model: type[R], statement: Insert | Update) -> list[R]:
+        """The ``model`` rows an INSERT or UPDATE wrote, as that record's SELECT shows them."""
+        query = statement.returning(*_SELECTS[model].selected_columns)
+        rows = (await self.session.execute(query)).mappings().all()
         return [model.model_validate(_plain(r)) for r in rows]
 
     async def _scalar_int(self, query: Select[Any]) -> int | None:
@@ -428,13 +434,20 @@ class ReleaseRepository(Repository):
             order_by=(releases.created_at, releases.id),
         )
 
-    async def add(self, row: NewRelease) -> None:
-        await self.session.execute(insert(deliverable_releases).values(**_values(deliverable_releases, row)))
+    async def add(self, row: NewRelease) -> ReleaseRecord:
+        """Insert a release; returns it as every reader sees it."""
+        statement = insert(deliverable_releases).values(**_values(deliverable_releases, row))
+        (added,) = await self._returning(ReleaseRecord, statement)
+        return added
 
-    async def decide(self, release_id: uuid.UUID, outcome: GateOutcome, metadata: Mapping[str, Any]) -> None:
-        """Record billing's outcome; only a PENDING release changes (duplicates change nothing)."""
+    async def decide(
+        self, release_id: uuid.UUID, outcome: GateOutcome, metadata: Mapping[str, Any]
+    ) -> ReleaseRecord | None:
+        """Record billing's outcome on a PENDING release and return it; ``None`` when the release is not
+        PENDING (a duplicate outcome changes nothing)."""
         releases = deliverable_releases
-        await self.session.execute(
+        decided = await self._returning(
+            ReleaseRecord,
             update(releases)
             .where(releases.c.id == release_id, releases.c.billing_gate_result == "PENDING")
             .values(
@@ -446,8 +459,9 @@ class ReleaseRepository(Repository):
                 metadata_json=releases.c.metadata_json.op("||")(literal(jsonable(dict(metadata)), JSONB)),
                 released_at=func.now(),
                 updated_at=func.now(),
-            )
+            ),
         )
+        return decided[0] if decided else None
 
     async def gate_results(self, work_order_id: uuid.UUID) -> list[str]:
         rows = await self.session.execute(
@@ -472,18 +486,23 @@ class AuditLog(Repository):
         metadata: Mapping[str, Any],
         actor_user_id: uuid.UUID | None = None,
     ) -> None:
-        """Append one audit row about ``entity`` (type, id); the table is append-only for the service roles."""
+        """Append one audit row: ``action`` by ``actor_user_id`` on ``entity`` (type, id) in ``scope``."""
         entity_type, entity_id = entity
-        await self.session.execute(
-            insert(report_audit_logs).values(
-                **asdict(scope),
-                entity_type=entity_type,
-                entity_id=entity_id,
-                action=action,
-                actor_user_id=actor_user_id,
-                metadata_json=jsonable(dict(metadata)),
-            )
-        )
+        row: NewAuditRow = {
+            "tenant_id": scope.tenant_id,
+            "work_order_id": scope.work_order_id,
+            "report_pack_id": scope.report_pack_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "actor_user_id": actor_user_id,
+            "metadata_json": dict(metadata),
+        }
+        await self.add(row)
+
+    async def add(self, row: NewAuditRow) -> None:
+        """Insert one audit row; the table is append-only for the service roles."""
+        await self.session.execute(insert(report_audit_logs).values(**_values(report_audit_logs, row)))
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[AuditRecord]:
         audit = report_audit_logs.c

@@ -1,4 +1,5 @@
-"""Export bundles and evidence images shared by the factory's rendering tests."""
+"""Export bundles and evidence images shared by the factory's rendering tests; the in-memory fakes of
+the handler tests."""
 
 from __future__ import annotations
 
@@ -8,10 +9,24 @@ from typing import Any
 import pytest
 
 from devstack.testing import data
+from factory_service.settings import Settings
+from services.factory.tests.unit.fakes import FactoryFakes
 
 WORK_ORDER_ID = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
 EXTERIOR_SHA = "e" * 64
 INTERIOR_KEY = "tenants/1111/documents/interior.png"
+
+
+@pytest.fixture
+def fakes() -> FactoryFakes:
+    """Every factory repository in memory, empty."""
+    return FactoryFakes()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The factory's settings in a test: no backoff between generation attempts."""
+    return Settings(env="test", generation_backoff_base_s=0.0)
 
 
 @pytest.fixture
@@ -20,28 +35,35 @@ def hash01_bundle() -> dict[str, Any]:
     return data.hash01_bundle()
 
 
+_NOT_CAPTURED = (
+    "classification",
+    "sensitivity",
+    "source",
+    "file_ref",
+    "captured_by_employee_id",
+    "captured_at",
+    "tags",
+)
+"""Evidence-item fields the SBI bundle's items leave empty."""
+
+
 def _manifest_entry(
-    item_id: str,
     order: int,
-    evidence_type: str,
-    doc_type: str,
     filename: str,
     document: dict[str, Any],
     hint: dict[str, Any] | None,
+    *,
+    evidence_type: str = "PHOTO",
+    doc_type: str = "OTHER",
 ) -> dict[str, Any]:
+    """Evidence item number ``order`` of the SBI bundle (a photo unless said otherwise)."""
     return {
-        "id": item_id,
+        "id": f"11111111-0000-0000-0000-{order:012d}",
+        "annexure_order": order,
         "evidence_type": evidence_type,
         "doc_type": doc_type,
-        "annexure_order": order,
-        "classification": None,
-        "sensitivity": None,
-        "source": None,
+        **dict.fromkeys(_NOT_CAPTURED),
         "document_id": document.get("id"),
-        "file_ref": None,
-        "captured_by_employee_id": None,
-        "captured_at": None,
-        "tags": None,
         "created_at": "2026-02-24T10:00:00.000Z",
         "document": {
             "original_filename": filename,
@@ -127,10 +149,7 @@ def sbi_bundle() -> dict[str, Any]:
         "annexure_defaults": {"min_images_per_page": 2, "max_images_per_page": 4},
         "evidence_manifest": [
             _manifest_entry(
-                "11111111-0000-0000-0000-000000000001",
                 1,
-                "PHOTO",
-                "OTHER",
                 "front-elevation.png",
                 {"id": "doc-ext", "sha256": EXTERIOR_SHA},
                 {
@@ -145,22 +164,18 @@ def sbi_bundle() -> dict[str, Any]:
                 },
             ),
             _manifest_entry(
-                "11111111-0000-0000-0000-000000000002",
                 2,
-                "PHOTO",
-                "OTHER",
                 "living-room.png",
                 {"id": "doc-int", "storage_key": INTERIOR_KEY},
                 {"label": "Interior Photos", "category": "interior", "sort_order": 2, "group_hint": None},
             ),
             _manifest_entry(
-                "11111111-0000-0000-0000-000000000003",
                 3,
-                "DOCUMENT",
-                "SALE_DEED",
                 "sale-deed.pdf",
                 {"id": "doc-deed", "content_type": "application/pdf", "storage_key": "tenants/1111/deed.pdf"},
                 {"label": "Sale Deed", "category": "legal", "sort_order": 3, "group_hint": None},
+                evidence_type="DOCUMENT",
+                doc_type="SALE_DEED",
             ),
         ],
     }

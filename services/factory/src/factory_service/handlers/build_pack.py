@@ -24,7 +24,7 @@ from factory_service.domain.templates import (
     report_family,
     template_key,
 )
-from factory_service.handlers.common import artifact_ref, emit_pack_state, supersede
+from factory_service.handlers.common import artifact_refs, emit_pack_state, supersede
 from factory_service.handlers.pack_queries import PackLink, pack_link
 from factory_service.records import AuditScope, NewPack, WorkOrderRecord
 from factory_service.repositories import AuditLog, JobRepository, PackRepository, WorkOrderRepository
@@ -54,6 +54,36 @@ class BuildPack:
     actor_user_id: uuid.UUID | None
     requested_key: str | None = None
     retry_failed: bool = False
+
+    @classmethod
+    def from_projection(
+        cls,
+        wo: WorkOrderRecord,
+        *,
+        actor_user_id: uuid.UUID | None,
+        requested_key: str | None = None,
+        retry_failed: bool = False,
+    ) -> BuildPack:
+        """The build of a READY_FOR_RENDER work order from the factory's projection of it (409 without
+        its frozen snapshot)."""
+        if wo.export_bundle_json is None or wo.snapshot_version is None:
+            raise SnapshotRequiredForPackCreation
+        return cls(
+            tenant_id=uuid.UUID(wo.tenant_id),
+            work_order_id=uuid.UUID(wo.work_order_id),
+            assignment_id=uuid_or_none(wo.assignment_id),
+            report_type=wo.report_type,
+            bank_type=wo.bank_type,
+            template_selector=wo.template_selector,
+            value_slab=wo.value_slab,
+            snapshot_version=wo.snapshot_version,
+            render_generation=max(1, wo.render_generation),
+            export_bundle=wo.export_bundle_json,
+            export_bundle_hash=str(wo.export_bundle_hash),
+            actor_user_id=actor_user_id,
+            requested_key=requested_key,
+            retry_failed=retry_failed,
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +116,7 @@ async def build_pack(
     ``retry_failed`` (manual create-pack) supersedes a failed live pack and builds the next version.
     """
     packs = uow.repo(PackRepository)
-    audit = AuditLog(uow.session)
+    audit = uow.repo(AuditLog)
     wo = command.work_order_id
     await packs.lock(f"pack|{wo}")
     existing = await packs.for_generation(wo, command.render_generation)
@@ -148,10 +178,9 @@ async def build_pack(
         )
         return PackBuilt(False, str(pack_id), None, state_version)
 
-    artifact_id = uuid.uuid4()
     await packs.add_artifact(
         {
-            "id": artifact_id,
+            "id": uuid.uuid4(),
             "tenant_id": command.tenant_id,
             "report_pack_id": pack_id,
             "kind": "debug_json",
@@ -172,8 +201,6 @@ async def build_pack(
             },
         }
     )
-    artifact = await packs.artifact(artifact_id)
-    assert artifact is not None
 
     job_id, job_key = await _queue_job(uow, command, row, settings)
     created = {**context, "pack_version": version, "template_key": key}
@@ -195,7 +222,7 @@ async def build_pack(
             job_status="queued",
             export_bundle_hash=command.export_bundle_hash,
             snapshot_version=command.snapshot_version,
-            artifacts=[artifact_ref(artifact)],
+            artifacts=await artifact_refs(uow, pack_id),
         ),
         work_order_id=wo,
         tenant_id=command.tenant_id,
@@ -274,29 +301,6 @@ class PackCreation:
     pack_state_version: int | None
 
 
-def build_pack_from_projection(
-    wo: WorkOrderRecord, *, actor_user_id: uuid.UUID | None, requested_key: str | None
-) -> BuildPack:
-    """The manual build of a READY_FOR_RENDER work order from the factory's projection."""
-    assert wo.snapshot_version is not None and wo.export_bundle_json is not None
-    return BuildPack(
-        tenant_id=uuid.UUID(wo.tenant_id),
-        work_order_id=uuid.UUID(wo.work_order_id),
-        assignment_id=uuid_or_none(wo.assignment_id),
-        report_type=wo.report_type,
-        bank_type=wo.bank_type,
-        template_selector=wo.template_selector,
-        value_slab=wo.value_slab,
-        snapshot_version=wo.snapshot_version,
-        render_generation=max(1, wo.render_generation),
-        export_bundle=wo.export_bundle_json,
-        export_bundle_hash=str(wo.export_bundle_hash),
-        actor_user_id=actor_user_id,
-        requested_key=requested_key,
-        retry_failed=True,
-    )
-
-
 async def create_pack(
     uow: UnitOfWork, command: CreatePack, *, settings: Settings, blobs: BlobStore
 ) -> PackCreation:
@@ -307,16 +311,13 @@ async def create_pack(
         raise WorkOrderNotFound(command.work_order_id)
     if wo.status != "READY_FOR_RENDER":
         raise PackCreationRequiresReadyForRender(details={"status": wo.status})
-    if not wo.export_bundle_json or wo.snapshot_version is None:
+    if not wo.export_bundle_json:
+        # An empty bundle is no snapshot either (the bridge records one as a failed pack instead).
         raise SnapshotRequiredForPackCreation
-    built = await build_pack(
-        uow,
-        build_pack_from_projection(
-            wo, actor_user_id=command.actor_user_id, requested_key=command.idempotency_key
-        ),
-        settings=settings,
-        blobs=blobs,
+    build = BuildPack.from_projection(
+        wo, actor_user_id=command.actor_user_id, requested_key=command.idempotency_key, retry_failed=True
     )
+    built = await build_pack(uow, build, settings=settings, blobs=blobs)
     link = await pack_link(uow, command.work_order_id)
     await uow.commit()
     return PackCreation(built.idempotent, link, built.pack_state_version or link.pack_state_version)

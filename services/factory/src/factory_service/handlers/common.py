@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Final
 
-from factory_service.records import ArtifactRecord, AuditScope, PackRecord
+from factory_service.records import AuditScope, PackRecord
 from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
@@ -54,9 +54,10 @@ async def emit_pack_state(
     return version
 
 
-def artifact_ref(artifact: ArtifactRecord) -> ArtifactRef:
-    """An artifact as the pack events carry it."""
-    return ArtifactRef.model_validate(artifact, from_attributes=True)
+async def artifact_refs(uow: UnitOfWork, pack_id: uuid.UUID) -> list[ArtifactRef]:
+    """The artifacts of a pack as the pack events carry them."""
+    artifacts = await uow.repo(PackRepository).artifacts(pack_id)
+    return [ArtifactRef.model_validate(artifact, from_attributes=True) for artifact in artifacts]
 
 
 async def supersede(uow: UnitOfWork, pack: PackRecord, *, reason: str, actor: uuid.UUID | None) -> None:
@@ -70,6 +71,6 @@ async def supersede(uow: UnitOfWork, pack: PackRecord, *, reason: str, actor: uu
             uuid.UUID(job.id), "cancelled", error_code="PACK_SUPERSEDED", error_message=reason, finished=True
         )
     metadata = {"reason": reason, "pack_version": pack.version, "previous_status": pack.status}
-    await AuditLog(uow.session).record(
+    await uow.repo(AuditLog).record(
         AuditScope.of_pack(pack), "pack_superseded", ("report_pack", pack.id), metadata, actor
     )

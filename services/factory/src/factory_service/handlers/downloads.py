@@ -92,7 +92,7 @@ async def download_artifact(uow: UnitOfWork, command: DownloadArtifact, *, blobs
         "kind": artifact.kind,
         "sha256": artifact.checksum_sha256,
     }
-    await AuditLog(uow.session).record(
+    await uow.repo(AuditLog).record(
         AuditScope.of_pack(pack),
         "artifact_downloaded",
         ("report_pack_artifact", str(command.artifact_id)),
@@ -119,7 +119,7 @@ async def download_evidence_pack(
     filename = evidence_pack_filename(pack.template_key, pack.version)
     digest = hashlib.sha256(data).hexdigest()
     audited = {"aud": command.caller.aud, "preview": preview, "sha256": digest, "filename": filename}
-    await AuditLog(uow.session).record(
+    await uow.repo(AuditLog).record(
         AuditScope.of_pack(pack),
         "evidence_pack_downloaded",
         ("report_pack", pack.id),
@@ -155,7 +155,7 @@ async def evidence_pack_files(uow: UnitOfWork, pack: PackRecord, blobs: BlobStor
     files["releases.json"] = stable_dumps(releases).encode("utf-8")
     lines = [
         stable_dumps(row.model_dump()) + "\n"
-        for row in await AuditLog(uow.session).of_work_order(uuid.UUID(pack.work_order_id))
+        for row in await uow.repo(AuditLog).of_work_order(uuid.UUID(pack.work_order_id))
         if row.action not in DOWNLOAD_ACTIONS and row.report_pack_id in (None, pack.id)
     ]
     files["audit_events.jsonl"] = "".join(lines).encode("utf-8")

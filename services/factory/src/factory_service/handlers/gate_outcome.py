@@ -57,7 +57,9 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
             "decision_id": decision.decision_id,
         }
     )
-    await releases.decide(release_id, decision, metadata)
+    recorded = await releases.decide(release_id, decision, metadata)
+    if recorded is None:
+        return
     decided = {
         "repogen_work_order_id": str(wo),
         "billing_gate_result": decision.result,
@@ -67,15 +69,13 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
         "error_code": decision.error_code,
         "decision_hash": decision.decision_hash,
     }
-    await AuditLog(uow.session).record(
+    await uow.repo(AuditLog).record(
         AuditScope(tenant, wo, uuid.UUID(release.report_pack_id)),
         release_audit_action(decision.result),
         ("repogen_deliverable_release", release.id),
         decided,
         uuid_or_none(release.released_by_user_id),
     )
-    recorded = await releases.get(release_id)
-    assert recorded is not None
     await emit_pack_state(
         uow,
         ReleaseRecorded(work_order_id=str(wo), release=recorded.model_dump()),

@@ -6,24 +6,62 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any, Final
+
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError
 
 from factory_service.domain.errors import FactoryError
 from factory_service.domain.templates import DOCX_MIME_TYPE, artifact_filename
-from factory_service.handlers.common import TERMINAL_JOB_STATUSES, artifact_ref, emit_pack_state
+from factory_service.handlers.common import TERMINAL_JOB_STATUSES, artifact_refs, emit_pack_state
 from factory_service.records import AuditScope, JobRecord, PackRecord
 from factory_service.rendering.docx_renderer import render_report_docx
 from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.factory import PackFailed, PackGenerated
-from shared.db.database import Database, Role
-from shared.db.uow import SqlUnitOfWork, UnitOfWork
-from shared.messaging.outbox import OutboxWriter
+from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 _ERROR_TEXT_LIMIT = 2000
+
+Transaction = Callable[[str | None], AbstractAsyncContextManager[UnitOfWork]]
+"""A new unit of work of the system role for a tenant (``ServiceContainer.system_uow``)."""
+
+Renderer = Callable[..., bytes]
+"""``render_report_docx``'s signature: the frozen bundle and the pack's facts -> DOCX bytes."""
+
+_TRANSIENT_SQLSTATES: Final = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock: the same transaction succeeds when run again."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` can pass on its own, so another attempt may succeed.
+
+    I/O and timeouts (the blob store, a socket), a lost database connection, a serialization failure
+    or deadlock, a retriable broker error. Anything else (a ``KeyError``, bad data, a bug) fails the
+    same way every time.
+    """
+    if isinstance(exc, OSError):  # TimeoutError and ConnectionError included
+        return True
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable) or isinstance(exc, KafkaTimeoutError)
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return True
+        # SQLAlchemy wraps the driver's error; asyncpg's names its SQLSTATE.
+        return _sqlstate_transient(getattr(exc.orig, "driver_exception", exc.orig))
+    return _sqlstate_transient(exc)
+
+
+def _sqlstate_transient(exc: object) -> bool:
+    """A driver error of a transient SQLSTATE (class 08: the connection failed)."""
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and (state in _TRANSIENT_SQLSTATES or state.startswith("08"))
 
 
 @dataclass(frozen=True)
@@ -60,18 +98,26 @@ class GenerationWorker:
     """Consumes ``generation_requested``; renders the DOCX with retries and backoff.
 
     Each attempt is counted in its own committed transaction *before* rendering (decision 23), so a
-    crash or a failing render never loses the count. A failing render is retried inside the handler
-    with exponential backoff (base * 2^(n-1)) until ``max_attempts``; then the job and the pack fail and
-    ``pack_failed`` is published. The final effect (artifact, statuses, audit, event) is written in the
+    crash or a failing render never loses the count. A render that fails for a reason that can pass
+    (:func:`is_transient`) is retried inside the handler with exponential backoff (base * 2^(n-1)) until
+    ``max_attempts``; then the job and the pack fail and ``pack_failed`` is published. Any other error
+    fails them at once, with the ``FactoryError``'s code or ``RENDER_FAILED``. The final effect (artifact, statuses, audit, event) is written in the
     consumer's own transaction, together with its inbox row. A redelivery after a crash resumes from the
     stored attempt count; a job already completed, failed or cancelled changes nothing.
     """
 
-    def __init__(self, db: Database, outbox: OutboxWriter, blobs: BlobStore, settings: Settings) -> None:
-        self._db = db
-        self._outbox = outbox
+    def __init__(
+        self,
+        transaction: Transaction,
+        blobs: BlobStore,
+        settings: Settings,
+        *,
+        render: Renderer = render_report_docx,
+    ) -> None:
+        self._transaction = transaction
         self._blobs = blobs
         self._settings = settings
+        self._render = render
 
     def _backoff(self, attempt: int) -> float:
         delay = self._settings.generation_backoff_base_s * (2 ** max(0, attempt - 1))
@@ -91,7 +137,7 @@ class GenerationWorker:
                 return
             try:
                 docx = await asyncio.to_thread(
-                    render_report_docx,
+                    self._render,
                     json.loads(attempt.bundle),
                     template_key=pack.template_key,
                     export_bundle_hash=pack.export_bundle_hash,
@@ -106,6 +152,10 @@ class GenerationWorker:
                 log.warning(
                     "render attempt failed", extra={"job_id": str(command.job_id), "error": repr(exc)}
                 )
+                if not is_transient(exc):
+                    # A bug or bad data fails the same way on every attempt: fail the job now.
+                    await self._fail(uow, job, pack, code="RENDER_FAILED", message=repr(exc))
+                    return
                 if job.attempts >= job.max_attempts:
                     await self._fail(uow, job, pack, code="RENDER_FAILED", message=repr(exc))
                     return
@@ -115,12 +165,9 @@ class GenerationWorker:
             await self._complete(uow, job, pack, docx, command)
             return
 
-    def _own_uow(self, command: RenderPack) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM, tenant_id=command.tenant_id)
-
     async def _start_attempt(self, command: RenderPack) -> _Attempt | None:
-        async with self._own_uow(command) as own:
-            jobs, packs = JobRepository(own.session), PackRepository(own.session)
+        async with self._transaction(command.tenant_id) as own:
+            jobs, packs = own.repo(JobRepository), own.repo(PackRepository)
             job = await jobs.get(command.job_id, for_update=True)
             if job is None:
                 log.error("generation job not found", extra={"job_id": str(command.job_id)})
@@ -142,23 +189,21 @@ class GenerationWorker:
                 return _Attempt(job, pack, bundle, exhausted=True)
             await jobs.start_attempt(command.job_id, command.request_id)
             started_attempt = {"attempt": job.attempts + 1, "request_id": command.request_id}
-            await AuditLog(own.session).record(
-                _scope(job), "generation_started", _entity(job), started_attempt
-            )
+            await own.repo(AuditLog).record(_scope(job), "generation_started", _entity(job), started_attempt)
             await own.commit()
             started = job.model_copy(update={"attempts": job.attempts + 1, "status": "processing"})
             return _Attempt(started, pack, bundle, exhausted=False)
 
     async def _record_failed_attempt(self, job: JobRecord, error: str, command: RenderPack) -> None:
-        async with self._own_uow(command) as own:
-            jobs = JobRepository(own.session)
+        async with self._transaction(command.tenant_id) as own:
+            jobs = own.repo(JobRepository)
             current = await jobs.get(command.job_id, for_update=True)
             if current is None or current.status != "processing":
                 return
             message = error[:_ERROR_TEXT_LIMIT]
             await jobs.set_status(command.job_id, "queued", error_code="RENDER_FAILED", error_message=message)
             failed_attempt = {"attempt": job.attempts, "error": message}
-            await AuditLog(own.session).record(
+            await own.repo(AuditLog).record(
                 _scope(job), "generation_attempt_failed", _entity(job), failed_attempt
             )
             await own.commit()
@@ -178,20 +223,15 @@ class GenerationWorker:
         if live is not None and live.status == "generating":
             await packs.set_status(pack_id, "failed", failure_code=code, failure_reason=reason)
         failure = {"code": code, "error": reason, "attempts": current.attempts}
-        await AuditLog(uow.session).record(_scope(job), "generation_failed", _entity(job), failure)
-        await emit_pack_state(
-            uow,
-            PackFailed(
-                work_order_id=job.work_order_id,
-                pack_id=str(pack_id),
-                job_id=str(job_id),
-                code=code,
-                reason=reason,
-                attempts=current.attempts,
-            ),
-            work_order_id=uuid.UUID(job.work_order_id),
-            tenant_id=uuid.UUID(job.tenant_id),
+        failed = PackFailed(
+            work_order_id=job.work_order_id,
+            pack_id=str(pack_id),
+            job_id=str(job_id),
+            code=code,
+            reason=reason,
+            attempts=current.attempts,
         )
+        await _record_outcome(uow, job, "generation_failed", failure, failed)
 
     async def _complete(
         self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, docx: bytes, command: RenderPack
@@ -242,18 +282,22 @@ class GenerationWorker:
             "attempts": current.attempts,
             "docx_sha256": blob_key,
         }
-        await AuditLog(uow.session).record(_scope(job), "generation_completed", _entity(job), completed)
-        artifacts = await packs.artifacts(pack_id)
-        await emit_pack_state(
-            uow,
-            PackGenerated(
-                work_order_id=job.work_order_id,
-                pack_id=str(pack_id),
-                pack_version=live.version,
-                job_id=str(job_id),
-                attempts=current.attempts,
-                artifacts=[artifact_ref(a) for a in artifacts],
-            ),
-            work_order_id=uuid.UUID(job.work_order_id),
-            tenant_id=uuid.UUID(job.tenant_id),
+        generated = PackGenerated(
+            work_order_id=job.work_order_id,
+            pack_id=str(pack_id),
+            pack_version=live.version,
+            job_id=str(job_id),
+            attempts=current.attempts,
+            artifacts=await artifact_refs(uow, pack_id),
         )
+        await _record_outcome(uow, job, "generation_completed", completed, generated)
+
+
+async def _record_outcome(
+    uow: UnitOfWork, job: JobRecord, action: str, audited: dict[str, Any], event: PackFailed | PackGenerated
+) -> None:
+    """Audit how the job ended and publish it on the work order's pack-state stream."""
+    await uow.repo(AuditLog).record(_scope(job), action, _entity(job), audited)
+    await emit_pack_state(
+        uow, event, work_order_id=uuid.UUID(job.work_order_id), tenant_id=uuid.UUID(job.tenant_id)
+    )

@@ -68,13 +68,12 @@ async def render_ready_work_order(
 ) -> None:
     """Project the frozen bundle, then build the pack of this render generation (once)."""
     event = command.event
-    assignment_id = uuid_or_none(event.assignment_id)
     projection = ProjectWorkOrder(
         event.work_order_id,
         command.tenant_id,
         {
             "status": "READY_FOR_RENDER",
-            "assignment_id": assignment_id,
+            "assignment_id": uuid_or_none(event.assignment_id),
             "report_type": event.report_type,
             "bank_type": event.bank_type,
             "value_slab": event.value_slab,
@@ -87,24 +86,13 @@ async def render_ready_work_order(
         },
         command.source_version,
     )
-    tenant = await project_work_order(uow, projection)
-    if tenant is None:
+    # The consumer skips stale envelopes, so the projection now holds exactly this event's render.
+    await project_work_order(uow, projection)
+    projected = await uow.repo(WorkOrderRepository).get(uuid.UUID(event.work_order_id))
+    if projected is None:
         log.error("ready_for_render without tenant", extra={"work_order_id": event.work_order_id})
         return
-    build = BuildPack(
-        tenant_id=uuid.UUID(tenant),
-        work_order_id=uuid.UUID(event.work_order_id),
-        assignment_id=assignment_id,
-        report_type=event.report_type,
-        bank_type=event.bank_type,
-        template_selector=event.template_selector,
-        value_slab=event.value_slab,
-        snapshot_version=event.snapshot_version,
-        render_generation=event.render_generation,
-        export_bundle=event.export_bundle,
-        export_bundle_hash=event.export_bundle_hash,
-        actor_user_id=uuid_or_none(event.actor_user_id),
-    )
+    build = BuildPack.from_projection(projected, actor_user_id=uuid_or_none(event.actor_user_id))
     await build_pack(uow, build, settings=settings, blobs=blobs)
 
 

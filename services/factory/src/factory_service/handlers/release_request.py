@@ -98,20 +98,18 @@ async def request_release(uow: UnitOfWork, command: RequestRelease) -> ReleaseSt
     }
     if prior is not None:
         return await _link_to_prior_success(uow, command, pack_id=pack_id, prior=prior, metadata=metadata)
-    release_id = await _add_release(
-        uow, command, pack_id, derive_billing_mode(state), PENDING, None, metadata
-    )
+    release = await _add_release(uow, command, pack_id, derive_billing_mode(state), PENDING, None, metadata)
     requested = {
         "repogen_work_order_id": str(work_order_id),
         "idempotency_key": key,
         "override": command.request.override,
         "override_reason": command.request.override_reason,
     }
-    await _audit(uow, command, pack_id, release_id, "deliverables_release_requested", requested)
+    await _audit(uow, command, release, "deliverables_release_requested", requested)
     version = await emit_pack_state(
         uow,
         ReleaseRequested(
-            release_id=str(release_id),
+            release_id=release.id,
             work_order_id=str(work_order_id),
             idempotency_key=key,
             override=command.request.override,
@@ -125,7 +123,7 @@ async def request_release(uow: UnitOfWork, command: RequestRelease) -> ReleaseSt
         tenant_id=tenant_id,
     )
     await uow.commit()
-    return ReleaseStarted(str(release_id), False, None, version)
+    return ReleaseStarted(release.id, False, None, version)
 
 
 async def _link_to_prior_success(
@@ -139,11 +137,9 @@ async def _link_to_prior_success(
     """Decision 8: the new key is recorded as a link to the prior success, which it returns."""
     linked = {**metadata, "prior_release_id": prior.id, "replay_of_prior_success": True}
     mode, result = prior.billing_mode_at_release, prior.billing_gate_result
-    release_id = await _add_release(uow, command, pack_id, mode, result, uuid.UUID(prior.id), linked)
+    recorded = await _add_release(uow, command, pack_id, mode, result, uuid.UUID(prior.id), linked)
     replayed = {"prior_release_id": prior.id, "idempotency_key": command.request.idempotency_key}
-    await _audit(uow, command, pack_id, release_id, "deliverables_release_replayed", replayed)
-    recorded = await uow.repo(ReleaseRepository).get(release_id)
-    assert recorded is not None
+    await _audit(uow, command, recorded, "deliverables_release_replayed", replayed)
     version = await emit_pack_state(
         uow,
         ReleaseRecorded(work_order_id=str(command.work_order_id), release=recorded.model_dump()),
@@ -151,7 +147,7 @@ async def _link_to_prior_success(
         tenant_id=command.tenant_id,
     )
     await uow.commit()
-    return ReleaseStarted(prior.id, True, str(release_id), version)
+    return ReleaseStarted(prior.id, True, recorded.id, version)
 
 
 async def _add_release(
@@ -162,11 +158,10 @@ async def _add_release(
     result: str,
     prior_release_id: uuid.UUID | None,
     metadata: dict[str, Any],
-) -> uuid.UUID:
-    """Insert the release row of this request; returns its id."""
-    release_id = uuid.uuid4()
+) -> ReleaseRecord:
+    """Insert the release row of this request; returns it."""
     row: NewRelease = {
-        "id": release_id,
+        "id": uuid.uuid4(),
         "tenant_id": command.tenant_id,
         "work_order_id": command.work_order_id,
         "report_pack_id": pack_id,
@@ -180,22 +175,20 @@ async def _add_release(
         "metadata_json": metadata,
         "released_at": None,
     }
-    await uow.repo(ReleaseRepository).add(row)
-    return release_id
+    return await uow.repo(ReleaseRepository).add(row)
 
 
 async def _audit(
     uow: UnitOfWork,
     command: RequestRelease,
-    pack_id: uuid.UUID,
-    release_id: uuid.UUID,
+    release: ReleaseRecord,
     action: str,
     metadata: dict[str, Any],
 ) -> None:
-    await AuditLog(uow.session).record(
-        AuditScope(command.tenant_id, command.work_order_id, pack_id),
+    await uow.repo(AuditLog).record(
+        AuditScope(command.tenant_id, command.work_order_id, uuid.UUID(release.report_pack_id)),
         action,
-        ("repogen_deliverable_release", str(release_id)),
+        ("repogen_deliverable_release", release.id),
         metadata,
         command.actor_user_id,
     )
