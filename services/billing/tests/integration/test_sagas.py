@@ -285,7 +285,7 @@ class TestAcceptance:
         """The handler runs and the process dies before commit; the broker then delivers it: one effect."""
         from billing_service import handlers
         from shared.db.database import Database, Role
-        from shared.db.uow import UnitOfWork
+        from shared.db.uow import SqlUnitOfWork
         from shared.messaging.envelope import Envelope
         from shared.messaging.outbox import OutboxWriter
 
@@ -315,12 +315,15 @@ class TestAcceptance:
         dsns = stack.dsns["billing"]
         database = Database(dsns["app"], dsns["system"], pool_size=2)
         try:
-            async with UnitOfWork(
+            async with SqlUnitOfWork(
                 database, OutboxWriter("billing"), role=Role.SYSTEM, tenant_id=TEST_TENANT
             ) as uow:
-                plan = await handlers.accept_work_order(
-                    uow, handlers.AcceptWorkOrder(event, env.message_id, env.aggregate_version)
+                request = event.acceptance_request
+                assert request is not None
+                accept = handlers.AcceptWorkOrder(
+                    f.wo, event.to_status, request, env.message_id, env.aggregate_version
                 )
+                plan = await handlers.accept_work_order(uow, accept)
                 assert plan.status.value == "ACCEPTED"
                 # crash: no commit
         finally:

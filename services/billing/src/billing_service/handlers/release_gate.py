@@ -90,9 +90,7 @@ async def _work_order(uow: UnitOfWork, command: DecideRelease) -> WorkOrderRow:
             source_version=0,
         )
     )
-    wo = await work_orders.get(command.event.work_order_id, lock=True)
-    assert wo is not None
-    return wo
+    return await work_orders.require(command.event.work_order_id, lock=True)
 
 
 async def _inputs(

@@ -142,6 +142,16 @@ class WorkOrderRepository(Repository):
         row = (await self._session.execute(query)).mappings().first()
         return from_row(WorkOrderRow, row) if row else None
 
+    async def require(self, work_order_id: str, *, lock: bool = False) -> WorkOrderRow:
+        """The row of a work order billing has written in this transaction (:meth:`get` that must find it).
+
+        Raises :class:`LookupError` when the row is missing: a handler bug, not a caller's mistake.
+        """
+        row = await self.get(work_order_id, lock=lock)
+        if row is None:
+            raise LookupError(f"billing has no row for work order {work_order_id!r}")
+        return row
+
     async def record_acceptance(self, decided: WorkOrderRow) -> int:
         """Write the acceptance fields of ``decided`` (the row with the decision applied); the new version."""
         values = {name: getattr(decided, name) for name in ACCEPTANCE_COLUMNS}
