@@ -24,6 +24,7 @@ from billing_service.domain.ledger import (
     Hold,
     HoldStatus,
     IdempotencyRecord,
+    LedgerEntry,
     LedgerOutcome,
 )
 from billing_service.repositories import (
@@ -46,6 +47,7 @@ from billing_service.repositories import (
     WorkOrderRepository,
     WorkOrderRow,
 )
+from billing_service.repositories._rows import is_uuid
 from billing_service.repositories.work_orders import ACCEPTANCE_COLUMNS
 from shared.db.uow import Repository
 from shared.validation import JsonObject
@@ -70,14 +72,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self._start + timedelta(milliseconds=next(self._ticks))
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _matching(rows: Iterable[RowT], **values: object) -> list[RowT]:
@@ -121,12 +115,9 @@ class FakeAccounts(AccountRepository):
 
     async def update(self, account: Account) -> None:
         stored = self.states[account.id]
+        # The UPDATE writes type, name, status and terms: tenant and key stay as stored.
         written = replace(
-            stored.account,
-            account_type=account.account_type,
-            display_name=account.display_name,
-            status=account.status,
-            payment_terms_days=account.payment_terms_days,
+            account, tenant_id=stored.account.tenant_id, external_key=stored.account.external_key
         )
         self.states[account.id] = replace(stored, account=written)
 
@@ -210,22 +201,7 @@ class FakeLedger(LedgerRepository):
             self.records[(outcome.record.account_id, outcome.record.key)] = outcome.record
         for hold in outcome.holds:
             self.holds[hold.id] = self._hold_row(tenant_id, hold)
-        self.entry_rows += [
-            LedgerEntryRow(
-                id=e.id,
-                tenant_id=tenant_id,
-                account_id=e.account_id,
-                hold_id=e.hold_id,
-                delta=e.delta,
-                reason=e.reason.value,
-                ref_type=e.ref_type,
-                ref_id=e.ref_id,
-                idempotency_key=e.idempotency_key,
-                metadata_json=dict(e.metadata),
-                created_at=self._clock(),
-            )
-            for e in outcome.entries
-        ]
+        self.entry_rows += [self._entry_row(tenant_id, e) for e in outcome.entries]
 
     def _check_constraints(self, outcome: LedgerOutcome) -> None:
         # All or nothing, as the savepoint of the SQL repository: check everything before writing.
@@ -244,6 +220,15 @@ class FakeLedger(LedgerRepository):
             if hold.status is not HoldStatus.ACTIVE and (stored is None or stored.status != "active"):
                 raise HoldAlreadyResolvedRace(hold.id)
 
+    def _entry_row(self, tenant_id: str, entry: LedgerEntry) -> LedgerEntryRow:
+        values = {f.name: getattr(entry, f.name) for f in fields(LedgerEntryRow) if hasattr(entry, f.name)}
+        stored = {
+            "reason": entry.reason.value,
+            "metadata_json": dict(entry.metadata),
+            "created_at": self._clock(),
+        }
+        return LedgerEntryRow(**{**values, **stored, "tenant_id": tenant_id})
+
     def _hold_row(self, tenant_id: str, hold: Hold) -> HoldRow:
         stored = self.holds.get(hold.id)
         if stored is not None:  # resolve once: the update writes the resolution columns only
@@ -261,37 +246,14 @@ class FakeLedger(LedgerRepository):
     async def entry(self, entry_id: str) -> LedgerEntryRow | None:
         return next((e for e in self.entry_rows if e.id == entry_id), None)
 
-    async def entries(
-        self,
-        *,
-        account_id: str | None = None,
-        tenant_id: str | None = None,
-        ref_type: str | None = None,
-        ref_id: str | None = None,
-        limit: int = 500,
-    ) -> list[LedgerEntryRow]:
-        found = _matching(
-            self.entry_rows, account_id=account_id, tenant_id=tenant_id, ref_type=ref_type, ref_id=ref_id
-        )
-        return _newest_first(found, limit)
+    async def entries(self, *, limit: int = 500, **filters: str | None) -> list[LedgerEntryRow]:
+        return _newest_first(_matching(self.entry_rows, **filters), limit)
 
-    async def hold_rows(
-        self,
-        *,
-        account_id: str | None = None,
-        tenant_id: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-    ) -> list[HoldRow]:
-        found = _matching(self.holds.values(), account_id=account_id, tenant_id=tenant_id, status=status)
-        return _newest_first(found, limit)
+    async def hold_rows(self, *, limit: int = 200, **filters: str | None) -> list[HoldRow]:
+        return _newest_first(_matching(self.holds.values(), **filters), limit)
 
-    async def reconcile_candidates(
-        self, *, account_id: str | None, tenant_id: str | None, ref_type: str | None, limit: int
-    ) -> list[Hold]:
-        found = _matching(
-            self.holds.values(), account_id=account_id, tenant_id=tenant_id, ref_type=ref_type, status="active"
-        )
+    async def reconcile_candidates(self, *, limit: int, **filters: str | None) -> list[Hold]:
+        found = _matching(self.holds.values(), **filters, status="active")
         oldest_first = sorted(found, key=_created)
         return [h.to_domain() for h in oldest_first[:limit]]
 
@@ -307,28 +269,15 @@ class FakeUsage(UsageRepository):
         key = (event.source_system, event.idempotency_key)
         if key in self.rows:
             return self.rows[key], False
-        row = self.rows[key] = UsageEventRow(
-            id=str(uuid.uuid4()),
-            tenant_id=event.tenant_id if event.account_id else None,
-            account_id=event.account_id,
-            external_account_key=event.external_key,
-            source_system=event.source_system,
-            event_type=event.event_type,
-            idempotency_key=event.idempotency_key,
-            payload_json=dict(event.payload),
-            unmatched=event.account_id is None,
-            created_at=self._clock(),
-        )
+        row = self.rows[key] = UsageEventRow(**event.columns(str(uuid.uuid4())), created_at=self._clock())
         return row, True
-
-    async def list(
-        self, *, account_id: str | None = None, tenant_id: str | None = None, limit: int = 500
-    ) -> list[UsageEventRow]:
-        return _newest_first(_matching(self.rows.values(), account_id=account_id, tenant_id=tenant_id), limit)
 
     def of_type(self, event_type: str) -> list[UsageEventRow]:
         """The stored events of one type, in insertion order."""
         return [r for r in self.rows.values() if r.event_type == event_type]
+
+    async def list(self, *, limit: int = 500, **filters: str | None) -> list[UsageEventRow]:
+        return _newest_first(_matching(self.rows.values(), **filters), limit)
 
 
 #: a new row's billing state (the columns' defaults)
@@ -359,12 +308,12 @@ class FakeWorkOrders(WorkOrderRepository):
             self.rows[ref.work_order_id] = replace(stored, **asdict(refreshed))
 
     async def set_status(self, work_order_id: str, status: str, source_version: int) -> None:
-        self._forward(work_order_id, source_version, status=status)
+        self._move_forward(work_order_id, source_version, status=status)
 
     async def note_version(self, work_order_id: str, source_version: int) -> None:
-        self._forward(work_order_id, source_version)
+        self._move_forward(work_order_id, source_version)
 
-    def _forward(self, work_order_id: str, source_version: int, **values: str) -> None:
+    def _move_forward(self, work_order_id: str, source_version: int, **values: Any) -> None:
         stored = self.rows.get(work_order_id)
         if stored is not None and stored.source_version < source_version:
             self.rows[work_order_id] = replace(stored, source_version=source_version, **values)
@@ -380,20 +329,20 @@ class FakeWorkOrders(WorkOrderRepository):
 
     async def record_acceptance(self, decided: WorkOrderRow) -> int:
         values = {name: getattr(decided, name) for name in ACCEPTANCE_COLUMNS}
-        return self._bump(decided.work_order_id, **values)
+        return self._bumped(decided.work_order_id, **values)
 
     async def mark_planned_consumption_logged(self, work_order_id: str) -> int:
-        return self._bump(work_order_id, planned_consumption_logged=True)
+        return self._bumped(work_order_id, planned_consumption_logged=True)
 
     async def record_gate(
         self, work_order_id: str, last_gate: JsonObject, *, has_successful_release: bool
     ) -> int:
-        return self._bump(work_order_id, last_gate=last_gate, has_successful_release=has_successful_release)
+        return self._bumped(work_order_id, last_gate=last_gate, has_successful_release=has_successful_release)
 
     async def touch(self, work_order_id: str) -> int:
-        return self._bump(work_order_id)
+        return self._bumped(work_order_id)
 
-    def _bump(self, work_order_id: str, **values: Any) -> int:
+    def _bumped(self, work_order_id: str, **values: Any) -> int:
         stored = self.rows[work_order_id]
         bumped = replace(stored, billing_version=stored.billing_version + 1, **values)
         self.rows[work_order_id] = bumped
@@ -464,7 +413,7 @@ class FakeGateDecisions(GateDecisionRepository):
 
     def _row(self, stored: NewGateDecision) -> GateDecisionRow:
         plain = asdict(stored)
-        values = {f.name: plain.get(f.name) for f in fields(GateDecisionRow)}
+        values: dict[str, Any] = {f.name: plain.get(f.name) for f in fields(GateDecisionRow)}
         return GateDecisionRow(**{**values, "decided_at": self._decided_at[stored.id]})
 
     async def by_release(self, release_id: str) -> GateDecisionRow | None:
@@ -472,7 +421,7 @@ class FakeGateDecisions(GateDecisionRepository):
         return self._row(found) if found else None
 
     async def get(self, decision_id: str) -> GateDecisionRow | None:
-        if _is_uuid(decision_id) and decision_id in self.rows:
+        if is_uuid(decision_id) and decision_id in self.rows:
             return self._row(self.rows[decision_id])
         return await self.by_release(decision_id)
 
@@ -538,18 +487,9 @@ class FakeBilling:
         return state
 
     def work_order(self, **changes: Any) -> WorkOrderRow:
-        """A stored work-order row of :data:`TENANT` in DATA_PENDING at source version 1; ``changes``
-        set any column."""
-        reference = WorkOrderReference(
-            work_order_id=str(uuid.uuid4()),
-            tenant_id=TENANT,
-            billing_external_key=None,
-            report_type="VALUATION",
-            bank_name="SBI",
-            assignment_id=None,
-            status="DATA_PENDING",
-            source_version=1,
-        )
+        """A stored row of a work order of :data:`TENANT` billing knows nothing of yet (status ``UNKNOWN``,
+        source version 0); ``changes`` set any column."""
+        reference = WorkOrderReference.unknown(str(uuid.uuid4()), TENANT)
         row = replace(WorkOrderRow(**asdict(reference), **_NEW_BILLING_STATE), **changes)
         self.work_orders.rows[row.work_order_id] = row
         return row

@@ -30,6 +30,21 @@ class WorkOrderReference:
     status: str
     source_version: int
 
+    @classmethod
+    def unknown(cls, work_order_id: str, tenant_id: str) -> WorkOrderReference:
+        """A stub for a work order billing never heard of: status and report type ``UNKNOWN``, version 0
+        (so the first real event refreshes it)."""
+        return cls(
+            work_order_id,
+            tenant_id,
+            billing_external_key=None,
+            report_type="UNKNOWN",
+            bank_name="",
+            assignment_id=None,
+            status="UNKNOWN",
+            source_version=0,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class WorkOrderRow(WorkOrderReference):

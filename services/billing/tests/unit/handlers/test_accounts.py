@@ -22,8 +22,8 @@ from billing_service.domain.errors import (
 from billing_service.domain.ledger import ReserveCredit
 from billing_service.handlers import (
     AccountReference,
-    ReserveAccountCredit,
     ChangeAccountPolicy,
+    ReserveAccountCredit,
     SetAccountStatus,
     account_by_key,
     change_account_policy,
@@ -52,7 +52,9 @@ def _upsert(key: str = "v1:partner:acme", **changes: object) -> AccountUpsert:
 
 
 class TestLookups:
-    async def test_lock_account_takes_the_balance_lock(self, billing: FakeBilling, uow: FakeUnitOfWork) -> None:
+    async def test_lock_account_takes_the_balance_lock(
+        self, billing: FakeBilling, uow: FakeUnitOfWork
+    ) -> None:
         state = billing.account()
         assert await lock_account(uow, state.account.id) == state
         assert billing.accounts.locked == [state.account.id]
@@ -79,7 +81,9 @@ class TestLookups:
     async def test_references_by_id_key_and_hold(self, billing: FakeBilling, uow: FakeUnitOfWork) -> None:
         state = billing.account(mode=BillingMode.CREDIT, wallet=1)
         account_id = state.account.id
-        applied = await reserve_credit(uow, ReserveAccountCredit(account_id, ReserveCredit("k", "job", "j-1")))
+        applied = await reserve_credit(
+            uow, ReserveAccountCredit(account_id, ReserveCredit("k", "job", "j-1"))
+        )
         hold_id = applied.outcome.result.hold_id
         refs = [
             AccountReference(account_id=account_id),
@@ -95,14 +99,23 @@ class TestEnsureAccount:
     ) -> None:
         account_id = await ensure_account(uow, _upsert(payment_terms_days=30))
         state = billing.accounts.states[account_id]
-        assert (state.account.external_key, state.policy.billing_mode) == ("v1:partner:acme", BillingMode.POSTPAID)
+        assert (state.account.external_key, state.policy.billing_mode) == (
+            "v1:partner:acme",
+            BillingMode.POSTPAID,
+        )
         assert state.policy.payment_terms_days == 30
         assert state.status_version == 1
         [event] = uow.events_of(AccountStatusEvent.TYPE)
-        assert (event["account_id"], event["billing_mode"], event["status"]) == (account_id, "POSTPAID", "ACTIVE")
+        assert (event["account_id"], event["billing_mode"], event["status"]) == (
+            account_id,
+            "POSTPAID",
+            "ACTIVE",
+        )
         assert uow.published[0].aggregate_version == 1
 
-    async def test_an_existing_key_is_returned_unchanged(self, billing: FakeBilling, uow: FakeUnitOfWork) -> None:
+    async def test_an_existing_key_is_returned_unchanged(
+        self, billing: FakeBilling, uow: FakeUnitOfWork
+    ) -> None:
         state = billing.account()
         assert await ensure_account(uow, _upsert()) == state.account.id
         assert uow.published == []
@@ -126,7 +139,9 @@ class TestUpsertByKey:
         assert changed.version == 1
         assert uow.events_of(AccountStatusEvent.TYPE)[0]["display_name"] == "Renamed"
 
-    async def test_another_tenant_may_not_take_the_key(self, billing: FakeBilling, uow: FakeUnitOfWork) -> None:
+    async def test_another_tenant_may_not_take_the_key(
+        self, billing: FakeBilling, uow: FakeUnitOfWork
+    ) -> None:
         billing.account()
         with pytest.raises(AccountTenantMismatch):
             await upsert_account_by_key(uow, _upsert(tenant_id=UNKNOWN))
@@ -145,19 +160,30 @@ class TestChangePolicy:
     async def test_switching_to_credit_needs_credits(self, billing: FakeBilling, uow: FakeUnitOfWork) -> None:
         state = billing.account()
         with pytest.raises(CreditModeRequiresCredits) as raised:
-            await change_account_policy(uow, ChangeAccountPolicy(state.account.id, PolicyChange(BillingMode.CREDIT)))
+            await change_account_policy(
+                uow, ChangeAccountPolicy(state.account.id, PolicyChange(BillingMode.CREDIT))
+            )
         assert raised.value.status == 409
         assert billing.usage.rows == {}
 
-    async def test_a_mode_change_records_its_usage_event(self, billing: FakeBilling, uow: FakeUnitOfWork) -> None:
+    async def test_a_mode_change_records_its_usage_event(
+        self, billing: FakeBilling, uow: FakeUnitOfWork
+    ) -> None:
         account_id = billing.account(wallet=3).account.id
         command = ChangeAccountPolicy(
             account_id, PolicyChange(BillingMode.CREDIT), monthly_report_allowance=5, set_allowance=True
         )
         changed = await change_account_policy(uow, command)
-        assert (changed.state.policy.billing_mode, changed.state.monthly_report_allowance) == (BillingMode.CREDIT, 5)
+        assert (changed.state.policy.billing_mode, changed.state.monthly_report_allowance) == (
+            BillingMode.CREDIT,
+            5,
+        )
         [usage] = billing.usage.of_type("credit_mode_enabled")
-        assert usage.payload_json == {"previous_mode": "POSTPAID", "next_mode": "CREDIT", "force_enable_credit": False}
+        assert usage.payload_json == {
+            "previous_mode": "POSTPAID",
+            "next_mode": "CREDIT",
+            "force_enable_credit": False,
+        }
         assert usage.idempotency_key.startswith(f"v2:policy_change:{account_id}:")
         assert uow.events_of(AccountStatusEvent.TYPE)[0]["view"]["monthly_report_allowance"] == 5
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from billing_service import handlers
 from billing_service.domain.accounts import BillingMode
 from billing_service.domain.errors import (
     BillingModeNotCredit,
@@ -21,21 +22,6 @@ from billing_service.domain.ledger import (
     ReleaseHold,
     ReserveCredit,
 )
-from billing_service.handlers import (
-    AccountReference,
-    ConsumeAccountHold,
-    GrantAccountCredits,
-    ReleaseAccountHold,
-    ReserveAccountCredit,
-    SettleHold,
-    TakeHold,
-    consume_credit,
-    grant_credits,
-    release_credit,
-    reserve_credit,
-    settle_hold,
-    take_hold,
-)
 from billing_service.repositories import AccountState
 from devstack.testing.fakes import FakeUnitOfWork
 from services.billing.tests.unit.fakes import FakeBilling
@@ -51,7 +37,7 @@ def credit(billing: FakeBilling) -> AccountState:
 
 
 async def _reserved(uow: FakeUnitOfWork, credit: AccountState) -> str:
-    applied = await reserve_credit(uow, ReserveAccountCredit(credit.account.id, JOB))
+    applied = await handlers.reserve_credit(uow, handlers.ReserveAccountCredit(credit.account.id, JOB))
     hold_id = applied.outcome.result.hold_id
     assert hold_id is not None
     return hold_id
@@ -63,7 +49,7 @@ class TestGrant:
     ) -> None:
         account_id = credit.account.id
         command = GrantCredits("grant-1", 3, LedgerReason.TOPUP, ref_type="payment", ref_id="p-1")
-        applied = await grant_credits(uow, GrantAccountCredits(account_id, command))
+        applied = await handlers.grant_credits(uow, handlers.GrantAccountCredits(account_id, command))
         assert applied.account.balance == CreditBalance(8, 0, 8)
         assert billing.accounts.states[account_id].balance == CreditBalance(8, 0, 8)
         [entry] = billing.ledger.entry_rows
@@ -78,9 +64,9 @@ class TestGrant:
     async def test_a_replay_changes_nothing(
         self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState
     ) -> None:
-        command = GrantAccountCredits(credit.account.id, GrantCredits("grant-1", 3))
-        first = await grant_credits(uow, command)
-        again = await grant_credits(uow, command)
+        command = handlers.GrantAccountCredits(credit.account.id, GrantCredits("grant-1", 3))
+        first = await handlers.grant_credits(uow, command)
+        again = await handlers.grant_credits(uow, command)
         assert again.outcome.replayed
         assert again.outcome.result == first.outcome.result
         assert (again.account_version, len(billing.ledger.entry_rows), len(uow.published)) == (1, 1, 1)
@@ -88,13 +74,19 @@ class TestGrant:
     async def test_the_same_key_with_other_parameters_is_refused(
         self, uow: FakeUnitOfWork, credit: AccountState
     ) -> None:
-        await grant_credits(uow, GrantAccountCredits(credit.account.id, GrantCredits("grant-1", 3)))
+        await handlers.grant_credits(
+            uow, handlers.GrantAccountCredits(credit.account.id, GrantCredits("grant-1", 3))
+        )
         with pytest.raises(IdempotencyKeyReused):
-            await grant_credits(uow, GrantAccountCredits(credit.account.id, GrantCredits("grant-1", 4)))
+            await handlers.grant_credits(
+                uow, handlers.GrantAccountCredits(credit.account.id, GrantCredits("grant-1", 4))
+            )
 
 
 class TestReserve:
-    async def test_takes_a_hold(self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState) -> None:
+    async def test_takes_a_hold(
+        self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState
+    ) -> None:
         hold_id = await _reserved(uow, credit)
         hold = billing.ledger.holds[hold_id]
         assert (hold.status, hold.amount, hold.ref_id) == ("active", 2, "j-1")
@@ -113,11 +105,16 @@ class TestReserve:
         [(BillingMode.CREDIT, 1, InsufficientCredits), (BillingMode.POSTPAID, 5, BillingModeNotCredit)],
     )
     async def test_refusals_write_nothing(
-        self, billing: FakeBilling, uow: FakeUnitOfWork, mode: BillingMode, wallet: int, error: type[Exception]
+        self,
+        billing: FakeBilling,
+        uow: FakeUnitOfWork,
+        mode: BillingMode,
+        wallet: int,
+        error: type[Exception],
     ) -> None:
         state = billing.account(mode=mode, wallet=wallet)
         with pytest.raises(error) as raised:
-            await reserve_credit(uow, ReserveAccountCredit(state.account.id, JOB))
+            await handlers.reserve_credit(uow, handlers.ReserveAccountCredit(state.account.id, JOB))
         assert raised.value.status == 409  # type: ignore[attr-defined]
         assert (billing.ledger.holds, billing.usage.rows, uow.published) == ({}, {}, [])
 
@@ -125,10 +122,12 @@ class TestReserve:
         self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState
     ) -> None:
         # An operator override grants the shortfall under "<key>:override": here a grant's key already.
-        await grant_credits(uow, GrantAccountCredits(credit.account.id, GrantCredits("reserve-1:override", 1)))
+        await handlers.grant_credits(
+            uow, handlers.GrantAccountCredits(credit.account.id, GrantCredits("reserve-1:override", 1))
+        )
         overdrawn = ReserveCredit("reserve-1", "job", "j-1", amount=9, operator_override=True)
         with pytest.raises(IdempotencyKeyReused):
-            await reserve_credit(uow, ReserveAccountCredit(credit.account.id, overdrawn))
+            await handlers.reserve_credit(uow, handlers.ReserveAccountCredit(credit.account.id, overdrawn))
         assert billing.ledger.holds == {}
 
     async def test_any_other_refused_write_is_an_invariant_failure(
@@ -136,7 +135,7 @@ class TestReserve:
     ) -> None:
         billing.ledger.refuse_next_write = True
         with pytest.raises(CreditBalanceInvariantFailed):
-            await reserve_credit(uow, ReserveAccountCredit(credit.account.id, JOB))
+            await handlers.reserve_credit(uow, handlers.ReserveAccountCredit(credit.account.id, JOB))
         assert (billing.ledger.holds, billing.usage.rows) == ({}, {})
 
 
@@ -146,20 +145,22 @@ class TestResolve:
     ) -> None:
         hold_id = await _reserved(uow, credit)
         consume = ConsumeHold("consume-1", hold_id=hold_id)
-        applied = await consume_credit(uow, ConsumeAccountHold(credit.account.id, consume))
+        applied = await handlers.consume_credit(uow, handlers.ConsumeAccountHold(credit.account.id, consume))
         assert billing.ledger.holds[hold_id].status == "consumed"
         assert applied.account.balance == CreditBalance(3, 0, 3)
         [usage] = billing.usage.of_type("credit_consumed")
         assert usage.payload_json == {"reservation_id": hold_id, "ref_type": None, "ref_id": None}
         with pytest.raises(ReservationAlreadyConsumed):
-            await consume_credit(uow, ConsumeAccountHold(credit.account.id, ConsumeHold("consume-2", hold_id=hold_id)))
+            await handlers.consume_credit(
+                uow, handlers.ConsumeAccountHold(credit.account.id, ConsumeHold("consume-2", hold_id=hold_id))
+            )
 
     async def test_release_by_reference_returns_the_credits(
         self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState
     ) -> None:
         hold_id = await _reserved(uow, credit)
         release = ReleaseHold("release-1", ref_type="job", ref_id="j-1", reason="cancelled")
-        applied = await release_credit(uow, ReleaseAccountHold(credit.account.id, release))
+        applied = await handlers.release_credit(uow, handlers.ReleaseAccountHold(credit.account.id, release))
         assert billing.ledger.holds[hold_id].release_reason == "cancelled"
         assert applied.account.balance == CreditBalance(5, 0, 5)
         assert billing.usage.of_type("credit_released")[0].payload_json == {
@@ -173,7 +174,9 @@ class TestHttpCalls:
     async def test_take_hold_reads_back_the_stored_hold(
         self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState
     ) -> None:
-        call = await take_hold(uow, TakeHold(AccountReference(external_key=credit.account.external_key), JOB))
+        call = await handlers.take_hold(
+            uow, handlers.TakeHold(handlers.AccountReference(external_key=credit.account.external_key), JOB)
+        )
         assert call.result == billing.ledger.holds[call.result.id]
         assert (call.account_id, call.account_version) == (credit.account.id, 1)
 
@@ -182,8 +185,14 @@ class TestHttpCalls:
         self, billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState, operation: str
     ) -> None:
         hold_id = await _reserved(uow, credit)
-        settle = ConsumeHold("s-1", hold_id=hold_id) if operation == "consume" else ReleaseHold("s-1", hold_id=hold_id)
-        call = await settle_hold(uow, SettleHold(AccountReference(hold_id=hold_id), settle))
+        settle = (
+            ConsumeHold("s-1", hold_id=hold_id)
+            if operation == "consume"
+            else ReleaseHold("s-1", hold_id=hold_id)
+        )
+        call = await handlers.settle_hold(
+            uow, handlers.SettleHold(handlers.AccountReference(hold_id=hold_id), settle)
+        )
         assert call.result.reason == operation
         assert call.result == billing.ledger.entry_rows[-1]
         assert (call.account_id, call.account_version) == (credit.account.id, 2)
