@@ -10,6 +10,7 @@ from billing_service.api import credits
 from billing_service.api._edge import (
     WAIT_FAILURE,
     AccountBody,
+    ByAccountOrTenant,
     CodeQuery,
     GrantBody,
     KeyQuery,
@@ -19,7 +20,6 @@ from billing_service.api._edge import (
     StatusBody,
     account_token,
     honour_after,
-    optional_uuid,
     uuid_or_404,
 )
 from billing_service.domain.accounts import AccountUpsert, PolicyChange
@@ -189,13 +189,11 @@ async def control_grant(
 
 @router.get("/v1/control/credits", response_model=list[views.LedgerEntryView], responses=errors(IdNotFound))
 async def control_ledger(
-    principal: StudioCaller, c: ContainerDep, account_id: KeyQuery = None, tenant_id: KeyQuery = None
+    principal: StudioCaller, c: ContainerDep, by: ByAccountOrTenant
 ) -> list[views.LedgerEntryView]:
     """The last 500 ledger rows."""
     principal.require("masterdata.read")
-    aid = optional_uuid(account_id, "billing account")
-    tid = optional_uuid(tenant_id, "tenant")
-    return await credits.ledger(c, aid, tid, 500)
+    return await credits.ledger(c, by.account_id, by.tenant_id, 500)
 
 
 @router.get(
@@ -220,17 +218,13 @@ async def control_tenant_credits(
 async def control_reservations(
     principal: StudioCaller,
     c: ContainerDep,
-    account_id: KeyQuery = None,
-    tenant_id: KeyQuery = None,
+    by: ByAccountOrTenant,
     status: CodeQuery = None,
     limit: Limit = 200,
 ) -> list[views.HoldView]:
     """Holds, newest first."""
     principal.require("masterdata.read")
-    query = ListHolds(
-        optional_uuid(account_id, "billing account"), optional_uuid(tenant_id, "tenant"), status, limit
-    )
-    return await credits.holds(c, query)
+    return await credits.holds(c, ListHolds(by.account_id, by.tenant_id, status, limit))
 
 
 @router.get(
@@ -241,17 +235,14 @@ async def control_reservations(
 async def control_timeline(
     principal: StudioCaller,
     c: ContainerDep,
-    account_id: KeyQuery = None,
-    tenant_id: KeyQuery = None,
+    by: ByAccountOrTenant,
     ref_type: KeyQuery = None,
     ref_id: KeyQuery = None,
     limit: Limit = 120,
 ) -> list[views.TimelineItemView]:
     """Ledger and usage events, newest first."""
     principal.require("masterdata.read")
-    aid = optional_uuid(account_id, "billing account")
-    tid = optional_uuid(tenant_id, "tenant")
-    return await credits.timeline(c, ShowTimeline(aid, tid, ref_type, ref_id, limit))
+    return await credits.timeline(c, ShowTimeline(by.account_id, by.tenant_id, ref_type, ref_id, limit))
 
 
 def _operator(principal: Principal) -> None:
