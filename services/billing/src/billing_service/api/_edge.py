@@ -8,7 +8,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from billing_service.domain.accounts import AccountStatus, AccountType, BillingMode
+from billing_service.domain.accounts import (
+    AccountStatus,
+    AccountType,
+    AccountUpsert,
+    BillingMode,
+    PolicyChange,
+)
 from billing_service.domain.errors import IdNotFound
 from billing_service.domain.ledger import (
     DEFAULT_RESERVATION_TIMEOUT_MINUTES,
@@ -211,6 +217,10 @@ class AccountBody(Body):
     external_key: Key = Field(min_length=1)
     payment_terms_days: PaymentTermsDays | None = None
 
+    def command(self) -> AccountUpsert:
+        """The create-or-update this body asks for."""
+        return AccountUpsert(**self.model_dump(exclude={"tenant_id"}), tenant_id=str(self.tenant_id))
+
 
 class PolicyBody(Body):
     """``PATCH /v1/control/accounts/{id}/policy``."""
@@ -221,6 +231,10 @@ class PolicyBody(Body):
     is_enabled: StrictBool | None = None
     force_enable_credit: StrictBool = False
     monthly_report_allowance: MonthlyAllowance | None = None
+
+    def change(self) -> PolicyChange:
+        """The policy change (the body less our additive allowance field, decision 32)."""
+        return PolicyChange(**self.model_dump(exclude={"monthly_report_allowance"}))
 
 
 class StatusBody(Body):

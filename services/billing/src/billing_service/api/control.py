@@ -22,7 +22,6 @@ from billing_service.api._edge import (
     honour_after,
     uuid_or_404,
 )
-from billing_service.domain.accounts import AccountUpsert, PolicyChange
 from billing_service.domain.errors import (
     AccountNotFound,
     AccountOrTenantRequired,
@@ -71,15 +70,8 @@ async def control_upsert_account(
 ) -> views.AccountStatusView:
     """Create or update an account by external key (decision 18)."""
     principal.require("masterdata.write")
-    command = AccountUpsert(
-        tenant_id=str(body.tenant_id),
-        account_type=body.account_type,
-        display_name=body.display_name,
-        external_key=body.external_key,
-        payment_terms_days=body.payment_terms_days,
-    )
     async with c.system_uow() as uow:
-        changed = await handlers.upsert_account_by_key(uow, command)
+        changed = await handlers.upsert_account_by_key(uow, body.command())
         await uow.commit()
     account_token(response, changed.state.account.id, changed.version)
     return views.account_status(changed.state)
@@ -113,13 +105,7 @@ async def control_policy(
     aid = uuid_or_404(account_id, "billing account")
     command = handlers.ChangeAccountPolicy(
         account_id=aid,
-        change=PolicyChange(
-            billing_mode=body.billing_mode,
-            payment_terms_days=body.payment_terms_days,
-            currency=body.currency,
-            is_enabled=body.is_enabled,
-            force_enable_credit=body.force_enable_credit,
-        ),
+        change=body.change(),
         monthly_report_allowance=body.monthly_report_allowance,
         set_allowance="monthly_report_allowance" in body.model_fields_set,
     )
