@@ -63,9 +63,14 @@ async def on_status_changed(uow: UnitOfWork, envelope: Envelope) -> None:
     follow = FollowWorkOrderStatus(event.work_order_id, event.to_status, envelope.aggregate_version)
     if event.to_status == "DATA_PENDING":
         if event.acceptance_request is not None and not event.revert_of_rejected_acceptance:
-            await handlers.accept_work_order(
-                uow, handlers.AcceptWorkOrder(event, envelope.message_id, envelope.aggregate_version)
+            accept = handlers.AcceptWorkOrder(
+                event.work_order_id,
+                event.to_status,
+                event.acceptance_request,
+                envelope.message_id,
+                envelope.aggregate_version,
             )
+            await handlers.accept_work_order(uow, accept)
         else:
             await follow_work_order_status(uow, follow)
     elif event.to_status == "READY_FOR_RENDER":

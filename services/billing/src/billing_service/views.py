@@ -7,15 +7,16 @@ UTC with milliseconds and ``Z``. The raw consume/release answer keeps V1's camel
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from billing_service.domain.accounts import BillingMode, api_enum
+from billing_service.domain.accounts import BillingMode
 from billing_service.domain.gate import GateInputs, billing_gate_status
 from billing_service.domain.ledger import HoldStatus
 from billing_service.handlers._common import iso
+from billing_service.handlers.accounts import status_view
 from billing_service.handlers.queries import TimelineItem, WorkOrderBillingState
 from billing_service.handlers.reconcile import ReconcileReport, SweepFailure, SweptHold
 from billing_service.handlers.release_gate import GateReplay
@@ -39,6 +40,9 @@ Upper = Annotated[str, BeforeValidator(_upper)]
 """An enum stored lower-case, answered upper-case."""
 
 
+ViewT = TypeVar("ViewT", bound="View")
+
+
 class View(BaseModel):
     """Base of the response models."""
 
@@ -56,11 +60,6 @@ class Credit(View):
     wallet: int
     reserved: int
     available: int
-
-
-def _credit(state: AccountState) -> Credit:
-    b = state.balance
-    return Credit(wallet=b.wallet, reserved=b.reserved, available=b.available)
 
 
 class AccountStatusView(View):
@@ -82,23 +81,13 @@ class AccountStatusView(View):
 
 
 def account_status(state: AccountState) -> AccountStatusView:
-    """The status view of a loaded account."""
-    a, p = state.account, state.policy
-    return AccountStatusView(
-        account_id=a.id,
-        tenant_id=a.tenant_id,
-        account_type=api_enum(a.account_type),
-        external_key=a.external_key,
-        display_name=a.display_name,
-        account_status=api_enum(a.status),
-        billing_mode=api_enum(p.billing_mode),
-        payment_terms_days=p.payment_terms_days,
-        credit_cost_model=api_enum(p.credit_cost_model),
-        currency=p.currency,
-        is_enabled=p.is_enabled,
-        credit=_credit(state),
-        monthly_report_allowance=state.monthly_report_allowance,
-    )
+    """The status view of a loaded account (the ``view`` the ``account_status`` event carries)."""
+    return AccountStatusView.model_validate(status_view(state))
+
+
+def _part(view: View, part: type[ViewT]) -> ViewT:
+    """``part`` made of the same-named fields of ``view``."""
+    return part.model_validate(view.model_dump(include=set(part.model_fields)))
 
 
 class PolicyView(View):
@@ -115,16 +104,7 @@ class PolicyView(View):
 
 def policy(state: AccountState) -> PolicyView:
     """The policy of a loaded account."""
-    p = state.policy
-    return PolicyView(
-        account_id=state.account.id,
-        billing_mode=api_enum(p.billing_mode),
-        payment_terms_days=p.payment_terms_days,
-        credit_cost_model=api_enum(p.credit_cost_model),
-        currency=p.currency,
-        is_enabled=p.is_enabled,
-        monthly_report_allowance=state.monthly_report_allowance,
-    )
+    return _part(account_status(state), PolicyView)
 
 
 class AccountPolicyView(View):
@@ -153,16 +133,12 @@ class AccountListItem(View):
 
 def account_list_item(state: AccountState) -> AccountListItem:
     """An account as listed by ``GET /control/tenant``."""
-    a, p = state.account, policy(state)
+    view = account_status(state)
     return AccountListItem(
-        id=a.id,
-        tenant_id=a.tenant_id,
-        account_type=api_enum(a.account_type),
-        external_key=a.external_key,
-        display_name=a.display_name,
-        status=api_enum(a.status),
-        policy=AccountPolicyView(**p.model_dump(exclude={"account_id"})),
-        credit=_credit(state),
+        id=view.account_id,
+        status=view.account_status,
+        policy=_part(view, AccountPolicyView),
+        **view.model_dump(include={"tenant_id", "account_type", "external_key", "display_name", "credit"}),
     )
 
 
@@ -198,19 +174,7 @@ def tenant_credits(tenant_id: str, states: list[AccountState]) -> TenantCreditsV
         balance_total=sum(s.balance.wallet for s in states),
         reserved_total=sum(s.balance.reserved for s in states),
         available_total=sum(s.balance.available for s in states),
-        accounts=[
-            TenantAccountCredit(
-                account_id=s.account.id,
-                external_key=s.account.external_key,
-                display_name=s.account.display_name,
-                account_type=api_enum(s.account.account_type),
-                account_status=api_enum(s.account.status),
-                billing_mode=api_enum(s.policy.billing_mode),
-                payment_terms_days=s.policy.payment_terms_days,
-                credit=_credit(s),
-            )
-            for s in states
-        ],
+        accounts=[_part(account_status(s), TenantAccountCredit) for s in states],
     )
 
 

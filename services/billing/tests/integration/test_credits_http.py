@@ -25,6 +25,16 @@ def reserve_body(account_id: str, key: str, ref: str, amount: int = 1, **extra: 
     }
 
 
+def account_body(tenant_id: str, external_key: str, **changes: str) -> dict[str, object]:
+    """A ``POST /v1/control/accounts`` body: a tenant account named "x" unless ``changes`` say otherwise."""
+    return {
+        "tenant_id": tenant_id,
+        "account_type": "tenant",
+        "display_name": "x",
+        "external_key": external_key,
+    } | changes
+
+
 class TestVectorsH:
     async def test_bil01_repeated_reserve_with_same_key_is_one_hold(self, svc, studio, bh) -> None:
         acc = await bh.make_account(studio, wallet=2)
@@ -201,25 +211,9 @@ class TestIdempotencyAndErrors:
             json={"amount": 1, "reason": "consume", "idempotency_key": "g"},
         )
         assert (bad_reason.status_code, bad_reason.json()["code"]) == (400, "INVALID_GRANT_REASON")
-        bad_key = await studio.post(
-            "/v1/control/accounts",
-            json={
-                "tenant_id": acc.tenant_id,
-                "account_type": "tenant",
-                "display_name": "x",
-                "external_key": "v1:channel:1",
-            },
-        )
+        bad_key = await studio.post("/v1/control/accounts", json=account_body(acc.tenant_id, "v1:channel:1"))
         assert (bad_key.status_code, bad_key.json()["code"]) == (400, "INVALID_EXTERNAL_KEY")
-        moved = await studio.post(
-            "/v1/control/accounts",
-            json={
-                "tenant_id": OTHER_TENANT,
-                "account_type": "tenant",
-                "display_name": "x",
-                "external_key": acc.external_key,
-            },
-        )
+        moved = await studio.post("/v1/control/accounts", json=account_body(OTHER_TENANT, acc.external_key))
         assert (moved.status_code, moved.json()["code"]) == (409, "ACCOUNT_TENANT_MISMATCH")
 
     async def test_second_active_hold_and_partial_consume(self, svc, studio, bh) -> None:
@@ -292,15 +286,10 @@ class TestAccountsAndStreams:
     ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await studio.patch(f"/v1/control/accounts/{acc.id}/status", json={"status": "suspended"})
-        again = await studio.post(
-            "/v1/control/accounts",
-            json={
-                "tenant_id": acc.tenant_id,
-                "account_type": "external_associate",
-                "display_name": "Renamed",
-                "external_key": acc.external_key,
-            },
+        renamed = account_body(
+            acc.tenant_id, acc.external_key, account_type="external_associate", display_name="Renamed"
         )
+        again = await studio.post("/v1/control/accounts", json=renamed)
         assert again.status_code == 201
         assert again.json()["account_id"] == acc.id
         assert again.json()["display_name"] == "Renamed"

@@ -33,7 +33,7 @@ from billing_service.domain.ledger import (
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
 from shared.db.database import Database, Role
-from shared.db.uow import UnitOfWork
+from shared.db.uow import SqlUnitOfWork
 from shared.messaging.outbox import OutboxWriter
 
 pytestmark = pytest.mark.stack
@@ -174,7 +174,7 @@ async def _run_sequence(stack: StackInfo, ops: list[tuple[Any, ...]]) -> None:
     database = Database(dsns["app"], dsns["system"], pool_size=2)
     outbox = OutboxWriter("billing")
     try:
-        async with UnitOfWork(database, outbox, role=Role.SYSTEM) as uow:
+        async with SqlUnitOfWork(database, outbox, role=Role.SYSTEM) as uow:
             key = f"v1:partner:prop{uuid.uuid4().hex[:10]}"
             account_id = await handlers.ensure_account(
                 uow, AccountUpsert(TEST_TENANT, AccountType.EXTERNAL_ASSOCIATE, "prop", key)
@@ -207,7 +207,7 @@ async def _run_sequence(stack: StackInfo, ops: list[tuple[Any, ...]]) -> None:
             except BillingError as exc:
                 model_error = exc.code
             try:
-                async with UnitOfWork(database, outbox, role=Role.SYSTEM) as uow:
+                async with SqlUnitOfWork(database, outbox, role=Role.SYSTEM) as uow:
                     if op[0] == "grant":
                         await handlers.grant_credits(
                             uow, handlers.GrantAccountCredits(account_id, GrantCredits(op[2], op[1]))

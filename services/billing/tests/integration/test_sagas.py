@@ -122,12 +122,18 @@ def flow(producer, admin_db, bh):  # type: ignore[no-untyped-def]
     return make
 
 
+@pytest.fixture
+async def credit_flow(flow, studio, bh):  # type: ignore[no-untyped-def]
+    """A CREDIT account with one credit, and the flow of a new work order it pays for."""
+    acc = await bh.make_account(studio, wallet=1)
+    return acc, flow(acc.external_key)
+
+
 class TestAcceptance:
     async def test_credit_acceptance_reserves_one_credit_once_despite_duplicates(
-        self, flow, studio, svc, bh, admin_db
+        self, svc, bh, admin_db, credit_flow
     ) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+        acc, f = credit_flow
         env, state = await f.accept()
         assert state["acceptance_status"] == "ACCEPTED", state
         assert state["mode"] == "credit" and str(state["account_id"]) == acc.id
@@ -231,9 +237,8 @@ class TestAcceptance:
         )
         assert usage["event_type"] == "repogen_work_accepted"
 
-    async def test_ready_for_render_logs_planned_consumption(self, flow, studio, bh, admin_db) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+    async def test_ready_for_render_logs_planned_consumption(self, bh, admin_db, credit_flow) -> None:
+        _, f = credit_flow
         await f.accept()
         await f.status("DATA_PENDING", "READY_FOR_RENDER")
         state = await f.billing(lambda s: s["planned_consumption_logged"])
@@ -247,9 +252,8 @@ class TestAcceptance:
             == 1
         )
 
-    async def test_cancel_releases_hold_and_voids_draft(self, flow, studio, svc, bh) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+    async def test_cancel_releases_hold_and_voids_draft(self, flow, svc, bh, credit_flow) -> None:
+        acc, f = credit_flow
         await f.accept()
         await f.next_work_order_event(WorkOrderCancelled(work_order_id=f.wo, previous_status="DATA_PENDING"))
         state = await f.billing(lambda s: s["hold_status"] == "released")
@@ -285,7 +289,7 @@ class TestAcceptance:
         """The handler runs and the process dies before commit; the broker then delivers it: one effect."""
         from billing_service import handlers
         from shared.db.database import Database, Role
-        from shared.db.uow import UnitOfWork
+        from shared.db.uow import SqlUnitOfWork
         from shared.messaging.envelope import Envelope
         from shared.messaging.outbox import OutboxWriter
 
@@ -315,12 +319,15 @@ class TestAcceptance:
         dsns = stack.dsns["billing"]
         database = Database(dsns["app"], dsns["system"], pool_size=2)
         try:
-            async with UnitOfWork(
+            async with SqlUnitOfWork(
                 database, OutboxWriter("billing"), role=Role.SYSTEM, tenant_id=TEST_TENANT
             ) as uow:
-                plan = await handlers.accept_work_order(
-                    uow, handlers.AcceptWorkOrder(event, env.message_id, env.aggregate_version)
+                request = event.acceptance_request
+                assert request is not None
+                accept = handlers.AcceptWorkOrder(
+                    f.wo, event.to_status, request, env.message_id, env.aggregate_version
                 )
+                plan = await handlers.accept_work_order(uow, accept)
                 assert plan.status.value == "ACCEPTED"
                 # crash: no commit
         finally:
@@ -358,10 +365,9 @@ class TestReleaseGate:
         return result
 
     async def test_fac02_credit_consumed_once_for_duplicate_requests(
-        self, flow, studio, svc, bh, admin_db
+        self, svc, bh, admin_db, credit_flow
     ) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+        acc, f = credit_flow
         _, accepted = await f.accept()
         rid, env = await f.release("release-credit-1")
         out = await self.check_outcome(f, bh, admin_db, svc, rid)
@@ -406,9 +412,8 @@ class TestReleaseGate:
         )
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
 
-    async def test_decision9_credit_with_hold_ignores_override(self, flow, studio, svc, bh, admin_db) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+    async def test_decision9_credit_with_hold_ignores_override(self, svc, bh, admin_db, credit_flow) -> None:
+        _, f = credit_flow
         await f.accept()
         rid, _ = await f.release("rel-d9", override=True, reason="not needed")
         out = await self.check_outcome(f, bh, admin_db, svc, rid)
@@ -482,9 +487,8 @@ class TestReleaseGate:
             out = await self.check_outcome(paid, bh, admin_db, svc, rid)
             assert (out["result"], out["override_applied"]) == ("PAID", False)
 
-    async def test_released_hold_gives_error_with_code(self, flow, studio, svc, bh, admin_db) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+    async def test_released_hold_gives_error_with_code(self, svc, bh, admin_db, credit_flow) -> None:
+        _, f = credit_flow
         _, state = await f.accept()
         rel = await svc.post(
             "/v1/billing/credits/release",
@@ -497,9 +501,8 @@ class TestReleaseGate:
         missing = await svc.post(f"/v1/billing/gate-decisions/{uuid.uuid4()}/replay")
         assert (missing.status_code, missing.json()["code"]) == (404, "GATE_DECISION_NOT_FOUND")
 
-    async def test_work_order_billing_view_over_http(self, flow, studio, gateway, bh) -> None:
-        acc = await bh.make_account(studio, wallet=1)
-        f = flow(acc.external_key)
+    async def test_work_order_billing_view_over_http(self, gateway, bh, credit_flow) -> None:
+        _, f = credit_flow
         await f.accept()
         resp = await gateway.get(f"/v1/billing/work-orders/{f.wo}")
         assert resp.status_code == 200, resp.text

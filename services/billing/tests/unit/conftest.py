@@ -1,4 +1,4 @@
-"""Fixtures for billing's pure-domain unit tests."""
+"""Fixtures for billing's unit tests: the pure domain's, and the in-memory repositories of the handler tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from billing_service.domain.acceptance import AcceptancePlan
 from billing_service.domain.ledger import WORK_ORDER_REF_TYPE, Hold, HoldStatus
+from billing_service.handlers import AcceptWorkOrder, accept_work_order
+from devstack.testing.fakes import FakeUnitOfWork
+from services.billing.tests.unit.fakes import TENANT, WORK_ORDER, Accept, FakeBilling
+from shared.contracts.workorders import AcceptanceRequest
 
 NOW = datetime(2026, 2, 24, 10, 0, tzinfo=UTC)
 
@@ -43,3 +48,36 @@ def make_hold() -> Callable[..., Hold]:
         expires_at=None,
     )
     return lambda **changes: replace(accepted, **changes)
+
+
+@pytest.fixture
+def billing() -> FakeBilling:
+    """Billing's repositories, in memory and empty."""
+    return FakeBilling.new()
+
+
+@pytest.fixture
+def uow(billing: FakeBilling) -> FakeUnitOfWork:
+    """A unit of work of :data:`TENANT` over the ``billing`` fakes."""
+    return FakeUnitOfWork(*billing.repositories(), tenant_id=TENANT)
+
+
+@pytest.fixture
+def accept(uow: FakeUnitOfWork) -> Accept:
+    """Runs the acceptance saga for :data:`WORK_ORDER` (or ``work_order_id``) of :data:`TENANT`, paid by
+    ``external_key`` (None: the tenant's implicit account), as delivery ``message_id`` at ``version``."""
+
+    async def run(
+        external_key: str | None = None,
+        *,
+        work_order_id: str = WORK_ORDER,
+        message_id: str = "m-accept",
+        version: int = 2,
+    ) -> AcceptancePlan:
+        request = AcceptanceRequest(
+            report_type="valuation", bank_name="SBI", billing_external_key=external_key, tenant_id=TENANT
+        )
+        command = AcceptWorkOrder(work_order_id, "DATA_PENDING", request, message_id, version)
+        return await accept_work_order(uow, command)
+
+    return run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -13,17 +12,17 @@ from billing_service.domain.ledger import (
     CreditAccount,
     CreditBalance,
     GrantCredits,
+    IdSource,
     ReserveCredit,
     grant,
     reserve,
 )
 from shared.validation import INT8_MAX, MAX_WALLET
 
-Ids = Callable[[], str]
 ACCOUNT = CreditAccount("acc-1", AccountStatus.ACTIVE, BillingMode.CREDIT)
 
 
-def test_a_grant_up_to_the_limit_passes_and_one_past_it_is_refused(ids: Ids) -> None:
+def test_a_grant_up_to_the_limit_passes_and_one_past_it_is_refused(ids: IdSource) -> None:
     full = grant("acc-1", CreditBalance.of(MAX_WALLET - 5, 0), GrantCredits("g1", 5), prior=None, ids=ids)
     assert full.balance.wallet == MAX_WALLET
     with pytest.raises(WalletLimitExceeded) as exc:
@@ -31,12 +30,12 @@ def test_a_grant_up_to_the_limit_passes_and_one_past_it_is_refused(ids: Ids) -> 
     assert (exc.value.status, exc.value.code) == (409, "CREDIT_WALLET_LIMIT_EXCEEDED")
 
 
-def test_a_wallet_pushed_to_the_column_maximum_refuses_more_instead_of_overflowing(ids: Ids) -> None:
+def test_a_wallet_pushed_to_the_column_maximum_refuses_more_instead_of_overflowing(ids: IdSource) -> None:
     with pytest.raises(WalletLimitExceeded):
         grant("acc-1", CreditBalance.of(INT8_MAX, 0), GrantCredits("g", 1), prior=None, ids=ids)
 
 
-def test_an_override_top_up_respects_the_limit(ids: Ids, now: datetime) -> None:
+def test_an_override_top_up_respects_the_limit(ids: IdSource, now: datetime) -> None:
     cmd = ReserveCredit("r", ref_type="channel_request", ref_id="x", amount=10, operator_override=True)
     with pytest.raises(WalletLimitExceeded):
         reserve(

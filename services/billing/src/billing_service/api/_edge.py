@@ -5,13 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from billing_service.domain.accounts import AccountStatus, AccountType, BillingMode
+from billing_service.domain.accounts import (
+    AccountStatus,
+    AccountType,
+    AccountUpsert,
+    BillingMode,
+    PolicyChange,
+)
 from billing_service.domain.errors import IdNotFound
-from billing_service.domain.ledger import DEFAULT_RESERVATION_TIMEOUT_MINUTES
-from billing_service.handlers import AccountReference
+from billing_service.domain.ledger import (
+    DEFAULT_RESERVATION_TIMEOUT_MINUTES,
+    ConsumeHold,
+    ReleaseHold,
+    ReserveCredit,
+)
+from billing_service.handlers import AccountReference, account_by_key
 from billing_service.handlers.queries import work_order_source_version
 from billing_service.handlers.reconcile import ReconcileCredits
 from shared.auth.principal import Principal
@@ -56,6 +67,46 @@ def uuid_or_404(value: str, what: str) -> str:
 def optional_uuid(value: str | None, what: str) -> str | None:
     """:func:`uuid_or_404` of a filter that may be absent."""
     return uuid_or_404(value, what) if value else None
+
+
+class AccountTenantFilter:
+    """``?account_id=&tenant_id=`` of the control lists; each must be a uuid (else 404), checked when
+    read, so after the route's capability check."""
+
+    def __init__(self, account_id: KeyQuery = None, tenant_id: KeyQuery = None) -> None:
+        self._account_id = account_id
+        self._tenant_id = tenant_id
+
+    @property
+    def account_id(self) -> str | None:
+        """The account filter (404 unless a uuid)."""
+        return optional_uuid(self._account_id, "billing account")
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant filter (404 unless a uuid)."""
+        return optional_uuid(self._tenant_id, "tenant")
+
+
+class AccountKeyFilter:
+    """``?account_id=&external_key=`` of V1's monitor lists: the account by id or by external key."""
+
+    def __init__(self, account_id: KeyQuery = None, external_key: KeyQuery = None) -> None:
+        self._account_id = account_id
+        self._external_key = external_key
+
+    async def account_id(self, c: ServiceContainer[Any]) -> str | None:
+        """The account filtered by: an id (404 unless a uuid) or an external key (404 unless known)."""
+        if self._account_id:
+            return uuid_or_404(self._account_id, "billing account")
+        if self._external_key:
+            async with c.system_uow() as uow:
+                return await account_by_key(uow, self._external_key)
+        return None
+
+
+ByAccountOrTenant = Annotated[AccountTenantFilter, Depends()]
+ByAccountOrKey = Annotated[AccountKeyFilter, Depends()]
 
 
 async def honour_after(
@@ -110,6 +161,12 @@ class ReserveBody(Body):
         """The account the body names."""
         return AccountReference(str(self.account_id) if self.account_id else None, self.external_key)
 
+    def reserve(self) -> ReserveCredit:
+        """The hold the body asks for."""
+        return ReserveCredit(
+            self.idempotency_key, self.ref_type, self.ref_id, self.amount, self.operator_override
+        )
+
 
 class ResolveBody(Body):
     """``POST /credits/consume`` and ``/credits/release``."""
@@ -133,6 +190,12 @@ class ResolveBody(Body):
             str(self.account_id) if self.account_id else None, self.external_key, self.hold_id
         )
 
+    def operation(self, *, consume: bool) -> ConsumeHold | ReleaseHold:
+        """Consume (the whole hold unless ``amount``) or release the hold the body names."""
+        if consume:
+            return ConsumeHold(self.idempotency_key, self.hold_id, self.ref_type, self.ref_id, self.amount)
+        return ReleaseHold(self.idempotency_key, self.hold_id, self.ref_type, self.ref_id)
+
 
 class UsageBody(Body):
     """``POST /v1/billing/events``."""
@@ -154,6 +217,10 @@ class AccountBody(Body):
     external_key: Key = Field(min_length=1)
     payment_terms_days: PaymentTermsDays | None = None
 
+    def command(self) -> AccountUpsert:
+        """The create-or-update this body asks for."""
+        return AccountUpsert(**self.model_dump(exclude={"tenant_id"}), tenant_id=str(self.tenant_id))
+
 
 class PolicyBody(Body):
     """``PATCH /v1/control/accounts/{id}/policy``."""
@@ -164,6 +231,10 @@ class PolicyBody(Body):
     is_enabled: StrictBool | None = None
     force_enable_credit: StrictBool = False
     monthly_report_allowance: MonthlyAllowance | None = None
+
+    def change(self) -> PolicyChange:
+        """The policy change (the body less our additive allowance field, decision 32)."""
+        return PolicyChange(**self.model_dump(exclude={"monthly_report_allowance"}))
 
 
 class StatusBody(Body):

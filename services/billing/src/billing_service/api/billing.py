@@ -9,6 +9,7 @@ from billing_service import handlers, views
 from billing_service.api import credits
 from billing_service.api._edge import (
     WAIT_FAILURE,
+    ByAccountOrKey,
     CodeQuery,
     KeyQuery,
     Limit,
@@ -95,16 +96,10 @@ async def billing_event(body: UsageBody, _: ServiceCaller, c: ContainerDep) -> v
     responses=errors(*credits.LIST_FAILURES),
 )
 async def billing_reservations(
-    _: ServiceCaller,
-    c: ContainerDep,
-    account_id: KeyQuery = None,
-    external_key: KeyQuery = None,
-    status: CodeQuery = None,
-    limit: Limit = 200,
+    _: ServiceCaller, c: ContainerDep, by: ByAccountOrKey, status: CodeQuery = None, limit: Limit = 200
 ) -> list[views.HoldView]:
     """Decision 22: the V1 monitor's reservation list."""
-    account = await credits.account_filter(c, account_id, external_key)
-    return await credits.holds(c, ListHolds(account, None, status, limit))
+    return await credits.holds(c, ListHolds(await by.account_id(c), None, status, limit))
 
 
 @router.get(
@@ -113,14 +108,10 @@ async def billing_reservations(
     responses=errors(*credits.LIST_FAILURES),
 )
 async def billing_ledger(
-    _: ServiceCaller,
-    c: ContainerDep,
-    account_id: KeyQuery = None,
-    external_key: KeyQuery = None,
-    limit: Limit = 200,
+    _: ServiceCaller, c: ContainerDep, by: ByAccountOrKey, limit: Limit = 200
 ) -> list[views.LedgerEntryView]:
     """Decision 22: the V1 monitor's ledger list."""
-    return await credits.ledger(c, await credits.account_filter(c, account_id, external_key), None, limit)
+    return await credits.ledger(c, await by.account_id(c), None, limit)
 
 
 @router.get(
@@ -129,15 +120,10 @@ async def billing_ledger(
     responses=errors(*credits.TIMELINE_FAILURES),
 )
 async def billing_timeline(
-    _: ServiceCaller,
-    c: ContainerDep,
-    account_id: KeyQuery = None,
-    external_key: KeyQuery = None,
-    tenant_id: KeyQuery = None,
-    limit: Limit = 120,
+    _: ServiceCaller, c: ContainerDep, by: ByAccountOrKey, tenant_id: KeyQuery = None, limit: Limit = 120
 ) -> list[views.TimelineItemView]:
     """Decision 22: the V1 monitor's timeline."""
-    account = await credits.account_filter(c, account_id, external_key)
+    account = await by.account_id(c)
     tenant = optional_uuid(tenant_id, "tenant")
     return await credits.timeline(c, ShowTimeline(account, tenant, None, None, limit))
 

@@ -10,6 +10,7 @@ from billing_service.api import credits
 from billing_service.api._edge import (
     WAIT_FAILURE,
     AccountBody,
+    ByAccountOrTenant,
     CodeQuery,
     GrantBody,
     KeyQuery,
@@ -19,10 +20,8 @@ from billing_service.api._edge import (
     StatusBody,
     account_token,
     honour_after,
-    optional_uuid,
     uuid_or_404,
 )
-from billing_service.domain.accounts import AccountUpsert, PolicyChange
 from billing_service.domain.errors import (
     AccountNotFound,
     AccountOrTenantRequired,
@@ -71,15 +70,8 @@ async def control_upsert_account(
 ) -> views.AccountStatusView:
     """Create or update an account by external key (decision 18)."""
     principal.require("masterdata.write")
-    command = AccountUpsert(
-        tenant_id=str(body.tenant_id),
-        account_type=body.account_type,
-        display_name=body.display_name,
-        external_key=body.external_key,
-        payment_terms_days=body.payment_terms_days,
-    )
     async with c.system_uow() as uow:
-        changed = await handlers.upsert_account_by_key(uow, command)
+        changed = await handlers.upsert_account_by_key(uow, body.command())
         await uow.commit()
     account_token(response, changed.state.account.id, changed.version)
     return views.account_status(changed.state)
@@ -113,13 +105,7 @@ async def control_policy(
     aid = uuid_or_404(account_id, "billing account")
     command = handlers.ChangeAccountPolicy(
         account_id=aid,
-        change=PolicyChange(
-            billing_mode=body.billing_mode,
-            payment_terms_days=body.payment_terms_days,
-            currency=body.currency,
-            is_enabled=body.is_enabled,
-            force_enable_credit=body.force_enable_credit,
-        ),
+        change=body.change(),
         monthly_report_allowance=body.monthly_report_allowance,
         set_allowance="monthly_report_allowance" in body.model_fields_set,
     )
@@ -189,13 +175,11 @@ async def control_grant(
 
 @router.get("/v1/control/credits", response_model=list[views.LedgerEntryView], responses=errors(IdNotFound))
 async def control_ledger(
-    principal: StudioCaller, c: ContainerDep, account_id: KeyQuery = None, tenant_id: KeyQuery = None
+    principal: StudioCaller, c: ContainerDep, by: ByAccountOrTenant
 ) -> list[views.LedgerEntryView]:
     """The last 500 ledger rows."""
     principal.require("masterdata.read")
-    aid = optional_uuid(account_id, "billing account")
-    tid = optional_uuid(tenant_id, "tenant")
-    return await credits.ledger(c, aid, tid, 500)
+    return await credits.ledger(c, by.account_id, by.tenant_id, 500)
 
 
 @router.get(
@@ -220,17 +204,13 @@ async def control_tenant_credits(
 async def control_reservations(
     principal: StudioCaller,
     c: ContainerDep,
-    account_id: KeyQuery = None,
-    tenant_id: KeyQuery = None,
+    by: ByAccountOrTenant,
     status: CodeQuery = None,
     limit: Limit = 200,
 ) -> list[views.HoldView]:
     """Holds, newest first."""
     principal.require("masterdata.read")
-    query = ListHolds(
-        optional_uuid(account_id, "billing account"), optional_uuid(tenant_id, "tenant"), status, limit
-    )
-    return await credits.holds(c, query)
+    return await credits.holds(c, ListHolds(by.account_id, by.tenant_id, status, limit))
 
 
 @router.get(
@@ -241,17 +221,14 @@ async def control_reservations(
 async def control_timeline(
     principal: StudioCaller,
     c: ContainerDep,
-    account_id: KeyQuery = None,
-    tenant_id: KeyQuery = None,
+    by: ByAccountOrTenant,
     ref_type: KeyQuery = None,
     ref_id: KeyQuery = None,
     limit: Limit = 120,
 ) -> list[views.TimelineItemView]:
     """Ledger and usage events, newest first."""
     principal.require("masterdata.read")
-    aid = optional_uuid(account_id, "billing account")
-    tid = optional_uuid(tenant_id, "tenant")
-    return await credits.timeline(c, ShowTimeline(aid, tid, ref_type, ref_id, limit))
+    return await credits.timeline(c, ShowTimeline(by.account_id, by.tenant_id, ref_type, ref_id, limit))
 
 
 def _operator(principal: Principal) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from billing_service import handlers, views
-from billing_service.api._edge import ReconcileBody, ReserveBody, ResolveBody, account_token, uuid_or_404
+from billing_service.api._edge import ReconcileBody, ReserveBody, ResolveBody, account_token
 from billing_service.domain.errors import (
     AccountNotActive,
     AccountNotFound,
@@ -32,7 +32,6 @@ from billing_service.domain.errors import (
     ReservationExpired,
     ReservationNotFound,
 )
-from billing_service.domain.ledger import ConsumeHold, ReleaseHold, ReserveCredit
 from billing_service.handlers.queries import (
     ListHolds,
     ShowTimeline,
@@ -71,18 +70,8 @@ TIMELINE_FAILURES = (*LIST_FAILURES, AccountOrTenantRequired)
 
 async def reserve(c: ServiceContainer[Any], body: ReserveBody, response: Response) -> views.HoldView:
     """Take a hold on the account the body names; the stored hold."""
-    command = handlers.TakeHold(
-        body.account(),
-        ReserveCredit(
-            idempotency_key=body.idempotency_key,
-            ref_type=body.ref_type,
-            ref_id=body.ref_id,
-            amount=body.amount,
-            operator_override=body.operator_override,
-        ),
-    )
     async with c.system_uow() as uow:
-        taken = await handlers.take_hold(uow, command)
+        taken = await handlers.take_hold(uow, handlers.TakeHold(body.account(), body.reserve()))
         await uow.commit()
     account_token(response, taken.account_id, taken.account_version)
     return views.HoldView.of(taken.result)
@@ -92,24 +81,10 @@ async def settle(
     c: ServiceContainer[Any], body: ResolveBody, response: Response, *, consume: bool
 ) -> views.LedgerEntryCamelView:
     """Consume or release a hold; the ledger entry in V1's camelCase."""
-    operation: ConsumeHold | ReleaseHold
-    if consume:
-        operation = ConsumeHold(
-            idempotency_key=body.idempotency_key,
-            hold_id=body.hold_id,
-            ref_type=body.ref_type,
-            ref_id=body.ref_id,
-            amount=body.amount,
-        )
-    else:
-        operation = ReleaseHold(
-            idempotency_key=body.idempotency_key,
-            hold_id=body.hold_id,
-            ref_type=body.ref_type,
-            ref_id=body.ref_id,
-        )
     async with c.system_uow() as uow:
-        settled = await handlers.settle_hold(uow, handlers.SettleHold(body.account(), operation))
+        settled = await handlers.settle_hold(
+            uow, handlers.SettleHold(body.account(), body.operation(consume=consume))
+        )
         await uow.commit()
     account_token(response, settled.account_id, settled.account_version)
     return views.LedgerEntryCamelView.of(settled.result)
@@ -125,18 +100,6 @@ async def account_status(c: ServiceContainer[Any], account_id: str) -> views.Acc
     async with c.system_uow() as uow:
         state = await account_state(uow, account_id)
     return views.account_status(state)
-
-
-async def account_filter(
-    c: ServiceContainer[Any], account_id: str | None, external_key: str | None
-) -> str | None:
-    """The account a list is filtered by: an id (404 unless a uuid) or an external key (404 unless known)."""
-    if account_id:
-        return uuid_or_404(account_id, "billing account")
-    if external_key:
-        async with c.system_uow() as uow:
-            return await handlers.account_by_key(uow, external_key)
-    return None
 
 
 async def holds(c: ServiceContainer[Any], query: ListHolds) -> list[views.HoldView]:

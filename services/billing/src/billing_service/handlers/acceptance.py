@@ -32,7 +32,7 @@ from billing_service.repositories import (
     WorkOrderRepository,
     WorkOrderRow,
 )
-from shared.contracts.workorders import StatusChanged
+from shared.contracts.workorders import AcceptanceRequest as AcceptanceRequestEvent
 from shared.db.uow import UnitOfWork
 
 REJECTION_MESSAGES = {
@@ -46,7 +46,9 @@ REJECTION_MESSAGES = {
 class AcceptWorkOrder:
     """A ``status_changed`` to DATA_PENDING carrying an acceptance request."""
 
-    event: StatusChanged
+    work_order_id: str
+    to_status: str
+    request: AcceptanceRequestEvent
     message_id: str
     source_version: int
 
@@ -82,10 +84,8 @@ async def _plan(
 
 async def accept_work_order(uow: UnitOfWork, command: AcceptWorkOrder) -> AcceptancePlan:
     """DATA_PENDING: resolve the payer, reserve a credit or draft the invoice, publish ACCEPTED/REJECTED."""
-    event = command.event
-    ar = event.acceptance_request
-    assert ar is not None
-    wo_id = event.work_order_id
+    ar = command.request
+    wo_id = command.work_order_id
     work_orders = uow.repo(WorkOrderRepository)
     await work_orders.upsert(
         WorkOrderReference(
@@ -95,12 +95,11 @@ async def accept_work_order(uow: UnitOfWork, command: AcceptWorkOrder) -> Accept
             report_type=ar.report_type,
             bank_name=ar.bank_name,
             assignment_id=None,
-            status=event.to_status,
+            status=command.to_status,
             source_version=command.source_version,
         )
     )
-    wo = await work_orders.get(wo_id, lock=True)
-    assert wo is not None
+    wo = await work_orders.require(wo_id, lock=True)
     now = utcnow()
     request = AcceptanceRequest(
         tenant_id=ar.tenant_id,

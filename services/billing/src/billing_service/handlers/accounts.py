@@ -33,12 +33,17 @@ class AccountChanged:
     version: int
 
 
-async def lock_account(uow: UnitOfWork, account_id: str) -> AccountState:
-    """The account under its balance-row lock; 404 when unknown."""
-    state = await uow.repo(AccountRepository).get(account_id, lock=True)
+async def load_account(uow: UnitOfWork, account_id: str, *, lock: bool = False) -> AccountState:
+    """The account with policy and balance (``lock``: under its balance-row lock); 404 when unknown."""
+    state = await uow.repo(AccountRepository).get(account_id, lock=lock)
     if state is None:
         raise AccountNotFound(details={"account_id": account_id})
     return state
+
+
+async def lock_account(uow: UnitOfWork, account_id: str) -> AccountState:
+    """The account under its balance-row lock; 404 when unknown."""
+    return await load_account(uow, account_id, lock=True)
 
 
 async def account_by_key(uow: UnitOfWork, external_key: str) -> str:
@@ -61,10 +66,7 @@ class AccountReference:
 async def resolve_account_id(uow: UnitOfWork, ref: AccountReference) -> str:
     """The id of the referenced account (404 for an unknown id, key or hold)."""
     if ref.account_id:
-        state = await uow.repo(AccountRepository).get(ref.account_id)
-        if state is None:
-            raise AccountNotFound(details={"account_id": ref.account_id})
-        return state.account.id
+        return (await load_account(uow, ref.account_id)).account.id
     if ref.external_key:
         return await account_by_key(uow, ref.external_key)
     if ref.hold_id:
@@ -87,10 +89,8 @@ def status_view(state: AccountState) -> dict[str, object]:
 
 async def publish_account_status(uow: UnitOfWork, account_id: str) -> AccountChanged:
     """Emit ``account_status`` (compacted, key = account id) after a change made under the lock."""
-    accounts = uow.repo(AccountRepository)
-    version = await accounts.bump_version(account_id)
-    state = await accounts.get(account_id)
-    assert state is not None
+    version = await uow.repo(AccountRepository).bump_version(account_id)
+    state = await load_account(uow, account_id)
     a, p, b = state.account, state.policy, state.balance
     await uow.emit(
         AccountStatusEvent(

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-
 from billing_service.domain.errors import CreditBalanceInvariantFailed, IdempotencyKeyReused
 from billing_service.domain.ledger import (
     ConsumeHold,
@@ -39,11 +37,10 @@ from billing_service.repositories import (
     HoldRow,
     LedgerEntryRow,
     LedgerRepository,
+    LedgerWriteRefused,
 )
 from shared.db.uow import UnitOfWork
 from shared.validation import JsonObject
-
-UNIQUE_VIOLATION = "23505"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +88,6 @@ class ReleaseAccountHold(OnAccount[ReleaseHold]):
     __slots__ = ()
 
 
-def _sqlstate(exc: IntegrityError) -> str | None:
-    orig = exc.orig
-    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-
-
 async def _finish(
     uow: UnitOfWork,
     state: AccountState,
@@ -107,12 +99,11 @@ async def _finish(
     if outcome.replayed:
         return LedgerApplied(outcome, state, state.status_version)
     try:
-        # A savepoint, so a refusal by the database becomes a domain error (never a 500).
-        async with uow.session.begin_nested():
-            await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome)
-    except IntegrityError as exc:
-        if _sqlstate(exc) == UNIQUE_VIOLATION:
-            # A derived key (e.g. "<key>:override") collides with a key used by another operation.
+        # A refusal by the database becomes a domain error (never a 500); the repository's savepoint
+        # keeps the transaction usable for the caller (e.g. the gate records the consume failure).
+        await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome)
+    except LedgerWriteRefused as exc:
+        if exc.duplicate_key:
             raise IdempotencyKeyReused(
                 "idempotency key was already used with different parameters",
                 {"idempotency_key": outcome.record.key if outcome.record else None},
@@ -233,9 +224,10 @@ async def take_hold(uow: UnitOfWork, command: TakeHold) -> CreditCall[HoldRow]:
     account_id = await resolve_account_id(uow, command.account)
     applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve))
     hold_id = applied.outcome.result.hold_id
-    assert hold_id is not None
-    row = await uow.repo(LedgerRepository).hold_row(hold_id)
-    assert row is not None
+    row = await uow.repo(LedgerRepository).hold_row(hold_id) if hold_id else None
+    if row is None:
+        # A reserve, new or replayed, always names a stored hold; anything else is a broken ledger.
+        raise CreditBalanceInvariantFailed(details={"reason": "the reserve left no stored hold"})
     return CreditCall(row, account_id, applied.account_version)
 
 
@@ -255,6 +247,9 @@ async def settle_hold(uow: UnitOfWork, command: SettleHold) -> CreditCall[Ledger
         applied = await consume_credit(uow, ConsumeAccountHold(account_id, op))
     else:
         applied = await release_credit(uow, ReleaseAccountHold(account_id, op))
-    entry = await uow.repo(LedgerRepository).entry(applied.outcome.result.entry_ids[0])
-    assert entry is not None
+    entry_ids = applied.outcome.result.entry_ids
+    entry = await uow.repo(LedgerRepository).entry(entry_ids[0]) if entry_ids else None
+    if entry is None:
+        # A consume or release, new or replayed, always names its stored ledger entry.
+        raise CreditBalanceInvariantFailed(details={"reason": "the operation left no ledger entry"})
     return CreditCall(entry, account_id, applied.account_version)

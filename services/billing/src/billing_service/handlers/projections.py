@@ -60,8 +60,7 @@ async def emit_work_order_billing(
     uow: UnitOfWork, work_order_id: str, version: int, causation_id: str | None
 ) -> WorkOrderBilling:
     """Publish the work order's billing state at ``version`` (compacted, key = work order id)."""
-    row = await uow.repo(WorkOrderRepository).get(work_order_id)
-    assert row is not None
+    row = await uow.repo(WorkOrderRepository).require(work_order_id)
     event = await work_order_billing(uow, row)
     await uow.emit(
         event,

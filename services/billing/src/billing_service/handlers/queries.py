@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing_service.domain.errors import AccountNotFound
 from billing_service.domain.ledger import HoldStatus
 from billing_service.handlers._common import iso
+from billing_service.handlers.accounts import load_account
 from billing_service.handlers.projections import work_order_billing
 from billing_service.repositories import (
     AccountRepository,
@@ -25,10 +25,7 @@ from shared.validation import JsonObject
 
 async def account_state(uow: UnitOfWork, account_id: str) -> AccountState:
     """The account with policy and balance (404 when unknown)."""
-    state = await uow.repo(AccountRepository).get(account_id)
-    if state is None:
-        raise AccountNotFound(details={"account_id": account_id})
-    return state
+    return await load_account(uow, account_id)
 
 
 async def list_accounts(

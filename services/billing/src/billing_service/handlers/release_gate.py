@@ -79,20 +79,9 @@ async def _work_order(uow: UnitOfWork, command: DecideRelease) -> WorkOrderRow:
         return wo
     # Unknown to billing: decide as POSTPAID without invoice (domain.md §6 step 7), on a stub row.
     await work_orders.upsert(
-        WorkOrderReference(
-            work_order_id=command.event.work_order_id,
-            tenant_id=command.tenant_id or UNKNOWN_TENANT,
-            billing_external_key=None,
-            report_type="UNKNOWN",
-            bank_name="",
-            assignment_id=None,
-            status="UNKNOWN",
-            source_version=0,
-        )
+        WorkOrderReference.unknown(command.event.work_order_id, command.tenant_id or UNKNOWN_TENANT)
     )
-    wo = await work_orders.get(command.event.work_order_id, lock=True)
-    assert wo is not None
-    return wo
+    return await work_orders.require(command.event.work_order_id, lock=True)
 
 
 async def _inputs(

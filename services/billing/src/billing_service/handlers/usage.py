@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing_service.domain.errors import AccountNotFound
+from billing_service.handlers.accounts import load_account
 from billing_service.repositories import AccountRepository, NewUsageEvent, UsageEventRow, UsageRepository
 from shared.db.uow import UnitOfWork
 from shared.validation import JsonObject
@@ -36,28 +36,18 @@ async def ingest_usage(uow: UnitOfWork, command: IngestUsage) -> UsageIngested:
     The account is resolved by id (unknown id → 404) or by external key; an unknown key is accepted
     and the event is kept with no account and no tenant, flagged unmatched (decision 19).
     """
-    accounts = uow.repo(AccountRepository)
-    resolved: str | None = None
-    tenant_id: str | None = None
-    if command.account_id is not None:
-        state = await accounts.get(command.account_id)
-        if state is None:
-            raise AccountNotFound(details={"account_id": command.account_id})
-        resolved, tenant_id = state.account.id, state.account.tenant_id
-    elif command.external_key and command.external_key.strip():
-        found = await accounts.id_by_key(command.external_key.strip())
-        if found is not None:
-            state = await accounts.get(found)
-            assert state is not None
-            resolved, tenant_id = state.account.id, state.account.tenant_id
+    account_id = command.account_id
+    if account_id is None and command.external_key and command.external_key.strip():
+        account_id = await uow.repo(AccountRepository).id_by_key(command.external_key.strip())
+    account = (await load_account(uow, account_id)).account if account_id is not None else None
     event, created = await uow.repo(UsageRepository).add(
         NewUsageEvent(
             source_system=command.source_system,
             event_type=command.event_type,
             idempotency_key=command.idempotency_key,
             payload=command.payload,
-            account_id=resolved,
-            tenant_id=tenant_id,
+            account_id=account.id if account else None,
+            tenant_id=account.tenant_id if account else None,
             external_key=command.external_key,
         )
     )

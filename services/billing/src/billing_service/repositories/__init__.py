@@ -16,6 +16,7 @@ from billing_service.repositories.ledger import (
     HoldRow,
     LedgerEntryRow,
     LedgerRepository,
+    LedgerWriteRefused,
 )
 from billing_service.repositories.usage import NewUsageEvent, UsageEventRow, UsageRepository
 from billing_service.repositories.work_orders import (
@@ -35,6 +36,7 @@ __all__ = [
     "InvoiceRow",
     "LedgerEntryRow",
     "LedgerRepository",
+    "LedgerWriteRefused",
     "NewGateDecision",
     "NewUsageEvent",
     "UsageEventRow",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing_service.domain.ledger import (
@@ -94,6 +95,25 @@ class HoldAlreadyResolvedRace(RuntimeError):
     """The conditional hold update matched no active row: the lock discipline was broken."""
 
 
+class LedgerWriteRefused(RuntimeError):
+    """The database refused a ledger write; ``duplicate_key`` when a unique key collided.
+
+    A derived key (e.g. ``"<key>:override"``) can collide with a key another operation used.
+    """
+
+    def __init__(self, *, duplicate_key: bool) -> None:
+        super().__init__("duplicate key" if duplicate_key else "constraint violated")
+        self.duplicate_key = duplicate_key
+
+
+UNIQUE_VIOLATION = "23505"
+
+
+def _sqlstate(exc: IntegrityError) -> str | None:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
 #: what the domain's ``LedgerEntry`` / new ``Hold`` carry under the column's own name
 _ENTRY_FIELDS = ("id", "account_id", "hold_id", "delta", "ref_type", "ref_id", "idempotency_key")
 _NEW_HOLD_FIELDS = (
@@ -163,9 +183,20 @@ class LedgerRepository(Repository):
         )
 
     async def apply(self, tenant_id: str, outcome: LedgerOutcome) -> None:
-        """Write a domain outcome verbatim: balance, holds (insert or resolve-once update), entries, record."""
+        """Write a domain outcome verbatim: balance, holds (insert or resolve-once update), entries, record.
+
+        All or nothing, in a savepoint, so the caller's transaction stays usable when the database refuses
+        the write: raises :class:`LedgerWriteRefused` (a constraint) or :class:`HoldAlreadyResolvedRace`.
+        """
         if outcome.replayed:
             return
+        try:
+            async with self._session.begin_nested():
+                await self._write(tenant_id, outcome)
+        except IntegrityError as exc:
+            raise LedgerWriteRefused(duplicate_key=_sqlstate(exc) == UNIQUE_VIOLATION) from exc
+
+    async def _write(self, tenant_id: str, outcome: LedgerOutcome) -> None:
         if outcome.record is not None:
             await self._write_balance(outcome.record.account_id, outcome.balance)
         for hold in outcome.holds:

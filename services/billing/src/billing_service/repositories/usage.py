@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,6 +44,20 @@ class NewUsageEvent:
     tenant_id: str | None
     external_key: str | None = None
 
+    def columns(self, event_id: str) -> dict[str, Any]:
+        """The stored row's columns but ``created_at``: an unmatched event (no account) has no tenant."""
+        return {
+            "id": event_id,
+            "tenant_id": self.tenant_id if self.account_id else None,
+            "account_id": self.account_id,
+            "external_account_key": self.external_key,
+            "source_system": self.source_system,
+            "event_type": self.event_type,
+            "idempotency_key": self.idempotency_key,
+            "payload_json": dict(self.payload),
+            "unmatched": self.account_id is None,
+        }
+
 
 class UsageRepository(Repository):
     """Usage events. Never commits."""
@@ -55,17 +70,7 @@ class UsageRepository(Repository):
         t = usage_events
         statement = (
             pg_insert(t)
-            .values(
-                id=new_id(),
-                tenant_id=event.tenant_id if event.account_id else None,
-                account_id=event.account_id,
-                external_account_key=event.external_key,
-                source_system=event.source_system,
-                event_type=event.event_type,
-                idempotency_key=event.idempotency_key,
-                payload_json=dict(event.payload),
-                unmatched=event.account_id is None,
-            )
+            .values(**event.columns(new_id()))
             .on_conflict_do_nothing(index_elements=["source_system", "idempotency_key"])
             .returning(*t.c)
         )

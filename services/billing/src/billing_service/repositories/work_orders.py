@@ -30,6 +30,21 @@ class WorkOrderReference:
     status: str
     source_version: int
 
+    @classmethod
+    def unknown(cls, work_order_id: str, tenant_id: str) -> WorkOrderReference:
+        """A stub for a work order billing never heard of: status and report type ``UNKNOWN``, version 0
+        (so the first real event refreshes it)."""
+        return cls(
+            work_order_id,
+            tenant_id,
+            billing_external_key=None,
+            report_type="UNKNOWN",
+            bank_name="",
+            assignment_id=None,
+            status="UNKNOWN",
+            source_version=0,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class WorkOrderRow(WorkOrderReference):
@@ -141,6 +156,16 @@ class WorkOrderRepository(Repository):
             query = query.with_for_update()
         row = (await self._session.execute(query)).mappings().first()
         return from_row(WorkOrderRow, row) if row else None
+
+    async def require(self, work_order_id: str, *, lock: bool = False) -> WorkOrderRow:
+        """The row of a work order billing has written in this transaction (:meth:`get` that must find it).
+
+        Raises :class:`LookupError` when the row is missing: a handler bug, not a caller's mistake.
+        """
+        row = await self.get(work_order_id, lock=lock)
+        if row is None:
+            raise LookupError(f"billing has no row for work order {work_order_id!r}")
+        return row
 
     async def record_acceptance(self, decided: WorkOrderRow) -> int:
         """Write the acceptance fields of ``decided`` (the row with the decision applied); the new version."""
