@@ -252,10 +252,10 @@ def test_topic_job_creates_every_catalogue_topic_and_its_dlq(compose: dict[str, 
     assert any("create-topics.sh" in str(v) for v in job.get("volumes", [])), (
         "kafka-topics must mount the script"
     )
-    created = dict(
-        (m.group(1), m.group(2))
+    created = {
+        m.group(1): m.group(2)
         for m in re.finditer(r"^create\s+(\S+)\s+(\S+)\s*$", TOPIC_SCRIPT.read_text(encoding="utf-8"), re.M)
-    )
+    }
     expected: dict[str, str] = {}
     for topic in topics.ALL_TOPICS:
         expected[topic] = "compact" if topic in topics.COMPACTED_TOPICS else "delete"

@@ -206,7 +206,8 @@ class TestStaffAudiences:
             # factory operator commands need an operator role (the web dev fallback aside)
             no_role = await plain.post(f"{WO_LIST}/{tenant_wo}/create-pack", json={})
         assert own.status_code == 200, own.text
-        assert tenant_wo in listed and foreign_wo not in listed
+        assert tenant_wo in listed
+        assert foreign_wo not in listed
         assert _code(foreign) == (404, "WORK_ORDER_NOT_FOUND")
         assert comment.status_code == 201, comment.text
         assert _code(control) == (401, "AUDIENCE_MISMATCH")

@@ -67,7 +67,8 @@ class TestBillingFlow:
         assert billing["mode"] == "POSTPAID"
         assert billing["external_key"] == f"v2:tenant:{TEST_TENANT}"
         assert billing["invoice"]["status"] == "DRAFT"
-        assert billing["invoice"]["total_minor"] == 10000 and billing["invoice"]["is_paid"] is False
+        assert billing["invoice"]["total_minor"] == 10000
+        assert billing["invoice"]["is_paid"] is False
         assert billing["billing_gate_status"]["releasable_without_override"] is False
 
     async def test_credit_acceptance_rejection_and_release_consume(
@@ -78,7 +79,8 @@ class TestBillingFlow:
         moved = await gateway.post(f"/v1/repogen/work-orders/{wo}/status", json={"status": "DATA_PENDING"})
         assert moved.status_code == 201, moved.text
         accepted = await billing_of(gateway, wo, lambda b: b["acceptance"] is not None)
-        assert accepted["acceptance"]["status"] == "ACCEPTED" and accepted["hold"]["status"] == "active"
+        assert accepted["acceptance"]["status"] == "ACCEPTED"
+        assert accepted["hold"]["status"] == "active"
         status = (await v1.get(f"/v1/billing/accounts/{account_id}/status")).json()
         assert status["credit"] == {"wallet": 1, "reserved": 1, "available": 0}
 
@@ -117,7 +119,8 @@ class TestReadYourWrites:
         resp = await gateway.get(f"/v1/billing/work-orders/{wo}")
         assert resp.status_code == 200, resp.text
         body = resp.json()["work_order_billing"]
-        assert body["work_order_id"] == wo and body["source_version"] >= version
+        assert body["work_order_id"] == wo
+        assert body["source_version"] >= version
 
     async def test_acceptance_is_visible_right_after_the_move(self, gateway: httpx.AsyncClient) -> None:
         wo = await new_work_order_id(gateway)

@@ -156,7 +156,8 @@ class TestUploads:
         )
         assert doc["captured_at"] == "2026-02-24T10:00:00.000Z"
         meta = await gateway.get(f"/v1/documents/{doc['id']}")
-        assert meta.status_code == 200 and meta.json() == doc
+        assert meta.status_code == 200
+        assert meta.json() == doc
         download = await gateway.get(f"/v1/documents/{doc['id']}/download")
         assert download.status_code == 200
         assert download.content == data
@@ -250,7 +251,8 @@ class TestEvidenceItems:
 
         checklist = (await gateway.get(f"/v1/repogen/work-orders/{wo_id}/evidence-checklist")).json()
         rows = {row["label"]: row for row in checklist["checklist"]}
-        assert rows["Exterior Photos"]["current_count"] == 2 and rows["Exterior Photos"]["satisfied"]
+        assert rows["Exterior Photos"]["current_count"] == 2
+        assert rows["Exterior Photos"]["satisfied"]
         assert rows["Sale Deed"]["matching_evidence_item_ids"] == [sale["id"]]
         assert checklist["summary"] == {
             "items": 12,
@@ -296,7 +298,8 @@ class TestEvidenceItems:
         assert first.status_code == second.status_code == 201
         assert second.json() == first.json()
         assert len(second.json()["evidence_items"]) == 1
-        assert reused.status_code == 409 and reused.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+        assert reused.status_code == 409
+        assert reused.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
 
     async def test_invisible_documents_and_unknown_items(
         self, gateway: httpx.AsyncClient, other_tenant: httpx.AsyncClient
@@ -315,9 +318,8 @@ class TestEvidenceItems:
 
         assert docs.status_code == 400
         assert docs.json()["message"] == f"document(s) not found or not visible: {foreign['id']}, {ghost}"
-        assert (
-            item.status_code == 404 and item.json()["message"] == f"repogen evidence item {ghost} not found"
-        )
+        assert item.status_code == 404
+        assert item.json()["message"] == f"repogen evidence item {ghost} not found"
         state = (await gateway.get(f"/v1/repogen/work-orders/{wo_id}/evidence")).json()
         assert state["evidence_items"] == []
 
@@ -360,7 +362,8 @@ class TestProfiles:
         assert len(body["selected_profile"]["items"]) == 12
         assert [p["name"] for p in body["profiles"]] == sorted(p["name"] for p in body["profiles"])
         assert {p["report_type"] for p in body["profiles"]} == {"VALUATION"}
-        assert len(body["field_defs"]) == 15 and body["field_defs"][0]["required_by_default"]
+        assert len(body["field_defs"]) == 15
+        assert body["field_defs"][0]["required_by_default"]
         assert len(body["checklist"]) == 12
         # Only party.bank_name is satisfied-but-unlinked, and no SBI profile item hints it (§4.6 quirk).
         assert body["readiness"]["missing_field_evidence_links"] == ["party.bank_name"]
@@ -380,11 +383,10 @@ class TestProfiles:
             f"/v1/repogen/work-orders/{wo_id}/evidence-profile", json={"profile_id": dpr_profile}
         )
 
-        assert (
-            neither.status_code == 400
-            and neither.json()["message"] == "profile_id or use_default=true is required"
-        )
-        assert wrong.status_code == 400 and wrong.json()["code"] == "INVALID_EVIDENCE_PROFILE_FOR_WORK_ORDER"
+        assert neither.status_code == 400
+        assert neither.json()["message"] == "profile_id or use_default=true is required"
+        assert wrong.status_code == 400
+        assert wrong.json()["code"] == "INVALID_EVIDENCE_PROFILE_FOR_WORK_ORDER"
 
     async def test_operator_choice_writes_a_note_and_is_kept_when_the_slab_is_known(
         self, gateway: httpx.AsyncClient, stack: StackInfo
@@ -493,7 +495,8 @@ class TestFieldLinks:
 
         assert bad.status_code == 400
         assert bad.json()["message"] == f"evidence item(s) not found for work order: {foreign}"
-        assert removed.status_code == 201 and removed.json()["links"] == []
+        assert removed.status_code == 201
+        assert removed.json()["links"] == []
         assert "property.address" in removed.json()["readiness"]["missing_field_evidence_links"]
 
 
@@ -519,7 +522,8 @@ class TestOcr:
         assert job["status"] == "DONE", job
         result = job["result_json"]
         assert "Survey No 123/4" in result["extracted_text"]
-        assert result["engine"] == "tesseract" and result["engine_version"]
+        assert result["engine"] == "tesseract"
+        assert result["engine_version"]
         assert 0 < result["confidence"] <= 1
         assert {"field_key": "property.survey_no", "value": "123/4"}.items() <= next(
             f for f in result["detected_fields"] if f["field_key"] == "property.survey_no"
@@ -575,7 +579,8 @@ class TestAnnexureAndLock:
             ("SCREENSHOT", 2),
             ("DOCUMENT", 3),
         ]
-        assert ordered.json()["changed"] is True and repeat.json()["changed"] is False
+        assert ordered.json()["changed"] is True
+        assert repeat.json()["changed"] is False
         assert repeat.json()["evidence_version"] == ordered.json()["evidence_version"]
 
         # READY_FOR_RENDER through the work-order service: contract, the rest of the SBI evidence, statuses.

@@ -31,14 +31,17 @@ class TestOperatorChecklist:
         assert computed["distress_value"] == 2800000
         assert result["evidence_count"] == 14
         readiness = result["readiness_after_links"]
-        assert readiness["missing_evidence"] == [] and readiness["missing_fields"] == []
+        assert readiness["missing_evidence"] == []
+        assert readiness["missing_fields"] == []
         assert readiness["missing_field_evidence_links"] == []
         ocr = result["ocr_job"]
-        assert ocr is not None and ocr["status"] == "DONE"
+        assert ocr is not None
+        assert ocr["status"] == "DONE"
         assert "123/4" in ocr["result_json"]["extracted_text"]
 
         billing = result["accepted"]["work_order"]["billing"]
-        assert billing["mode_cache"] == "POSTPAID" and billing["service_invoice_id"]
+        assert billing["mode_cache"] == "POSTPAID"
+        assert billing["service_invoice_id"]
         assert result["ready"]["work_order"]["status"] == "READY_FOR_RENDER"
 
         kinds = sorted(a["kind"] for a in result["artifacts"])
@@ -54,8 +57,11 @@ class TestOperatorChecklist:
             for cell in row.cells
         )
         rendered = text + "\n" + tables
-        assert "35,00,000" in rendered and "33,25,000" in rendered and "28,00,000" in rendered
-        assert "State Bank of India" in rendered and "Factory demo site" in rendered
+        assert "35,00,000" in rendered
+        assert "33,25,000" in rendered
+        assert "28,00,000" in rendered
+        assert "State Bank of India" in rendered
+        assert "Factory demo site" in rendered
 
         release = result["release"]
         assert release["blocked"] is False

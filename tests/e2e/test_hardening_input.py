@@ -35,7 +35,8 @@ def refused(resp: httpx.Response, *codes: int) -> dict[str, Any]:
     assert resp.status_code in allowed, (resp.status_code, resp.text[:500])
     body: dict[str, Any] = resp.json()
     assert set(body) == {"code", "message", "details"}, body
-    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["code"], str)
+    assert body["code"]
     return body
 
 

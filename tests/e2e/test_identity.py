@@ -204,7 +204,7 @@ def _public_jwk(private_key: Any, kid: str, alg: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def keys() -> Iterator[dict[str, Any]]:
-    yield {
+    return {
         "rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ec": ec.generate_private_key(ec.SECP256R1()),
         "other_rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),

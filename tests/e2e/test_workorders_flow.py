@@ -82,7 +82,8 @@ class TestWorkOrderSpine:
             assert body["pack_link"]["generation_job"]["id"]
 
         locked = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
-        assert locked.status_code == 409 and locked.json()["code"] == "WORK_ORDER_LOCKED"
+        assert locked.status_code == 409
+        assert locked.json()["code"] == "WORK_ORDER_LOCKED"
 
         statuses = [
             c["body"].split("\n")[0]
@@ -99,7 +100,8 @@ class TestWorkOrderSpine:
         assert (await other_tenant.get(WO, params={"search": tag})).json()["items"] == []
         listed = (await gateway.get(WO, params={"search": tag})).json()["items"]
         assert [i["id"] for i in listed] == [wo]
-        assert listed[0]["readiness_score"] == 100 and listed[0]["evidence_count"] == 14
+        assert listed[0]["readiness_score"] == 100
+        assert listed[0]["evidence_count"] == 14
 
 
 class TestCancelledCompensation:
@@ -117,7 +119,8 @@ class TestCancelledCompensation:
         assert accepted.status_code == 201, accepted.text
         before = accepted.json()["work_order"]["billing"]
         # The tenant's default account is postpaid: acceptance drafts an invoice (no credit hold).
-        assert before["invoice"]["status"] == "DRAFT" and before["invoice"]["amount_due_minor"] > 0
+        assert before["invoice"]["status"] == "DRAFT"
+        assert before["invoice"]["amount_due_minor"] > 0
 
         cancelled = await gateway.post(f"{WO}/{wo}/status", json={"status": "CANCELLED", "note": "dropped"})
         assert cancelled.status_code == 201, cancelled.text
@@ -135,9 +138,11 @@ class TestCancelledCompensation:
         assert billing["invoice"]["id"] == before["invoice"]["id"] == billing["service_invoice_id"]
         assert billing["invoice"]["status"] == "VOID"
         assert billing["invoice"]["amount_due_minor"] == 0
-        assert billing["hold"] is None and billing["reservation_id"] is None
+        assert billing["hold"] is None
+        assert billing["reservation_id"] is None
         assert billing["acceptance"] == before["acceptance"]
-        assert seen["status"] == "CANCELLED" and seen["pack_state"] is None  # never rendered
+        assert seen["status"] == "CANCELLED"
+        assert seen["pack_state"] is None
 
         listed = (await gateway.get(WO, params={"search": tag})).json()["items"]
         assert [item["id"] for item in listed] == [wo]

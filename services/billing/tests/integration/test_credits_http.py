@@ -144,7 +144,8 @@ class TestVectorsH:
         assert (resp.status_code, resp.json()["code"]) == (409, "BILLING_MODE_NOT_CREDIT")
         suspended = await bh.make_account(studio, wallet=5)
         s = await studio.patch(f"/v1/control/accounts/{suspended.id}/status", json={"status": "suspended"})
-        assert s.status_code == 200 and s.json()["account_status"] == "SUSPENDED"
+        assert s.status_code == 200
+        assert s.json()["account_status"] == "SUSPENDED"
         resp = await svc.post("/v1/billing/credits/reserve", json=reserve_body(suspended.id, "r9", "cr-9"))
         assert (resp.status_code, resp.json()["code"]) == (409, "ACCOUNT_NOT_ACTIVE")
 
@@ -157,7 +158,8 @@ class TestVectorsH:
             f"/v1/control/accounts/{acc.id}/policy",
             json={"billing_mode": "credit", "force_enable_credit": True},
         )
-        assert forced.status_code == 200 and forced.json()["billing_mode"] == "CREDIT"
+        assert forced.status_code == 200
+        assert forced.json()["billing_mode"] == "CREDIT"
 
 
 class TestIdempotencyAndErrors:
@@ -194,7 +196,8 @@ class TestIdempotencyAndErrors:
         assert (unknown.status_code, unknown.json()["message"]) == (404, "billing account not found")
         by_key = await svc.get("/v1/billing/accounts/status", params={"external_key": acc.external_key})
         assert by_key.json()["account_id"] == acc.id
-        assert by_key.json()["billing_mode"] == "CREDIT" and by_key.json()["credit_cost_model"] == "FLAT"
+        assert by_key.json()["billing_mode"] == "CREDIT"
+        assert by_key.json()["credit_cost_model"] == "FLAT"
         not_found = await svc.post(
             "/v1/billing/credits/consume",
             json={"account_id": acc.id, "reservation_id": str(uuid.uuid4()), "idempotency_key": "c"},
@@ -232,7 +235,8 @@ class TestIdempotencyAndErrors:
             "/v1/billing/credits/consume",
             json={"reservation_id": hold["id"], "idempotency_key": "p", "amount": 2},
         )
-        assert partial.status_code == 201 and partial.json()["delta"] == -2
+        assert partial.status_code == 201
+        assert partial.json()["delta"] == -2
         # TigerBeetle post: the unposted rest returns to available.
         assert await bh.balance(svc, acc.id) == {"wallet": 3, "reserved": 0, "available": 3}
         released = await svc.post(
@@ -296,7 +300,8 @@ class TestAccountsAndStreams:
         assert again.json()["account_status"] == "SUSPENDED"  # decision 18
         events = await bh.outbox_events(admin_db, "billing.account-status.v1", acc.id)
         versions = [e["aggregate_version"] for e in events]
-        assert versions == sorted(versions) and len(set(versions)) == len(versions) >= 4
+        assert versions == sorted(versions)
+        assert len(set(versions)) == len(versions) >= 4
         assert events[-1]["payload"]["display_name"] == "Renamed"
         assert events[-1]["payload"]["credit"] == {"wallet": 2, "reserved": 0, "available": 2}
 
@@ -336,9 +341,11 @@ class TestAccountsAndStreams:
         second = await svc.post("/v1/billing/events", json=body)
         assert first.status_code == second.status_code == 201, first.text
         assert first.json()["id"] == second.json()["id"]
-        assert first.json()["account_id"] is None and first.json()["unmatched"] is True
+        assert first.json()["account_id"] is None
+        assert first.json()["unmatched"] is True
         assert first.json()["source_system"] == "V1"
         row = await admin_db.fetchrow(
             "SELECT tenant_id, unmatched FROM billing.usage_events WHERE idempotency_key = $1", key
         )
-        assert row["tenant_id"] is None and row["unmatched"] is True
+        assert row["tenant_id"] is None
+        assert row["unmatched"] is True

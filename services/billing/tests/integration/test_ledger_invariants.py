@@ -142,7 +142,8 @@ class TestConcurrency:
             pair = responses[2 * i : 2 * i + 2]
             assert sorted(r.status_code for r in pair) == [201, 409]
         b = await bh.balance(direct, acc.id)
-        assert b["reserved"] == 0 and b["wallet"] + 0 == b["available"]
+        assert b["reserved"] == 0
+        assert b["wallet"] + 0 == b["available"]
         assert await invariant_violations(admin_db, acc.id) == []
 
 

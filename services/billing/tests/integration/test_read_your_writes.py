@@ -79,13 +79,15 @@ class TestAfterOnWorkOrderReads:
             f"/v1/billing/work-orders/{wo}?wait=3000",
             headers={"x-zenops-after": f"evidence:work-order-evidence:{wo}:4"},
         )
-        assert resp.status_code == 404 and resp.json()["code"] == "WORK_ORDER_NOT_FOUND"
+        assert resp.status_code == 404
+        assert resp.json()["code"] == "WORK_ORDER_NOT_FOUND"
         assert time.monotonic() - started < 2.5
 
     async def test_bad_wait_is_a_400(self, jwt_direct: httpx.AsyncClient) -> None:
         wo = str(uuid.uuid4())
         resp = await jwt_direct.get(f"/v1/billing/work-orders/{wo}?wait=soon", headers=after(wo, 1))
-        assert resp.status_code == 400 and resp.json()["code"] == "INVALID_WAIT"
+        assert resp.status_code == 400
+        assert resp.json()["code"] == "INVALID_WAIT"
 
 
 class TestAfterOnAccountStatus:
@@ -122,4 +124,5 @@ class TestAfterOnAccountStatus:
             by_key = await client.get(
                 "/v1/billing/accounts/status", params={"external_key": account.external_key, "wait": 20000}
             )
-            assert by_key.status_code == 200 and by_key.json()["credit"]["available"] == 2
+            assert by_key.status_code == 200
+            assert by_key.json()["credit"]["available"] == 2

@@ -136,7 +136,8 @@ class TestAcceptance:
         acc, f = credit_flow
         env, state = await f.accept()
         assert state["acceptance_status"] == "ACCEPTED", state
-        assert state["mode"] == "credit" and str(state["account_id"]) == acc.id
+        assert state["mode"] == "credit"
+        assert str(state["account_id"]) == acc.id
         assert state["hold_status"] == "active"
         assert state["acceptance_request_message_id"] == env.message_id
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 1, "available": 0}
@@ -151,7 +152,8 @@ class TestAcceptance:
         last = events[-1]["payload"]
         assert last["acceptance"]["status"] == "ACCEPTED"
         assert last["acceptance"]["request_message_id"] == env.message_id
-        assert last["mode"] == "CREDIT" and last["hold"]["status"] == "active"
+        assert last["mode"] == "CREDIT"
+        assert last["hold"]["status"] == "active"
         assert events[-1]["aggregate_version"] == state["billing_version"]
         # The same envelope again (relay re-send) and a re-published request: one effect.
         await bh.publish(
@@ -207,23 +209,28 @@ class TestAcceptance:
         import json
 
         details = json.loads(second["acceptance_details"])
-        assert details["remaining"] == 0 and details["allowance"] == 1
+        assert details["remaining"] == 0
+        assert details["allowance"] == 1
 
     async def test_postpaid_tenant_account_drafts_the_invoice_inv07(self, flow, svc, bh, admin_db) -> None:
         f = flow(None)
         _, state = await f.accept()
-        assert state["acceptance_status"] == "ACCEPTED" and state["mode"] == "postpaid"
+        assert state["acceptance_status"] == "ACCEPTED"
+        assert state["mode"] == "postpaid"
         account = await svc.get(
             "/v1/billing/accounts/status", params={"external_key": f"v2:tenant:{TEST_TENANT}"}
         )
-        assert account.status_code == 200 and account.json()["account_id"] == str(state["account_id"])
+        assert account.status_code == 200
+        assert account.json()["account_id"] == str(state["account_id"])
         assert account.json()["billing_mode"] == "POSTPAID"
         inv = await admin_db.fetchrow(
             "SELECT * FROM billing.service_invoices WHERE id = $1", state["invoice_id"]
         )
-        assert inv["status"] == "draft" and inv["is_paid"] is False
+        assert inv["status"] == "draft"
+        assert inv["is_paid"] is False
         assert inv["notes"] == f"[REPOGEN_WO:{f.wo}] Repogen VALUATION work order for State Bank of India"
-        assert inv["total_minor"] == 10000 and inv["currency"] == "INR"
+        assert inv["total_minor"] == 10000
+        assert inv["currency"] == "INR"
         items = await admin_db.fetch(
             "SELECT description, quantity, unit_price_minor FROM billing.service_invoice_items WHERE invoice_id = $1",
             inv["id"],
@@ -371,15 +378,15 @@ class TestReleaseGate:
         _, accepted = await f.accept()
         rid, env = await f.release("release-credit-1")
         out = await self.check_outcome(f, bh, admin_db, svc, rid)
-        assert out["result"] == "CREDIT_CONSUMED" and out["mode"] == "CREDIT"
+        assert out["result"] == "CREDIT_CONSUMED"
+        assert out["mode"] == "CREDIT"
         assert out["metadata"]["billing_reservation_id"] == str(accepted["hold_id"])
         ledger = await admin_db.fetchrow(
             "SELECT id::text, idempotency_key, delta FROM billing.ledger_entries WHERE hold_id = $1 AND reason = 'consume'",
             accepted["hold_id"],
         )
-        assert (
-            ledger["idempotency_key"] == "repogen_release_consume:release-credit-1" and ledger["delta"] == -1
-        )
+        assert ledger["idempotency_key"] == "repogen_release_consume:release-credit-1"
+        assert ledger["delta"] == -1
         assert out["ledger_entry_ids"] == [ledger["id"]]
         assert out["metadata"]["credit_consume_ledger_id"] == ledger["id"]
         usage = await admin_db.fetchrow(
@@ -455,7 +462,8 @@ class TestReleaseGate:
         acc = await bh.make_account(studio, wallet=0)
         f = flow(acc.external_key)
         _, state = await f.accept()
-        assert state["acceptance_status"] == "REJECTED" and state["mode"] == "credit"
+        assert state["acceptance_status"] == "REJECTED"
+        assert state["mode"] == "credit"
         rid, _ = await f.release("fac06-a")
         out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["blocked_reason"]) == ("BLOCKED", "credit_reservation_missing")
@@ -507,7 +515,8 @@ class TestReleaseGate:
         resp = await gateway.get(f"/v1/billing/work-orders/{f.wo}")
         assert resp.status_code == 200, resp.text
         body = resp.json()["work_order_billing"]
-        assert body["acceptance"]["status"] == "ACCEPTED" and body["mode"] == "CREDIT"
+        assert body["acceptance"]["status"] == "ACCEPTED"
+        assert body["mode"] == "CREDIT"
         assert body["hold"]["status"] == "active"
         assert body["billing_gate_status"]["releasable_without_override"] is True  # FAC-10
         assert body["billing_gate_status"]["reservation_id_present"] is True

@@ -54,8 +54,10 @@ class TestV1UsageEvents:
         rows = await stored(admin_db, bh, idem)
         assert len(rows) == 1
         row = rows[0]
-        assert row["account_id"] == account.id and row["tenant_id"] == account.tenant_id
-        assert row["unmatched"] is False and row["event_type"] == "invoice_created"
+        assert row["account_id"] == account.id
+        assert row["tenant_id"] == account.tenant_id
+        assert row["unmatched"] is False
+        assert row["event_type"] == "invoice_created"
         assert json.loads(row["payload_json"])["note"] == "first"
 
         # The same envelope again, and a new envelope with the same V1 key but another payload.
@@ -68,12 +70,14 @@ class TestV1UsageEvents:
         await bh.publish(producer, event(account.external_key, marker), key=account.external_key, version=3)
         assert len(await stored(admin_db, bh, marker)) == 1
         after = await usage_rows(admin_db, idem)
-        assert len(after) == 1 and json.loads(after[0]["payload_json"])["note"] == "first"
+        assert len(after) == 1
+        assert json.loads(after[0]["payload_json"])["note"] == "first"
 
         timeline = await studio.get("/v1/control/credits/timeline", params={"account_id": account.id})
         assert timeline.status_code == 200, timeline.text
         keys = [i["idempotency_key"] for i in timeline.json() if i["source"] == "USAGE_V1"]
-        assert keys.count(idem) == 1 and marker in keys
+        assert keys.count(idem) == 1
+        assert marker in keys
 
     async def test_unknown_account_is_stored_unmatched(
         self, producer: AIOKafkaProducer, admin_db: asyncpg.Connection, bh: Any
@@ -83,5 +87,7 @@ class TestV1UsageEvents:
         await bh.publish(producer, event(key, idem), key=key, version=1, tenant_id=None)
         rows = await stored(admin_db, bh, idem)
         assert len(rows) == 1
-        assert rows[0]["account_id"] is None and rows[0]["tenant_id"] is None
-        assert rows[0]["unmatched"] is True and rows[0]["external_account_key"] == key
+        assert rows[0]["account_id"] is None
+        assert rows[0]["tenant_id"] is None
+        assert rows[0]["unmatched"] is True
+        assert rows[0]["external_account_key"] == key

@@ -83,7 +83,8 @@ class TestPayer:
     def test_tenant_account_is_created_postpaid_on_first_use(self) -> None:
         res = resolve_payer(request(), None)
         assert res.external_key == f"v2:tenant:{TENANT}"
-        assert res.create is not None and res.create.display_name == f"Tenant {TENANT}"
+        assert res.create is not None
+        assert res.create.display_name == f"Tenant {TENANT}"
 
     def test_existing_tenant_account_is_not_recreated(self) -> None:
         assert resolve_payer(request(), account()).create is None
@@ -105,7 +106,8 @@ class TestPayer:
 class TestPostpaid:
     def test_inv_07_draft_invoice(self) -> None:
         plan = decide()
-        assert plan.status is AcceptanceStatus.ACCEPTED and plan.reserve is None
+        assert plan.status is AcceptanceStatus.ACCEPTED
+        assert plan.reserve is None
         draft = plan.draft_invoice
         assert draft is not None
         assert draft.notes == "[REPOGEN_WO:W] Repogen VALUATION work order for State Bank of India"
@@ -144,7 +146,8 @@ class TestPostpaid:
 class TestCredit:
     def test_reserves_one_credit_for_the_work_order(self, ids: Callable[[], str]) -> None:
         plan = decide(policy=Policy(billing_mode=BillingMode.CREDIT), balance=CreditBalance.of(1, 0))
-        assert plan.reserve is not None and plan.draft_invoice is None
+        assert plan.reserve is not None
+        assert plan.draft_invoice is None
         assert (
             plan.reserve.idempotency_key,
             plan.reserve.ref_type,

@@ -66,7 +66,8 @@ class TestCredit:
             code,
             None,
         )
-        assert not decision.successful and not decision.blocked
+        assert not decision.successful
+        assert not decision.blocked
 
     def test_failed_consume_becomes_error(self) -> None:
         decision = gate_error("RESERVATION_EXPIRED")

@@ -82,8 +82,10 @@ class TestVectorsH:
         book = book_with_wallet(2, ids)
         book, first = book.reserve(channel_reserve("reserve-1"), now, ids)
         book, second = book.reserve(channel_reserve("reserve-1"), now, ids)
-        assert second.replayed and second.result == first.result
-        assert first.result.hold_id is not None and second.result.hold_id == first.result.hold_id
+        assert second.replayed
+        assert second.result == first.result
+        assert first.result.hold_id is not None
+        assert second.result.hold_id == first.result.hold_id
         assert len(book.holds) == 1
         assert balance(book) == (2, 1, 1)
 
@@ -276,7 +278,9 @@ class TestDecision17Idempotency:
         book, res = book.reserve(channel_reserve("r"), now, ids)
         book, con = book.consume(ConsumeHold(idempotency_key="c", hold_id=res.result.hold_id), now, ids)
         again, replay = book.consume(ConsumeHold(idempotency_key="c", hold_id=res.result.hold_id), now, ids)
-        assert replay.replayed and replay.result == con.result and replay.entries == ()
+        assert replay.replayed
+        assert replay.result == con.result
+        assert replay.entries == ()
         assert again == book
 
     def test_different_parameters_conflict(self, ids: Ids, now: datetime) -> None:

@@ -77,7 +77,8 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             outcome = self._call(cmd)
         except IdempotencyKeyReused:
-            assert previous is not None and previous[0] != params_of(cmd)
+            assert previous is not None
+            assert previous[0] != params_of(cmd)
             assert self.book is before
             return
         except BillingError:
@@ -86,8 +87,11 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         if previous is not None:
             assert previous[0] == params_of(cmd), "different parameters must conflict"
-            assert outcome.replayed and outcome.result == previous[2]
-            assert outcome.entries == () and outcome.holds == () and outcome.record is None
+            assert outcome.replayed
+            assert outcome.result == previous[2]
+            assert outcome.entries == ()
+            assert outcome.holds == ()
+            assert outcome.record is None
             assert self.book == before, "a replay must change nothing"
             return
         assert not outcome.replayed
@@ -115,7 +119,8 @@ class LedgerMachine(RuleBasedStateMachine):
             self.active[outcome.result.hold_id] = cmd.amount
         elif isinstance(cmd, ConsumeHold):
             hold_id = outcome.result.hold_id
-            assert hold_id is not None and hold_id in self.active
+            assert hold_id is not None
+            assert hold_id in self.active
             held = self.active.pop(hold_id)
             posted = held if cmd.amount is None else cmd.amount
             assert 0 < posted <= held

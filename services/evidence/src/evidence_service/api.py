@@ -454,7 +454,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     responses={
         200: {
             "description": "The document bytes as an attachment, with their sniffed content type",
-            "content": {media_type: _BINARY for media_type in DOWNLOAD_TYPES},
+            "content": dict.fromkeys(DOWNLOAD_TYPES, _BINARY),
         },
         **errors(DocumentNotFound, DocumentBytesMissing),
     },

@@ -133,7 +133,8 @@ class TestPackBridge:
         assert [(p["version"], p["status"]) for p in packs] == [(1, "superseded"), (2, "generated")]
         assert second["render_generation"] == 2
         job = await kit.job(second["id"])
-        assert job is not None and job["idempotency_key"] == f"repogen_factory_generate:{wo}:v2:g2"
+        assert job is not None
+        assert job["idempotency_key"] == f"repogen_factory_generate:{wo}:v2:g2"
         async with kit.client(**OPERATOR) as client:
             view = (await client.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
         assert (view["pack"]["version"], view["pack"]["id"]) == (2, str(second["id"]))
@@ -209,7 +210,8 @@ class TestGenerationWorker:
         later = await kit.publish(request, key=str(job_id), version=1)
         await kit.wait_consumed(later.message_id)
         again = await kit.job(pack_id)
-        assert again is not None and again["attempts"] == 1
+        assert again is not None
+        assert again["attempts"] == 1
 
 
 class TestReleaseValidation:

@@ -74,13 +74,15 @@ class TestHash01Bundle:
         assert HASH01_SHA in text
         assert "Completeness score: 100 / 100" in text
         assert "No evidence items in the manifest." in text
-        assert "{{" not in text and "{%" not in text
+        assert "{{" not in text
+        assert "{%" not in text
 
     def test_core_properties_carry_no_render_time(self, hash01_bundle: dict[str, Any]) -> None:
         props = docx.Document(io.BytesIO(_render(hash01_bundle))).core_properties
         # No audit.created_at in this bundle: the fixed epoch stands in.
         assert props.created == props.modified
-        assert props.created is not None and props.created.replace(tzinfo=None) == FIXED_EPOCH
+        assert props.created is not None
+        assert props.created.replace(tzinfo=None) == FIXED_EPOCH
         assert props.revision == 1
         assert props.identifier == HASH01_SHA
 

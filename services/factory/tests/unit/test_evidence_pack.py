@@ -66,8 +66,8 @@ class TestBuildEvidencePack:
 
     def test_a_changed_file_changes_its_checksum_line(self) -> None:
         changed = {**FILES, "releases.json": b"[]"}
-        before = dict((name, digest) for digest, name in _checksum_lines(build_evidence_pack(FILES)))
-        after = dict((name, digest) for digest, name in _checksum_lines(build_evidence_pack(changed)))
+        before = {name: digest for digest, name in _checksum_lines(build_evidence_pack(FILES))}
+        after = {name: digest for digest, name in _checksum_lines(build_evidence_pack(changed))}
         assert {name for name in FILES if before[name] != after[name]} == {"releases.json"}
 
     def test_checksums_format_is_sha256sum_text(self) -> None:

@@ -107,7 +107,8 @@ class TestContractPatch:
         wo = await new_work_order_id(gateway)
         first, after_first = await sent_twice(gateway, db, ("PATCH", wo, "contract"), PATCH)
         assert first.status_code == 200, first.text
-        assert after_first["snapshots"] == 2 and after_first["snapshot_events"] == 1
+        assert after_first["snapshots"] == 2
+        assert after_first["snapshot_events"] == 1
 
     async def test_other_parameters_are_409_and_write_nothing(
         self, gateway: httpx.AsyncClient, db: Query
@@ -200,7 +201,8 @@ class TestStatus:
         settled = await gateway.post(f"{WO}/{wo}/status", json=body, headers=key, params={"wait": 10000})
         assert settled.status_code == 201, settled.text
         acceptance = settled.json()["work_order"]["acceptance"]
-        assert acceptance["status"] == "ACCEPTED" and acceptance["request_message_id"] == request_id
+        assert acceptance["status"] == "ACCEPTED"
+        assert acceptance["request_message_id"] == request_id
         assert await status_events_into(db, wo, "DATA_PENDING") == 1
         after = await written(db, wo)
 

@@ -146,9 +146,12 @@ class TestCreateListSearch:
         assert wo["assignment_id"] == "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"
         assert wo["source_ref_id"] == "cccccccc-cccc-cccc-cccc-cccccccccccc"
         assert wo["billing_external_key"] == "v1:partner:10"
-        assert wo["billing"]["hooks"] == {} and wo["billing"]["mode_cache"] is None
+        assert wo["billing"]["hooks"] == {}
+        assert wo["billing"]["mode_cache"] is None
         seen = await detail(gateway, body["work_order_id"])
-        assert seen["latest_snapshot"] is None and seen["rules_runs"] == [] and seen["comments"] == []
+        assert seen["latest_snapshot"] is None
+        assert seen["rules_runs"] == []
+        assert seen["comments"] == []
         assert seen["readiness"]["missing_fields"]  # no address, land area or rate yet
 
     async def test_list_filters_search_by_bank_substring_or_exact_id_and_limit(
@@ -162,7 +165,8 @@ class TestCreateListSearch:
         items = resp.json()["items"]
         assert [i["id"] for i in items] == [second, first]  # newest first
         item = items[0]
-        assert item["readiness_score"] is not None and 0 <= item["readiness_score"] <= 100
+        assert item["readiness_score"] is not None
+        assert 0 <= item["readiness_score"] <= 100
         assert item["readiness"]["completeness_score"] == item["readiness_score"]
         assert (item["latest_snapshot_version"], item["evidence_count"], item["comments_count"]) == (
             None,
@@ -214,7 +218,8 @@ class TestContractPatch:
         body = resp.json()
         assert (body["input_snapshot"]["version"], body["output_snapshot"]["version"]) == (1, 2)
         run = body["rules_run"]
-        assert run["ruleset_version"] == "m5.4-v1" and run["errors"] == []
+        assert run["ruleset_version"] == "m5.4-v1"
+        assert run["errors"] == []
         assert (run["input_snapshot"]["version"], run["output_snapshot"]["version"]) == (1, 2)
         derived = body["output_snapshot"]["derived_json"]
         assert derived["computed_values"]["FMV"] == 5000000
@@ -225,7 +230,8 @@ class TestContractPatch:
         assert body["input_snapshot"]["derived_json"] == {}
         assert body["output_snapshot"]["contract_json"]["audit"]["snapshot_version"] == 2
         token = resp.headers["x-zenops-version"]
-        assert token.startswith(f"workorders:work-order:{wo}:") and int(token.rsplit(":", 1)[1]) >= 2
+        assert token.startswith(f"workorders:work-order:{wo}:")
+        assert int(token.rsplit(":", 1)[1]) >= 2
 
         second = await gateway.patch(
             f"{WO}/{wo}/contract", json={"patch": {"party": {"borrower_name": "Asha"}}}
@@ -245,7 +251,8 @@ class TestContractPatch:
         again = await gateway.get(f"{WO}/{wo}/export")
         assert first_export.status_code == 200
         bundle = first_export.json()["export_bundle"]
-        assert bundle["snapshot_version"] == 4 and bundle["work_order_id"] == wo
+        assert bundle["snapshot_version"] == 4
+        assert bundle["work_order_id"] == wo
         assert bundle["annexure_defaults"] == {"min_images_per_page": 2, "max_images_per_page": 4}
         assert first_export.json()["export_bundle_hash"] == again.json()["export_bundle_hash"]
         assert first_export.json()["export_bundle_hash"] == stable_sha256(bundle)
@@ -253,7 +260,8 @@ class TestContractPatch:
         assert v2.json()["export_bundle"]["snapshot_version"] == 2
         assert v2.json()["export_bundle"]["derived_json"]["computed_values"]["FMV"] == 5000000
         missing = await gateway.get(f"{WO}/{wo}/export", params={"snapshot_version": 99})
-        assert missing.status_code == 404 and missing.json()["message"] == "repogen snapshot v99 not found"
+        assert missing.status_code == 404
+        assert missing.json()["message"] == "repogen snapshot v99 not found"
         assert (await gateway.get(f"{WO}/{wo}/export", params={"snapshot_version": 0})).status_code == 400
 
     async def test_export_without_snapshot_is_404(self, gateway: httpx.AsyncClient) -> None:
@@ -281,7 +289,8 @@ class TestContractPatch:
         export = (await gateway.get(f"{WO}/{wo}/export")).json()
         manifest = export["export_bundle"]["evidence_manifest"]
         assert [m["document_id"] for m in manifest] == ["doc-a", "doc-b"]
-        assert manifest[0]["annexure_hint"] is None and manifest[0]["document"] is None
+        assert manifest[0]["annexure_hint"] is None
+        assert manifest[0]["document"] is None
         seen = await detail(gateway, wo)
         assert [i["document_id"] for i in seen["evidence_items"]] == ["doc-a", "doc-b"]
 
@@ -337,7 +346,8 @@ class TestStatusTransitions:
         assert (await status(gateway, wo, "CANCELLED")).status_code == 201
         for target in ("DRAFT", "EVIDENCE_PENDING", "DATA_PENDING", "READY_FOR_RENDER", "CLOSED"):
             resp = await status(gateway, wo, target)
-            assert resp.status_code == 400 and resp.json()["code"] == "INVALID_STATUS_TRANSITION"
+            assert resp.status_code == 400
+            assert resp.json()["code"] == "INVALID_STATUS_TRANSITION"
         assert (await status(gateway, wo, "BOGUS")).status_code == 400
 
     async def test_spn04_status_comment_and_same_status_is_a_noop(
@@ -397,7 +407,8 @@ class TestAcceptanceSaga:
         billing = work_order["billing"]
         assert billing["acceptance"]["status"] == "ACCEPTED"
         assert billing["acceptance"]["request_message_id"] == work_order["acceptance"]["request_message_id"]
-        assert billing["mode_cache"] in ("POSTPAID", "CREDIT") and billing["account_id"]
+        assert billing["mode_cache"] in ("POSTPAID", "CREDIT")
+        assert billing["account_id"]
 
     async def test_rejected_acceptance_reverts_with_a_note_and_answers_409(
         self, gateway: httpx.AsyncClient, db: Any
@@ -423,7 +434,8 @@ class TestAcceptanceSaga:
         )
         assert reverts == 1
         ready = await status(gateway, wo, "READY_FOR_RENDER")
-        assert ready.status_code == 400 and ready.json()["code"] == "INVALID_STATUS_TRANSITION"
+        assert ready.status_code == 400
+        assert ready.json()["code"] == "INVALID_STATUS_TRANSITION"
 
     async def test_wait_zero_answers_202_and_the_outcome_arrives_later(
         self, gateway: httpx.AsyncClient
@@ -432,7 +444,8 @@ class TestAcceptanceSaga:
         resp = await status(gateway, wo, "DATA_PENDING", wait=0)
         assert resp.status_code == 202, resp.text
         body = resp.json()
-        assert body["status"] == "PENDING" and body["work_order_id"] == wo
+        assert body["status"] == "PENDING"
+        assert body["work_order_id"] == wo
         assert body["poll_url"] == f"{WO}/{wo}"
 
         async def _accepted() -> bool:
@@ -463,10 +476,12 @@ class TestRenderLockAndReopen:
         assert frozen == export["export_bundle_hash"]
 
         locked = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
-        assert locked.status_code == 409 and locked.json()["code"] == "WORK_ORDER_LOCKED"
+        assert locked.status_code == 409
+        assert locked.json()["code"] == "WORK_ORDER_LOCKED"
 
         no_note = await status(gateway, wo, "DATA_PENDING")
-        assert no_note.status_code == 400 and no_note.json()["code"] == "REOPEN_NOTE_REQUIRED"
+        assert no_note.status_code == 400
+        assert no_note.json()["code"] == "REOPEN_NOTE_REQUIRED"
         reopened = await status(gateway, wo, "DATA_PENDING", "wrong land area")
         assert reopened.status_code == 201, reopened.text
         assert reopened.json()["work_order"]["status"] == "DATA_PENDING"
@@ -524,7 +539,8 @@ class TestRenderLockAndReopen:
             "status": "generating",
             "template_key": "SBI_UNDER_5CR_V1",
         }
-        assert link["generation_job"]["id"] == job_id and link["generation_job"]["status"] == "queued"
+        assert link["generation_job"]["id"] == job_id
+        assert link["generation_job"]["status"] == "queued"
         assert noop.json()["work_order"]["report_pack_id"] == pack_id
         await publish(
             FACTORY_PACK,
@@ -627,7 +643,8 @@ class TestProjections:
         ours = [c for c in seen["comments"] if c["note_id"] in (note["note_id"], other["note_id"])]
         assert sorted(c["body"] for c in ours) == sorted([note["body"], other["body"]])
         assert all(c["comment_type"] == "NOTES" for c in ours)
-        assert seen["evidence_version"] == 2 and len(seen["evidence_items"]) == 1
+        assert seen["evidence_version"] == 2
+        assert len(seen["evidence_items"]) == 1
         assert "party.bank_name" not in seen["readiness"]["missing_field_evidence_links"]
         changed = await db(
             "SELECT envelope->'payload'->>'evidence_version' FROM workorders.outbox WHERE key = $1 "

@@ -225,8 +225,10 @@ class TestExportBundle:
             "sort_order": 1,
             "group_hint": None,
         }
-        assert manifest[0]["document"]["storage_key"] is None and "extra" not in manifest[0]["document"]
-        assert manifest[1]["annexure_hint"] is None and manifest[1]["document"] is None
+        assert manifest[0]["document"]["storage_key"] is None
+        assert "extra" not in manifest[0]["document"]
+        assert manifest[1]["annexure_hint"] is None
+        assert manifest[1]["document"] is None
         assert bundle["annexure_defaults"] == {"min_images_per_page": 2, "max_images_per_page": 4}
         assert bundle["contract_json"] == contract
         assert export_bundle_hash(bundle) == stable_sha256(bundle)

@@ -32,7 +32,8 @@ def _back_up(info: StackInfo, name: str, old_pid: int | None, within: float) -> 
 
 def test_a_sigkilled_stream_process_is_healthy_again_within_10_s(stack: StackInfo) -> None:
     before = _rows(stack)["billing-stream"]
-    assert before.state is ProcState.UP and before.pid is not None
+    assert before.state is ProcState.UP
+    assert before.pid is not None
     os.kill(before.pid, signal.SIGKILL)
     after = _back_up(stack, "billing-stream", before.pid, within=10.0)
     assert after.restarts == before.restarts + 1

@@ -16,13 +16,13 @@ async def test_the_first_read_assigns_the_default_profile(fakes: Fakes, uow: Fak
 
     chosen = fakes.work_orders.rows[wo.work_order_id]
     assert (chosen.profile_chosen_by, chosen.evidence_version) == ("auto", 1)
-    assert (
-        overview.evidence.profile is not None and overview.evidence.profile.id == chosen.evidence_profile_id
-    )
+    assert overview.evidence.profile is not None
+    assert overview.evidence.profile.id == chosen.evidence_profile_id
     assert overview.evidence.profile.name == "Valuation SBI <5Cr Baseline"
     assert {p.report_type for p in overview.profiles} == {"VALUATION"}
     assert [p.is_default for p in overview.profiles] == [True] * 4
-    assert overview.field_defs[0].required_by_default and not overview.field_defs[-1].required_by_default
+    assert overview.field_defs[0].required_by_default
+    assert not overview.field_defs[-1].required_by_default
     (state,) = uow.events_of(EvidenceState.TYPE)
     assert (state["profile"]["id"], state["profile"]["chosen_by"], state["notes"]) == (
         str(chosen.evidence_profile_id),

@@ -69,7 +69,8 @@ async def test_the_job_ends_with_its_outcome_and_a_new_state(
     )
     (state,) = uow.events_of(EvidenceState.TYPE)
     assert [j["status"] for j in state["ocr_jobs"]] == [status]
-    assert job.work_order_id in fakes.work_orders.locked and job.id in fakes.jobs.locked
+    assert job.work_order_id in fakes.work_orders.locked
+    assert job.id in fakes.jobs.locked
 
 
 async def test_a_finished_job_is_left_alone(fakes: Fakes, uow: FakeUnitOfWork, blobs: BlobStore) -> None:

@@ -62,7 +62,8 @@ class TestBridge:
         (pack,) = fakes.packs.rows.values()
         (job,) = fakes.jobs.rows.values()
         (created,) = uow.events_of("pack_created")
-        assert created["pack_id"] == pack.id and created["job_id"] == job.id
+        assert created["pack_id"] == pack.id
+        assert created["job_id"] == job.id
         assert (created["status"], created["job_status"], created["pack_version"]) == (
             "generating",
             "queued",
@@ -100,7 +101,8 @@ class TestBridge:
 
         (pack,) = fakes.packs.rows.values()
         assert (pack.status, pack.failure_code) == ("failed", code)
-        assert fakes.jobs.rows == {} and fakes.packs.artifact_rows == {}
+        assert fakes.jobs.rows == {}
+        assert fakes.packs.artifact_rows == {}
         assert fakes.audit.actions() == ["pack_failed"]
         (failed,) = uow.events_of("pack_failed")
         assert (failed["pack_id"], failed["code"]) == (pack.id, code)
@@ -115,9 +117,11 @@ class TestBridge:
         )
 
         old = fakes.packs.rows[first.id]
-        assert old.status == "superseded" and old.superseded_at is not None
+        assert old.status == "superseded"
+        assert old.superseded_at is not None
         new = await fakes.packs.live(WORK_ORDER)
-        assert new is not None and (new.version, new.render_generation) == (2, 2)
+        assert new is not None
+        assert (new.version, new.render_generation) == (2, 2)
         old_job, new_job = fakes.jobs.rows.values()
         assert (old_job.status, old_job.error_code) == ("cancelled", "PACK_SUPERSEDED")
         assert new_job.idempotency_key == f"{FIRST_KEY}:g2"
@@ -148,7 +152,9 @@ class TestCreatePack:
         uow = fakes.uow(str(TENANT))
         with pytest.raises(error):
             await create_pack(uow, self.create(), settings=settings, blobs=fakes.blobs)
-        assert fakes.packs.rows == {} and uow.published == [] and uow.commits == 0
+        assert fakes.packs.rows == {}
+        assert uow.published == []
+        assert uow.commits == 0
 
     async def test_a_pack_being_generated_is_answered_as_a_replay(
         self, fakes: FactoryFakes, settings: Settings
@@ -156,9 +162,12 @@ class TestCreatePack:
         await given.render_ready(fakes, settings)
         uow = fakes.uow(str(TENANT))
         created = await create_pack(uow, self.create(), settings=settings, blobs=fakes.blobs)
-        assert created.idempotent and created.pack_state_version == 1
-        assert created.pack_link.pack is not None and created.pack_link.pack.status == "generating"
-        assert uow.published == [] and len(fakes.packs.rows) == 1
+        assert created.idempotent
+        assert created.pack_state_version == 1
+        assert created.pack_link.pack is not None
+        assert created.pack_link.pack.status == "generating"
+        assert uow.published == []
+        assert len(fakes.packs.rows) == 1
 
     async def test_a_failed_pack_is_built_again_as_the_next_version(
         self, fakes: FactoryFakes, settings: Settings
@@ -170,12 +179,14 @@ class TestCreatePack:
         created = await create_pack(uow, self.create(), settings=settings, blobs=fakes.blobs)
 
         pack = created.pack_link.pack
-        assert not created.idempotent and pack is not None
+        assert not created.idempotent
+        assert pack is not None
         assert (pack.version, pack.status, pack.created_by_user_id) == (2, "generating", str(ACTOR))
         assert fakes.packs.rows[failed.id].status == "superseded"
         assert created.pack_link.job is not None
         assert created.pack_link.job.idempotency_key == f"{FIRST_KEY}:p2"  # the snapshot's key is taken
-        assert created.pack_state_version == 2 and uow.commits == 1
+        assert created.pack_state_version == 2
+        assert uow.commits == 1
         assert [e.type for e in uow.published] == ["pack_created", "generation_requested"]
 
     async def test_a_requested_key_another_job_holds_is_a_conflict(

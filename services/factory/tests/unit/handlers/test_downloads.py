@@ -104,7 +104,8 @@ class TestArtifact:
         download = await download_artifact(
             fakes.uow(aud="portal"), self.command(artifact, PORTAL), blobs=fakes.blobs
         )
-        assert download.content == DOCX and fakes.audit.rows[-1].metadata_json["preview"] is False
+        assert download.content == DOCX
+        assert fakes.audit.rows[-1].metadata_json["preview"] is False
         with pytest.raises(ArtifactNotFound):
             await download_artifact(
                 fakes.uow(aud="portal"), self.command(artifact, STRANGER), blobs=fakes.blobs
@@ -154,9 +155,11 @@ class TestEvidencePack:
         assert files.read("SBI_UNDER_5CR_V1-v1.docx") == DOCX
         assert [r["id"] for r in json.loads(files.read("releases.json"))] == [release.id]
         audited = [json.loads(line)["action"] for line in files.read("audit_events.jsonl").splitlines()]
-        assert "evidence_pack_downloaded" not in audited and audited[0] == "pack_created"
+        assert "evidence_pack_downloaded" not in audited
+        assert audited[0] == "pack_created"
         assert fakes.audit.actions()[-2:] == ["evidence_pack_downloaded"] * 2
-        assert fakes.audit.rows[-1].metadata_json["preview"] is False and uow.commits == 1
+        assert fakes.audit.rows[-1].metadata_json["preview"] is False
+        assert uow.commits == 1
 
     @pytest.mark.parametrize(
         ("arrange", "caller", "error"),

@@ -74,7 +74,8 @@ async def test_a_second_outcome_changes_nothing(fakes: FactoryFakes, pending: Re
     uow = fakes.uow()
     await record_gate_outcome(uow, RecordGateOutcome(given.gate_decided(pending.id, "BLOCKED")))
     assert fakes.releases.rows[pending.id] == first
-    assert len(fakes.audit.rows) == audit_rows and uow.published == []
+    assert len(fakes.audit.rows) == audit_rows
+    assert uow.published == []
 
 
 @pytest.mark.parametrize("release_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000009"])
@@ -83,4 +84,5 @@ async def test_an_outcome_for_an_unknown_release_is_dropped(
 ) -> None:
     uow = fakes.uow()
     await record_gate_outcome(uow, RecordGateOutcome(given.gate_decided(release_id)))
-    assert fakes.releases.rows[pending.id].billing_gate_result == "PENDING" and uow.published == []
+    assert fakes.releases.rows[pending.id].billing_gate_result == "PENDING"
+    assert uow.published == []

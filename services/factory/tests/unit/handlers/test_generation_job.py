@@ -68,7 +68,8 @@ async def test_a_render_completes_the_job_and_the_pack_and_publishes_pack_genera
         True,
     )
     pack = fakes.packs.rows[job.report_pack_id]
-    assert pack.status == "generated" and pack.generated_at is not None
+    assert pack.status == "generated"
+    assert pack.generated_at is not None
     artifacts = await fakes.packs.artifacts(uuid.UUID(pack.id))
     assert [a.kind for a in artifacts] == ["debug_json", "docx"]
     docx = artifacts[1]
@@ -166,7 +167,8 @@ async def test_a_job_that_is_finished_or_no_longer_wanted_is_not_rendered(
     render = Renders()
     uow = await run(fakes, settings, job, render)
 
-    assert render.calls == 0 and uow.published == []
+    assert render.calls == 0
+    assert uow.published == []
     if state == "superseded pack":
         cancelled = fakes.jobs.rows[job.id]
         assert (cancelled.status, cancelled.error_code) == ("cancelled", "PACK_SUPERSEDED")

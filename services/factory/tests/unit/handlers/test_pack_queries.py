@@ -29,11 +29,14 @@ async def test_the_pack_link_shows_the_live_pack_its_artifacts_job_releases_and_
     link = await pack_queries.get_pack_link(fakes.uow(str(TENANT)), pack_queries.GetPackLink(WORK_ORDER))
 
     assert link.work_order == fakes.work_orders.rows[str(WORK_ORDER)]
-    assert link.pack is not None and link.pack.status == "generated"
+    assert link.pack is not None
+    assert link.pack.status == "generated"
     assert [a.kind for a in link.artifacts] == ["debug_json", "docx"]
-    assert link.job is not None and link.job.status == "completed"
+    assert link.job is not None
+    assert link.job.status == "completed"
     assert link.releases == [fakes.releases.rows[release.id]]
-    assert link.billing is not None and link.billing.source_version == 8
+    assert link.billing is not None
+    assert link.billing.source_version == 8
     assert link.pack_state_version == 4  # created, generated, release requested, release recorded
 
 
@@ -46,8 +49,10 @@ async def test_after_a_reopen_the_pack_link_shows_the_newest_superseded_pack(
     assert newest is not None
     await fakes.packs.set_status(uuid.UUID(newest.id), "superseded")
     link = await pack_queries.get_pack_link(fakes.uow(str(TENANT)), pack_queries.GetPackLink(WORK_ORDER))
-    assert link.pack is not None and (link.pack.id, link.pack.render_generation) == (newest.id, 2)
-    assert link.job is not None and link.job.report_pack_id == newest.id
+    assert link.pack is not None
+    assert (link.pack.id, link.pack.render_generation) == (newest.id, 2)
+    assert link.job is not None
+    assert link.job.report_pack_id == newest.id
 
 
 async def test_releases_are_listed_newest_first(fakes: FactoryFakes, settings: Settings) -> None:

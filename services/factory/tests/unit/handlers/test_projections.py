@@ -84,7 +84,8 @@ class TestRenderReady:
     async def test_without_a_tenant_nothing_is_built(self, fakes: FactoryFakes, settings: Settings) -> None:
         command = projections.RenderReadyWorkOrder(given.ready_for_render(), None, 5)
         await projections.render_ready_work_order(fakes.uow(), command, settings=settings, blobs=fakes.blobs)
-        assert fakes.work_orders.rows == {} and fakes.packs.rows == {}
+        assert fakes.work_orders.rows == {}
+        assert fakes.packs.rows == {}
 
 
 class TestWithdrawPack:
@@ -130,7 +131,8 @@ class TestWithdrawPack:
         await projections.withdraw_pack(
             fakes.uow(), projections.WithdrawPack(status_at("CANCELLED", 3, tenant=str(TENANT)), None)
         )
-        assert fakes.work_orders.rows[WO].status == "CANCELLED" and fakes.audit.rows == []
+        assert fakes.work_orders.rows[WO].status == "CANCELLED"
+        assert fakes.audit.rows == []
 
 
 class TestProjectBilling:
@@ -141,7 +143,8 @@ class TestProjectBilling:
                 uow, projections.ProjectBilling(WO, str(TENANT), state, version)
             )
         billing = await fakes.work_orders.billing(WORK_ORDER)
-        assert billing is not None and (billing.state, billing.source_version) == ({"mode": "CREDIT"}, 4)
+        assert billing is not None
+        assert (billing.state, billing.source_version) == ({"mode": "CREDIT"}, 4)
         assert await fakes.work_orders.billing_version(WO) == 4
 
     async def test_a_state_without_tenant_for_an_unknown_work_order_is_dropped(

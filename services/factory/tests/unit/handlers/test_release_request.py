@@ -83,7 +83,9 @@ async def test_the_same_key_again_answers_the_stored_release(fakes: FactoryFakes
     uow = fakes.uow(str(TENANT))
     again = await request_release(uow, given.release_request())
     assert again == ReleaseStarted(first.release_id, True, None, None)
-    assert len(fakes.releases.rows) == 1 and uow.published == [] and uow.commits == 0
+    assert len(fakes.releases.rows) == 1
+    assert uow.published == []
+    assert uow.commits == 0
 
 
 async def test_a_key_used_for_another_work_order_is_a_conflict(
@@ -112,7 +114,8 @@ async def test_a_work_order_without_a_generated_pack_cannot_be_released(
     uow = fakes.uow(str(TENANT))
     with pytest.raises(error):
         await request_release(uow, given.release_request())
-    assert fakes.releases.rows == {} and uow.published == []
+    assert fakes.releases.rows == {}
+    assert uow.published == []
 
 
 async def test_a_new_key_while_a_release_is_pending_is_refused(
@@ -135,7 +138,8 @@ async def test_a_new_key_after_a_success_is_recorded_as_a_link_to_it(
     uow = fakes.uow(str(TENANT))
     started = await request_release(uow, given.release_request("release-2"))
 
-    assert started.release_id == prior.id and started.idempotent
+    assert started.release_id == prior.id
+    assert started.idempotent
     assert started.recorded_release_id is not None
     link = fakes.releases.rows[started.recorded_release_id]
     assert (link.prior_release_id, link.billing_gate_result, link.idempotency_key) == (
@@ -147,4 +151,5 @@ async def test_a_new_key_after_a_success_is_recorded_as_a_link_to_it(
     assert fakes.audit.actions()[-1] == "deliverables_release_replayed"
     (recorded,) = uow.events_of("release_recorded")
     assert recorded["release"] == link.model_dump()
-    assert started.pack_state_version == uow.published[0].aggregate_version and uow.commits == 1
+    assert started.pack_state_version == uow.published[0].aggregate_version
+    assert uow.commits == 1

@@ -35,7 +35,8 @@ async def test_stores_the_comment_and_answers_the_version(
         author,
     )
     assert comment.note_id is None
-    assert uow.published == [] and store.work_orders.rows[wo.id].version == 4
+    assert uow.published == []
+    assert store.work_orders.rows[wo.id].version == 4
 
 
 async def test_an_unknown_work_order_is_404(store: FakeStore, uow: FakeUnitOfWork) -> None:

@@ -58,7 +58,8 @@ async def test_the_current_status_is_a_noop(store: FakeStore, uow: FakeUnitOfWor
         *["EVIDENCE_PENDING"] * 2,
         3,
     )
-    assert uow.published == [] and await store.work_orders.comments(wo.id) == []
+    assert uow.published == []
+    assert await store.work_orders.comments(wo.id) == []
 
 
 async def test_a_transition_stores_the_status_a_note_and_emits_status_changed(
@@ -82,7 +83,8 @@ async def test_a_transition_stores_the_status_a_note_and_emits_status_changed(
         "EVIDENCE_PENDING",
         str(USER),
     )
-    assert changed["acceptance_request"] is None and [e.type for e in uow.published] == ["status_changed"]
+    assert changed["acceptance_request"] is None
+    assert [e.type for e in uow.published] == ["status_changed"]
 
 
 async def test_data_pending_starts_the_acceptance_saga(store: FakeStore, uow: FakeUnitOfWork) -> None:
@@ -131,7 +133,8 @@ async def test_ready_for_render_freezes_the_bundle_and_starts_the_render(
         1,
         2,
     )
-    assert render["readiness_score"] == 100 and result.version == stored.version == 4
+    assert render["readiness_score"] == 100
+    assert result.version == stored.version == 4
 
 
 @pytest.mark.parametrize(("target", "event"), [("CANCELLED", "cancelled"), ("CLOSED", "closed")])
@@ -165,7 +168,8 @@ async def test_a_reopen_starts_the_next_render_generation_and_keeps_the_acceptan
 
     stored = store.work_orders.rows[wo.id]
     assert (stored.render_generation, stored.export_bundle, stored.pack_baseline_version) == (2, None, None)
-    assert stored.acceptance_status == "ACCEPTED" and result.acceptance_request_id is None
+    assert stored.acceptance_status == "ACCEPTED"
+    assert result.acceptance_request_id is None
     [reopened] = uow.events_of("reopened")
     assert (reopened["note"], reopened["render_generation"]) == ("wrong photos", 2)
     assert uow.events_of("status_changed")[0]["reopen"] is True
@@ -207,7 +211,8 @@ async def test_a_refused_request_changes_no_status(
         await change_status(uow, _request(wo, target, note))
 
     assert store.work_orders.rows[wo.id].status == wo.status
-    assert uow.events_of("status_changed") == [] and await store.work_orders.comments(wo.id) == []
+    assert uow.events_of("status_changed") == []
+    assert await store.work_orders.comments(wo.id) == []
 
 
 async def test_an_unknown_work_order_is_404(uow: FakeUnitOfWork) -> None:

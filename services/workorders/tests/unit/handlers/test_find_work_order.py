@@ -16,4 +16,5 @@ async def test_finds_the_stored_work_order(store: FakeStore, uow: FakeUnitOfWork
 
 async def test_an_unknown_id_is_none_and_writes_nothing(uow: FakeUnitOfWork) -> None:
     assert await find_work_order(uow, FindWorkOrder(uuid.uuid4())) is None
-    assert uow.published == [] and uow.commits == 0
+    assert uow.published == []
+    assert uow.commits == 0

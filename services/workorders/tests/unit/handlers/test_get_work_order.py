@@ -38,7 +38,8 @@ async def test_the_detail_gathers_projections_snapshot_comments_and_runs(
         {"mode": "PREPAID"},
         None,
     )
-    assert detail.latest_snapshot is not None and detail.latest_snapshot.version == 2
+    assert detail.latest_snapshot is not None
+    assert detail.latest_snapshot.version == 2
     assert (detail.readiness, detail.evidence) == (stored.current_readiness, EvidenceProjection())
     assert detail.comments == [second, first]
     assert [(run.input_version, run.output_version) for run in detail.rules_runs] == [(1, 2)]

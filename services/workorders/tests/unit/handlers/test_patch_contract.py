@@ -25,7 +25,8 @@ async def test_snapshots_the_patch_and_the_rules_output(store: FakeStore, uow: F
 
     given, computed = patched.input_snapshot, patched.output_snapshot
     assert (given.version, computed.version, patched.rules_run.output_snapshot_id) == (1, 2, computed.id)
-    assert given.contract_json["property"]["address"] == "Plot 7" and given.derived_json == {}
+    assert given.contract_json["property"]["address"] == "Plot 7"
+    assert given.derived_json == {}
     assert given.contract_json["audit"]["created_by"] == str(USER)
     assert computed.contract_json["computed_values"]["FMV"] == 2000000
     assert computed.contract_json["meta"]["report_type"] == "VALUATION"
@@ -89,7 +90,8 @@ async def test_a_refused_patch_writes_nothing(
         await patch_contract(uow, PatchContract(wo.id, str(USER), body))
 
     assert await store.work_orders.latest_snapshot(wo.id) is None
-    assert uow.published == [] and store.work_orders.rows[wo.id] == wo
+    assert uow.published == []
+    assert store.work_orders.rows[wo.id] == wo
 
 
 async def test_an_unknown_work_order_is_404(uow: FakeUnitOfWork) -> None:

@@ -66,9 +66,8 @@ async def test_projects_the_state_adds_its_notes_and_refreshes_readiness(
 
     projection = store.projections.evidence_rows[wo.id]
     assert (projection.evidence_version, projection.source_version, projection.items) == (3, 11, photos(4))
-    assert projection.profile_requirements == PROFILE["items"] and projection.linked_field_keys == [
-        "party.bank_name"
-    ]
+    assert projection.profile_requirements == PROFILE["items"]
+    assert projection.linked_field_keys == ["party.bank_name"]
     [note] = await store.work_orders.comments(wo.id)
     assert (note.comment_type, note.body, note.note_id, note.created_by_user_id) == (
         "NOTES",
@@ -80,7 +79,8 @@ async def test_projects_the_state_adds_its_notes_and_refreshes_readiness(
     stored = store.work_orders.rows[wo.id]
     assert (stored.evidence_profile_id, stored.readiness_evidence_version) == (PROFILE_ID, 3)
     [changed] = uow.events_of("readiness_changed")
-    assert changed["evidence_version"] == 3 and changed["readiness"]["missing_evidence"] == []
+    assert changed["evidence_version"] == 3
+    assert changed["readiness"]["missing_evidence"] == []
 
 
 async def test_a_redelivered_note_is_added_once_and_an_older_state_is_ignored(

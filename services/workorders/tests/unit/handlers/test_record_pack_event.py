@@ -60,7 +60,8 @@ async def test_created_projects_the_pack_and_links_it_to_the_work_order(
         4,
     )
     assert (pack.created_source_version, pack.failed_source_version, pack.source_version) == (3, None, 3)
-    assert store.work_orders.rows[wo.id].report_pack_id == PACK_ID and uow.published == []
+    assert store.work_orders.rows[wo.id].report_pack_id == PACK_ID
+    assert uow.published == []
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,8 @@ async def test_a_rejection_after_the_status_moved_on_only_records_it(
         "REJECTED",
         "ACCEPTANCE_REJECTED",
     )
-    assert uow.published == [] and await store.work_orders.comments(wo.id) == []
+    assert uow.published == []
+    assert await store.work_orders.comments(wo.id) == []
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,8 @@ async def test_anything_else_only_updates_the_projection(
     await _answer(uow, wo.id, 2, **acceptance)
 
     assert store.projections.billing_rows[wo.id].source_version == 2
-    assert store.work_orders.rows[wo.id] == wo and uow.published == []
+    assert store.work_orders.rows[wo.id] == wo
+    assert uow.published == []
 
 
 async def test_an_older_billing_state_is_ignored(store: FakeStore, uow: FakeUnitOfWork) -> None:

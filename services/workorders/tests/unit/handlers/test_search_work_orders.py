@@ -68,4 +68,5 @@ async def test_a_summary_counts_evidence_and_comments_and_shows_the_latest_snaps
 
     assert (summary.latest_snapshot_version, summary.latest_snapshot_created_at) == (2, latest.created_at)
     assert (summary.evidence_count, summary.comments_count, summary.projected.billing_payload) == (3, 1, None)
-    assert summary.projected.pack is not None and summary.projected.pack.failed_source_version == 4
+    assert summary.projected.pack is not None
+    assert summary.projected.pack.failed_source_version == 4
