@@ -118,8 +118,8 @@ def _wheel_for_this_machine() -> tuple[str, str]:
 
 
 def _download(url: str, *, accept: str | None = None) -> bytes:
-    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-    with urllib.request.urlopen(request, timeout=120) as response:
+    request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})  # noqa: S310  PyPI (or the user's ZENOPS_PYPI_SIMPLE mirror) URLs only
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310  same request as above
         data: bytes = response.read()
         return data
 
@@ -161,7 +161,7 @@ def ensure_uv() -> Path:
 def java_major(java: str) -> int | None:
     """Major version printed by ``java -version`` (``None`` when it cannot run)."""
     try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=False)
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=False)  # noqa: S603  fixed argv, a located java binary, no shell
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
@@ -219,7 +219,7 @@ def tesseract_langs() -> set[str] | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=30, check=False)
+        out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=30, check=False)  # noqa: S603  fixed argv, tesseract from PATH, no shell
     except (OSError, subprocess.SubprocessError):
         return None
     lines = (out.stdout + out.stderr).splitlines()
@@ -227,8 +227,8 @@ def tesseract_langs() -> set[str] | None:
 
 
 def _missing_debian_packages(packages: Sequence[str]) -> list[str]:
-    out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\\n", *packages],
+    out = subprocess.run(  # noqa: S603  fixed argv, declared package names, no shell
+        ["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\\n", *packages],  # noqa: S607  from PATH; callers check shutil.which first
         capture_output=True,
         text=True,
         check=False,
@@ -246,7 +246,7 @@ def _privilege_prefix() -> list[str] | None:
     if os.geteuid() == 0:
         return []
     sudo = shutil.which("sudo")
-    if sudo and subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode == 0:
+    if sudo and subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode == 0:  # noqa: S603  fixed argv, no shell
         return [sudo, "-n"]
     return None
 
@@ -292,8 +292,8 @@ def ensure_system_packages() -> None:
         missing = _missing_debian_packages(declared_system_packages())
         print(f"bootstrap: installing {' '.join(missing)} (apt-get)", file=sys.stderr)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run([*prefix, "apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(
+        subprocess.run([*prefix, "apt-get", "update", "-qq"], check=True, env=env)  # noqa: S603  fixed argv, no shell
+        subprocess.run(  # noqa: S603  fixed argv, declared package names, no shell
             [*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
             check=True,
             env=env,

@@ -348,7 +348,8 @@ def _write(path: Path, events: list[type[Event]]) -> None:
     path.write_text(render(events), encoding="utf-8")
 
 
-def test_cli_check_passes_on_the_committed_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("capsys")
+def test_cli_check_passes_on_the_committed_snapshot() -> None:
     assert main(["--check"]) == 0
 
 

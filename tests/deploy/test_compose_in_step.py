@@ -42,7 +42,8 @@ SECRET_REF = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]*\}$")
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
-    assert isinstance(data, dict) and isinstance(data.get("services"), dict), f"{COMPOSE} has no services"
+    assert isinstance(data, dict), f"{COMPOSE} has no services"
+    assert isinstance(data.get("services"), dict), f"{COMPOSE} has no services"
     return data
 
 
@@ -62,7 +63,7 @@ def _env(compose: dict[str, Any], name: str) -> dict[str, str]:
 
 def _container_host(command: list[str]) -> list[str]:
     """The launcher binds HTTP apps to 127.0.0.1; containers must listen on every interface."""
-    return ["0.0.0.0" if part == "127.0.0.1" else part for part in command]
+    return ["0.0.0.0" if part == "127.0.0.1" else part for part in command]  # noqa: S104  the compose file's expected container bind, compared, never bound here
 
 
 def _fake_stack() -> StackInfo:
@@ -263,10 +264,13 @@ def test_topic_job_creates_every_catalogue_topic_and_its_dlq(compose: dict[str, 
     missing = sorted(set(expected) - set(created))
     extra = sorted(set(created) - set(expected))
     wrong = {t: (created[t], p) for t, p in expected.items() if t in created and created[t] != p}
-    assert not (missing or extra or wrong), (
+    drift = (
         f"{TOPIC_SCRIPT} drifted from shared.contracts.topics: missing {missing}, unknown {extra}, "
         f"cleanup.policy (script, expected) {wrong}"
     )
+    assert not missing, drift
+    assert not extra, drift
+    assert not wrong, drift
     for spec in catalog.SERVICES:
         for container in (f"{spec.name}-http", f"{spec.name}-stream"):
             if container in compose["services"] and spec.has_stream:
@@ -289,8 +293,9 @@ def test_init_script_provisions_every_schema_and_role(compose: dict[str, Any]) -
     from devstack import postgres
 
     attrs = re.search(r'^ROLE_ATTRS="([^"]*)"', script, re.M)
-    assert attrs and attrs.group(1) == postgres._ROLE_ATTRS, (
-        f"role attributes drifted from devstack.postgres._ROLE_ATTRS: {attrs.group(1) if attrs else None}"
+    assert attrs, "role attributes drifted from devstack.postgres._ROLE_ATTRS: None"
+    assert attrs.group(1) == postgres._ROLE_ATTRS, (
+        f"role attributes drifted from devstack.postgres._ROLE_ATTRS: {attrs.group(1)}"
     )
     for kind in ("owner", "app", "system"):
         assert f'--set {kind}="${{svc}}_{kind}"' in script, (
@@ -326,7 +331,8 @@ def test_dockerfile_builds_one_locked_non_root_image() -> None:
     assert "uv sync --frozen --no-dev" in text, "the image must install exactly uv.lock, without dev deps"
     assert "system-packages.txt" in text, "the image must install deploy/system-packages.txt (tesseract)"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
-    assert users and not users[-1].startswith(("root", "0")), "the runtime stage must run as a non-root user"
+    assert users, "the runtime stage must run as a non-root user"
+    assert not users[-1].startswith(("root", "0")), "the runtime stage must run as a non-root user"
     assert len(re.findall(r"^FROM\s", text, re.M)) >= 2, "the Dockerfile must be multi-stage"
     packages = [
         line.strip()

@@ -78,5 +78,6 @@ def test_the_image_copies_the_dev_members_manifest_only_and_installs_no_dev_grou
     copies = re.findall(r"^COPY\s+(?!--from)(\S+)", text, re.M)
     assert not [c for c in copies if c.startswith("tools") and not c.endswith("pyproject.toml")], copies
     syncs = re.findall(r"uv sync[^\n]*", text)
-    assert syncs and all("--no-dev" in s and "--frozen" in s for s in syncs), syncs
+    assert syncs, syncs
+    assert all("--no-dev" in s and "--frozen" in s for s in syncs), syncs
     assert not any(flag in s for s in syncs for flag in ("--all-packages", "--package", "--group")), syncs

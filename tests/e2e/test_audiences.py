@@ -329,11 +329,15 @@ class TestAudienceRls:
                     (uuid.uuid4(), tenant, uuid.UUID(tenant_wo)),
                 ),
             ]
+
+            async def write_as_portal(sql: str, args: tuple[Any, ...]) -> None:
+                async with app.transaction():
+                    await _scope(app, aud="portal", user_id=me)
+                    await app.execute(sql, *args)
+
             for sql, args in refused_writes:
                 with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-                    async with app.transaction():
-                        await _scope(app, aud="portal", user_id=me)
-                        await app.execute(sql, *args)
+                    await write_as_portal(sql, args)
 
             # fail closed: an app-role transaction naming no audience sees nothing; web sees both
             async with app.transaction():

@@ -17,7 +17,6 @@ import asyncpg
 import httpx
 import pytest
 
-from devstack.launcher import StackInfo
 from devstack.testing.data import TEST_TENANT, work_order_body
 from devstack.testing.data import WORK_ORDERS as WO
 from devstack.testing.gateway import create_account, new_work_order_id
@@ -262,8 +261,9 @@ class TestIntegerBounds:
         invalid(await studio.post("/v1/control/credits/reconcile", json=reconcile))
         invalid(await studio.get("/v1/control/credits/reservations", params={"limit": 10**20}))
 
+    @pytest.mark.usefixtures("stack")
     async def test_huge_grants_are_refused_and_the_account_keeps_working(
-        self, studio: httpx.AsyncClient, stack: StackInfo
+        self, studio: httpx.AsyncClient
     ) -> None:
         account = await new_account(studio)
         grant_url = f"/v1/control/accounts/{account}/credits/grant"

@@ -11,7 +11,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -203,7 +202,7 @@ def _public_jwk(private_key: Any, kid: str, alg: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def keys() -> Iterator[dict[str, Any]]:
+def keys() -> dict[str, Any]:
     return {
         "rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ec": ec.generate_private_key(ec.SECP256R1()),

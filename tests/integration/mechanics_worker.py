@@ -32,7 +32,10 @@ class CrashingRunner(ConsumerRunner):
     """Dies (SIGKILL) after the effects of its first batch are committed, before the offset commit."""
 
     async def _process_partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+        self,
+        consumer: AIOKafkaConsumer,  # noqa: ARG002  ConsumerRunner._process_partition's signature
+        tp: TopicPartition,  # noqa: ARG002  ConsumerRunner._process_partition's signature
+        records: list[ConsumerRecord[bytes, bytes]],
     ) -> None:
         for record in records:
             await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", {})

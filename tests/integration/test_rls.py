@@ -95,12 +95,16 @@ class TestTenantIsolation:
             values["id"] = uuid.uuid4()
             columns = ", ".join(values)
             params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+
+            async def insert_copy_as_other_tenant() -> None:
                 async with app.transaction():
                     await _as_tenant(app, OTHER_TENANT)
                     await app.execute(
                         f"INSERT INTO workorders.work_orders ({columns}) VALUES ({params})", *values.values()
                     )
+
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+                await insert_copy_as_other_tenant()
 
             # no tenant set at all: nothing is visible either
             async with app.transaction():

@@ -52,7 +52,7 @@ class TestUv:
         filename, _ = bootstrap._wheel_for_this_machine()
         index = f'{{"files": [{{"filename": "{filename}", "url": "https://files.example/{filename}"}}]}}'
         monkeypatch.setattr(
-            bootstrap, "_download", lambda url, accept=None: index.encode() if accept else forged
+            bootstrap, "_download", lambda _url, accept=None: index.encode() if accept else forged
         )
 
         with pytest.raises(bootstrap.BootstrapError, match="does not match the pinned"):

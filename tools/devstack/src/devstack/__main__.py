@@ -121,7 +121,7 @@ def _logs(state_dir: Path, service: str, *, follow: bool, lines: int) -> int:
     if not files:
         print(f"no logs for {service} in {info.log_dir}", file=sys.stderr)
         return 1
-    os.execvp("tail", ["tail", "-n", str(lines), *(["-F"] if follow else []), *map(str, files)])
+    os.execvp("tail", ["tail", "-n", str(lines), *(["-F"] if follow else []), *map(str, files)])  # noqa: S606, S607  this CLI becomes tail from PATH, fixed argv, no shell
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ class JavaNotFoundError(RuntimeError):
 def java_major_version(java: Path) -> int | None:
     """Return the major version reported by ``java -version``, or ``None`` if it cannot be run or parsed."""
     try:
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603  fixed argv, a located java binary, no shell
             [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.SubprocessError):

@@ -91,7 +91,7 @@ class StackError(RuntimeError):
 
 
 def _say(message: str) -> None:
-    print(f"[devstack] {message}", file=sys.stderr, flush=True)
+    print(f"[devstack] {message}", file=sys.stderr, flush=True)  # noqa: T201  the launcher's progress lines for the CLI user
 
 
 # ------------------------------------------------------------------------------------------- locations
@@ -383,7 +383,7 @@ def spawn(
         out.flush()
         # Own session: survives the launcher, and `down` can signal the whole group (uvicorn workers,
         # helper subprocesses) without touching anything else.
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: S603  this interpreter with the catalog's module argv, no shell
             [_python(), *args],
             cwd=repo_root(),
             env={**os.environ, **env},
@@ -524,7 +524,7 @@ def entry_pid(entry: Supervised, records: Mapping[str, ProcessRecord]) -> int | 
 # ---------------------------------------------------------------------------------------- start / stop
 
 
-def _resolve_postgres(state_dir: Path, secrets: Secrets) -> tuple[PgEndpoint, str, PostgresNode | None]:
+def _resolve_postgres(state_dir: Path) -> tuple[PgEndpoint, str, PostgresNode | None]:
     external = external_admin_dsn()
     if external:
         return endpoint_from_dsn(external), external, None
@@ -537,7 +537,7 @@ def resolve_stack(state_dir: Path | None = None) -> StackInfo:
     state_dir = (state_dir or default_state_dir()).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     secrets = Secrets.load_or_create(state_dir)
-    endpoint, admin, node = _resolve_postgres(state_dir, secrets)
+    endpoint, admin, node = _resolve_postgres(state_dir)
     bootstrap = _external_kafka(state_dir)
     kafka_embedded = bootstrap is None
     if bootstrap is None:
@@ -592,7 +592,7 @@ def start_stack(
         secrets = Secrets.load_or_create(state_dir)
 
         t0 = time.monotonic()
-        endpoint, admin_dsn, pg_node = _resolve_postgres(state_dir, secrets)
+        endpoint, admin_dsn, pg_node = _resolve_postgres(state_dir)
         # Recorded before starting so `down` cleans up even if start-up fails half-way.
         state.record_component("postgres", embedded=pg_node is not None)
         if pg_node is not None:
@@ -661,7 +661,7 @@ def _migrate(info: StackInfo, specs: tuple[ServiceSpec, ...]) -> None:
         with log.open("ab") as out:
             out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} migrate {spec.package}\n".encode())
             out.flush()
-            proc = subprocess.Popen(
+            proc = subprocess.Popen(  # noqa: S603  this interpreter with the catalog's migrate argv, no shell
                 [_python(), *spec.migrate_command()],
                 cwd=repo_root(),
                 env={**os.environ, **info.env(spec.name)},

@@ -40,7 +40,7 @@ _NODE_START_TIMEOUT = 300.0
 
 
 def _log(message: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)  # noqa: T201  the supervisor's stdout is its log file
 
 
 class LauncherTable:

@@ -40,7 +40,7 @@ def node(state_dir: Path) -> Iterator[PostgresNode]:
     started = time.monotonic()
     pg.start()
     first_start = time.monotonic() - started
-    print(f"\npostgres first start (initdb + start + create db): {first_start:.2f}s")
+    print(f"\npostgres first start (initdb + start + create db): {first_start:.2f}s")  # noqa: T201  timing for the reader (pytest -s)
     try:
         yield pg
     finally:
@@ -65,7 +65,7 @@ async def _each_refused(conn: Any, *statements: str) -> None:
 
 
 @pytest.fixture
-async def admin(node: PostgresNode, secrets: Secrets) -> AsyncIterator[Any]:
+async def admin(node: PostgresNode, secrets: Secrets) -> AsyncIterator[Any]:  # noqa: ARG001  requested so the roles are provisioned first
     conn = await asyncpg.connect(node.admin_dsn())
     yield conn
     await conn.close()
@@ -91,7 +91,8 @@ class TestNode:
         assert await admin.fetchval("SHOW fsync") == "on"
         assert await admin.fetchval("SHOW listen_addresses") == "127.0.0.1"
 
-    async def test_wrong_password_is_rejected(self, node: PostgresNode, secrets: Secrets) -> None:
+    @pytest.mark.usefixtures("secrets")
+    async def test_wrong_password_is_rejected(self, node: PostgresNode) -> None:
         with pytest.raises(asyncpg.InvalidPasswordError):
             await asyncpg.connect(
                 host="127.0.0.1", port=node.port, user="billing_app", password="wrong", database="zenops"
@@ -107,8 +108,10 @@ class TestRoles:
         )
         assert len(rows) == 12
         for row in rows:
-            assert not row["rolsuper"] and not row["rolbypassrls"], row
-            assert not row["rolcreaterole"] and not row["rolcreatedb"], row
+            assert not row["rolsuper"], row
+            assert not row["rolbypassrls"], row
+            assert not row["rolcreaterole"], row
+            assert not row["rolcreatedb"], row
 
     async def test_schemas_are_owned_by_owner_roles(self, admin: Any) -> None:
         owners = dict(
@@ -199,7 +202,7 @@ class TestRestart:
         assert not node.is_running()
         endpoint = node.start()
         restarted = time.monotonic()
-        print(f"\npostgres stop: {stopped - started:.2f}s, restart: {restarted - stopped:.2f}s")
+        print(f"\npostgres stop: {stopped - started:.2f}s, restart: {restarted - stopped:.2f}s")  # noqa: T201  timing for the reader (pytest -s)
 
         assert endpoint.port == port
         assert node.postmaster_pid() != old_pid

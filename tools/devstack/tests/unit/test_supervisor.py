@@ -44,7 +44,7 @@ class FakeTable:
     def alive(self, entry: Supervised) -> bool:
         return entry.name in self.running
 
-    def healthy(self, entry: Supervised) -> bool:
+    def healthy(self, entry: Supervised) -> bool:  # noqa: ARG002  the process-table protocol's signature
         return self.healthy_now
 
     def start(self, entry: Supervised) -> None:
@@ -54,7 +54,7 @@ class FakeTable:
     def exit_code(self, entry: Supervised) -> int | None:
         return self.codes.pop(entry.name, None)
 
-    def log_tail(self, entry: Supervised) -> str:
+    def log_tail(self, entry: Supervised) -> str:  # noqa: ARG002  the process-table protocol's signature
         return "last words"
 
     def die(self, code: int = -9) -> None:

@@ -31,7 +31,7 @@ __all__ = [
 async def create_work_order(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:
     """Create a work order (the SBI valuation unless ``fields`` say otherwise); fails unless 201."""
     resp = await client.post(WORK_ORDERS, json=work_order_body(**fields))
-    assert resp.status_code == 201, resp.text
+    assert resp.status_code == 201, resp.text  # noqa: S101  a test helper: a failed create fails the test
     return resp
 
 
@@ -51,7 +51,7 @@ async def create_account(studio: httpx.AsyncClient, *, display_name: str, extern
             "external_key": external_key,
         },
     )
-    assert resp.status_code == 201, resp.text
+    assert resp.status_code == 201, resp.text  # noqa: S101  a test helper: a failed create fails the test
     return str(resp.json()["account_id"])
 
 
