@@ -180,7 +180,7 @@ class FakeWorkOrders(WorkOrderRepository):
         self.rows[wo.id] = wo
         return wo
 
-    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:
+    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(work_order_id)
 
     async def update(self, work_order_id: uuid.UUID, **values: object) -> None:

@@ -73,7 +73,7 @@ class TestAccept:
         assert (published["mode"], published["invoice"]["status"]) == ("POSTPAID", "DRAFT")
 
     async def test_a_redelivery_accepts_again_without_taking_twice(
-        self, billing: FakeBilling, uow: FakeUnitOfWork, accept: Accept
+        self, billing: FakeBilling, accept: Accept
     ) -> None:
         state = billing.account(mode=BillingMode.CREDIT, wallet=1)
         await accept(state.account.external_key)
