@@ -194,7 +194,10 @@ async def _run_sequence(stack: StackInfo, ops: list[tuple[Any, ...]]) -> None:
             await uow.commit()
         book = CreditBook(CreditAccount(account_id, AccountStatus.ACTIVE, BillingMode.CREDIT))
         counter = iter(range(10**6))
-        ids = lambda: f"m-{next(counter)}"  # noqa: E731
+
+        def ids() -> str:
+            return f"m-{next(counter)}"
+
         now = datetime.now(UTC)
         for op in ops:
             model_error: str | None = None

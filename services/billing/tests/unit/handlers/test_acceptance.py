@@ -114,7 +114,7 @@ class TestAccept:
         code: RejectionCode,
         reason: str | None,
     ) -> None:
-        billing.account(**account)  # type: ignore[arg-type]
+        billing.account(**account)  # type: ignore[arg-type]  # parametrized keyword arguments
         plan = await accept(key)
         assert (plan.status, plan.rejection_code) == (AcceptanceStatus.REJECTED, code)
         assert (plan.details or {}).get("reason") == reason
