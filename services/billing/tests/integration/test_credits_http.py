@@ -36,6 +36,14 @@ def account_body(tenant_id: str, external_key: str, **changes: str) -> dict[str,
     } | changes
 
 
+async def grant_one(studio: httpx.AsyncClient, account_id: str, key: str, **extra: str) -> httpx.Response:
+    """Grant one credit to the account under ``key``; ``extra`` adds fields to the body."""
+    return await studio.post(
+        f"/v1/control/accounts/{account_id}/credits/grant",
+        json={"amount": 1, "idempotency_key": key, **extra},
+    )
+
+
 class TestVectorsH:
     async def test_bil01_repeated_reserve_with_same_key_is_one_hold(
         self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
@@ -187,9 +195,7 @@ class TestIdempotencyAndErrors:
         await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "dup", "cr-a"))
         resp = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "dup", "cr-b"))
         assert (resp.status_code, resp.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
-        grant = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant", json={"amount": 1, "idempotency_key": "dup"}
-        )
+        grant = await grant_one(studio, acc.id, "dup")
         assert (grant.status_code, grant.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
         assert await bh.balance(svc, acc.id) == {"wallet": 3, "reserved": 1, "available": 2}
 
@@ -197,10 +203,7 @@ class TestIdempotencyAndErrors:
         self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
     ) -> None:
         acc = await bh.make_account(studio, wallet=0)
-        grant = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant",
-            json={"amount": 1, "idempotency_key": "x:override"},
-        )
+        grant = await grant_one(studio, acc.id, "x:override")
         assert grant.status_code == 201
         resp = await svc.post(
             "/v1/billing/credits/reserve",
@@ -232,10 +235,7 @@ class TestIdempotencyAndErrors:
             "/v1/billing/credits/reserve", json={"ref_type": "a", "ref_id": "b", "idempotency_key": "k"}
         )
         assert (no_ref.status_code, no_ref.json()["code"]) == (400, "ACCOUNT_REFERENCE_REQUIRED")
-        bad_reason = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant",
-            json={"amount": 1, "reason": "consume", "idempotency_key": "g"},
-        )
+        bad_reason = await grant_one(studio, acc.id, "g", reason="consume")
         assert (bad_reason.status_code, bad_reason.json()["code"]) == (400, "INVALID_GRANT_REASON")
         bad_key = await studio.post("/v1/control/accounts", json=account_body(acc.tenant_id, "v1:channel:1"))
         assert (bad_key.status_code, bad_key.json()["code"]) == (400, "INVALID_EXTERNAL_KEY")
@@ -274,12 +274,9 @@ class TestIdempotencyAndErrors:
     ) -> None:
         acc = await bh.make_account(studio, wallet=1)
         hold = (await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "a", "cr-r"))).json()
-        first = await svc.post(
-            "/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r1"}
-        )
-        second = await svc.post(
-            "/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r2"}
-        )
+        release = {"reservation_id": hold["id"]}
+        first = await svc.post("/v1/billing/credits/release", json=release | {"idempotency_key": "r1"})
+        second = await svc.post("/v1/billing/credits/release", json=release | {"idempotency_key": "r2"})
         assert first.status_code == 201
         assert (second.status_code, second.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
 
