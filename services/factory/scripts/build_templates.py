@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
@@ -33,7 +33,7 @@ from factory_service.domain.templates import (
 from factory_service.rendering.reproducible_zip import normalize_zip
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "src" / "factory_service" / "templates"
-TEMPLATE_EPOCH = datetime(1980, 1, 1, 0, 0, 0)
+TEMPLATE_EPOCH = datetime(1980, 1, 1, 0, 0, 0, tzinfo=UTC)
 
 Row = tuple[str, str]
 
@@ -440,7 +440,7 @@ def main() -> None:
     for key in BUILDERS:
         path = TEMPLATES_DIR / f"{key}.docx"
         path.write_bytes(template_bytes(key))
-        print(path)
+        print(path)  # noqa: T201  a command-line tool: the written paths are its output
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -25,7 +26,7 @@ def reserve_body(account_id: str, key: str, ref: str, amount: int = 1, **extra: 
     }
 
 
-def account_body(tenant_id: str, external_key: str, **changes: str) -> dict[str, object]:
+def account_body(tenant_id: str, external_key: str, **changes: str) -> dict[str, str]:
     """A ``POST /v1/control/accounts`` body: a tenant account named "x" unless ``changes`` say otherwise."""
     return {
         "tenant_id": tenant_id,
@@ -35,8 +36,18 @@ def account_body(tenant_id: str, external_key: str, **changes: str) -> dict[str,
     } | changes
 
 
+async def grant_one(studio: httpx.AsyncClient, account_id: str, key: str, **extra: str) -> httpx.Response:
+    """Grant one credit to the account under ``key``; ``extra`` adds fields to the body."""
+    return await studio.post(
+        f"/v1/control/accounts/{account_id}/credits/grant",
+        json={"amount": 1, "idempotency_key": key, **extra},
+    )
+
+
 class TestVectorsH:
-    async def test_bil01_repeated_reserve_with_same_key_is_one_hold(self, svc, studio, bh) -> None:
+    async def test_bil01_repeated_reserve_with_same_key_is_one_hold(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         first = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "reserve-1", "cr-1"))
         second = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "reserve-1", "cr-1"))
@@ -48,7 +59,9 @@ class TestVectorsH:
         holds = await svc.get("/v1/billing/credits/reservations", params={"account_id": acc.id})
         assert [h["id"] for h in holds.json()] == [first.json()["id"]]
 
-    async def test_bil02_reserve_then_consume(self, svc, studio, bh) -> None:
+    async def test_bil02_reserve_then_consume(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=3)
         hold = await svc.post(
             "/v1/billing/credits/reserve", json=reserve_body(acc.id, "reserve-2", "cr-2", 2)
@@ -82,7 +95,9 @@ class TestVectorsH:
         assert again.json()["id"] == row["id"]
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 0, "available": 1}
 
-    async def test_bil03_reserve_then_release_by_external_key_and_ref(self, svc, studio, bh) -> None:
+    async def test_bil03_reserve_then_release_by_external_key_and_ref(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "reserve-3", "cr-3"))
         released = await svc.post(
@@ -98,7 +113,9 @@ class TestVectorsH:
         assert (released.json()["delta"], released.json()["reason"]) == (1, "release")
         assert await bh.balance(svc, acc.id) == {"wallet": 2, "reserved": 0, "available": 2}
 
-    async def test_bil04_insufficient_credits(self, svc, studio, bh) -> None:
+    async def test_bil04_insufficient_credits(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=0)
         resp = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "r", "cr-4"))
         assert resp.status_code == 409
@@ -106,7 +123,9 @@ class TestVectorsH:
         assert set(resp.json()) == {"code", "message", "details"}
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
 
-    async def test_bil05_release_after_consume_is_refused(self, svc, studio, bh) -> None:
+    async def test_bil05_release_after_consume_is_refused(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         hold = (await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "r5", "cr-5"))).json()
         ok = await svc.post(
@@ -124,7 +143,9 @@ class TestVectorsH:
         assert again.json()["code"] == "RESERVATION_ALREADY_CONSUMED"
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 0, "available": 1}
 
-    async def test_bil08_operator_override_covers_the_shortfall(self, svc, studio, bh) -> None:
+    async def test_bil08_operator_override_covers_the_shortfall(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=0)
         resp = await svc.post(
             "/v1/billing/credits/reserve", json=reserve_body(acc.id, "k", "cr-8", operator_override=True)
@@ -138,7 +159,9 @@ class TestVectorsH:
         assert adjustment["idempotency_key"] == "k:override"
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 1, "available": 0}
 
-    async def test_bil09_postpaid_and_suspended_accounts_cannot_reserve(self, svc, studio, bh) -> None:
+    async def test_bil09_postpaid_and_suspended_accounts_cannot_reserve(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         postpaid = await bh.make_account(studio, wallet=5, mode="postpaid")
         resp = await svc.post("/v1/billing/credits/reserve", json=reserve_body(postpaid.id, "r9", "cr-9"))
         assert (resp.status_code, resp.json()["code"]) == (409, "BILLING_MODE_NOT_CREDIT")
@@ -149,7 +172,9 @@ class TestVectorsH:
         resp = await svc.post("/v1/billing/credits/reserve", json=reserve_body(suspended.id, "r9", "cr-9"))
         assert (resp.status_code, resp.json()["code"]) == (409, "ACCOUNT_NOT_ACTIVE")
 
-    async def test_bil10_credit_mode_needs_available_credits(self, studio, bh) -> None:
+    async def test_bil10_credit_mode_needs_available_credits(
+        self, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=0, mode="postpaid")
         resp = await studio.patch(f"/v1/control/accounts/{acc.id}/policy", json={"billing_mode": "credit"})
         assert resp.status_code == 409
@@ -163,23 +188,22 @@ class TestVectorsH:
 
 
 class TestIdempotencyAndErrors:
-    async def test_key_reused_with_other_parameters_is_409_and_changes_nothing(self, svc, studio, bh) -> None:
+    async def test_key_reused_with_other_parameters_is_409_and_changes_nothing(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=3)
         await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "dup", "cr-a"))
         resp = await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "dup", "cr-b"))
         assert (resp.status_code, resp.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
-        grant = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant", json={"amount": 1, "idempotency_key": "dup"}
-        )
+        grant = await grant_one(studio, acc.id, "dup")
         assert (grant.status_code, grant.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
         assert await bh.balance(svc, acc.id) == {"wallet": 3, "reserved": 1, "available": 2}
 
-    async def test_derived_override_key_collision_is_409_not_500(self, svc, studio, bh) -> None:
+    async def test_derived_override_key_collision_is_409_not_500(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=0)
-        grant = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant",
-            json={"amount": 1, "idempotency_key": "x:override"},
-        )
+        grant = await grant_one(studio, acc.id, "x:override")
         assert grant.status_code == 201
         resp = await svc.post(
             "/v1/billing/credits/reserve",
@@ -188,7 +212,9 @@ class TestIdempotencyAndErrors:
         assert (resp.status_code, resp.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 0, "available": 1}
 
-    async def test_lookup_and_validation_errors(self, svc, studio, bh) -> None:
+    async def test_lookup_and_validation_errors(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         missing_key = await svc.get("/v1/billing/accounts/status")
         assert (missing_key.status_code, missing_key.json()["code"]) == (400, "EXTERNAL_KEY_REQUIRED")
@@ -209,17 +235,16 @@ class TestIdempotencyAndErrors:
             "/v1/billing/credits/reserve", json={"ref_type": "a", "ref_id": "b", "idempotency_key": "k"}
         )
         assert (no_ref.status_code, no_ref.json()["code"]) == (400, "ACCOUNT_REFERENCE_REQUIRED")
-        bad_reason = await studio.post(
-            f"/v1/control/accounts/{acc.id}/credits/grant",
-            json={"amount": 1, "reason": "consume", "idempotency_key": "g"},
-        )
+        bad_reason = await grant_one(studio, acc.id, "g", reason="consume")
         assert (bad_reason.status_code, bad_reason.json()["code"]) == (400, "INVALID_GRANT_REASON")
         bad_key = await studio.post("/v1/control/accounts", json=account_body(acc.tenant_id, "v1:channel:1"))
         assert (bad_key.status_code, bad_key.json()["code"]) == (400, "INVALID_EXTERNAL_KEY")
         moved = await studio.post("/v1/control/accounts", json=account_body(OTHER_TENANT, acc.external_key))
         assert (moved.status_code, moved.json()["code"]) == (409, "ACCOUNT_TENANT_MISMATCH")
 
-    async def test_second_active_hold_and_partial_consume(self, svc, studio, bh) -> None:
+    async def test_second_active_hold_and_partial_consume(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=5)
         hold = (
             await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "h1", "cr-p", 3))
@@ -244,19 +269,18 @@ class TestIdempotencyAndErrors:
         )
         assert (released.status_code, released.json()["code"]) == (409, "RESERVATION_ALREADY_CONSUMED")
 
-    async def test_release_twice_with_new_key_is_already_released(self, svc, studio, bh) -> None:
+    async def test_release_twice_with_new_key_is_already_released(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=1)
         hold = (await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "a", "cr-r"))).json()
-        first = await svc.post(
-            "/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r1"}
-        )
-        second = await svc.post(
-            "/v1/billing/credits/release", json={"reservation_id": hold["id"], "idempotency_key": "r2"}
-        )
+        release = {"reservation_id": hold["id"]}
+        first = await svc.post("/v1/billing/credits/release", json=release | {"idempotency_key": "r1"})
+        second = await svc.post("/v1/billing/credits/release", json=release | {"idempotency_key": "r2"})
         assert first.status_code == 201
         assert (second.status_code, second.json()["code"]) == (409, "RESERVATION_ALREADY_RELEASED")
 
-    async def test_auth_errors(self, stack: StackInfo, studio, bh) -> None:
+    async def test_auth_errors(self, stack: StackInfo, bh: Any) -> None:
         async with httpx.AsyncClient(base_url=stack.urls["gateway"]) as anon:
             resp = await anon.post("/v1/billing/credits/reserve", json={})
             assert resp.status_code == 401
@@ -286,7 +310,7 @@ class TestIdempotencyAndErrors:
 
 class TestAccountsAndStreams:
     async def test_upsert_keeps_suspension_and_publishes_account_status(
-        self, svc, studio, bh, admin_db: asyncpg.Connection
+        self, studio: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
     ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await studio.patch(f"/v1/control/accounts/{acc.id}/status", json={"status": "suspended"})
@@ -305,7 +329,9 @@ class TestAccountsAndStreams:
         assert events[-1]["payload"]["display_name"] == "Renamed"
         assert events[-1]["payload"]["credit"] == {"wallet": 2, "reserved": 0, "available": 2}
 
-    async def test_monitor_routes_and_timeline(self, svc, studio, bh) -> None:
+    async def test_monitor_routes_and_timeline(
+        self, svc: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=2)
         await svc.post("/v1/billing/credits/reserve", json=reserve_body(acc.id, "t1", "cr-t"))
         ledger = (
@@ -327,7 +353,7 @@ class TestAccountsAndStreams:
         assert [a["id"] for a in found] == [acc.id]
 
     async def test_usage_events_for_unknown_accounts_are_unmatched(
-        self, svc, bh, admin_db: asyncpg.Connection
+        self, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
     ) -> None:
         key = f"v1:test:{uuid.uuid4()}"
         body = {

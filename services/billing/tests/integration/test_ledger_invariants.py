@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -71,7 +72,9 @@ async def invariant_violations(admin_db: asyncpg.Connection, account_id: str) ->
 
 
 class TestConcurrency:
-    async def test_50_concurrent_reserves_against_10_credits(self, direct, studio, bh, admin_db) -> None:
+    async def test_50_concurrent_reserves_against_10_credits(
+        self, direct: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
+    ) -> None:
         acc = await bh.make_account(studio, wallet=10)
 
         async def one(i: int) -> Any:
@@ -97,7 +100,9 @@ class TestConcurrency:
         assert active == 10
         assert await invariant_violations(admin_db, acc.id) == []
 
-    async def test_concurrent_same_key_reserves_make_one_hold(self, direct, studio, bh, admin_db) -> None:
+    async def test_concurrent_same_key_reserves_make_one_hold(
+        self, direct: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=5)
         body = {"account_id": acc.id, "ref_type": "load", "ref_id": "same", "idempotency_key": "same"}
         responses = await asyncio.gather(
@@ -108,7 +113,7 @@ class TestConcurrency:
         assert await bh.balance(direct, acc.id) == {"wallet": 5, "reserved": 1, "available": 4}
 
     async def test_concurrent_consume_and_release_resolve_a_hold_once(
-        self, direct, studio, bh, admin_db
+        self, direct: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
     ) -> None:
         acc = await bh.make_account(studio, wallet=10)
         holds = []
@@ -189,7 +194,10 @@ async def _run_sequence(stack: StackInfo, ops: list[tuple[Any, ...]]) -> None:
             await uow.commit()
         book = CreditBook(CreditAccount(account_id, AccountStatus.ACTIVE, BillingMode.CREDIT))
         counter = iter(range(10**6))
-        ids = lambda: f"m-{next(counter)}"  # noqa: E731
+
+        def ids() -> str:
+            return f"m-{next(counter)}"
+
         now = datetime.now(UTC)
         for op in ops:
             model_error: str | None = None

@@ -173,4 +173,5 @@ class TestReconcile:
             assert (resp.status_code, resp.json()["code"]) == (403, "MISSING_CAPABILITIES")
         for body in ({"limit": 0}, {"limit": 501}, {"dry_run": "yes"}, {"account_id": "nope"}):
             resp = await studio.post("/v1/control/credits/reconcile", json=body)
-            assert 400 <= resp.status_code < 500 and "code" in resp.json(), (body, resp.text)
+            assert 400 <= resp.status_code < 500, (body, resp.text)
+            assert "code" in resp.json(), (body, resp.text)

@@ -4,11 +4,15 @@ consumed by the running billing stream process), incl. duplicates and a redelive
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
 from shared.contracts.factory import ReleaseRequested
 from shared.contracts.topics import BILLING_GATE_OUTCOME, BILLING_WORK_ORDER_BILLING
@@ -17,6 +21,7 @@ from shared.contracts.workorders import (
     StatusChanged,
     WorkOrderCancelled,
     WorkOrderClosed,
+    WorkOrderStatus,
 )
 
 pytestmark = pytest.mark.stack
@@ -47,7 +52,7 @@ class Flow:
             )
         )
 
-    async def status(self, frm: str, to: str, **extra: Any) -> Any:
+    async def status(self, frm: WorkOrderStatus, to: WorkOrderStatus, **extra: Any) -> Any:
         request = None
         if to == "DATA_PENDING":
             request = AcceptanceRequest(
@@ -114,8 +119,12 @@ class Flow:
         return value
 
 
+MakeFlow = Callable[[str | None], Flow]
+"""The ``flow`` fixture: a new work order's flow, paid by the account with that external key (None: postpaid)."""
+
+
 @pytest.fixture
-def flow(producer, admin_db, bh):  # type: ignore[no-untyped-def]
+def flow(producer: AIOKafkaProducer, admin_db: asyncpg.Connection, bh: Any) -> MakeFlow:
     def make(key: str | None) -> Flow:
         return Flow(producer, admin_db, bh, key)
 
@@ -123,7 +132,7 @@ def flow(producer, admin_db, bh):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def credit_flow(flow, studio, bh):  # type: ignore[no-untyped-def]
+async def credit_flow(flow: MakeFlow, studio: httpx.AsyncClient, bh: Any) -> tuple[Any, Flow]:
     """A CREDIT account with one credit, and the flow of a new work order it pays for."""
     acc = await bh.make_account(studio, wallet=1)
     return acc, flow(acc.external_key)
@@ -131,7 +140,7 @@ async def credit_flow(flow, studio, bh):  # type: ignore[no-untyped-def]
 
 class TestAcceptance:
     async def test_credit_acceptance_reserves_one_credit_once_despite_duplicates(
-        self, svc, bh, admin_db, credit_flow
+        self, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection, credit_flow: tuple[Any, Flow]
     ) -> None:
         acc, f = credit_flow
         env, state = await f.accept()
@@ -180,7 +189,9 @@ class TestAcceptance:
         )
         assert await bh.balance(svc, acc.id) == {"wallet": 1, "reserved": 1, "available": 0}
 
-    async def test_insufficient_credits_rejects_with_code(self, flow, studio, bh, admin_db) -> None:
+    async def test_insufficient_credits_rejects_with_code(
+        self, flow: MakeFlow, studio: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
+    ) -> None:
         acc = await bh.make_account(studio, wallet=0)
         f = flow(acc.external_key)
         env, state = await f.accept()
@@ -191,7 +202,9 @@ class TestAcceptance:
         assert payload["acceptance"]["request_message_id"] == env.message_id
         assert payload["acceptance"]["message"]
 
-    async def test_suspended_and_unknown_accounts_reject_account_not_active(self, flow, studio, bh) -> None:
+    async def test_suspended_and_unknown_accounts_reject_account_not_active(
+        self, flow: MakeFlow, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=3)
         await studio.patch(f"/v1/control/accounts/{acc.id}/status", json={"status": "suspended"})
         _, state = await flow(acc.external_key).accept()
@@ -200,7 +213,9 @@ class TestAcceptance:
         assert unknown["acceptance_code"] == "ACCOUNT_NOT_ACTIVE"
         assert unknown["acceptance_details"]
 
-    async def test_monthly_allowance_rejects_with_limit_exceeded(self, flow, studio, bh) -> None:
+    async def test_monthly_allowance_rejects_with_limit_exceeded(
+        self, flow: MakeFlow, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
         acc = await bh.make_account(studio, wallet=5, allowance=1)
         _, first = await flow(acc.external_key).accept()
         assert first["acceptance_status"] == "ACCEPTED"
@@ -212,7 +227,9 @@ class TestAcceptance:
         assert details["remaining"] == 0
         assert details["allowance"] == 1
 
-    async def test_postpaid_tenant_account_drafts_the_invoice_inv07(self, flow, svc, bh, admin_db) -> None:
+    async def test_postpaid_tenant_account_drafts_the_invoice_inv07(
+        self, flow: MakeFlow, svc: httpx.AsyncClient, admin_db: asyncpg.Connection
+    ) -> None:
         f = flow(None)
         _, state = await f.accept()
         assert state["acceptance_status"] == "ACCEPTED"
@@ -244,7 +261,7 @@ class TestAcceptance:
         )
         assert usage["event_type"] == "repogen_work_accepted"
 
-    async def test_ready_for_render_logs_planned_consumption(self, bh, admin_db, credit_flow) -> None:
+    async def test_ready_for_render_logs_planned_consumption(self, credit_flow: tuple[Any, Flow]) -> None:
         _, f = credit_flow
         await f.accept()
         await f.status("DATA_PENDING", "READY_FOR_RENDER")
@@ -259,7 +276,9 @@ class TestAcceptance:
             == 1
         )
 
-    async def test_cancel_releases_hold_and_voids_draft(self, flow, svc, bh, credit_flow) -> None:
+    async def test_cancel_releases_hold_and_voids_draft(
+        self, flow: MakeFlow, svc: httpx.AsyncClient, bh: Any, credit_flow: tuple[Any, Flow]
+    ) -> None:
         acc, f = credit_flow
         await f.accept()
         await f.next_work_order_event(WorkOrderCancelled(work_order_id=f.wo, previous_status="DATA_PENDING"))
@@ -273,7 +292,7 @@ class TestAcceptance:
         assert voided["invoice_id"] is not None
 
     async def test_close_keeps_postpaid_invoice_and_after_release_changes_nothing(
-        self, flow, studio, svc, bh
+        self, flow: MakeFlow, studio: httpx.AsyncClient, svc: httpx.AsyncClient, bh: Any
     ) -> None:
         p = flow(None)
         await p.accept()
@@ -291,7 +310,7 @@ class TestAcceptance:
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
 
     async def test_redelivery_after_a_crash_applies_once(
-        self, flow, studio, svc, bh, stack, admin_db
+        self, flow: MakeFlow, studio: httpx.AsyncClient, svc: httpx.AsyncClient, bh: Any, stack: StackInfo
     ) -> None:
         """The handler runs and the process dies before commit; the broker then delivers it: one effect."""
         from billing_service import handlers
@@ -372,7 +391,7 @@ class TestReleaseGate:
         return result
 
     async def test_fac02_credit_consumed_once_for_duplicate_requests(
-        self, svc, bh, admin_db, credit_flow
+        self, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection, credit_flow: tuple[Any, Flow]
     ) -> None:
         acc, f = credit_flow
         _, accepted = await f.accept()
@@ -419,7 +438,9 @@ class TestReleaseGate:
         )
         assert await bh.balance(svc, acc.id) == {"wallet": 0, "reserved": 0, "available": 0}
 
-    async def test_decision9_credit_with_hold_ignores_override(self, svc, bh, admin_db, credit_flow) -> None:
+    async def test_decision9_credit_with_hold_ignores_override(
+        self, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection, credit_flow: tuple[Any, Flow]
+    ) -> None:
         _, f = credit_flow
         await f.accept()
         rid, _ = await f.release("rel-d9", override=True, reason="not needed")
@@ -430,7 +451,9 @@ class TestReleaseGate:
             None,
         )
 
-    async def test_fac03_postpaid_unpaid_blocks_then_override(self, flow, svc, bh, admin_db) -> None:
+    async def test_fac03_postpaid_unpaid_blocks_then_override(
+        self, flow: MakeFlow, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
+    ) -> None:
         f = flow(None)
         await f.accept()
         blocked_id, _ = await f.release("release-postpaid-blocked")
@@ -458,7 +481,14 @@ class TestReleaseGate:
             "repogen_deliverables_released",
         ]
 
-    async def test_fac06_credit_without_reservation(self, flow, studio, svc, bh, admin_db) -> None:
+    async def test_fac06_credit_without_reservation(
+        self,
+        flow: MakeFlow,
+        studio: httpx.AsyncClient,
+        svc: httpx.AsyncClient,
+        bh: Any,
+        admin_db: asyncpg.Connection,
+    ) -> None:
         acc = await bh.make_account(studio, wallet=0)
         f = flow(acc.external_key)
         _, state = await f.accept()
@@ -471,7 +501,9 @@ class TestReleaseGate:
         out = await self.check_outcome(f, bh, admin_db, svc, rid)
         assert (out["result"], out["blocked_reason"]) == ("OVERRIDE", "credit_reservation_missing_override")
 
-    async def test_fac07_postpaid_without_invoice_and_paid_invoice(self, flow, svc, bh, admin_db) -> None:
+    async def test_fac07_postpaid_without_invoice_and_paid_invoice(
+        self, flow: MakeFlow, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection
+    ) -> None:
         f = flow(None)  # never accepted: billing defaults to POSTPAID without invoice
         rid, _ = await f.release("fac07-a")
         out = await self.check_outcome(f, bh, admin_db, svc, rid)
@@ -495,7 +527,9 @@ class TestReleaseGate:
             out = await self.check_outcome(paid, bh, admin_db, svc, rid)
             assert (out["result"], out["override_applied"]) == ("PAID", False)
 
-    async def test_released_hold_gives_error_with_code(self, svc, bh, admin_db, credit_flow) -> None:
+    async def test_released_hold_gives_error_with_code(
+        self, svc: httpx.AsyncClient, bh: Any, admin_db: asyncpg.Connection, credit_flow: tuple[Any, Flow]
+    ) -> None:
         _, f = credit_flow
         _, state = await f.accept()
         rel = await svc.post(
@@ -509,7 +543,9 @@ class TestReleaseGate:
         missing = await svc.post(f"/v1/billing/gate-decisions/{uuid.uuid4()}/replay")
         assert (missing.status_code, missing.json()["code"]) == (404, "GATE_DECISION_NOT_FOUND")
 
-    async def test_work_order_billing_view_over_http(self, gateway, bh, credit_flow) -> None:
+    async def test_work_order_billing_view_over_http(
+        self, gateway: httpx.AsyncClient, credit_flow: tuple[Any, Flow]
+    ) -> None:
         _, f = credit_flow
         await f.accept()
         resp = await gateway.get(f"/v1/billing/work-orders/{f.wo}")

@@ -395,7 +395,7 @@ class FakeInvoices(InvoiceRepository):
         live = _matching(self.rows.values(), work_order_id=work_order_id)
         return next((r.id for r in live if r.status != "void"), None)  # insertion order: oldest first
 
-    async def void_draft(self, invoice_id: str, reason: str) -> bool:
+    async def void_draft(self, invoice_id: str, reason: str) -> bool:  # noqa: ARG002  the real repository's signature; the fake keeps no notes
         stored = self.rows.get(invoice_id)
         if stored is None or stored.status != "draft":
             return False

@@ -26,7 +26,7 @@ class TestMoney:
 
     def test_constructor_refuses_float(self) -> None:
         with pytest.raises(InvalidAmount):
-            Money(0.1)  # type: ignore[arg-type]
+            Money(0.1)  # type: ignore[arg-type]  # the float is what is refused
 
     def test_rounding_is_half_away_from_zero_and_explicit(self) -> None:
         assert Money.rounded(Decimal("0.125")).amount == Decimal("0.13")

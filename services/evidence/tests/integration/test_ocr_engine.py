@@ -195,7 +195,7 @@ class TestImages:
     def test_timeout_is_reported_as_timeout(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import pytesseract
 
-        def too_slow(*args: object, **kwargs: object) -> object:
+        def too_slow(*_args: object, **_kwargs: object) -> object:
             # pytesseract's own signal for an expired subprocess timeout.
             raise RuntimeError("Tesseract process timeout")
 

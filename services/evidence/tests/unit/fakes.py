@@ -62,13 +62,13 @@ R = TypeVar("R")
 def _row(cls: type[R], **values: Any) -> R:
     """A new row of ``cls``: ``values``, the time columns at :func:`now`, every other column null."""
     stamp = now()
-    columns = {f.name: stamp if f.name in _NOW_COLUMNS else None for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    columns = {f.name: stamp if f.name in _NOW_COLUMNS else None for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # R is any row dataclass
     return cls(**{**columns, **values})
 
 
 def _touched(row: R, **values: Any) -> R:
     """``row`` with ``values`` set and ``updated_at`` moved on, as an UPDATE of the repository does."""
-    return dataclasses.replace(row, **values, updated_at=now())  # type: ignore[type-var]
+    return dataclasses.replace(row, **values, updated_at=now())  # type: ignore[type-var]  # R is any row dataclass
 
 
 def _nulls_last(value: int | None) -> tuple[bool, int]:

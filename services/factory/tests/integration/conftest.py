@@ -21,7 +21,7 @@ from devstack.testing.fixtures import TEST_TENANT, TEST_USER, make_token
 from devstack.testing.gateway import eventually
 from shared.blobstore import BlobStore
 from shared.contracts.base import Event
-from shared.contracts.billing import GateDecided, WorkOrderBilling
+from shared.contracts.billing import GateDecided, GateResult, WorkOrderBilling
 from shared.contracts.workorders import ReadyForRender, WorkOrderCreated, WorkOrderReopened, WorkOrderView
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
@@ -203,7 +203,9 @@ class FactoryKit:
         event = WorkOrderBilling(work_order_id=work_order_id, **state)
         await self.publish(event, key=work_order_id, version=self.next_version(key))
 
-    async def gate(self, work_order_id: str, release: dict[str, Any], result: str, **extra: Any) -> Envelope:
+    async def gate(
+        self, work_order_id: str, release: dict[str, Any], result: GateResult, **extra: Any
+    ) -> Envelope:
         key = f"billing:{work_order_id}"
         event = GateDecided(
             decision_id=str(uuid.uuid4()),
@@ -211,7 +213,7 @@ class FactoryKit:
             work_order_id=work_order_id,
             idempotency_key=release["idempotency_key"],
             mode=extra.pop("mode", "POSTPAID"),
-            result=result,  # type: ignore[arg-type]
+            result=result,
             decision_hash=uuid.uuid4().hex * 2,
             **extra,
         )

@@ -100,7 +100,7 @@ def _bundle() -> dict[str, Any]:
 
 def _run(work: Path, env_overrides: dict[str, str], shift: float) -> tuple[str, str]:
     env = {**os.environ, **env_overrides}
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603  fixed argv built here (this interpreter, our script), no shell
         [sys.executable, "-c", RENDER_SCRIPT, str(work), str(shift)],
         env=env,
         capture_output=True,

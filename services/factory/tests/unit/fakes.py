@@ -138,7 +138,11 @@ class FakeWorkOrders(WorkOrderRepository):
         return row.source_version if row else None
 
     async def upsert_billing(
-        self, work_order_id: str, tenant_id: str, state: Mapping[str, Any], source_version: int
+        self,
+        work_order_id: str,
+        tenant_id: str,  # noqa: ARG002  the real repository's signature; the fake's rows are keyed by work order
+        state: Mapping[str, Any],
+        source_version: int,
     ) -> None:
         key = str(uuid.UUID(work_order_id))
         current = self.billing_rows.get(key)
@@ -167,7 +171,7 @@ class FakePacks(_Locks, PackRepository):
         self.artifact_rows: dict[str, ArtifactRecord] = {}
         self.state_versions: dict[str, int] = {}
 
-    async def bump_state(self, work_order_id: uuid.UUID, tenant_id: uuid.UUID) -> int:
+    async def bump_state(self, work_order_id: uuid.UUID, tenant_id: uuid.UUID) -> int:  # noqa: ARG002  the real signature; versions kept per work order
         key = str(work_order_id)
         self.state_versions[key] = self.state_versions.get(key, 0) + 1
         return self.state_versions[key]
@@ -190,7 +194,7 @@ class FakePacks(_Locks, PackRepository):
 
         return _first(sorted(self._of(work_order_id), key=live_then_newest, reverse=True))
 
-    async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:
+    async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(str(pack_id))
 
     async def export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
@@ -265,7 +269,7 @@ class FakeJobs(JobRepository):
     async def of_pack(self, pack_id: uuid.UUID) -> JobRecord | None:
         return _first(j for j in self.rows.values() if j.report_pack_id == str(pack_id))
 
-    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> JobRecord | None:
+    async def get(self, job_id: uuid.UUID, *, for_update: bool = False) -> JobRecord | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(str(job_id))
 
     async def start_attempt(self, job_id: uuid.UUID, worker_trace: str | None) -> None:
@@ -310,7 +314,7 @@ class FakeReleases(_Locks, ReleaseRepository):
     async def by_key(self, tenant_id: uuid.UUID, key: str) -> ReleaseRecord | None:
         return _first(self._oldest_first(lambda r: r.org_id == str(tenant_id) and r.idempotency_key == key))
 
-    async def get(self, release_id: uuid.UUID, *, for_update: bool = False) -> ReleaseRecord | None:
+    async def get(self, release_id: uuid.UUID, *, for_update: bool = False) -> ReleaseRecord | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(str(release_id))
 
     async def of_work_order(self, work_order_id: uuid.UUID) -> list[ReleaseRecord]:

@@ -6,7 +6,7 @@ import copy
 import io
 import zipfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import docx
@@ -82,7 +82,7 @@ class TestHash01Bundle:
         # No audit.created_at in this bundle: the fixed epoch stands in.
         assert props.created == props.modified
         assert props.created is not None
-        assert props.created.replace(tzinfo=None) == FIXED_EPOCH
+        assert props.created == FIXED_EPOCH
         assert props.revision == 1
         assert props.identifier == HASH01_SHA
 
@@ -175,7 +175,7 @@ class TestSbiBundle:
     ) -> None:
         props = docx.Document(io.BytesIO(_render(sbi_bundle, blob_store.get))).core_properties
         assert props.created is not None
-        assert props.created.replace(tzinfo=None) == datetime(2026, 2, 24, 10, 0, 0)
+        assert props.created == datetime(2026, 2, 24, 10, 0, 0, tzinfo=UTC)
         assert props.modified == props.created
         assert props.keywords == "SBI_UNDER_5CR_V1"
 
@@ -277,7 +277,7 @@ class TestImagePages:
         self, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
     ) -> Callable[[str], bytes]:
         image = make_png((40, 30), (0, 128, 0))
-        return lambda key: image
+        return lambda _key: image
 
     def test_preferred_images_per_page_splits_a_group(self, blobs: Callable[[str], bytes]) -> None:
         hint = {"min_images_per_page": 1, "max_images_per_page": 4, "preferred_images_per_page": 3}
@@ -310,7 +310,7 @@ class TestImagePages:
 
     def test_non_image_blob_is_unavailable(self) -> None:
         pages = plan_image_pages(
-            {"evidence_manifest": self._photos(1, None)}, lambda key: b"%PDF-1.7 not an image"
+            {"evidence_manifest": self._photos(1, None)}, lambda _key: b"%PDF-1.7 not an image"
         )
         assert pages[0].images[0].blob is None
 

@@ -66,7 +66,7 @@ async def on_pack_event(uow: UnitOfWork, envelope: Envelope) -> None:
     await record_pack_event(uow, command)
 
 
-def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
+def subscriptions(_c: ServiceContainer[Settings]) -> list[Subscription]:
     """What the work-orders stream process consumes (architecture §2); the runner gives each subscriber
     its unit of work, so nothing of the container is needed here."""
     return [

@@ -173,7 +173,8 @@ class TestStatus:
         wo = await new_work_order_id(gateway)
         body = {"status": "READY_FOR_RENDER"}
         first, _ = await sent_twice(gateway, db, ("POST", wo, "status"), body)
-        assert first.status_code == 400 and first.json()["code"] == "INVALID_STATUS_TRANSITION", first.text
+        assert first.status_code == 400, first.text
+        assert first.json()["code"] == "INVALID_STATUS_TRANSITION", first.text
 
     async def test_a_rejected_acceptance_is_replayed_without_a_second_saga(
         self, gateway: httpx.AsyncClient, db: Query
@@ -185,7 +186,8 @@ class TestStatus:
         body = {"status": "DATA_PENDING", "note": "accept please"}
         # Without the key the second send would start a second acceptance saga from DRAFT.
         first, _ = await sent_twice(gateway, db, ("POST", wo, "status"), body)
-        assert first.status_code == 409 and first.json()["code"] == "ACCOUNT_NOT_ACTIVE", first.text
+        assert first.status_code == 409, first.text
+        assert first.json()["code"] == "ACCOUNT_NOT_ACTIVE", first.text
         assert await status_events_into(db, wo, "DATA_PENDING") == 1
 
     async def test_a_pending_202_is_not_stored_and_the_retry_answers_the_outcome(

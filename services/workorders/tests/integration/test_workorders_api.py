@@ -201,7 +201,7 @@ class TestCreateListSearch:
             ({"tenant_id": None}, "TENANT_CONTEXT_REQUIRED"),
             ({"user_id": None}, "USER_CONTEXT_REQUIRED"),
         ):
-            headers = {"authorization": f"Bearer {make_token(stack, **kwargs)}"}  # type: ignore[arg-type]
+            headers = {"authorization": f"Bearer {make_token(stack, **kwargs)}"}  # type: ignore[arg-type]  # None is the claim left out
             async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers) as client:
                 resp = await client.post(WO, json=body)
             assert resp.status_code == 400

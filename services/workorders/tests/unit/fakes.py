@@ -115,7 +115,7 @@ class FakeProjections(ProjectionRepository):
         # insert an empty row at source version 0 when missing, then update it when the event is newer
         if self._newer("pack", work_order_id, tenant_id, source_version):
             stored = self.pack_rows.get(work_order_id) or model.PackProjection(source_version=0)
-            self.pack_rows[work_order_id] = replace(stored, **values, source_version=source_version)  # type: ignore[arg-type]
+            self.pack_rows[work_order_id] = replace(stored, **values, source_version=source_version)  # type: ignore[arg-type]  # columns as **object, like a row
 
 
 @dataclass
@@ -141,7 +141,7 @@ class FakeWorkOrders(WorkOrderRepository):
 
     def add(self, **changes: object) -> model.WorkOrder:
         """Store :data:`NEW_WORK_ORDER` as created, with ``changes`` applied to any column."""
-        wo = replace(self._inserted(NEW_WORK_ORDER, current_readiness=None), **changes)  # type: ignore[arg-type]
+        wo = replace(self._inserted(NEW_WORK_ORDER, current_readiness=None), **changes)  # type: ignore[arg-type]  # any column, as **object
         self.rows[wo.id] = wo
         return wo
 
@@ -180,13 +180,13 @@ class FakeWorkOrders(WorkOrderRepository):
         self.rows[wo.id] = wo
         return wo
 
-    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:
+    async def get(self, work_order_id: uuid.UUID, *, for_update: bool = False) -> model.WorkOrder | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(work_order_id)
 
     async def update(self, work_order_id: uuid.UUID, **values: object) -> None:
         wo = self.rows.get(work_order_id)
         if wo is not None:
-            self.rows[work_order_id] = replace(wo, **values, updated_at=self._clock())  # type: ignore[arg-type]
+            self.rows[work_order_id] = replace(wo, **values, updated_at=self._clock())  # type: ignore[arg-type]  # columns as **object, like a row
 
     async def bump_version(self, work_order_id: uuid.UUID) -> int:
         wo = self.rows[work_order_id]  # scalar_one(): the row must exist

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,18 +139,17 @@ class TestBillingBlock:
 
 
 class TestPackState:
-    fields = {
-        "pack_id": "p1",
-        "pack_version": 1,
-        "status": "generating",
-        "template_key": "SBI_UNDER_5CR_V1",
-        "job_id": "j1",
-        "job_status": "queued",
-        "created_source_version": 3,
-        "failed_source_version": None,
-        "source_version": 3,
-    }
-    pack = PackProjection(**fields)  # type: ignore[arg-type]
+    pack = PackProjection(
+        pack_id="p1",
+        pack_version=1,
+        status="generating",
+        template_key="SBI_UNDER_5CR_V1",
+        job_id="j1",
+        job_status="queued",
+        created_source_version=3,
+        failed_source_version=None,
+        source_version=3,
+    )
 
     def test_no_render_requested(self) -> None:
         assert pack_state(None, self.pack) is None
@@ -171,17 +171,12 @@ class TestPackState:
         assert pack_state(2, self.pack) == "GENERATING"
 
     def test_failure_after_creation_is_failed(self) -> None:
-        failed = PackProjection(**(self.fields | {"failed_source_version": 4, "status": "failed"}))  # type: ignore[arg-type]
+        failed = replace(self.pack, failed_source_version=4, status="failed")
         assert pack_state(2, failed) == "FAILED"
         assert (
             pack_state(
                 2,
-                PackProjection(
-                    **(
-                        self.fields
-                        | {"pack_id": None, "created_source_version": None, "failed_source_version": 4}
-                    )  # type: ignore[arg-type]
-                ),
+                replace(self.pack, pack_id=None, created_source_version=None, failed_source_version=4),
             )
             == "FAILED"
         )

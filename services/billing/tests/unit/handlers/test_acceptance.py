@@ -73,7 +73,7 @@ class TestAccept:
         assert (published["mode"], published["invoice"]["status"]) == ("POSTPAID", "DRAFT")
 
     async def test_a_redelivery_accepts_again_without_taking_twice(
-        self, billing: FakeBilling, uow: FakeUnitOfWork, accept: Accept
+        self, billing: FakeBilling, accept: Accept
     ) -> None:
         state = billing.account(mode=BillingMode.CREDIT, wallet=1)
         await accept(state.account.external_key)
@@ -114,7 +114,7 @@ class TestAccept:
         code: RejectionCode,
         reason: str | None,
     ) -> None:
-        billing.account(**account)  # type: ignore[arg-type]
+        billing.account(**account)  # type: ignore[arg-type]  # parametrized keyword arguments
         plan = await accept(key)
         assert (plan.status, plan.rejection_code) == (AcceptanceStatus.REJECTED, code)
         assert (plan.details or {}).get("reason") == reason

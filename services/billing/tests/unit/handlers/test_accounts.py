@@ -48,7 +48,7 @@ def _upsert(key: str = "v1:partner:acme", **changes: object) -> AccountUpsert:
         "display_name": "Acme Bank",
         "external_key": key,
     }
-    return AccountUpsert(**{**values, **changes})  # type: ignore[arg-type]
+    return AccountUpsert(**{**values, **changes})  # type: ignore[arg-type]  # any field, as **object
 
 
 class TestLookups:

@@ -55,9 +55,10 @@ async def test_only_a_cancellation_voids_the_draft_invoice(
     assert len(uow.events_of(WorkOrderBilling.TYPE)) == 1 + voided
 
 
+@pytest.mark.usefixtures("credit")
 @pytest.mark.parametrize("released_by", ["event", "row"])
 async def test_after_a_successful_release_nothing_is_given_back(
-    billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState, released_by: str
+    billing: FakeBilling, uow: FakeUnitOfWork, released_by: str
 ) -> None:
     if released_by == "row":
         await billing.work_orders.record_gate(WORK_ORDER, {}, has_successful_release=True)

@@ -8,6 +8,7 @@ import pytest
 from billing_service import handlers
 from billing_service.domain.accounts import BillingMode
 from billing_service.domain.errors import (
+    BillingError,
     BillingModeNotCredit,
     CreditBalanceInvariantFailed,
     IdempotencyKeyReused,
@@ -110,12 +111,12 @@ class TestReserve:
         uow: FakeUnitOfWork,
         mode: BillingMode,
         wallet: int,
-        error: type[Exception],
+        error: type[BillingError],
     ) -> None:
         state = billing.account(mode=mode, wallet=wallet)
         with pytest.raises(error) as raised:
             await handlers.reserve_credit(uow, handlers.ReserveAccountCredit(state.account.id, JOB))
-        assert raised.value.status == 409  # type: ignore[attr-defined]
+        assert raised.value.status == 409
         assert (billing.ledger.holds, billing.usage.rows, uow.published) == ({}, {}, [])
 
     async def test_a_derived_key_collision_is_a_reused_key(

@@ -56,7 +56,7 @@ from factory_service.rendering.reproducible_zip import normalize_zip
 
 ReadBlob = Callable[[str], bytes | None]
 
-FIXED_EPOCH: Final = datetime(1980, 1, 1, 0, 0, 0)
+FIXED_EPOCH: Final = datetime(1980, 1, 1, 0, 0, 0, tzinfo=UTC)
 """Core-property date used when the snapshot carries no ``audit.created_at`` (the ZIP epoch)."""
 AUTHOR: Final = "ZenOps Repogen factory"
 

@@ -63,7 +63,7 @@ async def render_ready(
 def worker(fakes: FactoryFakes, settings: Settings, render: Renderer | None = None) -> GenerationWorker:
     """The generation worker over the fakes; ``render`` stands for the DOCX renderer (a fixed DOCX)."""
 
-    def fixed_docx(bundle: Mapping[str, Any], **_facts: Any) -> bytes:
+    def fixed_docx(bundle: Mapping[str, Any], **_facts: Any) -> bytes:  # noqa: ARG001  Renderer signature
         return DOCX
 
     return GenerationWorker(fakes.uow, fakes.blobs, settings, render=render or fixed_docx)
@@ -77,7 +77,7 @@ async def nothing(fakes: FactoryFakes, settings: Settings) -> None:
     """The factory has heard nothing of the work order."""
 
 
-async def projected_only(fakes: FactoryFakes, settings: Settings) -> None:
+async def projected_only(fakes: FactoryFakes, settings: Settings) -> None:  # noqa: ARG001  Arrange signature
     """The work order is projected as READY_FOR_RENDER but no pack was built."""
     await fakes.work_orders.upsert(str(WORK_ORDER), str(TENANT), {"status": "READY_FOR_RENDER"}, 1)
 

@@ -27,7 +27,7 @@ class Renders:
         self.errors = list(errors)
         self.calls = 0
 
-    def __call__(self, bundle: Mapping[str, Any], **_facts: Any) -> bytes:
+    def __call__(self, bundle: Mapping[str, Any], **_facts: Any) -> bytes:  # noqa: ARG002  Renderer signature
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
