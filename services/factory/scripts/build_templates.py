@@ -440,7 +440,7 @@ def main() -> None:
     for key in BUILDERS:
         path = TEMPLATES_DIR / f"{key}.docx"
         path.write_bytes(template_bytes(key))
-        print(path)  # noqa: T201  a command-line tool: the written paths are its output
+        print(path)
 
 
 if __name__ == "__main__":

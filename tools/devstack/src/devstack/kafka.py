@@ -677,22 +677,22 @@ def _main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "fetch":
             libs = ensure_jars(args.cache_dir)
-            print(  # noqa: T201  this module's CLI (make install) reports on stdout
+            print(
                 f"{len(ARTIFACTS)} jars for Kafka {KAFKA_VERSION} in {libs} ({time.monotonic() - began:.1f}s)"
             )
             return 0
         node = KafkaNode(args.state_dir, cache_dir=args.cache_dir)
         if args.command == "start":
-            print(f"Kafka ready at {node.start()} ({time.monotonic() - began:.1f}s)")  # noqa: T201  CLI output
+            print(f"Kafka ready at {node.start()} ({time.monotonic() - began:.1f}s)")
         elif args.command == "stop":
             node.stop()
-            print("Kafka stopped")  # noqa: T201  CLI output
+            print("Kafka stopped")
         else:
             running = node.is_running()
-            print(f"Kafka at {node.bootstrap}: {'running' if running else 'stopped'}")  # noqa: T201  CLI output
+            print(f"Kafka at {node.bootstrap}: {'running' if running else 'stopped'}")
             return 0 if running else 1
     except (KafkaNodeError, JavaNotFoundError) as exc:
-        print(str(exc), file=sys.stderr)  # noqa: T201  CLI error output
+        print(str(exc), file=sys.stderr)
         return 1
     return 0
 
