@@ -94,14 +94,14 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 ServiceTokenHeader = Annotated[str | None, Security(_SERVICE_TOKEN)]
 
 
-def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
+async def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
     """The verified JWT principal (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ...)."""
-    return c.auth.jwt(request)
+    return await c.auth.jwt(request)
 
 
-def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
+async def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
     """A studio JWT or the studio admin bearer (domain.md §9.5)."""
-    return c.auth.studio(request)
+    return await c.auth.studio(request)
 
 
 def service_caller(request: Request, c: ContainerDep, _t: ServiceTokenHeader, _b: Bearer) -> Principal:

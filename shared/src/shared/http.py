@@ -218,7 +218,7 @@ class Authenticator:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._verifier = TokenVerifier(
-            secret=settings.jwt_secret, jwks_url=settings.jwks_url, audiences=settings.jwt_audiences
+            secret=settings.jwt_secret.get_secret_value(), jwks_url=settings.jwks_url, audiences=settings.jwt_audiences
         )
 
     def bearer(self, request: Request) -> str | None:
@@ -227,18 +227,18 @@ class Authenticator:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
-    def jwt(self, request: Request) -> Principal:
+    async def jwt(self, request: Request) -> Principal:
         """The verified JWT principal; 401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ``TOKEN_EXPIRED`` /
         ``AUDIENCE_MISMATCH``."""
         token = self.bearer(request)
         if not token:
             raise Unauthorized("missing bearer token", code="TOKEN_MISSING")
-        return self._verifier.verify(token)
+        return await self._verifier.verify(token)
 
     def service_token(self, request: Request) -> Principal:
         """V1's studio service token (``x-service-token`` or a bearer), compared in constant time
         (domain.md §8: 401 ``STUDIO_SERVICE_TOKEN_NOT_CONFIGURED`` / ``INVALID_STUDIO_SERVICE_TOKEN``)."""
-        expected = self._settings.service_token
+        expected = self._settings.service_token.get_secret_value()
         if not expected:
             raise Unauthorized(
                 "studio service token not configured", code="STUDIO_SERVICE_TOKEN_NOT_CONFIGURED"
@@ -248,13 +248,13 @@ class Authenticator:
             raise Unauthorized("invalid studio service token", code="INVALID_STUDIO_SERVICE_TOKEN")
         return Principal(sub="service", aud="service", tenant_id=None, user_id=None, kind="service")
 
-    def studio(self, request: Request) -> Principal:
+    async def studio(self, request: Request) -> Principal:
         """Studio control plane: an ``aud=studio`` JWT or the studio admin bearer (domain.md §9.5).
 
         The admin bearer is compared in constant time and acts as a studio super-admin.
         """
         token = self.bearer(request)
-        admin = self._settings.studio_admin_token
+        admin = self._settings.studio_admin_token.get_secret_value()
         if token and admin and hmac.compare_digest(token.encode(), admin.encode()):
             return Principal(
                 sub="studio-admin",
@@ -265,7 +265,7 @@ class Authenticator:
                 capabilities=frozenset({"*"}),
                 kind="studio_admin",
             )
-        principal = self.jwt(request)
+        principal = await self.jwt(request)
         if principal.aud != "studio":
             raise Unauthorized("audience mismatch", code="AUDIENCE_MISMATCH")
         return principal

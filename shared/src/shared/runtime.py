@@ -107,7 +107,7 @@ def build_stream_app(
     producer = make_producer(settings.kafka_bootstrap, client_id=f"{settings.service_name}-stream")
     relay = OutboxRelay(
         schema=container.schema,
-        dsn=asyncpg_dsn(settings.db_system_url),
+        dsn=asyncpg_dsn(settings.db_system_url.get_secret_value()),
         # The relay owns its producer (it replaces it after a broker refusal); the consumer's
         # dead-letter producer stays apart.
         producer_factory=lambda: make_producer(
@@ -164,7 +164,8 @@ class ServiceDefinition(Generic[SettingsT]):
         if self.migrations_dir is None:
             # <service>/src/<package>/settings.py -> <service>/migrations
             module = sys.modules[self.settings.__module__]
-            assert module.__file__ is not None
+            if module.__file__ is None:
+                raise ValueError(f"{self.name}: cannot locate migrations; pass migrations_dir")
             object.__setattr__(
                 self, "migrations_dir", Path(module.__file__).resolve().parents[2] / "migrations"
             )
@@ -208,7 +209,7 @@ def install_outbox_metrics(app: FastAPI, settings: ServiceSettings, schema: str)
     rows parked behind them, rows waiting) is in the schema, so the service's own ``/metrics`` reads it.
     A database that cannot be asked leaves the gauges as they were (``/metrics`` never fails for it).
     """
-    dsn = asyncpg_dsn(settings.db_system_url)
+    dsn = asyncpg_dsn(settings.db_system_url.get_secret_value())
     service = settings.service_name
 
     @app.middleware("http")
@@ -269,7 +270,7 @@ def service_main(
     configure_logging(settings.service_name, settings.log_level)
     command = argv[0] if argv else "stream"
     if command == "migrate":
-        upgrade_head(migrations_dir, settings.db_owner_url, schema)
+        upgrade_head(migrations_dir, settings.db_owner_url.get_secret_value(), schema)
         return 0
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
     if command == "stream":
@@ -292,7 +293,9 @@ async def _parking(
 ) -> int:
     """The operator commands on parked keys (see :func:`service_main`)."""
     app = stream_factory()
-    conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(settings.db_system_url))
+    conn: asyncpg.Connection = await asyncpg.connect(
+        asyncpg_dsn(settings.db_system_url.get_secret_value())
+    )
     await app.producer.start()
     try:
         if argv[0] == "list-parked":

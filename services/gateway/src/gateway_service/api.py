@@ -57,7 +57,7 @@ async def meta(request: Request, gw: GatewayDep) -> MetaView:
 async def login(request: Request, body: LoginRequest, gw: GatewayDep) -> LoginResponse:
     """Dev login: an HS256 token with capabilities expanded from roles (domain.md §10.1)."""
     gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
-    secret = gw.settings.jwt_secret
+    secret = gw.settings.jwt_secret.get_secret_value()
     if not secret:
         raise DevLoginUnavailable()
     token = issue_dev_token(

@@ -112,14 +112,14 @@ class Gateway:
             RATE_LIMITED.labels(bucket).inc()
             raise
 
-    def authenticate(self, route: Route, request: Request) -> Principal | None:
+    async def authenticate(self, route: Route, request: Request) -> Principal | None:
         """The caller by the row's auth mode; ``None`` for public and webhook rows."""
         if route.auth is Auth.JWT:
-            return self.auth.jwt(request)
+            return await self.auth.jwt(request)
         if route.auth is Auth.SERVICE_TOKEN:
             return self.auth.service_token(request)
         if route.auth is Auth.STUDIO_ADMIN:
-            return self.auth.studio(request)
+            return await self.auth.studio(request)
         return None
 
     # ------------------------------------------------------------------ proxying
@@ -150,7 +150,7 @@ class Gateway:
         # the client's own tokens: bounded and well formed, or 400 before anything else happens
         sent = parse_client_tokens(",".join(request.headers.getlist(AFTER_HEADER)))
         try:
-            principal = self.authenticate(route, request)
+            principal = await self.authenticate(route, request)
         except Unauthorized:
             # unauthenticated floods are throttled by address, then still answered 401
             self.limit(self.limiter, f"ip:{ip}", "client")

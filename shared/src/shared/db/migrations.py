@@ -35,7 +35,8 @@ def run_env(config: Config, target_metadata: MetaData | None = None) -> None:
     """
     schema = config.attributes.get("schema") or config.get_main_option("schema") or "public"
     url = config.get_main_option("sqlalchemy.url")
-    assert url
+    if not url:
+        raise ValueError(f"no database URL for the migrations of schema {schema!r} (ZENOPS_DB_OWNER_URL)")
 
     from alembic import context
 
