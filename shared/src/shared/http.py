@@ -218,7 +218,9 @@ class Authenticator:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._verifier = TokenVerifier(
-            secret=settings.jwt_secret.get_secret_value(), jwks_url=settings.jwks_url, audiences=settings.jwt_audiences
+            secret=settings.jwt_secret.get_secret_value(),
+            jwks_url=settings.jwks_url,
+            audiences=settings.jwt_audiences,
         )
 
     def bearer(self, request: Request) -> str | None:

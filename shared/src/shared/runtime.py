@@ -293,9 +293,7 @@ async def _parking(
 ) -> int:
     """The operator commands on parked keys (see :func:`service_main`)."""
     app = stream_factory()
-    conn: asyncpg.Connection = await asyncpg.connect(
-        asyncpg_dsn(settings.db_system_url.get_secret_value())
-    )
+    conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(settings.db_system_url.get_secret_value()))
     await app.producer.start()
     try:
         if argv[0] == "list-parked":
