@@ -23,11 +23,10 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth.principal import Principal
 from shared.container import ServiceContainer
-from shared.errors import DomainError
+from shared.errors import DomainError, ErrorBody
 
 __all__ = [
     "COMMON_FAILURES",
@@ -42,16 +41,6 @@ __all__ = [
     "errors",
     "install_truthful_openapi",
 ]
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx/5xx body: a stable SCREAMING_SNAKE ``code``, a human ``message`` and ``details``."""
-
-    model_config = ConfigDict(title="ErrorBody")
-
-    code: str = Field(description="Stable SCREAMING_SNAKE failure code", examples=["WORK_ORDER_NOT_FOUND"])
-    message: str = Field(description="Human-readable message (not for parsing)")
-    details: dict[str, Any] = Field(description="Structured context of the failure")
 
 
 def errors(*failures: type[DomainError] | tuple[int, str]) -> dict[int | str, dict[str, Any]]:

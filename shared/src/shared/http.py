@@ -7,7 +7,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -23,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.errors import DomainError, Unauthorized, error_body
+from shared.health import Readiness, install_probes
 from shared.settings import ServiceSettings
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import extract_context
@@ -182,25 +182,18 @@ def install_request_context(app: FastAPI, service: str) -> None:
     app.add_middleware(RequestContextMiddleware, service=service)
 
 
-HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
-
-
 def create_service_app(
-    settings: ServiceSettings, *, title: str, health_check: HealthCheck | None = None, **kwargs: Any
+    settings: ServiceSettings, *, title: str, readiness: Readiness | None = None, **kwargs: Any
 ) -> FastAPI:
-    """A FastAPI app with the shared middleware, error handlers, ``/healthz`` and ``/metrics``.
+    """A FastAPI app with the shared middleware, error handlers, ``/healthz``, ``/readyz`` and ``/metrics``.
 
-    ``health_check`` replaces the body of ``/healthz`` (the gateway adds its upstreams' health).
+    ``readiness`` holds the probes of ``/readyz`` (:mod:`shared.health`): the database, broker and stream
+    heartbeat of a service, the upstreams' ``/readyz`` of the gateway.
     """
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
     install_request_context(app, settings.service_name)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, Any]:
-        if health_check is not None:
-            return await health_check()
-        return {"status": "ok", "service": settings.service_name}
+    install_probes(app, settings.service_name, readiness)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -36,7 +36,8 @@ from shared.api import install_truthful_openapi
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
 from shared.db.migrations import upgrade_head
-from shared.http import HealthCheck, create_service_app
+from shared.health import BrokerProbe, Readiness, StreamHeartbeat, database_probe, heartbeat_probe
+from shared.http import create_service_app
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
@@ -134,7 +135,38 @@ def build_stream_app(
         if subs
         else None
     )
-    return StreamApp(settings, container.schema, container.db, container.outbox, producer, relay, consumer)
+    heartbeat = StreamHeartbeat(
+        container.db.system_engine, container.schema, interval_s=settings.stream_heartbeat_interval_s
+    )
+    return StreamApp(
+        settings,
+        container.schema,
+        container.db,
+        container.outbox,
+        producer,
+        relay,
+        consumer,
+        extra_tasks=[heartbeat.run],
+    )
+
+
+def service_readiness(container: ServiceContainer[Any]) -> Readiness:
+    """What ``/readyz`` of a service's HTTP process asks: its database, the broker and the heartbeat of
+    its stream process (see :mod:`shared.health`)."""
+    settings = container.settings
+    engine = container.db.system_engine
+    return Readiness(
+        {
+            "database": database_probe(engine),
+            "broker": BrokerProbe(
+                settings.kafka_bootstrap,
+                timeout_s=settings.ready_timeout_s,
+                cache_s=settings.ready_broker_cache_s,
+            ),
+            "stream": heartbeat_probe(engine, container.schema, stale_after_s=settings.stream_stale_after_s),
+        },
+        timeout_s=settings.ready_timeout_s,
+    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +178,8 @@ class ServiceDefinition(Generic[SettingsT]):
     ``name`` is also the schema (unless ``schema`` says otherwise); the migrations are the service's
     ``migrations/`` folder next to its ``src/``. ``subscriptions`` builds the Kafka subscriptions from
     the process's container (handlers reach the database, the outbox and the settings through it).
-    ``health_check`` is the only other per-service hook of the HTTP app.
+    The HTTP app's ``/readyz`` asks the service's database, the broker and its stream process's
+    heartbeat (:func:`service_readiness`).
     """
 
     name: str
@@ -156,7 +189,6 @@ class ServiceDefinition(Generic[SettingsT]):
     subscriptions: Callable[[ServiceContainer[SettingsT]], Iterable[Subscription]] = lambda _c: ()
     schema: str = ""
     migrations_dir: Path | None = None
-    health_check: HealthCheck | None = None
 
     def __post_init__(self) -> None:
         if not self.schema:
@@ -180,7 +212,7 @@ class ServiceDefinition(Generic[SettingsT]):
         settings = self.container.settings
         configure_logging(settings.service_name, settings.log_level)
         configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
-        app = create_service_app(settings, title=self.title, health_check=self.health_check)
+        app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
         app.state.container = self.container
         install_outbox_metrics(app, settings, self.schema)
         app.include_router(self.router)

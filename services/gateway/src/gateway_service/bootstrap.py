@@ -50,7 +50,7 @@ def create_gateway(
     app = create_service_app(
         settings,
         title="ZenOps Repogen gateway",
-        health_check=gw.health,
+        readiness=gw.readiness(),
         lifespan=lifespan,
         openapi_url=None,
         docs_url=None,

@@ -11,7 +11,6 @@ was matched.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -44,6 +43,7 @@ from shared.consistency import (
     parse_tokens,
 )
 from shared.errors import DomainError, TooManyRequests, Unauthorized, error_body
+from shared.health import OK, Probe, Readiness
 from shared.http import Authenticator
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
@@ -282,25 +282,27 @@ class Gateway:
             },
         )
 
-    # ------------------------------------------------------------------ health
+    # ------------------------------------------------------------------ readiness
 
-    async def health(self) -> dict[str, Any]:
-        """The gateway is up; each upstream's ``/healthz`` says whether the platform is."""
+    def upstream_probe(self, base: str) -> Probe:
+        """An upstream's ``/readyz``: ``ok``, ``not ready (<its failing checks>)`` or ``unavailable``."""
 
-        async def probe(name: str, base: str) -> tuple[str, dict[str, Any]]:
-            started = time.perf_counter()
+        async def probe() -> str:
+            resp = await self.client.get(f"{base}/readyz", timeout=self.settings.health_timeout_s)
+            if resp.status_code == 200:
+                return OK
             try:
-                resp = await self.client.get(f"{base}/healthz", timeout=self.settings.health_timeout_s)
-                ok = resp.status_code == 200
-                state: dict[str, Any] = {
-                    "status": "ok" if ok else "unhealthy",
-                    "http_status": resp.status_code,
-                }
-            except httpx.HTTPError as exc:
-                state = {"status": "unavailable", "error": type(exc).__name__}
-            state["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            return name, state
+                details = resp.json().get("details") or {}
+                failing = ", ".join(sorted(k for k, v in details.items() if v != OK))
+            except (ValueError, AttributeError):
+                failing = ""
+            return f"not ready ({failing or resp.status_code})"
 
-        results = dict(await asyncio.gather(*(probe(n, u) for n, u in sorted(self.upstreams.items()))))
-        healthy = all(r["status"] == "ok" for r in results.values())
-        return {"status": "ok" if healthy else "degraded", "service": GATEWAY, "upstreams": results}
+        return probe
+
+    def readiness(self) -> Readiness:
+        """The gateway is ready when every upstream's ``/readyz`` is."""
+        return Readiness(
+            {name: self.upstream_probe(base) for name, base in self.upstreams.items()},
+            timeout_s=self.settings.health_timeout_s,
+        )

@@ -73,6 +73,7 @@ class Route:
     fallback: bool = False
     out_of_scope: bool = False
     body_class: str = JSON_BODY  # the edge's request-body limit (``upload`` for file uploads)
+    rate_limited: bool = True  # probes are not: an orchestrator polls them and must always get an answer
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -167,6 +168,12 @@ OUT_OF_SCOPE: tuple[Route, ...] = (
     # decision 34: M3 legacy usage billing (domain.md §7.12)
     _gone("/v1/billing/me"),
     _gone("/v1/billing/invoices/*"),
+)
+
+#: the gateway's own liveness and readiness (``shared.health``): rows so the merged OpenAPI documents them
+PROBES: tuple[Route, ...] = (
+    Route(frozenset({"GET"}), "/healthz", GATEWAY, Auth.PUBLIC, rate_limited=False),
+    Route(frozenset({"GET"}), "/readyz", GATEWAY, Auth.PUBLIC, rate_limited=False),
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -284,11 +291,14 @@ class RouteTable:
     """Resolves a request to its row (see the module docstring for the order)."""
 
     def __init__(
-        self, routes: tuple[Route, ...] = ROUTES, out_of_scope: tuple[Route, ...] = OUT_OF_SCOPE
+        self,
+        routes: tuple[Route, ...] = ROUTES,
+        out_of_scope: tuple[Route, ...] = OUT_OF_SCOPE,
+        probes: tuple[Route, ...] = PROBES,
     ) -> None:
         self.routes = routes
         self.out_of_scope = out_of_scope
-        self._explicit = tuple(r for r in routes if not r.fallback)
+        self._explicit = probes + tuple(r for r in routes if not r.fallback)
         self._fallbacks = tuple(r for r in routes if r.fallback)
 
     def resolve(self, method: str, path: str) -> Route | None:
