@@ -31,7 +31,9 @@ async def _raises() -> str:
 
 
 async def _probe_app(readiness: Readiness) -> tuple[httpx.Response, httpx.Response, dict[str, object]]:
-    app = create_service_app(ServiceSettings(env="test", service_name="probe"), title="t", readiness=readiness)
+    app = create_service_app(
+        ServiceSettings(env="test", service_name="probe"), title="t", readiness=readiness
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         return await client.get("/healthz"), await client.get("/readyz"), app.openapi()
 
