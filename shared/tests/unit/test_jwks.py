@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any
 
 import jwt
@@ -20,46 +21,48 @@ from shared.auth.tokens import TokenVerifier
 from shared.errors import Unauthorized
 
 
-class KeyServer:
-    """Serves ``{"keys": [...]}`` from ``keys`` (mutable: rotate by editing it), counting fetches;
+class KeyServer(http.server.ThreadingHTTPServer):
+    """Serves ``{"keys": [...]}`` from ``keys`` (mutable: rotate by editing it) and counts the fetches;
     ``delay_s`` slows every answer down."""
 
     def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _KeySetHandler)
         self.keys: dict[str, Any] = {}
         self.fetches = 0
         self.delay_s = 0.0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.fetches += 1
-                time.sleep(server.delay_s)
-                body = json.dumps({"keys": list(server.keys.values())}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/jwks.json"
 
     def publish(self, kid: str, key: rsa.RSAPrivateKey) -> None:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
         self.keys[kid] = {**public, "kid": kid, "alg": "RS256", "use": "sig"}
 
 
+class _KeySetHandler(http.server.BaseHTTPRequestHandler):
+    server: KeyServer
+
+    def do_GET(self) -> None:
+        self.server.fetches += 1
+        time.sleep(self.server.delay_s)
+        self._answer(json.dumps({"keys": list(self.server.keys.values())}).encode())
+
+    def _answer(self, body: bytes) -> None:
+        self.send_response(HTTPStatus.OK)
+        for name, value in (("content-type", "application/json"), ("content-length", str(len(body)))):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet: the test output is about the verifier."""
+
+
 @pytest.fixture
 def server() -> Iterator[KeyServer]:
     keys = KeyServer()
-    thread = threading.Thread(target=keys.httpd.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=keys.serve_forever, daemon=True).start()
     yield keys
-    keys.httpd.shutdown()
-    keys.httpd.server_close()
+    keys.shutdown()
+    keys.server_close()
 
 
 def _rsa() -> rsa.RSAPrivateKey:
@@ -127,8 +130,8 @@ class TestJwks:
         await slow.verify(_token(key, "k1"))
         running.cancel()
         assert ticks >= 10  # ... is waited for in a worker thread, not on the event loop
-        server.httpd.shutdown()
-        server.httpd.server_close()
+        server.shutdown()
+        server.server_close()
         gone = TokenVerifier(jwks_url=server.url, audiences=["web"])
         with pytest.raises(Unauthorized) as refused:
             await gone.verify(_token(key, "k1"))

@@ -157,16 +157,19 @@ class OutboxRelay:
 
     @property
     def producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
+        """The producer in use: the one given, or the one the relay started from its factory."""
+        producer = self._producer
+        if producer is None:
             raise RuntimeError("the relay's producer is not started")
-        return self._producer
+        return producer
 
     async def _ensure_producer(self) -> None:
+        factory = self._producer_factory
         if self._producer_started:
             return
-        if self._producer_factory is None:
+        if factory is None:
             raise RuntimeError("the relay was given a producer, it cannot start one of its own")
-        self._producer = self._producer_factory()
+        self._producer = factory()
         await self._producer.start()
         self._producer_started = True
 
