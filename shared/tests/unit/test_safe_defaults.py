@@ -53,13 +53,6 @@ class TestEnvironment:
         monkeypatch.setenv("ZENOPS_ENV", "dev")
         assert ServiceSettings().is_dev
 
-    def test_the_gateway_outside_dev_has_no_dev_login(self) -> None:
-        from gateway_service.bootstrap import create_gateway
-        from gateway_service.settings import Settings
-
-        app = create_gateway(Settings(jwt_secret="s", service_token="t"))
-        assert "/v1/auth/login" not in {getattr(r, "path", "") for r in app.routes}
-
 
 class TestSecrets:
     def test_secrets_never_print(self, caplog: pytest.LogCaptureFixture) -> None:
