@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Literal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from aiokafka.client import AIOKafkaClient
 from fastapi import FastAPI
@@ -91,11 +91,16 @@ class Readiness:
         return ReadinessReport(service=service, details=details)
 
 
-def install_probes(app: FastAPI, service: str, readiness: Readiness | None) -> None:
+def install_probes(
+    app: FastAPI, service: str, readiness: Readiness | None, dependencies: Sequence[Any] = ()
+) -> None:
     """``GET /healthz`` (liveness) and ``GET /readyz`` (``readiness``; a process without dependencies,
-    ``None``, is ready whenever it answers), both documented with every status they answer."""
+    ``None``, is ready whenever it answers), both documented with every status they answer.
 
-    @app.get("/healthz", response_model=Liveness, tags=["probes"])
+    ``dependencies`` run before either (the gateway's per-IP rate limit: ``/readyz`` fans out to every
+    upstream, so the public edge must not let it be called without bound)."""
+
+    @app.get("/healthz", response_model=Liveness, tags=["probes"], dependencies=list(dependencies))
     async def healthz() -> Liveness:
         """Liveness: the process answers (no dependency is asked)."""
         return Liveness(service=service)
@@ -104,6 +109,7 @@ def install_probes(app: FastAPI, service: str, readiness: Readiness | None) -> N
         "/readyz",
         response_model=ReadinessReport,
         tags=["probes"],
+        dependencies=list(dependencies),
         responses={NotReady.status: {"model": ErrorBody, "description": NotReady.code}},
     )
     async def readyz() -> ReadinessReport:

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -183,17 +184,23 @@ def install_request_context(app: FastAPI, service: str) -> None:
 
 
 def create_service_app(
-    settings: ServiceSettings, *, title: str, readiness: Readiness | None = None, **kwargs: Any
+    settings: ServiceSettings,
+    *,
+    title: str,
+    readiness: Readiness | None = None,
+    probe_dependencies: Sequence[Any] = (),
+    **kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with the shared middleware, error handlers, ``/healthz``, ``/readyz`` and ``/metrics``.
 
     ``readiness`` holds the probes of ``/readyz`` (:mod:`shared.health`): the database, broker and stream
-    heartbeat of a service, the upstreams' ``/readyz`` of the gateway.
+    heartbeat of a service, the upstreams' ``/readyz`` of the gateway; ``probe_dependencies`` run before
+    both probes (the gateway's rate limit).
     """
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
     install_request_context(app, settings.service_name)
-    install_probes(app, settings.service_name, readiness)
+    install_probes(app, settings.service_name, readiness, probe_dependencies)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

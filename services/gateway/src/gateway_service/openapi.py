@@ -104,9 +104,8 @@ def document_edge(operation: dict[str, Any], route: Route) -> None:
     _document(responses, *EDGE_FAILURES)
     if "requestBody" in operation:
         _document(responses, BodyTooLarge)
-    if route.rate_limited:
-        limited = (RateLimited, ControlRateLimitExceeded) if route.bucket == CONTROL else (RateLimited,)
-        _document(responses, *limited, retry_after=True)
+    limited = (RateLimited, ControlRateLimitExceeded) if route.bucket == CONTROL else (RateLimited,)
+    _document(responses, *limited, retry_after=True)
     if route.service != GATEWAY:
         document_failure(responses, 400, CLIENT_TOKEN_CODES)
         _document(responses, *PROXY_FAILURES)

@@ -112,6 +112,10 @@ class Gateway:
             RATE_LIMITED.labels(bucket).inc()
             raise
 
+    def limit_client(self, request: Request) -> None:
+        """The per-IP limit of an anonymous request (429 ``RATE_LIMITED``)."""
+        self.limit(self.limiter, f"ip:{self.client_ip(request)}", "client")
+
     async def authenticate(self, route: Route, request: Request) -> Principal | None:
         """The caller by the row's auth mode; ``None`` for public and webhook rows."""
         if route.auth is Auth.JWT:
@@ -132,7 +136,7 @@ class Gateway:
         try:
             if route is None or route.out_of_scope or route.service == GATEWAY:
                 # gateway rows are served by their own handlers; reaching here means a wrong method
-                self.limit(self.limiter, f"ip:{self.client_ip(request)}", "client")
+                self.limit_client(request)
                 raise _route_not_found(method, path, out_of_scope=route is not None and route.out_of_scope)
             response = await self._admit_and_forward(request, route)
             status = response.status_code

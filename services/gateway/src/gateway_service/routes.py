@@ -73,7 +73,6 @@ class Route:
     fallback: bool = False
     out_of_scope: bool = False
     body_class: str = JSON_BODY  # the edge's request-body limit (``upload`` for file uploads)
-    rate_limited: bool = True  # probes are not: an orchestrator polls them and must always get an answer
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -172,8 +171,8 @@ OUT_OF_SCOPE: tuple[Route, ...] = (
 
 #: the gateway's own liveness and readiness (``shared.health``): rows so the merged OpenAPI documents them
 PROBES: tuple[Route, ...] = (
-    Route(frozenset({"GET"}), "/healthz", GATEWAY, Auth.PUBLIC, rate_limited=False),
-    Route(frozenset({"GET"}), "/readyz", GATEWAY, Auth.PUBLIC, rate_limited=False),
+    _r("GET", "/healthz", GATEWAY, Auth.PUBLIC),
+    _r("GET", "/readyz", GATEWAY, Auth.PUBLIC),
 )
 
 ROUTES: tuple[Route, ...] = (

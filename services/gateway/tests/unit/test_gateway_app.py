@@ -267,6 +267,14 @@ class TestGatewayOwnRoutes:
         assert body["details"]["workorders"] == "ok"
         assert body["details"]["billing"] == "unavailable (ConnectError)"
 
+    async def test_probes_are_documented_and_limited_per_ip(self) -> None:
+        async with in_process_gateway(rate_limit_per_minute=2) as (_, gw):
+            doc = (await gw.get("/openapi.json")).json()
+            answers = [(await gw.get(path)).status_code for path in ("/healthz", "/readyz", "/healthz")]
+        assert answers == [200, 503, 429]  # no upstream is ready; then the IP's bucket is empty
+        assert set(doc["paths"]["/healthz"]["get"]["responses"]) == {"200", "400", "414", "429", "431"}
+        assert set(doc["paths"]["/readyz"]["get"]["responses"]) == {"200", "400", "414", "429", "431", "503"}
+
     async def test_ready_when_every_upstream_is_and_not_ready_names_their_checks(self) -> None:
         async def not_ready(_: object) -> JSONResponse:
             details = {"database": "ok", "broker": "ok", "stream": "stale (42 s)"}
