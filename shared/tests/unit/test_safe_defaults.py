@@ -8,7 +8,7 @@ import os
 from typing import Any, cast
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 
 from shared.auth.principal import Principal
@@ -39,7 +39,7 @@ class TestEnvironment:
             ServiceSettings()
 
     def test_production_with_its_secrets_has_no_dev_behaviour(self) -> None:
-        settings = ServiceSettings(jwt_secret="s", service_token="t")
+        settings = ServiceSettings(jwt_secret=SecretStr("s"), service_token=SecretStr("t"))
         assert (settings.env, settings.is_dev) == ("production", False)
         web = Principal(sub="u", aud="web", tenant_id=None, user_id=None)
         assert not web.is_factory_operator(dev=settings.is_dev)
@@ -56,7 +56,7 @@ class TestEnvironment:
 
 class TestSecrets:
     def test_secrets_never_print(self, caplog: pytest.LogCaptureFixture) -> None:
-        settings = ServiceSettings(env="dev", **SECRETS)
+        settings = ServiceSettings.model_validate({"env": "dev", **SECRETS})
         with caplog.at_level(logging.INFO):
             logging.getLogger("test").info("settings %s %r", settings, settings)
         shown = " ".join([repr(settings), str(settings), settings.model_dump_json(), caplog.text])
