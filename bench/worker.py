@@ -57,7 +57,7 @@ async def _wait_then_report(is_ready: Callable[[], bool]) -> None:
 async def main(mode: str, dsn: str, schema: str, bootstrap: str, topic: str) -> None:
     """Run the relay or the consumer with the settings a service's stream process uses."""
     # The defaults every service's stream process runs with (batch size, attempts, timeouts).
-    defaults = ServiceSettings()
+    defaults = ServiceSettings(env="dev")
     producer = make_producer(bootstrap, client_id=f"bench-{mode}")
     await producer.start()
     db: Database | None = None

@@ -35,14 +35,16 @@ class TestEdge:
         assert {"app", "service", "env", "git_sha", "build_time", "repo_root"} <= set(body)
         assert (body["app"], body["env"]) == ("zenops-v2", "dev")
 
-    async def test_health_reports_every_upstream(self, stack: StackInfo) -> None:
+    async def test_health_is_live_and_readiness_reports_every_upstream(self, stack: StackInfo) -> None:
         async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=30) as client:
-            resp = await client.get("/healthz")
-        assert resp.status_code == 200
+            live = await client.get("/healthz")
+            resp = await client.get("/readyz")
+        assert (live.status_code, live.json()) == (200, {"status": "ok", "service": "gateway"})
+        assert resp.status_code == 200, resp.text
         body = resp.json()
-        assert set(body["upstreams"]) == {"workorders", "evidence", "factory", "billing"}
+        assert set(body["details"]) == {"workorders", "evidence", "factory", "billing"}
         assert body["status"] == "ok", body
-        assert all(u["status"] == "ok" for u in body["upstreams"].values())
+        assert all(u == "ok" for u in body["details"].values())
 
     async def test_out_of_scope_and_unknown_routes_are_404(self, gateway: httpx.AsyncClient) -> None:
         answers = [

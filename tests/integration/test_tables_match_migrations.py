@@ -15,13 +15,11 @@ import pytest
 from sqlalchemy import MetaData
 
 from devstack.launcher import StackInfo
+from shared.db.migrations import SHARED_TABLES as MESSAGING_TABLES
 
 pytestmark = pytest.mark.stack
 
 SERVICES = ("workorders", "evidence", "factory", "billing")
-MESSAGING_TABLES = frozenset(
-    {"outbox", "inbox", "consumer_versions", "parked_messages", "idempotency_keys", "unsendable_messages"}
-)
 
 Columns = dict[str, dict[str, bool]]  # table -> column -> nullable
 

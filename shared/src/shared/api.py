@@ -23,11 +23,10 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth.principal import Principal
 from shared.container import ServiceContainer
-from shared.errors import DomainError
+from shared.errors import DomainError, ErrorBody
 
 __all__ = [
     "COMMON_FAILURES",
@@ -42,16 +41,6 @@ __all__ = [
     "errors",
     "install_truthful_openapi",
 ]
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx/5xx body: a stable SCREAMING_SNAKE ``code``, a human ``message`` and ``details``."""
-
-    model_config = ConfigDict(title="ErrorBody")
-
-    code: str = Field(description="Stable SCREAMING_SNAKE failure code", examples=["WORK_ORDER_NOT_FOUND"])
-    message: str = Field(description="Human-readable message (not for parsing)")
-    details: dict[str, Any] = Field(description="Structured context of the failure")
 
 
 def errors(*failures: type[DomainError] | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -94,14 +83,14 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 ServiceTokenHeader = Annotated[str | None, Security(_SERVICE_TOKEN)]
 
 
-def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
+async def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
     """The verified JWT principal (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ...)."""
-    return c.auth.jwt(request)
+    return await c.auth.jwt(request)
 
 
-def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
+async def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
     """A studio JWT or the studio admin bearer (domain.md §9.5)."""
-    return c.auth.studio(request)
+    return await c.auth.studio(request)
 
 
 def service_caller(request: Request, c: ContainerDep, _t: ServiceTokenHeader, _b: Bearer) -> Principal:

@@ -14,6 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body: a stable SCREAMING_SNAKE ``code``, a human ``message`` and ``details``."""
+
+    model_config = ConfigDict(title="ErrorBody")
+
+    code: str = Field(description="Stable SCREAMING_SNAKE failure code", examples=["WORK_ORDER_NOT_FOUND"])
+    message: str = Field(description="Human-readable message (not for parsing)")
+    details: dict[str, Any] = Field(description="Structured context of the failure")
+
 
 class DomainError(Exception):
     """Base of every expected failure: ``code``, ``status``, ``message`` and ``details``.

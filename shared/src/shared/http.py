@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.errors import DomainError, Unauthorized, error_body
+from shared.health import Readiness, install_probes
 from shared.settings import ServiceSettings
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import extract_context
@@ -182,25 +183,24 @@ def install_request_context(app: FastAPI, service: str) -> None:
     app.add_middleware(RequestContextMiddleware, service=service)
 
 
-HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
-
-
 def create_service_app(
-    settings: ServiceSettings, *, title: str, health_check: HealthCheck | None = None, **kwargs: Any
+    settings: ServiceSettings,
+    *,
+    title: str,
+    readiness: Readiness | None = None,
+    probe_dependencies: Sequence[Any] = (),
+    **kwargs: Any,
 ) -> FastAPI:
-    """A FastAPI app with the shared middleware, error handlers, ``/healthz`` and ``/metrics``.
+    """A FastAPI app with the shared middleware, error handlers, ``/healthz``, ``/readyz`` and ``/metrics``.
 
-    ``health_check`` replaces the body of ``/healthz`` (the gateway adds its upstreams' health).
+    ``readiness`` holds the probes of ``/readyz`` (:mod:`shared.health`): the database, broker and stream
+    heartbeat of a service, the upstreams' ``/readyz`` of the gateway; ``probe_dependencies`` run before
+    both probes (the gateway's rate limit).
     """
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
     install_request_context(app, settings.service_name)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, Any]:
-        if health_check is not None:
-            return await health_check()
-        return {"status": "ok", "service": settings.service_name}
+    install_probes(app, settings.service_name, readiness, probe_dependencies)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -218,7 +218,9 @@ class Authenticator:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._verifier = TokenVerifier(
-            secret=settings.jwt_secret, jwks_url=settings.jwks_url, audiences=settings.jwt_audiences
+            secret=settings.jwt_secret.get_secret_value(),
+            jwks_url=settings.jwks_url,
+            audiences=settings.jwt_audiences,
         )
 
     def bearer(self, request: Request) -> str | None:
@@ -227,18 +229,18 @@ class Authenticator:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
-    def jwt(self, request: Request) -> Principal:
+    async def jwt(self, request: Request) -> Principal:
         """The verified JWT principal; 401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ``TOKEN_EXPIRED`` /
         ``AUDIENCE_MISMATCH``."""
         token = self.bearer(request)
         if not token:
             raise Unauthorized("missing bearer token", code="TOKEN_MISSING")
-        return self._verifier.verify(token)
+        return await self._verifier.verify(token)
 
     def service_token(self, request: Request) -> Principal:
         """V1's studio service token (``x-service-token`` or a bearer), compared in constant time
         (domain.md §8: 401 ``STUDIO_SERVICE_TOKEN_NOT_CONFIGURED`` / ``INVALID_STUDIO_SERVICE_TOKEN``)."""
-        expected = self._settings.service_token
+        expected = self._settings.service_token.get_secret_value()
         if not expected:
             raise Unauthorized(
                 "studio service token not configured", code="STUDIO_SERVICE_TOKEN_NOT_CONFIGURED"
@@ -248,13 +250,13 @@ class Authenticator:
             raise Unauthorized("invalid studio service token", code="INVALID_STUDIO_SERVICE_TOKEN")
         return Principal(sub="service", aud="service", tenant_id=None, user_id=None, kind="service")
 
-    def studio(self, request: Request) -> Principal:
+    async def studio(self, request: Request) -> Principal:
         """Studio control plane: an ``aud=studio`` JWT or the studio admin bearer (domain.md §9.5).
 
         The admin bearer is compared in constant time and acts as a studio super-admin.
         """
         token = self.bearer(request)
-        admin = self._settings.studio_admin_token
+        admin = self._settings.studio_admin_token.get_secret_value()
         if token and admin and hmac.compare_digest(token.encode(), admin.encode()):
             return Principal(
                 sub="studio-admin",
@@ -265,7 +267,7 @@ class Authenticator:
                 capabilities=frozenset({"*"}),
                 kind="studio_admin",
             )
-        principal = self.jwt(request)
+        principal = await self.jwt(request)
         if principal.aud != "studio":
             raise Unauthorized("audience mismatch", code="AUDIENCE_MISMATCH")
         return principal

@@ -36,7 +36,8 @@ from shared.api import install_truthful_openapi
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
 from shared.db.migrations import upgrade_head
-from shared.http import HealthCheck, create_service_app
+from shared.health import BrokerProbe, Readiness, StreamHeartbeat, database_probe, heartbeat_probe
+from shared.http import create_service_app
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
@@ -107,7 +108,7 @@ def build_stream_app(
     producer = make_producer(settings.kafka_bootstrap, client_id=f"{settings.service_name}-stream")
     relay = OutboxRelay(
         schema=container.schema,
-        dsn=asyncpg_dsn(settings.db_system_url),
+        dsn=asyncpg_dsn(settings.db_system_url.get_secret_value()),
         # The relay owns its producer (it replaces it after a broker refusal); the consumer's
         # dead-letter producer stays apart.
         producer_factory=lambda: make_producer(
@@ -134,7 +135,38 @@ def build_stream_app(
         if subs
         else None
     )
-    return StreamApp(settings, container.schema, container.db, container.outbox, producer, relay, consumer)
+    heartbeat = StreamHeartbeat(
+        container.db.system_engine, container.schema, interval_s=settings.stream_heartbeat_interval_s
+    )
+    return StreamApp(
+        settings,
+        container.schema,
+        container.db,
+        container.outbox,
+        producer,
+        relay,
+        consumer,
+        extra_tasks=[heartbeat.run],
+    )
+
+
+def service_readiness(container: ServiceContainer[Any]) -> Readiness:
+    """What ``/readyz`` of a service's HTTP process asks: its database, the broker and the heartbeat of
+    its stream process (see :mod:`shared.health`)."""
+    settings = container.settings
+    engine = container.db.system_engine
+    return Readiness(
+        {
+            "database": database_probe(engine),
+            "broker": BrokerProbe(
+                settings.kafka_bootstrap,
+                timeout_s=settings.ready_timeout_s,
+                cache_s=settings.ready_broker_cache_s,
+            ),
+            "stream": heartbeat_probe(engine, container.schema, stale_after_s=settings.stream_stale_after_s),
+        },
+        timeout_s=settings.ready_timeout_s,
+    )
 
 
 @dataclass(frozen=True)
@@ -146,7 +178,8 @@ class ServiceDefinition(Generic[SettingsT]):
     ``name`` is also the schema (unless ``schema`` says otherwise); the migrations are the service's
     ``migrations/`` folder next to its ``src/``. ``subscriptions`` builds the Kafka subscriptions from
     the process's container (handlers reach the database, the outbox and the settings through it).
-    ``health_check`` is the only other per-service hook of the HTTP app.
+    The HTTP app's ``/readyz`` asks the service's database, the broker and its stream process's
+    heartbeat (:func:`service_readiness`).
     """
 
     name: str
@@ -156,7 +189,6 @@ class ServiceDefinition(Generic[SettingsT]):
     subscriptions: Callable[[ServiceContainer[SettingsT]], Iterable[Subscription]] = lambda _c: ()
     schema: str = ""
     migrations_dir: Path | None = None
-    health_check: HealthCheck | None = None
 
     def __post_init__(self) -> None:
         if not self.schema:
@@ -164,7 +196,8 @@ class ServiceDefinition(Generic[SettingsT]):
         if self.migrations_dir is None:
             # <service>/src/<package>/settings.py -> <service>/migrations
             module = sys.modules[self.settings.__module__]
-            assert module.__file__ is not None
+            if module.__file__ is None:
+                raise ValueError(f"{self.name}: cannot locate migrations; pass migrations_dir")
             object.__setattr__(
                 self, "migrations_dir", Path(module.__file__).resolve().parents[2] / "migrations"
             )
@@ -179,7 +212,7 @@ class ServiceDefinition(Generic[SettingsT]):
         settings = self.container.settings
         configure_logging(settings.service_name, settings.log_level)
         configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
-        app = create_service_app(settings, title=self.title, health_check=self.health_check)
+        app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
         app.state.container = self.container
         install_outbox_metrics(app, settings, self.schema)
         app.include_router(self.router)
@@ -208,7 +241,7 @@ def install_outbox_metrics(app: FastAPI, settings: ServiceSettings, schema: str)
     rows parked behind them, rows waiting) is in the schema, so the service's own ``/metrics`` reads it.
     A database that cannot be asked leaves the gauges as they were (``/metrics`` never fails for it).
     """
-    dsn = asyncpg_dsn(settings.db_system_url)
+    dsn = asyncpg_dsn(settings.db_system_url.get_secret_value())
     service = settings.service_name
 
     @app.middleware("http")
@@ -269,7 +302,7 @@ def service_main(
     configure_logging(settings.service_name, settings.log_level)
     command = argv[0] if argv else "stream"
     if command == "migrate":
-        upgrade_head(migrations_dir, settings.db_owner_url, schema)
+        upgrade_head(migrations_dir, settings.db_owner_url.get_secret_value(), schema)
         return 0
     configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
     if command == "stream":
@@ -292,7 +325,7 @@ async def _parking(
 ) -> int:
     """The operator commands on parked keys (see :func:`service_main`)."""
     app = stream_factory()
-    conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(settings.db_system_url))
+    conn: asyncpg.Connection = await asyncpg.connect(asyncpg_dsn(settings.db_system_url.get_secret_value()))
     await app.producer.start()
     try:
         if argv[0] == "list-parked":

@@ -1,17 +1,32 @@
 """Settings base shared by every service.
 
-Every value comes from the environment (prefix ``ZENOPS_``) with safe *local* defaults. Secrets have no
-production defaults: in any environment other than ``dev``/``test`` a missing secret is a start-up error.
+Every value comes from the environment (prefix ``ZENOPS_``). The environment defaults to
+``production``: only the launcher (``ZENOPS_ENV=dev``, with secrets it generates into its state dir) or a
+test (``test``) turns on dev behaviour, so a deploy that forgets ``ZENOPS_ENV`` gets the strict one.
+Outside ``dev``/``test`` a missing secret is a start-up error naming every missing variable.
+
+Secrets (and the database URLs, which carry passwords) are :class:`pydantic.SecretStr`: they print as
+``**********`` in reprs, logs and dumps, and are read with ``.get_secret_value()`` only where they are used.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DEV_ENVS = frozenset({"dev", "test"})
+DEV_ENVS = frozenset({"dev", "test"})
+PRODUCTION = "production"
+
+
+class MissingSecrets(ValueError):
+    """Start-up refused: secrets without which a non-dev process must not run."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        variables = ", ".join(f"ZENOPS_{n.upper()}" for n in names)
+        super().__init__(f"missing required secrets outside dev: {variables}")
 
 
 class ServiceSettings(BaseSettings):
@@ -19,24 +34,24 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ZENOPS_", extra="ignore")
 
-    env: str = "dev"
+    env: str = PRODUCTION
     service_name: str = "unknown"
     state_dir: Path = Path(".zenops")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    db_owner_url: str = ""
-    db_app_url: str = ""
-    db_system_url: str = ""
+    db_owner_url: SecretStr = SecretStr("")
+    db_app_url: SecretStr = SecretStr("")
+    db_system_url: SecretStr = SecretStr("")
     db_pool_size: int = 10
 
     blob_dir: Path = Path(".zenops/blobs")
 
-    jwt_secret: str = ""
+    jwt_secret: SecretStr = SecretStr("")
     jwt_audiences: list[str] = Field(default_factory=lambda: ["web", "studio", "portal", "worker", "service"])
     jwks_url: str = ""
-    service_token: str = ""
-    studio_admin_token: str = ""
-    webhook_secret: str = ""
+    service_token: SecretStr = SecretStr("")
+    studio_admin_token: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = SecretStr("")
 
     otel_exporter_endpoint: str = ""
     log_level: str = "INFO"
@@ -50,14 +65,32 @@ class ServiceSettings(BaseSettings):
     wait_default_ms: int = 5_000
     wait_max_ms: int = 30_000
 
+    #: how often the stream process records that it is alive, and when ``/readyz`` calls it stale
+    stream_heartbeat_interval_s: float = 3.0
+    stream_stale_after_s: float = 15.0
+    #: ``/readyz``: the bound of each dependency probe, and how long a broker answer is reused
+    ready_timeout_s: float = 2.0
+    ready_broker_cache_s: float = 5.0
+
     @property
     def is_dev(self) -> bool:
-        return self.env in _DEV_ENVS
+        """Dev behaviour (dev login, role-less fallbacks) only when the environment says so."""
+        return self.env in DEV_ENVS
+
+    def missing_secrets(self) -> list[str]:
+        """The secrets a non-dev process needs and does not have: a JWT key source (the HS256 secret
+        or a JWKS URL) and the V1 service token."""
+        missing = []
+        if not self.jwt_secret.get_secret_value() and not self.jwks_url:
+            missing.append("jwt_secret")
+        if not self.service_token.get_secret_value():
+            missing.append("service_token")
+        return missing
 
     @model_validator(mode="after")
     def _secrets_required_outside_dev(self) -> ServiceSettings:
         if not self.is_dev:
-            missing = [n for n in ("jwt_secret", "service_token") if not getattr(self, n)]
-            if missing and not (self.jwks_url and "jwt_secret" in missing and len(missing) == 1):
-                raise ValueError(f"missing required secrets outside dev: {', '.join(missing)}")
+            missing = self.missing_secrets()
+            if missing:
+                raise MissingSecrets(missing)
         return self

@@ -83,7 +83,9 @@ def js_number_to_string(value: float) -> str:
 def _shortest_digits(value: float) -> tuple[str, int]:
     """Digits (no leading/trailing zeros) and exponent such that value = int(digits) × 10^exponent."""
     _sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
-    assert isinstance(exponent, int)  # finite input, so never 'n'/'N'/'F'
+    if not isinstance(exponent, int):
+        # 'n'/'N'/'F' for NaN and infinities, which JSON cannot carry
+        raise ValueError(f"not a finite number: {value!r}")
     digits = "".join(str(d) for d in digit_tuple).lstrip("0")
     stripped = digits.rstrip("0")
     exponent += len(digits) - len(stripped)

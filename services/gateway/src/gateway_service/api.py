@@ -34,7 +34,7 @@ dev_router = APIRouter()
 @router.get("/v1/meta", response_model=MetaView, responses=errors(RateLimited))
 async def meta(request: Request, gw: GatewayDep) -> MetaView:
     """Build identity (architecture §10), public."""
-    gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
+    gw.limit_client(request)
     settings = gw.settings
     return MetaView(
         app="zenops-v2",
@@ -56,8 +56,8 @@ async def meta(request: Request, gw: GatewayDep) -> MetaView:
 )
 async def login(request: Request, body: LoginRequest, gw: GatewayDep) -> LoginResponse:
     """Dev login: an HS256 token with capabilities expanded from roles (domain.md §10.1)."""
-    gw.limit(gw.limiter, f"ip:{gw.client_ip(request)}", "client")
-    secret = gw.settings.jwt_secret
+    gw.limit_client(request)
+    secret = gw.settings.jwt_secret.get_secret_value()
     if not secret:
         raise DevLoginUnavailable()
     token = issue_dev_token(

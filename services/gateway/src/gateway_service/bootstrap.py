@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware import Middleware
@@ -41,6 +41,10 @@ def create_gateway(
     )
     gw = Gateway(settings, client, table)
 
+    async def probe_limit(request: Request) -> None:
+        # on the event loop (an async dependency), like every other use of the rate limiter
+        gw.limit_client(request)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
@@ -50,7 +54,8 @@ def create_gateway(
     app = create_service_app(
         settings,
         title="ZenOps Repogen gateway",
-        health_check=gw.health,
+        readiness=gw.readiness(),
+        probe_dependencies=[Depends(probe_limit)],
         lifespan=lifespan,
         openapi_url=None,
         docs_url=None,

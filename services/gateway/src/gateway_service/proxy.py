@@ -11,7 +11,6 @@ was matched.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -44,6 +43,7 @@ from shared.consistency import (
     parse_tokens,
 )
 from shared.errors import DomainError, TooManyRequests, Unauthorized, error_body
+from shared.health import OK, Probe, Readiness
 from shared.http import Authenticator
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
@@ -112,14 +112,18 @@ class Gateway:
             RATE_LIMITED.labels(bucket).inc()
             raise
 
-    def authenticate(self, route: Route, request: Request) -> Principal | None:
+    def limit_client(self, request: Request) -> None:
+        """The per-IP limit of an anonymous request (429 ``RATE_LIMITED``)."""
+        self.limit(self.limiter, f"ip:{self.client_ip(request)}", "client")
+
+    async def authenticate(self, route: Route, request: Request) -> Principal | None:
         """The caller by the row's auth mode; ``None`` for public and webhook rows."""
         if route.auth is Auth.JWT:
-            return self.auth.jwt(request)
+            return await self.auth.jwt(request)
         if route.auth is Auth.SERVICE_TOKEN:
             return self.auth.service_token(request)
         if route.auth is Auth.STUDIO_ADMIN:
-            return self.auth.studio(request)
+            return await self.auth.studio(request)
         return None
 
     # ------------------------------------------------------------------ proxying
@@ -132,7 +136,7 @@ class Gateway:
         try:
             if route is None or route.out_of_scope or route.service == GATEWAY:
                 # gateway rows are served by their own handlers; reaching here means a wrong method
-                self.limit(self.limiter, f"ip:{self.client_ip(request)}", "client")
+                self.limit_client(request)
                 raise _route_not_found(method, path, out_of_scope=route is not None and route.out_of_scope)
             response = await self._admit_and_forward(request, route)
             status = response.status_code
@@ -150,7 +154,7 @@ class Gateway:
         # the client's own tokens: bounded and well formed, or 400 before anything else happens
         sent = parse_client_tokens(",".join(request.headers.getlist(AFTER_HEADER)))
         try:
-            principal = self.authenticate(route, request)
+            principal = await self.authenticate(route, request)
         except Unauthorized:
             # unauthenticated floods are throttled by address, then still answered 401
             self.limit(self.limiter, f"ip:{ip}", "client")
@@ -282,25 +286,27 @@ class Gateway:
             },
         )
 
-    # ------------------------------------------------------------------ health
+    # ------------------------------------------------------------------ readiness
 
-    async def health(self) -> dict[str, Any]:
-        """The gateway is up; each upstream's ``/healthz`` says whether the platform is."""
+    def upstream_probe(self, base: str) -> Probe:
+        """An upstream's ``/readyz``: ``ok``, ``not ready (<its failing checks>)`` or ``unavailable``."""
 
-        async def probe(name: str, base: str) -> tuple[str, dict[str, Any]]:
-            started = time.perf_counter()
+        async def probe() -> str:
+            resp = await self.client.get(f"{base}/readyz", timeout=self.settings.health_timeout_s)
+            if resp.status_code == 200:
+                return OK
             try:
-                resp = await self.client.get(f"{base}/healthz", timeout=self.settings.health_timeout_s)
-                ok = resp.status_code == 200
-                state: dict[str, Any] = {
-                    "status": "ok" if ok else "unhealthy",
-                    "http_status": resp.status_code,
-                }
-            except httpx.HTTPError as exc:
-                state = {"status": "unavailable", "error": type(exc).__name__}
-            state["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            return name, state
+                details = resp.json().get("details") or {}
+                failing = ", ".join(sorted(k for k, v in details.items() if v != OK))
+            except (ValueError, AttributeError):
+                failing = ""
+            return f"not ready ({failing or resp.status_code})"
 
-        results = dict(await asyncio.gather(*(probe(n, u) for n, u in sorted(self.upstreams.items()))))
-        healthy = all(r["status"] == "ok" for r in results.values())
-        return {"status": "ok" if healthy else "degraded", "service": GATEWAY, "upstreams": results}
+        return probe
+
+    def readiness(self) -> Readiness:
+        """The gateway is ready when every upstream's ``/readyz`` is."""
+        return Readiness(
+            {name: self.upstream_probe(base) for name, base in self.upstreams.items()},
+            timeout_s=self.settings.health_timeout_s,
+        )

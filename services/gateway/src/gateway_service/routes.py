@@ -169,6 +169,12 @@ OUT_OF_SCOPE: tuple[Route, ...] = (
     _gone("/v1/billing/invoices/*"),
 )
 
+#: the gateway's own liveness and readiness (``shared.health``): rows so the merged OpenAPI documents them
+PROBES: tuple[Route, ...] = (
+    _r("GET", "/healthz", GATEWAY, Auth.PUBLIC),
+    _r("GET", "/readyz", GATEWAY, Auth.PUBLIC),
+)
+
 ROUTES: tuple[Route, ...] = (
     # --- the gateway itself
     _r("GET", "/v1/meta", GATEWAY, Auth.PUBLIC),
@@ -284,11 +290,14 @@ class RouteTable:
     """Resolves a request to its row (see the module docstring for the order)."""
 
     def __init__(
-        self, routes: tuple[Route, ...] = ROUTES, out_of_scope: tuple[Route, ...] = OUT_OF_SCOPE
+        self,
+        routes: tuple[Route, ...] = ROUTES,
+        out_of_scope: tuple[Route, ...] = OUT_OF_SCOPE,
+        probes: tuple[Route, ...] = PROBES,
     ) -> None:
         self.routes = routes
         self.out_of_scope = out_of_scope
-        self._explicit = tuple(r for r in routes if not r.fallback)
+        self._explicit = probes + tuple(r for r in routes if not r.fallback)
         self._fallbacks = tuple(r for r in routes if r.fallback)
 
     def resolve(self, method: str, path: str) -> Route | None:

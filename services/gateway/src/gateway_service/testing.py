@@ -67,6 +67,7 @@ class Recorder:
             routes=[
                 *routes,
                 Route("/healthz", self.health),
+                Route("/readyz", self.health),
                 Route("/{path:path}", self.echo, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
             ]
         )
@@ -92,7 +93,7 @@ class Recorder:
         return Response(body, status_code=201 if request.method == "POST" else 200, headers=headers)
 
     async def health(self, _: Request) -> Response:
-        """Always healthy."""
+        """Always live and ready."""
         return JSONResponse({"status": "ok"})
 
     async def document(self, _: Request) -> Response:

@@ -7,8 +7,12 @@ import uuid
 from typing import Any
 
 import jwt
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from gateway_service import testing
+from gateway_service.routes import UPSTREAMS
 from gateway_service.testing import (
     DEV_SECRET,
     SERVICE_TOKEN,
@@ -250,15 +254,42 @@ class TestGatewayOwnRoutes:
         assert login.json()["code"] == "ROUTE_NOT_FOUND"
         assert meta.json()["env"] == "production"
 
-    async def test_health_summarises_upstreams(self) -> None:
+    async def test_health_is_liveness_and_readiness_summarises_upstreams(self) -> None:
         rec = Recorder()
         async with in_process_gateway({"workorders": rec.app}) as (_, gw):
             health = await gw.get("/healthz")
-        body = health.json()
+            ready = await gw.get("/readyz")
         assert health.status_code == 200
-        assert body["status"] == "degraded"
-        assert body["upstreams"]["workorders"]["status"] == "ok"
-        assert body["upstreams"]["billing"]["status"] == "unavailable"
+        assert health.json() == {"status": "ok", "service": "gateway"}
+        body = ready.json()
+        assert ready.status_code == 503
+        assert body["code"] == "NOT_READY"
+        assert body["details"]["workorders"] == "ok"
+        assert body["details"]["billing"] == "unavailable (ConnectError)"
+
+    async def test_probes_are_documented_and_limited_per_ip(self) -> None:
+        async with in_process_gateway(rate_limit_per_minute=2) as (_, gw):
+            doc = (await gw.get("/openapi.json")).json()
+            answers = [(await gw.get(path)).status_code for path in ("/healthz", "/readyz", "/healthz")]
+        assert answers == [200, 503, 429]  # no upstream is ready; then the IP's bucket is empty
+        assert set(doc["paths"]["/healthz"]["get"]["responses"]) == {"200", "400", "414", "429", "431"}
+        assert set(doc["paths"]["/readyz"]["get"]["responses"]) == {"200", "400", "414", "429", "431", "503"}
+
+    async def test_ready_when_every_upstream_is_and_not_ready_names_their_checks(self) -> None:
+        async def not_ready(_: object) -> JSONResponse:
+            details = {"database": "ok", "broker": "ok", "stream": "stale (42 s)"}
+            return JSONResponse({"code": "NOT_READY", "message": "x", "details": details}, status_code=503)
+
+        upstreams = {name: Recorder().app for name in UPSTREAMS}
+        async with in_process_gateway(upstreams) as (_, gw):
+            ready = await gw.get("/readyz")
+        assert (ready.status_code, ready.json()["status"]) == (200, "ok")
+        assert ready.json()["details"] == dict.fromkeys(UPSTREAMS, "ok")
+        upstreams["factory"] = Starlette(routes=[Route("/readyz", not_ready)])
+        async with in_process_gateway(upstreams) as (_, gw):
+            ready = await gw.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["details"]["factory"] == "not ready (stream)"
 
     async def test_openapi_is_merged_and_filtered_to_the_route_table(self) -> None:
         wo, ev = Recorder(), Recorder()

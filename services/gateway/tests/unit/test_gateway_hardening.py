@@ -388,7 +388,7 @@ class TestUnexpectedErrors:
         assert logged[0].exc_info is not None  # with its traceback, once
 
     async def test_a_service_bug_is_a_json_500_with_a_request_id(self) -> None:
-        app: FastAPI = create_service_app(ServiceSettings(service_name="probe"), title="probe")
+        app: FastAPI = create_service_app(ServiceSettings(service_name="probe", env="test"), title="probe")
 
         @app.get("/boom")
         async def boom() -> dict[str, str]:

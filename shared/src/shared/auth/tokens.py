@@ -9,13 +9,13 @@ abused as an HMAC secret.
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import httpx
 import jwt
 
 from shared.auth.principal import Principal, expand_capabilities
@@ -25,57 +25,41 @@ _ASYMMETRIC = frozenset({"RS256", "ES256"})
 _REQUIRED_CLAIMS = ["exp", "sub", "aud"]
 DEFAULT_LEEWAY_S = 30
 
+log = logging.getLogger(__name__)
 
-class JwksCache:
-    """The signing keys of a JWKS URL, cached for ``ttl_s``.
 
-    An unknown ``kid`` triggers a refresh (key rotation), at most once per ``min_refresh_s`` so forged
-    key ids cannot make us hammer the identity provider. Fetching is synchronous because verification is
-    called from synchronous request helpers; it happens once per TTL, bounded by ``timeout_s``.
+class JwksKeys:
+    """The signing keys of a JWKS URL, through PyJWT's :class:`jwt.PyJWKClient`.
+
+    The key set is cached for ``lifespan_s``; a token naming an unknown ``kid`` makes the client fetch
+    the set again (key rotation), at most once per ``cooldown_s`` so forged key ids cannot make us hammer
+    the identity provider. The client fetches synchronously (urllib), so :meth:`get` runs it in a worker
+    thread: the event loop keeps serving while the identity provider is slow or down.
     """
 
     def __init__(
-        self, url: str, *, ttl_s: float = 300.0, min_refresh_s: float = 10.0, timeout_s: float = 5.0
+        self, url: str, *, lifespan_s: float = 300.0, cooldown_s: float = 10.0, timeout_s: float = 5.0
     ) -> None:
-        self._url = url
-        self._ttl_s = ttl_s
-        self._min_refresh_s = min_refresh_s
-        self._timeout_s = timeout_s
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = float("-inf")
-        self._lock = threading.Lock()
+        self._client = jwt.PyJWKClient(
+            url, cache_jwk_set=True, lifespan=lifespan_s, cooldown_duration=cooldown_s, timeout=timeout_s
+        )
 
-    def _refresh(self) -> None:
-        resp = httpx.get(self._url, timeout=self._timeout_s)
-        resp.raise_for_status()
-        keys: dict[str, jwt.PyJWK] = {}
-        for raw in resp.json().get("keys", []):
-            if raw.get("use", "sig") != "sig":
-                continue
-            try:
-                key = jwt.PyJWK(raw)
-            except jwt.PyJWTError:
-                continue  # a key type we do not support must not hide the others
-            keys[str(raw.get("kid", ""))] = key
-        self._keys = keys
-        self._fetched_at = time.monotonic()
+    def _lookup(self, kid: str | None) -> jwt.PyJWK:
+        if kid is None:
+            # a token naming no key is only matched when the set has exactly one
+            keys = self._client.get_signing_keys()
+            if len(keys) != 1:
+                raise jwt.PyJWKClientError("the token names no key and the key set has several")
+            return keys[0]
+        return self._client.get_signing_key(kid)
 
-    def get(self, kid: str | None) -> jwt.PyJWK | None:
-        """The key named ``kid`` (or the only key when the token names none), refreshing when needed."""
-        with self._lock:
-            age = time.monotonic() - self._fetched_at
-            if age > self._ttl_s or (self._lookup(kid) is None and age > self._min_refresh_s):
-                try:
-                    self._refresh()
-                except (httpx.HTTPError, ValueError):
-                    # Keep serving the keys we have; a token whose key we cannot find is rejected below.
-                    self._fetched_at = time.monotonic() - self._ttl_s + self._min_refresh_s
-            return self._lookup(kid)
+    async def get(self, kid: str | None) -> jwt.PyJWK:
+        """The key named ``kid`` (or the only key when the token names none).
 
-    def _lookup(self, kid: str | None) -> jwt.PyJWK | None:
-        if kid is not None:
-            return self._keys.get(kid)
-        return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+        Raises :class:`jwt.PyJWKClientConnectionError` when the JWKS cannot be fetched and
+        :class:`jwt.PyJWTError` when no usable key matches.
+        """
+        return await asyncio.to_thread(self._lookup, kid)
 
 
 class TokenVerifier:
@@ -88,13 +72,31 @@ class TokenVerifier:
         jwks_url: str = "",
         audiences: Sequence[str] = (),
         leeway_s: int = DEFAULT_LEEWAY_S,
+        jwks_cooldown_s: float = 10.0,
     ) -> None:
         self._secret = secret
         self._audiences = list(audiences)
         self._leeway_s = leeway_s
-        self._jwks = JwksCache(jwks_url) if jwks_url else None
+        self._jwks = JwksKeys(jwks_url, cooldown_s=jwks_cooldown_s) if jwks_url else None
 
-    def verify(self, token: str) -> Principal:
+    def __repr__(self) -> str:
+        return f"TokenVerifier(hs256={bool(self._secret)}, jwks={self._jwks is not None})"
+
+    async def _jwks_key(self, jwks: JwksKeys, kid: str | None, alg: str) -> Any:
+        try:
+            jwk = await jwks.get(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            # Identity cannot be established: 401 like any unverifiable token (architecture §6),
+            # logged because the operator, not the caller, has to act.
+            log.warning("JWKS unavailable", extra={"error": str(exc)})
+            raise Unauthorized("signing keys unavailable", code="TOKEN_INVALID") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("signing key not found", code="TOKEN_INVALID") from exc
+        if jwk.algorithm_name != alg:
+            raise Unauthorized("token algorithm does not match its key", code="TOKEN_INVALID")
+        return jwk.key
+
+    async def verify(self, token: str) -> Principal:
         """The principal of a valid token; 401 otherwise."""
         try:
             header = jwt.get_unverified_header(token)
@@ -105,12 +107,8 @@ class TokenVerifier:
         if alg == "HS256" and self._secret:
             key = self._secret
         elif alg in _ASYMMETRIC and self._jwks is not None:
-            jwk = self._jwks.get(header.get("kid"))
-            if jwk is None:
-                raise Unauthorized("signing key not found", code="TOKEN_INVALID")
-            if jwk.algorithm_name != alg:
-                raise Unauthorized("token algorithm does not match its key", code="TOKEN_INVALID")
-            key = jwk.key
+            kid = header.get("kid")
+            key = await self._jwks_key(self._jwks, None if kid is None else str(kid), alg)
         else:
             raise Unauthorized(f"unsupported token algorithm {alg!r}", code="TOKEN_INVALID")
         try:

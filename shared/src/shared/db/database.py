@@ -25,6 +25,7 @@ class Database:
     """Owns the engines of one service and hands out sessions per role."""
 
     def __init__(self, app_url: str, system_url: str, *, pool_size: int = 10) -> None:
+        # ``connect_args.timeout`` bounds each new connection: a pool checkout never hangs on a dead server
         self.engines: dict[Role, AsyncEngine] = {
             Role.APP: create_async_engine(
                 app_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -40,7 +41,11 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Database:
-        return cls(settings.db_app_url, settings.db_system_url, pool_size=settings.db_pool_size)
+        return cls(
+            settings.db_app_url.get_secret_value(),
+            settings.db_system_url.get_secret_value(),
+            pool_size=settings.db_pool_size,
+        )
 
     def session(self, role: Role) -> AsyncSession:
         return self._sessionmakers[role]()

@@ -35,7 +35,8 @@ def run_env(config: Config, target_metadata: MetaData | None = None) -> None:
     """
     schema = config.attributes.get("schema") or config.get_main_option("schema") or "public"
     url = config.get_main_option("sqlalchemy.url")
-    assert url
+    if not url:
+        raise ValueError(f"no database URL for the migrations of schema {schema!r} (ZENOPS_DB_OWNER_URL)")
 
     from alembic import context
 
@@ -71,6 +72,20 @@ def run_sql(statements: Iterable[str]) -> None:
         op.execute(statement)
 
 
+#: the tables :func:`finish_schema` creates in every schema (messaging, parking, heartbeat)
+SHARED_TABLES = frozenset(
+    {
+        "outbox",
+        "inbox",
+        "consumer_versions",
+        "parked_messages",
+        "idempotency_keys",
+        "unsendable_messages",
+        "stream_heartbeats",
+    }
+)
+
+
 def finish_schema(
     schema: str,
     *,
@@ -81,6 +96,7 @@ def finish_schema(
     """The tail of a service's first revision, the same in every service.
 
     * the messaging tables: outbox, inbox, parking and the relay's unsendable messages;
+    * the stream process's heartbeat table (``/readyz``, :mod:`shared.health`);
     * tenant RLS on every tenant table, and on top of it the restrictive audience policies
       (:func:`shared.db.rls.audience_rls_sql`): ``portal`` maps a table to its
       ``(portal_read, portal_write)`` predicates, a table not named is closed to the portal;
@@ -88,10 +104,12 @@ def finish_schema(
       ``"UPDATE, DELETE"`` taken back from both login roles).
     """
     from shared.db.rls import DENY, audience_rls_sql, grants_sql, tenant_rls_sql
+    from shared.health import heartbeat_table_sql
     from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
 
     run_sql(messaging_tables_sql(schema))
     run_sql(unsendable_tables_sql(schema))
+    run_sql(heartbeat_table_sql(schema))
     policies = portal or {}
     for table in tenant_tables:
         read, write = policies.get(table, (DENY, DENY))
@@ -104,9 +122,11 @@ def finish_schema(
 
 def drop_schema_tables(schema: str, tables: Sequence[str]) -> None:
     """Undo a first revision: its tables (in reverse creation order) and the messaging tables."""
+    from shared.health import HEARTBEAT_TABLE
     from shared.messaging.schema import messaging_drop_sql, unsendable_drop_sql
 
     run_sql(f"DROP TABLE IF EXISTS {schema}.{table} CASCADE" for table in reversed(tables))
+    run_sql([f"DROP TABLE IF EXISTS {schema}.{HEARTBEAT_TABLE}"])
     run_sql(unsendable_drop_sql(schema))
     run_sql(messaging_drop_sql(schema))
 

@@ -6,7 +6,8 @@ before the commit, relay re-send) finds the inbox row and changes nothing. Messa
 ``aggregate_version`` is not newer than the last one applied for that aggregate are stale and ignored.
 
 A message that keeps failing is retried with exponential backoff, then sent to ``<topic>.dlq`` and its
-key is *parked*: later messages of the same key are stored in ``parked_messages`` (in order) instead of
+key is *parked*; a failure that cannot pass (``shared.messaging.retry``: a programming error, data that
+does not parse) is dead-lettered and parked at its first attempt: later messages of the same key are stored in ``parked_messages`` (in order) instead of
 being applied, so per-aggregate order holds while other keys keep flowing. :meth:`ConsumerRunner.replay`
 re-applies (or discards) the parked messages of a key.
 """
@@ -32,6 +33,7 @@ from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
+from shared.messaging.retry import can_pass
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import context_from_traceparent
 
@@ -218,7 +220,9 @@ class ConsumerRunner:
             await self._park(topic, key, envelope, dead_lettered=False, error=None)
             return Outcome("parked", envelope.message_id)
         error: BaseException | None = None
+        attempts = 0
         for attempt in range(1, self._max_attempts + 1):
+            attempts = attempt
             try:
                 status = await self._apply(topic, envelope)
                 self.processed += 1
@@ -227,13 +231,17 @@ class ConsumerRunner:
                 raise
             except Exception as exc:
                 error = exc
+                retry = can_pass(exc)
                 log.warning(
-                    "message handling failed",
+                    "message handling failed" if retry else "message handling failed for good",
                     extra={"topic": topic, "key": key, "attempt": attempt, "error": repr(exc)},
+                    exc_info=not retry,
                 )
+                if not retry:
+                    break
                 if attempt < self._max_attempts:
                     await asyncio.sleep(self._backoff_base_s * (2 ** (attempt - 1)))
-        await self._send_dlq(topic, key, value, error=repr(error), attempts=self._max_attempts)
+        await self._send_dlq(topic, key, value, error=repr(error), attempts=attempts)
         await self._park(topic, key, envelope, dead_lettered=True, error=repr(error))
         trace.get_current_span().set_status(trace.Status(trace.StatusCode.ERROR, repr(error)))
         return Outcome("dead_lettered", envelope.message_id)

@@ -157,14 +157,19 @@ class OutboxRelay:
 
     @property
     def producer(self) -> AIOKafkaProducer:
-        assert self._producer is not None, "the relay's producer is not started"
-        return self._producer
+        """The producer in use: the one given, or the one the relay started from its factory."""
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("the relay's producer is not started")
+        return producer
 
     async def _ensure_producer(self) -> None:
+        factory = self._producer_factory
         if self._producer_started:
             return
-        assert self._producer_factory is not None
-        self._producer = self._producer_factory()
+        if factory is None:
+            raise RuntimeError("the relay was given a producer, it cannot start one of its own")
+        self._producer = factory()
         await self._producer.start()
         self._producer_started = True
 
@@ -447,7 +452,8 @@ async def outbox_health(conn: asyncpg.Connection, schema: str) -> OutboxHealth:
         f"SELECT 1 FROM {schema}.unsendable_messages u WHERE u.topic = o.topic AND u.key = o.key)) AS parked, "
         f"(SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL) AS pending"
     )
-    assert row is not None
+    if row is None:  # an aggregate-only SELECT always returns one row
+        raise RuntimeError("the outbox counts query returned no row")
     return OutboxHealth(int(row["unsendable"]), int(row["parked"]), int(row["pending"]) - int(row["parked"]))
 
 

@@ -128,7 +128,9 @@ async def timeline(c: ServiceContainer[Any], query: ShowTimeline) -> list[views.
 
 
 def credit_routes(
-    prefix: str, caller: Callable[..., Principal], authorize: Callable[[Principal], None]
+    prefix: str,
+    caller: Callable[..., Principal | Awaitable[Principal]],
+    authorize: Callable[[Principal], None],
 ) -> APIRouter:
     """``{prefix}/credits/reserve|consume|release|reconcile`` for one audience.
 
