@@ -59,6 +59,7 @@ lint: tools ## ruff, mypy (strict) and import-linter
 	$(PY) ruff check .
 	$(PY) ruff format --check .
 	$(PY) mypy shared/src tools/devstack/src services/*/src bench scripts
+	$(PY) mypy tests shared/tests services/*/tests tools/devstack/tests
 	$(PY) lint-imports
 
 fmt: tools

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from devstack.launcher import StackInfo
 from devstack.testing.data import SBI_WORK_ORDER, TEST_TENANT, TEST_USER, dev_login_body
 from devstack.testing.fixtures import make_token
-from gateway_service.testing import in_process_gateway
+from devstack.testing.inprocess_gateway import in_process_gateway
 from shared.auth.principal import Principal
 from shared.errors import Forbidden
 

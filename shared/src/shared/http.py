@@ -104,7 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+    async def _unhandled(_: Request, _exc: Exception) -> JSONResponse:
         # Only reached when the request-context middleware itself fails (it answers every other
         # unexpected error); Starlette re-raises afterwards, so the server logs the traceback.
         return internal_error_response(request_id_var.get())

@@ -310,7 +310,7 @@ def service_main(
         return 0
     if (command == "replay-parked" and len(argv) >= 3) or command == "list-parked":
         return asyncio.run(_parking(argv, settings, schema, stream_factory))
-    print(
+    print(  # noqa: T201  the parking CLI's output
         f"usage: {sys.argv[0]} migrate|stream|replay-parked TOPIC KEY [--discard]|list-parked",
         file=sys.stderr,
     )
@@ -330,20 +330,20 @@ async def _parking(
     try:
         if argv[0] == "list-parked":
             for item in await list_unsendable(conn, schema):
-                print(json.dumps({"kind": "unsendable", **item}, default=str))
+                print(json.dumps({"kind": "unsendable", **item}, default=str))  # noqa: T201  the parking CLI's output
             if app.consumer is not None:
                 for item in await app.consumer.parked():
-                    print(json.dumps({"kind": "parked", **item}, default=str))
+                    print(json.dumps({"kind": "parked", **item}, default=str))  # noqa: T201  the parking CLI's output
             return 0
         topic, key, discard = argv[1], argv[2], "--discard" in argv
         code = 0
         for sent in await replay_unsendable(conn, schema, app.producer, topic, key, discard=discard):
-            print(sent.status, sent.message_id, sent.detail)
+            print(sent.status, sent.message_id, sent.detail)  # noqa: T201  the parking CLI's output
             if sent.status in ("unsendable", "failed"):
                 code = 1
         if app.consumer is not None:
             for outcome in await app.consumer.replay(topic, key, discard_head=discard):
-                print(outcome.status, outcome.message_id)
+                print(outcome.status, outcome.message_id)  # noqa: T201  the parking CLI's output
         return code
     finally:
         await app.producer.stop()

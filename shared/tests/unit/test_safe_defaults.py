@@ -85,11 +85,19 @@ class _Runner(ConsumerRunner):
         self.calls = 0
         self.dead: list[int] = []
 
-    async def _apply(self, topic: str, envelope: Envelope) -> str:
+    async def _apply(self, topic: str, envelope: Envelope) -> str:  # noqa: ARG002  the overridden signature
         self.calls += 1
         raise self.error
 
-    async def _send_dlq(self, topic: str, key: str, value: bytes, *, error: str, attempts: int) -> None:
+    async def _send_dlq(
+        self,
+        topic: str,  # noqa: ARG002  the overridden signature
+        key: str,  # noqa: ARG002  the overridden signature
+        value: bytes,  # noqa: ARG002  the overridden signature
+        *,
+        error: str,  # noqa: ARG002  the overridden signature
+        attempts: int,
+    ) -> None:
         self.dead.append(attempts)
 
     async def _park(self, *args: Any, **kwargs: Any) -> None:

@@ -70,4 +70,8 @@ async def login(request: Request, body: LoginRequest, gw: GatewayDep) -> LoginRe
         capabilities=body.capabilities,
         ttl_s=DEV_TOKEN_TTL_S,
     )
-    return LoginResponse(access_token=token, token_type="Bearer", expires_in=DEV_TOKEN_TTL_S)
+    return LoginResponse(
+        access_token=token,
+        token_type="Bearer",  # noqa: S106  the OAuth token type, not a secret
+        expires_in=DEV_TOKEN_TTL_S,
+    )

@@ -80,7 +80,7 @@ PROXY_FAILURES: tuple[type[DomainError], ...] = (UnforwardableRequest,)
 #: the proxy's answers when the service is down or slow (with ``Retry-After``)
 UPSTREAM_FAILURES: tuple[type[DomainError], ...] = (UpstreamUnavailable, UpstreamTimeout)
 #: ``x-zenops-after`` sent by the client is checked before forwarding (``shared.consistency``)
-CLIENT_TOKEN_CODES = "INVALID_CONSISTENCY_TOKEN, TOO_MANY_CONSISTENCY_TOKENS"
+CLIENT_TOKEN_CODES = "INVALID_CONSISTENCY_TOKEN, TOO_MANY_CONSISTENCY_TOKENS"  # noqa: S105  error codes
 #: the scheme (``shared.api.SECURITY_SCHEMES``) each authenticated row demands; alternatives are OR-ed
 ROW_SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
     Auth.JWT: [{"bearerAuth": []}],

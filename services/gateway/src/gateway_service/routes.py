@@ -25,7 +25,7 @@ class Auth(StrEnum):
 
     PUBLIC = "public"
     JWT = "jwt"
-    SERVICE_TOKEN = "service_token"
+    SERVICE_TOKEN = "service_token"  # noqa: S105  the name of an auth scheme
     STUDIO_ADMIN = "studio_admin"
     WEBHOOK = "webhook"
 

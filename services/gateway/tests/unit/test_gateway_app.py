@@ -11,9 +11,8 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway_service import testing
-from gateway_service.routes import UPSTREAMS
-from gateway_service.testing import (
+from devstack.testing import inprocess_gateway as testing
+from devstack.testing.inprocess_gateway import (
     DEV_SECRET,
     SERVICE_TOKEN,
     STUDIO_ADMIN_TOKEN,
@@ -23,7 +22,8 @@ from gateway_service.testing import (
     bearer,
     in_process_gateway,
 )
-from gateway_service.testing import dev_token as token
+from devstack.testing.inprocess_gateway import dev_token as token
+from gateway_service.routes import UPSTREAMS
 
 #: the upstreams' own document: one operation each, one the route table does not serve
 UPSTREAM_DOC: dict[str, Any] = {

@@ -20,10 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from devstack.testing.inprocess_gateway import WO, Recorder, bearer, in_process_gateway
+from devstack.testing.inprocess_gateway import dev_token as token
 from gateway_service.edge import check_path
 from gateway_service.routes import PROJECTED_BY
-from gateway_service.testing import WO, Recorder, bearer, in_process_gateway
-from gateway_service.testing import dev_token as token
 from shared.consistency import MAX_CLIENT_TOKENS
 from shared.errors import BadRequest
 from shared.http import create_service_app
@@ -304,7 +304,11 @@ class TestClientTokens:
             at_cap = await gw.get(url, headers={**auth, "x-zenops-after": ",".join(fake[:MAX_CLIENT_TOKENS])})
             malformed = await gw.get(url, headers={**auth, "x-zenops-after": "workorders:work-order:x"})
             unicode_digit = await gw.get(
-                url, headers={**auth, "x-zenops-after": "factory:pack:abc:²".encode()}
+                url,
+                headers={
+                    **{name.encode(): value.encode() for name, value in auth.items()},
+                    b"x-zenops-after": "factory:pack:abc:²".encode(),
+                },
             )
             huge_version = await gw.get(url, headers={**auth, "x-zenops-after": f"factory:pack:a:{2**63}"})
             long_id = await gw.get(
@@ -364,7 +368,7 @@ class TestClientTokens:
 
 class TestUnexpectedErrors:
     async def test_a_gateway_bug_is_a_json_500_logged_once(self, caplog: pytest.LogCaptureFixture) -> None:
-        async def explode(request: Request) -> Response:
+        async def explode(_request: Request) -> Response:
             raise RuntimeError("secret detail from deep inside")
 
         broken = Starlette(routes=[Route("/{path:path}", explode)])
@@ -382,7 +386,8 @@ class TestUnexpectedErrors:
             "details": {"request_id": "rid-9"},
         }
         assert resp.headers["x-request-id"] == "rid-9"
-        assert "secret" not in resp.text and "Traceback" not in resp.text
+        assert "secret" not in resp.text
+        assert "Traceback" not in resp.text
         logged = [r for r in caplog.records if r.getMessage() == "unhandled error"]
         assert len(logged) == 1
         assert logged[0].exc_info is not None  # with its traceback, once

@@ -23,9 +23,9 @@ from gateway_service.bootstrap import create_gateway
 from gateway_service.settings import Settings
 from shared.auth.tokens import issue_dev_token
 
-DEV_SECRET = "test-secret-with-at-least-32-bytes-of-entropy"
-SERVICE_TOKEN = "test-service-token"
-STUDIO_ADMIN_TOKEN = "test-studio-admin-token"
+DEV_SECRET = "test-secret-with-at-least-32-bytes-of-entropy"  # noqa: S105  in-process test credential
+SERVICE_TOKEN = "test-service-token"  # noqa: S105  in-process test credential
+STUDIO_ADMIN_TOKEN = "test-studio-admin-token"  # noqa: S105  in-process test credential
 DOWN_URL = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
 TENANT = "11111111-1111-1111-1111-111111111111"
 USER = "33333333-3333-3333-3333-333333333333"
