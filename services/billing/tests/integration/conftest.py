@@ -22,10 +22,10 @@ from aiokafka import AIOKafkaProducer
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
 from devstack.testing.gateway import create_account, eventually
+from devstack.testing.messaging import publish as send
 from shared.contracts.base import Event
 from shared.contracts.workorders import WorkOrderCreated, WorkOrderView
 from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
 
 
 @pytest.fixture
@@ -45,17 +45,6 @@ async def direct(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
         base_url=stack.urls["billing"], headers=headers, timeout=60, limits=limits
     ) as client:
         yield client
-
-
-@pytest.fixture
-async def producer(stack: StackInfo) -> AsyncIterator[AIOKafkaProducer]:
-    """A producer on the real broker, standing in for the other services' relays."""
-    prod = make_producer(stack.kafka_bootstrap, client_id=f"billing-tests-{uuid.uuid4().hex[:6]}")
-    await prod.start()
-    try:
-        yield prod
-    finally:
-        await prod.stop()
 
 
 @dataclass
@@ -110,15 +99,9 @@ async def publish(
     envelope: Envelope | None = None,
 ) -> Envelope:
     """Publish ``event`` (or a given envelope again) on its topic, as the owning service's relay would."""
-    env = envelope or Envelope.new(
-        event_type=event.TYPE,
-        aggregate_id=key,
-        aggregate_version=version,
-        payload=event.to_payload(),
-        tenant_id=tenant_id,
+    return await send(
+        producer, envelope or event, aggregate_id=key, version=version, tenant_id=tenant_id, topic=event.TOPIC
     )
-    await producer.send_and_wait(event.TOPIC, value=env.to_bytes(), key=key.encode())
-    return env
 
 
 async def outbox_events(db: asyncpg.Connection, topic: str, key: str) -> list[dict[str, Any]]:

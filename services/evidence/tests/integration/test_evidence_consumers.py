@@ -6,7 +6,6 @@ job is not redone) and duplicate deliveries of work-order events (nothing change
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -15,17 +14,20 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
+from devstack.testing.messaging import RawEvent, publish
+from devstack.testing.polling import eventually
 from evidence_service.handlers.process_ocr_job import OcrEngineSettings, ProcessOcrJob, process_ocr_job
 from evidence_service.records import NewOcrJob
 from evidence_service.repositories import OcrJobRepository
 from shared.blobstore import BlobStore
+from shared.contracts.topics import WORKORDERS_WORK_ORDER
 from shared.db.database import Database, Role
 from shared.db.uow import SqlUnitOfWork
 from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
 from shared.messaging.outbox import OutboxWriter
 
 pytestmark = pytest.mark.stack
@@ -104,7 +106,7 @@ class TestOcrProcessor:
 
 class TestDuplicateDeliveries:
     async def test_redelivered_created_event_changes_nothing(
-        self, gateway: httpx.AsyncClient, stack: StackInfo
+        self, gateway: httpx.AsyncClient, stack: StackInfo, producer: AIOKafkaProducer
     ) -> None:
         wo_id, _ = await _work_order_with_item(gateway)
         conn = await asyncpg.connect(stack.admin_dsn)
@@ -117,33 +119,23 @@ class TestDuplicateDeliveries:
             await conn.close()
         original = Envelope.model_validate_json(created)
         replayed = original.model_copy(update={"message_id": str(uuid.uuid4())})
-        marker = Envelope.new(
-            event_type="marker_for_test",
-            aggregate_id=wo_id,
-            aggregate_version=50,
-            payload={},
-            tenant_id=TEST_TENANT,
+        for envelope in (original, replayed):
+            await publish(producer, envelope, topic=WORKORDERS_WORK_ORDER)
+        await publish(
+            producer, RawEvent(WORKORDERS_WORK_ORDER, "marker_for_test", {}), aggregate_id=wo_id, version=50
         )
-        producer = make_producer(stack.kafka_bootstrap, client_id="evidence-dup-test")
-        await producer.start()
-        try:
-            for envelope in (original, replayed, marker):
-                await producer.send_and_wait(
-                    "workorders.work-order.v1", key=wo_id.encode(), value=envelope.model_dump_json().encode()
-                )
-        finally:
-            await producer.stop()
 
         conn = await asyncpg.connect(stack.admin_dsn)
         try:
-            for _ in range(300):
-                seen = await conn.fetchval(
+
+            async def _marker_seen() -> int | None:
+                version: int | None = await conn.fetchval(
                     "SELECT source_version FROM evidence.work_orders WHERE work_order_id = $1",
                     uuid.UUID(wo_id),
                 )
-                if seen == 50:
-                    break
-                await asyncio.sleep(0.2)
+                return version if version == 50 else None
+
+            seen = await eventually(_marker_seen, "the marker event to be consumed", within_s=60, every_s=0.2)
             after = await conn.fetchval("SELECT count(*) FROM evidence.outbox WHERE key = $1", wo_id)
             outcomes = await conn.fetch(
                 "SELECT outcome FROM evidence.inbox WHERE message_id = ANY($1::uuid[]) ORDER BY outcome",

@@ -8,23 +8,24 @@ contracts, with a real producer; the factory's own consumers, worker and relay d
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from devstack.launcher import StackInfo
 from devstack.testing.data import COMPLETE_READINESS, SBI_WORK_ORDER
 from devstack.testing.fixtures import TEST_TENANT, TEST_USER, make_token
 from devstack.testing.gateway import eventually
+from devstack.testing.messaging import publish as send
 from shared.blobstore import BlobStore
 from shared.contracts.base import Event
 from shared.contracts.billing import GateDecided, GateResult, WorkOrderBilling
 from shared.contracts.workorders import ReadyForRender, WorkOrderCreated, WorkOrderReopened, WorkOrderView
 from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
 from shared.stable_json import stable_sha256
 from shared.timestamps import utc_now_iso
 
@@ -94,26 +95,21 @@ class FactoryKit:
     """Publishes foreign events, reads the factory schema, and calls the gateway as different callers."""
 
     def __init__(
-        self, stack: StackInfo, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
+        self,
+        stack: StackInfo,
+        make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes],
+        producer: AIOKafkaProducer,
     ) -> None:
         self.stack = stack
         self.make_png = make_png
         self.blobs = BlobStore(stack.blob_dir)
-        self.producer = make_producer(
-            stack.kafka_bootstrap, client_id=f"factory-tests-{uuid.uuid4().hex[:6]}"
-        )
+        self.producer = producer
         self.versions: dict[str, int] = {}
         self.run = uuid.uuid4().hex[:8]
 
     def key(self, name: str) -> str:
         """A release idempotency key unique to this test (keys are per tenant and the stack persists)."""
         return f"{name}-{self.run}"
-
-    async def start(self) -> None:
-        await self.producer.start()
-
-    async def stop(self) -> None:
-        await self.producer.stop()
 
     # ------------------------------------------------------------------------------ publishing
 
@@ -126,22 +122,19 @@ class FactoryKit:
         tenant_id: str = TEST_TENANT,
         message_id: str | None = None,
     ) -> Envelope:
-        envelope = Envelope.new(
-            event_type=event.TYPE,
+        """``event`` about aggregate ``key`` on its topic, as the producing service's relay would."""
+        return await send(
+            self.producer,
+            event,
             aggregate_id=key,
-            aggregate_version=version,
-            payload=event.to_payload(),
+            version=version,
             tenant_id=tenant_id,
             message_id=message_id,
         )
-        await self.producer.send_and_wait(event.TOPIC, value=envelope.to_bytes(), key=key.encode())
-        return envelope
 
     async def resend(self, topic: str, envelope: Envelope) -> None:
         """Deliver the very same message again (a redelivery: same message id)."""
-        await self.producer.send_and_wait(
-            topic, value=envelope.to_bytes(), key=envelope.aggregate_id.encode()
-        )
+        await send(self.producer, envelope, topic=topic)
 
     def next_version(self, key: str) -> int:
         self.versions[key] = self.versions.get(key, 0) + 1
@@ -351,12 +344,10 @@ class FactoryKit:
 
 
 @pytest.fixture
-async def kit(
-    stack: StackInfo, make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes]
-) -> AsyncIterator[FactoryKit]:
-    helper = FactoryKit(stack, make_png)
-    await helper.start()
-    try:
-        yield helper
-    finally:
-        await helper.stop()
+def kit(
+    stack: StackInfo,
+    make_png: Callable[[tuple[int, int], tuple[int, int, int]], bytes],
+    producer: AIOKafkaProducer,
+) -> FactoryKit:
+    """The factory tests' kit, publishing through the shared producer."""
+    return FactoryKit(stack, make_png, producer)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from devstack.testing.inprocess_gateway import WO, Recorder, bearer, in_process_gateway
 from devstack.testing.inprocess_gateway import dev_token as token
+from devstack.testing.polling import eventually
 from gateway_service.edge import check_path
 from gateway_service.routes import PROJECTED_BY
 from shared.consistency import MAX_CLIENT_TOKENS
@@ -459,8 +460,11 @@ class TestServerProtocolErrors:
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         try:
-            while not server.started:
-                await asyncio.sleep(0.02)
+
+            async def _started() -> bool:
+                return bool(server.started)
+
+            await eventually(_started, "the uvicorn server to start", every_s=0.02)
             cases = {
                 "url": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "URI_TOO_LONG"),
                 "header": (

@@ -7,26 +7,25 @@ state the test wants (the real, lower versions are then stale and ignored by the
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
 
-from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
+from devstack.testing.messaging import RawEvent
+from devstack.testing.messaging import publish as send
 from shared.messaging.envelope import Envelope
-from shared.messaging.kafka import make_producer
 
 Publish = Callable[..., Awaitable[Envelope]]
 
 
 @pytest.fixture
-async def publish(stack: StackInfo) -> AsyncIterator[Publish]:
-    """``await publish(topic, event_type, wo_id, version, payload, message_id=None)`` on the real broker."""
-    producer = make_producer(stack.kafka_bootstrap, client_id=f"wo-test-{uuid.uuid4().hex[:6]}")
-    await producer.start()
+def publish(producer: AIOKafkaProducer) -> Publish:
+    """``await publish(topic, event_type, wo_id, version, payload, message_id=None)``: another service's
+    event about work order ``wo_id``, on the real broker through the shared producer."""
 
     async def _publish(
         topic: str,
@@ -38,21 +37,16 @@ async def publish(stack: StackInfo) -> AsyncIterator[Publish]:
         message_id: str | None = None,
         tenant_id: str = TEST_TENANT,
     ) -> Envelope:
-        envelope = Envelope.new(
-            event_type=event_type,
+        return await send(
+            producer,
+            RawEvent(topic, event_type, payload),
             aggregate_id=work_order_id,
-            aggregate_version=version,
-            payload=payload,
+            version=version,
             tenant_id=tenant_id,
             message_id=message_id,
         )
-        await producer.send_and_wait(topic, envelope.to_bytes(), key=work_order_id.encode())
-        return envelope
 
-    try:
-        yield _publish
-    finally:
-        await producer.stop()
+    return _publish
 
 
 Query = Callable[..., Awaitable[Any]]
