@@ -9,11 +9,10 @@ given (non-``None``) value. State is plain dicts and lists the tests read direct
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from billing_service.domain.acceptance import AcceptancePlan
@@ -49,6 +48,7 @@ from billing_service.repositories import (
 )
 from billing_service.repositories._rows import is_uuid
 from billing_service.repositories.work_orders import ACCEPTANCE_COLUMNS
+from devstack.testing.fakes import FakeClock
 from shared.db.uow import Repository
 from shared.validation import JsonObject
 
@@ -61,17 +61,6 @@ Accept = Callable[..., Awaitable[AcceptancePlan]]
 TENANT = "11111111-1111-4111-8111-111111111111"
 #: the work order the saga tests follow
 WORK_ORDER = "22222222-2222-4222-8222-222222222222"
-
-
-class Clock:
-    """The database clock of the fakes: starts now and moves one millisecond per reading."""
-
-    def __init__(self) -> None:
-        self._ticks = itertools.count()
-        self._start = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(milliseconds=next(self._ticks))
 
 
 def _matching(rows: Iterable[RowT], **values: object) -> list[RowT]:
@@ -436,7 +425,7 @@ class FakeGateDecisions(GateDecisionRepository):
 class FakeBilling:
     """Every billing repository fake over one clock (what a test hands to ``FakeUnitOfWork``)."""
 
-    clock: Clock
+    clock: FakeClock
     accounts: FakeAccounts
     ledger: FakeLedger
     usage: FakeUsage
@@ -447,7 +436,7 @@ class FakeBilling:
     @classmethod
     def new(cls) -> FakeBilling:
         """Empty repositories."""
-        clock = Clock()
+        clock = FakeClock()
         accounts = FakeAccounts(clock)
         return cls(
             clock,

@@ -10,15 +10,15 @@ not above the stored one changes nothing). State is plain dicts the tests read d
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DefaultClause, Table
 
+from devstack.testing.fakes import FakeClock
 from shared.db.uow import Repository
 from workorders_service.domain import model
 from workorders_service.repositories import ProjectionRepository, WorkOrderRepository
@@ -40,17 +40,6 @@ NEW_WORK_ORDER = model.NewWorkOrder(
     billing_external_key=None,
     created_by_user_id=USER,
 )
-
-
-class Clock:
-    """The database clock of the fakes: starts now and moves one millisecond per reading."""
-
-    def __init__(self) -> None:
-        self._ticks = itertools.count()
-        self._start = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(milliseconds=next(self._ticks))
 
 
 class UniqueViolation(Exception):
@@ -130,7 +119,7 @@ class _WorkOrderParts:
 class FakeWorkOrders(WorkOrderRepository):
     """``work_orders`` with their snapshots, rules runs and comments; the list joins ``projections``."""
 
-    def __init__(self, projections: FakeProjections, clock: Clock) -> None:
+    def __init__(self, projections: FakeProjections, clock: FakeClock) -> None:
         self.rows: dict[uuid.UUID, model.WorkOrder] = {}
         self.parts: dict[uuid.UUID, _WorkOrderParts] = {}
         self._projections = projections
@@ -315,14 +304,14 @@ def _matches_search(wo: model.WorkOrder, search: str | None) -> bool:
 class FakeStore:
     """The work-orders fakes over one clock, for ``FakeUnitOfWork(*store.repositories(), ...)``."""
 
-    clock: Clock
+    clock: FakeClock
     projections: FakeProjections
     work_orders: FakeWorkOrders
 
     @classmethod
     def new(cls) -> FakeStore:
         """Empty repositories."""
-        clock = Clock()
+        clock = FakeClock()
         projections = FakeProjections()
         return cls(clock, projections, FakeWorkOrders(projections, clock))
 

@@ -21,6 +21,8 @@ No Postgres, no Kafka: each test runs in milliseconds.
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.db.uow import Repository, RepositoryT, UnitOfWork
@@ -69,3 +71,15 @@ class FakeUnitOfWork(UnitOfWork):
 
     async def __aexit__(self, *exc_info: object) -> None:
         return None
+
+
+class FakeClock:
+    """The database clock of the fakes: starts now and moves one millisecond per reading, so rows written
+    one after another order like rows of successive transactions."""
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count()
+        self._start = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(milliseconds=next(self._ticks))
