@@ -6,6 +6,7 @@ UTC with milliseconds and ``Z``. The raw consume/release answer keeps V1's camel
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -20,7 +21,8 @@ from billing_service.handlers.accounts import status_view
 from billing_service.handlers.queries import TimelineItem, WorkOrderBillingState
 from billing_service.handlers.reconcile import ReconcileReport, SweepFailure, SweptHold
 from billing_service.handlers.release_gate import GateReplay
-from billing_service.repositories import AccountState
+from billing_service.handlers.subscriptions import CurrentSubscription, RefillDueReport
+from billing_service.repositories import AccountState, CreditSummaryRow
 
 JsonDict = dict[str, Any]
 """A free-form JSON object (metadata, payloads, stored gate inputs)."""
@@ -238,8 +240,8 @@ class UsageEventView(View):
 
 
 TimelineItemView = TimelineItem
-"""A ledger entry (``CREDITS_LEDGER``) or usage event (``USAGE_V1``/``USAGE_V2``) on the timeline: the
-query's typed result is already its wire shape."""
+"""A ledger entry (``CREDITS_LEDGER``), service invoice (``SERVICE_INVOICE``) or usage event
+(``USAGE_V1``/``USAGE_V2``) on the timeline: the query's typed result is already its wire shape."""
 
 
 class ReconcileView(View):
@@ -376,3 +378,27 @@ def work_order_billing(found: WorkOrderBillingState) -> WorkOrderBillingEnvelope
         "billing_gate_status": gate_status,
     }
     return WorkOrderBillingEnvelope(work_order_billing=WorkOrderBillingView.model_validate(body))
+
+
+class CreditSummaryView(View):
+    """``GET /v1/billing/credits/summary``: the caller's tenant's active accounts (domain.md §7.11)."""
+
+    tenant_id: str
+    account_count: int
+    wallet: int
+    reserved: int
+    available: int
+    primary_account_id: str | None
+
+
+def credit_summary(tenant_id: str, row: CreditSummaryRow) -> CreditSummaryView:
+    """The summary of one tenant on the wire."""
+    return CreditSummaryView(tenant_id=tenant_id, **asdict(row))
+
+
+SubscriptionView = CurrentSubscription
+"""A tenant's current subscription (domain.md §7.11); none exists before Billing 3."""
+
+
+RefillDueView = RefillDueReport
+"""The due-subscription sweep's report (domain.md §7.7): the typed result is its wire shape."""

@@ -26,20 +26,32 @@ from billing_service.domain.ledger import (
     LedgerEntry,
     LedgerOutcome,
 )
+from billing_service.domain.timeline import (
+    INVOICE_SOURCE,
+    LEDGER_SOURCE,
+    TimelineKey,
+    comes_after,
+    sort_key,
+    usage_source,
+)
 from billing_service.repositories import (
     AccountRepository,
     AccountState,
+    CreditSummaryRow,
     GateDecisionRepository,
     GateDecisionRow,
     HoldAlreadyResolvedRace,
     HoldRow,
     InvoiceRepository,
     InvoiceRow,
+    InvoiceTimelineRow,
     LedgerEntryRow,
     LedgerRepository,
     LedgerWriteRefused,
     NewGateDecision,
     NewUsageEvent,
+    TimelineRepository,
+    TimelineScope,
     UsageEventRow,
     UsageRepository,
     WorkOrderReference,
@@ -144,6 +156,20 @@ class FakeAccounts(AccountRepository):
         if tenant_id:
             found = [s for s in found if s.account.tenant_id == tenant_id]
         return found[:limit]
+
+    async def credit_summary(self, tenant_id: str) -> CreditSummaryRow:
+        active = [
+            st
+            for st in self.states.values()  # insertion order: oldest first
+            if st.account.tenant_id == tenant_id and st.account.status is AccountStatus.ACTIVE
+        ]
+        return CreditSummaryRow(
+            account_count=len(active),
+            wallet=sum(st.balance.wallet for st in active),
+            reserved=sum(st.balance.reserved for st in active),
+            available=sum(st.balance.available for st in active),
+            primary_account_id=active[0].account.id if active else None,
+        )
 
     def write_balance(self, account_id: str, balance: CreditBalance) -> None:
         """The balance row (written by :class:`FakeLedger`, as the SQL ledger writes ``balances``)."""
@@ -421,6 +447,49 @@ class FakeGateDecisions(GateDecisionRepository):
         self._decided_at[decision.id] = self._clock()
 
 
+class FakeTimeline(TimelineRepository):
+    """The timeline's read of the ledger and usage fakes, plus the invoice rows as the timeline query reads
+    them (``invoice_rows``, seeded by the tests: the invoice lifecycle writes them in the integration tier)."""
+
+    def __init__(self, ledger: FakeLedger, usage: FakeUsage) -> None:
+        self._ledger = ledger
+        self._usage = usage
+        self.invoice_rows: list[InvoiceTimelineRow] = []
+
+    @staticmethod
+    def _page(
+        rows: Iterable[RowT], key: Callable[[RowT], TimelineKey], bound: TimelineKey | None, limit: int
+    ) -> list[RowT]:
+        after = [r for r in rows if bound is None or comes_after(key(r), bound)]
+        return sorted(after, key=lambda r: sort_key(key(r)))[:limit]
+
+    async def ledger(
+        self, scope: TimelineScope, bound: TimelineKey | None, limit: int
+    ) -> list[LedgerEntryRow]:
+        rows = _matching(
+            self._ledger.entry_rows,
+            account_id=scope.account_id,
+            tenant_id=scope.tenant_id,
+            ref_type=scope.ref_type,
+            ref_id=scope.ref_id,
+        )
+        return self._page(rows, lambda r: TimelineKey(r.created_at, LEDGER_SOURCE, r.id), bound, limit)
+
+    async def usage(self, scope: TimelineScope, bound: TimelineKey | None, limit: int) -> list[UsageEventRow]:
+        rows = _matching(self._usage.rows.values(), account_id=scope.account_id, tenant_id=scope.tenant_id)
+        return self._page(
+            rows, lambda r: TimelineKey(r.created_at, usage_source(r.source_system), r.id), bound, limit
+        )
+
+    async def invoices(
+        self, scope: TimelineScope, bound: TimelineKey | None, limit: int
+    ) -> list[InvoiceTimelineRow]:
+        rows = _matching(
+            self.invoice_rows, account_id=scope.account_id, tenant_id=scope.tenant_id, id=scope.invoice_id
+        )
+        return self._page(rows, lambda r: TimelineKey(r.updated_at, INVOICE_SOURCE, r.id), bound, limit)
+
+
 @dataclass
 class FakeBilling:
     """Every billing repository fake over one clock (what a test hands to ``FakeUnitOfWork``)."""
@@ -432,25 +501,37 @@ class FakeBilling:
     work_orders: FakeWorkOrders
     invoices: FakeInvoices
     gates: FakeGateDecisions
+    timeline: FakeTimeline
 
     @classmethod
     def new(cls) -> FakeBilling:
         """Empty repositories."""
         clock = FakeClock()
         accounts = FakeAccounts(clock)
+        ledger = FakeLedger(accounts, clock)
+        usage = FakeUsage(clock)
         return cls(
             clock,
             accounts,
-            FakeLedger(accounts, clock),
-            FakeUsage(clock),
+            ledger,
+            usage,
             FakeWorkOrders(),
             FakeInvoices(),
             FakeGateDecisions(clock),
+            FakeTimeline(ledger, usage),
         )
 
     def repositories(self) -> tuple[Repository, ...]:
         """The fakes, for ``FakeUnitOfWork(*billing.repositories(), ...)``."""
-        return (self.accounts, self.ledger, self.usage, self.work_orders, self.invoices, self.gates)
+        return (
+            self.accounts,
+            self.ledger,
+            self.usage,
+            self.work_orders,
+            self.invoices,
+            self.gates,
+            self.timeline,
+        )
 
     def account(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -20,9 +21,12 @@ from billing_service.domain.accounts import (
     ensure_can_reserve,
     implicit_external_associate_account,
     implicit_tenant_account,
+    lookup_key,
     normalize_external_key,
     tenant_account_key,
     upsert_account,
+    v1_entity_key,
+    v1_invoice_event_idempotency_key,
     v1_invoice_event_key,
 )
 from billing_service.domain.errors import (
@@ -85,6 +89,50 @@ class TestExternalKeys:
     def test_tenant_uuid_is_canonicalised_so_derived_and_sent_keys_match(self) -> None:
         upper = "  v2:tenant:AAAAAAAA-AAAA-AAAA-AAAA-AAAAAAAAAAAA "
         assert normalize_external_key(upper) == tenant_account_key("aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa")
+
+    @pytest.mark.parametrize(
+        ("sent", "stored"),
+        [
+            ("v1:external_associate:77", "v1:partner:77"),
+            ("v1:referral_channel:77", "v1:partner:77"),
+            (" v1:Partner:77 ", "v1:partner:77"),
+            ("v1:EXTERNAL_ASSOCIATE:Ab-7", "v1:partner:Ab-7"),
+            ("v1:Client:9", "v1:client:9"),
+        ],
+    )
+    def test_v1_aliases_name_the_partner_account(self, sent: str, stored: str) -> None:
+        assert normalize_external_key(sent) == stored
+        assert lookup_key(sent) == stored
+
+    @pytest.mark.parametrize("key", ["v1:channel:5", "v1:entity:5", "v1:partner:", "tenant:1", "", "v1:"])
+    def test_a_key_outside_the_grammar_names_no_account(self, key: str) -> None:
+        assert lookup_key(key) is None
+
+    def test_v1_01_entity_key_normalisation_roundtrip(self) -> None:
+        key = v1_entity_key("external_associate", 77)
+        assert key == "v1:partner:77"
+        _version, kind, ident = key.split(":")
+        assert (kind, int(ident)) == ("partner", 77)
+        assert lookup_key(key) == key
+        assert v1_entity_key("referral_channel", 5) == v1_entity_key(" Partner ", 5) == "v1:partner:5"
+        assert [v1_entity_key(t, 1) for t in ("client", "assignment", "invoice", "channel", "")] == [
+            "v1:client:1",
+            "v1:assignment:1",
+            "v1:invoice:1",
+            "v1:channel:1",
+            "v1:entity:1",
+        ]
+        assert lookup_key(v1_entity_key("channel", 1)) is None  # V2 has no channel accounts (§8.1)
+
+    def test_v1_04_invoice_event_idempotency_key(self) -> None:
+        digest = hashlib.sha256(b"v1|invoice_paid|42|7|PAID|2026-01-01T00:00:00|0.00").hexdigest()[:16]
+        key = v1_invoice_event_idempotency_key("invoice_paid", 42, 7, "PAID", "2026-01-01T00:00:00", "0.00")
+        assert key == f"v1:invoice_paid:42:7:{digest}"
+        created = v1_invoice_event_idempotency_key(
+            "invoice_created", 42, None, "DRAFT", "2026-01-01", "10.00"
+        )
+        assert created.startswith("v1:invoice_created:42:0:")
+        assert len(created.rsplit(":", 1)[1]) == 16
 
     def test_v1_invoice_key_precedence(self) -> None:
         assert v1_invoice_event_key("p1", "c1", "a1", "i1") == "v1:partner:p1"

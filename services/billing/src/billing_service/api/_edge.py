@@ -22,6 +22,7 @@ from billing_service.domain.ledger import (
     ReleaseHold,
     ReserveCredit,
 )
+from billing_service.domain.timeline import MAX_CURSOR_LENGTH
 from billing_service.handlers import AccountReference, account_by_key
 from billing_service.handlers.queries import work_order_source_version
 from billing_service.handlers.reconcile import ReconcileCredits
@@ -46,6 +47,8 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT)]
 KeyQuery = Annotated[Key | None, Query()]
 CodeQuery = Annotated[Code | None, Query()]
 SearchQuery = Annotated[SearchText | None, Query()]
+#: a page cursor (the ``x-next-cursor`` of the previous page); checked by the list, else 400 ``INVALID_CURSOR``
+CursorQuery = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
 #: reconciliation: holds older than this many minutes (one year at most; a timedelta stays in range)
 MAX_TIMEOUT_MINUTES = 525_600
 MAX_METADATA_KEYS = 50  # keys of a grant's metadata object

@@ -3,7 +3,7 @@ decision 22 monitor routes included), and the work-order billing view on any sta
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from billing_service import handlers, views
 from billing_service.api import credits
@@ -11,6 +11,7 @@ from billing_service.api._edge import (
     WAIT_FAILURE,
     ByAccountOrKey,
     CodeQuery,
+    CursorQuery,
     KeyQuery,
     Limit,
     UsageBody,
@@ -23,20 +24,21 @@ from billing_service.domain.errors import (
     ExternalKeyRequired,
     GateDecisionNotFound,
     IdNotFound,
-    InvalidExternalKey,
     WorkOrderBillingNotFound,
 )
-from billing_service.handlers.queries import ListHolds, ShowTimeline, show_work_order_billing
+from billing_service.handlers.queries import ListHolds, ShowTimeline, credit_summary, show_work_order_billing
 from shared.api import Caller, ContainerDep, ServiceCaller, errors, service_caller
 from shared.container import parse_uuid
 
 router = APIRouter()
 
+PORTAL_BILLING_FORBIDDEN = (403, "PORTAL_BILLING_FORBIDDEN")
+
 
 @router.get(
     "/v1/billing/accounts/status",
     response_model=views.AccountStatusView,
-    responses=errors(ExternalKeyRequired, InvalidExternalKey, AccountNotFound, WAIT_FAILURE),
+    responses=errors(ExternalKeyRequired, AccountNotFound, WAIT_FAILURE),
 )
 async def account_status_by_key(
     request: Request, _: ServiceCaller, c: ContainerDep, external_key: KeyQuery = None
@@ -117,15 +119,41 @@ async def billing_ledger(
 @router.get(
     "/v1/billing/timeline",
     response_model=list[views.TimelineItemView],
-    responses=errors(*credits.TIMELINE_FAILURES),
+    responses=credits.TIMELINE_RESPONSES,
 )
 async def billing_timeline(
-    _: ServiceCaller, c: ContainerDep, by: ByAccountOrKey, tenant_id: KeyQuery = None, limit: Limit = 120
+    _: ServiceCaller,
+    c: ContainerDep,
+    by: ByAccountOrKey,
+    response: Response,
+    tenant_id: KeyQuery = None,
+    ref_type: KeyQuery = None,
+    ref_id: KeyQuery = None,
+    limit: Limit = 120,
+    cursor: CursorQuery = None,
 ) -> list[views.TimelineItemView]:
-    """Decision 22: the V1 monitor's timeline."""
+    """Decision 22: the V1 monitor's timeline (a bare list, paged by ``cursor`` / ``x-next-cursor``)."""
     account = await by.account_id(c)
     tenant = optional_uuid(tenant_id, "tenant")
-    return await credits.timeline(c, ShowTimeline(account, tenant, None, None, limit))
+    query = ShowTimeline(account, tenant, ref_type, ref_id, limit, cursor)
+    return await credits.timeline(c, query, response)
+
+
+@router.get(
+    "/v1/billing/credits/summary",
+    response_model=views.CreditSummaryView,
+    responses=errors(PORTAL_BILLING_FORBIDDEN),
+)
+async def billing_credit_summary(principal: Caller, c: ContainerDep) -> views.CreditSummaryView:
+    """The caller's tenant's active accounts: their balances summed and the oldest one (domain.md §7.11).
+
+    Staff audiences only: the portal may not read balances (domain.md §10.3), so it gets 403
+    ``PORTAL_BILLING_FORBIDDEN`` rather than zeros that would read as an empty wallet."""
+    principal.deny_portal("billing")
+    tenant_id = principal.require_tenant()
+    async with c.tenant_uow(principal) as uow:
+        row = await credit_summary(uow, tenant_id)
+    return views.credit_summary(tenant_id, row)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from billing_service.api._edge import (
     AccountBody,
     ByAccountOrTenant,
     CodeQuery,
+    CursorQuery,
     GrantBody,
     KeyQuery,
     Limit,
@@ -24,7 +25,6 @@ from billing_service.api._edge import (
 )
 from billing_service.domain.errors import (
     AccountNotFound,
-    AccountOrTenantRequired,
     AccountTenantMismatch,
     AmountNotPositive,
     CreditBalanceInvariantFailed,
@@ -216,19 +216,23 @@ async def control_reservations(
 @router.get(
     "/v1/control/credits/timeline",
     response_model=list[views.TimelineItemView],
-    responses=errors(IdNotFound, AccountOrTenantRequired),
+    responses=credits.TIMELINE_RESPONSES,
 )
 async def control_timeline(
     principal: StudioCaller,
     c: ContainerDep,
     by: ByAccountOrTenant,
+    response: Response,
     ref_type: KeyQuery = None,
     ref_id: KeyQuery = None,
     limit: Limit = 120,
+    cursor: CursorQuery = None,
 ) -> list[views.TimelineItemView]:
-    """Ledger and usage events, newest first."""
+    """Ledger, service invoices and usage events, newest first; a bare list, paged by ``cursor`` /
+    ``x-next-cursor`` (domain.md §7.5)."""
     principal.require("masterdata.read")
-    return await credits.timeline(c, ShowTimeline(by.account_id, by.tenant_id, ref_type, ref_id, limit))
+    query = ShowTimeline(by.account_id, by.tenant_id, ref_type, ref_id, limit, cursor)
+    return await credits.timeline(c, query, response)
 
 
 def _operator(principal: Principal) -> None:

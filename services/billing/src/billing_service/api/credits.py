@@ -26,15 +26,17 @@ from billing_service.domain.errors import (
     IdNotFound,
     InsufficientCredits,
     InvalidConsumeAmount,
-    InvalidExternalKey,
+    InvalidCursor,
     ReservationAlreadyConsumed,
     ReservationAlreadyReleased,
     ReservationExpired,
     ReservationNotFound,
 )
+from billing_service.domain.timeline import MAX_CURSOR_LENGTH
 from billing_service.handlers.queries import (
     ListHolds,
     ShowTimeline,
+    TimelineItem,
     account_state,
     list_holds,
     list_ledger,
@@ -45,7 +47,7 @@ from shared.auth.principal import Principal
 from shared.container import ServiceContainer
 
 _LEDGER_WRITE = (IdempotencyKeyRequired, IdempotencyKeyReused, CreditBalanceInvariantFailed)
-_ACCOUNT_REFERENCE = (AccountNotFound, AccountReferenceRequired, InvalidExternalKey)
+_ACCOUNT_REFERENCE = (AccountNotFound, AccountReferenceRequired)
 RESERVE_FAILURES = (
     *_ACCOUNT_REFERENCE,
     *_LEDGER_WRITE,
@@ -64,8 +66,22 @@ SETTLE_FAILURES = (
     ReservationExpired,
     InvalidConsumeAmount,
 )
-LIST_FAILURES = (IdNotFound, AccountNotFound, InvalidExternalKey)
-TIMELINE_FAILURES = (*LIST_FAILURES, AccountOrTenantRequired)
+LIST_FAILURES = (IdNotFound, AccountNotFound)
+TIMELINE_FAILURES = (*LIST_FAILURES, AccountOrTenantRequired, InvalidCursor)
+NEXT_CURSOR_HEADER = "x-next-cursor"
+#: the ``responses=`` of a timeline route: its failures and the next-page header of its 200
+TIMELINE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **errors(*TIMELINE_FAILURES),
+    200: {
+        "headers": {
+            NEXT_CURSOR_HEADER: {
+                "description": "Opaque cursor of the next page (send it back as ``cursor``); absent on the "
+                "last page.",
+                "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+            }
+        }
+    },
+}
 
 
 async def reserve(c: ServiceContainer[Any], body: ReserveBody, response: Response) -> views.HoldView:
@@ -118,13 +134,14 @@ async def ledger(
     return [views.LedgerEntryView.of(r) for r in rows]
 
 
-async def timeline(c: ServiceContainer[Any], query: ShowTimeline) -> list[views.TimelineItemView]:
-    """Ledger + usage events, newest first; an account or a tenant is required."""
-    if query.account_id is None and query.tenant_id is None:
-        raise AccountOrTenantRequired()
+async def timeline(c: ServiceContainer[Any], query: ShowTimeline, response: Response) -> list[TimelineItem]:
+    """One timeline page (ledger + invoices + usage, newest first); the next page's cursor in
+    ``x-next-cursor`` when there is one. An account or a tenant is required."""
     async with c.system_uow() as uow:
-        items = await show_timeline(uow, query)
-    return items
+        page = await show_timeline(uow, query)
+    if page.next_cursor is not None:
+        response.headers[NEXT_CURSOR_HEADER] = page.next_cursor
+    return page.items
 
 
 def credit_routes(

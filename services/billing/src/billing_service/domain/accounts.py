@@ -6,6 +6,7 @@ Pure rules over plain values (domain.md §7.1, §7.2, §8.1; decisions 18 and 26
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -77,15 +78,33 @@ class ExternalKey:
         return f"{self.version}:{self.kind}:{self.ident}"
 
 
+#: V1's entity types that name the same account as another (domain.md §8.1: V1's monitor normalisation
+#: maps partner, external_associate and referral_channel to ``v1:partner:``)
+V1_KIND_ALIASES = {"external_associate": "partner", "referral_channel": "partner"}
+
+
+def _v1_canonical(text: str) -> str:
+    """A ``v1:`` key with its entity type as V1 normalises it: lower-case, aliases mapped to ``partner``
+    (``v1:external_associate:77`` → ``v1:partner:77``); any other text unchanged."""
+    version, sep, rest = text.partition(":")
+    kind, sep2, ident = rest.partition(":")
+    if version != "v1" or not sep or not sep2:
+        return text
+    kind = kind.strip().lower()
+    return f"v1:{V1_KIND_ALIASES.get(kind, kind)}:{ident}"
+
+
 def parse_external_key(raw: str) -> ExternalKey:
     """Validate and normalize an external key (domain.md §7.1 grammar).
 
-    Normalization: surrounding whitespace is trimmed, and a ``v2:tenant:`` key whose ident is a UUID is
-    written in canonical lower-case form, so the key a client sends and the key the acceptance hook
-    derives from a tenant id (``tenant_account_key``) name the same account. Everything else is
+    Normalization: surrounding whitespace is trimmed; a ``v1:`` key's entity type is lower-cased and V1's
+    aliases of a partner (``external_associate``, ``referral_channel``) become ``partner`` (§8.1, vector
+    V1-01), so every spelling V1 builds names the one account; and a ``v2:tenant:`` key whose ident is a
+    UUID is written in canonical lower-case form, so the key a client sends and the key the acceptance
+    hook derives from a tenant id (``tenant_account_key``) name the same account. Idents stay
     case-sensitive, as in the original validator. ``v1:channel:`` keys stay invalid (domain.md §8.1).
     """
-    text = raw.strip()
+    text = _v1_canonical(raw.strip())
     match = _KEY_RE.match(text)
     if match is None:
         raise InvalidExternalKey(details={"external_key": raw})
@@ -102,6 +121,19 @@ def parse_external_key(raw: str) -> ExternalKey:
 def normalize_external_key(raw: str) -> str:
     """``parse_external_key`` as a string."""
     return str(parse_external_key(raw))
+
+
+def lookup_key(raw: str) -> str | None:
+    """The key an account named ``raw`` is stored under, or None when no account can have it.
+
+    For lookups (status, credit calls, monitor lists, usage events): a key outside the grammar (e.g.
+    V1's ``v1:channel:``) names no account, so a lookup answers 404 or stores the event unmatched, as
+    the original's lookup by key did; only account creation refuses it (400 ``INVALID_EXTERNAL_KEY``).
+    """
+    try:
+        return normalize_external_key(raw)
+    except InvalidExternalKey:
+        return None
 
 
 def tenant_account_key(tenant_id: str | uuid.UUID) -> str:
@@ -125,6 +157,32 @@ def v1_invoice_event_key(
     if assignment_id:
         return normalize_external_key(f"v1:assignment:{assignment_id}")
     return normalize_external_key(f"v1:invoice:{invoice_id}")
+
+
+def v1_entity_key(entity_type: str, entity_id: str | int) -> str:
+    """The key V1's monitor builds for an entity (domain.md §8.1, vector V1-01): partner,
+    external_associate and referral_channel → ``v1:partner:``; any other type ``v1:<type>:`` (lower-case;
+    ``channel`` and unknown types build keys no account can have)."""
+    kind = entity_type.strip().lower() or "entity"
+    return f"v1:{V1_KIND_ALIASES.get(kind, kind)}:{entity_id}"
+
+
+def v1_invoice_event_idempotency_key(
+    event_type: str,
+    invoice_id: str | int,
+    payment_id: str | int | None,
+    status: str,
+    updated_at: str,
+    amount_due: str,
+) -> str:
+    """The idempotency key V1 gives an invoice event (domain.md §8.2, vector V1-04):
+    ``v1:<event>:<invoice>:<payment or 0>:<first 16 hex of sha256("v1|<event>|<invoice>|<payment or 0>|
+    <status>|<updated_at ISO>|<amount_due>")>``. Billing stores such keys verbatim; this is V1's rule, kept
+    here so tests can send what V1 sends."""
+    payment = str(payment_id or 0)
+    fingerprint = "|".join(["v1", event_type, str(invoice_id), payment, status, updated_at, amount_due])
+    digest = hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:16]
+    return f"v1:{event_type}:{invoice_id}:{payment}:{digest}"
 
 
 # --- accounts -------------------------------------------------------------------------------------------

@@ -222,6 +222,12 @@ class AccountOrTenantRequired(
     """A timeline was asked for without an account or a tenant to scope it."""
 
 
+class InvalidCursor(
+    BillingError, code="INVALID_CURSOR", message="cursor is not one this list answered in x-next-cursor"
+):
+    """A page cursor that was not produced by the list it is sent to (malformed, altered or too long)."""
+
+
 class IdNotFound(BillingError, code="NOT_FOUND", status=404):
     """An id in a path or query is not a uuid, so nothing can have it (never a 500)."""
 

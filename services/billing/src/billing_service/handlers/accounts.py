@@ -13,6 +13,7 @@ from billing_service.domain.accounts import (
     api_enum,
     change_policy,
     default_policy,
+    lookup_key,
     normalize_external_key,
     policy_change_usage_key,
     upsert_account,
@@ -47,8 +48,10 @@ async def lock_account(uow: UnitOfWork, account_id: str) -> AccountState:
 
 
 async def account_by_key(uow: UnitOfWork, external_key: str) -> str:
-    """The id of the account with this external key (normalized first); 404 when unknown."""
-    found = await uow.repo(AccountRepository).id_by_key(normalize_external_key(external_key))
+    """The id of the account with this external key (normalized first, V1's aliases included); 404 when
+    unknown or when the key is outside the grammar (no account can have it, domain.md §8.1)."""
+    key = lookup_key(external_key)
+    found = await uow.repo(AccountRepository).id_by_key(key) if key is not None else None
     if found is None:
         raise AccountNotFound(details={"external_key": external_key})
     return found

@@ -4,7 +4,7 @@ Repositories return typed rows (frozen dataclasses) or the domain's values and n
 of work does.
 """
 
-from billing_service.repositories.accounts import AccountRepository, AccountState
+from billing_service.repositories.accounts import AccountRepository, AccountState, CreditSummaryRow
 from billing_service.repositories.gate_decisions import (
     GateDecisionRepository,
     GateDecisionRow,
@@ -18,6 +18,7 @@ from billing_service.repositories.ledger import (
     LedgerRepository,
     LedgerWriteRefused,
 )
+from billing_service.repositories.timeline import InvoiceTimelineRow, TimelineRepository, TimelineScope
 from billing_service.repositories.usage import NewUsageEvent, UsageEventRow, UsageRepository
 from billing_service.repositories.work_orders import (
     WorkOrderReference,
@@ -28,17 +29,21 @@ from billing_service.repositories.work_orders import (
 __all__ = [
     "AccountRepository",
     "AccountState",
+    "CreditSummaryRow",
     "GateDecisionRepository",
     "GateDecisionRow",
     "HoldAlreadyResolvedRace",
     "HoldRow",
     "InvoiceRepository",
     "InvoiceRow",
+    "InvoiceTimelineRow",
     "LedgerEntryRow",
     "LedgerRepository",
     "LedgerWriteRefused",
     "NewGateDecision",
     "NewUsageEvent",
+    "TimelineRepository",
+    "TimelineScope",
     "UsageEventRow",
     "UsageRepository",
     "WorkOrderReference",

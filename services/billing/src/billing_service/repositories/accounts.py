@@ -36,6 +36,17 @@ class AccountState:
     policy_updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CreditSummaryRow:
+    """The balances of a tenant's active accounts, summed, and its oldest active account."""
+
+    account_count: int
+    wallet: int
+    reserved: int
+    available: int
+    primary_account_id: str | None
+
+
 def _select_states() -> Select[Any]:
     a, p, b = accounts.c, policies.c, balances.c
     return select(
@@ -209,3 +220,24 @@ class AccountRepository(Repository):
             query = query.where(accounts.c.tenant_id == tenant_id)
         query = query.order_by(accounts.c.created_at, accounts.c.id).limit(limit)
         return [_state(r) for r in (await self._session.execute(query)).all()]
+
+    async def credit_summary(self, tenant_id: str) -> CreditSummaryRow:
+        """Sums over the tenant's active accounts (zeros and no primary account when it has none)."""
+        a, b = accounts.c, balances.c
+        active = (a.tenant_id == tenant_id) & (a.status == AccountStatus.ACTIVE.value)
+        totals = (
+            await self._session.execute(
+                select(
+                    func.count(a.id),
+                    func.coalesce(func.sum(b.wallet), 0),
+                    func.coalesce(func.sum(b.reserved), 0),
+                    func.coalesce(func.sum(b.available), 0),
+                )
+                .select_from(accounts.outerjoin(balances, b.account_id == a.id))
+                .where(active)
+            )
+        ).one()
+        oldest = select(a.id).where(active).order_by(a.created_at, a.id).limit(1)
+        primary: str | None = (await self._session.execute(oldest)).scalar_one_or_none()
+        count, wallet, reserved, available = totals
+        return CreditSummaryRow(int(count), int(wallet), int(reserved), int(available), primary)
