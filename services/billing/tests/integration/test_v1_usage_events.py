@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from billing_service.domain.accounts import v1_invoice_event_idempotency_key
 from shared.contracts.v1 import V1UsageEvent
 
 pytestmark = pytest.mark.stack
@@ -91,3 +92,58 @@ class TestV1UsageEvents:
         assert rows[0]["tenant_id"] is None
         assert rows[0]["unmatched"] is True
         assert rows[0]["external_account_key"] == key
+
+    async def test_v1_invoice_events_by_alias_key_resolve_and_stay_single(
+        self, studio: httpx.AsyncClient, producer: AIOKafkaProducer, admin_db: asyncpg.Connection, bh: Any
+    ) -> None:
+        """V1's invoice lifecycle as it arrives on the topic: V1's ``external_associate`` spelling of the
+        partner key (domain.md §8.1) matches the ``v1:partner:`` account, decimal-string amounts are kept
+        as sent, and a re-emit under V1's key (new ``event_emitted_at``) changes nothing."""
+        account = await bh.make_account(studio, mode="postpaid")
+        alias = account.external_key.replace("v1:partner:", "v1:external_associate:")
+        invoice_id = uuid.uuid4().int % 10**9
+        keys = []
+        for n, (kind, status, due) in enumerate(
+            [("invoice_issued", "ISSUED", "1180.00"), ("payment_recorded", "PARTIALLY_PAID", "180.00")]
+        ):
+            key = v1_invoice_event_idempotency_key(
+                kind, invoice_id, n or None, status, "2026-02-24T10:00:00", due
+            )
+            payload = {
+                "invoice_id": invoice_id,
+                "status": status,
+                "total_amount": "1180.00",
+                "amount_due": due,
+            }
+            body = V1UsageEvent(
+                event_type=kind, external_account_key=alias, payload_json=payload, idempotency_key=key
+            )
+            await bh.publish(producer, body, key=alias, version=1, tenant_id=None)
+            emitted_again = V1UsageEvent(
+                event_type=kind,
+                external_account_key=alias,
+                payload_json={**payload, "event_emitted_at": "again"},
+                idempotency_key=key,
+            )
+            await bh.publish(producer, emitted_again, key=alias, version=1, tenant_id=None)
+            keys.append((key, payload))
+        marker = f"v1:marker:{uuid.uuid4()}"
+        await bh.publish(producer, event(alias, marker), key=alias, version=1, tenant_id=None)
+        assert len(await stored(admin_db, bh, marker)) == 1
+        for key, payload in keys:
+            rows = await usage_rows(admin_db, key)
+            assert len(rows) == 1
+            assert (rows[0]["account_id"], rows[0]["unmatched"]) == (account.id, False)
+            assert rows[0]["external_account_key"] == account.external_key
+            assert json.loads(rows[0]["payload_json"]) == payload
+
+    async def test_a_channel_key_is_stored_unmatched(
+        self, producer: AIOKafkaProducer, admin_db: asyncpg.Connection, bh: Any
+    ) -> None:
+        key = f"v1:channel:{uuid.uuid4().hex[:8]}"
+        idem = f"v1:work_accepted:commission:{uuid.uuid4()}"
+        await bh.publish(producer, event(key, idem), key=key, version=1, tenant_id=None)
+        rows = await stored(admin_db, bh, idem)
+        assert [(r["account_id"], r["unmatched"], r["external_account_key"]) for r in rows] == [
+            (None, True, key)
+        ]
