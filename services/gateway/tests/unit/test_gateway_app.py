@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import jwt
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -113,6 +114,22 @@ class TestAuthAtTheEdge:
         assert missing.json()["code"] == "INVALID_STUDIO_SERVICE_TOKEN"
         assert [header.status_code, as_bearer.status_code] == [200, 200]
         assert rec.requests[0]["query"] == "external_key=v1:partner:1"
+
+    async def test_an_unset_service_token_refuses_every_v1_call(self) -> None:
+        """domain.md §8: V2 without ``STUDIO_SERVICE_TOKEN`` answers 401
+        ``STUDIO_SERVICE_TOKEN_NOT_CONFIGURED``, whatever V1 sends (an empty token never matches)."""
+        rec = Recorder()
+        async with in_process_gateway({"billing": rec.app}, service_token=SecretStr("")) as (_, gw):
+            url = "/v1/billing/accounts/status?external_key=v1:partner:1"
+            answers = [
+                await gw.get(url),
+                await gw.get(url, headers={"x-service-token": ""}),
+                await gw.get(url, headers={"x-service-token": SERVICE_TOKEN}),
+                await gw.post("/v1/billing/events", headers=bearer(SERVICE_TOKEN), json={}),
+            ]
+        for resp in answers:
+            assert (resp.status_code, resp.json()["code"]) == (401, "STUDIO_SERVICE_TOKEN_NOT_CONFIGURED")
+        assert rec.requests == []
 
 
 class TestProxy:
