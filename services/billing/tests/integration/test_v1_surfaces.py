@@ -12,7 +12,7 @@ import pytest
 
 from billing_service.domain.accounts import v1_invoice_event_idempotency_key
 from devstack.launcher import StackInfo
-from devstack.testing.fixtures import TEST_TENANT, make_token
+from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
 
 pytestmark = pytest.mark.stack
 
@@ -515,7 +515,12 @@ class TestOtherCalls:
         assert (bad.status_code, bad.json()["code"]) == (400, "VALIDATION_FAILED")
 
     async def test_credit_summary_and_subscription_of_the_callers_tenant(
-        self, stack: StackInfo, gateway: httpx.AsyncClient, studio: httpx.AsyncClient, bh: Any
+        self,
+        stack: StackInfo,
+        gateway: httpx.AsyncClient,
+        other_tenant: httpx.AsyncClient,
+        studio: httpx.AsyncClient,
+        bh: Any,
     ) -> None:
         before = await gateway.get("/v1/billing/credits/summary")
         assert before.status_code == 200, before.text
@@ -525,6 +530,28 @@ class TestOtherCalls:
         assert after.json()["account_count"] == before.json()["account_count"] + 1
         assert after.json()["wallet"] == before.json()["wallet"] + 4
         assert after.json()["primary_account_id"] is not None
+        # tenant isolation: the other tenant's summary never counts this tenant's accounts
+        theirs_before = (await other_tenant.get("/v1/billing/credits/summary")).json()
+        other = await studio.post(
+            "/v1/control/accounts",
+            json={
+                "tenant_id": OTHER_TENANT,
+                "account_type": "tenant",
+                "display_name": "O",
+                "external_key": hexkey(),
+            },
+        )
+        assert other.status_code == 201, other.text
+        theirs = await other_tenant.get("/v1/billing/credits/summary")
+        assert theirs.status_code == 200, theirs.text
+        assert theirs.json()["tenant_id"] == OTHER_TENANT
+        assert theirs.json()["account_count"] == theirs_before["account_count"] + 1
+        primary = await studio.get(f"/v1/control/accounts/{theirs.json()['primary_account_id']}/status")
+        assert primary.json()["tenant_id"] == OTHER_TENANT
+        mine = (await gateway.get("/v1/billing/credits/summary")).json()
+        assert (
+            mine["account_count"] == after.json()["account_count"]
+        )  # the other tenant's account is not mine
         subscription = await gateway.get("/v1/billing/subscription")
         assert (subscription.status_code, subscription.json()) == (200, None)
         portal = make_token(stack, aud="portal", roles=("portal_user",), capabilities=())
