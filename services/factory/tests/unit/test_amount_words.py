@@ -31,19 +31,27 @@ from factory_service.rendering.formatting import MISSING
         (3325000, "Rupees Thirty-Three Lakh Twenty-Five Thousand Only"),
         (2800000, "Rupees Twenty-Eight Lakh Only"),
         (105, "Rupees One Hundred Five Only"),
-        (1_234_567_890, "Rupees One Hundred Twenty-Three Crore Forty-Five Lakh Sixty-Seven Thousand "
-         "Eight Hundred Ninety Only"),
+        (
+            1_234_567_890,
+            "Rupees One Hundred Twenty-Three Crore Forty-Five Lakh Sixty-Seven Thousand "
+            "Eight Hundred Ninety Only",
+        ),
         (Decimal("0.50"), "Fifty Paise Only"),
         (Decimal("0.005"), "One Paise Only"),
-        (47499999.05, "Rupees Four Crore Seventy-Four Lakh Ninety-Nine Thousand Nine Hundred "
-         "Ninety-Nine and Five Paise Only"),
+        (
+            47499999.05,
+            "Rupees Four Crore Seventy-Four Lakh Ninety-Nine Thousand Nine Hundred "
+            "Ninety-Nine and Five Paise Only",
+        ),
         ("2500.5", "Rupees Two Thousand Five Hundred and Fifty Paise Only"),
         (-12, "Minus Rupees Twelve Only"),
     ],
 )
 def test_vectors(value: object, words: str) -> None:
     assert rupees_in_words(value) == words
-    assert parse_rupees_words(words) == Decimal(str(value)).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert parse_rupees_words(words) == Decimal(str(value)).quantize(
+        Decimal("0.01"), rounding="ROUND_HALF_UP"
+    )
 
 
 @pytest.mark.parametrize("value", [None, "", "abc", True, float("nan"), float("inf"), {"a": 1}])

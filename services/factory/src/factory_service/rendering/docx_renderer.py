@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import docx.image.image
 import jinja2
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.image.exceptions import UnrecognizedImageError
 from docx.shared import Emu
 from docxtpl import DocxTemplate, InlineImage
@@ -45,14 +46,22 @@ from PIL import Image, UnidentifiedImageError
 
 from factory_service.domain.errors import ExportBundleInvalid, TemplateKeyUnknown
 from factory_service.domain.templates import template_file_key, template_title
+from factory_service.rendering.amount_words import rupees_in_words
 from factory_service.rendering.formatting import (
     MISSING,
-    format_indian,
     format_inr,
     format_quantity,
     format_rate_per_sqm,
 )
 from factory_service.rendering.reproducible_zip import normalize_zip
+from factory_service.rendering.sections import (
+    blob_keys,
+    caption,
+    enclosure_rows,
+    is_image_entry,
+    schedule_rows,
+)
+from factory_service.rendering.stamp import ReportStamp, qr_png
 
 ReadBlob = Callable[[str], bytes | None]
 
@@ -60,7 +69,6 @@ FIXED_EPOCH: Final = datetime(1980, 1, 1, 0, 0, 0, tzinfo=UTC)
 """Core-property date used when the snapshot carries no ``audit.created_at`` (the ZIP epoch)."""
 AUTHOR: Final = "ZenOps Repogen factory"
 
-_IMAGE_EVIDENCE_TYPES: Final = frozenset({"PHOTO", "GEO", "SCREENSHOT"})
 # Formats python-docx can embed as they are; anything else Pillow can read is converted to PNG.
 _EMBEDDABLE_FORMATS: Final = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF"})
 _DEFAULT_MIN_PER_PAGE: Final = 2
@@ -71,6 +79,7 @@ _EMU_PER_MM: Final = 36_000
 _FRAME_WIDTH_EMU: Final = 170 * _EMU_PER_MM
 _FRAME_HEIGHT_EMU: Final = 237 * _EMU_PER_MM
 _CAPTION_EMU: Final = 10 * _EMU_PER_MM
+_QR_EMU: Final = 18 * _EMU_PER_MM
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -143,20 +152,6 @@ class ImagePage:
     images: tuple[EvidenceImage, ...]
 
 
-def _is_image_entry(entry: Mapping[str, Any]) -> bool:
-    document = _mapping(entry.get("document"))
-    content_type = document.get("content_type")
-    return entry.get("evidence_type") in _IMAGE_EVIDENCE_TYPES or (
-        isinstance(content_type, str) and content_type.startswith("image/")
-    )
-
-
-def _blob_keys(entry: Mapping[str, Any]) -> list[str]:
-    document = _mapping(entry.get("document"))
-    keys = [document.get("sha256"), document.get("storage_key"), entry.get("file_ref")]
-    return [key for key in keys if isinstance(key, str) and key]
-
-
 def _embeddable(blob: bytes) -> tuple[bytes, int, int] | None:
     """The bytes to embed and the pixel size, or ``None`` when the blob is not a readable image."""
     try:
@@ -222,21 +217,10 @@ def _per_page(group: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -
     return default_min
 
 
-def _caption(entry: Mapping[str, Any], position: int) -> str:
-    hint = _mapping(entry.get("annexure_hint"))
-    document = _mapping(entry.get("document"))
-    label = hint.get("label") or hint.get("category") or entry.get("evidence_type")
-    name = document.get("original_filename") or entry.get("file_ref")
-    parts = [f"Image {position}", _text(label)]
-    if isinstance(name, str) and name:
-        parts.append(_text(name))
-    return " — ".join(parts)
-
-
 def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[ImagePage]:
     """The annexure image pages of ``bundle`` in manifest order (grouping rules: module docstring)."""
     entries = [_mapping(entry) for entry in _sequence(bundle.get("evidence_manifest"))]
-    image_entries = [entry for entry in entries if _is_image_entry(entry)]
+    image_entries = [entry for entry in entries if is_image_entry(entry)]
     groups: list[list[Mapping[str, Any]]] = []
     for entry in image_entries:
         if groups and _group_key(groups[-1][0]) == _group_key(entry):
@@ -254,17 +238,17 @@ def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[Ima
             for entry in group[start : start + per_page]:
                 position += 1
                 loaded = None
-                for key in _blob_keys(entry):
+                for key in blob_keys(entry):
                     blob = read_blob(key)
                     if blob is not None:
                         loaded = _embeddable(blob)
                         break
                 if loaded is None:
-                    images.append(EvidenceImage(_caption(entry, position), None, 0, 0))
+                    images.append(EvidenceImage(caption(entry, position), None, 0, 0))
                     continue
                 data, width_px, height_px = loaded
                 width, height = _fit(width_px, height_px, _FRAME_WIDTH_EMU, box_height)
-                images.append(EvidenceImage(_caption(entry, position), data, width, height))
+                images.append(EvidenceImage(caption(entry, position), data, width, height))
             pages.append(ImagePage(len(pages) + 1, _group_label(group[0]), per_page, tuple(images)))
     return pages
 
@@ -286,38 +270,39 @@ def _report_date(bundle: Mapping[str, Any]) -> datetime | None:
     return parsed
 
 
-def _annexure_rows(bundle: Mapping[str, Any]) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    for index, raw in enumerate(_sequence(bundle.get("evidence_manifest")), start=1):
-        entry = _mapping(raw)
-        hint = _mapping(entry.get("annexure_hint"))
-        document = _mapping(entry.get("document"))
-        order = entry.get("annexure_order")
-        rows.append(
-            {
-                "serial": str(index),
-                "order": str(order) if isinstance(order, int) and not isinstance(order, bool) else MISSING,
-                "evidence_type": _text(entry.get("evidence_type")),
-                "doc_type": _text(entry.get("doc_type")),
-                "label": _text(hint.get("label")),
-                "category": _text(hint.get("category")),
-                "filename": _text(document.get("original_filename") or entry.get("file_ref")),
-            }
-        )
-    return rows
+def _money(amount: object) -> dict[str, str]:
+    # figures (lakh/crore grouping) and words from the same exact decimal (issue 21 item 3)
+    return {"figures": format_inr(amount), "words": rupees_in_words(amount)}
+
+
+def _rate(rate: object) -> dict[str, str]:
+    words = rupees_in_words(rate)
+    return {"figures": format_rate_per_sqm(rate), "words": words if words == MISSING else f"{words} per sqm"}
+
+
+def _no_blobs(_key: str) -> bytes | None:
+    return None
 
 
 def build_report_context(
-    bundle: Mapping[str, Any], *, template_key: str, export_bundle_hash: str, pack_version: int
+    bundle: Mapping[str, Any],
+    *,
+    template_key: str,
+    export_bundle_hash: str,
+    pack_version: int,
+    read_blob: ReadBlob = _no_blobs,
+    stamp: ReportStamp | None = None,
 ) -> dict[str, Any]:
     """Everything a template prints, as strings and lists in bundle order (no images; see
-    :func:`plan_image_pages`). Absent values print as an em dash."""
+    :func:`plan_image_pages`). Absent values print as an em dash.
+
+    The bank's copy prints no readiness or QA data (issue 21): those are in the pack's ``debug_json``
+    and its internal cover sheet (:mod:`factory_service.rendering.cover_sheet`)."""
     work_order_id = bundle.get("work_order_id")
     if not isinstance(work_order_id, str) or not work_order_id:
         raise ExportBundleInvalid("export bundle has no work_order_id", details={"field": "work_order_id"})
     contract = _mapping(bundle.get("contract_json"))
     derived = _mapping(bundle.get("derived_json"))
-    readiness = _mapping(bundle.get("readiness_json"))
     meta = _mapping(contract.get("meta"))
     party = _mapping(contract.get("party"))
     prop = _mapping(contract.get("property"))
@@ -333,7 +318,8 @@ def build_report_context(
         return _first_number(derived_values.get(name), contract_values.get(name))
 
     report_date = _report_date(bundle)
-    score = format_indian(readiness.get("completeness_score"), 0)
+    stamp = stamp or ReportStamp()
+    manifest = [_mapping(entry) for entry in _sequence(bundle.get("evidence_manifest"))]
     return {
         "title": template_title(template_key),
         "template_key": template_key,
@@ -377,29 +363,32 @@ def build_report_context(
             "built_up_area_sqm": format_quantity(std_area.get("built_up_area_sqm"), "sqm"),
         },
         "rates": {
-            "guideline": format_rate_per_sqm(std_rates.get("guideline_rate_per_sqm")),
-            "market": format_rate_per_sqm(std_rates.get("market_rate_per_sqm")),
-            "adopted": format_rate_per_sqm(std_rates.get("adopted_rate_per_sqm")),
+            "guideline": _rate(std_rates.get("guideline_rate_per_sqm")),
+            "market": _rate(std_rates.get("market_rate_per_sqm")),
+            "adopted": _rate(std_rates.get("adopted_rate_per_sqm")),
         },
         "values": {
-            "fmv": format_inr(value("FMV")),
-            "realizable": format_inr(value("realizable_value")),
-            "distress": format_inr(value("distress_value")),
-            "coop_market": format_inr(value("coop_market_value")),
-            "coop_adopted": format_inr(value("coop_adopted_value")),
-            "coop_rounded": format_inr(value("rounded_to_next_500")),
-        },
-        "readiness": {
-            "score": score if score is not None else MISSING,
-            "warnings": [_text(item) for item in _sequence(readiness.get("warnings"))],
-            "missing_fields": [_text(item) for item in _sequence(readiness.get("missing_fields"))],
-            "missing_evidence": [_text(item) for item in _sequence(readiness.get("missing_evidence"))],
+            "fmv": _money(value("FMV")),
+            "realizable": _money(value("realizable_value")),
+            "distress": _money(value("distress_value")),
+            "coop_market": _money(value("coop_market_value")),
+            "coop_adopted": _money(value("coop_adopted_value")),
+            "coop_rounded": _money(value("rounded_to_next_500")),
         },
         "manual": {
             "justification_lines": _lines(manual.get("justification_text")),
             "enclosures_lines": _lines(manual.get("enclosures_text")),
         },
-        "annexure_rows": _annexure_rows(bundle),
+        "enclosures": enclosure_rows(manifest, read_blob, _text),
+        "annexure_rows": schedule_rows(manifest, _text),
+        "verification": {
+            "code": _text(stamp.display_code),
+            "url": _text(stamp.verify_url),
+        },
+        "valuer": {
+            "name": _text(stamp.valuer_name),
+            "registration_no": _text(stamp.valuer_registration_no),
+        },
     }
 
 
@@ -459,6 +448,14 @@ def _set_core_properties(tpl: DocxTemplate, context: Mapping[str, Any], stamp: d
     props.modified = stamp
 
 
+def _add_footer_qr(tpl: DocxTemplate, url: str) -> None:
+    """The verify URL's QR code at the end of every page's footer (one section, one footer)."""
+    for section in tpl.docx.sections:
+        paragraph = section.footer.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        paragraph.add_run().add_picture(io.BytesIO(qr_png(url)), width=Emu(_QR_EMU), height=Emu(_QR_EMU))
+
+
 def render_report_docx(
     bundle: Mapping[str, Any],
     *,
@@ -466,15 +463,22 @@ def render_report_docx(
     export_bundle_hash: str,
     pack_version: int,
     read_blob: ReadBlob,
+    stamp: ReportStamp | None = None,
 ) -> bytes:
-    """The report DOCX for a frozen export bundle; the same inputs give the same bytes anywhere.
+    """The report DOCX for a frozen export bundle and its pack's stamp (verification code, valuer);
+    the same inputs give the same bytes anywhere.
 
     ``read_blob`` reads evidence bytes from the blob store by SHA-256 or storage key and answers
     ``None`` for what it does not hold.
     """
     template = load_template(template_key)
     context = build_report_context(
-        bundle, template_key=template_key, export_bundle_hash=export_bundle_hash, pack_version=pack_version
+        bundle,
+        template_key=template_key,
+        export_bundle_hash=export_bundle_hash,
+        pack_version=pack_version,
+        read_blob=read_blob,
+        stamp=stamp,
     )
     pages = plan_image_pages(bundle, read_blob)
     tpl = DocxTemplate(io.BytesIO(template))
@@ -485,6 +489,8 @@ def render_report_docx(
     # declares __html__, so its drawing XML passes through untouched.
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     tpl.render(context, jinja_env=env)
+    if stamp is not None and stamp.verify_url:
+        _add_footer_qr(tpl, stamp.verify_url)
     _set_core_properties(tpl, context, _report_date(bundle) or FIXED_EPOCH)
     out = io.BytesIO()
     tpl.save(out)
