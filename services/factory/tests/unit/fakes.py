@@ -197,6 +197,9 @@ class FakePacks(_Locks, PackRepository):
     async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(str(pack_id))
 
+    async def by_verification_code(self, code: str) -> PackRecord | None:
+        return _first(p for p in self.rows.values() if p.verification_code == code)
+
     async def export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
         return self.bundles.get(str(pack_id))
 
@@ -206,6 +209,8 @@ class FakePacks(_Locks, PackRepository):
 
     async def add(self, row: records.NewPack) -> None:
         _unique(self.rows.values(), row, "work_order_id", "template_key", "version")
+        if row.get("verification_code") is not None:
+            _unique(self.rows.values(), row, "verification_code")
         if row["status"] != "superseded" and await self.live(row["work_order_id"]) is not None:
             raise UniqueViolation("report_packs_one_live_idx")
         columns = {k: v for k, v in row.items() if k != "export_bundle"}

@@ -90,6 +90,16 @@ def artifact_filename(key: str, version: int) -> str:
     return f"{key}-v{version}.docx"
 
 
+COVER_SHEET_KIND: Final = "qa_cover_sheet"
+"""The artifact kind of a pack's internal QA cover sheet (issue 21): operators only, never the bank's."""
+INTERNAL_ARTIFACT_KINDS: Final = frozenset({COVER_SHEET_KIND})
+
+
+def cover_sheet_filename(key: str, version: int) -> str:
+    """The internal QA cover sheet's name ``<KEY>-v<N>-internal-qa.docx``."""
+    return f"{key}-v{version}-internal-qa.docx"
+
+
 def evidence_pack_filename(key: str, version: int) -> str:
     """Evidence-pack ZIP name ``<KEY>-v<N>-evidence-pack.zip``, beside the DOCX of the same pack."""
     return f"{key}-v{version}-evidence-pack.zip"

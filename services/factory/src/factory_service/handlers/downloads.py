@@ -18,7 +18,7 @@ from factory_service.domain.errors import (
     WorkOrderNotFound,
 )
 from factory_service.domain.release import downloads_unlocked
-from factory_service.domain.templates import ZIP_MIME_TYPE, evidence_pack_filename
+from factory_service.domain.templates import INTERNAL_ARTIFACT_KINDS, ZIP_MIME_TYPE, evidence_pack_filename
 from factory_service.records import AuditScope, PackRecord
 from factory_service.rendering.evidence_pack import build_evidence_pack
 from factory_service.repositories import AuditLog, PackRepository, ReleaseRepository, WorkOrderRepository
@@ -81,6 +81,9 @@ async def download_artifact(uow: UnitOfWork, command: DownloadArtifact, *, blobs
         raise ArtifactNotFound(command.artifact_id)
     pack = await packs.get(uuid.UUID(artifact.report_pack_id))
     if pack is None or not await _visible(uow, command.caller, uuid.UUID(pack.work_order_id)):
+        raise ArtifactNotFound(command.artifact_id)
+    if artifact.kind in INTERNAL_ARTIFACT_KINDS and command.caller.aud == PORTAL_AUDIENCE:
+        # the internal QA cover sheet is no part of what a bank or channel partner receives (issue 21)
         raise ArtifactNotFound(command.artifact_id)
     preview = await _preview(uow, command.caller, uuid.UUID(pack.work_order_id))
     data = blobs.get(artifact.blob_key)

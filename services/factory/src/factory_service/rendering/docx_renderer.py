@@ -257,7 +257,7 @@ def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[Ima
 # Context
 
 
-def _report_date(bundle: Mapping[str, Any]) -> datetime | None:
+def report_date_of(bundle: Mapping[str, Any]) -> datetime | None:
     created_at = _mapping(_mapping(bundle.get("contract_json")).get("audit")).get("created_at")
     if not isinstance(created_at, str):
         return None
@@ -317,7 +317,7 @@ def build_report_context(
         # derived_json is the engine's output for this snapshot; the contract copy is the fallback.
         return _first_number(derived_values.get(name), contract_values.get(name))
 
-    report_date = _report_date(bundle)
+    report_date = report_date_of(bundle)
     stamp = stamp or ReportStamp()
     manifest = [_mapping(entry) for entry in _sequence(bundle.get("evidence_manifest"))]
     return {
@@ -491,7 +491,7 @@ def render_report_docx(
     tpl.render(context, jinja_env=env)
     if stamp is not None and stamp.verify_url:
         _add_footer_qr(tpl, stamp.verify_url)
-    _set_core_properties(tpl, context, _report_date(bundle) or FIXED_EPOCH)
+    _set_core_properties(tpl, context, report_date_of(bundle) or FIXED_EPOCH)
     out = io.BytesIO()
     tpl.save(out)
     return normalize_zip(out.getvalue())
