@@ -143,3 +143,13 @@ class ArtifactBlobMissing(
 
 class ReleaseGateFailed(Conflict, FactoryError, code="RELEASE_GATE_ERROR"):
     """Billing answered ERROR for a release; the code is billing's (``RELEASE_GATE_ERROR`` without one)."""
+
+
+class VerificationCodeNotFound(
+    NotFound,
+    FactoryError,
+    code="VERIFICATION_CODE_NOT_FOUND",
+    message="no report with this verification code",
+):
+    """No pack carries this code (or it is not a code at all): the same answer, so nothing can be
+    learned by probing (issue 21)."""
