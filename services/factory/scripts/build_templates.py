@@ -62,6 +62,7 @@ def _document(accent: RGBColor) -> Document:
     verification.text = "Verification code {{ verification.code }} · verify at {{ verification.url }} · "
     verification.runs[0].font.size = Pt(8)
     _page_x_of_y(verification)
+    section.footer.add_paragraph("{{ verification.qr }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
     footer = section.footer.add_paragraph(
         "{{ template_key }} · pack v{{ pack_version }} · work order {{ work_order_id }} · "
         "snapshot v{{ snapshot_version }} · export bundle sha256 {{ export_bundle_hash }}"

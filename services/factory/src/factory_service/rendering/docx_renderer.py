@@ -38,7 +38,6 @@ from typing import Any, Final
 
 import docx.image.image
 import jinja2
-from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.image.exceptions import UnrecognizedImageError
 from docx.shared import Emu
 from docxtpl import DocxTemplate, InlineImage
@@ -448,14 +447,6 @@ def _set_core_properties(tpl: DocxTemplate, context: Mapping[str, Any], stamp: d
     props.modified = stamp
 
 
-def _add_footer_qr(tpl: DocxTemplate, url: str) -> None:
-    """The verify URL's QR code at the end of every page's footer (one section, one footer)."""
-    for section in tpl.docx.sections:
-        paragraph = section.footer.add_paragraph()
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        paragraph.add_run().add_picture(io.BytesIO(qr_png(url)), width=Emu(_QR_EMU), height=Emu(_QR_EMU))
-
-
 def render_report_docx(
     bundle: Mapping[str, Any],
     *,
@@ -485,12 +476,15 @@ def render_report_docx(
     tpl.init_docx()
     context["image_pages"] = _image_pages_context(tpl, pages)
     context["image_page_count"] = str(len(pages))
+    # The verify URL's QR code in the footer (docxtpl adds the image to the footer part it renders).
+    url = stamp.verify_url if stamp is not None else None
+    context["verification"]["qr"] = (
+        InlineImage(tpl, io.BytesIO(qr_png(url)), Emu(_QR_EMU), Emu(_QR_EMU)) if url else ""
+    )
     # Autoescape: bundle text such as "Co-op & Sons" must not break the document XML; InlineImage
     # declares __html__, so its drawing XML passes through untouched.
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     tpl.render(context, jinja_env=env)
-    if stamp is not None and stamp.verify_url:
-        _add_footer_qr(tpl, stamp.verify_url)
     _set_core_properties(tpl, context, report_date_of(bundle) or FIXED_EPOCH)
     out = io.BytesIO()
     tpl.save(out)
