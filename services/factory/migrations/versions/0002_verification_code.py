@@ -1,4 +1,5 @@
-"""Factory: a verification code per report pack, unique across tenants (issue 21 item 4).
+"""Factory: a verification code per report pack, unique across tenants (issue 21 item 4), and the
+internal QA cover sheet as an artifact kind (issue 21 item 1).
 
 Revision ID: 0002
 Revises: 0001
@@ -19,8 +20,19 @@ def upgrade() -> None:
         f"CREATE UNIQUE INDEX report_packs_verification_code_idx ON {S}.report_packs (verification_code) "
         "WHERE verification_code IS NOT NULL"
     )
+    op.execute(f"ALTER TABLE {S}.report_pack_artifacts DROP CONSTRAINT report_pack_artifacts_kind_check")
+    op.execute(
+        f"ALTER TABLE {S}.report_pack_artifacts ADD CONSTRAINT report_pack_artifacts_kind_check "
+        "CHECK (kind IN ('docx', 'debug_json', 'evidence_pack', 'qa_cover_sheet'))"
+    )
 
 
 def downgrade() -> None:
+    op.execute(f"DELETE FROM {S}.report_pack_artifacts WHERE kind = 'qa_cover_sheet'")
+    op.execute(f"ALTER TABLE {S}.report_pack_artifacts DROP CONSTRAINT report_pack_artifacts_kind_check")
+    op.execute(
+        f"ALTER TABLE {S}.report_pack_artifacts ADD CONSTRAINT report_pack_artifacts_kind_check "
+        "CHECK (kind IN ('docx', 'debug_json', 'evidence_pack'))"
+    )
     op.execute(f"DROP INDEX IF EXISTS {S}.report_packs_verification_code_idx")
     op.execute(f"ALTER TABLE {S}.report_packs DROP COLUMN IF EXISTS verification_code")

@@ -52,6 +52,14 @@ class Clock:
         return iso_utc(self._now)
 
 
+ARTIFACT_KINDS = frozenset({"docx", "debug_json", "evidence_pack", "qa_cover_sheet"})
+"""The kinds ``report_pack_artifacts_kind_check`` admits (migrations 0001, 0002)."""
+
+
+class CheckViolation(Exception):
+    """What Postgres raises for a row its CHECK constraint refuses."""
+
+
 class UniqueViolation(Exception):
     """What Postgres raises for a duplicate in a unique index (a handler bug when a test meets it)."""
 
@@ -231,6 +239,8 @@ class FakePacks(_Locks, PackRepository):
         self.rows[pack.id] = _update(pack, **changes)
 
     async def add_artifact(self, row: records.NewArtifact) -> bool:
+        if row["kind"] not in ARTIFACT_KINDS:
+            raise CheckViolation("report_pack_artifacts_kind_check")
         if any(
             a.report_pack_id == str(row["report_pack_id"]) and a.kind == row["kind"]
             for a in self.artifact_rows.values()
