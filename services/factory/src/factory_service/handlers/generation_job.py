@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -88,21 +88,27 @@ class _Attempt:
     exhausted: bool
 
 
-def pack_stamp(pack: PackRecord) -> ReportStamp:
-    """What the pack fixed at its build beyond the bundle: verification code, verify URL, valuer."""
-    stamp = pack.context_snapshot.get("report_stamp")
-    fixed = stamp if isinstance(stamp, dict) else {}
+def stamp_of(verification_code: str | None, context_snapshot: Mapping[str, Any]) -> ReportStamp:
+    """What a pack fixed at its build beyond the bundle (its code and ``context_snapshot.report_stamp``):
+    verification code, verify URL, valuer. The same pack always gives the same stamp."""
+    stamp = context_snapshot.get("report_stamp")
+    fixed = stamp if isinstance(stamp, Mapping) else {}
 
     def text(key: str) -> str | None:
         value = fixed.get(key)
         return value if isinstance(value, str) and value else None
 
     return ReportStamp(
-        verification_code=pack.verification_code,
-        verify_url=text("verify_url") if pack.verification_code else None,
+        verification_code=verification_code,
+        verify_url=text("verify_url") if verification_code else None,
         valuer_name=text("valuer_name"),
         valuer_registration_no=text("valuer_registration_no"),
     )
+
+
+def pack_stamp(pack: PackRecord) -> ReportStamp:
+    """:func:`stamp_of` a stored pack."""
+    return stamp_of(pack.verification_code, pack.context_snapshot)
 
 
 def blob_storage_ref(blob_key: str) -> str:
