@@ -3,7 +3,8 @@
 Runs the flow of ``make demo``; then reads the DOCX the platform released part by part (nothing
 internal, every attachment listed, words match figures), takes the verification code from its footer
 and asks the public ``GET /v1/verify/{code}`` without a token: the answer names the same bank, report
-date and FMV, and the SHA-256 of the very file in hand.
+date and FMV, and the SHA-256 of the very file in hand (the DOCX, and the PDF beside it, whose text
+layer is read page by page and whose pages are saved as PNG under ``.zenops-test/report-pages/``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import hashlib
 import httpx
 import pytest
 
-from devstack.launcher import StackInfo
+from devstack.launcher import StackInfo, repo_root
 from devstack.testing import flows
 from scripts.demo import run_flow
-from services.factory.tests.report_reader import bank_copy_problems, read_report
+from services.factory.tests.report_reader import (
+    bank_copy_problems,
+    pdf_problems,
+    read_report,
+    save_page_images,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -62,3 +68,12 @@ class TestReleasedReport:
 
             cover = next(a for a in result["artifacts"] if a["kind"] == "qa_cover_sheet")
             assert cover["metadata_json"]["internal"] is True
+
+            # the PDF beside it: its own SHA-256 answered too, its text layer right on every page
+            pdf_artifact = next(a for a in result["artifacts"] if a["kind"] == "pdf")
+            pdf = await flows.download_artifact(client, pdf_artifact)
+            assert hashlib.sha256(pdf).hexdigest() == answer["pdf_sha256"] == pdf_artifact["checksum_sha256"]
+            header = f"State Bank of India · Work order {wo} · Report date"
+            assert pdf_problems(pdf, code=code, header=header) == []
+            saved = save_page_images(pdf, repo_root() / ".zenops-test" / "report-pages" / "demo-released")
+            assert saved

@@ -77,6 +77,10 @@ def _field(paragraph: Paragraph, instruction: str, shown: str) -> None:
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), f" {instruction} ")
     run = OxmlElement("w:r")
+    properties, size = OxmlElement("w:rPr"), OxmlElement("w:sz")
+    size.set(qn("w:val"), "16")  # 8 pt, as the footer text
+    properties.append(size)
+    run.append(properties)
     text = OxmlElement("w:t")
     text.text = shown
     run.append(text)
@@ -167,7 +171,7 @@ LAND_ROWS: Sequence[Row] = (
 
 def _money(name: str) -> str:
     """A value cell: the figures, and the amount in words on the next line."""
-    return "{{ " + name + ".figures }}\n({{ " + name + ".words }})"
+    return "{{ " + name + ".figures }}\n{{ " + name + ".in_words }}"
 
 
 AREAS_RATES_ROWS: Sequence[Row] = (

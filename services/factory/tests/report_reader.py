@@ -8,6 +8,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Final
 
 import docx
@@ -143,3 +144,48 @@ def bank_copy_problems(report: Report, *, documents: int, evidence: int) -> list
     if "Registration no.:" not in text or "Name of the valuer:" not in text:
         problems.append("no valuer signature block")
     return problems
+
+
+def pdf_pages_text(pdf: bytes) -> list[str]:
+    """The text layer of each page of a PDF."""
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def pdf_problems(pdf: bytes, *, code: str, header: str) -> list[str]:
+    """What is wrong with the PDF's text layer: every page must carry the header, the verification code
+    and "Page n of m" with its own n and the true m; no internal QA text anywhere."""
+    problems: list[str] = []
+    pages = [" ".join(text.split()) for text in pdf_pages_text(pdf)]
+    if not pages:
+        return ["the PDF has no pages"]
+    for number, text in enumerate(pages, start=1):
+        if f"Page {number} of {len(pages)}" not in text:
+            problems.append(f"page {number} lacks 'Page {number} of {len(pages)}'")
+        if code not in text:
+            problems.append(f"page {number} lacks the verification code")
+        if header not in text:
+            problems.append(f"page {number} lacks the header")
+        for phrase in INTERNAL_PHRASES:
+            if phrase in text:
+                problems.append(f"page {number} prints internal QA text {phrase!r}")
+    return problems
+
+
+def save_page_images(pdf: bytes, folder: Path) -> list[Path]:
+    """Each page of ``pdf`` as ``page-<n>.png`` in ``folder`` (for a person to look at)."""
+    import pypdfium2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        for index in range(len(document)):
+            image = document[index].render(scale=1.5).to_pil()
+            path = folder / f"page-{index + 1:02d}.png"
+            image.save(path)
+            saved.append(path)
+    finally:
+        document.close()
+    return saved

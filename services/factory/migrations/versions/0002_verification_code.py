@@ -1,5 +1,5 @@
 """Factory: a verification code per report pack, unique across tenants (issue 21 item 4), and the
-internal QA cover sheet as an artifact kind (issue 21 item 1).
+internal QA cover sheet and the report's PDF as artifact kinds (issue 21 items 1, 5).
 
 Revision ID: 0002
 Revises: 0001
@@ -23,12 +23,12 @@ def upgrade() -> None:
     op.execute(f"ALTER TABLE {S}.report_pack_artifacts DROP CONSTRAINT report_pack_artifacts_kind_check")
     op.execute(
         f"ALTER TABLE {S}.report_pack_artifacts ADD CONSTRAINT report_pack_artifacts_kind_check "
-        "CHECK (kind IN ('docx', 'debug_json', 'evidence_pack', 'qa_cover_sheet'))"
+        "CHECK (kind IN ('docx', 'debug_json', 'evidence_pack', 'qa_cover_sheet', 'pdf'))"
     )
 
 
 def downgrade() -> None:
-    op.execute(f"DELETE FROM {S}.report_pack_artifacts WHERE kind = 'qa_cover_sheet'")
+    op.execute(f"DELETE FROM {S}.report_pack_artifacts WHERE kind IN ('qa_cover_sheet', 'pdf')")
     op.execute(f"ALTER TABLE {S}.report_pack_artifacts DROP CONSTRAINT report_pack_artifacts_kind_check")
     op.execute(
         f"ALTER TABLE {S}.report_pack_artifacts ADD CONSTRAINT report_pack_artifacts_kind_check "

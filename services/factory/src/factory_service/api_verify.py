@@ -34,6 +34,7 @@ class ReportVerificationView(BaseModel):
     fmv_inr: str
     fmv_in_words: str
     docx_sha256: str | None
+    pdf_sha256: str | None
     pack_version: int
     generated: bool
     released: bool
@@ -52,6 +53,7 @@ def verification_view(found: ReportVerification) -> ReportVerificationView:
         fmv_inr=format_inr(found.fmv),
         fmv_in_words=rupees_in_words(found.fmv),
         docx_sha256=found.docx_sha256,
+        pdf_sha256=found.pdf_sha256,
         pack_version=found.pack_version,
         generated=found.generated,
         released=found.released,
@@ -67,6 +69,6 @@ def verification_view(found: ReportVerification) -> ReportVerificationView:
 )
 async def get_verification(code: str, c: ContainerDep) -> ReportVerificationView:
     """Public: the report printed with ``code`` (case, hyphens and spaces do not matter) — bank, report
-    date, FMV, the DOCX's SHA-256, released or not, still valid or superseded by a reopen. Unknown → 404."""
+    date, FMV, the SHA-256 of the DOCX and of the PDF, released or not, still valid or superseded by a reopen. Unknown → 404."""
     async with c.system_uow() as uow:
         return verification_view(await verify_report(uow, VerifyReport(code)))

@@ -52,7 +52,7 @@ class Clock:
         return iso_utc(self._now)
 
 
-ARTIFACT_KINDS = frozenset({"docx", "debug_json", "evidence_pack", "qa_cover_sheet"})
+ARTIFACT_KINDS = frozenset({"docx", "debug_json", "evidence_pack", "qa_cover_sheet", "pdf"})
 """The kinds ``report_pack_artifacts_kind_check`` admits (migrations 0001, 0002)."""
 
 

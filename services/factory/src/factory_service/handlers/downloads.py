@@ -18,7 +18,12 @@ from factory_service.domain.errors import (
     WorkOrderNotFound,
 )
 from factory_service.domain.release import downloads_unlocked
-from factory_service.domain.templates import INTERNAL_ARTIFACT_KINDS, ZIP_MIME_TYPE, evidence_pack_filename
+from factory_service.domain.templates import (
+    BANK_COPY_KINDS,
+    INTERNAL_ARTIFACT_KINDS,
+    ZIP_MIME_TYPE,
+    evidence_pack_filename,
+)
 from factory_service.records import AuditScope, PackRecord
 from factory_service.rendering.evidence_pack import build_evidence_pack
 from factory_service.repositories import AuditLog, PackRepository, ReleaseRepository, WorkOrderRepository
@@ -148,7 +153,7 @@ async def evidence_pack_files(uow: UnitOfWork, pack: PackRecord, blobs: BlobStor
     manifest = json.loads(bundle).get("evidence_manifest", [])
     files["evidence_manifest.json"] = stable_dumps(manifest).encode("utf-8")
     for artifact in await packs.artifacts(pack_id):
-        if artifact.kind != "docx":
+        if artifact.kind not in BANK_COPY_KINDS:
             continue
         data = blobs.get(artifact.blob_key)
         if data is None:

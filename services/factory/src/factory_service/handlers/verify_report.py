@@ -1,7 +1,7 @@
 """Verify a report by the code printed on its pages (issue 21 item 4): ``GET /v1/verify/{code}``.
 
 Public (no token), so it answers only what the bank copy itself shows — bank, report date, fair market
-value — plus the DOCX's SHA-256 and the pack's state: released or not, still valid or superseded by a
+value — plus the SHA-256 of the DOCX and of the PDF beside it, and the pack's state: released or not, still valid or superseded by a
 reopen. No tenant, work-order, borrower or owner data; an unknown or malformed code is one 404.
 """
 
@@ -42,6 +42,7 @@ class ReportVerification:
     report_date: str | None
     fmv: Decimal | None
     docx_sha256: str | None
+    pdf_sha256: str | None
     pack_version: int
     generated: bool
     released: bool
@@ -78,7 +79,8 @@ async def verify_report(uow: UnitOfWork, query: VerifyReport) -> ReportVerificat
     pack_id = uuid.UUID(pack.id)
     raw = await packs.export_bundle(pack_id)
     bundle: dict[str, Any] = json.loads(raw) if raw else {}
-    docx = next((a for a in await packs.artifacts(pack_id) if a.kind == "docx"), None)
+    artifacts = {a.kind: a for a in await packs.artifacts(pack_id)}
+    docx, pdf = artifacts.get("docx"), artifacts.get("pdf")
     released = sorted(
         (
             r
@@ -94,6 +96,7 @@ async def verify_report(uow: UnitOfWork, query: VerifyReport) -> ReportVerificat
         report_date=date.date().isoformat() if date else None,
         fmv=_fmv(bundle),
         docx_sha256=docx.checksum_sha256 if docx else None,
+        pdf_sha256=pdf.checksum_sha256 if pdf else None,
         pack_version=pack.version,
         generated=docx is not None,
         released=bool(released),

@@ -271,12 +271,23 @@ def report_date_of(bundle: Mapping[str, Any]) -> datetime | None:
 
 def _money(amount: object) -> dict[str, str]:
     # figures (lakh/crore grouping) and words from the same exact decimal (issue 21 item 3)
-    return {"figures": format_inr(amount), "words": rupees_in_words(amount)}
+    words = rupees_in_words(amount)
+    return {
+        "figures": format_inr(amount),
+        "words": words,
+        "in_words": "" if words == MISSING else f"({words})",
+    }
 
 
 def _rate(rate: object) -> dict[str, str]:
     words = rupees_in_words(rate)
-    return {"figures": format_rate_per_sqm(rate), "words": words if words == MISSING else f"{words} per sqm"}
+    if words != MISSING:
+        words = f"{words} per sqm"
+    return {
+        "figures": format_rate_per_sqm(rate),
+        "words": words,
+        "in_words": "" if words == MISSING else f"({words})",
+    }
 
 
 def _no_blobs(_key: str) -> bytes | None:

@@ -76,7 +76,7 @@ async def test_a_render_completes_the_job_and_the_pack_and_publishes_pack_genera
     assert pack.status == "generated"
     assert pack.generated_at is not None
     artifacts = await fakes.packs.artifacts(uuid.UUID(pack.id))
-    assert [a.kind for a in artifacts] == ["debug_json", "docx", "qa_cover_sheet"]
+    assert [a.kind for a in artifacts] == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
     report = artifacts[1]
     digest = hashlib.sha256(DOCX).hexdigest()
     assert (report.filename, report.checksum_sha256, report.storage_ref) == (
@@ -89,7 +89,7 @@ async def test_a_render_completes_the_job_and_the_pack_and_publishes_pack_genera
     assert audited(fakes, "generation_completed")[0]["docx_sha256"] == digest
     (generated,) = uow.events_of("pack_generated")
     assert (generated["pack_id"], generated["job_id"], generated["attempts"]) == (pack.id, job.id, 1)
-    assert [a["kind"] for a in generated["artifacts"]] == ["debug_json", "docx", "qa_cover_sheet"]
+    assert [a["kind"] for a in generated["artifacts"]] == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
     assert uow.published[0].aggregate_version == 2  # pack_created was 1
     assert uow.commits == 0  # the consumer commits the final effect with its inbox row
 
@@ -112,7 +112,7 @@ async def test_the_report_carries_the_stamp_fixed_at_the_build_and_an_internal_c
         settings.valuer_name,
         settings.valuer_registration_no,
     )
-    cover = (await fakes.packs.artifacts(uuid.UUID(pack.id)))[2]
+    cover = (await fakes.packs.artifacts(uuid.UUID(pack.id)))[3]
     assert (cover.kind, cover.filename, cover.metadata_json["internal"]) == (
         "qa_cover_sheet",
         "SBI_UNDER_5CR_V1-v1-internal-qa.docx",

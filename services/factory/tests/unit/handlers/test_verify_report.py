@@ -14,7 +14,7 @@ from factory_service.handlers.verify_report import VerifyReport, verify_report
 from factory_service.settings import Settings
 from services.factory.tests.unit.fakes import FactoryFakes
 from services.factory.tests.unit.handlers import given
-from services.factory.tests.unit.handlers.given import DOCX
+from services.factory.tests.unit.handlers.given import DOCX, PDF
 
 
 async def test_a_generated_pack_answers_its_public_facts_not_released_yet(
@@ -28,6 +28,7 @@ async def test_a_generated_pack_answers_its_public_facts_not_released_yet(
     assert found.verification_code == display_code(pack.verification_code)
     assert (found.bank_name, found.report_date, found.fmv) == (None, None, Decimal("1000000.00"))
     assert found.docx_sha256 == hashlib.sha256(DOCX).hexdigest()
+    assert found.pdf_sha256 == hashlib.sha256(PDF).hexdigest()
     assert (found.generated, found.released, found.superseded, found.valid) == (True, False, False, False)
 
 
