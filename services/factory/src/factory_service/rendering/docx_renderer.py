@@ -17,12 +17,19 @@ What makes the output reproducible:
 Evidence images: every manifest entry that is a PHOTO, GEO or SCREENSHOT (or whose document is an
 ``image/*``) is looked up through ``read_blob`` by the document's ``sha256``, then its ``storage_key``,
 then the item's ``file_ref``. Images are grouped into runs of consecutive manifest entries that share
-an annexure category (else label, else evidence type), and each group starts on a new page with
+a category (the annexure hint's, else ``tags.category``; else the hint's label, else the evidence type),
+and each group starts on a new page with
 ``per_page`` images per page: the group's ``group_hint.preferred_images_per_page`` (from the first
 image of the group that has a hint), kept within that hint's ``min``/``max`` images per page; a group
 without a hint uses ``annexure_defaults.min_images_per_page`` — the schema's default preference (2)
 equals the default minimum, so a hint-less group gets the same, larger pictures an unhinted contract
-would. An image that cannot be read or decoded is listed on its page as unavailable.
+would. An image that cannot be read or decoded is listed on its page as unavailable. Captions, the
+evidence schedule and the enclosures read the evidence's own fields (:mod:`.sections`).
+
+What the bank's copy does not print: readiness, scores and warnings (issue 21: the pack's ``debug_json``
+and its internal cover sheet hold them). What the pack adds beyond the bundle — the verification code
+with its QR code in every footer, the valuer in the signature block — comes in as a
+:class:`~factory_service.rendering.stamp.ReportStamp` fixed when the pack was built.
 """
 
 from __future__ import annotations
@@ -56,9 +63,11 @@ from factory_service.rendering.reproducible_zip import normalize_zip
 from factory_service.rendering.sections import (
     blob_keys,
     caption,
+    category_of,
     enclosure_rows,
     is_image_entry,
     schedule_rows,
+    words_of,
 )
 from factory_service.rendering.stamp import ReportStamp, qr_png
 
@@ -194,12 +203,15 @@ def _first_text(candidates: Iterable[object], default: str) -> str:
 
 def _group_key(entry: Mapping[str, Any]) -> str:
     hint = _mapping(entry.get("annexure_hint"))
-    return _first_text((hint.get("category"), hint.get("label"), entry.get("evidence_type")), "OTHER")
+    return _first_text((category_of(entry), hint.get("label"), entry.get("evidence_type")), "OTHER")
 
 
 def _group_label(entry: Mapping[str, Any]) -> str:
     hint = _mapping(entry.get("annexure_hint"))
-    return _first_text((hint.get("label"), hint.get("category"), entry.get("evidence_type")), "Evidence")
+    category = category_of(entry)
+    return _first_text(
+        (hint.get("label"), words_of(category) if category else None, entry.get("evidence_type")), "Evidence"
+    )
 
 
 def _per_page(group: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -> int:
