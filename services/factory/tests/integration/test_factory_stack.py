@@ -66,7 +66,7 @@ class TestPackBridge:
                 "SELECT * FROM factory.report_pack_artifacts WHERE report_pack_id = $1", pack["id"]
             )
         }
-        assert set(artifacts) == {"debug_json", "docx", "qa_cover_sheet"}
+        assert set(artifacts) == {"debug_json", "docx", "pdf", "qa_cover_sheet"}
         debug = artifacts["debug_json"]
         bundle_hash = first.payload["export_bundle_hash"]
         assert debug["filename"] == "repogen-export-bundle-v2.json"
@@ -97,6 +97,7 @@ class TestPackBridge:
         assert {a["kind"]: a["checksum_sha256"] for a in payload["artifacts"]} == {
             "debug_json": bundle_hash,
             "docx": docx_row["checksum_sha256"],
+            "pdf": artifacts["pdf"]["checksum_sha256"],
             "qa_cover_sheet": artifacts["qa_cover_sheet"]["checksum_sha256"],
         }
 
@@ -313,6 +314,7 @@ class TestReleaseThroughBilling:
         assert {
             "export_bundle.json",
             "SBI_UNDER_5CR_V1-v1.docx",
+            "SBI_UNDER_5CR_V1-v1.pdf",
             "evidence_manifest.json",
             "releases.json",
             "audit_events.jsonl",
