@@ -113,11 +113,24 @@ def _kv_table(doc: Document, rows: Sequence[Row]) -> None:
         cells[1].text = value
 
 
-def _loop_table(doc: Document, headers: Sequence[str], loop: str, cells: Sequence[str]) -> None:
+def _loop_table(
+    doc: Document,
+    headers: Sequence[str],
+    loop: str,
+    cells: Sequence[str],
+    widths_mm: Sequence[int] | None = None,
+) -> None:
     # docxtpl: a row whose first cell holds "{%tr ... %}" is replaced by the bare tag, so the
-    # middle row repeats once per item.
+    # middle row repeats once per item (with its cell widths).
     table = doc.add_table(rows=4, cols=len(headers))
     table.style = "Table Grid"
+    if widths_mm is not None:
+        table.autofit = False
+        for column, width in zip(table.columns, widths_mm, strict=True):
+            column.width = Mm(width)  # the grid LibreOffice lays out by
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths_mm, strict=True):
+                cell.width = Mm(width)
     header_row, loop_start, item_row, loop_end = table.rows
     for cell, header in zip(header_row.cells, headers, strict=True):
         cell.text = header
@@ -236,6 +249,7 @@ def enclosures_section(doc: Document, heading: str) -> None:
             "{{ enc.filename }}",
             "{{ enc.pages }}",
         ],
+        widths_mm=(10, 52, 46, 48, 14),
     )
     doc.add_paragraph("{%p if not enclosures %}")
     doc.add_paragraph("No documents are attached to this work order.")
@@ -260,6 +274,7 @@ def annexure_section(doc: Document, heading: str) -> None:
             "{{ row.category }}",
             "{{ row.filename }}",
         ],
+        widths_mm=(9, 14, 30, 31, 28, 26, 32),
     )
     doc.add_paragraph("{%p if not annexure_rows %}")
     doc.add_paragraph("No evidence items in the manifest.")

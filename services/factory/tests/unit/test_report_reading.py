@@ -180,7 +180,7 @@ class TestEveryTemplate:
             "Interior",
             "Interior",
             "Surroundings",
-            "Gps",
+            "GPS",
             "Google map",
             "Route map",
         ]

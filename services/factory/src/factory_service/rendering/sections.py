@@ -38,6 +38,7 @@ DOC_TYPE_NAMES: Final = {
     "PLAN": "Approved building plan",
     "GUIDELINE": "Guideline value extract",
 }
+_CODE_NAMES: Final = {"gps": "GPS", "GPS": "GPS"}
 _MAX_PDF_BYTES: Final = 64 * 1024 * 1024
 
 
@@ -59,6 +60,8 @@ def words_of(code: str) -> str:
     """``google_map`` → ``Google map``; ``SALE_DEED`` → ``Sale deed`` (a known document type's name)."""
     if code in DOC_TYPE_NAMES:
         return DOC_TYPE_NAMES[code]
+    if code in _CODE_NAMES:
+        return _CODE_NAMES[code]
     text = code.replace("_", " ").strip()
     return text[:1].upper() + text[1:].lower() if text else MISSING
 
