@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import docx
@@ -192,9 +193,9 @@ class TestEveryTemplate:
 
     def test_values_in_figures_and_words_agree(self, render: Render, template_key: str) -> None:
         pairs = dict(money_pairs(read_report(render(template_key))))
-        assert pairs[3500000] == "Rupees Thirty-Five Lakh Only"
-        assert pairs[3325000] == "Rupees Thirty-Three Lakh Twenty-Five Thousand Only"
-        assert pairs[2800000] == "Rupees Twenty-Eight Lakh Only"
+        assert pairs[Decimal(3500000)] == "Rupees Thirty-Five Lakh Only"
+        assert pairs[Decimal(3325000)] == "Rupees Thirty-Three Lakh Twenty-Five Thousand Only"
+        assert pairs[Decimal(2800000)] == "Rupees Twenty-Eight Lakh Only"
 
     def test_every_page_carries_header_code_page_numbers_and_the_qr(
         self, render: Render, template_key: str
