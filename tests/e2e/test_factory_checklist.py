@@ -45,7 +45,7 @@ class TestOperatorChecklist:
         assert result["ready"]["work_order"]["status"] == "READY_FOR_RENDER"
 
         kinds = sorted(a["kind"] for a in result["artifacts"])
-        assert kinds == ["debug_json", "docx"]
+        assert kinds == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
         content = result["docx"]
         assert isinstance(content, bytes)
         assert hashlib.sha256(content).hexdigest() == result["docx_sha256"]

@@ -39,7 +39,7 @@ class TestFactoryOperatorChecklist:
         view = await flows.generated_pack(gateway, wo)
         pack = view["pack"]
         assert (pack["template_key"], pack["version"], pack["status"]) == ("SBI_UNDER_5CR_V1", 1, "generated")
-        assert sorted(a["kind"] for a in pack["artifacts"]) == ["debug_json", "docx"]
+        assert sorted(a["kind"] for a in pack["artifacts"]) == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
         docx_artifact = next(a for a in pack["artifacts"] if a["kind"] == "docx")
         download = await gateway.get(docx_artifact["download_url"])
         assert download.status_code == 200
@@ -94,7 +94,7 @@ class TestFactoryOperatorChecklist:
         entries = zipfile.ZipFile(io.BytesIO(evidence.content))
         assert entries.read("SBI_UNDER_5CR_V1-v1.docx") == download.content
 
-        # 8. pack view: 2 artifacts, both release records
+        # 8. pack view: 4 artifacts (bundle, report DOCX and PDF, internal QA cover sheet), both releases
         final = (await gateway.get(f"/v1/repogen/work-orders/{wo}/pack")).json()
-        assert len(final["pack"]["artifacts"]) == 2
+        assert len(final["pack"]["artifacts"]) == 4
         assert [r["billing_gate_result"] for r in final["deliverable_releases"]] == ["OVERRIDE", "BLOCKED"]

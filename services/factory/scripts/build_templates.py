@@ -21,7 +21,10 @@ import docx
 from docx.document import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
 from factory_service.domain.templates import (
     AGRI_GENERIC_V1,
@@ -52,13 +55,45 @@ def _document(accent: RGBColor) -> Document:
     doc.styles["Normal"].font.size = Pt(10)
     for name in ("Title", "Heading 1", "Heading 2"):
         doc.styles[name].font.color.rgb = accent
-    footer = section.footer.paragraphs[0]
-    footer.text = (
+    header = section.header.paragraphs[0]
+    header.text = "{{ party.bank_name }} · Work order {{ work_order_id }} · Report date {{ report_date }}"
+    header.runs[0].font.size = Pt(8)
+    verification = section.footer.paragraphs[0]
+    verification.text = "Verification code {{ verification.code }} · verify at {{ verification.url }} · "
+    verification.runs[0].font.size = Pt(8)
+    _page_x_of_y(verification)
+    section.footer.add_paragraph("{{ verification.qr }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    footer = section.footer.add_paragraph(
         "{{ template_key }} · pack v{{ pack_version }} · work order {{ work_order_id }} · "
         "snapshot v{{ snapshot_version }} · export bundle sha256 {{ export_bundle_hash }}"
     )
     footer.runs[0].font.size = Pt(7)
     return doc
+
+
+def _field(paragraph: Paragraph, instruction: str, shown: str) -> None:
+    """A simple field (``PAGE``, ``NUMPAGES``) whose result a word processor computes on every page;
+    ``shown`` is the cached text a reader without layout sees."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), f" {instruction} ")
+    run = OxmlElement("w:r")
+    properties, size = OxmlElement("w:rPr"), OxmlElement("w:sz")
+    size.set(qn("w:val"), "16")  # 8 pt, as the footer text
+    properties.append(size)
+    run.append(properties)
+    text = OxmlElement("w:t")
+    text.text = shown
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+
+
+def _page_x_of_y(paragraph: Paragraph) -> None:
+    """``Page n of m`` on every page."""
+    paragraph.add_run("Page ").font.size = Pt(8)
+    _field(paragraph, "PAGE", "1")
+    paragraph.add_run(" of ").font.size = Pt(8)
+    _field(paragraph, "NUMPAGES", "1")
 
 
 def _masthead(doc: Document, format_note: str, bank_line: str) -> None:
@@ -78,11 +113,24 @@ def _kv_table(doc: Document, rows: Sequence[Row]) -> None:
         cells[1].text = value
 
 
-def _loop_table(doc: Document, headers: Sequence[str], loop: str, cells: Sequence[str]) -> None:
+def _loop_table(
+    doc: Document,
+    headers: Sequence[str],
+    loop: str,
+    cells: Sequence[str],
+    widths_mm: Sequence[int] | None = None,
+) -> None:
     # docxtpl: a row whose first cell holds "{%tr ... %}" is replaced by the bare tag, so the
-    # middle row repeats once per item.
+    # middle row repeats once per item (with its cell widths).
     table = doc.add_table(rows=4, cols=len(headers))
     table.style = "Table Grid"
+    if widths_mm is not None:
+        table.autofit = False
+        for column, width in zip(table.columns, widths_mm, strict=True):
+            column.width = Mm(width)  # the grid LibreOffice lays out by
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths_mm, strict=True):
+                cell.width = Mm(width)
     header_row, loop_start, item_row, loop_end = table.rows
     for cell, header in zip(header_row.cells, headers, strict=True):
         cell.text = header
@@ -91,15 +139,6 @@ def _loop_table(doc: Document, headers: Sequence[str], loop: str, cells: Sequenc
     for cell, value in zip(item_row.cells, cells, strict=True):
         cell.text = value
     loop_end.cells[0].text = "{%tr endfor %}"
-
-
-def _bullets(doc: Document, items: str, empty: str) -> None:
-    doc.add_paragraph("{%p for item in " + items + " %}")
-    doc.add_paragraph("{{ item }}", style="List Bullet")
-    doc.add_paragraph("{%p endfor %}")
-    doc.add_paragraph("{%p if not " + items + " %}")
-    doc.add_paragraph(empty)
-    doc.add_paragraph("{%p endif %}")
 
 
 REFERENCE_ROWS: Sequence[Row] = (
@@ -141,12 +180,19 @@ LAND_ROWS: Sequence[Row] = (
     ("Location / address", "{{ property.address }}"),
     ("City / nearest town", "{{ property.city }}"),
 )
+
+
+def _money(name: str) -> str:
+    """A value cell: the figures, and the amount in words on the next line."""
+    return "{{ " + name + ".figures }}\n{{ " + name + ".in_words }}"
+
+
 AREAS_RATES_ROWS: Sequence[Row] = (
     ("Land area (standardized)", "{{ areas.land_area_sqm }}"),
     ("Built-up area (standardized)", "{{ areas.built_up_area_sqm }}"),
-    ("Guideline rate", "{{ rates.guideline }}"),
-    ("Market rate", "{{ rates.market }}"),
-    ("Adopted rate", "{{ rates.adopted }}"),
+    ("Guideline rate", _money("rates.guideline")),
+    ("Market rate", _money("rates.market")),
+    ("Adopted rate", _money("rates.adopted")),
 )
 
 
@@ -163,31 +209,20 @@ def property_section(doc: Document, heading: str) -> None:
 
 
 STANDARD_VALUES: Sequence[Row] = (
-    ("Fair market value (FMV)", "{{ values.fmv }}"),
-    ("Realizable value (95% of FMV)", "{{ values.realizable }}"),
-    ("Distress value (80% of FMV)", "{{ values.distress }}"),
+    ("Fair market value (FMV)", _money("values.fmv")),
+    ("Realizable value (95% of FMV)", _money("values.realizable")),
+    ("Distress value (80% of FMV)", _money("values.distress")),
 )
 COOP_VALUES: Sequence[Row] = (
-    ("Market value", "{{ values.coop_market }}"),
-    ("Adopted (considered) value — 80% of market", "{{ values.coop_adopted }}"),
-    ("Value rounded up to the next ₹500", "{{ values.coop_rounded }}"),
+    ("Market value", _money("values.coop_market")),
+    ("Adopted (considered) value — 80% of market", _money("values.coop_adopted")),
+    ("Value rounded up to the next ₹500", _money("values.coop_rounded")),
 )
 
 
 def values_section(doc: Document, heading: str, rows: Sequence[Row], note: str) -> None:
     kv_section(doc, heading, rows)
     doc.add_paragraph(note)
-
-
-def readiness_section(doc: Document) -> None:
-    doc.add_heading("Readiness at snapshot", level=1)
-    doc.add_paragraph("Completeness score: {{ readiness.score }} / 100")
-    doc.add_heading("Warnings", level=2)
-    _bullets(doc, "readiness.warnings", "No readiness warnings.")
-    doc.add_heading("Missing fields", level=2)
-    _bullets(doc, "readiness.missing_fields", "No missing fields.")
-    doc.add_heading("Missing evidence", level=2)
-    _bullets(doc, "readiness.missing_evidence", "No missing evidence.")
 
 
 def justification_section(doc: Document, heading: str) -> None:
@@ -201,8 +236,27 @@ def justification_section(doc: Document, heading: str) -> None:
 
 
 def enclosures_section(doc: Document, heading: str) -> None:
+    """The attached documents (from the evidence), then the valuer's own enclosure notes."""
     doc.add_heading(heading, level=1)
-    _bullets(doc, "manual.enclosures_lines", "No enclosures listed.")
+    _loop_table(
+        doc,
+        ["#", "Document", "Label", "File", "Pages"],
+        "enc in enclosures",
+        [
+            "{{ enc.serial }}",
+            "{{ enc.document }}",
+            "{{ enc.label }}",
+            "{{ enc.filename }}",
+            "{{ enc.pages }}",
+        ],
+        widths_mm=(10, 52, 46, 48, 14),
+    )
+    doc.add_paragraph("{%p if not enclosures %}")
+    doc.add_paragraph("No documents are attached to this work order.")
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p for item in manual.enclosures_lines %}")
+    doc.add_paragraph("{{ item }}", style="List Bullet")
+    doc.add_paragraph("{%p endfor %}")
 
 
 def annexure_section(doc: Document, heading: str) -> None:
@@ -220,6 +274,7 @@ def annexure_section(doc: Document, heading: str) -> None:
             "{{ row.category }}",
             "{{ row.filename }}",
         ],
+        widths_mm=(9, 14, 30, 31, 28, 26, 32),
     )
     doc.add_paragraph("{%p if not annexure_rows %}")
     doc.add_paragraph("No evidence items in the manifest.")
@@ -250,9 +305,10 @@ def images_section(doc: Document, heading: str) -> None:
 def declaration(doc: Document, heading: str, text: str) -> None:
     doc.add_heading(heading, level=1)
     doc.add_paragraph(text)
-    doc.add_paragraph(
-        "Place: ____________    Date: {{ report_date }}    Signature of the valuer: ____________"
-    )
+    doc.add_paragraph("Place: ____________    Date: {{ report_date }}")
+    doc.add_paragraph("Signature of the valuer: ______________________")
+    doc.add_paragraph("Name of the valuer: {{ valuer.name }}")
+    doc.add_paragraph("Registration no.: {{ valuer.registration_no }}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -276,7 +332,6 @@ def sbi_under_5cr() -> Document:
         STANDARD_VALUES,
         "Realizable and distress values follow SBI Format A: 95% and 80% of the fair market value.",
     )
-    readiness_section(doc)
     justification_section(doc, "Part F — Justification for the adopted value")
     enclosures_section(doc, "Part G — Enclosures")
     declaration(
@@ -308,7 +363,6 @@ def psu_generic_over_5cr() -> Document:
     kv_section(doc, "3. Parties", PARTY_ROWS)
     property_section(doc, "4. Property details")
     kv_section(doc, "5. Areas, guideline and market rates", AREAS_RATES_ROWS)
-    readiness_section(doc)
     justification_section(doc, "6. Basis of valuation and justification")
     enclosures_section(doc, "7. Documents enclosed")
     declaration(
@@ -343,7 +397,6 @@ def coop_lb() -> Document:
     )
     doc.add_heading("Fair market value (where computed)", level=2)
     _kv_table(doc, STANDARD_VALUES)
-    readiness_section(doc)
     justification_section(doc, "VI. Remarks and justification")
     enclosures_section(doc, "VII. Enclosures")
     declaration(
@@ -374,7 +427,6 @@ def agri_generic() -> Document:
         STANDARD_VALUES,
         "Realizable and distress values are 95% and 80% of the fair market value.",
     )
-    readiness_section(doc)
     justification_section(doc, "E. Basis of valuation")
     enclosures_section(doc, "F. Revenue records enclosed")
     declaration(
@@ -404,9 +456,14 @@ def generic() -> Document:
     )
     doc.add_heading("Co-operative values (where computed)", level=2)
     _kv_table(doc, COOP_VALUES)
-    readiness_section(doc)
     justification_section(doc, "Justification")
     enclosures_section(doc, "Enclosures")
+    declaration(
+        doc,
+        "Declaration",
+        "I declare that the information furnished above is true and correct to the best of my knowledge "
+        "and that I have no direct or indirect interest in the property valued.",
+    )
     annexure_section(doc, "Evidence annexure")
     images_section(doc, "Photographs")
     return doc

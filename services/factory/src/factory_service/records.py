@@ -79,6 +79,7 @@ class PackFields(Record):
     superseded_at: str | None
     created_at: str
     updated_at: str
+    verification_code: str | None = None
 
 
 class PackRecord(PackFields):
@@ -209,6 +210,7 @@ class NewPack(TypedDict):
     failure_code: str | None
     failure_reason: str | None
     created_by_user_id: uuid.UUID | None
+    verification_code: str | None
 
 
 class NewArtifact(TypedDict):

@@ -271,6 +271,11 @@ class PackRepository(Repository):
     async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:
         return await self._one(PackRecord, report_packs.c.id == pack_id, for_update=for_update)
 
+    async def by_verification_code(self, code: str) -> PackRecord | None:
+        """The pack printed with ``code`` (canonical form), in any tenant: the public verify route runs
+        as the system role; the code is unique across tenants."""
+        return await self._one(PackRecord, report_packs.c.verification_code == code)
+
     async def export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
         """The frozen export-bundle bytes of a pack (decision 24)."""
         value = (

@@ -75,6 +75,8 @@ report_packs = Table(
     *_columns(Text, "failure_code", "failure_reason", nullable=True),
     *_columns(_TIMESTAMP, "generated_at", "superseded_at", nullable=True),
     *_timestamps(),
+    # 0002: the public verification code (issue 21), unique across tenants where set
+    Column("verification_code", Text, nullable=True),
 )
 
 report_pack_artifacts = Table(

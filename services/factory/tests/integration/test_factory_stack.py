@@ -18,6 +18,7 @@ import pytest
 
 from devstack.testing.fixtures import TEST_TENANT
 from devstack.testing.gateway import eventually
+from factory_service.handlers.generation_job import stamp_of
 from factory_service.rendering.docx_renderer import render_report_docx
 from shared.contracts.factory import GenerationRequested
 from shared.contracts.topics import BILLING_GATE_OUTCOME, WORKORDERS_WORK_ORDER
@@ -65,7 +66,7 @@ class TestPackBridge:
                 "SELECT * FROM factory.report_pack_artifacts WHERE report_pack_id = $1", pack["id"]
             )
         }
-        assert set(artifacts) == {"debug_json", "docx"}
+        assert set(artifacts) == {"debug_json", "docx", "pdf", "qa_cover_sheet"}
         debug = artifacts["debug_json"]
         bundle_hash = first.payload["export_bundle_hash"]
         assert debug["filename"] == "repogen-export-bundle-v2.json"
@@ -96,6 +97,8 @@ class TestPackBridge:
         assert {a["kind"]: a["checksum_sha256"] for a in payload["artifacts"]} == {
             "debug_json": bundle_hash,
             "docx": docx_row["checksum_sha256"],
+            "pdf": artifacts["pdf"]["checksum_sha256"],
+            "qa_cover_sheet": artifacts["qa_cover_sheet"]["checksum_sha256"],
         }
 
     async def test_bundle_not_matching_its_hash_is_a_recorded_pack_failure(self, kit: Any) -> None:
@@ -166,6 +169,7 @@ class TestGenerationWorker:
             export_bundle_hash=pack["export_bundle_hash"],
             pack_version=1,
             read_blob=kit.blobs.get,
+            stamp=stamp_of(pack["verification_code"], json.loads(pack["context_snapshot"])),
         )
         assert hashlib.sha256(local).hexdigest() == artifact["checksum_sha256"]
 
@@ -310,6 +314,7 @@ class TestReleaseThroughBilling:
         assert {
             "export_bundle.json",
             "SBI_UNDER_5CR_V1-v1.docx",
+            "SBI_UNDER_5CR_V1-v1.pdf",
             "evidence_manifest.json",
             "releases.json",
             "audit_events.jsonl",

@@ -52,6 +52,14 @@ class Clock:
         return iso_utc(self._now)
 
 
+ARTIFACT_KINDS = frozenset({"docx", "debug_json", "evidence_pack", "qa_cover_sheet", "pdf"})
+"""The kinds ``report_pack_artifacts_kind_check`` admits (migrations 0001, 0002)."""
+
+
+class CheckViolation(Exception):
+    """What Postgres raises for a row its CHECK constraint refuses."""
+
+
 class UniqueViolation(Exception):
     """What Postgres raises for a duplicate in a unique index (a handler bug when a test meets it)."""
 
@@ -197,6 +205,9 @@ class FakePacks(_Locks, PackRepository):
     async def get(self, pack_id: uuid.UUID, *, for_update: bool = False) -> PackRecord | None:  # noqa: ARG002  no row locks in memory
         return self.rows.get(str(pack_id))
 
+    async def by_verification_code(self, code: str) -> PackRecord | None:
+        return _first(p for p in self.rows.values() if p.verification_code == code)
+
     async def export_bundle(self, pack_id: uuid.UUID) -> bytes | None:
         return self.bundles.get(str(pack_id))
 
@@ -206,6 +217,8 @@ class FakePacks(_Locks, PackRepository):
 
     async def add(self, row: records.NewPack) -> None:
         _unique(self.rows.values(), row, "work_order_id", "template_key", "version")
+        if row.get("verification_code") is not None:
+            _unique(self.rows.values(), row, "verification_code")
         if row["status"] != "superseded" and await self.live(row["work_order_id"]) is not None:
             raise UniqueViolation("report_packs_one_live_idx")
         columns = {k: v for k, v in row.items() if k != "export_bundle"}
@@ -226,6 +239,8 @@ class FakePacks(_Locks, PackRepository):
         self.rows[pack.id] = _update(pack, **changes)
 
     async def add_artifact(self, row: records.NewArtifact) -> bool:
+        if row["kind"] not in ARTIFACT_KINDS:
+            raise CheckViolation("report_pack_artifacts_kind_check")
         if any(
             a.report_pack_id == str(row["report_pack_id"]) and a.kind == row["kind"]
             for a in self.artifact_rows.values()

@@ -72,7 +72,12 @@ class TestHash01Bundle:
         assert "₹ 8,00,000.00" in text
         assert hash01_bundle["work_order_id"] in text
         assert HASH01_SHA in text
-        assert "Completeness score: 100 / 100" in text
+        assert "Rupees Ten Lakh Only" in text
+        assert "Rupees Nine Lakh Fifty Thousand Only" in text
+        assert "Rupees Eight Lakh Only" in text
+        # the bank's copy carries no internal QA data (issue 21): it is on the internal cover sheet
+        assert "Completeness score" not in text
+        assert "Readiness" not in text
         assert "No evidence items in the manifest." in text
         assert "{{" not in text
         assert "{%" not in text
@@ -111,11 +116,15 @@ class TestSbiBundle:
             "₹ 21,527.80 / sqm",
             "Comparable sales in Jayanagar support the adopted rate.",
             "Khata extract",
-            "Field evidence links missing for 1 required field(s).",
-            "Completeness score: 92 / 100",
+            "Rupees Fifty Lakh Only",
+            "Rupees Forty-Seven Lakh Fifty Thousand Only",
+            "Rupees Forty Lakh Only",
             "Date: 24-02-2026",
         ):
             assert expected in text, expected
+        # readiness warnings and scores are internal QA data: not in the bank's copy (issue 21)
+        for internal in ("Field evidence links missing", "Completeness score"):
+            assert internal not in text
 
     def test_annexure_table_lists_every_manifest_row_in_order(
         self, sbi_bundle: dict[str, Any], blob_store: dict[str, bytes]
@@ -124,9 +133,17 @@ class TestSbiBundle:
         annexure = [row for row in rows if len(row) == 7]
         assert annexure == [
             ["#", "Order", "Type", "Document type", "Label", "Category", "File"],
-            ["1", "1", "PHOTO", "OTHER", "Exterior Photos", "exterior", "front-elevation.png"],
-            ["2", "2", "PHOTO", "OTHER", "Interior Photos", "interior", "living-room.png"],
-            ["3", "3", "DOCUMENT", "SALE_DEED", "Sale Deed", "legal", "sale-deed.pdf"],
+            [
+                "1",
+                "1",
+                "PHOTO",
+                "Photograph (image/png)",
+                "Exterior Photos",
+                "Exterior",
+                "front-elevation.png",
+            ],
+            ["2", "2", "PHOTO", "Photograph (image/png)", "Interior Photos", "Interior", "living-room.png"],
+            ["3", "3", "DOCUMENT", "Sale deed", "Sale Deed", "Legal", "sale-deed.pdf"],
         ]
 
     def test_evidence_images_are_embedded(
@@ -141,8 +158,8 @@ class TestSbiBundle:
         documents = [entry["document"] for entry in sbi_bundle["evidence_manifest"][:2]]
         assert embedded == [blob_store[documents[0]["sha256"]], blob_store[documents[1]["storage_key"]]]
         text = _text(data)
-        assert "Image 1 — Exterior Photos — front-elevation.png" in text
-        assert "Image 2 — Interior Photos — living-room.png" in text
+        assert "Image 1 — Exterior Photos — Exterior — front-elevation.png" in text
+        assert "Image 2 — Interior Photos — Interior — living-room.png" in text
 
     def test_missing_blob_is_listed_not_fatal(self, sbi_bundle: dict[str, Any]) -> None:
         data = _render(sbi_bundle)
@@ -204,8 +221,10 @@ class TestCoopBundle:
         assert "Value rounded up to the next ₹500 | ₹ 15,500.00" in text
         assert "Fair market value (FMV) | —" in text
         assert "Co-op Bank" in text
-        assert "Land area is required" in text
-        assert "valuation_photos: need at least 6, found 0" in text
+        assert "Rupees Fifteen Thousand Five Hundred Only" in text
+        # the snapshot's readiness is internal QA data, never printed in the bank's copy (issue 21)
+        assert "Land area is required" not in text
+        assert "valuation_photos: need at least 6, found 0" not in text
 
 
 class TestTemplatesAreDistinct:

@@ -223,6 +223,8 @@ ROUTES: tuple[Route, ...] = (
         "* /v1/repogen/artifacts/*",
         "* /v1/repogen/packs/*",
     ),
+    # --- public report verification by the code printed on every page (issue 21): no token, per-IP limit
+    _r("GET", "/v1/verify/:code", FACTORY, Auth.PUBLIC),
     # --- billing, service token (V1, §9.2, decision 22) and the tenant's JWT views
     *_owned(
         BILLING,

@@ -67,6 +67,7 @@ def test_work_order_surface_is_split_by_pattern(method: str, path: str, service:
     [
         ("GET", "/v1/meta", Auth.PUBLIC, None),
         ("POST", "/v1/auth/login", Auth.PUBLIC, None),
+        ("GET", "/v1/verify/7KQ2-M9XD-4RTB", Auth.PUBLIC, None),
         ("GET", WO, Auth.JWT, None),
         ("GET", "/v1/billing/accounts/abc/status", Auth.SERVICE_TOKEN, None),
         ("POST", "/v1/billing/credits/reserve", Auth.SERVICE_TOKEN, None),

@@ -8,6 +8,7 @@ acceptance) or events published by the test on the real topics with high aggrega
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -468,12 +469,17 @@ class TestRenderLockAndReopen:
         if body["pack_link"] is None:
             assert body["pack_state"] in ("PENDING", "FAILED")
         export = (await gateway.get(f"{WO}/{wo}/export")).json()
-        frozen = await db(
-            "SELECT envelope->'payload'->>'export_bundle_hash' FROM workorders.outbox "
+        frozen_text = await db(
+            "SELECT envelope->'payload'->>'export_bundle' FROM workorders.outbox "
             "WHERE key = $1 AND envelope->>'type' = 'ready_for_render'",
             wo,
         )
-        assert frozen == export["export_bundle_hash"]
+        frozen = json.loads(frozen_text)
+        # issue 21: the snapshot's export stays as it was (decision 5); the frozen bundle adds the
+        # readiness and checklist of READY_FOR_RENDER, which the report reads
+        render_state = frozen.pop("render_state")
+        assert frozen == export["export_bundle"]
+        assert render_state["readiness"] == (await detail(gateway, wo))["readiness"]
 
         locked = await gateway.patch(f"{WO}/{wo}/contract", json=VALUATION_CONTRACT_PATCH)
         assert locked.status_code == 409

@@ -142,10 +142,16 @@ class FakeWorkOrders(WorkOrderRepository):
         return model.WorkOrder(**columns)
 
     def add_snapshot(
-        self, wo: model.WorkOrder, contract_json: model.JsonObject, *, version: int = 1
+        self,
+        wo: model.WorkOrder,
+        contract_json: model.JsonObject,
+        *,
+        version: int = 1,
+        readiness_json: model.JsonObject | None = None,
     ) -> model.Snapshot:
-        """Store a computed snapshot of ``wo`` (no derived values, empty readiness)."""
-        return self._stored_snapshot(wo, model.NewSnapshot(version, contract_json, {}, {}, None))
+        """Store a computed snapshot of ``wo`` (no derived values, empty or the given readiness)."""
+        new = model.NewSnapshot(version, contract_json, {}, readiness_json or {}, None)
+        return self._stored_snapshot(wo, new)
 
     def _stored_snapshot(self, wo: model.WorkOrder, new: model.NewSnapshot) -> model.Snapshot:
         snapshots = self._parts(wo.id).snapshots

@@ -27,6 +27,22 @@ class ZipEntryNameInvalid(FactoryError, code="ZIP_ENTRY_NAME_INVALID", status=50
     """A reproducible ZIP was asked to hold an unsafe or duplicate entry name (a bug)."""
 
 
+class PdfConverterUnavailable(
+    FactoryError,
+    code="PDF_CONVERTER_UNAVAILABLE",
+    status=500,
+    message="LibreOffice (soffice) is not installed: run `make tools` (scripts/bootstrap.py system)",
+):
+    """The machine has no LibreOffice to turn the report into PDF (a set-up fault, like a missing OCR
+    engine)."""
+
+
+class PdfConversionFailed(
+    FactoryError, code="PDF_CONVERSION_FAILED", status=500, message="LibreOffice produced no PDF"
+):
+    """LibreOffice ran but produced no PDF for the report."""
+
+
 # ------------------------------------------------------------------------------------- not found
 
 
@@ -143,3 +159,13 @@ class ArtifactBlobMissing(
 
 class ReleaseGateFailed(Conflict, FactoryError, code="RELEASE_GATE_ERROR"):
     """Billing answered ERROR for a release; the code is billing's (``RELEASE_GATE_ERROR`` without one)."""
+
+
+class VerificationCodeNotFound(
+    NotFound,
+    FactoryError,
+    code="VERIFICATION_CODE_NOT_FOUND",
+    message="no report with this verification code",
+):
+    """No pack carries this code (or it is not a code at all): the same answer, so nothing can be
+    learned by probing (issue 21)."""

@@ -19,6 +19,7 @@ GENERIC_TEMPLATE_FILE_KEY: Final = "REPOGEN_GENERIC_V1"
 DOCX_MIME_TYPE: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 JSON_MIME_TYPE: Final = "application/json"
 ZIP_MIME_TYPE: Final = "application/zip"
+PDF_MIME_TYPE: Final = "application/pdf"
 
 # Only these two report types have bank formats; the others fall through to the generic key (§2.8).
 _VALUATION_REPORT_TYPES: Final = frozenset({"VALUATION", "REVALUATION"})
@@ -88,6 +89,24 @@ def template_title(key: str) -> str:
 def artifact_filename(key: str, version: int) -> str:
     """DOCX artifact name ``<KEY>-v<N>.docx`` for pack version ``N`` (WRK-01)."""
     return f"{key}-v{version}.docx"
+
+
+def pdf_filename(key: str, version: int) -> str:
+    """The report's PDF beside its DOCX: ``<KEY>-v<N>.pdf`` (issue 21)."""
+    return f"{key}-v{version}.pdf"
+
+
+BANK_COPY_KINDS: Final = frozenset({"docx", "pdf"})
+"""The artifacts that make up the bank's copy: in the evidence pack, gated alike."""
+
+COVER_SHEET_KIND: Final = "qa_cover_sheet"
+"""The artifact kind of a pack's internal QA cover sheet (issue 21): operators only, never the bank's."""
+INTERNAL_ARTIFACT_KINDS: Final = frozenset({COVER_SHEET_KIND})
+
+
+def cover_sheet_filename(key: str, version: int) -> str:
+    """The internal QA cover sheet's name ``<KEY>-v<N>-internal-qa.docx``."""
+    return f"{key}-v{version}-internal-qa.docx"
 
 
 def evidence_pack_filename(key: str, version: int) -> str:

@@ -24,6 +24,7 @@ from factory_service.domain.templates import (
     report_family,
     template_key,
 )
+from factory_service.domain.verification import new_verification_code, verify_path
 from factory_service.handlers.common import artifact_refs, emit_pack_state, supersede
 from factory_service.handlers.pack_queries import PackLink, pack_link
 from factory_service.records import AuditScope, NewPack, WorkOrderRecord
@@ -86,6 +87,16 @@ class BuildPack:
         )
 
 
+def render_readiness(bundle: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The readiness the pack's warnings come from: the one recorded at READY_FOR_RENDER
+    (``render_state.readiness``, issue 21; the current readiness of decision 5), else the snapshot's."""
+    state = bundle.get("render_state")
+    readiness = state.get("readiness") if isinstance(state, Mapping) else None
+    if not isinstance(readiness, Mapping):
+        readiness = bundle.get("readiness_json")
+    return readiness if isinstance(readiness, Mapping) else None
+
+
 @dataclass(frozen=True)
 class PackBuilt:
     """Whether the pack already existed, and the pack-state version the build published."""
@@ -132,10 +143,10 @@ async def build_pack(
     family = report_family(command.report_type)
     version = await packs.next_version(wo, key)
     bundle_json = stable_dumps(dict(command.export_bundle)).encode("utf-8")
-    readiness = command.export_bundle.get("readiness_json")
-    warnings = readiness_warnings(readiness if isinstance(readiness, Mapping) else None)
+    warnings = readiness_warnings(render_readiness(command.export_bundle))
     problem = _bundle_problem(command)
     pack_id = uuid.uuid4()
+    code = new_verification_code()
     context = {
         "source": "repogen_factory_bridge",
         "work_order_id": str(wo),
@@ -144,6 +155,12 @@ async def build_pack(
         "template_selector": command.template_selector,
         "value_slab": command.value_slab,
         "render_generation": command.render_generation,
+    }
+    # What the report prints beyond the bundle, fixed now so a re-render gives the same bytes (issue 21).
+    stamp = {
+        "verify_url": settings.public_base_url.rstrip("/") + verify_path(code),
+        "valuer_name": settings.valuer_name,
+        "valuer_registration_no": settings.valuer_registration_no,
     }
     row: NewPack = {
         "id": pack_id,
@@ -157,12 +174,13 @@ async def build_pack(
         "snapshot_version": command.snapshot_version,
         "status": "failed" if problem else "generating",
         "warnings": warnings,
-        "context_snapshot": context,
+        "context_snapshot": {**context, "report_stamp": stamp},
         "export_bundle": bundle_json,
         "export_bundle_hash": command.export_bundle_hash,
         "failure_code": problem[0] if problem else None,
         "failure_reason": problem[1] if problem else None,
         "created_by_user_id": command.actor_user_id,
+        "verification_code": code,
     }
     await packs.add(row)
 

@@ -18,7 +18,12 @@ from factory_service.domain.errors import (
     WorkOrderNotFound,
 )
 from factory_service.domain.release import downloads_unlocked
-from factory_service.domain.templates import ZIP_MIME_TYPE, evidence_pack_filename
+from factory_service.domain.templates import (
+    BANK_COPY_KINDS,
+    INTERNAL_ARTIFACT_KINDS,
+    ZIP_MIME_TYPE,
+    evidence_pack_filename,
+)
 from factory_service.records import AuditScope, PackRecord
 from factory_service.rendering.evidence_pack import build_evidence_pack
 from factory_service.repositories import AuditLog, PackRepository, ReleaseRepository, WorkOrderRepository
@@ -81,6 +86,9 @@ async def download_artifact(uow: UnitOfWork, command: DownloadArtifact, *, blobs
         raise ArtifactNotFound(command.artifact_id)
     pack = await packs.get(uuid.UUID(artifact.report_pack_id))
     if pack is None or not await _visible(uow, command.caller, uuid.UUID(pack.work_order_id)):
+        raise ArtifactNotFound(command.artifact_id)
+    if artifact.kind in INTERNAL_ARTIFACT_KINDS and command.caller.aud == PORTAL_AUDIENCE:
+        # the internal QA cover sheet is no part of what a bank or channel partner receives (issue 21)
         raise ArtifactNotFound(command.artifact_id)
     preview = await _preview(uow, command.caller, uuid.UUID(pack.work_order_id))
     data = blobs.get(artifact.blob_key)
@@ -145,7 +153,7 @@ async def evidence_pack_files(uow: UnitOfWork, pack: PackRecord, blobs: BlobStor
     manifest = json.loads(bundle).get("evidence_manifest", [])
     files["evidence_manifest.json"] = stable_dumps(manifest).encode("utf-8")
     for artifact in await packs.artifacts(pack_id):
-        if artifact.kind != "docx":
+        if artifact.kind not in BANK_COPY_KINDS:
             continue
         data = blobs.get(artifact.blob_key)
         if data is None:

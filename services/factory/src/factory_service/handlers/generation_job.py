@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -15,10 +15,21 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
 from factory_service.domain.errors import FactoryError
-from factory_service.domain.templates import DOCX_MIME_TYPE, artifact_filename
+from factory_service.domain.templates import (
+    COVER_SHEET_KIND,
+    DOCX_MIME_TYPE,
+    PDF_MIME_TYPE,
+    artifact_filename,
+    cover_sheet_filename,
+    pdf_filename,
+    template_title,
+)
 from factory_service.handlers.common import TERMINAL_JOB_STATUSES, artifact_refs, emit_pack_state
 from factory_service.records import AuditScope, JobRecord, PackRecord
-from factory_service.rendering.docx_renderer import render_report_docx
+from factory_service.rendering.cover_sheet import render_cover_sheet
+from factory_service.rendering.docx_renderer import FIXED_EPOCH, render_report_docx, report_date_of
+from factory_service.rendering.pdf import docx_to_pdf
+from factory_service.rendering.stamp import ReportStamp
 from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
@@ -34,6 +45,15 @@ Transaction = Callable[[str | None], AbstractAsyncContextManager[UnitOfWork]]
 
 Renderer = Callable[..., bytes]
 """``render_report_docx``'s signature: the frozen bundle and the pack's facts -> DOCX bytes."""
+
+PdfConverter = Callable[[bytes, Mapping[str, Any], str], bytes]
+"""The DOCX, its frozen bundle and template key -> the PDF beside it."""
+
+
+def report_pdf(docx: bytes, bundle: Mapping[str, Any], template_key: str) -> bytes:
+    """The report's PDF (LibreOffice, fixed metadata: the report date, the template's title)."""
+    return docx_to_pdf(docx, title=template_title(template_key), stamp=report_date_of(bundle) or FIXED_EPOCH)
+
 
 _TRANSIENT_SQLSTATES: Final = frozenset({"40001", "40P01"})
 """Serialization failure and deadlock: the same transaction succeeds when run again."""
@@ -81,6 +101,29 @@ class _Attempt:
     exhausted: bool
 
 
+def stamp_of(verification_code: str | None, context_snapshot: Mapping[str, Any]) -> ReportStamp:
+    """What a pack fixed at its build beyond the bundle (its code and ``context_snapshot.report_stamp``):
+    verification code, verify URL, valuer. The same pack always gives the same stamp."""
+    stamp = context_snapshot.get("report_stamp")
+    fixed = stamp if isinstance(stamp, Mapping) else {}
+
+    def text(key: str) -> str | None:
+        value = fixed.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return ReportStamp(
+        verification_code=verification_code,
+        verify_url=text("verify_url") if verification_code else None,
+        valuer_name=text("valuer_name"),
+        valuer_registration_no=text("valuer_registration_no"),
+    )
+
+
+def pack_stamp(pack: PackRecord) -> ReportStamp:
+    """:func:`stamp_of` a stored pack."""
+    return stamp_of(pack.verification_code, pack.context_snapshot)
+
+
 def blob_storage_ref(blob_key: str) -> str:
     """Where a generated artifact lives: the content-addressed blob store (architecture §2)."""
     return f"blob://sha256/{blob_key}"
@@ -113,11 +156,15 @@ class GenerationWorker:
         settings: Settings,
         *,
         render: Renderer = render_report_docx,
+        cover_sheet: Renderer = render_cover_sheet,
+        to_pdf: PdfConverter = report_pdf,
     ) -> None:
         self._transaction = transaction
         self._blobs = blobs
         self._settings = settings
         self._render = render
+        self._cover_sheet = cover_sheet
+        self._to_pdf = to_pdf
 
     def _backoff(self, attempt: int) -> float:
         delay = self._settings.generation_backoff_base_s * (2 ** max(0, attempt - 1))
@@ -136,13 +183,24 @@ class GenerationWorker:
                 )
                 return
             try:
+                bundle, stamp = json.loads(attempt.bundle), pack_stamp(pack)
                 docx = await asyncio.to_thread(
                     self._render,
-                    json.loads(attempt.bundle),
+                    bundle,
                     template_key=pack.template_key,
                     export_bundle_hash=pack.export_bundle_hash,
                     pack_version=pack.version,
                     read_blob=self._blobs.get,
+                    stamp=stamp,
+                )
+                pdf = await asyncio.to_thread(self._to_pdf, docx, bundle, pack.template_key)
+                cover = await asyncio.to_thread(
+                    self._cover_sheet,
+                    bundle,
+                    template_key=pack.template_key,
+                    export_bundle_hash=pack.export_bundle_hash,
+                    pack_version=pack.version,
+                    stamp=stamp,
                 )
             except FactoryError as exc:
                 # Deterministic: the same bundle fails the same way, so retrying cannot help.
@@ -162,7 +220,7 @@ class GenerationWorker:
                 await self._record_failed_attempt(job, repr(exc), command)
                 await asyncio.sleep(self._backoff(job.attempts))
                 continue
-            await self._complete(uow, job, pack, docx, command)
+            await self._complete(uow, job, pack, (docx, pdf, cover), command)
             return
 
     async def _start_attempt(self, command: RenderPack) -> _Attempt | None:
@@ -234,8 +292,14 @@ class GenerationWorker:
         await _record_outcome(uow, job, "generation_failed", failure, failed)
 
     async def _complete(
-        self, uow: UnitOfWork, job: JobRecord, pack: PackRecord, docx: bytes, command: RenderPack
+        self,
+        uow: UnitOfWork,
+        job: JobRecord,
+        pack: PackRecord,
+        rendered: tuple[bytes, bytes, bytes],
+        command: RenderPack,
     ) -> None:
+        docx, pdf, cover = rendered
         jobs, packs = uow.repo(JobRepository), uow.repo(PackRepository)
         job_id = uuid.UUID(job.id)
         current = await jobs.get(job_id, for_update=True)
@@ -271,6 +335,54 @@ class GenerationWorker:
                     "pack_version": live.version,
                     "export_bundle_hash": live.export_bundle_hash,
                     "attempts": current.attempts,
+                    "verification_code": live.verification_code,
+                },
+            }
+        )
+        # The PDF beside the DOCX (issue 21): the bank's copy too, gated and packed like the DOCX.
+        pdf_key = self._blobs.put(pdf)
+        await packs.add_artifact(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": uuid.UUID(job.tenant_id),
+                "report_pack_id": pack_id,
+                "kind": "pdf",
+                "filename": pdf_filename(live.template_key, live.version),
+                "storage_ref": blob_storage_ref(pdf_key),
+                "blob_key": pdf_key,
+                "mime_type": PDF_MIME_TYPE,
+                "size_bytes": len(pdf),
+                "checksum_sha256": pdf_key,
+                "metadata_json": {
+                    "placeholder": False,
+                    "generated_by": "repogen_factory_libreoffice",
+                    "work_order_id": job.work_order_id,
+                    "docx_sha256": blob_key,
+                    "export_bundle_hash": live.export_bundle_hash,
+                    "verification_code": live.verification_code,
+                },
+            }
+        )
+        # The internal QA cover sheet (issue 21): operators only, never part of the bank's copy.
+        cover_key = self._blobs.put(cover)
+        await packs.add_artifact(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": uuid.UUID(job.tenant_id),
+                "report_pack_id": pack_id,
+                "kind": COVER_SHEET_KIND,
+                "filename": cover_sheet_filename(live.template_key, live.version),
+                "storage_ref": blob_storage_ref(cover_key),
+                "blob_key": cover_key,
+                "mime_type": DOCX_MIME_TYPE,
+                "size_bytes": len(cover),
+                "checksum_sha256": cover_key,
+                "metadata_json": {
+                    "placeholder": False,
+                    "internal": True,
+                    "purpose": "internal_qa_cover_sheet",
+                    "work_order_id": job.work_order_id,
+                    "export_bundle_hash": live.export_bundle_hash,
                 },
             }
         )

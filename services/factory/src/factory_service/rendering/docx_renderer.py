@@ -17,12 +17,19 @@ What makes the output reproducible:
 Evidence images: every manifest entry that is a PHOTO, GEO or SCREENSHOT (or whose document is an
 ``image/*``) is looked up through ``read_blob`` by the document's ``sha256``, then its ``storage_key``,
 then the item's ``file_ref``. Images are grouped into runs of consecutive manifest entries that share
-an annexure category (else label, else evidence type), and each group starts on a new page with
+a category (the annexure hint's, else ``tags.category``; else the hint's label, else the evidence type),
+and each group starts on a new page with
 ``per_page`` images per page: the group's ``group_hint.preferred_images_per_page`` (from the first
 image of the group that has a hint), kept within that hint's ``min``/``max`` images per page; a group
 without a hint uses ``annexure_defaults.min_images_per_page`` — the schema's default preference (2)
 equals the default minimum, so a hint-less group gets the same, larger pictures an unhinted contract
-would. An image that cannot be read or decoded is listed on its page as unavailable.
+would. An image that cannot be read or decoded is listed on its page as unavailable. Captions, the
+evidence schedule and the enclosures read the evidence's own fields (:mod:`.sections`).
+
+What the bank's copy does not print: readiness, scores and warnings (issue 21: the pack's ``debug_json``
+and its internal cover sheet hold them). What the pack adds beyond the bundle — the verification code
+with its QR code in every footer, the valuer in the signature block — comes in as a
+:class:`~factory_service.rendering.stamp.ReportStamp` fixed when the pack was built.
 """
 
 from __future__ import annotations
@@ -45,14 +52,24 @@ from PIL import Image, UnidentifiedImageError
 
 from factory_service.domain.errors import ExportBundleInvalid, TemplateKeyUnknown
 from factory_service.domain.templates import template_file_key, template_title
+from factory_service.rendering.amount_words import rupees_in_words
 from factory_service.rendering.formatting import (
     MISSING,
-    format_indian,
     format_inr,
     format_quantity,
     format_rate_per_sqm,
 )
 from factory_service.rendering.reproducible_zip import normalize_zip
+from factory_service.rendering.sections import (
+    blob_keys,
+    caption,
+    category_of,
+    enclosure_rows,
+    is_image_entry,
+    schedule_rows,
+    words_of,
+)
+from factory_service.rendering.stamp import ReportStamp, qr_png
 
 ReadBlob = Callable[[str], bytes | None]
 
@@ -60,7 +77,6 @@ FIXED_EPOCH: Final = datetime(1980, 1, 1, 0, 0, 0, tzinfo=UTC)
 """Core-property date used when the snapshot carries no ``audit.created_at`` (the ZIP epoch)."""
 AUTHOR: Final = "ZenOps Repogen factory"
 
-_IMAGE_EVIDENCE_TYPES: Final = frozenset({"PHOTO", "GEO", "SCREENSHOT"})
 # Formats python-docx can embed as they are; anything else Pillow can read is converted to PNG.
 _EMBEDDABLE_FORMATS: Final = frozenset({"PNG", "JPEG", "GIF", "BMP", "TIFF"})
 _DEFAULT_MIN_PER_PAGE: Final = 2
@@ -71,6 +87,7 @@ _EMU_PER_MM: Final = 36_000
 _FRAME_WIDTH_EMU: Final = 170 * _EMU_PER_MM
 _FRAME_HEIGHT_EMU: Final = 237 * _EMU_PER_MM
 _CAPTION_EMU: Final = 10 * _EMU_PER_MM
+_QR_EMU: Final = 18 * _EMU_PER_MM
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -143,20 +160,6 @@ class ImagePage:
     images: tuple[EvidenceImage, ...]
 
 
-def _is_image_entry(entry: Mapping[str, Any]) -> bool:
-    document = _mapping(entry.get("document"))
-    content_type = document.get("content_type")
-    return entry.get("evidence_type") in _IMAGE_EVIDENCE_TYPES or (
-        isinstance(content_type, str) and content_type.startswith("image/")
-    )
-
-
-def _blob_keys(entry: Mapping[str, Any]) -> list[str]:
-    document = _mapping(entry.get("document"))
-    keys = [document.get("sha256"), document.get("storage_key"), entry.get("file_ref")]
-    return [key for key in keys if isinstance(key, str) and key]
-
-
 def _embeddable(blob: bytes) -> tuple[bytes, int, int] | None:
     """The bytes to embed and the pixel size, or ``None`` when the blob is not a readable image."""
     try:
@@ -200,12 +203,15 @@ def _first_text(candidates: Iterable[object], default: str) -> str:
 
 def _group_key(entry: Mapping[str, Any]) -> str:
     hint = _mapping(entry.get("annexure_hint"))
-    return _first_text((hint.get("category"), hint.get("label"), entry.get("evidence_type")), "OTHER")
+    return _first_text((category_of(entry), hint.get("label"), entry.get("evidence_type")), "OTHER")
 
 
 def _group_label(entry: Mapping[str, Any]) -> str:
     hint = _mapping(entry.get("annexure_hint"))
-    return _first_text((hint.get("label"), hint.get("category"), entry.get("evidence_type")), "Evidence")
+    category = category_of(entry)
+    return _first_text(
+        (hint.get("label"), words_of(category) if category else None, entry.get("evidence_type")), "Evidence"
+    )
 
 
 def _per_page(group: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -> int:
@@ -222,21 +228,10 @@ def _per_page(group: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -
     return default_min
 
 
-def _caption(entry: Mapping[str, Any], position: int) -> str:
-    hint = _mapping(entry.get("annexure_hint"))
-    document = _mapping(entry.get("document"))
-    label = hint.get("label") or hint.get("category") or entry.get("evidence_type")
-    name = document.get("original_filename") or entry.get("file_ref")
-    parts = [f"Image {position}", _text(label)]
-    if isinstance(name, str) and name:
-        parts.append(_text(name))
-    return " — ".join(parts)
-
-
 def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[ImagePage]:
     """The annexure image pages of ``bundle`` in manifest order (grouping rules: module docstring)."""
     entries = [_mapping(entry) for entry in _sequence(bundle.get("evidence_manifest"))]
-    image_entries = [entry for entry in entries if _is_image_entry(entry)]
+    image_entries = [entry for entry in entries if is_image_entry(entry)]
     groups: list[list[Mapping[str, Any]]] = []
     for entry in image_entries:
         if groups and _group_key(groups[-1][0]) == _group_key(entry):
@@ -254,17 +249,17 @@ def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[Ima
             for entry in group[start : start + per_page]:
                 position += 1
                 loaded = None
-                for key in _blob_keys(entry):
+                for key in blob_keys(entry):
                     blob = read_blob(key)
                     if blob is not None:
                         loaded = _embeddable(blob)
                         break
                 if loaded is None:
-                    images.append(EvidenceImage(_caption(entry, position), None, 0, 0))
+                    images.append(EvidenceImage(caption(entry, position), None, 0, 0))
                     continue
                 data, width_px, height_px = loaded
                 width, height = _fit(width_px, height_px, _FRAME_WIDTH_EMU, box_height)
-                images.append(EvidenceImage(_caption(entry, position), data, width, height))
+                images.append(EvidenceImage(caption(entry, position), data, width, height))
             pages.append(ImagePage(len(pages) + 1, _group_label(group[0]), per_page, tuple(images)))
     return pages
 
@@ -273,7 +268,7 @@ def plan_image_pages(bundle: Mapping[str, Any], read_blob: ReadBlob) -> list[Ima
 # Context
 
 
-def _report_date(bundle: Mapping[str, Any]) -> datetime | None:
+def report_date_of(bundle: Mapping[str, Any]) -> datetime | None:
     created_at = _mapping(_mapping(bundle.get("contract_json")).get("audit")).get("created_at")
     if not isinstance(created_at, str):
         return None
@@ -286,38 +281,50 @@ def _report_date(bundle: Mapping[str, Any]) -> datetime | None:
     return parsed
 
 
-def _annexure_rows(bundle: Mapping[str, Any]) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    for index, raw in enumerate(_sequence(bundle.get("evidence_manifest")), start=1):
-        entry = _mapping(raw)
-        hint = _mapping(entry.get("annexure_hint"))
-        document = _mapping(entry.get("document"))
-        order = entry.get("annexure_order")
-        rows.append(
-            {
-                "serial": str(index),
-                "order": str(order) if isinstance(order, int) and not isinstance(order, bool) else MISSING,
-                "evidence_type": _text(entry.get("evidence_type")),
-                "doc_type": _text(entry.get("doc_type")),
-                "label": _text(hint.get("label")),
-                "category": _text(hint.get("category")),
-                "filename": _text(document.get("original_filename") or entry.get("file_ref")),
-            }
-        )
-    return rows
+def _money(amount: object) -> dict[str, str]:
+    # figures (lakh/crore grouping) and words from the same exact decimal (issue 21 item 3)
+    words = rupees_in_words(amount)
+    return {
+        "figures": format_inr(amount),
+        "words": words,
+        "in_words": "" if words == MISSING else f"({words})",
+    }
+
+
+def _rate(rate: object) -> dict[str, str]:
+    words = rupees_in_words(rate)
+    if words != MISSING:
+        words = f"{words} per sqm"
+    return {
+        "figures": format_rate_per_sqm(rate),
+        "words": words,
+        "in_words": "" if words == MISSING else f"({words})",
+    }
+
+
+def _no_blobs(_key: str) -> bytes | None:
+    return None
 
 
 def build_report_context(
-    bundle: Mapping[str, Any], *, template_key: str, export_bundle_hash: str, pack_version: int
+    bundle: Mapping[str, Any],
+    *,
+    template_key: str,
+    export_bundle_hash: str,
+    pack_version: int,
+    read_blob: ReadBlob = _no_blobs,
+    stamp: ReportStamp | None = None,
 ) -> dict[str, Any]:
     """Everything a template prints, as strings and lists in bundle order (no images; see
-    :func:`plan_image_pages`). Absent values print as an em dash."""
+    :func:`plan_image_pages`). Absent values print as an em dash.
+
+    The bank's copy prints no readiness or QA data (issue 21): those are in the pack's ``debug_json``
+    and its internal cover sheet (:mod:`factory_service.rendering.cover_sheet`)."""
     work_order_id = bundle.get("work_order_id")
     if not isinstance(work_order_id, str) or not work_order_id:
         raise ExportBundleInvalid("export bundle has no work_order_id", details={"field": "work_order_id"})
     contract = _mapping(bundle.get("contract_json"))
     derived = _mapping(bundle.get("derived_json"))
-    readiness = _mapping(bundle.get("readiness_json"))
     meta = _mapping(contract.get("meta"))
     party = _mapping(contract.get("party"))
     prop = _mapping(contract.get("property"))
@@ -332,8 +339,9 @@ def build_report_context(
         # derived_json is the engine's output for this snapshot; the contract copy is the fallback.
         return _first_number(derived_values.get(name), contract_values.get(name))
 
-    report_date = _report_date(bundle)
-    score = format_indian(readiness.get("completeness_score"), 0)
+    report_date = report_date_of(bundle)
+    stamp = stamp or ReportStamp()
+    manifest = [_mapping(entry) for entry in _sequence(bundle.get("evidence_manifest"))]
     return {
         "title": template_title(template_key),
         "template_key": template_key,
@@ -377,29 +385,32 @@ def build_report_context(
             "built_up_area_sqm": format_quantity(std_area.get("built_up_area_sqm"), "sqm"),
         },
         "rates": {
-            "guideline": format_rate_per_sqm(std_rates.get("guideline_rate_per_sqm")),
-            "market": format_rate_per_sqm(std_rates.get("market_rate_per_sqm")),
-            "adopted": format_rate_per_sqm(std_rates.get("adopted_rate_per_sqm")),
+            "guideline": _rate(std_rates.get("guideline_rate_per_sqm")),
+            "market": _rate(std_rates.get("market_rate_per_sqm")),
+            "adopted": _rate(std_rates.get("adopted_rate_per_sqm")),
         },
         "values": {
-            "fmv": format_inr(value("FMV")),
-            "realizable": format_inr(value("realizable_value")),
-            "distress": format_inr(value("distress_value")),
-            "coop_market": format_inr(value("coop_market_value")),
-            "coop_adopted": format_inr(value("coop_adopted_value")),
-            "coop_rounded": format_inr(value("rounded_to_next_500")),
-        },
-        "readiness": {
-            "score": score if score is not None else MISSING,
-            "warnings": [_text(item) for item in _sequence(readiness.get("warnings"))],
-            "missing_fields": [_text(item) for item in _sequence(readiness.get("missing_fields"))],
-            "missing_evidence": [_text(item) for item in _sequence(readiness.get("missing_evidence"))],
+            "fmv": _money(value("FMV")),
+            "realizable": _money(value("realizable_value")),
+            "distress": _money(value("distress_value")),
+            "coop_market": _money(value("coop_market_value")),
+            "coop_adopted": _money(value("coop_adopted_value")),
+            "coop_rounded": _money(value("rounded_to_next_500")),
         },
         "manual": {
             "justification_lines": _lines(manual.get("justification_text")),
             "enclosures_lines": _lines(manual.get("enclosures_text")),
         },
-        "annexure_rows": _annexure_rows(bundle),
+        "enclosures": enclosure_rows(manifest, read_blob, _text),
+        "annexure_rows": schedule_rows(manifest, _text),
+        "verification": {
+            "code": _text(stamp.display_code),
+            "url": _text(stamp.verify_url),
+        },
+        "valuer": {
+            "name": _text(stamp.valuer_name),
+            "registration_no": _text(stamp.valuer_registration_no),
+        },
     }
 
 
@@ -466,26 +477,38 @@ def render_report_docx(
     export_bundle_hash: str,
     pack_version: int,
     read_blob: ReadBlob,
+    stamp: ReportStamp | None = None,
 ) -> bytes:
-    """The report DOCX for a frozen export bundle; the same inputs give the same bytes anywhere.
+    """The report DOCX for a frozen export bundle and its pack's stamp (verification code, valuer);
+    the same inputs give the same bytes anywhere.
 
     ``read_blob`` reads evidence bytes from the blob store by SHA-256 or storage key and answers
     ``None`` for what it does not hold.
     """
     template = load_template(template_key)
     context = build_report_context(
-        bundle, template_key=template_key, export_bundle_hash=export_bundle_hash, pack_version=pack_version
+        bundle,
+        template_key=template_key,
+        export_bundle_hash=export_bundle_hash,
+        pack_version=pack_version,
+        read_blob=read_blob,
+        stamp=stamp,
     )
     pages = plan_image_pages(bundle, read_blob)
     tpl = DocxTemplate(io.BytesIO(template))
     tpl.init_docx()
     context["image_pages"] = _image_pages_context(tpl, pages)
     context["image_page_count"] = str(len(pages))
+    # The verify URL's QR code in the footer (docxtpl adds the image to the footer part it renders).
+    url = stamp.verify_url if stamp is not None else None
+    context["verification"]["qr"] = (
+        InlineImage(tpl, io.BytesIO(qr_png(url)), Emu(_QR_EMU), Emu(_QR_EMU)) if url else ""
+    )
     # Autoescape: bundle text such as "Co-op & Sons" must not break the document XML; InlineImage
     # declares __html__, so its drawing XML passes through untouched.
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     tpl.render(context, jinja_env=env)
-    _set_core_properties(tpl, context, _report_date(bundle) or FIXED_EPOCH)
+    _set_core_properties(tpl, context, report_date_of(bundle) or FIXED_EPOCH)
     out = io.BytesIO()
     tpl.save(out)
     return normalize_zip(out.getvalue())

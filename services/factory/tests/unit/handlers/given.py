@@ -26,6 +26,7 @@ WORK_ORDER: Final = uuid.UUID(data.HASH_01_WORK_ORDER_ID)
 """The work order the HASH-01 bundle names."""
 
 DOCX: Final = b"PK fake docx"
+PDF: Final = b"%PDF fake"
 
 
 def ready_for_render(bundle: Mapping[str, Any] | None = None, **fields: Any) -> ReadyForRender:
@@ -61,12 +62,16 @@ async def render_ready(
 
 
 def worker(fakes: FactoryFakes, settings: Settings, render: Renderer | None = None) -> GenerationWorker:
-    """The generation worker over the fakes; ``render`` stands for the DOCX renderer (a fixed DOCX)."""
+    """The generation worker over the fakes; ``render`` stands for the DOCX renderer (a fixed DOCX), a
+    fixed PDF for LibreOffice (the real conversion: tests/unit/test_report_pdf.py)."""
 
     def fixed_docx(bundle: Mapping[str, Any], **_facts: Any) -> bytes:  # noqa: ARG001  Renderer signature
         return DOCX
 
-    return GenerationWorker(fakes.uow, fakes.blobs, settings, render=render or fixed_docx)
+    def fixed_pdf(docx: bytes, bundle: Mapping[str, Any], template_key: str) -> bytes:  # noqa: ARG001  PdfConverter signature
+        return PDF
+
+    return GenerationWorker(fakes.uow, fakes.blobs, settings, render=render or fixed_docx, to_pdf=fixed_pdf)
 
 
 Arrange = Callable[[FactoryFakes, Settings], Awaitable[object]]

@@ -13,6 +13,7 @@ from factory_service.domain.errors import (
     SnapshotRequiredForPackCreation,
     WorkOrderNotFound,
 )
+from factory_service.domain.verification import display_code
 from factory_service.handlers.build_pack import CreatePack, create_pack
 from factory_service.records import WorkOrderColumns
 from factory_service.settings import Settings
@@ -53,6 +54,26 @@ class TestBridge:
         )
         assert fakes.audit.actions() == ["pack_created", "generation_requested"]
         assert fakes.packs.locks == [f"pack|{WORK_ORDER}"]
+
+    async def test_warnings_come_from_the_readiness_at_ready_for_render_and_each_pack_gets_a_code(
+        self, fakes: FactoryFakes, settings: Settings
+    ) -> None:
+        """Issue 21: the snapshot's stale readiness is not the pack's; each pack has its own code."""
+        stale = {"completeness_score": 80, "missing_evidence": ["photos: need at least 6, found 0"]}
+        current = {
+            "completeness_score": 100,
+            "warnings": ["Field evidence links missing for 1 required field(s)."],
+        }
+        bundle = {**data.hash01_bundle(), "readiness_json": stale, "render_state": {"readiness": current}}
+        await given.render_ready(fakes, settings, given.ready_for_render(bundle))
+
+        (pack,) = fakes.packs.rows.values()
+        assert [w["message"] for w in pack.warnings] == current["warnings"]
+        assert pack.verification_code is not None
+        assert len(pack.verification_code) == 12
+        stamp = pack.context_snapshot["report_stamp"]
+        assert stamp["verify_url"].endswith(display_code(pack.verification_code))
+        assert stamp["valuer_name"] == settings.valuer_name
 
     async def test_publishes_pack_created_and_generation_requested_without_committing(
         self, fakes: FactoryFakes, settings: Settings

@@ -28,7 +28,7 @@ from factory_service.records import ArtifactRecord, WorkOrderColumns
 from factory_service.settings import Settings
 from services.factory.tests.unit.fakes import FactoryFakes
 from services.factory.tests.unit.handlers import given
-from services.factory.tests.unit.handlers.given import ACTOR, DOCX, TENANT, WORK_ORDER, Arrange
+from services.factory.tests.unit.handlers.given import ACTOR, DOCX, PDF, TENANT, WORK_ORDER, Arrange
 from shared.auth.principal import Principal
 
 OPERATOR = Principal(sub=str(ACTOR), aud="web", tenant_id=str(TENANT), user_id=str(ACTOR))
@@ -111,6 +111,20 @@ class TestArtifact:
                 fakes.uow(aud="portal"), self.command(artifact, STRANGER), blobs=fakes.blobs
             )
 
+    async def test_the_internal_cover_sheet_is_for_operators_only(
+        self, fakes: FactoryFakes, settings: Settings
+    ) -> None:
+        """Issue 21: QA data is no part of what a bank or channel partner receives, even after release."""
+        await given.released(fakes, settings, "CREDIT_CONSUMED")
+        await portal_owned(fakes)
+        cover = next(a for a in fakes.packs.artifact_rows.values() if a.kind == "qa_cover_sheet")
+        with pytest.raises(ArtifactNotFound):
+            await download_artifact(fakes.uow(aud="portal"), self.command(cover, PORTAL), blobs=fakes.blobs)
+        mine = await download_artifact(
+            fakes.uow(str(TENANT)), self.command(cover, OPERATOR), blobs=fakes.blobs
+        )
+        assert mine.content.startswith(b"PK")
+
     async def test_an_unknown_artifact_or_a_missing_blob(
         self, fakes: FactoryFakes, settings: Settings
     ) -> None:
@@ -146,6 +160,7 @@ class TestEvidencePack:
         files = zipfile.ZipFile(io.BytesIO(first.content))
         assert sorted(files.namelist()) == [
             "SBI_UNDER_5CR_V1-v1.docx",
+            "SBI_UNDER_5CR_V1-v1.pdf",  # the bank's copy; the internal cover sheet is not packed
             "audit_events.jsonl",
             "evidence_manifest.json",
             "export_bundle.json",
@@ -153,6 +168,7 @@ class TestEvidencePack:
             "verification_checksums.txt",
         ]
         assert files.read("SBI_UNDER_5CR_V1-v1.docx") == DOCX
+        assert files.read("SBI_UNDER_5CR_V1-v1.pdf") == PDF
         assert [r["id"] for r in json.loads(files.read("releases.json"))] == [release.id]
         audited = [json.loads(line)["action"] for line in files.read("audit_events.jsonl").splitlines()]
         assert "evidence_pack_downloaded" not in audited

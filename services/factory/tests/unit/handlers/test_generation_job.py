@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import docx
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from factory_service.domain.errors import ExportBundleInvalid
+from factory_service.domain.verification import canonical_code, display_code
 from factory_service.handlers.generation_job import RenderPack, is_transient
 from factory_service.records import JobRecord
 from factory_service.settings import Settings
@@ -26,9 +29,11 @@ class Renders:
     def __init__(self, *errors: Exception) -> None:
         self.errors = list(errors)
         self.calls = 0
+        self.facts: dict[str, Any] = {}
 
-    def __call__(self, bundle: Mapping[str, Any], **_facts: Any) -> bytes:  # noqa: ARG002  Renderer signature
+    def __call__(self, bundle: Mapping[str, Any], **facts: Any) -> bytes:  # noqa: ARG002  Renderer signature
         self.calls += 1
+        self.facts = facts
         if self.errors:
             raise self.errors.pop(0)
         return DOCX
@@ -71,10 +76,10 @@ async def test_a_render_completes_the_job_and_the_pack_and_publishes_pack_genera
     assert pack.status == "generated"
     assert pack.generated_at is not None
     artifacts = await fakes.packs.artifacts(uuid.UUID(pack.id))
-    assert [a.kind for a in artifacts] == ["debug_json", "docx"]
-    docx = artifacts[1]
+    assert [a.kind for a in artifacts] == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
+    report = artifacts[1]
     digest = hashlib.sha256(DOCX).hexdigest()
-    assert (docx.filename, docx.checksum_sha256, docx.storage_ref) == (
+    assert (report.filename, report.checksum_sha256, report.storage_ref) == (
         "SBI_UNDER_5CR_V1-v1.docx",
         digest,
         f"blob://sha256/{digest}",
@@ -84,9 +89,40 @@ async def test_a_render_completes_the_job_and_the_pack_and_publishes_pack_genera
     assert audited(fakes, "generation_completed")[0]["docx_sha256"] == digest
     (generated,) = uow.events_of("pack_generated")
     assert (generated["pack_id"], generated["job_id"], generated["attempts"]) == (pack.id, job.id, 1)
-    assert [a["kind"] for a in generated["artifacts"]] == ["debug_json", "docx"]
+    assert [a["kind"] for a in generated["artifacts"]] == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
     assert uow.published[0].aggregate_version == 2  # pack_created was 1
     assert uow.commits == 0  # the consumer commits the final effect with its inbox row
+
+
+async def test_the_report_carries_the_stamp_fixed_at_the_build_and_an_internal_cover_sheet(
+    fakes: FactoryFakes, settings: Settings, job: JobRecord
+) -> None:
+    """Issue 21: the verification code and valuer fixed with the pack reach the renderer (so a re-render
+    gives the same bytes); the QA data goes to a separate internal cover sheet."""
+    render = Renders()
+    await run(fakes, settings, job, render)
+
+    pack = fakes.packs.rows[job.report_pack_id]
+    stamp = render.facts["stamp"]
+    assert pack.verification_code is not None
+    assert canonical_code(pack.verification_code) == pack.verification_code
+    assert stamp.verification_code == pack.verification_code
+    assert stamp.verify_url == f"{settings.public_base_url}/v1/verify/{display_code(pack.verification_code)}"
+    assert (stamp.valuer_name, stamp.valuer_registration_no) == (
+        settings.valuer_name,
+        settings.valuer_registration_no,
+    )
+    cover = (await fakes.packs.artifacts(uuid.UUID(pack.id)))[3]
+    assert (cover.kind, cover.filename, cover.metadata_json["internal"]) == (
+        "qa_cover_sheet",
+        "SBI_UNDER_5CR_V1-v1-internal-qa.docx",
+        True,
+    )
+    data = fakes.blobs.get(cover.blob_key)
+    assert data is not None
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+    assert "INTERNAL QA COVER SHEET" in text
+    assert "Completeness score" in text
 
 
 @pytest.mark.parametrize(

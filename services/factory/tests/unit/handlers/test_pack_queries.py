@@ -31,7 +31,7 @@ async def test_the_pack_link_shows_the_live_pack_its_artifacts_job_releases_and_
     assert link.work_order == fakes.work_orders.rows[str(WORK_ORDER)]
     assert link.pack is not None
     assert link.pack.status == "generated"
-    assert [a.kind for a in link.artifacts] == ["debug_json", "docx"]
+    assert [a.kind for a in link.artifacts] == ["debug_json", "docx", "pdf", "qa_cover_sheet"]
     assert link.job is not None
     assert link.job.status == "completed"
     assert link.releases == [fakes.releases.rows[release.id]]

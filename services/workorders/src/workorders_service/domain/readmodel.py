@@ -308,9 +308,17 @@ def _manifest_document(document: Any) -> dict[str, Any] | None:
 
 
 def build_export_bundle(
-    *, work_order_id: str, snapshot: Snapshot, evidence_items: Iterable[Mapping[str, Any]]
+    *,
+    work_order_id: str,
+    snapshot: Snapshot,
+    evidence_items: Iterable[Mapping[str, Any]],
+    render_state: Mapping[str, Any] | None = None,
 ) -> JsonObject:
     """The export bundle of domain.md §1.9 for one stored snapshot and the current evidence.
+
+    ``render_state`` (only for the bundle frozen at READY_FOR_RENDER, issue 21) adds what the work order
+    looks like at that moment: the recomputed readiness, the evidence checklist and the evidence version.
+    ``readiness_json`` stays the snapshot's own (decision 5); the report reads ``render_state``.
 
     Raises ``ContractValidationError`` when the stored contract no longer validates (→ 409).
     """
@@ -338,7 +346,7 @@ def build_export_bundle(
             }
         )
         manifest.append(entry)
-    return {
+    bundle: JsonObject = {
         "work_order_id": work_order_id,
         "snapshot_version": snapshot.version,
         "contract_json": copy.deepcopy(contract_json),
@@ -347,6 +355,9 @@ def build_export_bundle(
         "annexure_defaults": copy.deepcopy(annexures.get("image_grouping_default")),
         "evidence_manifest": manifest,
     }
+    if render_state is not None:
+        bundle["render_state"] = copy.deepcopy(dict(render_state))
+    return bundle
 
 
 def export_bundle_hash(bundle: Mapping[str, Any]) -> str:

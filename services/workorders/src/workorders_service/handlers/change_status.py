@@ -76,7 +76,7 @@ async def _prepare_render(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, Sn
     if wo.acceptance_status != "ACCEPTED":
         missing = AcceptanceRejected if wo.acceptance_status == "REJECTED" else AcceptanceNotSettled
         raise missing(wo.acceptance_status, wo.acceptance_code)
-    return wo, await snapshot_export(uow, wo.id, latest)
+    return wo, await snapshot_export(uow, wo.id, latest, readiness=readiness)
 
 
 async def change_status(uow: UnitOfWork, command: ChangeStatus) -> StatusResult:

@@ -99,15 +99,32 @@ async def refresh_readiness(uow: UnitOfWork, wo: WorkOrder) -> tuple[WorkOrder, 
     return wo, readiness
 
 
-async def snapshot_export(uow: UnitOfWork, work_order_id: uuid.UUID, snapshot: Snapshot) -> SnapshotExport:
+async def snapshot_export(
+    uow: UnitOfWork, work_order_id: uuid.UUID, snapshot: Snapshot, *, readiness: JsonObject | None = None
+) -> SnapshotExport:
     """The bundle of ``snapshot`` with the work order's current evidence, or 409
-    ``SNAPSHOT_CONTRACT_INVALID`` when its stored contract no longer validates."""
+    ``SNAPSHOT_CONTRACT_INVALID`` when its stored contract no longer validates.
+
+    With the work order's current ``readiness`` (READY_FOR_RENDER freezing the render bundle, issue 21)
+    the bundle also records ``render_state``: that readiness, the evidence checklist and the evidence
+    version of this moment, so no part of the report repeats the snapshot's older readiness.
+    """
     evidence = await uow.repo(ProjectionRepository).evidence(work_order_id)
+    render_state = (
+        None
+        if readiness is None
+        else {
+            "readiness": readiness,
+            "checklist": list(evidence.checklist) if evidence else [],
+            "evidence_version": int(evidence.evidence_version) if evidence else 0,
+        }
+    )
     try:
         bundle = build_export_bundle(
             work_order_id=str(work_order_id),
             snapshot=snapshot,
             evidence_items=evidence.items if evidence else [],
+            render_state=render_state,
         )
     except ContractValidationError as exc:
         raise SnapshotContractInvalid(snapshot.id, exc.issues) from None

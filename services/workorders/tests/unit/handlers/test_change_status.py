@@ -137,6 +137,34 @@ async def test_ready_for_render_freezes_the_bundle_and_starts_the_render(
     assert result.version == stored.version == 4
 
 
+async def test_the_frozen_bundle_records_the_readiness_and_checklist_of_this_moment(
+    store: FakeStore, uow: FakeUnitOfWork
+) -> None:
+    """Issue 21: the snapshot keeps its own readiness (decision 5); the render bundle adds the current
+    one, the checklist and the evidence version, so the report cannot repeat a stale readiness."""
+    wo = store.work_orders.add(
+        status="DATA_PENDING", report_type="STAGE_PROGRESS", acceptance_status="ACCEPTED"
+    )
+    stale = {"completeness_score": 80, "missing_fields": [], "missing_evidence": ["photos: need 4, found 0"]}
+    snapshot = store.work_orders.add_snapshot(wo, STAGE_CONTRACT, readiness_json=stale)
+    checklist = [{"id": "req-1", "label": "Site photos", "current_count": 4, "satisfied": True}]
+    evidence = EvidenceProjection(evidence_version=7, items=photos(4), checklist=checklist, source_version=2)
+    await store.projections.upsert_evidence(wo.id, str(TENANT), evidence)
+    await store.projections.upsert_pack(work_order_id=wo.id, tenant_id=str(TENANT), source_version=6)
+
+    await change_status(uow, _request(wo, "READY_FOR_RENDER"))
+
+    bundle = store.work_orders.rows[wo.id].export_bundle
+    assert bundle is not None
+    assert bundle["readiness_json"] == stale == snapshot.readiness_json
+    state = bundle["render_state"]
+    assert state["readiness"]["completeness_score"] == 100
+    assert state["readiness"]["missing_evidence"] == []
+    assert (state["checklist"], state["evidence_version"]) == (checklist, 7)
+    [render] = uow.events_of("ready_for_render")
+    assert render["export_bundle"]["render_state"] == state
+
+
 @pytest.mark.parametrize(("target", "event"), [("CANCELLED", "cancelled"), ("CLOSED", "closed")])
 async def test_an_end_records_the_previous_status(
     store: FakeStore, uow: FakeUnitOfWork, target: str, event: str
