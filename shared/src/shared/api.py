@@ -23,10 +23,12 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 
 from shared.auth.principal import Principal
 from shared.container import ServiceContainer
 from shared.errors import DomainError, ErrorBody
+from shared.telemetry.tracing import TENANT_ID
 
 __all__ = [
     "COMMON_FAILURES",
@@ -83,9 +85,16 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 ServiceTokenHeader = Annotated[str | None, Security(_SERVICE_TOKEN)]
 
 
+def _traced(principal: Principal) -> Principal:
+    """The caller's tenant on the request's server span (``zenops.tenant_id``)."""
+    if principal.tenant_id:
+        trace.get_current_span().set_attribute(TENANT_ID, str(principal.tenant_id))
+    return principal
+
+
 async def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
     """The verified JWT principal (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ...)."""
-    return await c.auth.jwt(request)
+    return _traced(await c.auth.jwt(request))
 
 
 async def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
