@@ -124,6 +124,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+#: the work order a request is about (``zenops.work_order_id``): every route names it the same way
+_WORK_ORDER_PATH = re.compile(r"/work-orders/([0-9A-Za-z-]{1,64})(?:/|$)")
 
 
 def request_id_of(headers: Headers) -> str:
@@ -163,6 +165,9 @@ class RequestContextMiddleware:
         replaced = {name for name, _ in ours}
         span = trace.get_current_span()
         span.set_attribute(REQUEST_ID, rid)
+        work_order = _WORK_ORDER_PATH.search(route) if span.is_recording() else None
+        if work_order:
+            span.set_attribute(WORK_ORDER_ID, work_order.group(1))
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -186,9 +191,6 @@ class RequestContextMiddleware:
                     await internal_error_response(rid)(scope, receive, _send)
                 else:
                     state["status"] = 500  # the body was cut short: count it as the failure it is
-            work_order = (scope.get("path_params") or {}).get("work_order_id")
-            if isinstance(work_order, str) and work_order:
-                span.set_attribute(WORK_ORDER_ID, work_order[:64])
         finally:
             request_id_var.reset(token)
             HTTP_LATENCY.labels(self.service, method).observe(time.perf_counter() - started_at)

@@ -129,6 +129,8 @@ class Gateway:
         # the decoded path uvicorn matched on; ``edge.check_path`` made sure it is the raw one, decoded
         method, path = request.method, str(request.scope["path"])
         route = self.table.resolve(method, path)
+        if route is not None:
+            trace.get_current_span().update_name(f"{method} {route.template}")
         status = 500
         try:
             if route is None or route.out_of_scope or route.service == GATEWAY:

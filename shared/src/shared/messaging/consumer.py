@@ -82,6 +82,15 @@ class Outcome:
     message_id: str | None = None
 
 
+def record_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    """A record's headers; of a repeated name the FIRST counts (the relay writes its publish span's
+    ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
+    headers: dict[str, str] = {}
+    for name, value in record.headers or ():
+        headers.setdefault(name, value.decode(errors="replace"))
+    return headers
+
+
 class ConsumerRunner:
     """Consumes the subscribed topics as one consumer group and applies messages idempotently."""
 
@@ -164,7 +173,7 @@ class ConsumerRunner:
         """
         start = await self._apply_batch(records)
         for record in records[start:]:
-            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            headers = record_headers(record)
             await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
 
     async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
@@ -180,7 +189,7 @@ class ConsumerRunner:
                 envelope = Envelope.model_validate_json(record.value or b"")
             except ValidationError:
                 break
-            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            headers = record_headers(record)
             batch.append((record.topic, envelope, headers))
         if len(batch) < 2:
             return 0
