@@ -88,7 +88,7 @@ async def _trace(zipkin: httpx.AsyncClient, trace_id: str) -> list[Span]:
         if answer.status_code != 200:
             return None
         spans: list[Span] = answer.json()
-        return spans if EXPECTED <= {(_service(s), s.get("name")) for s in spans} else None
+        return spans if {(_service(s), s.get("name")) for s in spans} >= EXPECTED else None
 
     return await eventually(complete, f"the release's spans in trace {trace_id}", within_s=60, every_s=0.5)
 
