@@ -63,8 +63,7 @@ def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
 
 
 #: the spans the trace must hold before the test reads it (Zipkin keeps span names in lower case; each
-#: service exports in batches, within
-#: seconds of each other)
+#: service exports in batches, within seconds of each other)
 EXPECTED = frozenset(
     {
         ("gateway", "post /v1/repogen/work-orders/:id/release-deliverables"),

@@ -130,6 +130,20 @@ COMMON_FAILURES: dict[str, tuple[int, str]] = {
 }
 
 _METHODS = ("get", "put", "post", "delete", "patch")
+
+#: what every traced answer carries (``shared.http.RequestContextMiddleware``), documented on every
+#: success: the request id and the trace id (issue 17: ``<zipkin>/zipkin/traces/<x-trace-id>``)
+TRACE_HEADERS: dict[str, Any] = {
+    "x-request-id": {
+        "description": "The request id (the caller's x-request-id when it is a sane token, else a new one).",
+        "schema": {"type": "string", "maxLength": 128},
+    },
+    "x-trace-id": {
+        "description": "The request's trace id (32 hex digits): its spans in the trace store, e.g. "
+        "<zipkin>/zipkin/traces/<x-trace-id> on the dev stack.",
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
+}
 _ERROR_REF = "#/components/schemas/ErrorBody"
 
 
@@ -166,6 +180,9 @@ def document_common_failures(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            for status, answer in responses.items():
+                if status.startswith("2") and isinstance(answer, dict):
+                    answer.setdefault("headers", {}).update(TRACE_HEADERS)
             parameters = operation.get("parameters") or []
             if parameters or "requestBody" in operation or operation.get("security"):
                 document_failure(responses, *COMMON_FAILURES["input"])
