@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from devstack.launcher import StackInfo
 from devstack.testing import flows
-from devstack.testing.data import DEMO_CONTRACT_PATCH
+from devstack.testing.data import DEMO_CONTRACT_PATCH, TEST_TENANT
 from devstack.testing.gateway import new_work_order_id
 from devstack.testing.polling import eventually
 from shared.messaging.envelope import Envelope
@@ -122,6 +122,7 @@ class TestOneReleaseOneTrace:
             root = _one(spans, "gateway", "post /v1/repogen/work-orders/:id/release-deliverables")
             assert "parentId" not in root
             assert (_tag(root, "zenops.request_id"), root.get("kind")) == (request_id, "SERVER")
+            assert _tag(root, "zenops.tenant_id") == TEST_TENANT
             served = next(
                 s
                 for s in spans

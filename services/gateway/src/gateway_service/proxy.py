@@ -46,6 +46,7 @@ from shared.health import OK, Probe, Readiness
 from shared.http import Authenticator
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
+from shared.telemetry.tracing import TENANT_ID
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself never cross the gateway.
 _HOP_BY_HOP = frozenset(
@@ -158,6 +159,8 @@ class Gateway:
             # unauthenticated floods are throttled by address, then still answered 401
             self.limit(self.limiter, f"ip:{ip}", "client")
             raise
+        if principal is not None and principal.tenant_id:
+            trace.get_current_span().set_attribute(TENANT_ID, str(principal.tenant_id))
         client_key = principal.client_key if principal is not None else f"ip:{ip}"
         self.limit(self.limiter, client_key, "client")
         if route.bucket == CONTROL:
