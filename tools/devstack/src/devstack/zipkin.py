@@ -95,12 +95,15 @@ class Tracing:
         return f"http://127.0.0.1:{self.port}" if self.mode == ZIPKIN and self.port else ""
 
     def service_env(self) -> dict[str, str]:
-        """The exporter settings of every service process (``shared.telemetry.configure_tracing``)."""
+        """The exporter settings of every service process (``shared.telemetry.configure_tracing``).
+
+        Empty values override what a shell may still export from an earlier ``eval "$(make env)"``.
+        """
         if self.mode == ZIPKIN and self.zipkin_url:
             return {"ZENOPS_ZIPKIN_ENDPOINT": f"{self.zipkin_url}/api/v2/spans"}
         if self.mode == OTLP:
-            return {"ZENOPS_OTEL_EXPORTER_ENDPOINT": self.endpoint}
-        return {}
+            return {"ZENOPS_OTEL_EXPORTER_ENDPOINT": self.endpoint, "ZENOPS_ZIPKIN_ENDPOINT": ""}
+        return {"ZENOPS_ZIPKIN_ENDPOINT": "", "ZENOPS_OTEL_EXPORTER_ENDPOINT": ""}
 
     def as_record(self) -> dict[str, str]:
         """What ``pids.json`` keeps (the port lives in ``ports.json``)."""

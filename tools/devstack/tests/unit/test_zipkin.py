@@ -47,7 +47,10 @@ class TestSwitches:
 
     def test_an_otlp_endpoint_sends_spans_there_and_starts_no_zipkin(self) -> None:
         chosen = tracing_from_env({"ZENOPS_OTLP_ENDPOINT": "http://c:4318/v1/traces"})
-        assert chosen.service_env() == {"ZENOPS_OTEL_EXPORTER_ENDPOINT": "http://c:4318/v1/traces"}
+        assert chosen.service_env() == {
+            "ZENOPS_OTEL_EXPORTER_ENDPOINT": "http://c:4318/v1/traces",
+            "ZENOPS_ZIPKIN_ENDPOINT": "",
+        }
         assert "zipkin" not in {e.name for e in registry(_info(chosen))}
 
 
@@ -65,7 +68,8 @@ class TestRegistry:
         info = _info(Tracing("off"))
         assert "zipkin" not in {e.name for e in registry(info)}
         env = service_env(info, catalog.service("billing"))
-        assert not {"ZENOPS_ZIPKIN_ENDPOINT", "ZENOPS_OTEL_EXPORTER_ENDPOINT"} & set(env)
+        # empty: no exporter, whatever the launching shell still exports
+        assert (env["ZENOPS_ZIPKIN_ENDPOINT"], env["ZENOPS_OTEL_EXPORTER_ENDPOINT"]) == ("", "")
 
     def test_a_zipkin_without_a_port_yet_is_not_started(self) -> None:
         info = _info(dataclasses.replace(Tracing("zipkin"), port=None))
