@@ -332,7 +332,7 @@ class OutboxRelay:
                 continue
             span = spans[rec.id] = rec.start_publish_span()
             try:
-                with trace.use_span(span, end_on_exit=False):
+                with trace.use_span(span, record_exception=False, set_status_on_exception=False):
                     future = await self.producer.send(
                         rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
                     )
