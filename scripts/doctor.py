@@ -22,10 +22,18 @@ _MARK = {OK: "\033[32m✓\033[0m", WARN: "\033[33m!\033[0m", FAIL: "\033[31m✗\
 _PLAIN = {OK: "ok ", WARN: "!  ", FAIL: "XX "}
 
 # The launcher's preferred ports (it falls back to free ones and keeps them in <state>/ports.json).
-DEFAULT_PORTS = {"gateway": 8080, "workorders": 8081, "evidence": 8082, "factory": 8083, "billing": 8084}
+DEFAULT_PORTS = {
+    "gateway": 8080,
+    "workorders": 8081,
+    "evidence": 8082,
+    "factory": 8083,
+    "billing": 8084,
+    "zipkin": 9411,
+}
 POSTGRES_PORT = 55432
 MIN_FREE_DISK = 3 * 1024**3
-"""Virtualenv (~0.7 GB), Kafka jars (~0.1 GB), a bundled JRE when needed, data and logs."""
+"""Virtualenv (~0.7 GB), Kafka jars (~0.1 GB), Zipkin's jar (~0.13 GB), a bundled JRE when needed, data
+and logs."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ def _ports(root: Path) -> Check:
     wanted = {**DEFAULT_PORTS, "postgres": POSTGRES_PORT}
     busy = [f"{name}:{port}" for name, port in wanted.items() if port not in ours and not _port_free(port)]
     if not busy:
-        return Check("Ports", OK, "8080-8084 and 55432 free (or this stack's own)")
+        return Check("Ports", OK, "8080-8084, 9411 and 55432 free (or this stack's own)")
     return Check(
         "Ports",
         WARN,

@@ -23,10 +23,12 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 
 from shared.auth.principal import Principal
 from shared.container import ServiceContainer
 from shared.errors import DomainError, ErrorBody
+from shared.telemetry.tracing import TENANT_ID
 
 __all__ = [
     "COMMON_FAILURES",
@@ -83,9 +85,16 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 ServiceTokenHeader = Annotated[str | None, Security(_SERVICE_TOKEN)]
 
 
+def _traced(principal: Principal) -> Principal:
+    """The caller's tenant on the request's server span (``zenops.tenant_id``)."""
+    if principal.tenant_id:
+        trace.get_current_span().set_attribute(TENANT_ID, str(principal.tenant_id))
+    return principal
+
+
 async def jwt_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
     """The verified JWT principal (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID`` / ...)."""
-    return await c.auth.jwt(request)
+    return _traced(await c.auth.jwt(request))
 
 
 async def studio_caller(request: Request, c: ContainerDep, _: Bearer) -> Principal:
@@ -121,6 +130,20 @@ COMMON_FAILURES: dict[str, tuple[int, str]] = {
 }
 
 _METHODS = ("get", "put", "post", "delete", "patch")
+
+#: what every traced answer carries (``shared.http.RequestContextMiddleware``), documented on every
+#: success: the request id and the trace id (issue 17: ``<zipkin>/zipkin/traces/<x-trace-id>``)
+TRACE_HEADERS: dict[str, Any] = {
+    "x-request-id": {
+        "description": "The request id (the caller's x-request-id when it is a sane token, else a new one).",
+        "schema": {"type": "string", "maxLength": 128},
+    },
+    "x-trace-id": {
+        "description": "The request's trace id (32 hex digits): its spans in the trace store, e.g. "
+        "<zipkin>/zipkin/traces/<x-trace-id> on the dev stack.",
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
+}
 _ERROR_REF = "#/components/schemas/ErrorBody"
 
 
@@ -157,6 +180,9 @@ def document_common_failures(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            for status, answer in responses.items():
+                if status.startswith("2") and isinstance(answer, dict):
+                    answer.setdefault("headers", {}).update(TRACE_HEADERS)
             parameters = operation.get("parameters") or []
             if parameters or "requestBody" in operation or operation.get("security"):
                 document_failure(responses, *COMMON_FAILURES["input"])

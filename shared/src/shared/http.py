@@ -1,4 +1,10 @@
-"""FastAPI plumbing shared by every service: request ids, tracing, normalized errors, health, metrics."""
+"""FastAPI plumbing shared by every service: request ids, tracing, normalized errors, health, metrics.
+
+Server spans come from OpenTelemetry's FastAPI/ASGI instrumentation (continuing the caller's
+``traceparent``); :class:`RequestContextMiddleware` adds what it cannot know: the request id, the
+work order and tenant as attributes, the error code of a failed request, and the trace id as the
+``x-trace-id`` response header (so a client, the demo, finds its trace).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,10 +32,14 @@ from shared.errors import DomainError, Unauthorized, error_body
 from shared.health import Readiness, install_probes
 from shared.settings import ServiceSettings
 from shared.telemetry.context import request_id_var
-from shared.telemetry.tracing import extract_context
+from shared.telemetry.tracing import ERROR_CODE, REQUEST_ID, WORK_ORDER_ID, current_trace_id, record_error
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer("shared.http")
+
+TRACE_ID_HEADER = "x-trace-id"
+"""Response header with the request's trace id (32 hex digits): ``<zipkin>/zipkin/traces/<id>``."""
+#: routes without server spans (probes and scrapes would bury the traces that matter)
+UNTRACED_URLS = "/healthz,/readyz,/metrics"
 
 HTTP_REQUESTS = Counter("zenops_http_requests_total", "HTTP requests", ["service", "method", "status"])
 HTTP_LATENCY = Histogram("zenops_http_request_seconds", "HTTP request latency", ["service", "method"])
@@ -64,6 +74,7 @@ _RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 def error_response(exc: DomainError) -> JSONResponse:
     """The normalized response of an :class:`DomainError` (with ``Retry-After`` where it applies)."""
     headers = None
+    trace.get_current_span().set_attribute(ERROR_CODE, exc.code)
     retry_after = exc.details.get("retry_after_s")
     if exc.status in _RETRY_AFTER_STATUSES and isinstance(retry_after, int):
         # decision 30: a refused client learns when to come back
@@ -90,6 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
         details = validation_details(exc)
         first = details["issues"][0] if details["issues"] else {"path": "", "message": "invalid request"}
         message = f"{first['path']}: {first['message']}" if first["path"] else str(first["message"])
+        trace.get_current_span().set_attribute(ERROR_CODE, "VALIDATION_FAILED")
         return JSONResponse(error_body("VALIDATION_FAILED", message, details), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
@@ -99,6 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
             # raised where FastAPI only lets HTTPException through (e.g. while it reads the body)
             return error_response(carried)
         code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
+        trace.get_current_span().set_attribute(ERROR_CODE, code)
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
@@ -111,6 +124,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+#: the work order a request is about (``zenops.work_order_id``): every route names it the same way
+_WORK_ORDER_PATH = re.compile(r"/work-orders/([0-9A-Za-z-]{1,64})(?:/|$)")
 
 
 def request_id_of(headers: Headers) -> str:
@@ -122,10 +137,12 @@ def request_id_of(headers: Headers) -> str:
 
 
 class RequestContextMiddleware:
-    """Request id (``x-request-id``), a server span continuing the caller's trace, metrics, and the
-    last line of defence: an exception nothing else handled is logged here ONCE with its traceback and
-    answered as a JSON 500 ``INTERNAL_ERROR`` carrying the request id (never re-raised, so the server
-    does not log it a second time). A pure ASGI middleware: responses stream through untouched.
+    """Request id (``x-request-id``), the trace id (``x-trace-id``), the server span's attributes
+    (request id, work order), metrics, and the last line of defence: an exception nothing else handled
+    is logged here ONCE with its traceback and answered as a JSON 500 ``INTERNAL_ERROR`` carrying the
+    request id (never re-raised, so the server does not log it a second time). A pure ASGI middleware:
+    responses stream through untouched. The server span itself is the ASGI instrumentation's, which
+    wraps this middleware.
     """
 
     def __init__(self, app: ASGIApp, service: str) -> None:
@@ -141,37 +158,39 @@ class RequestContextMiddleware:
         method = str(scope.get("method", ""))
         route = str(scope.get("path", ""))
         state = {"status": 500, "started": False}
-        rid_header = (b"x-request-id", rid.encode("latin-1"))
+        ours = [(b"x-request-id", rid.encode("latin-1"))]
+        trace_id = current_trace_id()
+        if trace_id:
+            ours.append((TRACE_ID_HEADER.encode(), trace_id.encode()))
+        replaced = {name for name, _ in ours}
+        span = trace.get_current_span()
+        span.set_attribute(REQUEST_ID, rid)
+        work_order = _WORK_ORDER_PATH.search(route) if span.is_recording() else None
+        if work_order:
+            span.set_attribute(WORK_ORDER_ID, work_order.group(1))
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["started"] = True
                 state["status"] = int(message["status"])
-                raw = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                message = {**message, "headers": [*raw, rid_header]}
+                raw = [(k, v) for k, v in message.get("headers", []) if k.lower() not in replaced]
+                message = {**message, "headers": [*raw, *ours]}
             await send(message)
 
         token = request_id_var.set(rid)
         started_at = time.perf_counter()
         try:
-            with _tracer.start_as_current_span(
-                f"{method} {route}",
-                context=extract_context(dict(headers)),
-                kind=SpanKind.SERVER,
-                attributes={"http.request.method": method, "url.path": route},
-            ) as span:
-                try:
-                    await self.app(scope, receive, _send)
-                except Exception as exc:
-                    # the formatter adds request id, trace id and the traceback (``exc``)
-                    log.exception("unhandled error", extra={"method": method, "path": route[:512]})
-                    span.record_exception(exc)
-                    span.set_status(StatusCode.ERROR, type(exc).__name__)
-                    if not state["started"]:
-                        await internal_error_response(rid)(scope, receive, _send)
-                    else:
-                        state["status"] = 500  # the body was cut short: count it as the failure it is
-                span.set_attribute("http.response.status_code", int(state["status"]))
+            try:
+                await self.app(scope, receive, _send)
+            except Exception as exc:
+                # the formatter adds request id, trace id and the traceback (``exc``)
+                log.exception("unhandled error", extra={"method": method, "path": route[:512]})
+                record_error(span, exc)
+                span.set_attribute(ERROR_CODE, "INTERNAL_ERROR")
+                if not state["started"]:
+                    await internal_error_response(rid)(scope, receive, _send)
+                else:
+                    state["status"] = 500  # the body was cut short: count it as the failure it is
         finally:
             request_id_var.reset(token)
             HTTP_LATENCY.labels(self.service, method).observe(time.perf_counter() - started_at)
@@ -179,8 +198,10 @@ class RequestContextMiddleware:
 
 
 def install_request_context(app: FastAPI, service: str) -> None:
-    """Request id, server span, metrics and the JSON 500 (see :class:`RequestContextMiddleware`)."""
+    """Server spans (OpenTelemetry's FastAPI instrumentation, outermost), then request id, span
+    attributes, metrics and the JSON 500 (see :class:`RequestContextMiddleware`)."""
     app.add_middleware(RequestContextMiddleware, service=service)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"])
 
 
 def create_service_app(

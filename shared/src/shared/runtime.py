@@ -211,7 +211,11 @@ class ServiceDefinition(Generic[SettingsT]):
         """The HTTP app (``uvicorn <pkg>.main:create_app --factory``)."""
         settings = self.container.settings
         configure_logging(settings.service_name, settings.log_level)
-        configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
+        configure_tracing(
+            settings.service_name,
+            otlp_endpoint=settings.otel_exporter_endpoint,
+            zipkin_endpoint=settings.zipkin_endpoint,
+        )
         app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
         app.state.container = self.container
         install_outbox_metrics(app, settings, self.schema)
@@ -304,7 +308,11 @@ def service_main(
     if command == "migrate":
         upgrade_head(migrations_dir, settings.db_owner_url.get_secret_value(), schema)
         return 0
-    configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
+    configure_tracing(
+        settings.service_name,
+        otlp_endpoint=settings.otel_exporter_endpoint,
+        zipkin_endpoint=settings.zipkin_endpoint,
+    )
     if command == "stream":
         asyncio.run(_run_until_signalled(stream_factory))
         return 0

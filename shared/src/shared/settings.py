@@ -53,7 +53,10 @@ class ServiceSettings(BaseSettings):
     studio_admin_token: SecretStr = SecretStr("")
     webhook_secret: SecretStr = SecretStr("")
 
+    #: where spans go: an OTLP/HTTP traces URL (a collector) and/or Zipkin's ``/api/v2/spans`` (the dev
+    #: stack's embedded Zipkin, set by the launcher); neither: spans are made but not exported
     otel_exporter_endpoint: str = ""
+    zipkin_endpoint: str = ""
     log_level: str = "INFO"
 
     relay_batch_size: int = 500

@@ -101,5 +101,9 @@ def create_app() -> FastAPI:
     """The gateway of this process, configured from the environment (``ZENOPS_*``)."""
     settings = Settings()
     configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name, otlp_endpoint=settings.otel_exporter_endpoint)
+    configure_tracing(
+        settings.service_name,
+        otlp_endpoint=settings.otel_exporter_endpoint,
+        zipkin_endpoint=settings.zipkin_endpoint,
+    )
     return create_gateway(settings)

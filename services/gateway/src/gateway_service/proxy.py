@@ -18,7 +18,6 @@ import httpx
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 from starlette.background import BackgroundTask
 
 from gateway_service.errors import (
@@ -47,8 +46,7 @@ from shared.health import OK, Probe, Readiness
 from shared.http import Authenticator
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
-
-_tracer = trace.get_tracer("gateway_service")
+from shared.telemetry.tracing import TENANT_ID
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself never cross the gateway.
 _HOP_BY_HOP = frozenset(
@@ -132,6 +130,8 @@ class Gateway:
         # the decoded path uvicorn matched on; ``edge.check_path`` made sure it is the raw one, decoded
         method, path = request.method, str(request.scope["path"])
         route = self.table.resolve(method, path)
+        if route is not None:
+            trace.get_current_span().update_name(f"{method} {route.template}")
         status = 500
         try:
             if route is None or route.out_of_scope or route.service == GATEWAY:
@@ -159,6 +159,8 @@ class Gateway:
             # unauthenticated floods are throttled by address, then still answered 401
             self.limit(self.limiter, f"ip:{ip}", "client")
             raise
+        if principal is not None and principal.tenant_id:
+            trace.get_current_span().set_attribute(TENANT_ID, str(principal.tenant_id))
         client_key = principal.client_key if principal is not None else f"ip:{ip}"
         self.limit(self.limiter, client_key, "client")
         if route.bucket == CONTROL:
@@ -213,37 +215,30 @@ class Gateway:
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         # The body streams through untouched: never parsed, never re-serialized (webhook signatures).
         content = request.stream() if has_body else None
-        with _tracer.start_as_current_span(
-            f"{request.method} {route.template}",
-            kind=SpanKind.CLIENT,
-            attributes={"http.request.method": request.method, "zenops.upstream": service},
-        ) as span:
-            carrier: dict[str, str] = {}
-            inject_headers(carrier)
-            headers.extend((k.encode(), v.encode()) for k, v in carrier.items())
-            upstream_request = self.client.build_request(
-                request.method, url, headers=headers, content=content
-            )
-            started = time.perf_counter()
-            try:
-                upstream = await self.client.send(upstream_request, stream=True)
-            except httpx.ConnectTimeout as exc:
-                raise self._unavailable(service, "connect_timeout", exc) from exc
-            except httpx.TimeoutException as exc:
-                UPSTREAM_ERRORS.labels(service, "timeout").inc()
-                raise UpstreamTimeout(
-                    f"{service} did not answer in time",
-                    details={"service": service, "retry_after_s": self.settings.upstream_retry_after_s},
-                ) from exc
-            except httpx.LocalProtocolError as exc:
-                # the request as received cannot be written as HTTP/1.1 (the client's bytes, not the
-                # service, are at fault): a 503 would send the client to retry what can never succeed
-                raise UnforwardableRequest(details={"reason": str(exc)[:200]}) from exc
-            except httpx.TransportError as exc:
-                raise self._unavailable(service, "transport", exc) from exc
-            finally:
-                UPSTREAM_LATENCY.labels(service, route.template).observe(time.perf_counter() - started)
-            span.set_attribute("http.response.status_code", upstream.status_code)
+        # httpx's instrumentation makes the client span and writes its context over this one (which
+        # stands when the instrumentation is off, e.g. an in-process transport)
+        trace.get_current_span().set_attribute("zenops.upstream", service)
+        headers.extend((k.encode(), v.encode()) for k, v in inject_headers({}).items())
+        upstream_request = self.client.build_request(request.method, url, headers=headers, content=content)
+        started = time.perf_counter()
+        try:
+            upstream = await self.client.send(upstream_request, stream=True)
+        except httpx.ConnectTimeout as exc:
+            raise self._unavailable(service, "connect_timeout", exc) from exc
+        except httpx.TimeoutException as exc:
+            UPSTREAM_ERRORS.labels(service, "timeout").inc()
+            raise UpstreamTimeout(
+                f"{service} did not answer in time",
+                details={"service": service, "retry_after_s": self.settings.upstream_retry_after_s},
+            ) from exc
+        except httpx.LocalProtocolError as exc:
+            # the request as received cannot be written as HTTP/1.1 (the client's bytes, not the
+            # service, are at fault): a 503 would send the client to retry what can never succeed
+            raise UnforwardableRequest(details={"reason": str(exc)[:200]}) from exc
+        except httpx.TransportError as exc:
+            raise self._unavailable(service, "transport", exc) from exc
+        finally:
+            UPSTREAM_LATENCY.labels(service, route.template).observe(time.perf_counter() - started)
 
         if client_key is not None and upstream.status_code < 400:
             written = parse_tokens(",".join(upstream.headers.get_list(VERSION_HEADER)))

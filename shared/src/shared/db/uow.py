@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,9 @@ from shared.contracts.base import Event
 from shared.db.database import Database, Role
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxWriter
+from shared.telemetry.tracing import TENANT_ID, WORK_ORDER_ID
+
+_tracer = trace.get_tracer("shared.outbox")
 
 RepositoryT = TypeVar("RepositoryT", bound="Repository")
 
@@ -88,18 +93,37 @@ class UnitOfWork(ABC):
         causation_id: str | None = None,
         version: int = 1,
     ) -> Envelope:
-        """Write one event to the outbox inside this transaction and return its envelope."""
-        envelope = Envelope.new(
-            event_type=event_type,
-            version=version,
-            tenant_id=tenant_id if tenant_id is not None else self.tenant_id,
-            aggregate_id=aggregate_id,
-            aggregate_version=aggregate_version,
-            payload=dict(payload),
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
-        await self._write(topic=topic, key=key, envelope=envelope)
+        """Write one event to the outbox inside this transaction and return its envelope.
+
+        The write is a PRODUCER span (``outbox <topic>``); the envelope carries its ``traceparent``, so
+        the relay's publish and every consumer's handler span are its children.
+        """
+        tenant = tenant_id if tenant_id is not None else self.tenant_id
+        work_order = payload.get("work_order_id")
+        with _tracer.start_as_current_span(
+            f"outbox {topic}",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.operation.type": "create",
+                "zenops.event_type": event_type,
+                "zenops.aggregate_id": aggregate_id,
+                **({TENANT_ID: tenant} if tenant else {}),
+                **({WORK_ORDER_ID: str(work_order)} if work_order else {}),
+            },
+        ):
+            envelope = Envelope.new(
+                event_type=event_type,
+                version=version,
+                tenant_id=tenant,
+                aggregate_id=aggregate_id,
+                aggregate_version=aggregate_version,
+                payload=dict(payload),
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            await self._write(topic=topic, key=key, envelope=envelope)
         self.published.append(envelope)
         return envelope
 

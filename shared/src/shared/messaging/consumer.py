@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
@@ -35,7 +36,15 @@ from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.retry import can_pass
 from shared.telemetry.context import request_id_var
-from shared.telemetry.tracing import context_from_traceparent
+from shared.telemetry.tracing import (
+    LINKED_TRACEPARENT,
+    REQUEST_ID,
+    TENANT_ID,
+    WORK_ORDER_ID,
+    context_from_traceparent,
+    link_to,
+    record_error,
+)
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("shared.messaging.consumer")
@@ -56,12 +65,30 @@ class Subscription:
         return self.types is None or event_type in self.types
 
 
+#: how a message reaches its handler span (``zenops.delivery``): the first time it is a child of the
+#: envelope's context; every other time a child of what handles it now, with a LINK to the envelope
+FIRST = "first"
+DUPLICATE = "duplicate"
+STALE = "stale"
+RETRY = "retry"
+REPLAY = "replay"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one message (returned for tests and metrics)."""
 
     status: str  # applied | duplicate | stale | ignored | parked | dead_lettered | invalid
     message_id: str | None = None
+
+
+def record_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    """A record's headers; of a repeated name the FIRST counts (the relay writes its publish span's
+    ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
+    headers: dict[str, str] = {}
+    for name, value in record.headers or ():
+        headers.setdefault(name, value.decode(errors="replace"))
+    return headers
 
 
 class ConsumerRunner:
@@ -146,7 +173,7 @@ class ConsumerRunner:
         """
         start = await self._apply_batch(records)
         for record in records[start:]:
-            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            headers = record_headers(record)
             await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
 
     async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
@@ -162,14 +189,14 @@ class ConsumerRunner:
                 envelope = Envelope.model_validate_json(record.value or b"")
             except ValidationError:
                 break
-            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            headers = record_headers(record)
             batch.append((record.topic, envelope, headers))
         if len(batch) < 2:
             return 0
         try:
             async with SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
                 for topic, envelope, headers in batch:
-                    with self._consuming(topic, envelope, headers):
+                    with self._consuming(envelope, headers):
                         await self._apply_in(uow, topic, envelope)
                 await uow.commit()
         except asyncio.CancelledError:
@@ -181,27 +208,61 @@ class ConsumerRunner:
         return len(batch)
 
     @contextlib.contextmanager
-    def _consuming(self, topic: str, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
-        """The consumer span of one message (continuing its producer's trace), its correlation id as
-        the request id of everything logged meanwhile."""
-        parent = context_from_traceparent(envelope.traceparent or headers.get("traceparent"))
+    def _consuming(self, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
+        """One delivery: its correlation id as the request id of everything logged meanwhile, and the
+        record's own context (the relay's publish span, from the Kafka headers) as the current one,
+        so what happens around the handler (dead letter, parking) stays in the message's trace."""
+        delivery = context_from_traceparent(headers.get("traceparent"))
         token = request_id_var.set(envelope.correlation_id)
+        attached = otel_context.attach(delivery) if delivery is not None else None
         try:
-            with _tracer.start_as_current_span(
-                f"consume {topic}",
-                context=parent,
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": topic,
-                    "messaging.message.id": envelope.message_id,
-                    "messaging.consumer.group.name": self.consumer_name,
-                    "zenops.event_type": envelope.type,
-                },
-            ):
-                yield
+            yield
         finally:
+            if attached is not None:
+                otel_context.detach(attached)
             request_id_var.reset(token)
+
+    @contextlib.contextmanager
+    def _handling(self, topic: str, envelope: Envelope, delivery: str) -> Iterator[trace.Span]:
+        """The handler span of one message (architecture §10, issue 17).
+
+        The first time (``delivery`` = :data:`FIRST`) it is a child of the envelope's context (the
+        writing request's outbox span): one release, one trace. A message handled again (duplicate,
+        stale, retried, replayed) is a child of what handles it now (the delivery, the replay) with a
+        LINK to the envelope's context, so it neither forks the original trace nor starts an orphan.
+        A failure records the error, its code (``zenops.error_code``) and status ERROR.
+        """
+        first = delivery == FIRST
+        parent = context_from_traceparent(envelope.traceparent) if first else None
+        links = [] if first else link_to(envelope.traceparent)
+        work_order = envelope.payload.get("work_order_id")
+        attributes: dict[str, str] = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.message.id": envelope.message_id,
+            "messaging.consumer.group.name": self.consumer_name,
+            "zenops.event_type": envelope.type,
+            "zenops.aggregate_id": envelope.aggregate_id,
+            "zenops.delivery": delivery,
+            **({REQUEST_ID: envelope.correlation_id} if envelope.correlation_id else {}),
+            **({TENANT_ID: envelope.tenant_id} if envelope.tenant_id else {}),
+            **({WORK_ORDER_ID: str(work_order)} if work_order else {}),
+            **({LINKED_TRACEPARENT: envelope.traceparent} if links and envelope.traceparent else {}),
+        }
+        with _tracer.start_as_current_span(
+            f"consume {topic}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                yield span
+            except Exception as exc:
+                record_error(span, exc)
+                raise
 
     async def handle(
         self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None
@@ -212,7 +273,7 @@ class ConsumerRunner:
         except ValidationError as exc:
             await self._send_dlq(topic, key, value, error=f"invalid envelope: {exc.errors()[:3]}", attempts=0)
             return Outcome("invalid")
-        with self._consuming(topic, envelope, headers or {}):
+        with self._consuming(envelope, headers or {}):
             return await self._handle_envelope(topic, key, value, envelope)
 
     async def _handle_envelope(self, topic: str, key: str, value: bytes, envelope: Envelope) -> Outcome:
@@ -224,7 +285,7 @@ class ConsumerRunner:
         for attempt in range(1, self._max_attempts + 1):
             attempts = attempt
             try:
-                status = await self._apply(topic, envelope)
+                status = await self._apply(topic, envelope, FIRST if attempt == 1 else RETRY)
                 self.processed += 1
                 return Outcome(status, envelope.message_id)
             except asyncio.CancelledError:
@@ -243,24 +304,26 @@ class ConsumerRunner:
                     await asyncio.sleep(self._backoff_base_s * (2 ** (attempt - 1)))
         await self._send_dlq(topic, key, value, error=repr(error), attempts=attempts)
         await self._park(topic, key, envelope, dead_lettered=True, error=repr(error))
-        trace.get_current_span().set_status(trace.Status(trace.StatusCode.ERROR, repr(error)))
         return Outcome("dead_lettered", envelope.message_id)
 
-    async def _apply(self, topic: str, envelope: Envelope) -> str:
+    async def _apply(self, topic: str, envelope: Envelope, delivery: str = FIRST) -> str:
         if not self._subscriptions_for(topic, envelope):
             return "ignored"
         async with SqlUnitOfWork(
             self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id
         ) as uow:
-            status = await self._apply_in(uow, topic, envelope)
+            status = await self._apply_in(uow, topic, envelope, delivery)
             await uow.commit()
             return status
 
     def _subscriptions_for(self, topic: str, envelope: Envelope) -> list[Subscription]:
         return [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
 
-    async def _apply_in(self, uow: SqlUnitOfWork, topic: str, envelope: Envelope) -> str:
-        """Inbox row, version check and handlers inside the caller's transaction."""
+    async def _apply_in(
+        self, uow: SqlUnitOfWork, topic: str, envelope: Envelope, delivery: str = FIRST
+    ) -> str:
+        """Inbox row, version check and handlers inside the caller's transaction (the handler span is
+        opened once the inbox says whether the message is new: see :meth:`_handling`)."""
         subs = self._subscriptions_for(topic, envelope)
         if not subs:
             return "ignored"
@@ -274,7 +337,8 @@ class ConsumerRunner:
             {"c": self.consumer_name, "m": envelope.message_id, "t": topic, "ty": envelope.type},
         )
         if inserted.first() is None:
-            return "duplicate"
+            with self._handling(topic, envelope, DUPLICATE):
+                return "duplicate"
         if any(sub.check_version for sub in subs):
             # One statement: record the version if it is newer; RETURNING tells whether it was.
             newer = await session.execute(
@@ -298,13 +362,15 @@ class ConsumerRunner:
                     ),
                     {"c": self.consumer_name, "m": envelope.message_id},
                 )
-                return "stale"
-        if envelope.tenant_id:
-            await session.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": envelope.tenant_id}
-            )
-        for sub in subs:
-            await sub.handler(uow, envelope)
+                with self._handling(topic, envelope, STALE):
+                    return "stale"
+        with self._handling(topic, envelope, delivery):
+            if envelope.tenant_id:
+                await session.execute(
+                    text("SELECT set_config('app.tenant_id', :t, true)"), {"t": envelope.tenant_id}
+                )
+            for sub in subs:
+                await sub.handler(uow, envelope)
         return "applied"
 
     async def _send_dlq(self, topic: str, key: str, value: bytes, *, error: str, attempts: int) -> None:
@@ -375,8 +441,21 @@ class ConsumerRunner:
     async def replay(self, topic: str, key: str, *, discard_head: bool = False) -> list[Outcome]:
         """Re-apply the parked messages of one key in order; optionally discard the dead-lettered head.
 
-        Stops at the first message that fails again (it stays parked, the key stays blocked).
+        Stops at the first message that fails again (it stays parked, the key stays blocked). The
+        replay is one span; each message's handler span is its child with a LINK to the message's
+        original context.
         """
+        with _tracer.start_as_current_span(
+            f"replay {topic}",
+            attributes={
+                "messaging.destination.name": topic,
+                "zenops.key": key,
+                "zenops.discard": discard_head,
+            },
+        ):
+            return await self._replay(topic, key, discard_head=discard_head)
+
+    async def _replay(self, topic: str, key: str, *, discard_head: bool) -> list[Outcome]:
         async with self._db.session(Role.SYSTEM) as session:
             rows = (
                 await session.execute(
@@ -394,7 +473,7 @@ class ConsumerRunner:
                 outcomes.append(Outcome("discarded", envelope.message_id))
             else:
                 try:
-                    outcomes.append(Outcome(await self._apply(topic, envelope), envelope.message_id))
+                    outcomes.append(Outcome(await self._apply(topic, envelope, REPLAY), envelope.message_id))
                 except Exception as exc:
                     log.warning("replay failed; key stays parked", extra={"key": key, "error": repr(exc)})
                     break

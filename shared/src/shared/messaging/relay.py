@@ -47,11 +47,15 @@ from aiokafka.errors import (
     UnsupportedForMessageFormatError,
 )
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES
 from shared.messaging.outbox import notify_channel
+from shared.telemetry.tracing import context_from_traceparent, inject_headers, record_error
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("shared.messaging.relay")
 
 #: Broker/client errors that concern the record itself: sending it again can never succeed, so it is
 #: moved aside. Everything else (connection, timeouts, leadership, authorisation, unknown topic while
@@ -94,6 +98,34 @@ class _Record:
     value: bytes
     headers: list[tuple[str, bytes]]
     size: int
+    traceparent: str | None = None
+    event_type: str = ""
+
+    def start_publish_span(self) -> trace.Span:
+        """The relay's PRODUCER span of this row: a child of the context the outbox row was written in
+        (the writing request's outbox span), so the publish sits in the request's trace."""
+        return _tracer.start_span(
+            f"publish {self.topic}",
+            context=context_from_traceparent(self.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self.topic,
+                "messaging.operation.type": "send",
+                "messaging.kafka.message.key": self.key[:256],
+                "zenops.event_type": self.event_type,
+                "zenops.outbox_id": self.id,
+            },
+        )
+
+    def headers_in(self, span: trace.Span) -> list[tuple[str, bytes]]:
+        """The record's headers with ``span``'s ``traceparent`` (a fresh list per send: the Kafka
+        instrumentation appends its own context to the list it is given)."""
+        carrier: dict[str, str] = {}
+        with trace.use_span(span, end_on_exit=False):
+            inject_headers(carrier)
+        kept = [(k, v) for k, v in self.headers if k not in carrier]
+        return [*kept, *((k, v.encode()) for k, v in carrier.items())]
 
 
 def _record(row: asyncpg.Record) -> _Record:
@@ -105,7 +137,18 @@ def _record(row: asyncpg.Record) -> _Record:
     key_bytes = row["key"].encode()
     value = row["envelope"].encode()
     size = int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key_bytes, value, headers))
-    return _Record(row["id"], row["topic"], row["key"], key_bytes, value, headers, size)
+    traceparent = stored.get("traceparent") if isinstance(stored, dict) else None
+    return _Record(
+        row["id"],
+        row["topic"],
+        row["key"],
+        key_bytes,
+        value,
+        headers,
+        size,
+        traceparent=str(traceparent) if traceparent else None,
+        event_type=str(envelope_type),
+    )
 
 
 class TransientPublishError(Exception):
@@ -273,6 +316,7 @@ class OutboxRelay:
         unknown = await self._unknown_topics({r.topic for r in records})
         blocked: dict[tuple[str, str], int] = {}  # key -> id of its head moved aside in this batch
         pending: list[tuple[_Record, asyncio.Future[Any]]] = []
+        spans: dict[int, trace.Span] = {}
         transient: list[str] = []
         for rec in records:
             if (rec.topic, rec.key) in blocked:
@@ -286,13 +330,18 @@ class OutboxRelay:
                 await self._move_aside(conn, rec, REASON_TOO_LARGE, detail)
                 blocked[(rec.topic, rec.key)] = rec.id
                 continue
+            span = spans[rec.id] = rec.start_publish_span()
             try:
-                future = await self.producer.send(
-                    rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers
-                )
+                with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                    future = await self.producer.send(
+                        rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
+                    )
             except asyncio.CancelledError:
+                span.end()
                 raise
             except Exception as exc:
+                record_error(span, exc)
+                span.end()
                 if not is_permanent(exc):
                     transient.append(repr(exc))
                     break  # keep id order: nothing after a transient failure is sent in this batch
@@ -301,6 +350,11 @@ class OutboxRelay:
                 continue
             pending.append((rec, future))
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        for (rec, _), result in zip(pending, results, strict=True):
+            span = spans[rec.id]
+            if isinstance(result, Exception):
+                record_error(span, result)
+            span.end()
         published: list[int] = []
         refused: list[_Record] = []
         out_of_order: list[_Record] = []

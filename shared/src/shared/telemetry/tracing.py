@@ -1,44 +1,125 @@
-"""Tracing setup and W3C ``traceparent`` propagation through HTTP, the envelope and Kafka headers."""
+"""Tracing setup and W3C ``traceparent`` propagation through HTTP, the envelope and Kafka headers.
+
+One release is one trace (issue 17): OpenTelemetry's instrumentations make the spans of what they can
+see (FastAPI/ASGI server spans, httpx client spans with the ``traceparent`` they inject, asyncpg
+queries, aiokafka sends and receives); the messaging code adds what they cannot know: the envelope's
+``traceparent`` (written with the outbox row), the relay's publish span as a child of it, each
+consumer's handler span as a child of it, and a message handled again (duplicate, stale, retried,
+replayed) as a span with a LINK to it.
+
+Exporters: OTLP/HTTP (``ZENOPS_OTEL_EXPORTER_ENDPOINT``: a collector, compose's Jaeger) and Zipkin's
+JSON API (``ZENOPS_ZIPKIN_ENDPOINT``: the dev stack's embedded Zipkin). With neither, spans are still
+made (their ids are in every log line and message) but go nowhere.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.trace import Link, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _configured = False
+_instrumented = False
+
+#: span attributes of our own (architecture §10: every span says which request, tenant and work order)
+REQUEST_ID = "zenops.request_id"
+TENANT_ID = "zenops.tenant_id"
+WORK_ORDER_ID = "zenops.work_order_id"
+ERROR_CODE = "zenops.error_code"
+#: Zipkin keeps no span links: the linked context is repeated as this attribute so the UI shows it
+LINKED_TRACEPARENT = "zenops.link.traceparent"
+
+
+class QuietRoots(Sampler):
+    """Keeps every root span except the background noise of the instrumentations.
+
+    A database query or an HTTP call outside any request (the relay's polling, the stream heartbeat,
+    readiness probes) and aiokafka's per-poll ``receive`` span would each start a one-span trace every
+    second; they are dropped. Spans inside a trace follow their parent (:class:`ParentBased`).
+    """
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        noise = kind is SpanKind.CLIENT or (kind is SpanKind.CONSUMER and name.endswith(" receive"))
+        if noise and not links:
+            return SamplingResult(Decision.DROP)
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return "QuietRoots"
 
 
 def configure_tracing(
-    service_name: str, *, otlp_endpoint: str = "", extra_processor: SpanProcessor | None = None
+    service_name: str,
+    *,
+    otlp_endpoint: str = "",
+    zipkin_endpoint: str = "",
+    extra_processor: SpanProcessor | None = None,
 ) -> TracerProvider:
-    """Install the global tracer provider once per process.
-
-    Spans go to an OTLP/HTTP collector when ``otlp_endpoint`` is set (compose wires Jaeger); otherwise
-    they are still created (ids flow through logs and messages) but not exported.
-    """
+    """Install the global tracer provider and the library instrumentations once per process."""
     global _configured
     current = trace.get_tracer_provider()
     if _configured and isinstance(current, TracerProvider):
         if extra_processor is not None:
             current.add_span_processor(extra_processor)
         return current
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}), sampler=ParentBased(QuietRoots())
+    )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    if zipkin_endpoint:
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        provider.add_span_processor(BatchSpanProcessor(ZipkinExporter(endpoint=zipkin_endpoint)))
     if extra_processor is not None:
         provider.add_span_processor(extra_processor)
     trace.set_tracer_provider(provider)
     _configured = True
+    instrument_libraries()
     return provider
+
+
+def instrument_libraries() -> None:
+    """httpx (client spans + ``traceparent`` on every call), asyncpg (query spans) and aiokafka
+    (send/receive spans + context in the record headers), once per process."""
+    global _instrumented
+    if _instrumented:
+        return
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]  # the package has no annotations
+    AIOKafkaInstrumentor().instrument()
+    _instrumented = True
 
 
 def get_tracer(name: str) -> trace.Tracer:
@@ -51,6 +132,12 @@ def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier)
     return carrier.get("traceparent")
+
+
+def current_trace_id() -> str | None:
+    """The active trace id as 32 hex digits, or ``None`` outside any (valid) span."""
+    span_ctx = trace.get_current_span().get_span_context()
+    return format(span_ctx.trace_id, "032x") if span_ctx.is_valid else None
 
 
 def inject_headers(carrier: dict[str, str]) -> dict[str, str]:
@@ -71,3 +158,19 @@ def context_from_traceparent(traceparent: str | None) -> otel_context.Context | 
     ctx = _PROPAGATOR.extract({"traceparent": traceparent})
     span_ctx = trace.get_current_span(ctx).get_span_context()
     return ctx if span_ctx.is_valid else None
+
+
+def link_to(traceparent: str | None) -> list[Link]:
+    """A span link to the context of ``traceparent`` (none when absent/invalid)."""
+    ctx = context_from_traceparent(traceparent)
+    if ctx is None:
+        return []
+    return [Link(trace.get_current_span(ctx).get_span_context(), {"zenops.link": "envelope"})]
+
+
+def record_error(span: trace.Span, exc: BaseException) -> None:
+    """Mark ``span`` failed: the exception, status ERROR and the domain error code when it has one."""
+    span.record_exception(exc)
+    code = getattr(exc, "code", None)
+    span.set_attribute(ERROR_CODE, code if isinstance(code, str) else type(exc).__name__)
+    span.set_status(StatusCode.ERROR, type(exc).__name__)

@@ -64,6 +64,13 @@ def _up(state_dir: Path, *, services: bool, only: tuple[str, ...] | None) -> Non
         for spec in catalog.SERVICES:  # gateway first
             if spec.name in info.urls and (only is None or spec.name in only):
                 print(f"{spec.name:<12}{info.urls[spec.name]}")
+    tracing = info.tracing
+    if services and tracing.zipkin_url:
+        print(f"tracing     {tracing.zipkin_url}/zipkin/  (Zipkin UI; ZENOPS_TRACING=off to skip it)")
+    elif tracing.mode == "otlp":
+        print(f"tracing     OTLP to {tracing.endpoint}  (ZENOPS_OTLP_ENDPOINT)")
+    else:
+        print("tracing     off (spans are not exported)")
     print(f"logs        {info.log_dir}  (make logs S=<service>; supervisor.log for restarts)")
     print("supervised: a process that dies is restarted. make status | restart S=.. | env | down")
 
@@ -94,6 +101,9 @@ def _stack_env(info: StackInfo) -> dict[str, str]:
     """The running stack's environment: what every service reads plus where each one is."""
     env = info.env(None)
     env["ZENOPS_PG_DSN"] = info.admin_dsn
+    if info.tracing.zipkin_url:
+        # the trace store's base URL: API under /api/v2, UI under /zipkin/ (`zenops trace` reads it)
+        env["ZENOPS_ZIPKIN_URL"] = info.tracing.zipkin_url
     for spec in catalog.SERVICES:
         if spec.name in info.urls:
             env[f"ZENOPS_{spec.name.upper()}_URL"] = info.urls[spec.name]

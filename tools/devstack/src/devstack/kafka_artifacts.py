@@ -33,11 +33,13 @@ class Artifact(NamedTuple):
     artifact: str
     version: str
     sha256: str
+    classifier: str = ""
 
     @property
     def filename(self) -> str:
-        """File name of the jar, as Maven names it."""
-        return f"{self.artifact}-{self.version}.jar"
+        """File name of the jar, as Maven names it (``<artifact>-<version>[-<classifier>].jar``)."""
+        suffix = f"-{self.classifier}" if self.classifier else ""
+        return f"{self.artifact}-{self.version}{suffix}.jar"
 
     def url(self, repository: str = MAVEN_CENTRAL) -> str:
         """Download URL of the jar in a Maven 2 layout repository."""

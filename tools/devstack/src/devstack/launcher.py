@@ -51,6 +51,7 @@ from devstack.postgres import (
     service_dsns,
 )
 from devstack.supervisor import Http, ProcState, Supervised
+from devstack.zipkin import Tracing, tracing_from_env
 
 __all__ = [
     "KAFKA_BOOTSTRAP_ENV",
@@ -80,6 +81,8 @@ STATE_DIR_ENV = "ZENOPS_STATE_DIR"
 LAUNCHER_LOCK = ".launcher.lock"
 SUPERVISOR_VIEW = "supervisor.json"
 KAFKA_BOOTSTRAP_ENV = "ZENOPS_KAFKA_BOOTSTRAP"
+ZIPKIN_PORT_KEY = "zipkin"
+"""The embedded Zipkin's entry in ``ports.json`` (beside the services' HTTP ports)."""
 
 _HEALTH_TIMEOUT = 90.0
 _MIGRATE_TIMEOUT = 300.0
@@ -222,7 +225,21 @@ class _State:
         data = self.pids()
         data.pop("kafka", None)
         data.pop("postgres", None)
+        data.pop("tracing", None)
         self._write(self.pids_file, data)
+
+    def record_tracing(self, tracing: Tracing) -> None:
+        """Note where ``up`` sent the spans, so the supervisor and ``env`` see the same choice."""
+        data = self.pids()
+        data["tracing"] = tracing.as_record()
+        self._write(self.pids_file, data)
+
+    def tracing(self) -> Tracing:
+        """The tracing ``up`` chose (``ZENOPS_TRACING``/``ZENOPS_OTLP_ENDPOINT`` before any ``up``)."""
+        raw = self.pids().get("tracing")
+        chosen = Tracing(raw["mode"], raw.get("endpoint", "")) if raw else tracing_from_env()
+        port = self.ports().get(ZIPKIN_PORT_KEY)
+        return dataclasses.replace(chosen, port=port) if chosen.mode == "zipkin" else chosen
 
     def ports(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._read(self.ports_file).items()}
@@ -289,6 +306,8 @@ class StackInfo:
     secrets: Secrets
     postgres_embedded: bool
     kafka_embedded: bool
+    #: where the services' spans go (:mod:`devstack.zipkin`): the embedded Zipkin, a collector, nowhere
+    tracing: Tracing = field(default_factory=Tracing)
 
     @property
     def log_dir(self) -> Path:
@@ -316,6 +335,7 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
         "ZENOPS_STUDIO_ADMIN_TOKEN": info.secrets.studio_admin_token,
         "ZENOPS_WEBHOOK_SECRET": info.secrets.webhook_secret,
         "ZENOPS_STATE_DIR": str(info.state_dir),
+        **info.tracing.service_env(),
     }
     if spec is None or spec is catalog.GATEWAY:
         for name, url in info.urls.items():
@@ -421,6 +441,25 @@ def _terminate(record: ProcessRecord, grace: float = _STOP_GRACE) -> None:
             os.killpg(record.pid, signal.SIGKILL)
 
 
+def _choose_zipkin_port(state: _State, running: Mapping[str, ProcessRecord]) -> int:
+    """The embedded Zipkin's port, chosen once (9411 when free) and kept in ``ports.json``."""
+    from devstack.zipkin import DEFAULT_PORT
+
+    ports = state.ports()
+    port = ports.get(ZIPKIN_PORT_KEY)
+    if port is None:
+        taken = set(ports.values())
+        port = _free_port(preferred=DEFAULT_PORT if DEFAULT_PORT not in taken else None)
+        state.save_ports({**ports, ZIPKIN_PORT_KEY: port})
+    record = running.get(ZIPKIN_PORT_KEY)
+    if not (record is not None and record.is_alive()) and not _port_is_free("127.0.0.1", port):
+        raise StackError(
+            f"port {port} of zipkin (kept in {state.ports_file}) is in use by a process this launcher did "
+            "not record; stop it, remove the entry from ports.json, or set ZENOPS_TRACING=off"
+        )
+    return port
+
+
 def _choose_ports(
     state: _State, specs: tuple[ServiceSpec, ...], running: Mapping[str, ProcessRecord]
 ) -> dict[str, int]:
@@ -478,6 +517,18 @@ def registry(info: StackInfo) -> tuple[Supervised, ...]:
                 url=info.kafka_bootstrap,
             )
         )
+    zipkin = info.tracing.zipkin_url
+    if zipkin and info.tracing.port is not None:
+        entries.append(
+            Supervised(
+                ZIPKIN_PORT_KEY,
+                ZIPKIN_PORT_KEY,
+                logs=(logs / "zipkin.log",),
+                command=("-m", "devstack.zipkin", "run", "--port", str(info.tracing.port)),
+                health=Http(zipkin, path="/health"),
+                url=f"{zipkin}/zipkin/",
+            )
+        )
     for spec in catalog.SERVICES:
         url = info.urls.get(spec.name)
         if url is None:
@@ -510,7 +561,7 @@ def registry(info: StackInfo) -> tuple[Supervised, ...]:
 
 def service_names() -> tuple[str, ...]:
     """What ``restart S=`` and ``logs S=`` accept."""
-    return ("postgres", "kafka", *(s.name for s in catalog.SERVICES), "supervisor")
+    return ("postgres", "kafka", *(s.name for s in catalog.SERVICES), ZIPKIN_PORT_KEY, "supervisor")
 
 
 def entry_pid(entry: Supervised, records: Mapping[str, ProcessRecord]) -> int | None:
@@ -545,7 +596,8 @@ def resolve_stack(state_dir: Path | None = None) -> StackInfo:
             bootstrap = str(_kafka_node(state_dir).bootstrap)
         except Exception:
             bootstrap = ""
-    ports = _State(state_dir).ports()
+    state = _State(state_dir)
+    ports = state.ports()
     return StackInfo(
         state_dir=state_dir,
         postgres=endpoint,
@@ -560,6 +612,7 @@ def resolve_stack(state_dir: Path | None = None) -> StackInfo:
         secrets=secrets,
         postgres_embedded=node is not None,
         kafka_embedded=kafka_embedded,
+        tracing=state.tracing(),
     )
 
 
@@ -617,6 +670,10 @@ def start_stack(
         specs = tuple(s for s in catalog.SERVICES if only is None or s.name in only)
         records = state.processes()
         ports = _choose_ports(state, catalog.SERVICES, records) if services else state.ports()
+        tracing = tracing_from_env()
+        state.record_tracing(tracing)
+        if services and tracing.mode == "zipkin":
+            tracing = dataclasses.replace(tracing, port=_choose_zipkin_port(state, records))
         info = StackInfo(
             state_dir=state_dir,
             postgres=endpoint,
@@ -627,6 +684,7 @@ def start_stack(
             secrets=secrets,
             postgres_embedded=pg_node is not None,
             kafka_embedded=kafka_embedded,
+            tracing=tracing,
         )
 
         if migrate:
@@ -637,7 +695,8 @@ def start_stack(
             _migrate(info, behind)
             timings["migrations" if behind else "migrations (none behind)"] = time.monotonic() - t0
 
-        names = {spec.name for spec in specs} if services else set()
+        # The trace store starts with the services, in parallel with them (its JVM takes a few seconds).
+        names = {spec.name for spec in specs} | {ZIPKIN_PORT_KEY} if services else set()
         wanted = tuple(e for e in registry(info) if e.node is not None or e.service in names)
         # Only what is not running (or not yet supervised) gets a new request: the supervisor keeps
         # the rest as they are, restart counts included.
@@ -849,6 +908,8 @@ def stack_status(state_dir: Path | None = None) -> list[ComponentStatus]:
         rows.append(ComponentStatus("postgres", ProcState.UP, detail=f"external {info.postgres}"))
     if not info.kafka_embedded:
         rows.append(ComponentStatus("kafka", ProcState.UP, detail=f"external {info.kafka_bootstrap}"))
+    if info.tracing.mode == "otlp":
+        rows.append(ComponentStatus("tracing", ProcState.UP, detail=f"external OTLP {info.tracing.endpoint}"))
     for entry in registry(info):
         pid = entry_pid(entry, records)
         seen = view.get(entry.name, {})

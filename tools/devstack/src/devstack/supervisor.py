@@ -87,9 +87,10 @@ class Node(Protocol):
 
 @dataclass(frozen=True)
 class Http:
-    """Healthy once ``GET <url>/healthz`` answers 200."""
+    """Healthy once ``GET <url><path>`` answers 200 (``/healthz`` of the services)."""
 
     url: str
+    path: str = "/healthz"
 
     def ok(self, uptime: float) -> bool:
         """One probe (2 s timeout)."""
@@ -97,7 +98,7 @@ class Http:
 
         del uptime  # an HTTP answer is proof enough, however young the process
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200
+            return httpx.get(f"{self.url}{self.path}", timeout=2.0).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from opentelemetry import trace
+
 from billing_service.domain.accounts import BillingMode
 from billing_service.domain.errors import BillingError, GateDecisionNotFound
 from billing_service.domain.gate import (
@@ -38,6 +40,8 @@ from shared.validation import JsonObject
 
 #: the tenant of a stub row for a work order billing never heard of
 UNKNOWN_TENANT = "00000000-0000-0000-0000-000000000000"
+
+_tracer = trace.get_tracer("billing_service.release_gate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,31 @@ async def _inputs(
 
 
 async def decide_release(uow: UnitOfWork, command: DecideRelease) -> GateDecided | None:
+    """The gate decision as one span (``gate decide``) with its outcome as attributes (issue 17):
+    ``zenops.gate.result`` (or ``ALREADY_DECIDED``), the blocked reason and error code when any."""
+    event = command.event
+    with _tracer.start_as_current_span(
+        "gate decide",
+        attributes={
+            "zenops.work_order_id": event.work_order_id,
+            "zenops.release_id": event.release_id,
+            **({"zenops.tenant_id": command.tenant_id} if command.tenant_id else {}),
+        },
+    ) as span:
+        outcome = await _decide_release(uow, command)
+        if outcome is None:
+            span.set_attribute("zenops.gate.result", "ALREADY_DECIDED")
+            return None
+        span.set_attribute("zenops.gate.result", outcome.result)
+        span.set_attribute("zenops.gate.decision_id", outcome.decision_id)
+        if outcome.blocked_reason:
+            span.set_attribute("zenops.gate.blocked_reason", outcome.blocked_reason)
+        if outcome.error_code:
+            span.set_attribute("zenops.error_code", outcome.error_code)
+        return outcome
+
+
+async def _decide_release(uow: UnitOfWork, command: DecideRelease) -> GateDecided | None:
     """Decide a release: consume in this (inbox) transaction, store inputs + hash, publish the outcome.
 
     A release id is decided once (UNIQUE); a redelivered request with a new message id changes nothing.

@@ -113,10 +113,19 @@ async def release(
     client: httpx.AsyncClient, wo: str, idempotency_key: str, *, override_reason: str | None = None
 ) -> Body:
     """``POST …/release-deliverables`` (an override when ``override_reason`` is given): the release (201)."""
+    released, _ = await traced_release(client, wo, idempotency_key, override_reason=override_reason)
+    return released
+
+
+async def traced_release(
+    client: httpx.AsyncClient, wo: str, idempotency_key: str, *, override_reason: str | None = None
+) -> tuple[Body, str]:
+    """:func:`release` and the trace id of the release request (its ``x-trace-id`` response header)."""
     body: Body = {"idempotency_key": idempotency_key}
     if override_reason is not None:
         body |= {"override": True, "override_reason": override_reason}
-    return expect(await client.post(f"{WORK_ORDERS}/{wo}/release-deliverables", json=body), 201)
+    response = await client.post(f"{WORK_ORDERS}/{wo}/release-deliverables", json=body)
+    return expect(response, 201), response.headers.get("x-trace-id", "")
 
 
 async def verified_evidence_pack(client: httpx.AsyncClient, wo: str) -> tuple[zipfile.ZipFile, int]:
