@@ -138,11 +138,12 @@ class KafkaOperator:
 
 
 async def _positions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[PartitionPosition]:
-    await consumer.topics()  # loads the cluster's metadata: the partitions of every topic
+    # the partitions of each topic, asked of the broker now (the consumer subscribes to nothing)
+    metadata = await consumer._client.fetch_all_metadata()
     partitions = [
         TopicPartition(topic, p)
         for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
+        for p in sorted(metadata.partitions_for_topic(topic) or ())
     ]
     if not partitions:
         return []
