@@ -85,7 +85,7 @@ class _Runner(ConsumerRunner):
         self.calls = 0
         self.dead: list[int] = []
 
-    async def _apply(self, topic: str, envelope: Envelope) -> str:  # noqa: ARG002  the overridden signature
+    async def _apply(self, topic: str, envelope: Envelope, key: str | None = None) -> str:  # noqa: ARG002  the overridden signature
         self.calls += 1
         raise self.error
 
