@@ -85,7 +85,7 @@ class StoryEvent:
 
     ``direction``: ``published`` (outbox, sent), ``pending`` (outbox, not yet sent), ``unsendable``,
     ``consumed`` (inbox; ``outcome`` applied or stale) or ``parked`` (``outcome`` dead_lettered or
-    parked). ``at`` is when it happened here (created, processed or parked).
+    parked). ``at`` is when it happened here (written to the outbox, processed or parked).
     """
 
     at: datetime
@@ -302,7 +302,8 @@ class OpsRepository(Repository):
             "envelope->>'traceparent' AS traceparent, envelope->>'correlation_id' AS correlation_id"
         )
         sql = (
-            f"SELECT coalesce(published_at, created_at) AS at, "
+            # an outbox row happened when its transaction wrote it (its consumers see it only later)
+            f"SELECT created_at AS at, "
             f"CASE WHEN published_at IS NULL THEN 'pending' ELSE 'published' END AS direction, "
             f"{envelope_columns}, NULL::text AS consumer, NULL::text AS outcome FROM {s}.outbox WHERE {about} "
             f"UNION ALL SELECT moved_at, 'unsendable', {envelope_columns}, NULL, reason "
