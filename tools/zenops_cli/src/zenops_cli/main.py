@@ -17,7 +17,9 @@ Exit status: 0 done, 1 the call failed (or a gate replay differs), 2 bad argumen
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 import sys
 import uuid
@@ -111,7 +113,7 @@ def cli(
 ) -> None:
     settings: dict[str, Any] = ctx.meta.get("zenops", {})
     target = config.resolve(gateway, token, zipkin, settings.get("env"))
-    width = settings.get("width") or (None if sys.stdout.isatty() else 200)
+    width = settings.get("width") or (None if sys.stdout.isatty() else 320)
     console = Console(file=sys.stdout, width=width, soft_wrap=False)
     ctx.obj = App(
         target, as_json, console, timeout, settings.get("transport"), settings.get("zipkin_transport")
@@ -536,5 +538,10 @@ def main(
         click.echo(f"zenops: error: {exc}", err=True)
         return exc.code
     except click.exceptions.Abort:
+        return 1
+    except BrokenPipeError:
+        # the reader went away (``zenops … | head``): nothing more to say, and nothing to flush at exit
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0

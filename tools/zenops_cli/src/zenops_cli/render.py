@@ -15,11 +15,15 @@ def dump_json(console: Console, value: Any) -> None:
     console.file.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
+_FOLDED = frozenset({"REASON", "DETAIL", "VALUE", "TOPIC"})
+
+
 def table(console: Console, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A table of ``rows`` under ``columns``."""
     out = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
-        out.add_column(column, overflow="fold")
+        # ids, keys and times stay on one line (copy-paste); free text folds
+        out.add_column(column, overflow="fold", no_wrap=column not in _FOLDED)
     for row in rows:
         out.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(out)
