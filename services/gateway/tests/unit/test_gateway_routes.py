@@ -130,7 +130,8 @@ def test_every_row_names_a_known_service_and_a_v1_path() -> None:
 def test_each_service_owns_its_ops_routes(service: str) -> None:
     read = resolve("GET", f"/v1/ops/{service}/dead-letters")
     write = resolve("POST", f"/v1/ops/{service}/dead-letters/x/replay")
-    assert read is not None and write is not None
+    assert read is not None
+    assert write is not None
     assert (read.service, read.auth, read.capability) == (service, Auth.OPS, "ops.read")
     assert (write.service, write.auth, write.capability) == (service, Auth.OPS, "ops.write")
     assert resolve("DELETE", f"/v1/ops/{service}/dead-letters/x") is None

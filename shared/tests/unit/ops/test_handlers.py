@@ -71,7 +71,7 @@ class FakeOps(OpsRepository):
     def _head(self, row: Parked) -> Parked:
         return next(p for p in self.parked if (p.kind, p.topic, p.key) == (row.kind, row.topic, row.key))
 
-    def _letter(self, head: Parked) -> DeadLetter:
+    def _fake_letter(self, head: Parked) -> DeadLetter:
         waiting = (
             sum(1 for p in self.parked if (p.kind, p.topic, p.key) == (head.kind, head.topic, head.key)) - 1
         )
@@ -96,7 +96,7 @@ class FakeOps(OpsRepository):
 
     async def dead_letters(self, *, kind: str | None, limit: int) -> list[DeadLetter]:
         heads = [p for p in self.parked if self._head(p) is p and kind in (None, p.kind)]
-        return [self._letter(h) for h in heads][:limit]
+        return [self._fake_letter(h) for h in heads][:limit]
 
     async def dead_letter(self, message_id: str, *, waiting_limit: int = 100) -> DeadLetterDetail | None:
         row = next((p for p in self.parked if p.message_id == message_id), None)
@@ -112,7 +112,9 @@ class FakeOps(OpsRepository):
         waiting = (
             [WaitingMessage(p.message_id, "created", p.at) for p in behind][:waiting_limit] if is_head else []
         )
-        return DeadLetterDetail(self._letter(head), is_head, head.message_id, {"type": "created"}, waiting)
+        return DeadLetterDetail(
+            self._fake_letter(head), is_head, head.message_id, {"type": "created"}, waiting
+        )
 
     async def story(self, work_order_id: str, *, limit: int) -> list[StoryEvent]:
         about = [e for e in self.events if work_order_id in (e.key, e.aggregate_id)]
@@ -234,7 +236,8 @@ class TestReplayAndDiscard:
         ]
         assert (handled.repeated, handled.action.done, handled.action.action) == (False, True, "replay")
         assert ops.parked == []
-        assert uow.commits == 1 and ops.locks == 1
+        assert uow.commits == 1
+        assert ops.locks == 1
         [audited] = await list_actions(uow, 10)
         assert (audited.target, audited.actor, audited.request_id) == (
             head,
@@ -249,9 +252,11 @@ class TestReplayAndDiscard:
         head = ops.park()
         first = await handle_dead_letter(uow, operator, _handle(head))
         again = await handle_dead_letter(uow, operator, _handle(head))
-        assert again.repeated and again.action == first.action
+        assert again.repeated
+        assert again.action == first.action
         assert [(o.message_id, o.status) for o in again.outcomes] == [(head, "applied")]
-        assert len(operator.calls) == 1 and len(ops.audit) == 1
+        assert len(operator.calls) == 1
+        assert len(ops.audit) == 1
 
     async def test_discard_after_replay_is_a_conflict(
         self, ops: FakeOps, uow: FakeUnitOfWork, operator: FakeOperator
@@ -272,7 +277,8 @@ class TestReplayAndDiscard:
             (head, "discarded"),
             (behind, "applied"),
         ]
-        assert handled.action.done and operator.calls == [("consumer", "workorders.work-order.v1", WO, True)]
+        assert handled.action.done
+        assert operator.calls == [("consumer", "workorders.work-order.v1", WO, True)]
 
     async def test_a_replay_that_fails_again_is_audited_not_done_and_may_be_retried(
         self, ops: FakeOps, uow: FakeUnitOfWork, operator: FakeOperator
@@ -301,7 +307,9 @@ class TestReplayAndDiscard:
         with pytest.raises(DeadLetterNotHead) as raised:
             await handle_dead_letter(uow, operator, _handle(behind))
         assert raised.value.details["head_message_id"] == head
-        assert operator.calls == [] and ops.audit == [] and uow.commits == 0
+        assert operator.calls == []
+        assert ops.audit == []
+        assert uow.commits == 0
 
     @pytest.mark.parametrize("message_id", ["x", str(uuid.uuid4())])
     async def test_an_unknown_dead_letter_is_404_and_changes_nothing(
@@ -309,7 +317,9 @@ class TestReplayAndDiscard:
     ) -> None:
         with pytest.raises(DeadLetterNotFound):
             await handle_dead_letter(uow, operator, _handle(message_id))
-        assert operator.calls == [] and ops.audit == [] and uow.commits == 0
+        assert operator.calls == []
+        assert ops.audit == []
+        assert uow.commits == 0
 
 
 class TestStory:

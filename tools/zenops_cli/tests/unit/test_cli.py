@@ -184,7 +184,8 @@ class TestDeadLetters:
         code, out, _ = run("dlq", "list")
         assert code == 0
         assert "1 dead letter(s)" in out
-        assert MSG in out and "workorders.work-order.v1" in out
+        assert MSG in out
+        assert "workorders.work-order.v1" in out
         assert [r.url.path for r in gw.requests] == [
             f"/v1/ops/{s}/dead-letters" for s in ("workorders", "evidence", "factory", "billing")
         ]
@@ -246,7 +247,7 @@ class TestDeadLetters:
         assert "NOT done" in out
         assert err.count("\n") == 1
 
-    def test_a_gateway_error_is_one_line_with_its_code(self, run: Run, gw: FakeGateway) -> None:
+    def test_a_gateway_error_is_one_line_with_its_code(self, run: Run) -> None:
         code, out, err = run("dlq", "show", "billing", MSG)
         assert code == 1
         assert out == ""
@@ -285,7 +286,8 @@ class TestStoryAndGate:
         assert set(body["windows"]) == {"workorders", "billing"}
         code, out, _ = run("story", WO)
         assert code == 0
-        assert "3 messages" in out and "4bf92f3577b34da6a3ce929d0e0e4736" in out
+        assert "3 messages" in out
+        assert "4bf92f3577b34da6a3ce929d0e0e4736" in out
 
     def test_a_story_nobody_knows_exits_1(self, run: Run) -> None:
         code, _, err = run("story", WO)
@@ -305,7 +307,8 @@ class TestStoryAndGate:
         gw.answer("GET", path, 200, {"work_order_id": WO, "all_match": False, "decisions": [decision]})
         code, out, err = run("gate", "replay", WO)
         assert code == 1
-        assert "MISMATCH" in out and "BLOCKED" in out
+        assert "MISMATCH" in out
+        assert "BLOCKED" in out
         assert "differs" in err
         gw.answer(
             "GET",
