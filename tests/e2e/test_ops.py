@@ -16,6 +16,7 @@ import sys
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -28,6 +29,7 @@ from devstack.testing.messaging import RawEvent, publish
 from shared.contracts.evidence import EvidenceState
 from shared.contracts.factory import ReleaseRequested
 from shared.contracts.topics import EVIDENCE_WORK_ORDER_EVIDENCE
+from shared.messaging.envelope import Envelope
 
 pytestmark = pytest.mark.stack
 
@@ -144,6 +146,41 @@ class TestDeadLettersThroughTheGateway:
             story = await studio.get(f"/v1/ops/billing/work-orders/{uuid.uuid4()}/story")
             assert (story.status_code, story.json()["code"]) == (404, "WORK_ORDER_STORY_NOT_FOUND")
             assert (await studio.get("/v1/ops/billing/work-orders/nope/story")).status_code == 404
+
+
+class TestUnsendable:
+    async def test_an_outbox_message_for_a_missing_topic_is_listed_replayed_and_discarded(
+        self, studio: httpx.AsyncClient, admin_db: asyncpg.Connection
+    ) -> None:
+        key = str(uuid.uuid4())
+        envelope = Envelope.new(event_type="created", aggregate_id=key, aggregate_version=1, payload={})
+        # as a service's unit of work would write it, for a topic the broker does not have
+        await admin_db.execute(
+            "INSERT INTO workorders.outbox (message_id, topic, key, envelope) VALUES ($1::uuid, $2, $3, $4::jsonb)",
+            envelope.message_id,
+            "zenops.no-such-topic.v1",
+            key,
+            envelope.model_dump_json(),
+        )
+        await admin_db.execute("SELECT pg_notify('workorders_outbox', '')")
+
+        async def moved_aside() -> dict[str, Any] | None:
+            resp = await studio.get(DLQ, params={"kind": "unsendable", "limit": 500})
+            return next((i for i in resp.json()["items"] if i["message_id"] == envelope.message_id), None)
+
+        item = await eventually(moved_aside, "the relay to move the message aside", within_s=60)
+        assert (item["kind"], item["reason"], item["key"]) == ("unsendable", "unknown_topic", key)
+        backlog = (await studio.get("/v1/ops/workorders/outbox")).json()
+        assert backlog["unsendable"] >= 1
+
+        # sent again through the relay's mechanism: the topic is still missing, it stays
+        again = (await studio.post(f"{DLQ}/{envelope.message_id}/replay")).json()
+        assert again["done"] is False
+        assert [o["status"] for o in again["outcomes"]] == ["failed"]
+        dropped = (await studio.post(f"{DLQ}/{envelope.message_id}/discard")).json()
+        assert dropped["done"] is True
+        assert [o["status"] for o in dropped["outcomes"]] == ["discarded"]
+        assert (await studio.get(f"{DLQ}/{envelope.message_id}")).status_code == 404
 
 
 def _zenops(stack: StackInfo, *args: str) -> subprocess.CompletedProcess[str]:
