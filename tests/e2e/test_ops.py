@@ -261,6 +261,8 @@ class TestWithTheCli:
         ]
         assert {e["service"] for e in consumers} >= {"evidence", "factory", "billing"}
         assert all(e["at"] >= created["at"] for e in consumers)
+        assert {e["aggregate_version"] for e in consumers} == {created["aggregate_version"]}
+        assert {e["trace_id"] for e in consumers} == {created["trace_id"]}
         assert all(w["retention_days"] == 30 for w in story["windows"].values())
         human = _zenops(stack, "story", wo)
         assert human.returncode == 0

@@ -273,7 +273,8 @@ class ConsumerRunner:
         inserted = await session.execute(
             text(
                 f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type, key, aggregate_id, "
-                "work_order_id, traceparent) VALUES (:c, CAST(:m AS uuid), :t, :ty, :k, :a, :w, :tp) "
+                "aggregate_version, work_order_id, traceparent) "
+                "VALUES (:c, CAST(:m AS uuid), :t, :ty, :k, :a, :v, :w, :tp) "
                 "ON CONFLICT DO NOTHING RETURNING 1"
             ),
             {
@@ -283,6 +284,7 @@ class ConsumerRunner:
                 "ty": envelope.type,
                 "k": envelope.aggregate_id if key is None else key,
                 "a": envelope.aggregate_id,
+                "v": envelope.aggregate_version,
                 "w": str(work_order_id)[:64] if isinstance(work_order_id, str) else None,
                 "tp": envelope.traceparent,
             },

@@ -312,7 +312,7 @@ class OpsRepository(Repository):
             f"CASE WHEN dead_lettered THEN 'dead_lettered' ELSE 'parked' END "
             f"FROM {s}.parked_messages WHERE {about} "
             "UNION ALL SELECT processed_at, 'consumed', message_type, topic, key, message_id::text, "
-            "aggregate_id, NULL, traceparent, NULL, consumer, outcome "
+            "aggregate_id, aggregate_version::text, traceparent, NULL, consumer, outcome "
             f"FROM {s}.inbox WHERE work_order_id = :wo OR aggregate_id = :wo OR key = :wo "
             "ORDER BY at, message_id LIMIT :limit"
         )
