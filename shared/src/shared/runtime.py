@@ -42,6 +42,7 @@ from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.relay import OutboxRelay, list_unsendable, outbox_health, replay_unsendable
+from shared.ops.api import ops_router
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 
@@ -116,6 +117,7 @@ def build_stream_app(
         ),
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
+        retention_s=settings.messaging_retention_days * 86_400,
     )
     subs = list(subscriptions)
     consumer = (
@@ -179,7 +181,8 @@ class ServiceDefinition(Generic[SettingsT]):
     ``migrations/`` folder next to its ``src/``. ``subscriptions`` builds the Kafka subscriptions from
     the process's container (handlers reach the database, the outbox and the settings through it).
     The HTTP app's ``/readyz`` asks the service's database, the broker and its stream process's
-    heartbeat (:func:`service_readiness`).
+    heartbeat (:func:`service_readiness`); every service serves the ops routes of :mod:`shared.ops.api`
+    and ``ops``, its own ones.
     """
 
     name: str
@@ -189,6 +192,8 @@ class ServiceDefinition(Generic[SettingsT]):
     subscriptions: Callable[[ServiceContainer[SettingsT]], Iterable[Subscription]] = lambda _c: ()
     schema: str = ""
     migrations_dir: Path | None = None
+    #: the service's own ops routes (under ``/v1/ops/<name>/``), beside the shared ones
+    ops: APIRouter | None = None
 
     def __post_init__(self) -> None:
         if not self.schema:
@@ -220,6 +225,9 @@ class ServiceDefinition(Generic[SettingsT]):
         app.state.container = self.container
         install_outbox_metrics(app, settings, self.schema)
         app.include_router(self.router)
+        app.include_router(ops_router(self.name, self.subscriptions))
+        if self.ops is not None:
+            app.include_router(self.ops)
         install_truthful_openapi(app)
         return app
 

@@ -65,6 +65,8 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_base_s: float = 0.05
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 1_000
+    #: published outbox rows and inbox rows are kept this long: the window a work order's story covers
+    messaging_retention_days: int = Field(default=30, ge=1, le=3650)
     wait_default_ms: int = 5_000
     wait_max_ms: int = 30_000
 

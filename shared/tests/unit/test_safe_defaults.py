@@ -85,7 +85,9 @@ class _Runner(ConsumerRunner):
         self.calls = 0
         self.dead: list[int] = []
 
-    async def _apply(self, topic: str, envelope: Envelope, delivery: str = "first") -> str:  # noqa: ARG002  the overridden signature
+    async def _apply(  # noqa: ARG002  the overridden signature
+        self, topic: str, envelope: Envelope, key: str | None = None, delivery: str = "first"
+    ) -> str:
         self.calls += 1
         raise self.error
 

@@ -440,6 +440,10 @@ class FakeGateDecisions(GateDecisionRepository):
             return self._row(self.rows[decision_id])
         return await self.by_release(decision_id)
 
+    async def for_work_order(self, work_order_id: str, *, limit: int = 100) -> list[GateDecisionRow]:
+        rows = [self._row(d) for d in self.rows.values() if d.work_order_id == work_order_id]
+        return sorted(rows, key=lambda r: (r.decided_at, r.id))[:limit]
+
     async def add(self, decision: NewGateDecision) -> None:
         if await self.by_release(decision.release_id) is not None:
             raise ValueError(f"release id {decision.release_id!r} is UNIQUE: already decided")

@@ -86,6 +86,7 @@ ROW_SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
     Auth.JWT: [{"bearerAuth": []}],
     Auth.STUDIO_ADMIN: [{"bearerAuth": []}],
     Auth.SERVICE_TOKEN: [{"serviceToken": []}, {"bearerAuth": []}],
+    Auth.OPS: [{"bearerAuth": []}, {"serviceToken": []}],
 }
 
 

@@ -44,6 +44,7 @@ from shared.consistency import (
 from shared.errors import DomainError, TooManyRequests, Unauthorized, error_body
 from shared.health import OK, Probe, Readiness
 from shared.http import Authenticator
+from shared.ops.auth import ops_principal
 from shared.telemetry import inject_headers
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import TENANT_ID
@@ -122,6 +123,8 @@ class Gateway:
             return self.auth.service_token(request)
         if route.auth is Auth.STUDIO_ADMIN:
             return await self.auth.studio(request)
+        if route.auth is Auth.OPS:
+            return await ops_principal(self.auth, request)
         return None
 
     # ------------------------------------------------------------------ proxying

@@ -28,6 +28,7 @@ class Auth(StrEnum):
     SERVICE_TOKEN = "service_token"  # noqa: S105  the name of an auth scheme
     STUDIO_ADMIN = "studio_admin"
     WEBHOOK = "webhook"
+    OPS = "ops"  # the service token or a studio caller (shared.ops.auth), issue 17
 
 
 #: Services behind the gateway, plus ``gateway`` for routes it answers itself.
@@ -277,6 +278,9 @@ ROUTES: tuple[Route, ...] = (
     _control("POST", "/credits/reconcile", _IW),
     _control("GET", "/payments/orders", _MR),
     _control("GET", "/payments/events", _MR),
+    # --- ops routes of every service (issue 17): reads need ops.read, replays and discards ops.write
+    *(_r("GET", f"/v1/ops/{svc}/*", svc, Auth.OPS, capability="ops.read") for svc in UPSTREAMS),
+    *(_r("POST", f"/v1/ops/{svc}/*", svc, Auth.OPS, capability="ops.write") for svc in UPSTREAMS),
     # --- fallbacks per owned namespace (see the module docstring)
     _fallback(f"{WO}/*", WORKORDERS, _J),
     _fallback("/v1/documents/*", EVIDENCE, _J),

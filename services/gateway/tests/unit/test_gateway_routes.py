@@ -124,7 +124,18 @@ def test_unknown_routes_resolve_to_nothing(method: str, path: str) -> None:
 def test_every_row_names_a_known_service_and_a_v1_path() -> None:
     assert {r.service for r in ROUTES} == {"gateway", "workorders", "evidence", "factory", "billing"}
     assert all(r.template.startswith("/v1/") for r in ROUTES)
-    assert all(r.auth is Auth.STUDIO_ADMIN for r in ROUTES if r.capability)
+    assert all(r.auth in (Auth.STUDIO_ADMIN, Auth.OPS) for r in ROUTES if r.capability)
+
+
+@pytest.mark.parametrize("service", ["workorders", "evidence", "factory", "billing"])
+def test_each_service_owns_its_ops_routes(service: str) -> None:
+    read = resolve("GET", f"/v1/ops/{service}/dead-letters")
+    write = resolve("POST", f"/v1/ops/{service}/dead-letters/x/replay")
+    assert read is not None
+    assert write is not None
+    assert (read.service, read.auth, read.capability) == (service, Auth.OPS, "ops.read")
+    assert (write.service, write.auth, write.capability) == (service, Auth.OPS, "ops.write")
+    assert resolve("DELETE", f"/v1/ops/{service}/dead-letters/x") is None
 
 
 def test_webhook_rows_take_no_identity_and_only_post() -> None:

@@ -72,7 +72,8 @@ def run_sql(statements: Iterable[str]) -> None:
         op.execute(statement)
 
 
-#: the tables :func:`finish_schema` creates in every schema (messaging, parking, heartbeat)
+#: the tables every schema has: those :func:`finish_schema` creates (messaging, parking, heartbeat) and the
+#: ops audit
 SHARED_TABLES = frozenset(
     {
         "outbox",
@@ -82,6 +83,7 @@ SHARED_TABLES = frozenset(
         "idempotency_keys",
         "unsendable_messages",
         "stream_heartbeats",
+        "ops_actions",  # revision 0002 of every service (shared.messaging.schema.ops_tables_sql)
     }
 )
 

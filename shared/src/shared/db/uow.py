@@ -179,6 +179,11 @@ class SqlUnitOfWork(UnitOfWork):
         self._repositories: dict[type[Repository], Repository] = {}
 
     @property
+    def schema(self) -> str:
+        """The service schema of this unit of work (the one its outbox is in)."""
+        return self._outbox.schema
+
+    @property
     def session(self) -> AsyncSession:
         if self._session is None:
             raise RuntimeError("unit of work used outside its 'async with' block")

@@ -180,7 +180,7 @@ class ConsumerRunner:
         """Apply the leading run of plain records in one transaction; returns how many were applied."""
         if len(records) < 2:
             return 0
-        batch: list[tuple[str, Envelope, dict[str, str]]] = []
+        batch: list[tuple[str, str, Envelope, dict[str, str]]] = []
         for record in records:
             key = (record.key or b"").decode()
             if (record.topic, key) in self._parked:
@@ -190,14 +190,14 @@ class ConsumerRunner:
             except ValidationError:
                 break
             headers = record_headers(record)
-            batch.append((record.topic, envelope, headers))
+            batch.append((record.topic, key, envelope, headers))
         if len(batch) < 2:
             return 0
         try:
             async with SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
-                for topic, envelope, headers in batch:
+                for topic, key, envelope, headers in batch:
                     with self._consuming(envelope, headers):
-                        await self._apply_in(uow, topic, envelope)
+                        await self._apply_in(uow, topic, envelope, key)
                 await uow.commit()
         except asyncio.CancelledError:
             raise
@@ -285,7 +285,7 @@ class ConsumerRunner:
         for attempt in range(1, self._max_attempts + 1):
             attempts = attempt
             try:
-                status = await self._apply(topic, envelope, FIRST if attempt == 1 else RETRY)
+                status = await self._apply(topic, envelope, key, FIRST if attempt == 1 else RETRY)
                 self.processed += 1
                 return Outcome(status, envelope.message_id)
             except asyncio.CancelledError:
@@ -306,13 +306,13 @@ class ConsumerRunner:
         await self._park(topic, key, envelope, dead_lettered=True, error=repr(error))
         return Outcome("dead_lettered", envelope.message_id)
 
-    async def _apply(self, topic: str, envelope: Envelope, delivery: str = FIRST) -> str:
+    async def _apply(self, topic: str, envelope: Envelope, key: str | None = None, delivery: str = FIRST) -> str:
         if not self._subscriptions_for(topic, envelope):
             return "ignored"
         async with SqlUnitOfWork(
             self._db, self._outbox, role=Role.SYSTEM, tenant_id=envelope.tenant_id
         ) as uow:
-            status = await self._apply_in(uow, topic, envelope, delivery)
+            status = await self._apply_in(uow, topic, envelope, key, delivery)
             await uow.commit()
             return status
 
@@ -320,7 +320,12 @@ class ConsumerRunner:
         return [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
 
     async def _apply_in(
-        self, uow: SqlUnitOfWork, topic: str, envelope: Envelope, delivery: str = FIRST
+        self,
+        uow: SqlUnitOfWork,
+        topic: str,
+        envelope: Envelope,
+        key: str | None = None,
+        delivery: str = FIRST,
     ) -> str:
         """Inbox row, version check and handlers inside the caller's transaction (the handler span is
         opened once the inbox says whether the message is new: see :meth:`_handling`)."""
@@ -329,12 +334,26 @@ class ConsumerRunner:
             return "ignored"
         s = self.schema
         session = uow.session
+        # key, aggregate, work order and traceparent: what a work order's story shows (shared.ops)
+        work_order_id = envelope.payload.get("work_order_id")
         inserted = await session.execute(
             text(
-                f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type) "
-                "VALUES (:c, CAST(:m AS uuid), :t, :ty) ON CONFLICT DO NOTHING RETURNING 1"
+                f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type, key, aggregate_id, "
+                "aggregate_version, work_order_id, traceparent) "
+                "VALUES (:c, CAST(:m AS uuid), :t, :ty, :k, :a, :v, :w, :tp) "
+                "ON CONFLICT DO NOTHING RETURNING 1"
             ),
-            {"c": self.consumer_name, "m": envelope.message_id, "t": topic, "ty": envelope.type},
+            {
+                "c": self.consumer_name,
+                "m": envelope.message_id,
+                "t": topic,
+                "ty": envelope.type,
+                "k": envelope.aggregate_id if key is None else key,
+                "a": envelope.aggregate_id,
+                "v": envelope.aggregate_version,
+                "w": str(work_order_id)[:64] if isinstance(work_order_id, str) else None,
+                "tp": envelope.traceparent,
+            },
         )
         if inserted.first() is None:
             with self._handling(topic, envelope, DUPLICATE):
@@ -473,7 +492,7 @@ class ConsumerRunner:
                 outcomes.append(Outcome("discarded", envelope.message_id))
             else:
                 try:
-                    outcomes.append(Outcome(await self._apply(topic, envelope, REPLAY), envelope.message_id))
+                    outcomes.append(Outcome(await self._apply(topic, envelope, key, REPLAY), envelope.message_id))
                 except Exception as exc:
                     log.warning("replay failed; key stays parked", extra={"key": key, "error": repr(exc)})
                     break

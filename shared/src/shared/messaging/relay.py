@@ -167,7 +167,7 @@ class OutboxRelay:
         producer_factory: Callable[[], AIOKafkaProducer] | None = None,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
-        retention_s: float = 24 * 3600,
+        retention_s: float = 30 * 24 * 3600,
         max_record_bytes: int = RELAY_MAX_RECORD_BYTES,
     ) -> None:
         self.schema = schema
@@ -478,10 +478,12 @@ class OutboxRelay:
         )
 
     async def _cleanup(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(
+        """Drop published outbox rows and inbox rows older than the retention (what a story covers)."""
+        for statement in (
             f"DELETE FROM {self.schema}.outbox WHERE published_at < now() - make_interval(secs => $1)",
-            self._retention_s,
-        )
+            f"DELETE FROM {self.schema}.inbox WHERE processed_at < now() - make_interval(secs => $1)",
+        ):
+            await conn.execute(statement, self._retention_s)
 
 
 async def outbox_lag(conn: asyncpg.Connection, schema: str) -> int:

@@ -95,6 +95,54 @@ def unsendable_drop_sql(schema: str) -> list[str]:
     ]
 
 
+def ops_tables_sql(schema: str) -> list[str]:
+    """What the ops routes read and write (issue 17, migration 0002 of every service).
+
+    * the inbox keeps what a work order's story needs of each consumed message: its Kafka ``key``,
+      ``aggregate_id`` and ``aggregate_version``, the ``work_order_id`` of its payload and the
+      envelope's ``traceparent``;
+    * indexes for the story's lookups by work order over the outbox and the inbox;
+    * ``ops_actions``: the audit of every ops write (replay, discard), one row per attempt, ``done``
+      once the target left its parking (what makes a repeated request change nothing).
+    """
+    s = schema
+    return [
+        f"ALTER TABLE {s}.inbox ADD COLUMN IF NOT EXISTS key TEXT, "
+        "ADD COLUMN IF NOT EXISTS aggregate_id TEXT, ADD COLUMN IF NOT EXISTS work_order_id TEXT, "
+        "ADD COLUMN IF NOT EXISTS traceparent TEXT, ADD COLUMN IF NOT EXISTS aggregate_version BIGINT",
+        f"CREATE INDEX IF NOT EXISTS inbox_work_order_idx ON {s}.inbox (work_order_id, processed_at)",
+        f"CREATE INDEX IF NOT EXISTS inbox_aggregate_idx ON {s}.inbox (aggregate_id, processed_at)",
+        f"CREATE INDEX IF NOT EXISTS inbox_processed_idx ON {s}.inbox (processed_at)",
+        f"CREATE INDEX IF NOT EXISTS outbox_aggregate_idx ON {s}.outbox ((envelope->>'aggregate_id'))",
+        f"CREATE INDEX IF NOT EXISTS outbox_work_order_idx ON {s}.outbox ((envelope->'payload'->>'work_order_id'))",
+        f"""CREATE TABLE IF NOT EXISTS {s}.ops_actions (
+            id BIGSERIAL PRIMARY KEY,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            request_id TEXT,
+            done BOOLEAN NOT NULL,
+            outcome JSONB NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )""",
+        f"CREATE INDEX IF NOT EXISTS ops_actions_target_idx ON {s}.ops_actions (target, id)",
+    ]
+
+
+def ops_drop_sql(schema: str) -> list[str]:
+    s = schema
+    return [
+        f"DROP TABLE IF EXISTS {s}.ops_actions",
+        f"DROP INDEX IF EXISTS {s}.outbox_work_order_idx",
+        f"DROP INDEX IF EXISTS {s}.outbox_aggregate_idx",
+        f"DROP INDEX IF EXISTS {s}.inbox_processed_idx",
+        f"DROP INDEX IF EXISTS {s}.inbox_aggregate_idx",
+        f"DROP INDEX IF EXISTS {s}.inbox_work_order_idx",
+        f"ALTER TABLE {s}.inbox DROP COLUMN IF EXISTS key, DROP COLUMN IF EXISTS aggregate_id, "
+        "DROP COLUMN IF EXISTS work_order_id, DROP COLUMN IF EXISTS traceparent, DROP COLUMN IF EXISTS aggregate_version",
+    ]
+
+
 def messaging_drop_sql(schema: str) -> list[str]:
     return [
         f"DROP TABLE IF EXISTS {schema}.{t}"

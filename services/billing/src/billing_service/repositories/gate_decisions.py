@@ -76,6 +76,19 @@ class GateDecisionRepository(Repository):
                 return from_row(GateDecisionRow, row)
         return await self.by_release(decision_id)
 
+    async def for_work_order(self, work_order_id: str, *, limit: int = 100) -> list[GateDecisionRow]:
+        """The stored decisions of a work order, oldest first."""
+        if not is_uuid(work_order_id):
+            return []
+        query = (
+            select(*_ROW_COLUMNS)
+            .where(gate_decisions.c.work_order_id == work_order_id)
+            .order_by(gate_decisions.c.decided_at, gate_decisions.c.id)
+            .limit(limit)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [from_row(GateDecisionRow, row) for row in rows]
+
     async def add(self, decision: NewGateDecision) -> None:
         """Store a decision (release id is UNIQUE: a second decision for one release fails)."""
         await self._session.execute(insert(gate_decisions).values(**asdict(decision)))

@@ -15,7 +15,7 @@ from devstack.testing.data import TEST_TENANT
 from shared.contracts import Event
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
-from shared.messaging.schema import messaging_tables_sql, unsendable_tables_sql
+from shared.messaging.schema import messaging_tables_sql, ops_tables_sql, unsendable_tables_sql
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,12 @@ async def create_messaging_schema(admin_dsn: str, schema: str, *extra: str) -> N
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f"CREATE SCHEMA {schema}")
-        for statement in [*messaging_tables_sql(schema), *unsendable_tables_sql(schema), *extra]:
+        for statement in [
+            *messaging_tables_sql(schema),
+            *unsendable_tables_sql(schema),
+            *ops_tables_sql(schema),
+            *extra,
+        ]:
             await conn.execute(statement)
     finally:
         await conn.close()
