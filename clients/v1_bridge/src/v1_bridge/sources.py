@@ -99,7 +99,7 @@ class TopicStatusSource:
         )
         await consumer.start()
         self._consumer = consumer
-        self._task = asyncio.create_task(self._run(consumer), name="v1-bridge-account-status")
+        self._task = asyncio.create_task(self._follow(consumer), name="v1-bridge-account-status")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -122,23 +122,42 @@ class TopicStatusSource:
             await asyncio.wait_for(self._caught_up.wait(), timeout_s)
         return self.caught_up
 
-    async def _run(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = await consumer.partitions_for_topic(self._topic) or set()
-        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-        if not tps:
-            raise StatusUnavailable(f"topic {self._topic} does not exist")
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        targets = await consumer.end_offsets(tps)
+    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        """Read the topic for as long as the source runs; a failure is logged and the read starts over
+        after a pause (lookups fail open meanwhile)."""
         while True:
-            if not self._caught_up.is_set():
-                positions = {tp: await consumer.position(tp) for tp in tps}
-                if all(positions[tp] >= targets[tp] for tp in tps):
-                    self._caught_up.set()
+            try:
+                await self._run(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "reading the account-status topic failed; retrying",
+                    extra={"error": repr(exc)[:300]},
+                    exc_info=True,
+                )
+                await asyncio.sleep(5.0)
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        # Without a group every partition of the topic is assigned; with nothing committed the read
+        # starts at the earliest offset (auto_offset_reset).
+        consumer.subscribe(topics=[self._topic])
+        targets: dict[TopicPartition, int] | None = None
+        while True:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 for record in records:
                     self.apply(record.value)
+            if self._caught_up.is_set():
+                continue
+            assigned = sorted(consumer.assignment(), key=lambda tp: tp.partition)
+            if not assigned:
+                continue
+            if targets is None:
+                targets = await consumer.end_offsets(assigned)
+            positions = {tp: await consumer.position(tp) for tp in assigned}
+            if all(positions[tp] >= targets.get(tp, 0) for tp in assigned):
+                self._caught_up.set()
 
     def apply(self, value: bytes | None) -> None:
         """Take one record of the topic into the table (unknown types and bad records are skipped)."""
