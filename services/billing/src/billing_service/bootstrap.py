@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from billing_service.api import router
 from billing_service.consumers import subscriptions
+from billing_service.metrics import metrics
 from billing_service.settings import Settings
 from shared.runtime import ServiceDefinition
 
-SERVICE = ServiceDefinition("billing", "ZenOps billing", Settings, router, subscriptions)
+SERVICE = ServiceDefinition("billing", "ZenOps billing", Settings, router, subscriptions, metrics=metrics)

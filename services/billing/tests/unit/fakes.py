@@ -420,6 +420,12 @@ class FakeGateDecisions(GateDecisionRepository):
         self.rows[decision.id] = decision
         self._decided_at[decision.id] = self._clock()
 
+    async def count_by_result(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for d in self.rows.values():
+            counts[d.result] = counts.get(d.result, 0) + 1
+        return counts
+
 
 @dataclass
 class FakeBilling:
