@@ -209,14 +209,14 @@ class ServiceDefinition(Generic[SettingsT]):
         parked and dead-lettered messages, and the service's own ``metrics`` extras)."""
         c = self.container
         settings = c.settings
-        has_consumer = bool(list(self.subscriptions(c)))
         return ServiceMetrics(
             service=settings.service_name,
             schema=self.schema,
             dsn=asyncpg_dsn(settings.db_system_url.get_secret_value()),
             kafka_bootstrap=settings.kafka_bootstrap,
-            # the stream process's consumer group is named after the service (build_stream_app)
-            group=settings.service_name if has_consumer else None,
+            # the stream process's consumer group is named after the service (build_stream_app); a
+            # service without subscriptions has no committed offsets, hence no lag series
+            group=settings.service_name,
             extras=list(self.metrics(c)),
             cache_s=settings.metrics_cache_s,
         )
