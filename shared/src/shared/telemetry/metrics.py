@@ -12,7 +12,7 @@
   ``zenops_outbox_unsendable_messages``       messages the relay moved aside as unsendable
   ``zenops_outbox_parked_behind_unsendable``  outbox rows waiting behind an unsendable message of their key
   ``zenops_consumer_lag``                     per group/topic/partition: end offset − committed offset
-  ``zenops_consumer_committed_offset``        the group's committed offset (same labels)
+  ``zenops_consumer_committed_offset``        the group's committed offset (same labels; -1: none yet)
   ``zenops_consumer_parked_messages``         per consumer and ``dead_lettered``: messages parked in the DB
   ``zenops_consumer_parked_keys``             per consumer: keys blocked by a parked message
   ``zenops_dlq_messages``                     messages on ``<topic>.dlq`` of each topic the group consumes
@@ -297,22 +297,33 @@ class KafkaOffsets:
         """The group's partitions with committed/end offsets, and the depth of each ``<topic>.dlq``."""
         try:
             admin, consumer = await self._clients()
-            committed = await admin.list_consumer_group_offsets(group)
-            tps = sorted(committed, key=lambda tp: (tp.topic, tp.partition))
-            ends = await consumer.end_offsets(tps) if tps else {}
-            lags = [
-                PartitionLag(tp.topic, tp.partition, int(committed[tp].offset), int(ends[tp])) for tp in tps
-            ]
+            committed = {
+                tp: int(o.offset) for tp, o in (await admin.list_consumer_group_offsets(group)).items()
+            }
             existing = {t["topic"]: t for t in await admin.describe_topics()}
+            topics = sorted({tp.topic for tp in committed})
+            # every partition of a topic the group consumes; one it never committed on counts from 0
+            tps = sorted(
+                {
+                    *committed,
+                    *(
+                        TopicPartition(topic, p["partition"])
+                        for topic in topics
+                        if topic in existing
+                        for p in existing[topic]["partitions"]
+                    ),
+                },
+                key=lambda tp: (tp.topic, tp.partition),
+            )
+            ends = await consumer.end_offsets(tps) if tps else {}
+            lags = [PartitionLag(tp.topic, tp.partition, committed.get(tp, -1), int(ends[tp])) for tp in tps]
             dlq_tps = [
                 TopicPartition(f"{topic}.dlq", p["partition"])
-                for topic in sorted({tp.topic for tp in tps})
+                for topic in topics
                 if f"{topic}.dlq" in existing
                 for p in existing[f"{topic}.dlq"]["partitions"]
             ]
-            depth: dict[str, int] = {
-                f"{t}.dlq": 0 for t in sorted({tp.topic for tp in tps}) if f"{t}.dlq" in existing
-            }
+            depth: dict[str, int] = {f"{t}.dlq": 0 for t in topics if f"{t}.dlq" in existing}
             if dlq_tps:
                 first = await consumer.beginning_offsets(dlq_tps)
                 last = await consumer.end_offsets(dlq_tps)
