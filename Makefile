@@ -59,8 +59,8 @@ test-unit: tools ## Only the tests that need no stack
 lint: tools ## ruff, mypy (strict) and import-linter
 	$(PY) ruff check .
 	$(PY) ruff format --check .
-	$(PY) mypy shared/src tools/devstack/src tools/zenops_cli/src services/*/src bench scripts
-	$(PY) mypy tests shared/tests services/*/tests tools/devstack/tests tools/zenops_cli/tests
+	$(PY) mypy shared/src tools/devstack/src tools/zenops_cli/src services/*/src clients/*/src bench scripts
+	$(PY) mypy tests shared/tests services/*/tests tools/devstack/tests tools/zenops_cli/tests clients/*/tests
 	$(PY) lint-imports
 
 fmt: tools

@@ -81,3 +81,11 @@ def test_the_image_copies_the_dev_members_manifest_only_and_installs_no_dev_grou
     assert syncs, syncs
     assert all("--no-dev" in s and "--frozen" in s for s in syncs), syncs
     assert not any(flag in s for s in syncs for flag in ("--all-packages", "--package", "--group")), syncs
+
+
+def test_the_v1_bridge_client_is_a_manifest_in_the_image_and_not_installed() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "COPY clients/v1_bridge/pyproject.toml clients/v1_bridge/pyproject.toml" in text
+    copies = re.findall(r"^COPY\s+(?!--from)(\S+)", text, re.M)
+    assert not [c for c in copies if c.startswith("clients") and not c.endswith("pyproject.toml")], copies
+    assert "v1-bridge" not in _closure(_lock(), _runtime_roots())

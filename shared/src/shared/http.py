@@ -32,6 +32,7 @@ from shared.errors import DomainError, Unauthorized, error_body
 from shared.health import Readiness, install_probes
 from shared.settings import ServiceSettings
 from shared.telemetry.context import request_id_var
+from shared.telemetry.metrics import install_http_metrics
 from shared.telemetry.tracing import ERROR_CODE, REQUEST_ID, WORK_ORDER_ID, current_trace_id, record_error
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ def create_service_app(
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app)
     install_request_context(app, settings.service_name)
+    install_http_metrics(app, settings.service_name)  # outside the error handling: the status sent
     install_probes(app, settings.service_name, readiness, probe_dependencies)
 
     @app.get("/metrics", include_in_schema=False)

@@ -21,7 +21,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,8 +29,7 @@ from typing import Any, Generic
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import Gauge
+from fastapi import APIRouter, FastAPI
 
 from shared.api import install_truthful_openapi
 from shared.container import ServiceContainer, SettingsT
@@ -41,28 +40,13 @@ from shared.http import create_service_app
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
-from shared.messaging.relay import OutboxRelay, list_unsendable, outbox_health, replay_unsendable
+from shared.messaging.relay import OutboxRelay, list_unsendable, replay_unsendable
 from shared.ops.api import ops_router
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
+from shared.telemetry.metrics import Extra, ServiceMetrics, install_service_metrics
 
 log = logging.getLogger(__name__)
-
-OUTBOX_UNSENDABLE = Gauge(
-    "zenops_outbox_unsendable_messages",
-    "Outbox messages the relay moved aside as unsendable (replay or discard with replay-parked)",
-    ["service"],
-)
-OUTBOX_PARKED_BEHIND = Gauge(
-    "zenops_outbox_parked_behind_unsendable",
-    "Outbox rows waiting behind an unsendable message of their key",
-    ["service"],
-)
-OUTBOX_PENDING = Gauge(
-    "zenops_outbox_pending",
-    "Outbox rows waiting to be published (not counting the parked ones)",
-    ["service"],
-)
 
 
 @dataclass
@@ -194,6 +178,7 @@ class ServiceDefinition(Generic[SettingsT]):
     migrations_dir: Path | None = None
     #: the service's own ops routes (under ``/v1/ops/<name>/``), beside the shared ones
     ops: APIRouter | None = None
+    metrics: Callable[[ServiceContainer[SettingsT]], Sequence[Extra]] = lambda _c: ()
 
     def __post_init__(self) -> None:
         if not self.schema:
@@ -223,13 +208,30 @@ class ServiceDefinition(Generic[SettingsT]):
         )
         app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
         app.state.container = self.container
-        install_outbox_metrics(app, settings, self.schema)
+        install_service_metrics(app, self.service_metrics())
         app.include_router(self.router)
         app.include_router(ops_router(self.name, self.subscriptions))
         if self.ops is not None:
             app.include_router(self.ops)
         install_truthful_openapi(app)
         return app
+
+    def service_metrics(self) -> ServiceMetrics:
+        """The ops figures ``/metrics`` of the HTTP process reads at scrape time (outbox, consumer lag,
+        parked and dead-lettered messages, and the service's own ``metrics`` extras)."""
+        c = self.container
+        settings = c.settings
+        return ServiceMetrics(
+            service=settings.service_name,
+            schema=self.schema,
+            dsn=asyncpg_dsn(settings.db_system_url.get_secret_value()),
+            kafka_bootstrap=settings.kafka_bootstrap,
+            # the stream process's consumer group is named after the service (build_stream_app); a
+            # service without subscriptions has no committed offsets, hence no lag series
+            group=settings.service_name,
+            extras=list(self.metrics(c)),
+            cache_s=settings.metrics_cache_s,
+        )
 
     def stream(self) -> StreamApp:
         """The stream process: outbox relay + consumer group (built inside the running loop)."""
@@ -244,45 +246,6 @@ class ServiceDefinition(Generic[SettingsT]):
             migrations_dir=self.migrations_dir or Path("migrations"),
             stream_factory=self.stream,
         )
-
-
-def install_outbox_metrics(app: FastAPI, settings: ServiceSettings, schema: str) -> None:
-    """Refresh the outbox gauges from the database on every ``/metrics`` scrape of the HTTP process.
-
-    The relay runs in the stream process, which serves no HTTP; the state it leaves (unsendable rows,
-    rows parked behind them, rows waiting) is in the schema, so the service's own ``/metrics`` reads it.
-    A database that cannot be asked leaves the gauges as they were (``/metrics`` never fails for it).
-    """
-    dsn = asyncpg_dsn(settings.db_system_url.get_secret_value())
-    service = settings.service_name
-
-    @app.middleware("http")
-    async def _outbox_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if request.url.path == "/metrics":
-            await refresh_outbox_gauges(dsn, schema, service)
-        return await call_next(request)
-
-
-async def refresh_outbox_gauges(dsn: str, schema: str, service: str) -> None:
-    """Set the outbox gauges of ``service`` from ``schema`` (best effort)."""
-    try:
-        conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=2.0)
-    except Exception as exc:
-        log.warning("outbox metrics unavailable", extra={"error": repr(exc)})
-        return
-    try:
-        health = await outbox_health(conn, schema)
-    except Exception as exc:
-        log.warning("outbox metrics unavailable", extra={"error": repr(exc)})
-        return
-    finally:
-        with contextlib.suppress(Exception):
-            await conn.close()
-    OUTBOX_UNSENDABLE.labels(service).set(health.unsendable)
-    OUTBOX_PARKED_BEHIND.labels(service).set(health.parked_behind)
-    OUTBOX_PENDING.labels(service).set(health.pending)
 
 
 async def _run_until_signalled(factory: Callable[[], StreamApp]) -> None:

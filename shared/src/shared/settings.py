@@ -76,6 +76,8 @@ class ServiceSettings(BaseSettings):
     #: ``/readyz``: the bound of each dependency probe, and how long a broker answer is reused
     ready_timeout_s: float = 2.0
     ready_broker_cache_s: float = 5.0
+    #: ``/metrics``: how long the ops figures read from the database and the broker are reused
+    metrics_cache_s: float = Field(default=2.0, ge=0.0, le=300.0)
 
     @property
     def is_dev(self) -> bool:

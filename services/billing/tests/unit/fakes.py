@@ -450,6 +450,12 @@ class FakeGateDecisions(GateDecisionRepository):
         self.rows[decision.id] = decision
         self._decided_at[decision.id] = self._clock()
 
+    async def count_by_result(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for d in self.rows.values():
+            counts[d.result] = counts.get(d.result, 0) + 1
+        return counts
+
 
 class FakeTimeline(TimelineRepository):
     """The timeline's read of the ledger and usage fakes, plus the invoice rows as the timeline query reads

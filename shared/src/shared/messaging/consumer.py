@@ -306,7 +306,9 @@ class ConsumerRunner:
         await self._park(topic, key, envelope, dead_lettered=True, error=repr(error))
         return Outcome("dead_lettered", envelope.message_id)
 
-    async def _apply(self, topic: str, envelope: Envelope, key: str | None = None, delivery: str = FIRST) -> str:
+    async def _apply(
+        self, topic: str, envelope: Envelope, key: str | None = None, delivery: str = FIRST
+    ) -> str:
         if not self._subscriptions_for(topic, envelope):
             return "ignored"
         async with SqlUnitOfWork(
@@ -492,7 +494,9 @@ class ConsumerRunner:
                 outcomes.append(Outcome("discarded", envelope.message_id))
             else:
                 try:
-                    outcomes.append(Outcome(await self._apply(topic, envelope, key, REPLAY), envelope.message_id))
+                    outcomes.append(
+                        Outcome(await self._apply(topic, envelope, key, REPLAY), envelope.message_id)
+                    )
                 except Exception as exc:
                     log.warning("replay failed; key stays parked", extra={"key": key, "error": repr(exc)})
                     break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing_service.repositories._rows import from_row, is_uuid
@@ -92,3 +92,8 @@ class GateDecisionRepository(Repository):
     async def add(self, decision: NewGateDecision) -> None:
         """Store a decision (release id is UNIQUE: a second decision for one release fails)."""
         await self._session.execute(insert(gate_decisions).values(**asdict(decision)))
+
+    async def count_by_result(self) -> dict[str, int]:
+        """How many decisions were stored per result (``/metrics``: gate outcomes)."""
+        query = select(gate_decisions.c.result, func.count()).group_by(gate_decisions.c.result)
+        return {str(result): int(n) for result, n in (await self._session.execute(query)).all()}
