@@ -1,15 +1,15 @@
 """Ops routes (issue 17): the inbox keeps key, aggregate, work order and traceparent; story indexes; the
 audit of ops writes (``ops_actions``).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from shared.db.migrations import run_sql
 from shared.messaging.schema import ops_drop_sql, ops_tables_sql
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 
 S = "factory"
 

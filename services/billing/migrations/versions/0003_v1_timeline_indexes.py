@@ -5,14 +5,14 @@ entries and usage events by ``created_at`` (the account indexes exist since 0001
 here), service invoices by ``updated_at`` (none existed). With ``id`` last, every page is an index range
 scan whatever the table's size.
 
-Revision ID: 0100_v1_timeline_indexes
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from alembic import op
 
-revision = "0100_v1_timeline_indexes"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 
 S = "billing"
 
