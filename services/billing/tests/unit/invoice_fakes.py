@@ -147,10 +147,13 @@ class FakeInvoiceBook(InvoiceBookRepository):
         if header.total != header.subtotal + header.tax:
             raise ValueError("CHECK invoices_total violated")
         numbered = [
-            h for h in self.headers.values()
+            h
+            for h in self.headers.values()
             if h.id != header.id and h.tenant_id == header.tenant_id and h.invoice_number is not None
         ]
-        if header.invoice_number is not None and any(h.invoice_number == header.invoice_number for h in numbered):
+        if header.invoice_number is not None and any(
+            h.invoice_number == header.invoice_number for h in numbered
+        ):
             raise ValueError("UNIQUE (tenant_id, invoice_number) violated")
 
     async def add(self, header: InvoiceHeader) -> None:
@@ -229,7 +232,9 @@ class FakeInvoiceBook(InvoiceBookRepository):
         return list(self.audits.get(invoice_id, []))
 
     async def add_audit(self, tenant_id: str, invoice_id: str, audit_id: str, entry: NewAudit) -> None:  # noqa: ARG002  the real repository's signature
-        row = AuditRow(audit_id, entry.event_type, entry.actor_user_id, entry.reason, dict(entry.diff), self._clock())
+        row = AuditRow(
+            audit_id, entry.event_type, entry.actor_user_id, entry.reason, dict(entry.diff), self._clock()
+        )
         self.audits.setdefault(invoice_id, []).append(row)
 
     # --- numbering and the list -----------------------------------------------------------------------

@@ -7,13 +7,23 @@ from decimal import Decimal
 import pytest
 
 from billing_service.domain.accounts import tenant_account_key
-from billing_service.domain.errors import AccountNotFound, IdempotencyKeyReused, InvalidExternalKey, InvoiceNotDraft
+from billing_service.domain.errors import (
+    AccountNotFound,
+    IdempotencyKeyReused,
+    InvalidExternalKey,
+    InvoiceNotDraft,
+)
 from billing_service.domain.invoice_book import body_request_hash
 from billing_service.domain.invoice_errors import InvoiceAccountMismatch, InvoiceNotFound
 from billing_service.domain.invoices import InvoiceItem, InvoiceStatus
 from billing_service.domain.money import Money
 from billing_service.handlers.invoice_common import IdempotencyKey, InvoiceActor
-from billing_service.handlers.invoice_drafts import CreateInvoice, UpdateInvoice, create_invoice, update_invoice
+from billing_service.handlers.invoice_drafts import (
+    CreateInvoice,
+    UpdateInvoice,
+    create_invoice,
+    update_invoice,
+)
 from devstack.testing.fakes import FakeUnitOfWork
 from services.billing.tests.unit.fakes import TENANT, FakeBilling
 from services.billing.tests.unit.handlers.conftest import USER, Draft, line
@@ -68,11 +78,15 @@ class TestCreate:
     async def test_a_new_external_key_opens_a_tenant_account(
         self, billing: FakeBilling, iuow: FakeUnitOfWork, actor: InvoiceActor
     ) -> None:
-        made = await create_invoice(iuow, CreateInvoice(actor=actor, items=(), external_key="v2:external:bank-7"))
+        made = await create_invoice(
+            iuow, CreateInvoice(actor=actor, items=(), external_key="v2:external:bank-7")
+        )
         state = billing.accounts.states[made.header.account_id]
         assert (state.account.external_key, state.account.tenant_id) == ("v2:external:bank-7", TENANT)
 
-    async def test_a_malformed_key_is_400(self, iuow: FakeUnitOfWork, actor: InvoiceActor, book: FakeInvoiceBook) -> None:
+    async def test_a_malformed_key_is_400(
+        self, iuow: FakeUnitOfWork, actor: InvoiceActor, book: FakeInvoiceBook
+    ) -> None:
         with pytest.raises(InvalidExternalKey):
             await create_invoice(iuow, CreateInvoice(actor=actor, items=(), external_key="nope"))
         assert book.headers == {}
@@ -115,7 +129,9 @@ class TestUpdate:
         self, iuow: FakeUnitOfWork, actor: InvoiceActor, book: FakeInvoiceBook, draft: Draft
     ) -> None:
         made = await draft("100")
-        command = UpdateInvoice(actor, made.header.id, {"notes": "March visit"}, (line("40"), line("2", "5", index=1)))
+        command = UpdateInvoice(
+            actor, made.header.id, {"notes": "March visit"}, (line("40"), line("2", "5", index=1))
+        )
         edited = await update_invoice(iuow, command)
         assert (edited.header.notes, edited.header.total) == ("March visit", Money.of("50"))
         assert [r.item.line_total for r in book.lines[made.header.id]] == [Money.of("40"), Money.of("10")]
@@ -137,4 +153,6 @@ class TestUpdate:
     async def test_another_tenant_cannot_edit(self, iuow: FakeUnitOfWork, draft: Draft) -> None:
         made = await draft("100")
         with pytest.raises(InvoiceNotFound):
-            await update_invoice(iuow, UpdateInvoice(InvoiceActor(OTHER_TENANT, USER), made.header.id, {"notes": "x"}))
+            await update_invoice(
+                iuow, UpdateInvoice(InvoiceActor(OTHER_TENANT, USER), made.header.id, {"notes": "x"})
+            )
