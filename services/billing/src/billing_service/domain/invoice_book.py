@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -211,9 +212,10 @@ class ListCursor:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             when, ident = raw.split("|")
             created_at = datetime.fromisoformat(when)
+            ident = str(uuid.UUID(ident))
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise InvalidCursor(details={"cursor": text[:64]}) from None
-        if created_at.tzinfo is None or len(ident) != 36:
+        if created_at.tzinfo is None:
             raise InvalidCursor(details={"cursor": text[:64]})
         return cls(created_at, ident)
 

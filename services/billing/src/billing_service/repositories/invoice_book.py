@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, func, insert, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -483,7 +483,11 @@ class InvoiceBookRepository(Repository):
                 )
             )
         if where.cursor is not None:
-            clauses.append(tuple_(_I.created_at, _I.id) < tuple_(where.cursor.created_at, where.cursor.id))
+            after = tuple_(
+                literal(where.cursor.created_at, service_invoices.c.created_at.type),
+                literal(where.cursor.id, service_invoices.c.id.type),
+            )
+            clauses.append(tuple_(_I.created_at, _I.id) < after)
         query = (
             _select_headers()
             .where(and_(*clauses))
