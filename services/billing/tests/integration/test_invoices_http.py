@@ -78,7 +78,9 @@ class TestNumbering:
     ) -> None:
         drafts = [await create(finance, 10) for _ in range(50)]
         responses = await asyncio.gather(*(direct.post(f"{BASE}/{d['id']}/issue") for d in drafts))
-        assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses if r.status_code != 201]
+        assert [r.status_code for r in responses] == [201] * 50, [
+            r.text for r in responses if r.status_code != 201
+        ]
         numbers = sorted(r.json()["invoice_number"] for r in responses)
         fy = numbers[0][4:9]
         assert numbers == [f"INV-{fy}-{n:05d}" for n in range(1, 51)]
@@ -93,7 +95,11 @@ class TestConcurrentPayments:
         iid = invoice["id"]
         responses = await asyncio.gather(
             *(
-                direct.post(f"{BASE}/{iid}/payments", json={"amount": 10, "reference": f"utr-{n}"}, headers={"Idempotency-Key": f"pay-{n}"})
+                direct.post(
+                    f"{BASE}/{iid}/payments",
+                    json={"amount": 10, "reference": f"utr-{n}"},
+                    headers={"Idempotency-Key": f"pay-{n}"},
+                )
                 for n in range(20)
             )
         )
@@ -102,7 +108,12 @@ class TestConcurrentPayments:
         refused = {r.json()["code"] for r in responses if r.status_code != 201}
         assert refused <= {"INVOICE_ALREADY_SETTLED", "AMOUNT_EXCEEDS_DUE"}
         after = await detail(finance, iid)
-        assert (after["status"], after["amount_paid"], after["amount_due"], after["is_paid"]) == ("PAID", 150, 0, True)
+        assert (after["status"], after["amount_paid"], after["amount_due"], after["is_paid"]) == (
+            "PAID",
+            150,
+            0,
+            True,
+        )
         assert len(after["payments"]) == 15
         paid_refs = {p["reference"] for p in after["payments"]}
         accepted = {f"utr-{n}" for n, r in enumerate(responses) if r.status_code == 201}
@@ -115,7 +126,9 @@ class TestConcurrentPayments:
         iid = invoice["id"]
         responses = await asyncio.gather(
             *(
-                direct.post(f"{BASE}/{iid}/payments", json={"amount": 40}, headers={"Idempotency-Key": "same"})
+                direct.post(
+                    f"{BASE}/{iid}/payments", json={"amount": 40}, headers={"Idempotency-Key": "same"}
+                )
                 for _ in range(20)
             )
         )
@@ -129,7 +142,9 @@ def _unchanged(before: dict[str, Any], after: dict[str, Any]) -> None:
 
 
 class TestRefusalsChangeNothing:
-    async def test_every_refusal_answers_its_code_and_changes_nothing(self, finance: httpx.AsyncClient) -> None:
+    async def test_every_refusal_answers_its_code_and_changes_nothing(
+        self, finance: httpx.AsyncClient
+    ) -> None:
         draft = await create(finance, 136)
         open_ = await issued(finance, 136)
         paid = await issued(finance, 10)
@@ -141,24 +156,106 @@ class TestRefusalsChangeNothing:
         voided = await issued(finance, 5)
         gone = await finance.post(f"{BASE}/{voided['id']}/void", json={"reason": "duplicate"})
         assert gone.status_code == 201, gone.text
-        keyed = await finance.post(f"{BASE}/{open_['id']}/payments", json={"amount": 1}, headers={"Idempotency-Key": "k-1"})
+        keyed = await finance.post(
+            f"{BASE}/{open_['id']}/payments", json={"amount": 1}, headers={"Idempotency-Key": "k-1"}
+        )
         assert keyed.status_code == 201, keyed.text
 
         cases: list[tuple[str, str, dict[str, Any] | None, dict[str, str], int, str, str]] = [
-            (open_["id"], "PATCH", {"notes": "x"}, {}, 409, "INVOICE_NOT_DRAFT", "Only DRAFT invoices can be updated"),
+            (
+                open_["id"],
+                "PATCH",
+                {"notes": "x"},
+                {},
+                409,
+                "INVOICE_NOT_DRAFT",
+                "Only DRAFT invoices can be updated",
+            ),
             (open_["id"], "issue", None, {}, 409, "INVOICE_ALREADY_ISSUED", "Invoice already issued"),
             (draft["id"], "send", None, {}, 409, "INVOICE_NOT_SENDABLE", "Invoice not in sendable state"),
             (open_["id"], "void", {}, {}, 400, "REASON_REQUIRED", "reason is required"),
-            (part["id"], "void", {"reason": "r"}, {}, 409, "INVOICE_HAS_PAYMENTS", "Cannot void invoice with payments"),
-            (draft["id"], "payments", {"amount": 1}, {}, 409, "INVOICE_NOT_PAYABLE", "Invoice is not payable"),
-            (voided["id"], "payments", {"amount": 1}, {}, 409, "INVOICE_NOT_PAYABLE", "Invoice is not payable"),
+            (
+                part["id"],
+                "void",
+                {"reason": "r"},
+                {},
+                409,
+                "INVOICE_HAS_PAYMENTS",
+                "Cannot void invoice with payments",
+            ),
+            (
+                draft["id"],
+                "payments",
+                {"amount": 1},
+                {},
+                409,
+                "INVOICE_NOT_PAYABLE",
+                "Invoice is not payable",
+            ),
+            (
+                voided["id"],
+                "payments",
+                {"amount": 1},
+                {},
+                409,
+                "INVOICE_NOT_PAYABLE",
+                "Invoice is not payable",
+            ),
             (part["id"], "payments", {"amount": 150}, {}, 400, "AMOUNT_EXCEEDS_DUE", "amount exceeds due"),
-            (part["id"], "payments", {"amount": 0}, {}, 400, "AMOUNT_NOT_POSITIVE", "amount must be positive"),
-            (paid["id"], "payments", {"amount": 1}, {}, 409, "INVOICE_ALREADY_SETTLED", "Invoice already settled"),
-            (open_["id"], "payments", {"amount": 2}, {"Idempotency-Key": "k-1"}, 409, "IDEMPOTENCY_KEY_REUSED", "Idempotency key mismatch"),
-            (draft["id"], "adjustments", {"amount": 5}, {}, 409, "INVOICE_NOT_ADJUSTABLE", "Invoice is not adjustable"),
-            (open_["id"], "remind", None, {}, 400, "IDEMPOTENCY_KEY_REQUIRED", "Idempotency-Key header is required"),
-            (paid["id"], "remind", None, {"Idempotency-Key": "r"}, 409, "INVOICE_NOT_REMINDABLE", "Invoice already settled or voided"),
+            (
+                part["id"],
+                "payments",
+                {"amount": 0},
+                {},
+                400,
+                "AMOUNT_NOT_POSITIVE",
+                "amount must be positive",
+            ),
+            (
+                paid["id"],
+                "payments",
+                {"amount": 1},
+                {},
+                409,
+                "INVOICE_ALREADY_SETTLED",
+                "Invoice already settled",
+            ),
+            (
+                open_["id"],
+                "payments",
+                {"amount": 2},
+                {"Idempotency-Key": "k-1"},
+                409,
+                "IDEMPOTENCY_KEY_REUSED",
+                "Idempotency key mismatch",
+            ),
+            (
+                draft["id"],
+                "adjustments",
+                {"amount": 5},
+                {},
+                409,
+                "INVOICE_NOT_ADJUSTABLE",
+                "Invoice is not adjustable",
+            ),
+            (
+                open_["id"],
+                "remind",
+                None,
+                {},
+                400,
+                "IDEMPOTENCY_KEY_REQUIRED",
+                "Idempotency-Key header is required",
+            ),
+            (
+                paid["id"],
+                "remind",
+                None,
+                {"Idempotency-Key": "r"},
+                409,
+                "INVOICE_NOT_REMINDABLE",
+                "Invoice already settled or voided",
+            ),
         ]
         for invoice_id, action, body, headers, status, code, message in cases:
             before = await detail(finance, invoice_id)
@@ -166,7 +263,11 @@ class TestRefusalsChangeNothing:
                 resp = await finance.patch(f"{BASE}/{invoice_id}", json=body, headers=headers)
             else:
                 resp = await finance.post(f"{BASE}/{invoice_id}/{action}", json=body, headers=headers)
-            assert (resp.status_code, resp.json()["code"], resp.json()["message"]) == (status, code, message), (
+            assert (resp.status_code, resp.json()["code"], resp.json()["message"]) == (
+                status,
+                code,
+                message,
+            ), (
                 action,
                 resp.text,
             )
@@ -190,11 +291,15 @@ class TestRetries:
         assert again.json()["id"] == iid
         listed = await finance.get(ALIAS)
         assert [i["id"] for i in listed.json()] == [iid]
-        other = await finance.post(ALIAS, json={**body, "notes": "other"}, headers={"Idempotency-Key": "create-1"})
+        other = await finance.post(
+            ALIAS, json={**body, "notes": "other"}, headers={"Idempotency-Key": "create-1"}
+        )
         assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
 
         for _ in range(2):
-            issued_ = await finance.post(f"{ALIAS}/{iid}/issue", json={}, headers={"Idempotency-Key": "issue-1"})
+            issued_ = await finance.post(
+                f"{ALIAS}/{iid}/issue", json={}, headers={"Idempotency-Key": "issue-1"}
+            )
             assert issued_.status_code == 201, issued_.text
         for _ in range(2):
             paid = await finance.post(f"{ALIAS}/{iid}/mark-paid", headers={"Idempotency-Key": "mp-1"})
@@ -243,7 +348,12 @@ class TestListAndAccess:
             assert (resp.status_code, resp.json()["code"]) == (403, "PORTAL_INVOICE_WRITE_FORBIDDEN")
             proof = await portal.post(
                 f"{BASE}/{made['id']}/payment-proof",
-                json={"original_name": "utr.png", "storage_key": "sha256/bb", "mime_type": "image/png", "size_bytes": 10},
+                json={
+                    "original_name": "utr.png",
+                    "storage_key": "sha256/bb",
+                    "mime_type": "image/png",
+                    "size_bytes": 10,
+                },
             )
             assert proof.status_code == 201, proof.text
         assert (await detail(finance, made["id"]))["status"] == "DRAFT"
