@@ -25,6 +25,7 @@ NEW_TABLES = (
     "service_invoice_attachments",
     "service_invoice_audit_logs",
     "service_idempotency_keys",
+    "known_documents",
 )
 #: the portal reads its tenant's invoices (domain.md §10.3): their payments, credits and attachments too;
 #: it may attach payment proofs (§9.3: payment-proof needs read permission), which writes the attachment,
@@ -38,6 +39,7 @@ PORTAL = {
         "scope = 'invoice_payment_proof'",
         "scope = 'invoice_payment_proof'",
     ),
+    "known_documents": ("true", DENY),
 }
 
 
@@ -132,6 +134,22 @@ def upgrade() -> None:
         PRIMARY KEY (tenant_id, scope, key)
     )"""
     )
+    # Projection of evidence.documents.v1: documents uploaded through /v1/documents, so a payment proof
+    # can only name a document that exists in the tenant (billing never reads evidence's tables).
+    op.execute(
+        f"""CREATE TABLE {S}.known_documents (
+        document_id UUID PRIMARY KEY,
+        tenant_id UUID NOT NULL,
+        storage_key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        original_filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        source_version BIGINT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )"""
+    )
+    op.execute(f"CREATE INDEX known_documents_key_idx ON {S}.known_documents (tenant_id, storage_key)")
     for table in NEW_TABLES:
         run_sql(tenant_rls_sql(S, table))
         read, write = PORTAL.get(table, (DENY, DENY))

@@ -246,6 +246,21 @@ service_idempotency_keys = Table(
     Column("created_at", _TS, nullable=False),
 )
 
+# Projection of evidence.documents.v1 (0002_service_invoices): what a payment proof may name.
+known_documents = Table(
+    "known_documents",
+    metadata,
+    _id("document_id", primary_key=True),
+    _id("tenant_id", nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("original_filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("source_version", BigInteger, nullable=False),
+    Column("created_at", _TS, nullable=False),
+)
+
 # Per-tenant, per-financial-year invoice numbering (domain.md §7.6); the invoice flow of issue 15 uses it.
 invoice_sequences = Table(
     "invoice_sequences",

@@ -25,6 +25,7 @@ from billing_service.repositories.invoice_book import (
     InvoiceBookRepository,
     InvoiceFilter,
     ItemRow,
+    KnownDocument,
     NewAttachment,
     NewAudit,
     StoredKey,
@@ -62,6 +63,7 @@ class FakeInvoiceBook(InvoiceBookRepository):
         self.counters: dict[tuple[str, str], int] = {}
         self.keys: dict[tuple[str, str, str], StoredKeyRow] = {}
         self.locked: list[str] = []
+        self.documents: dict[str, tuple[str, KnownDocument]] = {}
 
     # --- the invoice row -----------------------------------------------------------------------------
 
@@ -298,3 +300,11 @@ class FakeInvoiceBook(InvoiceBookRepository):
         self.keys[(tenant_id, scope, key)] = StoredKeyRow(
             tenant_id, scope, key, request_hash, account_id, invoice_id, dict(response)
         )
+
+    # --- documents ------------------------------------------------------------------------------------
+
+    async def knows_document(self, tenant_id: str, storage_key: str) -> bool:
+        return any(t == tenant_id and d.storage_key == storage_key for t, d in self.documents.values())
+
+    async def add_document(self, tenant_id: str, document: KnownDocument) -> None:
+        self.documents.setdefault(document.document_id, (tenant_id, document))

@@ -14,11 +14,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
-from pydantic import Field, StrictBool
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import Field, StrictBool, WithJsonSchema
 
 from billing_service import invoice_views as iv
-from billing_service.api._edge import Body, SearchQuery, uuid_or_404
+from billing_service.api._edge import WAIT_FAILURE, Body, SearchQuery, uuid_or_404
 from billing_service.domain.errors import (
     AccountNotFound,
     AmountExceedsDue,
@@ -51,12 +51,14 @@ from billing_service.domain.invoice_errors import (
     InvoiceReadForbidden,
     InvoiceTenantRequired,
     InvoiceWriteForbidden,
+    PaymentProofDocumentUnknown,
     PortalInvoiceWriteForbidden,
     ReasonRequired,
 )
 from billing_service.domain.invoices import InvoiceItem, issue_request_hash
 from billing_service.domain.money import Money
-from billing_service.handlers.invoice_common import IdempotencyKey, InvoiceActor, InvoiceChanged
+from billing_service.handlers.invoice_common import IdempotencyKey, InvoiceActor, InvoiceChanged, load_invoice
+from billing_service.handlers.invoice_documents import document_known
 from billing_service.handlers.invoice_drafts import (
     CreateInvoice,
     UpdateInvoice,
@@ -97,6 +99,7 @@ from billing_service.handlers.invoice_queries import (
 from billing_service.repositories.invoice_book import NewAttachment
 from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
+from shared.consistency import wait_budget_ms, wait_until
 from shared.container import ServiceContainer, version_token
 from shared.db.uow import UnitOfWork
 from shared.validation import MAX_LIST_ITEMS, MAX_PAGE_LIMIT, Code, Key, Name, Text
@@ -109,14 +112,33 @@ MAX_PAYMENT = Decimal(10_000_000_000)
 MAX_TAX_RATE = Decimal(100)
 MAX_FILE_BYTES = 1 << 40
 
-Quantity = Annotated[Decimal, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, decimal_places=2, allow_inf_nan=False)]
+
+def _number(low: Decimal, high: Decimal) -> WithJsonSchema:
+    # The document says ``number`` (what clients send); pydantic also admits numeric strings.
+    return WithJsonSchema({"type": "number", "minimum": float(low), "maximum": float(high)})
+
+
+#: bounded JSON numbers read as exact ``Decimal`` values (more decimals than allowed → 400)
+Quantity = Annotated[
+    Decimal,
+    Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, decimal_places=2, allow_inf_nan=False),
+    _number(-MAX_QUANTITY, MAX_QUANTITY),
+]
 UnitPrice = Annotated[
-    Decimal, Field(ge=-MAX_UNIT_PRICE, le=MAX_UNIT_PRICE, decimal_places=2, allow_inf_nan=False)
+    Decimal,
+    Field(ge=-MAX_UNIT_PRICE, le=MAX_UNIT_PRICE, decimal_places=2, allow_inf_nan=False),
+    _number(-MAX_UNIT_PRICE, MAX_UNIT_PRICE),
 ]
 PaymentAmount = Annotated[
-    Decimal, Field(ge=-MAX_PAYMENT, le=MAX_PAYMENT, decimal_places=2, allow_inf_nan=False)
+    Decimal,
+    Field(ge=-MAX_PAYMENT, le=MAX_PAYMENT, decimal_places=2, allow_inf_nan=False),
+    _number(-MAX_PAYMENT, MAX_PAYMENT),
 ]
-TaxRate = Annotated[Decimal, Field(ge=0, le=MAX_TAX_RATE, decimal_places=4, allow_inf_nan=False)]
+TaxRate = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_TAX_RATE, decimal_places=4, allow_inf_nan=False),
+    _number(Decimal(0), MAX_TAX_RATE),
+]
 IdempotencyHeader = Annotated[Key | None, Header(alias="idempotency-key")]
 NEXT_CURSOR_HEADER = "x-next-cursor"
 
@@ -282,6 +304,23 @@ async def _write(
         view = await _answer(uow, changed, response)
         await uow.commit()
     return view
+
+
+async def _await_document(
+    c: ServiceContainer[Any], principal: Principal, tenant_id: str, storage_key: str, request: Request
+) -> None:
+    """Read your writes for a document uploaded a moment ago: wait (within the ``wait`` budget) until
+    billing saw it announced; the handler then refuses a key that is still unknown."""
+    settings = c.settings
+    budget_ms = wait_budget_ms(
+        request.query_params.get("wait"), default_ms=settings.wait_default_ms, max_ms=settings.wait_max_ms
+    )
+
+    async def seen() -> bool | None:
+        async with c.tenant_uow(principal) as uow:
+            return True if await document_known(uow, tenant_id, storage_key) else None
+
+    await wait_until(seen, timeout_s=budget_ms / 1000, interval_s=0.05, max_interval_s=0.5)
 
 
 def invoice_routes(prefix: str) -> APIRouter:
@@ -615,12 +654,19 @@ def invoice_routes(prefix: str) -> APIRouter:
         f"{prefix}/{{invoice_id}}/payment-proof",
         status_code=201,
         response_model=iv.PaymentProofView,
-        responses=errors(*_FAILED_READ, IdempotencyKeyReused, PortalInvoiceWriteForbidden),
+        responses=errors(
+            *_FAILED_READ,
+            IdempotencyKeyReused,
+            PortalInvoiceWriteForbidden,
+            PaymentProofDocumentUnknown,
+            WAIT_FAILURE,
+        ),
         name=f"{tag}_payment_proof",
     )
     async def payment_proof_route(
         invoice_id: str,
         body: PaymentProofBody,
+        request: Request,
         principal: Caller,
         c: ContainerDep,
         idempotency_key: IdempotencyHeader = None,
@@ -641,6 +687,9 @@ def invoice_routes(prefix: str) -> APIRouter:
         command = AddPaymentProof(
             actor, iid, attachment, _key("payment_proof", iid, idempotency_key, body.model_dump(mode="json"))
         )
+        async with c.tenant_uow(principal) as uow:
+            await load_invoice(uow, actor, iid)  # 404 first: no wait for a document of no invoice
+        await _await_document(c, principal, actor.tenant_id, body.storage_key, request)
         async with c.tenant_uow(principal) as uow:
             row = await add_payment_proof(uow, command)
             await uow.commit()

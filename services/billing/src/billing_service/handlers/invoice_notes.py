@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing_service.domain.invoice_book import reminder_message
-from billing_service.domain.invoice_errors import InvoiceIdempotencyKeyRequired
+from billing_service.domain.invoice_errors import InvoiceIdempotencyKeyRequired, PaymentProofDocumentUnknown
 from billing_service.domain.invoices import ensure_can_remind, remind_request_hash
 from billing_service.handlers._common import new_id
 from billing_service.handlers.invoice_common import (
@@ -79,9 +79,12 @@ class AddPaymentProof:
 
 
 async def add_payment_proof(uow: UnitOfWork, command: AddPaymentProof) -> AttachmentRow:
-    """Attach the document (any status); audit ``attachment_added``; a retry with the key answers the
-    attachment it made."""
+    """Attach a document uploaded through ``/v1/documents`` (404 ``PAYMENT_PROOF_DOCUMENT_NOT_FOUND`` for a
+    storage key the tenant never uploaded), in any status; audit ``attachment_added``; a retry with the
+    key answers the attachment it made."""
     book = uow.repo(InvoiceBookRepository)
+    if not await book.knows_document(command.actor.tenant_id, command.attachment.storage_key):
+        raise PaymentProofDocumentUnknown(details={"storage_key": command.attachment.storage_key})
     invoice = await load_invoice(uow, command.actor, command.invoice_id)  # no lock: the portal may not
     stored = await replay_of(uow, command.actor, command.idempotency)
     if stored is not None:

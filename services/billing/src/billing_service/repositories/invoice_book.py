@@ -20,6 +20,7 @@ from billing_service.repositories._rows import is_uuid
 from billing_service.tables import (
     accounts,
     invoice_sequences,
+    known_documents,
     service_idempotency_keys,
     service_invoice_adjustments,
     service_invoice_attachments,
@@ -125,6 +126,19 @@ class StoredKey:
     request_hash: str
     invoice_id: str | None
     response: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDocument:
+    """A document uploaded through ``/v1/documents``, as evidence announced it."""
+
+    document_id: str
+    storage_key: str
+    sha256: str
+    original_filename: str
+    content_type: str
+    size_bytes: int
+    source_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,3 +559,25 @@ class InvoiceBookRepository(Repository):
                 response_json=response,
             )
         )
+
+    # --- documents uploaded through /v1/documents (projection of evidence.documents.v1) -------------
+
+    async def knows_document(self, tenant_id: str, storage_key: str) -> bool:
+        """Whether the tenant uploaded a document stored under ``storage_key``."""
+        t = known_documents.c
+        query = select(t.document_id).where(t.tenant_id == tenant_id, t.storage_key == storage_key).limit(1)
+        return (await self._session.execute(query)).first() is not None
+
+    async def add_document(self, tenant_id: str, document: KnownDocument) -> None:
+        """Record an uploaded document once (a redelivery changes nothing)."""
+        statement = pg_insert(known_documents).values(
+            document_id=document.document_id,
+            tenant_id=tenant_id,
+            storage_key=document.storage_key,
+            sha256=document.sha256,
+            original_filename=document.original_filename,
+            content_type=document.content_type,
+            size_bytes=document.size_bytes,
+            source_version=document.source_version,
+        )
+        await self._session.execute(statement.on_conflict_do_nothing(index_elements=["document_id"]))

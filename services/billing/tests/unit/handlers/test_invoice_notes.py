@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from billing_service.domain.errors import IdempotencyKeyReused, InvoiceNotRemindable
 from billing_service.domain.invoice_book import body_request_hash
-from billing_service.domain.invoice_errors import InvoiceIdempotencyKeyRequired
+from billing_service.domain.invoice_errors import InvoiceIdempotencyKeyRequired, PaymentProofDocumentUnknown
 from billing_service.domain.money import Money
 from billing_service.handlers.invoice_common import IdempotencyKey, InvoiceActor
+from billing_service.handlers.invoice_documents import ProjectDocument, project_document
 from billing_service.handlers.invoice_notes import (
     AddPaymentProof,
     RemindInvoice,
@@ -16,8 +19,9 @@ from billing_service.handlers.invoice_notes import (
     remind_invoice,
 )
 from billing_service.handlers.invoice_payments import RecordPayment, record_payment
-from billing_service.repositories.invoice_book import NewAttachment
+from billing_service.repositories.invoice_book import KnownDocument, NewAttachment
 from devstack.testing.fakes import FakeUnitOfWork
+from services.billing.tests.unit.fakes import TENANT
 from services.billing.tests.unit.handlers.conftest import USER, Draft
 from services.billing.tests.unit.invoice_fakes import FakeInvoiceBook
 
@@ -46,10 +50,37 @@ class TestRemind:
             await remind_invoice(iuow, RemindInvoice(actor, made.header.id, None))
 
 
+MINE = "5b0c1f3e-0000-4000-8000-000000000001"
+
+
+async def _uploaded(uow: FakeUnitOfWork, tenant: str = TENANT, document_id: str = MINE) -> None:
+    document = KnownDocument(document_id, PROOF.storage_key, "ab" * 32, "utr.pdf", "application/pdf", 1234, 1)
+    await project_document(uow, ProjectDocument(tenant, document))
+
+
 class TestPaymentProof:
+    async def test_only_an_uploaded_document_is_accepted(
+        self, book: FakeInvoiceBook, iuow: FakeUnitOfWork, actor: InvoiceActor, issued: Draft
+    ) -> None:
+        made = await issued("100")
+        with pytest.raises(PaymentProofDocumentUnknown):
+            await add_payment_proof(iuow, AddPaymentProof(actor, made.header.id, PROOF))
+        await _uploaded(
+            iuow, "44444444-4444-4444-8444-444444444444", str(uuid.uuid4())
+        )  # another tenant's upload
+        with pytest.raises(PaymentProofDocumentUnknown):
+            await add_payment_proof(iuow, AddPaymentProof(actor, made.header.id, PROOF))
+        assert book.attached == {}
+        await _uploaded(iuow)
+        await _uploaded(iuow)  # a redelivery changes nothing
+        assert len(book.documents) == 2
+        row = await add_payment_proof(iuow, AddPaymentProof(actor, made.header.id, PROOF))
+        assert book.attached[made.header.id] == [row]
+
     async def test_a_proof_is_attached_and_audited(
         self, book: FakeInvoiceBook, iuow: FakeUnitOfWork, actor: InvoiceActor, issued: Draft
     ) -> None:
+        await _uploaded(iuow)
         made = await issued("100")
         row = await add_payment_proof(iuow, AddPaymentProof(actor, made.header.id, PROOF))
         assert (row.kind, row.storage_key, row.size_bytes) == ("payment_proof", "sha256/ab/cd", 1234)
@@ -58,6 +89,7 @@ class TestPaymentProof:
     async def test_a_retry_with_the_key_attaches_once(
         self, book: FakeInvoiceBook, iuow: FakeUnitOfWork, actor: InvoiceActor, draft: Draft
     ) -> None:
+        await _uploaded(iuow)
         made = await draft("100")
         iid = made.header.id
         key = IdempotencyKey(
