@@ -18,6 +18,8 @@ import httpx
 import pytest
 
 from devstack.launcher import StackInfo
+from devstack.testing import flows
+from devstack.testing.data import pdf_bytes
 from devstack.testing.fixtures import make_token
 
 pytestmark = pytest.mark.stack
@@ -64,6 +66,13 @@ async def issued(client: httpx.AsyncClient, *prices: float) -> dict[str, Any]:
     resp = await client.post(f"{BASE}/{made['id']}/issue")
     assert resp.status_code == 201, resp.text
     return dict(resp.json())
+
+
+async def uploaded(client: httpx.AsyncClient, text: str) -> str:
+    """The storage key of a PDF uploaded through ``/v1/documents`` (what a payment proof names)."""
+    data = pdf_bytes((f"UTR {uuid.uuid4()} {text}",))
+    document = await flows.upload_document(client, "utr.pdf", data, "application/pdf")
+    return str(document["storage_key"])
 
 
 async def detail(client: httpx.AsyncClient, invoice_id: str) -> dict[str, Any]:
@@ -304,10 +313,11 @@ class TestRetries:
         for _ in range(2):
             paid = await finance.post(f"{ALIAS}/{iid}/mark-paid", headers={"Idempotency-Key": "mp-1"})
             assert (paid.status_code, paid.json()["status"]) == (201, "PAID"), paid.text
+        storage_key = await uploaded(finance, "retry")
         for _ in range(2):
             proof = await finance.post(
                 f"{ALIAS}/{iid}/payment-proof",
-                json={"kind": "payment_proof", "original_name": "utr.pdf", "storage_key": "sha256/aa"},
+                json={"kind": "payment_proof", "original_name": "utr.pdf", "storage_key": storage_key},
                 headers={"Idempotency-Key": "pp-1"},
             )
             assert (proof.status_code, proof.json()["kind"]) == (201, "PAYMENT_PROOF"), proof.text
@@ -334,6 +344,7 @@ class TestListAndAccess:
 
     async def test_capabilities(self, stack: StackInfo, tenant: str, finance: httpx.AsyncClient) -> None:
         made = await create(finance, 1)
+        storage_key = await uploaded(finance, "portal")
         gw = stack.urls["gateway"]
         async with _client(stack, gw, tenant, roles=(), capabilities=("masterdata.read",)) as nobody:
             resp = await nobody.get(f"{BASE}/{made['id']}")
@@ -349,11 +360,34 @@ class TestListAndAccess:
             proof = await portal.post(
                 f"{BASE}/{made['id']}/payment-proof",
                 json={
-                    "original_name": "utr.png",
-                    "storage_key": "sha256/bb",
-                    "mime_type": "image/png",
-                    "size_bytes": 10,
+                    "original_name": "utr.pdf",
+                    "storage_key": storage_key,
+                    "mime_type": "application/pdf",
                 },
             )
             assert proof.status_code == 201, proof.text
         assert (await detail(finance, made["id"]))["status"] == "DRAFT"
+
+
+class TestPaymentProofDocuments:
+    async def test_only_a_document_uploaded_by_the_tenant_is_accepted(
+        self, stack: StackInfo, finance: httpx.AsyncClient
+    ) -> None:
+        made = await create(finance, 1)
+        proof = {"original_name": "utr.pdf", "storage_key": "sha256/" + "0" * 64}
+        unknown = await finance.post(f"{BASE}/{made['id']}/payment-proof", params={"wait": 0}, json=proof)
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "PAYMENT_PROOF_DOCUMENT_NOT_FOUND")
+        # another tenant's upload is not this tenant's document
+        async with _client(stack, stack.urls["gateway"], str(uuid.uuid4())) as other:
+            foreign = await uploaded(other, "foreign")
+        refused = await finance.post(
+            f"{BASE}/{made['id']}/payment-proof", params={"wait": 300}, json={**proof, "storage_key": foreign}
+        )
+        assert (refused.status_code, refused.json()["code"]) == (404, "PAYMENT_PROOF_DOCUMENT_NOT_FOUND")
+        # read your writes: attached right after the upload, no polling by the client
+        mine = await uploaded(finance, "mine")
+        attached = await finance.post(
+            f"{BASE}/{made['id']}/payment-proof", json={**proof, "storage_key": mine}
+        )
+        assert attached.status_code == 201, attached.text
+        assert [a["storage_key"] for a in (await detail(finance, made["id"]))["attachments"]] == [mine]
