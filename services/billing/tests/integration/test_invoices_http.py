@@ -327,6 +327,15 @@ class TestRetries:
         assert events == ["created", "issued", "payment_recorded", "attachment_added"]
         assert all(a["actor_user_id"] for a in after["audit_logs"])
 
+    async def test_keys_and_fields_are_bounded(self, finance: httpx.AsyncClient) -> None:
+        made = await create(finance, 1)
+        long_key = await finance.post(f"{BASE}/{made['id']}/issue", headers={"Idempotency-Key": "k" * 201})
+        assert (long_key.status_code, long_key.json()["code"]) == (400, "VALIDATION_FAILED")
+        for body in ({"notes": "x" * 10_001}, {"items": [{"description": "d", "unit_price": 0.001}]}):
+            resp = await finance.patch(f"{BASE}/{made['id']}", json=body)
+            assert (resp.status_code, resp.json()["code"]) == (400, "VALIDATION_FAILED"), body
+        assert (await detail(finance, made["id"]))["status"] == "DRAFT"
+
 
 class TestListAndAccess:
     async def test_pages_filters_and_bad_cursor(self, finance: httpx.AsyncClient) -> None:
