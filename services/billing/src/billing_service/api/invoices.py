@@ -9,16 +9,25 @@ order's billing version in ``x-zenops-version`` (read your writes through the fa
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import Field, StrictBool, WithJsonSchema
+from pydantic import StrictBool
 
 from billing_service import invoice_views as iv
-from billing_service.api._edge import WAIT_FAILURE, Body, SearchQuery, uuid_or_404
+from billing_service.api._edge import WAIT_FAILURE, SearchQuery, uuid_or_404
+from billing_service.api._invoice_bodies import (
+    AdjustmentBody,
+    CreateBody,
+    IssueBody,
+    MarkPaidBody,
+    PaymentBody,
+    PaymentProofBody,
+    UpdateBody,
+    VoidBody,
+    items_of,
+)
 from billing_service.domain.errors import (
     AccountNotFound,
     AmountExceedsDue,
@@ -55,7 +64,7 @@ from billing_service.domain.invoice_errors import (
     PortalInvoiceWriteForbidden,
     ReasonRequired,
 )
-from billing_service.domain.invoices import InvoiceItem, issue_request_hash
+from billing_service.domain.invoices import issue_request_hash
 from billing_service.domain.money import Money
 from billing_service.handlers.invoice_common import IdempotencyKey, InvoiceActor, InvoiceChanged, load_invoice
 from billing_service.handlers.invoice_documents import document_known
@@ -102,43 +111,8 @@ from shared.auth.principal import Principal
 from shared.consistency import wait_budget_ms, wait_until
 from shared.container import ServiceContainer, version_token
 from shared.db.uow import UnitOfWork
-from shared.validation import MAX_LIST_ITEMS, MAX_PAGE_LIMIT, Code, Key, Name, Text
+from shared.validation import MAX_PAGE_LIMIT, Code, Key
 
-#: the most one line's quantity, unit price or one payment may be (far inside BIGINT minor units, so no
-#: sum of ``MAX_LIST_ITEMS`` lines can overflow)
-MAX_QUANTITY = Decimal(100_000)
-MAX_UNIT_PRICE = Decimal(100_000_000)
-MAX_PAYMENT = Decimal(10_000_000_000)
-MAX_TAX_RATE = Decimal(100)
-MAX_FILE_BYTES = 1 << 40
-
-
-def _number(low: Decimal, high: Decimal) -> WithJsonSchema:
-    # The document says ``number`` (what clients send); pydantic also admits numeric strings.
-    return WithJsonSchema({"type": "number", "minimum": float(low), "maximum": float(high)})
-
-
-#: bounded JSON numbers read as exact ``Decimal`` values (more decimals than allowed → 400)
-Quantity = Annotated[
-    Decimal,
-    Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, decimal_places=2, allow_inf_nan=False),
-    _number(-MAX_QUANTITY, MAX_QUANTITY),
-]
-UnitPrice = Annotated[
-    Decimal,
-    Field(ge=-MAX_UNIT_PRICE, le=MAX_UNIT_PRICE, decimal_places=2, allow_inf_nan=False),
-    _number(-MAX_UNIT_PRICE, MAX_UNIT_PRICE),
-]
-PaymentAmount = Annotated[
-    Decimal,
-    Field(ge=-MAX_PAYMENT, le=MAX_PAYMENT, decimal_places=2, allow_inf_nan=False),
-    _number(-MAX_PAYMENT, MAX_PAYMENT),
-]
-TaxRate = Annotated[
-    Decimal,
-    Field(ge=0, le=MAX_TAX_RATE, decimal_places=4, allow_inf_nan=False),
-    _number(Decimal(0), MAX_TAX_RATE),
-]
 IdempotencyHeader = Annotated[Key | None, Header(alias="idempotency-key")]
 NEXT_CURSOR_HEADER = "x-next-cursor"
 
@@ -151,112 +125,6 @@ _FAILED_WRITE = (
     IdempotencyKeyReused,
 )
 _FAILED_READ = (InvoiceNotFound, IdNotFound, InvoiceTenantRequired, InvoiceReadForbidden)
-
-
-# --- request bodies -------------------------------------------------------------------------------------
-
-
-class ItemBody(Body):
-    """One line: quantity ≤ 0 becomes 1 and a negative price 0 (§7.6 normalisation)."""
-
-    description: Name = Field(min_length=1)
-    quantity: Quantity = Decimal(1)
-    unit_price: UnitPrice = Decimal(0)
-    tax_rate: TaxRate | None = None
-    tax_code: Code | None = None
-    service_code: Code | None = None
-    order_index: int | None = Field(default=None, ge=0, le=MAX_LIST_ITEMS * 100)
-
-    def item(self, position: int) -> InvoiceItem:
-        """The normalized line."""
-        return InvoiceItem.normalized(
-            self.description,
-            self.quantity,
-            Money.of(self.unit_price),
-            tax_rate=self.tax_rate,
-            tax_code=self.tax_code,
-            service_code=self.service_code,
-            order_index=self.order_index if self.order_index is not None else position,
-        )
-
-
-def _items(items: list[ItemBody] | None) -> tuple[InvoiceItem, ...] | None:
-    return None if items is None else tuple(body.item(i) for i, body in enumerate(items))
-
-
-class CreateBody(Body):
-    """``POST /`` (§7.6 create)."""
-
-    account_id: uuid.UUID | None = None
-    external_key: Key | None = None
-    assignment_id: uuid.UUID | None = None
-    channel_request_id: uuid.UUID | None = None
-    issued_date: date | None = None
-    due_date: date | None = None
-    bill_to_name: Name | None = None
-    bill_to_address: Text | None = None
-    notes: Text | None = None
-    items: list[ItemBody] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
-
-
-class UpdateBody(Body):
-    """``PATCH /:id`` (drafts only); fields left out stay as they are."""
-
-    notes: Text | None = None
-    bill_to_name: Name | None = None
-    bill_to_address: Text | None = None
-    issued_date: date | None = None
-    due_date: date | None = None
-    items: list[ItemBody] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
-
-
-class IssueBody(Body):
-    """``POST /:id/issue`` (the body is optional)."""
-
-    issued_date: date | None = None
-    due_date: date | None = None
-
-
-class VoidBody(Body):
-    """``POST /:id/void``."""
-
-    reason: Text | None = None
-
-
-class PaymentBody(Body):
-    """``POST /:id/payments``."""
-
-    amount: PaymentAmount
-    mode: Code | None = None
-    reference: Key | None = None
-    notes: Text | None = None
-
-
-class MarkPaidBody(Body):
-    """``POST /:id/mark-paid`` (the body is optional)."""
-
-    amount: PaymentAmount | None = None
-    mode: Code | None = None
-    reference: Key | None = None
-    notes: Text | None = None
-
-
-class AdjustmentBody(Body):
-    """``POST /:id/adjustments``."""
-
-    amount: PaymentAmount
-    adjustment_type: Code | None = None
-    reason: Text | None = None
-
-
-class PaymentProofBody(Body):
-    """``POST /:id/payment-proof``."""
-
-    kind: Annotated[str, Field(pattern="^(?i:invoice_document|payment_proof|other)$")] = "payment_proof"
-    original_name: Name = Field(min_length=1)
-    storage_key: Key = Field(min_length=1)
-    mime_type: Code | None = None
-    size_bytes: int | None = Field(default=None, ge=0, le=MAX_FILE_BYTES)
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
@@ -386,7 +254,7 @@ def invoice_routes(prefix: str) -> APIRouter:
         actor = _writer(principal)
         command = CreateInvoice(
             actor=actor,
-            items=_items(body.items) or (),
+            items=items_of(body.items) or (),
             account_id=str(body.account_id) if body.account_id else None,
             external_key=body.external_key,
             assignment_id=str(body.assignment_id) if body.assignment_id else None,
@@ -435,7 +303,7 @@ def invoice_routes(prefix: str) -> APIRouter:
             actor,
             iid,
             changes,
-            _items(body.items) if "items" in body.model_fields_set else None,
+            items_of(body.items) if "items" in body.model_fields_set else None,
             _key("update", iid, idempotency_key, body.model_dump(mode="json", exclude_unset=True)),
         )
         return await _write(c, principal, response, lambda uow: update_invoice(uow, command))
