@@ -350,6 +350,12 @@ class TestListAndAccess:
         assert (bad.status_code, bad.json()["code"]) == (400, "INVALID_CURSOR")
         found = await finance.get(BASE, params={"search": "batch 1", "status": "draft"})
         assert [i["id"] for i in found.json()] == [made[1]["id"]]
+        overdue = await finance.get(BASE, params={"overdue": "true", "issued_from": "2020-01-01"})
+        assert (overdue.status_code, overdue.json()) == (200, [])  # drafts are never overdue
+        reversed_range = await finance.get(
+            BASE, params={"issued_from": "2026-02-02", "issued_to": "2026-02-01"}
+        )
+        assert (reversed_range.status_code, reversed_range.json()["code"]) == (400, "INVALID_FILTER")
 
     async def test_capabilities(self, stack: StackInfo, tenant: str, finance: httpx.AsyncClient) -> None:
         made = await create(finance, 1)

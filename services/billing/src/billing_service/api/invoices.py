@@ -13,7 +13,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import StrictBool
 
 from billing_service import invoice_views as iv
 from billing_service.api._edge import WAIT_FAILURE, SearchQuery, uuid_or_404
@@ -191,6 +190,17 @@ async def _await_document(
     await wait_until(seen, timeout_s=budget_ms / 1000, interval_s=0.05, max_interval_s=0.5)
 
 
+#: the list's 200 documents the next page's cursor header
+_NEXT_PAGE: dict[str, Any] = {
+    "headers": {
+        NEXT_CURSOR_HEADER: {
+            "description": "Cursor of the next page (absent on the last page): pass it as ?cursor=",
+            "schema": {"type": "string"},
+        }
+    }
+}
+
+
 def invoice_routes(prefix: str) -> APIRouter:
     """The §9.3 routes under ``prefix`` (declared once for both paths)."""
     router = APIRouter()
@@ -199,7 +209,7 @@ def invoice_routes(prefix: str) -> APIRouter:
     @router.get(
         prefix,
         response_model=list[iv.InvoiceSummaryView],
-        responses=errors(*_FAILED_READ, InvalidCursor, InvalidInvoiceFilter),
+        responses={**errors(*_FAILED_READ, InvalidCursor, InvalidInvoiceFilter), 200: _NEXT_PAGE},
         name=f"{tag}_list",
     )
     async def list_route(
@@ -208,7 +218,7 @@ def invoice_routes(prefix: str) -> APIRouter:
         c: ContainerDep,
         status: Annotated[Code | None, Query()] = None,
         account_id: Annotated[Key | None, Query()] = None,
-        overdue: Annotated[StrictBool | None, Query()] = None,
+        overdue: Annotated[bool | None, Query()] = None,
         issued_from: Annotated[date | None, Query()] = None,
         issued_to: Annotated[date | None, Query()] = None,
         search: SearchQuery = None,
