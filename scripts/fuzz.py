@@ -240,7 +240,8 @@ def fuzz_audience(
     if include_path_regex:
         cmd += ["--include-path-regex", include_path_regex]
     started = time.monotonic()
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)  # noqa: S603  argv built above, no shell
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("fuzz_hooks.py"))}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False, env=env)  # noqa: S603  argv built above, no shell
     findings = (
         tuple(parse_findings(audience.name, ndjson.read_text().splitlines())) if ndjson.exists() else ()
     )

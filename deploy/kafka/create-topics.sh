@@ -30,6 +30,8 @@ create evidence.work-order-evidence.v1 delete
 create evidence.work-order-evidence.v1.dlq delete
 create evidence.ocr-jobs.v1 delete
 create evidence.ocr-jobs.v1.dlq delete
+create evidence.documents.v1 compact
+create evidence.documents.v1.dlq delete
 create billing.work-order-billing.v1 compact
 create billing.work-order-billing.v1.dlq delete
 create billing.gate-outcome.v1 delete

@@ -152,3 +152,84 @@ class TestTenantIsolation:
             )
         assert sys_role is not None
         assert (sys_role["rolsuper"], sys_role["rolbypassrls"], sys_owned) == (False, False, 0)
+
+
+#: every service-invoice table of billing (issue 15): each has tenant RLS for the app role
+INVOICE_TABLES = (
+    "service_invoices",
+    "service_invoice_items",
+    "service_invoice_payments",
+    "service_invoice_adjustments",
+    "service_invoice_attachments",
+    "service_invoice_audit_logs",
+    "service_idempotency_keys",
+)
+
+
+class TestInvoiceTenantIsolation:
+    """Service invoices (issue 15): tenant B neither sees nor changes tenant A's invoice, over HTTP through
+    the gateway on every route, and in the database as billing's app role."""
+
+    async def test_second_tenant_gets_404_everywhere_and_changes_nothing(self, stack: StackInfo) -> None:
+        def client(tenant: str) -> httpx.AsyncClient:
+            headers = {"authorization": f"Bearer {make_token(stack, tenant_id=tenant)}"}
+            return httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30)
+
+        async with client(TEST_TENANT) as a, client(OTHER_TENANT) as b:
+            made = await a.post(
+                "/v1/service-invoices", json={"items": [{"description": "RLS", "unit_price": 50}]}
+            )
+            assert made.status_code == 201, made.text
+            iid = made.json()["id"]
+            issued = await a.post(f"/v1/service-invoices/{iid}/issue")
+            assert issued.status_code == 201, issued.text
+            paid = await a.post(f"/v1/service-invoices/{iid}/payments", json={"amount": 10})
+            assert paid.status_code == 201, paid.text
+            before = (await a.get(f"/v1/service-invoices/{iid}")).json()
+
+            for base in ("/v1/service-invoices", "/v1/invoices"):
+                listed = await b.get(base)
+                assert listed.status_code == 200, listed.text
+                assert iid not in {i["id"] for i in listed.json()}
+                for path in ("", "/context", "/pdf"):
+                    resp = await b.get(f"{base}/{iid}{path}")
+                    assert (resp.status_code, resp.json()["code"]) == (404, "INVOICE_NOT_FOUND"), path
+                writes: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
+                    ("PATCH", "", {"notes": "hijacked"}, {}),
+                    ("POST", "/issue", None, {}),
+                    ("POST", "/send", None, {}),
+                    ("POST", "/void", {"reason": "hijacked"}, {}),
+                    ("POST", "/payments", {"amount": 40}, {}),
+                    ("POST", "/mark-paid", None, {}),
+                    ("POST", "/adjustments", {"amount": 40}, {}),
+                    ("POST", "/remind", None, {"Idempotency-Key": "rls"}),
+                    ("POST", "/payment-proof", {"original_name": "x.pdf", "storage_key": "sha256/x"}, {}),
+                ]
+                for method, path, body, headers in writes:
+                    resp = await b.request(method, f"{base}/{iid}{path}", json=body, headers=headers)
+                    assert (resp.status_code, resp.json()["code"]) == (404, "INVOICE_NOT_FOUND"), path
+            assert (await a.get(f"/v1/service-invoices/{iid}")).json() == before
+
+        conn = await asyncpg.connect(_asyncpg_dsn(stack.dsns["billing"]["app"]))
+        try:
+            async with conn.transaction():
+                await _as_tenant(conn, OTHER_TENANT)
+                seen = {
+                    table: await conn.fetchval(
+                        f"SELECT count(*) FROM billing.{table} WHERE tenant_id = $1", uuid.UUID(TEST_TENANT)
+                    )
+                    for table in INVOICE_TABLES
+                }
+                updated = await conn.execute(
+                    "UPDATE billing.service_invoices SET notes = 'hijacked' WHERE id = $1", uuid.UUID(iid)
+                )
+            rls_off = await conn.fetch(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'billing' AND c.relname = ANY($1::text[]) AND NOT c.relrowsecurity",
+                list(INVOICE_TABLES),
+            )
+        finally:
+            await conn.close()
+        assert seen == dict.fromkeys(INVOICE_TABLES, 0)
+        assert updated == "UPDATE 0"
+        assert rls_off == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from billing_service import handlers
+from billing_service.handlers.invoice_documents import ProjectDocument, project_document
 from billing_service.handlers.work_orders import (
     FollowWorkOrderStatus,
     NoteWorkOrderVersion,
@@ -18,10 +19,17 @@ from billing_service.handlers.work_orders import (
     record_work_order,
 )
 from billing_service.repositories import WorkOrderReference
+from billing_service.repositories.invoice_book import KnownDocument
 from billing_service.settings import Settings
 from shared.container import ServiceContainer
+from shared.contracts.evidence import DocumentUploaded
 from shared.contracts.factory import ReleaseRequested
-from shared.contracts.topics import FACTORY_RELEASE_REQUESTED, V1_BILLING_EVENTS, WORKORDERS_WORK_ORDER
+from shared.contracts.topics import (
+    EVIDENCE_DOCUMENTS,
+    FACTORY_RELEASE_REQUESTED,
+    V1_BILLING_EVENTS,
+    WORKORDERS_WORK_ORDER,
+)
 from shared.contracts.v1 import V1UsageEvent
 from shared.contracts.workorders import StatusChanged, WorkOrderCancelled, WorkOrderClosed, WorkOrderCreated
 from shared.db.uow import UnitOfWork
@@ -134,6 +142,23 @@ async def on_v1_usage_event(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.ingest_usage(uow, command)
 
 
+async def on_document_uploaded(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A document uploaded through ``/v1/documents``: payment proofs may name it (issue 15)."""
+    event = DocumentUploaded.model_validate(envelope.payload)
+    if envelope.tenant_id is None:  # documents always belong to a tenant; nothing to project
+        return
+    document = KnownDocument(
+        document_id=event.document_id,
+        storage_key=event.storage_key,
+        sha256=event.sha256,
+        original_filename=event.original_filename,
+        content_type=event.content_type,
+        size_bytes=event.size_bytes,
+        source_version=envelope.aggregate_version,
+    )
+    await project_document(uow, ProjectDocument(envelope.tenant_id, document))
+
+
 def subscriptions(_c: ServiceContainer[Settings]) -> list[Subscription]:
     """Everything billing consumes. ``reopened`` needs nothing: the hold stays (decision 29)."""
     return [
@@ -155,4 +180,6 @@ def subscriptions(_c: ServiceContainer[Settings]) -> list[Subscription]:
         Subscription(
             V1_BILLING_EVENTS, on_v1_usage_event, frozenset({V1UsageEvent.TYPE}), check_version=False
         ),
+        # Issue 15: documents a payment proof may name.
+        Subscription(EVIDENCE_DOCUMENTS, on_document_uploaded, frozenset({DocumentUploaded.TYPE})),
     ]

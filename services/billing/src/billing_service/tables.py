@@ -152,6 +152,12 @@ service_invoices = Table(
     Column("notes", Text),
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
+    # 0002_service_invoices
+    _id("channel_request_id"),
+    Column("sent_at", _TS),
+    Column("bill_to_address", Text),
+    Column("pdf_storage_key", Text),
+    Column("created_by_user_id", Text),
 )
 
 service_invoice_items = Table(
@@ -168,6 +174,91 @@ service_invoice_items = Table(
     Column("tax_code", Text),
     Column("service_code", Text),
     Column("order_index", Integer, nullable=False),
+)
+
+service_invoice_payments = Table(
+    "service_invoice_payments",
+    metadata,
+    _id(primary_key=True),
+    _id("tenant_id", nullable=False),
+    _id("invoice_id", nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("paid_at", _TS, nullable=False),
+    Column("mode", Text, nullable=False),
+    Column("reference", Text),
+    Column("notes", Text),
+    Column("idempotency_key", Text),
+    Column("created_by_user_id", Text),
+    Column("created_at", _TS, nullable=False),
+)
+
+service_invoice_adjustments = Table(
+    "service_invoice_adjustments",
+    metadata,
+    _id(primary_key=True),
+    _id("tenant_id", nullable=False),
+    _id("invoice_id", nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("adjustment_type", Text, nullable=False),
+    Column("reason", Text),
+    Column("issued_at", _TS, nullable=False),
+    Column("created_at", _TS, nullable=False),
+)
+
+service_invoice_attachments = Table(
+    "service_invoice_attachments",
+    metadata,
+    _id(primary_key=True),
+    _id("tenant_id", nullable=False),
+    _id("invoice_id", nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("original_name", Text, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("mime_type", Text),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("created_by_user_id", Text),
+    Column("created_at", _TS, nullable=False),
+)
+
+service_invoice_audit_logs = Table(
+    "service_invoice_audit_logs",
+    metadata,
+    _id(primary_key=True),
+    _id("tenant_id", nullable=False),
+    _id("invoice_id", nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("actor_user_id", Text),
+    Column("reason", Text),
+    Column("diff_json", JSONB, nullable=False),
+    Column("created_at", _TS, nullable=False),
+)
+
+service_idempotency_keys = Table(
+    "service_idempotency_keys",
+    metadata,
+    _id("tenant_id", primary_key=True),
+    Column("scope", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    _id("account_id"),
+    _id("invoice_id"),
+    Column("request_hash", Text, nullable=False),
+    Column("response_json", JSONB, nullable=False),
+    Column("created_at", _TS, nullable=False),
+)
+
+# Projection of evidence.documents.v1 (0002_service_invoices): what a payment proof may name.
+known_documents = Table(
+    "known_documents",
+    metadata,
+    _id("document_id", primary_key=True),
+    _id("tenant_id", nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("original_filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("source_version", BigInteger, nullable=False),
+    Column("created_at", _TS, nullable=False),
 )
 
 # Per-tenant, per-financial-year invoice numbering (domain.md §7.6); the invoice flow of issue 15 uses it.

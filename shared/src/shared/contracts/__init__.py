@@ -16,6 +16,7 @@ EVENTS: tuple[type[Event], ...] = (
     workorders.WorkOrderClosed,
     evidence.EvidenceState,
     evidence.OcrRequested,
+    evidence.DocumentUploaded,
     billing.WorkOrderBilling,
     billing.GateDecided,
     billing.AccountStatus,

@@ -51,6 +51,7 @@ TOPIC_KEYS: dict[str, str] = {
     t.WORKORDERS_WORK_ORDER: "work order id",
     t.EVIDENCE_WORK_ORDER_EVIDENCE: "work order id",
     t.EVIDENCE_OCR_JOBS: "OCR job id",
+    t.EVIDENCE_DOCUMENTS: "document id",
     t.BILLING_WORK_ORDER_BILLING: "work order id",
     t.BILLING_GATE_OUTCOME: "work order id",
     t.BILLING_ACCOUNT_STATUS: "billing account id",

@@ -1,11 +1,12 @@
-"""``evidence.work-order-evidence.v1`` (key: work order id) and ``evidence.ocr-jobs.v1`` (key: job id)."""
+"""``evidence.work-order-evidence.v1`` (key: work order id), ``evidence.ocr-jobs.v1`` (key: job id) and
+``evidence.documents.v1`` (key: document id, compacted)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from shared.contracts.base import Contract, Event
-from shared.contracts.topics import EVIDENCE_OCR_JOBS, EVIDENCE_WORK_ORDER_EVIDENCE
+from shared.contracts.topics import EVIDENCE_DOCUMENTS, EVIDENCE_OCR_JOBS, EVIDENCE_WORK_ORDER_EVIDENCE
 
 
 class SystemNote(Contract):
@@ -52,3 +53,16 @@ class OcrRequested(Event, topic=EVIDENCE_OCR_JOBS, type="ocr_requested"):
     storage_key: str | None = None
     content_type: str | None = None
     requested_by_user_id: str | None = None
+
+
+class DocumentUploaded(Event, topic=EVIDENCE_DOCUMENTS, type="document_uploaded"):
+    """A document was uploaded through ``POST /v1/documents`` (metadata only; the bytes are in the blob
+    store under ``storage_key``). Billing projects it to accept the document as a payment proof."""
+
+    document_id: str
+    storage_key: str
+    sha256: str
+    original_filename: str
+    content_type: str
+    size_bytes: int
+    created_by_user_id: str | None = None

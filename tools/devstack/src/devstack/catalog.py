@@ -127,6 +127,7 @@ FALLBACK_TOPICS: tuple[str, ...] = (
     "workorders.work-order.v1",
     "evidence.work-order-evidence.v1",
     "evidence.ocr-jobs.v1",
+    "evidence.documents.v1",
     "billing.work-order-billing.v1",
     "billing.gate-outcome.v1",
     "billing.account-status.v1",
@@ -135,7 +136,11 @@ FALLBACK_TOPICS: tuple[str, ...] = (
     "factory.generation-jobs.v1",
     "v1.billing-events.v1",
 )
-FALLBACK_COMPACTED_TOPICS: tuple[str, ...] = ("billing.work-order-billing.v1", "billing.account-status.v1")
+FALLBACK_COMPACTED_TOPICS: tuple[str, ...] = (
+    "billing.work-order-billing.v1",
+    "billing.account-status.v1",
+    "evidence.documents.v1",
+)
 
 
 def kafka_topics() -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -15,6 +15,7 @@ from evidence_service.domain.uploads import safe_filename, sniff_content_type
 from evidence_service.records import Document, DocumentMetadata, NewDocument
 from evidence_service.repositories import DocumentRepository
 from shared.blobstore import BlobStore
+from shared.contracts.evidence import DocumentUploaded
 from shared.db.uow import UnitOfWork
 from shared.validation import uuid_or_none
 
@@ -60,7 +61,7 @@ async def upload_document(uow: UnitOfWork, command: UploadDocument, *, blobs: Bl
     """``POST /v1/documents``: the type is sniffed before anything is stored; the caller commits."""
     content_type = await sniffed_content_type(command)
     storage_key = await asyncio.to_thread(blobs.put, command.data)
-    return await uow.repo(DocumentRepository).add(
+    document = await uow.repo(DocumentRepository).add(
         uuid.UUID(command.tenant_id),
         NewDocument(
             id=uuid.uuid4(),
@@ -74,3 +75,20 @@ async def upload_document(uow: UnitOfWork, command: UploadDocument, *, blobs: Bl
             **asdict(command.metadata),
         ),
     )
+    # Other services accept a document by its storage key only once they saw it announced (issue 15:
+    # billing's payment proofs); a document is announced once, as version 1 of its key.
+    await uow.emit(
+        DocumentUploaded(
+            document_id=str(document.id),
+            storage_key=document.storage_key,
+            sha256=document.sha256,
+            original_filename=document.original_filename,
+            content_type=document.content_type,
+            size_bytes=document.size_bytes,
+            created_by_user_id=str(document.created_by_user_id) if document.created_by_user_id else None,
+        ),
+        aggregate_id=str(document.id),
+        aggregate_version=1,
+        tenant_id=command.tenant_id,
+    )
+    return document

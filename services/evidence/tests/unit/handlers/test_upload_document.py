@@ -16,6 +16,7 @@ from evidence_service.handlers.upload_document import UploadDocument, upload_doc
 from evidence_service.records import DocumentMetadata
 from services.evidence.tests.unit.fakes import TENANT, Fakes
 from shared.blobstore import BlobStore
+from shared.contracts.evidence import DocumentUploaded
 
 METADATA = DocumentMetadata("KYC", "CONFIDENTIAL", "SITE_VISIT", None, None, {"device": "cam-1"})
 
@@ -53,7 +54,9 @@ async def test_the_bytes_are_stored_with_their_sniffed_type_and_hash(
     )
     assert (document.classification, document.capture_json) == ("KYC", {"device": "cam-1"})
     assert blobs.get(document.storage_key) == data
-    assert (uow.published, uow.commits) == ([], 0)
+    [announced] = uow.events_of(DocumentUploaded.TYPE)  # billing's payment proofs name it (issue 15)
+    assert (announced["document_id"], announced["storage_key"]) == (str(document.id), document.storage_key)
+    assert uow.commits == 0
 
 
 @pytest.mark.parametrize(
