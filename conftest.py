@@ -5,11 +5,24 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 import pytest
 
+from shared.telemetry.tracing import uninstrument_libraries
+
 pytest_plugins = ["devstack.testing.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _no_instrumentation_leaks() -> Iterator[None]:
+    """A test that configured tracing in this process (its in-memory exporter, the httpx/asyncpg/aiokafka
+    instrumentations) must not make later tests' clients send this process's ``traceparent`` to the
+    stack, where the services would continue the test's trace instead of starting their own."""
+    yield
+    uninstrument_libraries()
+
 
 _TIERS = ("unit", "integration", "e2e", "fuzz", "contracts", "deploy")
 _seconds: dict[str, float] = defaultdict(float)

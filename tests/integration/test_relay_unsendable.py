@@ -204,6 +204,17 @@ async def _metric(stack: StackInfo, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
+async def _metric_reaches(stack: StackInfo, name: str, at_least: float) -> float:
+    """The gauge once it shows ``at_least``: /metrics reads the database at most every
+    ``ZENOPS_METRICS_CACHE_S`` (2 s), so a scrape right after a change may still show the last figure."""
+
+    async def check() -> float | None:
+        value = await _metric(stack, name)
+        return value if value >= at_least else None
+
+    return await eventually(check, f"{name} >= {at_least}", within_s=15)
+
+
 class TestUnsendableOutboxMessage:
     async def test_other_keys_flow_same_key_waits_replay_and_discard_release_it_in_order(
         self, stack: StackInfo, topic: str
@@ -247,8 +258,8 @@ class TestUnsendableOutboxMessage:
                 stack, f"SELECT count(*) FROM {S}.outbox WHERE key = $1 AND published_at IS NULL", big
             )
             assert waiting == 2
-            assert await _metric(stack, "zenops_outbox_unsendable_messages") >= 2
-            assert await _metric(stack, "zenops_outbox_parked_behind_unsendable") >= 3
+            assert await _metric_reaches(stack, "zenops_outbox_unsendable_messages", 2) >= 2
+            assert await _metric_reaches(stack, "zenops_outbox_parked_behind_unsendable", 3) >= 3
 
             listed = _operator(stack, "list-parked")
             assert listed.returncode == 0, listed.stderr
@@ -389,7 +400,7 @@ class TestPipelineFlowsAfterOversizedWorkOrderEvent:
             )
             assert reason == "too_large"
             # the relay is alive and the health says so through the gauge, not by dying
-            assert await _metric(stack, "zenops_outbox_unsendable_messages") >= 1
+            assert await _metric_reaches(stack, "zenops_outbox_unsendable_messages", 1) >= 1
         finally:
             out = _operator(stack, "replay-parked", WORKORDERS_WORK_ORDER, stuck_wo, "--discard")
             assert out.returncode == 0, out.stdout + out.stderr

@@ -33,7 +33,12 @@ from shared.messaging.consumer import DUPLICATE, FIRST, REPLAY, ConsumerRunner, 
 from shared.messaging.envelope import Envelope
 from shared.messaging.relay import _record
 from shared.settings import ServiceSettings
-from shared.telemetry.tracing import LINKED_TRACEPARENT, configure_tracing, current_traceparent
+from shared.telemetry.tracing import (
+    LINKED_TRACEPARENT,
+    configure_tracing,
+    current_traceparent,
+    instrument_libraries,
+)
 
 _EXPORTER = InMemorySpanExporter()
 configure_tracing("tracing-unit-test", extra_processor=SimpleSpanProcessor(_EXPORTER))
@@ -44,6 +49,7 @@ WO = "6f1c1f9e-0000-4000-8000-000000000001"
 
 @pytest.fixture(autouse=True)
 def spans() -> Iterator[InMemorySpanExporter]:
+    instrument_libraries()  # the root conftest undoes it after every test
     _EXPORTER.clear()
     yield _EXPORTER
     _EXPORTER.clear()
@@ -176,7 +182,7 @@ class TestConsumerSpans:
         uow = cast(Any, SimpleNamespace(session=session))
         _EXPORTER.clear()
         with runner._consuming(envelope, headers):
-            status = await runner._apply_in(uow, "factory.pack.v1", envelope, delivery)
+            status = await runner._apply_in(uow, "factory.pack.v1", envelope, delivery=delivery)
         (span,) = [s for s in _EXPORTER.get_finished_spans() if s.name == "consume factory.pack.v1"]
         assert span.kind is SpanKind.CONSUMER
         return status, span, relay.get_span_context()

@@ -152,7 +152,7 @@ service_invoices = Table(
     Column("notes", Text),
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
-    # 0002_service_invoices
+    # 0004_service_invoices
     _id("channel_request_id"),
     Column("sent_at", _TS),
     Column("bill_to_address", Text),
@@ -246,7 +246,7 @@ service_idempotency_keys = Table(
     Column("created_at", _TS, nullable=False),
 )
 
-# Projection of evidence.documents.v1 (0002_service_invoices): what a payment proof may name.
+# Projection of evidence.documents.v1 (0004_service_invoices): what a payment proof may name.
 known_documents = Table(
     "known_documents",
     metadata,

@@ -44,6 +44,7 @@ from aiokafka.errors import (
     OutOfOrderSequenceNumber,
     RecordListTooLargeError,
     RecordTooLargeError,
+    UnknownTopicOrPartitionError,
     UnsupportedForMessageFormatError,
 )
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
@@ -577,6 +578,9 @@ async def replay_unsendable(
             )
         else:
             try:
+                if not await _topic_exists(producer, topic):
+                    # asked the broker just now: answering at once beats the producer's metadata wait
+                    raise UnknownTopicOrPartitionError(f"topic {topic!r} does not exist")
                 await producer.send_and_wait(topic, value=rec.value, key=rec.key_bytes, headers=rec.headers)
             except asyncio.CancelledError:
                 raise
@@ -595,6 +599,16 @@ async def replay_unsendable(
         outcomes.append(ReplayOutcome(status, message_id, repr(error)))
         break
     return outcomes
+
+
+async def _topic_exists(producer: AIOKafkaProducer, topic: str) -> bool:
+    """Whether the broker has ``topic``: the producer's metadata cache, else a fresh metadata read (an
+    unreachable broker raises, so the replay reports ``failed`` rather than ``unsendable``)."""
+    client = producer.client
+    if client.cluster.partitions_for_topic(topic) is not None:
+        return True
+    metadata = await client.fetch_all_metadata()
+    return topic in set(metadata.topics(exclude_internal_topics=False))
 
 
 async def _delete_unsendable(conn: asyncpg.Connection, schema: str, row_id: int) -> None:

@@ -122,6 +122,22 @@ def instrument_libraries() -> None:
     _instrumented = True
 
 
+def uninstrument_libraries() -> None:
+    """Undo :func:`instrument_libraries` (a test process that configured tracing for one test must not
+    send its own ``traceparent`` on every later httpx call)."""
+    global _instrumented
+    if not _instrumented:
+        return
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().uninstrument()
+    AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]  # the package has no annotations
+    AIOKafkaInstrumentor().uninstrument()
+    _instrumented = False
+
+
 def get_tracer(name: str) -> trace.Tracer:
     """A tracer from the global provider."""
     return trace.get_tracer(name)
