@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from billing_service.api.billing import router as billing_router
 from billing_service.api.control import router as control_router
-from billing_service.api.subscriptions import router as subscriptions_router
 from billing_service.api.invoices import router as invoices_router
+from billing_service.api.subscriptions import router as subscriptions_router
 
 router = APIRouter()
 router.include_router(billing_router)
