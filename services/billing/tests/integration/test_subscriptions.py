@@ -15,7 +15,11 @@ import asyncpg
 import httpx
 import pytest
 
+from billing_service.scheduler import refill_tick
+from billing_service.settings import Settings
+from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
+from shared.container import ServiceContainer
 
 pytestmark = pytest.mark.stack
 
@@ -125,3 +129,28 @@ class TestSubscriptions:
         assert nobody.status_code == 404, nobody.text
         assert nobody.json()["code"] == "ACCOUNT_NOT_FOUND"
         assert await admin_db.fetchval("SELECT count(*) FROM billing.plan_catalog WHERE name = 'lonely'") == 0
+
+    async def test_two_scheduler_replicas_refill_a_period_once(
+        self,
+        stack: StackInfo,
+        studio: httpx.AsyncClient,
+        svc: httpx.AsyncClient,
+        admin_db: asyncpg.Connection,
+        bh: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Two stream processes' passes at once, each with its own connection pool as replicas have."""
+        account = await bh.make_account(studio)
+        sub = await subscribe(studio, account.id, credits=4)
+        await make_due(admin_db, sub["id"])
+        for name, value in stack.env("billing").items():
+            monkeypatch.setenv(name, value)
+        replicas = [ServiceContainer.create(Settings(), "billing") for _ in range(2)]
+        try:
+            await asyncio.gather(*(refill_tick(c.system_uow, 7) for c in replicas))
+            await refill_tick(replicas[0].system_uow, 7)
+        finally:
+            for c in replicas:
+                await c.db.dispose()
+        assert await refill_grants(admin_db, sub["id"]) == [4]
+        assert (await bh.balance(svc, account.id))["wallet"] == 4
