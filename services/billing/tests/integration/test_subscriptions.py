@@ -154,3 +154,16 @@ class TestSubscriptions:
                 await c.db.dispose()
         assert await refill_grants(admin_db, sub["id"]) == [4]
         assert (await bh.balance(svc, account.id))["wallet"] == 4
+
+    async def test_tenant_reads_its_current_subscription_only(
+        self, studio: httpx.AsyncClient, gateway: httpx.AsyncClient, other_tenant: httpx.AsyncClient, bh: Any
+    ) -> None:
+        account = await bh.make_account(studio)
+        sub = await subscribe(studio, account.id, credits=2, cycle_days=14)
+        mine = await gateway.get("/v1/billing/subscription")
+        assert mine.status_code == 200, mine.text
+        body = mine.json()
+        assert (body["id"], body["monthly_credit_grant"], body["cycle_days"]) == (sub["id"], 2, 14)
+        theirs = await other_tenant.get("/v1/billing/subscription")
+        assert theirs.status_code == 200, theirs.text
+        assert theirs.json() is None
