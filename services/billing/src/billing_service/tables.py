@@ -324,3 +324,58 @@ gate_decisions = Table(
     Column("billing_version", BigInteger, nullable=False),
     Column("decided_at", _TS, nullable=False),
 )
+
+#: the global plan catalog (by name; no tenant, no RLS), domain.md §7.7 and decision 32
+plan_catalog = Table(
+    "plan_catalog",
+    metadata,
+    _id(primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("price_monthly", Numeric(14, 2), nullable=False),
+    Column("cycle_days", Integer, nullable=False),
+    Column("monthly_credit_allowance", Integer),
+    Column("monthly_report_allowance", Integer),
+    Column("currency", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    _id(primary_key=True),
+    _id("tenant_id", nullable=False),
+    _id("account_id", nullable=False),
+    _id("plan_id", nullable=False),
+    Column("status", Text, nullable=False),
+    Column("starts_at", _TS, nullable=False),
+    Column("ends_at", _TS),
+    Column("current_period_start", _TS),
+    Column("current_period_end", _TS),
+    Column("next_refill_at", _TS),
+    Column("last_refilled_at", _TS),
+    Column("grace_until", _TS),
+    Column("last_payment_at", _TS),
+    Column("external_provider", Text),
+    Column("external_subscription_id", Text),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+)
+
+#: UNIQUE (provider, idempotency_key): the refill and webhook de-dup
+subscription_events = Table(
+    "subscription_events",
+    metadata,
+    _id(primary_key=True),
+    _id("tenant_id", nullable=False),
+    _id("subscription_id"),
+    Column("provider", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("signature_ok", Boolean),
+    Column("payload_hash", Text),
+    Column("payload_json", JSONB, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("received_at", _TS, nullable=False),
+    Column("processed_at", _TS),
+)

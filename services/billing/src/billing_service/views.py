@@ -21,7 +21,6 @@ from billing_service.handlers.accounts import status_view
 from billing_service.handlers.queries import TimelineItem, WorkOrderBillingState
 from billing_service.handlers.reconcile import ReconcileReport, SweepFailure, SweptHold
 from billing_service.handlers.release_gate import GateReplay
-from billing_service.handlers.subscriptions import CurrentSubscription, RefillDueReport
 from billing_service.repositories import AccountState, CreditSummaryRow
 
 JsonDict = dict[str, Any]
@@ -394,11 +393,3 @@ class CreditSummaryView(View):
 def credit_summary(tenant_id: str, row: CreditSummaryRow) -> CreditSummaryView:
     """The summary of one tenant on the wire."""
     return CreditSummaryView(tenant_id=tenant_id, **asdict(row))
-
-
-SubscriptionView = CurrentSubscription
-"""A tenant's current subscription (domain.md §7.11); none exists before Billing 3."""
-
-
-RefillDueView = RefillDueReport
-"""The due-subscription sweep's report (domain.md §7.7): the typed result is its wire shape."""

@@ -227,6 +227,25 @@ class TestAcceptance:
         assert details["remaining"] == 0
         assert details["allowance"] == 1
 
+    async def test_active_plan_allowance_replaces_the_policy_decision_32(
+        self, flow: MakeFlow, studio: httpx.AsyncClient, bh: Any
+    ) -> None:
+        acc = await bh.make_account(studio, wallet=5)  # the policy sets no allowance (unlimited)
+        sub = await studio.post(
+            "/v1/control/subscriptions",
+            json={
+                "tenant_id": acc.tenant_id,
+                "account_id": acc.id,
+                "plan_name": f"quota-{uuid.uuid4().hex[:10]}",
+                "monthly_report_allowance": 1,
+            },
+        )
+        assert sub.status_code == 201, sub.text
+        _, first = await flow(acc.external_key).accept()
+        assert first["acceptance_status"] == "ACCEPTED"
+        _, second = await flow(acc.external_key).accept()
+        assert (second["acceptance_status"], second["acceptance_code"]) == ("REJECTED", "LIMIT_EXCEEDED")
+
     async def test_postpaid_tenant_account_drafts_the_invoice_inv07(
         self, flow: MakeFlow, svc: httpx.AsyncClient, admin_db: asyncpg.Connection
     ) -> None:

@@ -61,6 +61,7 @@ from billing_service.repositories import (
 from billing_service.repositories._rows import is_uuid
 from billing_service.repositories.work_orders import ACCEPTANCE_COLUMNS
 from devstack.testing.fakes import FakeClock
+from services.billing.tests.unit.subscription_fakes import FakeSubscriptions
 from shared.db.uow import Repository
 from shared.validation import JsonObject
 
@@ -512,6 +513,7 @@ class FakeBilling:
     invoices: FakeInvoices
     gates: FakeGateDecisions
     timeline: FakeTimeline
+    subscriptions: FakeSubscriptions
 
     @classmethod
     def new(cls) -> FakeBilling:
@@ -529,6 +531,7 @@ class FakeBilling:
             FakeInvoices(),
             FakeGateDecisions(clock),
             FakeTimeline(ledger, usage),
+            FakeSubscriptions(accounts),
         )
 
     def repositories(self) -> tuple[Repository, ...]:
@@ -541,6 +544,7 @@ class FakeBilling:
             self.invoices,
             self.gates,
             self.timeline,
+            self.subscriptions,
         )
 
     def account(

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from billing_service.api.billing import router as billing_router
 from billing_service.api.control import router as control_router
+from billing_service.api.control_subscriptions import router as control_subscriptions_router
 from billing_service.api.invoices import router as invoices_router
 from billing_service.api.subscriptions import router as subscriptions_router
 
@@ -11,6 +12,7 @@ router = APIRouter()
 router.include_router(billing_router)
 router.include_router(control_router)
 router.include_router(subscriptions_router)
+router.include_router(control_subscriptions_router)
 router.include_router(invoices_router)
 
 __all__ = ["router"]

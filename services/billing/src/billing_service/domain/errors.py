@@ -234,3 +234,24 @@ class IdNotFound(BillingError, code="NOT_FOUND", status=404):
 
 class WorkOrderBillingNotFound(BillingError, code="WORK_ORDER_NOT_FOUND", status=404):
     """Billing holds no state for this work order in the caller's tenant."""
+
+
+# --- subscriptions (§7.7) -------------------------------------------------------------------------------
+
+
+class SubscriptionNotFound(
+    BillingError, code="SUBSCRIPTION_NOT_FOUND", status=404, message="subscription not found"
+):
+    """No subscription has this id."""
+
+
+class SubscriptionAccountMismatch(
+    BillingError, code="ACCOUNT_TENANT_MISMATCH", status=409, message="account does not belong to tenant"
+):
+    """A subscription named an account of another tenant (§7.7 create)."""
+
+
+class NoAccountForTenant(
+    BillingError, code="ACCOUNT_NOT_FOUND", status=404, message="no billing account found for tenant"
+):
+    """A subscription create without an account for a tenant that has no active account (§7.7)."""

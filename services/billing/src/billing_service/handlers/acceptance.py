@@ -23,6 +23,7 @@ from billing_service.handlers._common import new_id, record_account_usage, recor
 from billing_service.handlers.accounts import ensure_account, lock_account
 from billing_service.handlers.credits import ReserveAccountCredit, reserve_credit
 from billing_service.handlers.projections import emit_work_order_billing
+from billing_service.handlers.subscriptions import monthly_report_allowance
 from billing_service.repositories import (
     AccountRepository,
     AccountState,
@@ -60,12 +61,14 @@ async def _plan(
     existing_hold = None
     existing_invoice = None
     if state is not None:
-        if state.monthly_report_allowance is not None:
+        # decision 32: an active subscription's plan sets the allowance, else the policy
+        allowance = await monthly_report_allowance(uow, state.account.id, state.monthly_report_allowance)
+        if allowance is not None:
             start, end = quota_window(request.accepted_at)
             used = await uow.repo(WorkOrderRepository).count_accepted_in_window(
                 state.account.id, start, end, excluding=wo_id
             )
-            quota = QuotaUsage(state.monthly_report_allowance, used)
+            quota = QuotaUsage(allowance, used)
         existing_hold = await uow.repo(LedgerRepository).latest_hold_for_ref(
             state.account.id, WORK_ORDER_REF_TYPE, wo_id, active_only=True
         )

@@ -18,6 +18,13 @@ from billing_service.repositories.ledger import (
     LedgerRepository,
     LedgerWriteRefused,
 )
+from billing_service.repositories.subscriptions import (
+    NewSubscriptionEvent,
+    PlanRow,
+    PlanUpsert,
+    SubscriptionRepository,
+    SubscriptionRow,
+)
 from billing_service.repositories.timeline import InvoiceTimelineRow, TimelineRepository, TimelineScope
 from billing_service.repositories.usage import NewUsageEvent, UsageEventRow, UsageRepository
 from billing_service.repositories.work_orders import (
@@ -41,7 +48,12 @@ __all__ = [
     "LedgerRepository",
     "LedgerWriteRefused",
     "NewGateDecision",
+    "NewSubscriptionEvent",
     "NewUsageEvent",
+    "PlanRow",
+    "PlanUpsert",
+    "SubscriptionRepository",
+    "SubscriptionRow",
     "TimelineRepository",
     "TimelineScope",
     "UsageEventRow",

@@ -1,30 +1,102 @@
-"""Subscriptions before Billing 3 on fakes: nothing is due and no tenant has a subscription."""
+"""Plans and subscriptions on fakes (domain.md §7.7, §7.11, decision 32)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from billing_service.handlers.subscriptions import (
-    RefillDueReport,
-    RefillDueSubscriptions,
-    current_subscription,
-    refill_due_subscriptions,
+from billing_service.domain.errors import (
+    AccountNotFound,
+    NoAccountForTenant,
+    SubscriptionAccountMismatch,
+    SubscriptionNotFound,
 )
+from billing_service.domain.subscriptions import SubscriptionStatus
+from billing_service.handlers.subscriptions import (
+    AssignSubscription,
+    CreateSubscription,
+    UpdateSubscription,
+    assign_subscription,
+    create_subscription,
+    current_subscription,
+    list_subscriptions,
+    monthly_report_allowance,
+    update_subscription,
+)
+from billing_service.repositories import PlanUpsert
 from devstack.testing.fakes import FakeUnitOfWork
 from services.billing.tests.unit.fakes import TENANT, FakeBilling
 
+OTHER_TENANT = "44444444-4444-4444-8444-444444444444"
 
-@pytest.mark.parametrize("dry_run", [True, False])
-async def test_refill_due_scans_nothing_and_changes_nothing(
-    billing: FakeBilling, uow: FakeUnitOfWork, dry_run: bool
+
+async def test_create_upserts_the_plan_and_defers_the_first_refill(
+    billing: FakeBilling, uow: FakeUnitOfWork
 ) -> None:
-    billing.account()
-    report = await refill_due_subscriptions(uow, RefillDueSubscriptions(limit=100, dry_run=dry_run))
-    assert report == RefillDueReport(dry_run=dry_run)
-    assert (report.scanned, report.refilled, report.errors) == (0, 0, [])
-    assert (uow.published, billing.ledger.entry_rows, billing.usage.rows) == ([], [], {})
+    state = billing.account()
+    plan = PlanUpsert("gold", monthly_credit_allowance=5, cycle_days=30, monthly_report_allowance=3)
+    row = await create_subscription(uow, CreateSubscription(TENANT, plan))
+    assert (row.account_id, row.plan_name, row.status, row.monthly_credit_grant) == (
+        state.account.id,
+        "gold",
+        "active",
+        5,
+    )
+    assert row.current_period_start is not None
+    assert row.current_period_end is not None
+    assert row.current_period_end - row.current_period_start == timedelta(days=30)
+    assert row.next_refill_at == row.current_period_end
+    assert billing.ledger.entry_rows == []  # no immediate grant
+    assert ("internal", f"subscription_create:{row.id}") in billing.subscriptions.events
+    # a second create of the plan by name overwrites only the provided fields
+    await create_subscription(uow, CreateSubscription(TENANT, PlanUpsert("gold", cycle_days=10)))
+    stored = billing.subscriptions.plans["gold"]
+    assert (stored.cycle_days, stored.monthly_credit_allowance, stored.monthly_report_allowance) == (10, 5, 3)
 
 
-async def test_no_tenant_has_a_subscription(billing: FakeBilling, uow: FakeUnitOfWork) -> None:
-    billing.account()
+async def test_create_checks_the_account_tenant(billing: FakeBilling, uow: FakeUnitOfWork) -> None:
+    with pytest.raises(NoAccountForTenant):
+        await create_subscription(uow, CreateSubscription(TENANT, PlanUpsert("gold")))
+    other = billing.account("v1:partner:other", tenant_id=OTHER_TENANT)
+    with pytest.raises(SubscriptionAccountMismatch):
+        await create_subscription(uow, CreateSubscription(TENANT, PlanUpsert("gold"), other.account.id))
+    with pytest.raises(AccountNotFound):
+        await assign_subscription(uow, AssignSubscription("55555555-5555-4555-8555-555555555555", "gold"))
+    assert billing.subscriptions.subs == {}
+
+
+async def test_assign_creates_on_the_account_tenant_and_lists(
+    billing: FakeBilling, uow: FakeUnitOfWork
+) -> None:
+    other = billing.account("v1:partner:other", tenant_id=OTHER_TENANT)
+    row = await assign_subscription(uow, AssignSubscription(other.account.id, "silver", 7))
+    assert (row.tenant_id, row.monthly_credit_grant) == (OTHER_TENANT, 7)
+    assert [r.id for r in await list_subscriptions(uow, OTHER_TENANT)] == [row.id]
+    assert await list_subscriptions(uow, TENANT) == []
+    assert (await current_subscription(uow, OTHER_TENANT)) is not None
     assert await current_subscription(uow, TENANT) is None
+
+
+async def test_cancel_ends_now_and_stops_refills(billing: FakeBilling, uow: FakeUnitOfWork) -> None:
+    billing.account()
+    row = await create_subscription(uow, CreateSubscription(TENANT, PlanUpsert("gold")))
+    changed = await update_subscription(uow, UpdateSubscription(row.id, SubscriptionStatus.CANCELLED))
+    assert (changed.status, changed.next_refill_at) == ("cancelled", None)
+    assert changed.ends_at is not None
+    assert await current_subscription(uow, TENANT) is None
+    with pytest.raises(SubscriptionNotFound):
+        await update_subscription(uow, UpdateSubscription("55555555-5555-4555-8555-555555555555"))
+
+
+async def test_decision_32_the_active_plan_sets_the_report_allowance(
+    billing: FakeBilling, uow: FakeUnitOfWork
+) -> None:
+    state = billing.account(allowance=10)
+    assert await monthly_report_allowance(uow, state.account.id, 10) == 10
+    row = await create_subscription(
+        uow, CreateSubscription(TENANT, PlanUpsert("gold", monthly_report_allowance=2))
+    )
+    assert await monthly_report_allowance(uow, state.account.id, 10) == 2
+    await update_subscription(uow, UpdateSubscription(row.id, SubscriptionStatus.PAUSED))
+    assert await monthly_report_allowance(uow, state.account.id, 10) == 10
