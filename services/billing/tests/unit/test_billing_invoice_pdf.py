@@ -159,3 +159,13 @@ def test_many_items_flow_onto_more_pages() -> None:
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) > 1
     assert all(verification_hash(replace(detail, items=many)) in p.extract_text() for p in reader.pages)
+
+
+def test_long_and_foreign_text_wraps_and_renders() -> None:
+    detail = _detail()
+    reason = " ".join(f"word{n}" for n in range(80))
+    credit = replace(detail.adjustments[0], reason=reason)
+    header = replace(detail.header, bill_to_name="ಕನ್ನಡ हिन्दी " + "Acme " * 60, notes="a\tb\u202ec")
+    text = _text(render_invoice_pdf(replace(detail, header=header, adjustments=[credit])))
+    assert "word79" in text
+    assert text.count("Acme") >= 60  # the whole wrapped bill-to name, none cut off at the edge

@@ -157,6 +157,7 @@ _LINE = 14.0
 # item table columns: (left edge, right-aligned?)
 _COL_DESC, _COL_QTY, _COL_PRICE, _COL_TAX, _COL_TOTAL = 40.0, 330.0, 420.0, 470.0, 555.0
 _DESC_WIDTH = 240.0
+_ENTRY_WIDTH = 400.0
 
 
 class _Page:
@@ -212,6 +213,14 @@ def _lines(value: str, font: str, size: float, width: float) -> Iterator[str]:
         yield from simpleSplit(paragraph, font, size, width) or [""]
 
 
+def _entry(page: _Page, label: str, amount: str) -> None:
+    """A payment or credit note: its label wrapped left of the amount column, the amount on line one."""
+    lines = list(_lines(label.rstrip(), page.fonts.regular, 9, _ENTRY_WIDTH))
+    page.row([(_COL_DESC, lines[0], False), (_COL_TOTAL, amount, True)])
+    for more in lines[1:]:
+        page.row([(_COL_DESC, more, False)])
+
+
 def render_invoice_pdf(detail: InvoiceDetail) -> bytes:
     """The invoice as PDF bytes: the same detail gives the same bytes, on any request."""
     fonts = _fonts()
@@ -239,8 +248,8 @@ def render_invoice_pdf(detail: InvoiceDetail) -> bytes:
         page.text(f"VOID: {h.void_reason or '-'}", bold=True)
     page.gap()
     page.text("Bill to", bold=True)
-    page.text(h.bill_to_name or h.account_display_name)
-    for line in _lines(h.bill_to_address or "", fonts.regular, 10, _WIDTH - 2 * _MARGIN):
+    bill_to = f"{h.bill_to_name or h.account_display_name}\n{h.bill_to_address or ''}"
+    for line in _lines(bill_to, fonts.regular, 10, _WIDTH - 2 * _MARGIN):
         if line:
             page.text(line)
     page.gap()
@@ -288,24 +297,13 @@ def render_invoice_pdf(detail: InvoiceDetail) -> bytes:
     if not detail.payments:
         page.text("None", size=9)
     for p in detail.payments:
-        page.row(
-            [
-                (_COL_DESC, f"{_instant(p.paid_at)}  {p.mode}  {p.reference or ''}".rstrip(), False),
-                (_COL_TOTAL, money(p.amount), True),
-            ]
-        )
+        _entry(page, f"{_instant(p.paid_at)}  {p.mode}  {p.reference or ''}", money(p.amount))
     page.gap()
     page.text("Credit notes", bold=True)
     if not detail.adjustments:
         page.text("None", size=9)
     for a in detail.adjustments:
-        reason = next(iter(_lines(a.reason or "", fonts.regular, 9, _DESC_WIDTH)), "")
-        page.row(
-            [
-                (_COL_DESC, f"{_instant(a.issued_at)}  {a.adjustment_type}  {reason}".rstrip(), False),
-                (_COL_TOTAL, money(a.amount), True),
-            ]
-        )
+        _entry(page, f"{_instant(a.issued_at)}  {a.adjustment_type}  {a.reason or ''}", money(a.amount))
     if h.notes:
         page.gap()
         page.text("Notes", bold=True)
