@@ -160,14 +160,6 @@ class ReminderView(View):
     message: str
 
 
-class InvoicePdfView(View):
-    """``GET /:id/pdf`` until Billing 3 renders the real PDF (decision 33): the original's stub."""
-
-    status: str
-    invoice_id: str
-    message: str
-
-
 def _summary_fields(h: InvoiceHeader) -> dict[str, object]:
     return {
         "id": h.id,
@@ -268,10 +260,3 @@ def payment_proof(row: AttachmentRow) -> PaymentProofView:
 def reminder(answer: Reminder) -> ReminderView:
     """The reminder answer."""
     return ReminderView.of(answer)
-
-
-def pdf_stub(invoice_id: str) -> InvoicePdfView:
-    """The §9.3 stub (decision 33's real PDF is Billing 3)."""
-    return InvoicePdfView(
-        status="stub", invoice_id=invoice_id, message="PDF rendering is not available yet for this invoice"
-    )

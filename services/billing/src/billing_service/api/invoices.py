@@ -95,6 +95,7 @@ from billing_service.handlers.invoice_payments import (
     mark_paid,
     record_payment,
 )
+from billing_service.handlers.invoice_pdf import invoice_pdf
 from billing_service.handlers.invoice_queries import (
     InvoiceDetail,
     ListInvoices,
@@ -104,6 +105,7 @@ from billing_service.handlers.invoice_queries import (
     list_invoices,
     show_invoice,
 )
+from billing_service.rendering.invoice_pdf import PDF_MEDIA_TYPE
 from billing_service.repositories.invoice_book import NewAttachment
 from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
@@ -189,6 +191,24 @@ async def _await_document(
 
     await wait_until(seen, timeout_s=budget_ms / 1000, interval_s=0.05, max_interval_s=0.5)
 
+
+PDF_HASH_HEADER = "x-zenops-invoice-sha256"
+
+#: the PDF route's 200: the document, not JSON
+_PDF: dict[str, Any] = {
+    "description": "The invoice as a PDF (byte-identical for the same invoice state)",
+    "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {
+        PDF_HASH_HEADER: {
+            "description": "SHA-256 of the invoice's canonical JSON state, as printed on the PDF",
+            "schema": {"type": "string"},
+        },
+        "content-disposition": {
+            "description": "inline; the invoice's file name",
+            "schema": {"type": "string"},
+        },
+    },
+}
 
 #: the list's 200 documents the next page's cursor header
 _NEXT_PAGE: dict[str, Any] = {
@@ -517,16 +537,24 @@ def invoice_routes(prefix: str) -> APIRouter:
 
     @router.get(
         f"{prefix}/{{invoice_id}}/pdf",
-        response_model=iv.InvoicePdfView,
-        responses=errors(*_FAILED_READ),
+        response_class=Response,
+        responses={**errors(*_FAILED_READ), 200: _PDF},
         name=f"{tag}_pdf",
     )
-    async def pdf_route(invoice_id: str, principal: Caller, c: ContainerDep) -> iv.InvoicePdfView:
-        """The §9.3 stub until Billing 3 renders the PDF (decision 33)."""
+    async def pdf_route(invoice_id: str, principal: Caller, c: ContainerDep) -> Response:
+        """The invoice as a PDF (decision 33): byte-identical for the same invoice state, with the
+        SHA-256 of its canonical JSON state printed on it and answered in ``x-zenops-invoice-sha256``."""
         actor = _reader(principal)
         async with c.tenant_uow(principal) as uow:
-            detail = await show_invoice(uow, ShowInvoice(actor, _invoice_id(invoice_id)))
-        return iv.pdf_stub(detail.header.id)
+            pdf = await invoice_pdf(uow, ShowInvoice(actor, _invoice_id(invoice_id)))
+        return Response(
+            content=pdf.content,
+            media_type=PDF_MEDIA_TYPE,
+            headers={
+                "content-disposition": f'inline; filename="{pdf.filename}"',
+                PDF_HASH_HEADER: pdf.sha256,
+            },
+        )
 
     @router.post(
         f"{prefix}/{{invoice_id}}/payment-proof",
