@@ -224,9 +224,7 @@ class BillingBridge:
         reservation_id: str | None = None,
     ) -> Json | None:
         """``POST /v1/billing/credits/consume``: the ledger entry JSON, or None (logged)."""
-        body: Json = {"ref_type": ref_type, "ref_id": ref_id, "idempotency_key": idempotency_key}
-        if reservation_id:
-            body["reservation_id"] = reservation_id
+        body = _settle_body(ref_type, ref_id, idempotency_key, reservation_id)
         return await self._credit_call("consume", body, account_id, external_key)
 
     async def release(
@@ -240,9 +238,7 @@ class BillingBridge:
         reservation_id: str | None = None,
     ) -> Json | None:
         """``POST /v1/billing/credits/release``: the ledger entry JSON, or None (logged)."""
-        body: Json = {"ref_type": ref_type, "ref_id": ref_id, "idempotency_key": idempotency_key}
-        if reservation_id:
-            body["reservation_id"] = reservation_id
+        body = _settle_body(ref_type, ref_id, idempotency_key, reservation_id)
         return await self._credit_call("release", body, account_id, external_key)
 
     async def _credit_call(
@@ -426,3 +422,11 @@ class BillingBridge:
             external_key=account_key,
         )
         return FlowOutcome(event_key, sent, account_key, None, credit_key, consumed)
+
+
+def _settle_body(ref_type: str, ref_id: str, idempotency_key: str, reservation_id: str | None) -> Json:
+    """The body of consume and release (§8.2): the hold by reference, or by id when V1 knows it."""
+    body: Json = {"ref_type": ref_type, "ref_id": ref_id, "idempotency_key": idempotency_key}
+    if reservation_id:
+        body["reservation_id"] = reservation_id
+    return body

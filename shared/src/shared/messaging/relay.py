@@ -314,7 +314,7 @@ class OutboxRelay:
         if not rows:
             return 0
         records = [_record(row) for row in rows]
-        unknown = await self._unknown_topics({r.topic for r in records})
+        unknown = await unknown_topics(self.producer, {r.topic for r in records})
         blocked: dict[tuple[str, str], int] = {}  # key -> id of its head moved aside in this batch
         pending: list[tuple[_Record, asyncio.Future[Any]]] = []
         spans: dict[int, trace.Span] = {}
@@ -423,25 +423,6 @@ class OutboxRelay:
             raise TransientPublishError(f"{len(transient)} row(s) not sent: {transient[0]}")
         self._backoff_s = _BACKOFF_START_S  # a clean batch: the next failure starts the back-off anew
         return len(rows)
-
-    async def _unknown_topics(self, topics: set[str]) -> set[str]:
-        """Topics of the batch that the broker (reachable, asked just now) does not have.
-
-        Asking only when the producer's metadata cache lacks a topic keeps the hot path free; a broker
-        that cannot be asked raises (transient), so an outage never moves messages aside.
-        """
-        client = self.producer.client
-        missing = {t for t in topics if client.cluster.partitions_for_topic(t) is None}
-        if not missing:
-            return set()
-        try:
-            metadata = await client.fetch_all_metadata()
-        except Exception as exc:
-            raise TransientPublishError(f"cannot read the broker's topics: {exc!r}") from exc
-        known = set(metadata.topics(exclude_internal_topics=False))
-        if not known:
-            raise TransientPublishError("the broker returned no topics")
-        return {t for t in missing if t not in known}
 
     async def _move_aside(self, conn: asyncpg.Connection, rec: _Record, reason: str, detail: str) -> None:
         """Move one outbox row into ``unsendable_messages`` (one statement, so atomic) and say so."""
@@ -578,7 +559,7 @@ async def replay_unsendable(
             )
         else:
             try:
-                if not await _topic_exists(producer, topic):
+                if await unknown_topics(producer, {topic}):
                     # asked the broker just now: answering at once beats the producer's metadata wait
                     raise UnknownTopicOrPartitionError(f"topic {topic!r} does not exist")
                 await producer.send_and_wait(topic, value=rec.value, key=rec.key_bytes, headers=rec.headers)
@@ -601,14 +582,25 @@ async def replay_unsendable(
     return outcomes
 
 
-async def _topic_exists(producer: AIOKafkaProducer, topic: str) -> bool:
-    """Whether the broker has ``topic``: the producer's metadata cache, else a fresh metadata read (an
-    unreachable broker raises, so the replay reports ``failed`` rather than ``unsendable``)."""
+async def unknown_topics(producer: AIOKafkaProducer, topics: set[str]) -> set[str]:
+    """Those of ``topics`` the broker (reachable, asked just now) does not have.
+
+    Asking only when the producer's metadata cache lacks a topic keeps the hot path free; a broker
+    that cannot be asked raises (transient), so an outage never moves messages aside and a replay
+    reports ``failed`` rather than ``unsendable``.
+    """
     client = producer.client
-    if client.cluster.partitions_for_topic(topic) is not None:
-        return True
-    metadata = await client.fetch_all_metadata()
-    return topic in set(metadata.topics(exclude_internal_topics=False))
+    missing = {t for t in topics if client.cluster.partitions_for_topic(t) is None}
+    if not missing:
+        return set()
+    try:
+        metadata = await client.fetch_all_metadata()
+    except Exception as exc:
+        raise TransientPublishError(f"cannot read the broker's topics: {exc!r}") from exc
+    known = set(metadata.topics(exclude_internal_topics=False))
+    if not known:
+        raise TransientPublishError("the broker returned no topics")
+    return {t for t in missing if t not in known}
 
 
 async def _delete_unsendable(conn: asyncpg.Connection, schema: str, row_id: int) -> None:
