@@ -19,6 +19,7 @@ import pytest
 
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import OTHER_TENANT, TEST_TENANT, make_token
+from devstack.testing.gateway import create_account
 
 pytestmark = pytest.mark.stack
 
@@ -233,3 +234,53 @@ class TestInvoiceTenantIsolation:
         assert seen == dict.fromkeys(INVOICE_TABLES, 0)
         assert updated == "UPDATE 0"
         assert rls_off == []
+
+
+SUBSCRIPTION_TABLES = ("subscriptions", "subscription_events")
+
+
+class TestSubscriptionTenantIsolation:
+    """Subscriptions (issue 16): tenant B reads neither tenant A's current subscription through the gateway nor
+    its rows as billing's app role, and cannot change them."""
+
+    async def test_second_tenant_sees_and_changes_nothing(self, stack: StackInfo) -> None:
+        def client(tenant: str, aud: str = "web") -> httpx.AsyncClient:
+            headers = {"authorization": f"Bearer {make_token(stack, tenant_id=tenant, aud=aud)}"}
+            return httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30)
+
+        key = f"v2:external:rls-{uuid.uuid4().hex[:12]}"
+        async with client(TEST_TENANT, "studio") as studio, client(OTHER_TENANT) as b:
+            account_id = await create_account(studio, display_name="RLS subscription", external_key=key)
+            made = await studio.post(
+                "/v1/control/subscriptions",
+                json={
+                    "tenant_id": TEST_TENANT,
+                    "account_id": account_id,
+                    "plan_name": f"plan-rls-{uuid.uuid4().hex[:10]}",
+                    "monthly_credit_grant": 3,
+                },
+            )
+            assert made.status_code == 201, made.text
+            sid = made.json()["id"]
+            theirs = await b.get("/v1/billing/subscription")
+            assert theirs.status_code == 200, theirs.text
+            assert theirs.json() is None or theirs.json()["tenant_id"] == OTHER_TENANT
+
+        conn = await asyncpg.connect(_asyncpg_dsn(stack.dsns["billing"]["app"]))
+        try:
+            async with conn.transaction():
+                await _as_tenant(conn, OTHER_TENANT)
+                seen = await conn.fetchval(
+                    "SELECT count(*) FROM billing.subscriptions WHERE id = $1", uuid.UUID(sid)
+                )
+                updated = await conn.execute(
+                    "UPDATE billing.subscriptions SET status = 'cancelled' WHERE id = $1", uuid.UUID(sid)
+                )
+            rls_off = await conn.fetch(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'billing' AND c.relname = ANY($1::text[]) AND NOT c.relrowsecurity",
+                list(SUBSCRIPTION_TABLES),
+            )
+        finally:
+            await conn.close()
+        assert (seen, updated, rls_off) == (0, "UPDATE 0", [])
