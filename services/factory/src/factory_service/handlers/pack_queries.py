@@ -48,8 +48,10 @@ async def pack_link(uow: UnitOfWork, work_order_id: uuid.UUID) -> PackLink:
     artifacts: list[ArtifactRecord] = []
     job: JobRecord | None = None
     if pack is not None:
-        artifacts = await packs.artifacts(uuid.UUID(pack.id))
+        # The job first: a job seen completed was committed with its artifacts, so the artifacts read after
+        # it include them (each statement of a READ COMMITTED transaction sees its own snapshot).
         job = await uow.repo(JobRepository).of_pack(uuid.UUID(pack.id))
+        artifacts = await packs.artifacts(uuid.UUID(pack.id))
     return PackLink(
         work_order=wo,
         pack=pack,
