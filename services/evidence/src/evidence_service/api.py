@@ -1,6 +1,7 @@
 """HTTP routes of the evidence service: request → command → handler → view (domain.md §1.6, §4, §9.1).
 
-Documents: ``POST /v1/documents`` (multipart), ``GET /v1/documents/:id``, ``GET …/:id/download``.
+Documents: ``POST /v1/documents`` (multipart), ``GET /v1/documents`` (the tenant's, newest first: a bare
+array as the original API answered), ``GET /v1/documents/:id``, ``GET …/:id/download``.
 Work-order evidence under ``/v1/repogen/work-orders/:id``: ``evidence/link``, ``evidence`` (whole state),
 ``evidence-profiles``, ``evidence-profile``, ``evidence-checklist``, ``field-evidence-links``,
 ``ocr/enqueue``, ``ocr/jobs``, ``annexure/auto-order``. Writes answer
@@ -17,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -51,6 +52,7 @@ from evidence_service.domain.uploads import (
 )
 from evidence_service.handlers import enqueue_ocr as ocr_queue
 from evidence_service.handlers import link_evidence as linking
+from evidence_service.handlers import list_documents as document_lists
 from evidence_service.handlers import read_document as document_reads
 from evidence_service.handlers import upload_document as uploads
 from evidence_service.handlers.auto_order_annexure import AutoOrderAnnexure, auto_order_annexure
@@ -435,6 +437,20 @@ async def upload_document(
         document = await uploads.upload_document(uow, command, blobs=BlobStore(settings.blob_dir))
         await uow.commit()
     return views.document_view(document)
+
+
+@router.get("/documents", response_model=list[views.DocumentListItem], responses=errors(ValidationFailed))
+async def list_documents(
+    principal: StaffCaller,
+    c: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=document_lists.MAX_LIMIT)] = document_lists.DEFAULT_LIMIT,
+    work_order_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> list[views.DocumentListItem]:
+    """The tenant's documents, newest first (``limit`` 1..200, default 50); with ``work_order_id`` only
+    those linked as that work order's evidence (none for an unknown work order)."""
+    command = document_lists.ListDocuments(uuid.UUID(require_tenant(principal)), limit, work_order_id)
+    async with c.tenant_uow(principal) as uow:
+        return views.document_list(await document_lists.list_documents(uow, command))
 
 
 @router.get("/documents/{document_id}", response_model=views.DocumentView, responses=errors(DocumentNotFound))

@@ -103,6 +103,17 @@ class DocumentRepository(_Rows):
         )
         return {row.id: row for row in rows}
 
+    async def newest(
+        self, tenant_id: uuid.UUID, *, limit: int, among: Iterable[uuid.UUID] | None = None
+    ) -> list[Document]:
+        """At most ``limit`` visible documents, newest first (``created_at``, then ``id``, descending);
+        only those among ``among`` when given."""
+        query = select(t.documents).where(self._visible(tenant_id))
+        if among is not None:
+            query = query.where(t.documents.c.id.in_(list(set(among))))
+        order = (t.documents.c.created_at.desc(), t.documents.c.id.desc())
+        return await self._all(Document, query.order_by(*order).limit(limit))
+
 
 # ---------------------------------------------------------------------------- work-order projection
 

@@ -81,6 +81,21 @@ def document_view(document: Document) -> DocumentView:
     return DocumentView.of(document, capture=document.capture_json or {})
 
 
+class DocumentListItem(_FromRecord):
+    """One document of ``GET /v1/documents`` (the original API's list: a bare array of these)."""
+
+    id: str
+    original_filename: str
+    classification: str | None
+    source: str | None
+    created_at: str
+
+
+def document_list(documents: list[Document]) -> list[DocumentListItem]:
+    """The list of documents, in the order given."""
+    return [DocumentListItem.of(document) for document in documents]
+
+
 class DocumentSummary(_FromRecord):
     """The ``document`` embedded in an evidence item (domain.md §1.6)."""
 

@@ -125,6 +125,13 @@ class FakeDocuments(_TenantRows[Document], DocumentRepository):
         found = (self.rows.get((tenant_id, document_id)) for document_id in set(ids))
         return {document.id: document for document in found if document is not None}
 
+    async def newest(
+        self, tenant_id: uuid.UUID, *, limit: int, among: Iterable[uuid.UUID] | None = None
+    ) -> list[Document]:
+        wanted = None if among is None else set(among)
+        found = [d for d in self.of(tenant_id) if wanted is None or d.id in wanted]
+        return sorted(found, key=lambda d: (d.created_at, d.id), reverse=True)[:limit]
+
 
 class FakeWorkOrders(WorkOrderRepository):
     """The work-order projection and the snapshots announced for it."""

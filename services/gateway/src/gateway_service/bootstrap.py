@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware import Middleware
 
 from gateway_service.api import dev_router, router
+from gateway_service.cors import GatewayCors
 from gateway_service.edge import EdgeGuard
 from gateway_service.openapi import OpenApiAggregator
 from gateway_service.proxy import Gateway
@@ -63,6 +64,9 @@ def create_gateway(
         # inside the request-context middleware: refusals carry a request id and are counted
         middleware=[Middleware(EdgeGuard, settings=settings, table=table)],
     )
+    # outermost of the app's middleware: preflights are answered before the edge, and every answer
+    # (the edge's refusals and the JSON 500 included) carries the CORS headers a browser needs
+    app.add_middleware(GatewayCors, origins=settings.cors_origins)
     app.state.gateway = gw
     install_truthful_openapi(app)
     aggregator = OpenApiAggregator(

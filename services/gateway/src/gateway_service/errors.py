@@ -62,3 +62,8 @@ class DevLoginUnavailable(
     UpstreamUnavailable, code="DEV_LOGIN_UNAVAILABLE", message="dev login needs ZENOPS_JWT_SECRET"
 ):
     """Dev login was asked for on a gateway without a JWT secret."""
+
+
+class CorsPreflightRefused(DomainError, code="CORS_PREFLIGHT_REFUSED", status=403):
+    """A browser's preflight from an origin, for a method or with request headers the gateway does not
+    allow (``gateway_service.cors``: ``ZENOPS_CORS_ORIGINS``)."""

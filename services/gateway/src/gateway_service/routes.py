@@ -193,6 +193,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     # --- evidence: documents, evidence link, profiles, checklist, field links, OCR, annexure (§1.6, §4)
     _r("POST", "/v1/documents", EVIDENCE, _J, body_class=UPLOAD),
+    _r("GET", "/v1/documents", EVIDENCE, _J),  # the original API's list (issue 20)
     *_owned(
         EVIDENCE,
         _J,

@@ -1,6 +1,32 @@
 """Settings of the gateway (environment ``ZENOPS_*``, see ``shared.settings``)."""
 
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from pydantic import field_validator
+from pydantic_settings import NoDecode
+
 from shared.settings import ServiceSettings
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+
+
+def parse_origins(value: str | Iterable[str]) -> list[str]:
+    """The origins of ``ZENOPS_CORS_ORIGINS``: comma separated, each ``scheme://host[:port]`` (lower-cased,
+    a trailing ``/`` dropped) or ``*`` (any origin); blank entries ignored. Raises ``ValueError`` naming a malformed
+    one, so a typo stops the gateway at start instead of silently refusing every browser."""
+    entries = value.split(",") if isinstance(value, str) else list(value)
+    origins: list[str] = []
+    for raw in entries:
+        origin = raw.strip().rstrip("/").lower()  # scheme, host and port are case-insensitive
+        if not origin:
+            continue
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"CORS origin {raw.strip()!r} is not scheme://host[:port] (no path) or '*'")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 class Settings(ServiceSettings):
@@ -41,6 +67,20 @@ class Settings(ServiceSettings):
     max_url_bytes: int = 8 * 1024
     max_header_bytes: int = 32 * 1024
     max_header_count: int = 100
+
+    #: origins a browser may call the gateway from (``ZENOPS_CORS_ORIGINS``, comma separated; none by
+    #: default: production answers no cross-origin browser; the dev stack sets its own, see
+    #: ``gateway_service.cors``)
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str | list | tuple):
+            return parse_origins(value)
+        raise ValueError("cors_origins: a comma-separated list of origins")
 
     def upstream_url(self, service: str) -> str:
         """The base URL of an upstream service (no trailing slash)."""

@@ -324,6 +324,28 @@ class StackInfo:
         return service_env(self, catalog.service(service) if service else None)
 
 
+#: ports of the local dev servers a browser client of the gateway is usually served from (the original
+#: web app's Next.js/CRA 3000, Vite 5173 and its preview 4173)
+DEV_CORS_PORTS = (3000, 4173, 5173)
+CORS_ORIGINS_ENV = "ZENOPS_CORS_ORIGINS"
+
+
+def cors_origins(info: StackInfo) -> str:
+    """The gateway's ``ZENOPS_CORS_ORIGINS`` in the dev stack (issue 20): the console's origin and the
+    usual local dev servers, as ``localhost`` and ``127.0.0.1``; ``$ZENOPS_CORS_ORIGINS`` when set
+    (e.g. the original web app on another port)."""
+    explicit = os.environ.get(CORS_ORIGINS_ENV)
+    if explicit is not None:
+        return explicit
+    origins = []
+    console = info.urls.get("console")
+    if console:
+        origins += [console, console.replace("://127.0.0.1:", "://localhost:")]
+    for port in DEV_CORS_PORTS:
+        origins += [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+    return ",".join(dict.fromkeys(origins))
+
+
 def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
     """The ``ZENOPS_*`` variables a service process reads through pydantic-settings."""
     env = {
@@ -341,6 +363,7 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
         for name, url in info.urls.items():
             if name != catalog.GATEWAY.name:
                 env[f"ZENOPS_UPSTREAM_{name.upper()}_URL"] = url
+        env[CORS_ORIGINS_ENV] = cors_origins(info)
     if spec is not None:
         env["ZENOPS_SERVICE_NAME"] = spec.name
         if spec.schema is not None:
