@@ -47,7 +47,7 @@ logs: tools ## Tail one service's logs: make logs S=billing [F=1 to follow]
 env: tools ## The running stack's environment as export lines, for eval: DSNs, Kafka, URLs, dev secrets [S=<service>]
 	@$(PY) python -m devstack env $(S)
 
-demo: up ## Start the whole system and run the factory flow end to end through the gateway
+demo: up ## Start the whole system and run the operator checklist through the gateway: every billing gate path, V1
 	$(PY) python -m scripts.demo
 
 test: install ## Unit, integration (real Postgres + Kafka) and end-to-end tests; prints the time per tier

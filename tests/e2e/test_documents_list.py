@@ -8,6 +8,7 @@ Another tenant lists none of them, through the gateway and as the evidence app r
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -28,6 +29,14 @@ async def upload(client: httpx.AsyncClient, name: str, **form: str) -> str:
     return str(doc["id"])
 
 
+def listed(resp: httpx.Response) -> list[dict[str, Any]]:
+    """The bare array of a 200 answer."""
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert isinstance(body, list)
+    return body
+
+
 class TestDocumentList:
     async def test_newest_first_bounded_and_filtered_by_work_order(self, gateway: httpx.AsyncClient) -> None:
         marker = uuid.uuid4().hex[:8]
@@ -37,10 +46,7 @@ class TestDocumentList:
         item = {"evidence_type": "DOCUMENT", "doc_type": "SALE_DEED", "document_id": first}
         await flows.link_evidence(gateway, wo, [item])
 
-        listed = await gateway.get("/v1/documents")
-        assert listed.status_code == 200, listed.text
-        body = listed.json()
-        assert isinstance(body, list)
+        body = listed(await gateway.get("/v1/documents"))
         assert 2 <= len(body) <= 50
         assert all(set(doc) == FIELDS for doc in body)
         assert [d["id"] for d in body[:2]] == [second, first]  # newest first
@@ -53,18 +59,18 @@ class TestDocumentList:
         )
         assert (body[0]["classification"], body[0]["source"]) == (None, None)
 
-        newest = flows.expect(await gateway.get("/v1/documents", params={"limit": 1}), 200)
+        newest = listed(await gateway.get("/v1/documents", params={"limit": 1}))
         assert [d["id"] for d in newest] == [second]
-        of_wo = flows.expect(await gateway.get("/v1/documents", params={"work_order_id": wo}), 200)
+        of_wo = listed(await gateway.get("/v1/documents", params={"work_order_id": wo}))
         assert [d["id"] for d in of_wo] == [first]
         unknown = {"work_order_id": str(uuid.uuid4())}
-        assert flows.expect(await gateway.get("/v1/documents", params=unknown), 200) == []
+        assert listed(await gateway.get("/v1/documents", params=unknown)) == []
 
     @pytest.mark.parametrize(
         "params", [{"limit": 0}, {"limit": 201}, {"limit": "many"}, {"work_order_id": "not-a-uuid"}]
     )
     async def test_bad_filters_are_refused(
-        self, gateway: httpx.AsyncClient, params: dict[str, object]
+        self, gateway: httpx.AsyncClient, params: dict[str, str | int]
     ) -> None:
         resp = await gateway.get("/v1/documents", params=params)
         assert resp.status_code == 400, resp.text
@@ -91,7 +97,7 @@ class TestIsolation:
             gateway, wo, [{"evidence_type": "DOCUMENT", "doc_type": "RTC", "document_id": mine}]
         )
 
-        theirs = flows.expect(await other_tenant.get("/v1/documents", params={"limit": 200}), 200)
+        theirs = listed(await other_tenant.get("/v1/documents", params={"limit": 200}))
         assert mine not in {d["id"] for d in theirs}
         by_wo = await other_tenant.get("/v1/documents", params={"work_order_id": wo})
         assert (by_wo.status_code, by_wo.json()) == (200, [])

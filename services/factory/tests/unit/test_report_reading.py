@@ -1,6 +1,6 @@
 """Every template, rendered from the demo's work order, read back part by part (issue 21 item 6).
 
-The bundle is the one the demo freezes (scripts/demo.py): six title documents as real PDFs and eight
+The bundle is the one the demo freezes (scripts/demo/flow.py): six title documents as real PDFs and eight
 tagged photos, the demo's values (FMV 35,00,000), the readiness of READY_FOR_RENDER in ``render_state``
 and the older snapshot readiness of the original complaint.
 """
