@@ -33,6 +33,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
         f"POST {WO}/annexure/auto-order",
         f"GET {WO}/documents/abc",
         "POST /v1/documents",
+        "GET /v1/documents",
         "GET /v1/documents/abc/download",
     ),
     "factory": (
@@ -144,3 +145,12 @@ def test_webhook_rows_take_no_identity_and_only_post() -> None:
     assert get is None
     assert post is not None
     assert post.auth is Auth.WEBHOOK
+
+
+def test_the_document_list_is_a_json_route_beside_the_upload() -> None:
+    """``GET /v1/documents`` (issue 20) reaches evidence with a JWT; only the upload has the big body class."""
+    listing, upload = resolve("GET", "/v1/documents"), resolve("POST", "/v1/documents")
+    assert listing is not None
+    assert upload is not None
+    assert (listing.service, listing.auth, listing.body_class) == ("evidence", Auth.JWT, "json")
+    assert (upload.service, upload.body_class) == ("evidence", "upload")
