@@ -17,6 +17,7 @@ import pytest
 from devstack.launcher import StackInfo
 from devstack.testing import flows
 from devstack.testing.data import OTHER_TENANT, pdf_bytes
+from devstack.testing.fixtures import make_token
 from devstack.testing.gateway import new_work_order_id
 
 pytestmark = pytest.mark.stack
@@ -117,3 +118,10 @@ class TestIsolation:
         finally:
             await conn.close()
         assert seen == 0
+
+    async def test_the_portal_audience_lists_no_documents(self, stack: StackInfo) -> None:
+        token = make_token(stack, aud="portal", roles=("portal_user",), capabilities=())
+        headers = {"authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=stack.urls["gateway"], headers=headers, timeout=30) as portal:
+            resp = await portal.get("/v1/documents")
+        assert (resp.status_code, resp.json()["code"]) == (403, "PORTAL_EVIDENCE_FORBIDDEN")
