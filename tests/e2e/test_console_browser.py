@@ -227,3 +227,36 @@ class TestConsoleInABrowser:
         await expect(page.get_by_test_id("released")).to_be_visible()
         assert steps.count == 10
         await context.close()
+
+    async def test_a_tablet_operator_signs_in_by_keyboard_and_nothing_overflows(
+        self, stack: StackInfo, browser: Browser
+    ) -> None:
+        context = await browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
+        page = await context.new_page()
+        page.set_default_timeout(60_000)
+        steps = Steps(page, stack.state_dir / "console-screens" / "tablet")
+        base = stack.urls["console"]
+
+        # keyboard only: the skip link first, then the role and the sign-in button
+        await page.goto(f"{base}/login")
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+        await page.get_by_label("Factory operator").focus()
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("button", name="Sign in as this role")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="Work queue")).to_be_visible()
+
+        await page.get_by_text("New work order").click()
+        await page.get_by_label("Bank name").fill("Tablet Co-operative Bank")
+        await page.get_by_label("Bank type").select_option("COOP")
+        await page.get_by_role("button", name="Create").click()
+        await expect(page.get_by_test_id("wo-status")).to_have_text("Draft")
+        for where in ("work order", "queue"):
+            width = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert width <= 0, f"the {where} page scrolls sideways by {width}px on a tablet"
+            await steps.shot(where.replace(" ", "-"))
+            if where == "work order":
+                await page.get_by_role("link", name="Work queue").first.click()
+                await expect(page.get_by_role("heading", name="Work queue")).to_be_visible()
+        await context.close()

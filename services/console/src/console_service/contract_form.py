@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 MAX_TEXT = 500
@@ -72,7 +72,7 @@ FIELDS: tuple[Field, ...] = tuple(f for _, fields in SECTIONS for f in fields)
 
 def json_number(value: Decimal) -> int | float:
     """A Decimal as the JSON number the API takes: an integer, or at most two decimals."""
-    quantized = value.quantize(Decimal("0.01"))
+    quantized = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return int(quantized) if quantized == quantized.to_integral_value() else float(str(quantized))
 
 
