@@ -5,7 +5,7 @@ deploy/system-packages.txt) driven by Playwright's Python package with ``executa
 download. The operator signs in, creates a work order, fills the contract, drops the evidence the SBI
 profile asks for, runs OCR, moves the work order to DATA_PENDING and READY_FOR_RENDER, downloads the
 DOCX and releases it through the billing gate, with clicks and file drops only. A screenshot per step
-is saved under ``<test state dir>/console-screens/`` (``.zenops-test/console-screens`` by default).
+is saved under ``<test state dir>/console-screens/{desktop,tablet}/`` (``.zenops-test/...`` by default).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class Steps:
         self.page = page
         self.folder = folder
         self.count = 0
-        folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)  # this run's screenshots only
+        folder.mkdir(parents=True)
 
     async def shot(self, name: str) -> Path:
         self.count += 1
@@ -119,7 +120,7 @@ class TestConsoleInABrowser:
         context = await browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
         page = await context.new_page()
         page.set_default_timeout(60_000)
-        steps = Steps(page, stack.state_dir / "console-screens")
+        steps = Steps(page, stack.state_dir / "console-screens" / "desktop")
 
         # 1. sign in (dev login as the factory operator)
         await page.goto(f"{base}/login")
@@ -155,6 +156,17 @@ class TestConsoleInABrowser:
         await expect(derived).to_contain_text("₹2,800,000.00")
         await steps.shot("contract")
 
+        # a second save makes a new snapshot; the history shows what changed between the two
+        await page.get_by_label("City", exact=True).fill("Bengaluru")
+        await page.get_by_role("button", name="Save contract").click()
+        await expect(page.get_by_test_id("notice-contract")).to_contain_text("Contract saved")
+        await page.get_by_label("From", exact=True).select_option("2")
+        await page.get_by_label("To", exact=True).select_option("4")
+        await page.get_by_role("button", name="Compare").click()
+        await expect(page.get_by_test_id("diff")).to_contain_text("property.city")
+        await expect(page.get_by_test_id("diff")).to_contain_text("Bengaluru")
+        await steps.shot("snapshot-diff")
+
         # 4. evidence: documents through the real file inputs, photos dropped on the drop zones
         for label, filename in DOCUMENTS.items():
             row = await row_for(page, label)
@@ -183,6 +195,9 @@ class TestConsoleInABrowser:
             "data-status", "DONE", timeout=WAIT_MS
         )
         await expect(page.get_by_test_id("ocr-section")).to_contain_text("Survey")
+        # a suggested field is accepted into the contract (and linked to the RTC it came from)
+        await page.get_by_test_id("ocr-section").get_by_role("button", name="Accept").first.click()
+        await expect(page.get_by_test_id("notice-ocr")).to_contain_text("Accepted property.")
         await steps.shot("ocr")
 
         # 6. accepted into production: DATA_PENDING (billing's acceptance)
@@ -225,7 +240,7 @@ class TestConsoleInABrowser:
         # the page survives a reload (state is the gateway's, not the browser's)
         await page.goto(wo_url)
         await expect(page.get_by_test_id("released")).to_be_visible()
-        assert steps.count == 10
+        assert steps.count == 11
         await context.close()
 
     async def test_a_tablet_operator_signs_in_by_keyboard_and_nothing_overflows(
