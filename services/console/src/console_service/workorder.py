@@ -78,16 +78,19 @@ async def _optional(call: Any) -> Any:
         return None
 
 
-async def load(ctx: Ctx, wo: str) -> dict[str, Any]:
-    """Everything the page shows, read concurrently through the gateway."""
+PARTS = ("profiles", "pack", "ocr")
+
+
+async def load(ctx: Ctx, wo: str, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """What the page shows (the detail plus ``parts``), read concurrently through the gateway; a
+    self-refreshing fragment asks only for its own part."""
     base = f"{WORK_ORDERS}/{wo}"
-    detail, profiles, pack, ocr = await asyncio.gather(
-        ctx.gateway.get(base),
-        _optional(ctx.gateway.get(f"{base}/evidence-profiles")),
-        _optional(ctx.gateway.get(f"{base}/pack")),
-        _optional(ctx.gateway.get(f"{base}/ocr/jobs")),
+    paths = {"profiles": f"{base}/evidence-profiles", "pack": f"{base}/pack", "ocr": f"{base}/ocr/jobs"}
+    detail, *rest = await asyncio.gather(
+        ctx.gateway.get(base), *(_optional(ctx.gateway.get(paths[part])) for part in parts)
     )
-    return {"detail": detail, "profiles": profiles or {}, "pack": pack or {}, "ocr": ocr or {}}
+    answers = dict(zip(parts, rest, strict=True))
+    return {"detail": detail, **{part: answers.get(part) or {} for part in PARTS}}
 
 
 def view_values(
@@ -194,7 +197,7 @@ async def fragment(work_order_id: str, name: str, ctx: CtxDep) -> Response:
         return ctx.render("error.html", status_code=404, message="no such section")
     viewer = ctx.require_viewer()
     try:
-        data = await load(ctx, work_order_id)
+        data = await load(ctx, work_order_id, (name,))
     except GatewayError as exc:
         return ctx.render("error.html", status_code=exc.status, message=exc.message)
     values = view_values(work_order_id, data, None)

@@ -301,3 +301,21 @@ class TestWorkOrderPage:
             "override": True,
             "override_reason": "paid offline",
         }
+
+
+class TestFragments:
+    async def test_the_pack_fragment_reads_only_the_work_order_and_its_pack(
+        self, browser: httpx.AsyncClient, fake: FakeGateway
+    ) -> None:
+        await sign_in(browser)
+        before = len(fake.requests)
+        resp = await browser.get(f"/work-orders/{WO}/fragments/pack")
+        assert resp.status_code == 200
+        assert "server-timing" in resp.headers
+        paths = sorted(r.url.path for r in fake.requests[before:])
+        assert paths == [f"/v1/repogen/work-orders/{WO}", f"/v1/repogen/work-orders/{WO}/pack"]
+        assert 'data-pending="no"' in resp.text  # a completed job stops the polling
+
+    async def test_an_unknown_fragment_is_404(self, browser: httpx.AsyncClient) -> None:
+        await sign_in(browser)
+        assert (await browser.get(f"/work-orders/{WO}/fragments/nope")).status_code == 404
