@@ -319,3 +319,37 @@ class TestFragments:
     async def test_an_unknown_fragment_is_404(self, browser: httpx.AsyncClient) -> None:
         await sign_in(browser)
         assert (await browser.get(f"/work-orders/{WO}/fragments/nope")).status_code == 404
+
+
+class TestProductionSignIn:
+    """Outside dev only a token the configured issuer signed is accepted (HS256 secret here; a JWKS URL
+    goes through the same ``TokenVerifier``); dev login is off and the cookie is Secure."""
+
+    @pytest.fixture
+    async def prod(self, fake: FakeGateway) -> AsyncIterator[httpx.AsyncClient]:
+        settings = Settings(env="production", console_secret="s", jwt_secret="x" * 32)  # type: ignore[arg-type]
+        app = create_app(settings, transport=httpx.MockTransport(fake))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://console"
+        ) as client:
+            yield client
+
+    async def test_a_verified_token_signs_in_and_a_forged_one_does_not(self, prod: httpx.AsyncClient) -> None:
+        page = await prod.get("/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+        assert "Development sign-in" not in page.text
+        forged = jwt.encode({"sub": "x", "aud": "web", "exp": time.time() + 60}, "y" * 32, algorithm="HS256")
+        refused = await prod.post("/login/token", data={"csrf_token": csrf_of(page), "token": forged})
+        assert refused.status_code == 401
+        assert "token refused" in refused.text
+        ok = await prod.post(
+            "/login/token", data={"csrf_token": csrf_of(page), "token": make_token(["repogen_factory"])}
+        )
+        assert ok.status_code == 303
+        assert (await prod.get("/work-orders")).status_code == 200
+
+    async def test_dev_login_is_off(self, prod: httpx.AsyncClient, fake: FakeGateway) -> None:
+        page = await prod.get("/login")
+        resp = await prod.post("/login/dev", data={"csrf_token": csrf_of(page), "role": "super_admin"})
+        assert resp.status_code == 404
+        assert fake.requests == []

@@ -80,6 +80,14 @@
 
   function bind(root) { bindDropzones(root); bindSortables(root); bindOverride(root); }
 
+  // After an action swaps the page body, move focus to its outcome so keyboard and screen-reader users
+  // land where the answer is (the notice is a live region as well).
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (!e.target || e.target.id !== "wo-body") return;
+    var notice = e.target.querySelector(".notice[data-testid]");
+    if (notice) { notice.setAttribute("tabindex", "-1"); notice.focus({ preventScroll: false }); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { bind(document); });
   document.addEventListener("htmx:load", function (e) { bind(e.target || document); });
 })();
