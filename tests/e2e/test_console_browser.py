@@ -63,6 +63,9 @@ def png(label: str) -> bytes:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    # Assertions wait for their condition (never a sleep); the deadline is generous for a loaded machine
+    # (expect's own default is 5 s, page actions' 30 s).
+    expect.set_options(timeout=WAIT_MS)
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=chromium_path(), headless=True)
         try:
@@ -119,7 +122,7 @@ class TestConsoleInABrowser:
         base = stack.urls["console"]
         context = await browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
         page = await context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(WAIT_MS)
         steps = Steps(page, stack.state_dir / "console-screens" / "desktop")
 
         # 1. sign in (dev login as the factory operator)
@@ -209,7 +212,7 @@ class TestConsoleInABrowser:
         # 7. READY_FOR_RENDER: the pack renders while the page polls
         await page.get_by_role("button", name="Move to Ready For Render").click()
         await expect(page.get_by_test_id("wo-status")).to_have_text("Ready For Render")
-        await expect(page.get_by_test_id("job-status")).to_have_text("completed", timeout=WAIT_MS)
+        await expect(page.get_by_test_id("job-status")).to_have_text("completed")
         await steps.shot("ready-for-render")
 
         # 8. the DOCX: downloaded bytes match the SHA-256 the page shows
@@ -248,7 +251,7 @@ class TestConsoleInABrowser:
     ) -> None:
         context = await browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
         page = await context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(WAIT_MS)
         steps = Steps(page, stack.state_dir / "console-screens" / "tablet")
         base = stack.urls["console"]
 
