@@ -67,8 +67,9 @@ fmt: tools
 	$(PY) ruff check --fix .
 	$(PY) ruff format .
 
-bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine
+bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine; console page times
 	$(PY) python -m bench.run
+	$(PY) python -m bench.console_pages
 
 fuzz: up ## schemathesis on every gateway operation as each audience: no 5xx, only documented statuses and schemas
 	$(PY) python -m scripts.fuzz --findings .zenops/fuzz/findings.md

@@ -28,6 +28,7 @@ DEFAULT_PORTS = {
     "evidence": 8082,
     "factory": 8083,
     "billing": 8084,
+    "console": 8090,
     "zipkin": 9411,
 }
 POSTGRES_PORT = 55432
@@ -108,7 +109,7 @@ def _ports(root: Path) -> Check:
     wanted = {**DEFAULT_PORTS, "postgres": POSTGRES_PORT}
     busy = [f"{name}:{port}" for name, port in wanted.items() if port not in ours and not _port_free(port)]
     if not busy:
-        return Check("Ports", OK, "8080-8084, 9411 and 55432 free (or this stack's own)")
+        return Check("Ports", OK, "8080-8084, 8090, 9411 and 55432 free (or this stack's own)")
     return Check(
         "Ports",
         WARN,

@@ -14,6 +14,7 @@ import importlib
 from dataclasses import dataclass
 
 __all__ = [
+    "CONSOLE",
     "FALLBACK_COMPACTED_TOPICS",
     "FALLBACK_TOPICS",
     "GATEWAY",
@@ -35,7 +36,8 @@ class ServiceSpec:
     """One service of the stack.
 
     ``schema`` is its Postgres schema (``None`` for the gateway, which owns no tables);
-    ``default_port`` the HTTP port tried first; ``has_stream`` whether a stream process runs too.
+    ``default_port`` the HTTP port tried first; ``has_stream`` whether a stream process runs too;
+    ``upstream`` whether the gateway proxies to it (the console is a client of the gateway instead).
     """
 
     name: str
@@ -43,6 +45,7 @@ class ServiceSpec:
     default_port: int
     has_stream: bool
     schema: str | None
+    upstream: bool = True
 
     @property
     def has_db(self) -> bool:
@@ -86,6 +89,15 @@ class ServiceSpec:
 GATEWAY = ServiceSpec(
     name="gateway", package="gateway_service", default_port=8080, has_stream=False, schema=None
 )
+#: the operator console (issue 20): server-rendered pages that call only the gateway
+CONSOLE = ServiceSpec(
+    name="console",
+    package="console_service",
+    default_port=8090,
+    has_stream=False,
+    schema=None,
+    upstream=False,
+)
 
 # Order matters: migrations and start-up follow it, and the gateway comes first in printed URLs.
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -106,6 +118,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="billing", package="billing_service", default_port=8084, has_stream=True, schema="billing"
     ),
+    CONSOLE,
 )
 
 

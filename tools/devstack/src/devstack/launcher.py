@@ -338,7 +338,7 @@ def cors_origins(info: StackInfo) -> str:
     if explicit is not None:
         return explicit
     origins = []
-    console = info.urls.get("console")
+    console = info.urls.get(catalog.CONSOLE.name)
     if console:
         origins += [console, console.replace("://127.0.0.1:", "://localhost:")]
     for port in DEV_CORS_PORTS:
@@ -360,10 +360,14 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
         **info.tracing.service_env(),
     }
     if spec is None or spec is catalog.GATEWAY:
-        for name, url in info.urls.items():
-            if name != catalog.GATEWAY.name:
-                env[f"ZENOPS_UPSTREAM_{name.upper()}_URL"] = url
+        for upstream in catalog.SERVICES:
+            if upstream.upstream and upstream is not catalog.GATEWAY and upstream.name in info.urls:
+                env[f"ZENOPS_UPSTREAM_{upstream.name.upper()}_URL"] = info.urls[upstream.name]
         env[CORS_ORIGINS_ENV] = cors_origins(info)
+    if spec is catalog.CONSOLE:
+        # the console's only backend, and the key of its session cookies
+        env["ZENOPS_GATEWAY_URL"] = info.urls.get(catalog.GATEWAY.name, "http://127.0.0.1:8080")
+        env["ZENOPS_CONSOLE_SECRET"] = info.secrets.console_secret
     if spec is not None:
         env["ZENOPS_SERVICE_NAME"] = spec.name
         if spec.schema is not None:

@@ -132,7 +132,14 @@ class Secrets:
     re-provisioning keep working credentials.
     """
 
-    _TOKENS = ("postgres_password", "jwt_secret", "service_token", "studio_admin_token", "webhook_secret")
+    _TOKENS = (
+        "postgres_password",
+        "jwt_secret",
+        "service_token",
+        "studio_admin_token",
+        "webhook_secret",
+        "console_secret",
+    )
 
     def __init__(self, path: Path, data: dict[str, Any]) -> None:
         self.path = path
@@ -164,6 +171,7 @@ class Secrets:
     service_token = _Secret("Bearer token for V1 service-token routes.")
     studio_admin_token = _Secret("Bearer token for studio admin routes.")
     webhook_secret = _Secret("HMAC secret for provider webhooks in dev.")
+    console_secret = _Secret("Key of the operator console's encrypted session cookies.")
 
     def role_password(self, role: str) -> str:
         """The password of database role ``role``, generated and saved on first request."""
