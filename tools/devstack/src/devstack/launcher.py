@@ -359,6 +359,9 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
         "ZENOPS_STATE_DIR": str(info.state_dir),
         **info.tracing.service_env(),
     }
+    if catalog.GATEWAY.name in info.urls:
+        # where the QR code of every report page points (the gateway's public /v1/verify route)
+        env["ZENOPS_PUBLIC_BASE_URL"] = info.urls[catalog.GATEWAY.name]
     if spec is None or spec is catalog.GATEWAY:
         for upstream in catalog.SERVICES:
             if upstream.upstream and upstream is not catalog.GATEWAY and upstream.name in info.urls:

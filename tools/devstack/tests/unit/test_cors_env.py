@@ -44,3 +44,10 @@ def test_an_origin_list_of_the_shell_wins(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv(CORS_ORIGINS_ENV, "http://localhost:4200")
     env = service_env(_info(), catalog.GATEWAY)
     assert env[CORS_ORIGINS_ENV] == "http://localhost:4200"
+
+
+def test_report_qr_codes_point_at_this_stacks_gateway() -> None:
+    info = _info()
+    info.urls["gateway"] = "http://127.0.0.1:18123"
+
+    assert service_env(info, catalog.service("factory"))["ZENOPS_PUBLIC_BASE_URL"] == "http://127.0.0.1:18123"
