@@ -17,6 +17,10 @@ class PaymentAmountNotPositive(
     """The amount in minor units is not > 0."""
 
 
+class PaymentAmountOutOfRange(BillingError, code="PAYMENT_AMOUNT_OUT_OF_RANGE"):
+    """The amount is below the provider's minimum or above what one checkout may ask for."""
+
+
 class InvalidPaymentRequest(BillingError, code="INVALID_PAYMENT_REQUEST"):
     """The checkout body is inconsistent (unknown provider/purpose, an invoice payment without invoice)."""
 

@@ -19,7 +19,7 @@ from billing_service.domain.errors import AccountNotFound, NoAccountForTenant
 from billing_service.domain.invoice_errors import InvoiceNotFound
 from billing_service.domain.payment_errors import (
     InvalidPaymentRequest,
-    PaymentAmountNotPositive,
+    PaymentAmountOutOfRange,
     PaymentOrderConflict,
     PaymentProviderError,
     PaymentProviderUnavailable,
@@ -47,6 +47,8 @@ from shared.db.uow import UnitOfWork
 
 #: the most one checkout may ask for (8 digits of minor units: what both providers accept)
 MAX_AMOUNT_MINOR = 99_999_999
+#: the least one order may ask for, in minor units (Razorpay's documented minimum is 100 paise)
+MIN_AMOUNT_MINOR = {Provider.STRIPE: 1, Provider.RAZORPAY: 100}
 #: the currencies both providers settle (ISO 4217, two minor digits)
 CURRENCIES = frozenset({"INR", "USD", "EUR", "GBP", "AED", "SGD", "AUD", "CAD"})
 
@@ -174,9 +176,11 @@ async def open_order(uow: UnitOfWork, command: CreateCheckout, config: CheckoutC
             {"currency": command.currency, "supported": sorted(CURRENCIES)},
         )
     minor = minor_units(command.amount)
-    if minor > MAX_AMOUNT_MINOR:
-        raise PaymentAmountNotPositive(
-            "payment amount is too large", {"amount": str(command.amount), "max_minor": MAX_AMOUNT_MINOR}
+    low = MIN_AMOUNT_MINOR[command.provider]
+    if not low <= minor <= MAX_AMOUNT_MINOR:
+        raise PaymentAmountOutOfRange(
+            f"payment amount must be between {low} and {MAX_AMOUNT_MINOR} minor units for {command.provider.value}",
+            {"amount": str(command.amount), "min_minor": low, "max_minor": MAX_AMOUNT_MINOR},
         )
     payments = uow.repo(PaymentRepository)
     provider = command.provider.value
