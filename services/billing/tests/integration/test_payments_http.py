@@ -375,3 +375,33 @@ async def test_payments_write_is_refused_with_401_and_nothing_is_stored(
     assert (resp.status_code, resp.json()["code"]) == (401, "PAYMENTS_WRITE_FORBIDDEN")
     listed = await studio.get("/v1/control/payments/orders", params={"account_id": account})
     assert listed.json() == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_event_for_an_unknown_order_is_stored_and_reported_pay_08(
+    stack: StackInfo, provider: str, admin_db: asyncpg.Connection
+) -> None:
+    body = paid_event(provider, f"unknown_{uuid.uuid4().hex[:12]}")
+    headers = signed(stack, provider, body)
+    url = f"{stack.urls['gateway']}/v1/payments/webhooks/{provider}"
+    async with httpx.AsyncClient(timeout=30) as client:
+        first = await client.post(url, content=body, headers=headers)
+        again = await client.post(url, content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    assert (first.json()["duplicate"], first.json()["processed"]) == (False, False)
+    assert (again.json()["duplicate"], again.json()["event_id"]) == (True, first.json()["event_id"])
+    row = await admin_db.fetchrow(
+        "SELECT tenant_id, payment_order_id, processed_at FROM billing.payment_events WHERE id = $1",
+        uuid.UUID(first.json()["event_id"]),
+    )
+    assert row is not None
+    assert (row["tenant_id"], row["payment_order_id"], row["processed_at"]) == (None, None, None)
+
+
+async def test_an_oversized_delivery_is_413_before_anything_is_read(stack: StackInfo) -> None:
+    body = b'{"pad": "' + b"x" * (300 * 1024) + b'"}'
+    async with httpx.AsyncClient(base_url=stack.urls["billing"], timeout=30) as direct:
+        resp = await direct.post(
+            "/v1/payments/webhooks/stripe", content=body, headers=signed(stack, "stripe", body)
+        )
+    assert (resp.status_code, resp.json()["code"]) == (413, "WEBHOOK_BODY_TOO_LARGE")
