@@ -405,3 +405,43 @@ async def test_an_oversized_delivery_is_413_before_anything_is_read(stack: Stack
             "/v1/payments/webhooks/stripe", content=body, headers=signed(stack, "stripe", body)
         )
     assert (resp.status_code, resp.json()["code"]) == (413, "WEBHOOK_BODY_TOO_LARGE")
+
+
+PAYMENT_TABLES = ("payment_customers", "payment_orders", "payment_events", "invoice_payment_links")
+
+
+async def test_another_tenant_neither_reads_nor_changes_the_payment_rows(
+    stack: StackInfo, finance: httpx.AsyncClient, account: str, tenant: str
+) -> None:
+    """As billing's app role (RLS): the order's own tenant sees and may change it, another sees nothing
+    and changes nothing; every payment table has RLS on. Each probe is rolled back."""
+    order = await topup(finance, account, "stripe")
+    dsn = stack.dsns["billing"]["app"].replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for who, expected in ((str(uuid.uuid4()), 0), (tenant, 1)):
+            probe = conn.transaction()
+            await probe.start()
+            await conn.execute(
+                "SELECT set_config('app.tenant_id', $1, true), set_config('app.aud', 'web', true)", who
+            )
+            seen = await conn.fetchval(
+                "SELECT count(*) FROM billing.payment_orders WHERE id = $1", uuid.UUID(order["id"])
+            )
+            customers = await conn.fetchval(
+                "SELECT count(*) FROM billing.payment_customers WHERE account_id = $1", uuid.UUID(account)
+            )
+            updated = await conn.execute(
+                "UPDATE billing.payment_orders SET checkout_url = 'https://evil.test' WHERE id = $1",
+                uuid.UUID(order["id"]),
+            )
+            await probe.rollback()
+            assert (seen, customers, updated) == (expected, expected, f"UPDATE {expected}"), who
+        rls_off = await conn.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'billing' AND c.relname = ANY($1::text[]) AND NOT c.relrowsecurity",
+            list(PAYMENT_TABLES),
+        )
+    finally:
+        await conn.close()
+    assert rls_off == []
