@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
 
+from devstack import catalog
+from devstack.launcher import StackInfo, registry
+from devstack.postgres import PgEndpoint, Secrets
 from devstack.provider_sim import Refused, razorpay_order, sign_razorpay, sign_stripe, stripe_session
+from devstack.zipkin import Tracing
 
 FORM = {
     "mode": "payment",
@@ -75,3 +80,56 @@ def test_signatures_are_the_providers_schemes() -> None:
     expected = hmac.new(b"whsec_x", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
     assert sign_razorpay("s", body) == hmac.new(b"s", body, hashlib.sha256).hexdigest()
+
+
+def _stack(sim_port: int | None) -> StackInfo:
+    names = (
+        "postgres_password",
+        "jwt_secret",
+        "service_token",
+        "studio_admin_token",
+        "webhook_secret",
+        "stripe_secret_key",
+        "razorpay_key_id",
+        "razorpay_key_secret",
+        "stripe_webhook_secret",
+        "razorpay_webhook_secret",
+    )
+    return StackInfo(
+        state_dir=Path("/nonexistent"),
+        postgres=PgEndpoint("127.0.0.1", 5432, "zenops"),
+        admin_dsn="postgresql://admin@127.0.0.1:5432/zenops",
+        dsns={s: {"owner": "o", "app": "a", "system": "s"} for s in catalog.db_services()},
+        kafka_bootstrap="127.0.0.1:9092",
+        urls={"gateway": "http://127.0.0.1:8080", "billing": "http://127.0.0.1:8084"},
+        secrets=Secrets(Path("/nonexistent/secrets.json"), {n: f"v-{n}" for n in names} | {"roles": {}}),
+        postgres_embedded=False,
+        kafka_embedded=False,
+        tracing=Tracing(mode="off"),
+        provider_sim_port=sim_port,
+    )
+
+
+def test_the_launcher_runs_the_simulator_and_points_billing_at_it() -> None:
+    info = _stack(58000)
+    (entry,) = [e for e in registry(info) if e.name == "provider-sim"]
+    assert entry.command == ("-m", "devstack.provider_sim", "run", "--port", "58000")
+    assert entry.env["ZENOPS_PROVIDER_SIM_WEBHOOK_BASE"] == "http://127.0.0.1:8080"
+    billing = info.env("billing")
+    assert (
+        billing["ZENOPS_STRIPE_API_BASE"] == billing["ZENOPS_RAZORPAY_API_BASE"] == "http://127.0.0.1:58000"
+    )
+    # billing verifies with exactly the secrets the simulator signs with
+    for name in (
+        "ZENOPS_STRIPE_WEBHOOK_SECRET",
+        "ZENOPS_RAZORPAY_WEBHOOK_SECRET",
+        "ZENOPS_STRIPE_SECRET_KEY",
+    ):
+        assert billing[name] == entry.env[name]
+    assert "ZENOPS_STRIPE_API_BASE" not in info.env("workorders")
+
+
+def test_without_a_simulator_port_nothing_is_registered() -> None:
+    info = _stack(None)
+    assert "provider-sim" not in {e.name for e in registry(info)}
+    assert "ZENOPS_STRIPE_API_BASE" not in info.env("billing")
