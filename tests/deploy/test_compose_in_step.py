@@ -77,6 +77,11 @@ def _fake_stack() -> StackInfo:
             "studio_admin_token": "x",
             "webhook_secret": "x",
             "console_secret": "x",
+            "stripe_secret_key": "x",
+            "razorpay_key_id": "x",
+            "razorpay_key_secret": "x",
+            "stripe_webhook_secret": "x",
+            "razorpay_webhook_secret": "x",
             "roles": {},
         },
     )

@@ -101,6 +101,12 @@ def _stack_env(info: StackInfo) -> dict[str, str]:
     """The running stack's environment: what every service reads plus where each one is."""
     env = info.env(None)
     env["ZENOPS_PG_DSN"] = info.admin_dsn
+    # the payment providers' webhook secrets (sign a test delivery) and the provider simulator's URL
+    payments = info.payment_env()
+    env["ZENOPS_STRIPE_WEBHOOK_SECRET"] = payments["ZENOPS_STRIPE_WEBHOOK_SECRET"]
+    env["ZENOPS_RAZORPAY_WEBHOOK_SECRET"] = payments["ZENOPS_RAZORPAY_WEBHOOK_SECRET"]
+    if info.provider_sim_url:
+        env["ZENOPS_PROVIDER_SIM_URL"] = info.provider_sim_url
     if info.tracing.zipkin_url:
         # the trace store's base URL: API under /api/v2, UI under /zipkin/ (`zenops trace` reads it)
         env["ZENOPS_ZIPKIN_URL"] = info.tracing.zipkin_url

@@ -82,6 +82,8 @@ LAUNCHER_LOCK = ".launcher.lock"
 SUPERVISOR_VIEW = "supervisor.json"
 KAFKA_BOOTSTRAP_ENV = "ZENOPS_KAFKA_BOOTSTRAP"
 ZIPKIN_PORT_KEY = "zipkin"
+PROVIDER_SIM_KEY = "provider-sim"
+"""The payment provider simulator's entry in ``ports.json`` and the registry (dev only: the launcher is)."""
 """The embedded Zipkin's entry in ``ports.json`` (beside the services' HTTP ports)."""
 
 _HEALTH_TIMEOUT = 90.0
@@ -308,6 +310,28 @@ class StackInfo:
     kafka_embedded: bool
     #: where the services' spans go (:mod:`devstack.zipkin`): the embedded Zipkin, a collector, nowhere
     tracing: Tracing = field(default_factory=Tracing)
+    #: the payment provider simulator's port (:mod:`devstack.provider_sim`), once chosen
+    provider_sim_port: int | None = None
+
+    @property
+    def provider_sim_url(self) -> str | None:
+        """Base URL of the provider simulator (both providers' API base in dev)."""
+        return f"http://127.0.0.1:{self.provider_sim_port}" if self.provider_sim_port else None
+
+    def payment_env(self) -> dict[str, str]:
+        """The provider keys and webhook secrets billing and the simulator share (dev only)."""
+        s = self.secrets
+        env = {
+            "ZENOPS_STRIPE_SECRET_KEY": f"sk_test_{s.stripe_secret_key}",
+            "ZENOPS_RAZORPAY_KEY_ID": f"rzp_test_{s.razorpay_key_id[:14]}",
+            "ZENOPS_RAZORPAY_KEY_SECRET": s.razorpay_key_secret,
+            "ZENOPS_STRIPE_WEBHOOK_SECRET": f"whsec_{s.stripe_webhook_secret}",
+            "ZENOPS_RAZORPAY_WEBHOOK_SECRET": s.razorpay_webhook_secret,
+        }
+        if self.provider_sim_url:
+            env["ZENOPS_STRIPE_API_BASE"] = self.provider_sim_url
+            env["ZENOPS_RAZORPAY_API_BASE"] = self.provider_sim_url
+        return env
 
     @property
     def log_dir(self) -> Path:
@@ -359,9 +383,14 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
         "ZENOPS_STATE_DIR": str(info.state_dir),
         **info.tracing.service_env(),
     }
-    if catalog.GATEWAY.name in info.urls:
+    if spec is not None and spec.name == "factory" and catalog.GATEWAY.name in info.urls:
         # where the QR code of every report page points (the gateway's public /v1/verify route)
         env["ZENOPS_PUBLIC_BASE_URL"] = info.urls[catalog.GATEWAY.name]
+    if spec is not None and spec.name == "billing":
+        # the dev stack's payment rails: the provider simulator, and a janitor that asks it often
+        env.update(info.payment_env())
+        env.setdefault("ZENOPS_PAYMENT_JANITOR_INTERVAL_S", "2")
+        env.setdefault("ZENOPS_PAYMENT_JANITOR_PENDING_AFTER_MINUTES", "0.1")
     if spec is None or spec is catalog.GATEWAY:
         for upstream in catalog.SERVICES:
             if upstream.upstream and upstream is not catalog.GATEWAY and upstream.name in info.urls:
@@ -490,6 +519,16 @@ def _choose_zipkin_port(state: _State, running: Mapping[str, ProcessRecord]) -> 
     return port
 
 
+def _choose_sim_port(state: _State) -> int:
+    """The provider simulator's port, chosen once and kept in ``ports.json``."""
+    ports = state.ports()
+    port = ports.get(PROVIDER_SIM_KEY)
+    if port is None:
+        port = _free_port()
+        state.save_ports({**ports, PROVIDER_SIM_KEY: port})
+    return port
+
+
 def _choose_ports(
     state: _State, specs: tuple[ServiceSpec, ...], running: Mapping[str, ProcessRecord]
 ) -> dict[str, int]:
@@ -559,6 +598,20 @@ def registry(info: StackInfo) -> tuple[Supervised, ...]:
                 url=f"{zipkin}/zipkin/",
             )
         )
+    sim = info.provider_sim_url
+    gateway = info.urls.get(catalog.GATEWAY.name)
+    if sim and info.provider_sim_port is not None and gateway:
+        entries.append(
+            Supervised(
+                PROVIDER_SIM_KEY,
+                PROVIDER_SIM_KEY,
+                logs=(logs / f"{PROVIDER_SIM_KEY}.log",),
+                command=("-m", "devstack.provider_sim", "run", "--port", str(info.provider_sim_port)),
+                env={**info.payment_env(), "ZENOPS_PROVIDER_SIM_WEBHOOK_BASE": gateway},
+                health=Http(sim),
+                url=sim,
+            )
+        )
     for spec in catalog.SERVICES:
         url = info.urls.get(spec.name)
         if url is None:
@@ -591,7 +644,14 @@ def registry(info: StackInfo) -> tuple[Supervised, ...]:
 
 def service_names() -> tuple[str, ...]:
     """What ``restart S=`` and ``logs S=`` accept."""
-    return ("postgres", "kafka", *(s.name for s in catalog.SERVICES), ZIPKIN_PORT_KEY, "supervisor")
+    return (
+        "postgres",
+        "kafka",
+        *(s.name for s in catalog.SERVICES),
+        ZIPKIN_PORT_KEY,
+        PROVIDER_SIM_KEY,
+        "supervisor",
+    )
 
 
 def entry_pid(entry: Supervised, records: Mapping[str, ProcessRecord]) -> int | None:
@@ -643,6 +703,7 @@ def resolve_stack(state_dir: Path | None = None) -> StackInfo:
         postgres_embedded=node is not None,
         kafka_embedded=kafka_embedded,
         tracing=state.tracing(),
+        provider_sim_port=ports.get(PROVIDER_SIM_KEY),
     )
 
 
@@ -704,6 +765,7 @@ def start_stack(
         state.record_tracing(tracing)
         if services and tracing.mode == "zipkin":
             tracing = dataclasses.replace(tracing, port=_choose_zipkin_port(state, records))
+        sim_port = _choose_sim_port(state) if services else state.ports().get(PROVIDER_SIM_KEY)
         info = StackInfo(
             state_dir=state_dir,
             postgres=endpoint,
@@ -715,6 +777,7 @@ def start_stack(
             postgres_embedded=pg_node is not None,
             kafka_embedded=kafka_embedded,
             tracing=tracing,
+            provider_sim_port=sim_port,
         )
 
         if migrate:
@@ -726,7 +789,7 @@ def start_stack(
             timings["migrations" if behind else "migrations (none behind)"] = time.monotonic() - t0
 
         # The trace store starts with the services, in parallel with them (its JVM takes a few seconds).
-        names = {spec.name for spec in specs} | {ZIPKIN_PORT_KEY} if services else set()
+        names = {spec.name for spec in specs} | {ZIPKIN_PORT_KEY, PROVIDER_SIM_KEY} if services else set()
         wanted = tuple(e for e in registry(info) if e.node is not None or e.service in names)
         # Only what is not running (or not yet supervised) gets a new request: the supervisor keeps
         # the rest as they are, restart counts included.

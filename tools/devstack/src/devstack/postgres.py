@@ -139,6 +139,12 @@ class Secrets:
         "studio_admin_token",
         "webhook_secret",
         "console_secret",
+        # the payment providers of the dev stack (its provider simulator accepts and signs with these)
+        "stripe_secret_key",
+        "razorpay_key_id",
+        "razorpay_key_secret",
+        "stripe_webhook_secret",
+        "razorpay_webhook_secret",
     )
 
     def __init__(self, path: Path, data: dict[str, Any]) -> None:
@@ -172,6 +178,11 @@ class Secrets:
     studio_admin_token = _Secret("Bearer token for studio admin routes.")
     webhook_secret = _Secret("HMAC secret for provider webhooks in dev.")
     console_secret = _Secret("Key of the operator console's encrypted session cookies.")
+    stripe_secret_key = _Secret("Stripe API secret key billing presents to the provider simulator.")
+    razorpay_key_id = _Secret("Razorpay key id billing presents to the provider simulator.")
+    razorpay_key_secret = _Secret("Razorpay key secret billing presents to the provider simulator.")
+    stripe_webhook_secret = _Secret("Stripe webhook signing secret (ZENOPS_STRIPE_WEBHOOK_SECRET).")
+    razorpay_webhook_secret = _Secret("Razorpay webhook secret (ZENOPS_RAZORPAY_WEBHOOK_SECRET).")
 
     def role_password(self, role: str) -> str:
         """The password of database role ``role``, generated and saved on first request."""

@@ -13,7 +13,19 @@ from devstack.zipkin import Tracing
 
 
 def _info(**urls: str) -> StackInfo:
-    names = ("postgres_password", "jwt_secret", "service_token", "studio_admin_token", "webhook_secret")
+    names = (
+        "postgres_password",
+        "jwt_secret",
+        "service_token",
+        "studio_admin_token",
+        "webhook_secret",
+        "console_secret",
+        "stripe_secret_key",
+        "razorpay_key_id",
+        "razorpay_key_secret",
+        "stripe_webhook_secret",
+        "razorpay_webhook_secret",
+    )
     return StackInfo(
         state_dir=Path("/nonexistent"),
         postgres=PgEndpoint("127.0.0.1", 5432, "zenops"),

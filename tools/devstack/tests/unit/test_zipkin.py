@@ -24,7 +24,18 @@ def _info(tracing: Tracing) -> StackInfo:
         secrets=Secrets(
             Path("/nonexistent/secrets.json"),
             dict.fromkeys(
-                ("postgres_password", "jwt_secret", "service_token", "studio_admin_token", "webhook_secret"),
+                (
+                    "postgres_password",
+                    "jwt_secret",
+                    "service_token",
+                    "studio_admin_token",
+                    "webhook_secret",
+                    "stripe_secret_key",
+                    "razorpay_key_id",
+                    "razorpay_key_secret",
+                    "stripe_webhook_secret",
+                    "razorpay_webhook_secret",
+                ),
                 "x",
             )
             | {"roles": {}},

@@ -6,6 +6,7 @@ from billing_service.api.billing import router as billing_router
 from billing_service.api.control import router as control_router
 from billing_service.api.control_subscriptions import router as control_subscriptions_router
 from billing_service.api.invoices import router as invoices_router
+from billing_service.api.payments import router as payments_router
 from billing_service.api.subscriptions import router as subscriptions_router
 
 router = APIRouter()
@@ -14,5 +15,6 @@ router.include_router(control_router)
 router.include_router(subscriptions_router)
 router.include_router(control_subscriptions_router)
 router.include_router(invoices_router)
+router.include_router(payments_router)
 
 __all__ = ["router"]
