@@ -114,8 +114,11 @@ async def _paid_gate(client: httpx.AsyncClient, wo: str) -> Body | None:
     return gate if gate.get("service_invoice_is_paid") and gate.get("releasable_without_override") else None
 
 
-async def release_after_payment(client: httpx.AsyncClient, steps: Steps, made: Produced) -> Released:
-    """POSTPAID: BLOCKED while the acceptance invoice is unpaid; PAID after it is issued and paid."""
+async def release_after_payment(
+    client: httpx.AsyncClient, steps: Steps, made: Produced, *, provider_sim_url: str = ""
+) -> Released:
+    """POSTPAID: BLOCKED while the acceptance invoice is unpaid; PAID after it is issued and paid (at the
+    provider simulator when the stack has one, see :mod:`scripts.demo.payment`)."""
     wo = made.work_order_id
     steps.step("release without paying: the gate blocks it")
     blocked = await _release(client, steps, wo)
@@ -124,8 +127,9 @@ async def release_after_payment(client: httpx.AsyncClient, steps: Steps, made: P
     if not invoice_id:
         state = await billing_state(client, wo, "acceptance invoice", lambda s: s.get("invoice"))
         invoice_id = state["invoice"]["id"]
-    steps.step(f"issue and pay invoice {invoice_id}")
-    payment = await pay_invoice(client, str(invoice_id), work_order_id=wo)
+    how = "through a Razorpay checkout at the provider simulator" if provider_sim_url else "by bank transfer"
+    steps.step(f"issue invoice {invoice_id} and pay it {how}")
+    payment = await pay_invoice(client, str(invoice_id), work_order_id=wo, provider_sim_url=provider_sim_url)
     steps.note(
         f"invoice {payment.get('invoice_number')} {payment['status']}: paid {payment.get('amount_paid')}, "
         f"due {payment.get('amount_due')}"

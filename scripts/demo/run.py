@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import sys
@@ -65,6 +66,8 @@ class DemoSettings:
     kafka_bootstrap: str = ""
     zipkin_url: str = ""
     tenant_id: str = TEST_TENANT
+    #: the dev stack's payment provider simulator (the POSTPAID invoice is paid there); "" = pay by transfer
+    provider_sim_url: str = ""
 
     @classmethod
     def of_stack(cls) -> DemoSettings:
@@ -76,6 +79,7 @@ class DemoSettings:
             service_token=info.secrets.service_token,
             kafka_bootstrap=info.kafka_bootstrap,
             zipkin_url=os.environ.get("ZENOPS_ZIPKIN_URL") or info.tracing.zipkin_url or "",
+            provider_sim_url=os.environ.get("ZENOPS_PROVIDER_SIM_URL") or info.provider_sim_url or "",
         )
 
     def trace_url(self, trace_id: str) -> str:
@@ -186,7 +190,10 @@ async def work_order_lane(
     steps = board.steps(lane)
     async with operator(settings, user) as client:
         made = await produce(client, steps, work_order)
-        released = await RELEASES[lane](client, steps, made)
+        release = RELEASES[lane]
+        if lane == PAID:
+            release = functools.partial(release_after_payment, provider_sim_url=settings.provider_sim_url)
+        released = await release(client, steps, made)
         if released.outcomes != expected:
             raise flows.FlowError(f"gate outcomes {released.outcomes}, expected {expected}")
         verified = await verify_outputs(client, steps, made)

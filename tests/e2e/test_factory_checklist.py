@@ -61,6 +61,7 @@ class TestOperatorChecklist:
             service_token=stack.secrets.service_token,
             kafka_bootstrap=stack.kafka_bootstrap,
             zipkin_url=stack.tracing.zipkin_url or "",
+            provider_sim_url=stack.provider_sim_url or "",
         )
         with Board(Console(width=200, soft_wrap=True), live=False) as board:
             result = await run_demo(settings, board)
@@ -86,6 +87,10 @@ class TestOperatorChecklist:
         assert [r.blocked for r in paid.released.releases] == [True, False]
         assert paid.released.payment is not None
         assert (paid.released.payment["status"], paid.released.payment["is_paid"]) == ("PAID", True)
+        # paid the way a customer pays: a checkout at the provider (simulator), settled by its signed webhook
+        [settlement] = paid.released.payment["payments"]
+        assert settlement["mode"].lower() == "razorpay"
+        assert "webhook" in (settlement["notes"] or "").lower()
         assert paid.released.billing["last_gate"]["result"] == "PAID"
 
         # POSTPAID unpaid: an override, with its reason kept on the release
