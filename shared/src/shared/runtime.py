@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
 from shared.api import install_truthful_openapi
+from shared.catchup import CatchUp
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
 from shared.db.migrations import upgrade_head
@@ -208,12 +209,20 @@ class ServiceDefinition(Generic[SettingsT]):
         )
         app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
         app.state.container = self.container
+        # "not found" of a projected aggregate asks whether the stream process's group is caught up
+        # (shared.consistency.not_found_or_not_yet); the group is named after the service
+        app.state.catchup = CatchUp(
+            settings.kafka_bootstrap,
+            settings.service_name,
+            timeout_s=settings.catchup_timeout_s,
+            cache_s=settings.catchup_cache_s,
+        )
         install_service_metrics(app, self.service_metrics())
         app.include_router(self.router)
         app.include_router(ops_router(self.name, self.subscriptions))
         if self.ops is not None:
             app.include_router(self.ops)
-        install_truthful_openapi(app)
+        install_truthful_openapi(app, dependencies=True)
         return app
 
     def service_metrics(self) -> ServiceMetrics:
