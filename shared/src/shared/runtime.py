@@ -46,6 +46,7 @@ from shared.ops.api import ops_router
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 from shared.telemetry.metrics import Extra, ServiceMetrics, install_service_metrics
+from shared.telemetry.outages import OutageWatch
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,20 @@ def build_stream_app(
         producer,
         relay,
         consumer,
-        extra_tasks=[heartbeat.run],
+        extra_tasks=[heartbeat.run, outage_watch(container).run],
+    )
+
+
+def outage_watch(container: ServiceContainer[Any]) -> OutageWatch:
+    """Logs "<dependency> back" once the broker or the database answers again after an outage the
+    process logged (``shared.telemetry.outages``)."""
+    settings = container.settings
+    return OutageWatch(
+        {
+            "broker": BrokerProbe(settings.kafka_bootstrap, timeout_s=settings.ready_timeout_s, cache_s=0.0),
+            "database": database_probe(container.db.system_engine),
+        },
+        timeout_s=settings.ready_timeout_s,
     )
 
 
@@ -218,6 +232,13 @@ class ServiceDefinition(Generic[SettingsT]):
             cache_s=settings.catchup_cache_s,
         )
         install_service_metrics(app, self.service_metrics())
+        watch = outage_watch(self.container)
+        watching: set[asyncio.Task[None]] = set()
+
+        async def start_watching() -> None:  # the task lives as long as the server's loop
+            watching.add(asyncio.get_running_loop().create_task(watch.run(), name="outage-watch"))
+
+        app.router.on_startup.append(start_watching)
         app.include_router(self.router)
         app.include_router(ops_router(self.name, self.subscriptions))
         if self.ops is not None:
