@@ -4,7 +4,9 @@ A service answering "not found" for an aggregate it projects from another servic
 sure when its consumer is caught up on the partition that would carry the aggregate's key (issue 19):
 the committed offset of the service's consumer group on that partition is the partition's end offset.
 The partition is the one the producers choose: aiokafka's default partitioner (murmur2 of the key) over
-the topic's partitions, as the outbox relay sends every record with its key.
+the topic's partitions, as the outbox relay sends every record with its key. Records already on the
+partition get ``IN_FLIGHT_WAIT_S`` to be consumed (a record in flight is not "behind"; a stopped
+consumer is).
 
 :class:`CatchUp` asks the broker from the HTTP process with an admin client and a group-less consumer
 (created on first use, rebuilt after a failure), each question bounded by ``timeout_s`` and its answer
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 PARTITIONS_CACHE_S = 60.0
 #: the bound of starting the clients (once per process, again after a failure)
 CONNECT_TIMEOUT_S = 5.0
+#: how long records already on the partition when asked may take to be consumed before the group counts
+#: as behind (a record in flight is consumed within milliseconds; a stopped consumer never)
+IN_FLIGHT_WAIT_S = 0.5
 #: Kafka's UNKNOWN_TOPIC_OR_PARTITION: nothing was ever sent to the topic, so nothing is pending
 _UNKNOWN_TOPIC = 3
 
@@ -75,7 +80,7 @@ class CatchUp:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     admin, consumer = await self._clients()
-                async with asyncio.timeout(self._timeout_s):
+                async with asyncio.timeout(self._timeout_s + IN_FLIGHT_WAIT_S):
                     tp, answer = await self._ask(admin, consumer, topic, key)
             except Exception as exc:  # the broker is away or slow: not caught up, as far as we know
                 log.debug("catch-up unknown", extra={"topic": topic, "error": type(exc).__name__})
@@ -99,10 +104,21 @@ class CatchUp:
             count = (len(partitions), now)
             self._partitions[topic] = count
         tp = TopicPartition(topic, partition_for(key, count[0]))
-        offsets = await admin.list_consumer_group_offsets(self._group, partitions=[tp])
-        committed = offsets.get(tp)
-        ends = await consumer.end_offsets([tp])
-        return tp, caught_up(int(committed.offset) if committed is not None else -1, int(ends[tp]))
+        end = int((await consumer.end_offsets([tp]))[tp])
+        deadline = time.monotonic() + IN_FLIGHT_WAIT_S
+        pause = 0.02
+        while True:
+            # the records on the partition when asked: consumed already, or in flight for a moment?
+            if caught_up(await self._committed(admin, tp), end):
+                return tp, True
+            if time.monotonic() >= deadline:
+                return tp, False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+
+    async def _committed(self, admin: AIOKafkaAdminClient, tp: TopicPartition) -> int:
+        committed = (await admin.list_consumer_group_offsets(self._group, partitions=[tp])).get(tp)
+        return int(committed.offset) if committed is not None else -1
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._consumer is None:
