@@ -21,6 +21,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +33,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
 from shared.api import install_truthful_openapi
+from shared.availability import unavailable_dependency
 from shared.catchup import CatchUp
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
@@ -68,7 +70,7 @@ class StreamApp:
         await self.producer.start()
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         if self.consumer is not None:
-            tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
+            tasks.append(asyncio.create_task(self._keep_consuming(self.consumer), name="consumer"))
         tasks += [asyncio.create_task(t(), name="extra") for t in self.extra_tasks]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -82,6 +84,27 @@ class StreamApp:
                     await task
             await self.producer.stop()
             await self.db.dispose()
+
+    @staticmethod
+    async def _keep_consuming(consumer: ConsumerRunner) -> None:
+        """The consumer group's loop. A database or broker outage (``shared.availability``) restarts it
+        after a pause (0.5 s doubling to 10 s) instead of ending the process: a stream process outlives a
+        Postgres restart without crash-looping its supervisor, the outage is logged once
+        (``shared.telemetry.outages``), and records whose offsets were not committed are delivered again
+        and deduplicated by the inbox. Any other failure still ends the process."""
+        pause = 0.5
+        while True:
+            started = time.monotonic()
+            try:
+                await consumer.run()
+                return
+            except Exception as exc:
+                dependency = unavailable_dependency(exc)
+                if dependency is None:
+                    raise
+                log.warning("consumer stopped, restarting it", extra={"dependency": dependency}, exc_info=exc)
+            pause = 0.5 if time.monotonic() - started > 60 else min(pause * 2, 10.0)
+            await asyncio.sleep(pause)
 
 
 def build_stream_app(

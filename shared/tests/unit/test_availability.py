@@ -17,6 +17,7 @@ from shared.api import errors, install_truthful_openapi
 from shared.availability import BROKER, DATABASE, unavailable_dependency
 from shared.errors import NotFound
 from shared.http import create_service_app
+from shared.runtime import StreamApp
 from shared.settings import ServiceSettings
 
 
@@ -159,3 +160,42 @@ class TestTheAnswer:
         assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 0}
         assert "503" not in paths["/healthz"]["get"]["responses"]
         assert paths["/readyz"]["get"]["responses"]["503"]["description"] == "NOT_READY"
+
+
+class _FlakyConsumer:
+    """A consumer group loop that fails with ``failures`` before it ends."""
+
+    def __init__(self, *failures: BaseException) -> None:
+        self.failures = list(failures)
+        self.runs = 0
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.failures:
+            raise self.failures.pop(0)
+
+
+class TestTheStreamOutlivesAnOutage:
+    async def test_the_consumer_loop_restarts_after_the_database_or_broker_was_away(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        pauses: list[float] = []
+
+        async def no_wait(seconds: float) -> None:
+            pauses.append(seconds)
+
+        monkeypatch.setattr("shared.runtime.asyncio.sleep", no_wait)
+        consumer = _FlakyConsumer(
+            ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed"),
+            pg.CannotConnectNowError("starting up"),
+            kafka.KafkaConnectionError("Unable to bootstrap"),
+        )
+        await StreamApp._keep_consuming(consumer)  # type: ignore[arg-type]  # the loop's one method
+        assert consumer.runs == 4
+        assert pauses == [1.0, 2.0, 4.0]
+
+    async def test_a_bug_still_ends_the_process(self) -> None:
+        consumer = _FlakyConsumer(ValueError("a bug"))
+        with pytest.raises(ValueError, match="a bug"):
+            await StreamApp._keep_consuming(consumer)  # type: ignore[arg-type]  # the loop's one method
+        assert consumer.runs == 1
