@@ -1,7 +1,8 @@
 """Issue 19, answers a client can act on, through the gateway on the real stack.
 
 * Postgres away: every service answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` and the usual
-  ``{code, message, details}`` (no traceback, none logged), and answers again once Postgres is back.
+  ``{code, message, details}`` (no traceback, none logged), and answers again once Postgres is back; the
+  stream processes ride it out without a restart.
 * Work-order events delayed (the workorders stream away, so its outbox is not relayed): linking evidence
   to a work order just created answers 503 ``NOT_YET_CONSISTENT`` with ``Retry-After``, never a 404 that
   would make the client give up; once the stream is back the same request (same idempotency key)
@@ -23,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
-from devstack.launcher import StackInfo, restart_service, stop_service
+from devstack.launcher import StackInfo, restart_service, stack_status, stop_service
 from devstack.testing.data import WORK_ORDERS, exterior_photos
 from devstack.testing.fixtures import make_token
 from devstack.testing.gateway import new_work_order_id
@@ -78,6 +79,7 @@ async def test_postgres_away_is_503_with_retry_after_and_no_traceback_then_recov
     wo = await new_work_order_id(gateway)
     reads = _reads(wo)
     logs = _LogTail(stack)
+    streams = _stream_pids(stack)
     answers: dict[str, httpx.Response] = {}
 
     async def while_away() -> None:
@@ -109,6 +111,12 @@ async def test_postgres_away_is_503_with_retry_after_and_no_traceback_then_recov
         all_answer, "every service answering again after postgres came back", within_s=120
     )
     assert (await gateway.get(reads["workorders"])).status_code == 200
+    # the stream processes rode the outage out (no supervisor restart, so no crash loop to fear)
+    assert _stream_pids(stack) == streams
+
+
+def _stream_pids(stack: StackInfo) -> dict[str, int | None]:
+    return {row.name: row.pid for row in stack_status(stack.state_dir) if row.name.endswith("-stream")}
 
 
 async def test_linking_evidence_while_work_order_events_wait_is_503_then_the_retry_succeeds(
