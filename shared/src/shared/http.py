@@ -79,11 +79,14 @@ def validation_details(exc: RequestValidationError) -> dict[str, Any]:
 _RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 
 
-def error_response(exc: DomainError) -> JSONResponse:
-    """The normalized response of an :class:`DomainError` (with ``Retry-After`` where it applies)."""
+def error_response(exc: DomainError, *, retry_after_s: int | None = None) -> JSONResponse:
+    """The normalized response of an :class:`DomainError` (with ``Retry-After`` where it applies:
+    ``details.retry_after_s``, else ``retry_after_s`` for a 503, which always says when to come back)."""
     headers = None
     trace.get_current_span().set_attribute(ERROR_CODE, exc.code)
     retry_after = exc.details.get("retry_after_s")
+    if exc.status == 503 and not isinstance(retry_after, int):
+        retry_after = retry_after_s
     if exc.status in _RETRY_AFTER_STATUSES and isinstance(retry_after, int):
         # decision 30: a refused client learns when to come back
         headers = {"Retry-After": str(retry_after)}
@@ -107,7 +110,7 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
 
     @app.exception_handler(DomainError)
     async def _app_error(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc)
+        return error_response(exc, retry_after_s=retry_after_s)
 
     @app.exception_handler(ProjectedNotFound)
     async def _projected(request: Request, exc: ProjectedNotFound) -> JSONResponse:
@@ -128,7 +131,7 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
         carried = getattr(exc, "app_error", None)
         if isinstance(carried, DomainError):
             # raised where FastAPI only lets HTTPException through (e.g. while it reads the body)
-            return error_response(carried)
+            return error_response(carried, retry_after_s=retry_after_s)
         code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
         trace.get_current_span().set_attribute(ERROR_CODE, code)
         return JSONResponse(

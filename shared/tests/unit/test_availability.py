@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from shared.api import errors, install_truthful_openapi
 from shared.availability import BROKER, DATABASE, unavailable_dependency
-from shared.errors import NotFound
+from shared.errors import DomainError, NotFound
 from shared.http import create_service_app
 from shared.runtime import StreamApp
 from shared.settings import ServiceSettings
@@ -199,3 +199,19 @@ class TestTheStreamOutlivesAnOutage:
         with pytest.raises(ValueError, match="a bug"):
             await StreamApp._keep_consuming(consumer)  # type: ignore[arg-type]  # the loop's one method
         assert consumer.runs == 1
+
+
+class _BrokerAway(DomainError, code="BROKER_UNAVAILABLE", status=503):
+    """A service's own 503 (the ops routes' broker check) that names no retry time itself."""
+
+
+class TestEvery503SaysWhen:
+    async def test_a_503_without_its_own_retry_time_gets_the_services(self) -> None:
+        answer = await _get(_app(_BrokerAway("broker away")))
+        assert (answer.status_code, answer.json()["code"]) == (503, "BROKER_UNAVAILABLE")
+        assert answer.headers["Retry-After"] == "7"
+
+    async def test_a_4xx_gets_none(self) -> None:
+        answer = await _get(_app(NotFound("no such thing")))
+        assert answer.status_code == 404
+        assert "Retry-After" not in answer.headers
