@@ -248,12 +248,13 @@ class ServiceDefinition(Generic[SettingsT]):
         app.state.container = self.container
         # "not found" of a projected aggregate asks whether the stream process's group is caught up
         # (shared.consistency.not_found_or_not_yet); the group is named after the service
-        app.state.catchup = CatchUp(
+        catchup = app.state.catchup = CatchUp(
             settings.kafka_bootstrap,
             settings.service_name,
             timeout_s=settings.catchup_timeout_s,
             cache_s=settings.catchup_cache_s,
         )
+        app.router.on_shutdown.append(catchup.close)
         install_service_metrics(app, self.service_metrics())
         watch = outage_watch(self.container)
         watching: set[asyncio.Task[None]] = set()
