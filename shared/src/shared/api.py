@@ -26,6 +26,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from opentelemetry import trace
 
 from shared.auth.principal import Principal
+from shared.availability import ServiceUnavailable
+from shared.consistency import NotYetConsistent, ProjectedNotFound
 from shared.container import ServiceContainer
 from shared.errors import DomainError, ErrorBody
 from shared.telemetry.tracing import TENANT_ID
@@ -39,10 +41,21 @@ __all__ = [
     "ServiceCaller",
     "StudioCaller",
     "document_common_failures",
+    "document_dependency_failures",
     "document_failure",
     "errors",
     "install_truthful_openapi",
 ]
+
+
+#: the ``Retry-After`` header of a 429/503 (seconds), as an OpenAPI header object
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds after which the request may succeed",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+_RETRIED_STATUSES = frozenset({429, 503})
 
 
 def errors(*failures: type[DomainError] | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -50,14 +63,21 @@ def errors(*failures: type[DomainError] | tuple[int, str]) -> dict[int | str, di
 
     Each failure is a :class:`DomainError` subclass (its ``status`` and ``code``) or a
     ``(status, code)`` pair for a one-off instance; failures of one status share one response whose
-    description lists their codes.
+    description lists their codes. A :class:`~shared.consistency.ProjectedNotFound` brings its 503
+    ``NOT_YET_CONSISTENT``; a 429/503 documents its ``Retry-After`` header.
     """
     by_status: dict[int, set[str]] = {}
     for failure in failures:
         status, code = failure if isinstance(failure, tuple) else (failure.status, failure.code)
         by_status.setdefault(status, set()).add(code)
+        if not isinstance(failure, tuple) and issubclass(failure, ProjectedNotFound):
+            by_status.setdefault(NotYetConsistent.status, set()).add(NotYetConsistent.code)
     return {
-        status: {"model": ErrorBody, "description": ", ".join(sorted(codes))}
+        status: {
+            "model": ErrorBody,
+            "description": ", ".join(sorted(codes)),
+            **({"headers": RETRY_AFTER_HEADER} if status in _RETRIED_STATUSES else {}),
+        }
         for status, codes in sorted(by_status.items())
     }
 
@@ -196,12 +216,32 @@ def document_common_failures(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def install_truthful_openapi(app: FastAPI) -> None:
-    """Make ``app.openapi()`` document the shared failures (see :func:`document_common_failures`)."""
+def document_dependency_failures(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` to every operation of a service's document
+    (in place; returned too): each reaches the database (or the broker), which may be away. The probes
+    (tag ``probes``) document their own 503."""
+    for item in (schema.get("paths") or {}).values():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None or "probes" in (operation.get("tags") or ()):
+                continue
+            document_failure(
+                operation.setdefault("responses", {}),
+                ServiceUnavailable.status,
+                ServiceUnavailable.code,
+                headers=RETRY_AFTER_HEADER,
+            )
+    return schema
+
+
+def install_truthful_openapi(app: FastAPI, *, dependencies: bool = False) -> None:
+    """Make ``app.openapi()`` document the shared failures (see :func:`document_common_failures`);
+    ``dependencies``: the app's routes reach a database or broker that may be away
+    (:func:`document_dependency_failures`)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_common_failures(
+            schema = document_common_failures(
                 get_openapi(
                     title=app.title,
                     version=app.version,
@@ -210,6 +250,7 @@ def install_truthful_openapi(app: FastAPI) -> None:
                     routes=app.routes,
                 )
             )
+            app.openapi_schema = document_dependency_failures(schema) if dependencies else schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook

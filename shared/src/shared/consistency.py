@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from shared.errors import BadRequest
+from shared.contracts.topics import WORKORDERS_WORK_ORDER
+from shared.errors import BadRequest, DomainError, NotFound
 
 VERSION_HEADER = "x-zenops-version"
 AFTER_HEADER = "x-zenops-after"
@@ -173,6 +177,7 @@ async def await_projections(
     pending = newest(t for t in tokens if (t.service, t.aggregate) in lookups)
     if not pending:
         return []
+    awaited = [t.key for t in pending]
     if len(pending) > MAX_AWAITED_TOKENS:
         raise BadRequest(
             f"{len(pending)} consistency tokens to wait on, at most {MAX_AWAITED_TOKENS}",
@@ -198,6 +203,7 @@ async def await_projections(
         return True if not pending else None
 
     await wait_until(_check, timeout_s=max(0.0, deadline - loop.time()), max_interval_s=0.25)
+    _note_awaited(awaited=awaited, pending=pending)
     return pending
 
 
@@ -214,3 +220,132 @@ def wait_budget_ms(raw: str | None, *, default_ms: int, max_ms: int) -> int:
     if value < 0:
         raise BadRequest("wait must be >= 0", code="INVALID_WAIT")
     return min(value, max_ms)
+
+
+# ------------------------------------------------------------------ not found, or not yet consistent
+
+
+@dataclass(frozen=True)
+class ProjectedSource:
+    """An aggregate a service projects from another's events: its token ``service:aggregate`` and the
+    topic whose records carry its id as their key."""
+
+    service: str
+    aggregate: str
+    topic: str
+
+
+#: the work order, projected by evidence, billing and factory from ``workorders.work-order.v1``
+WORK_ORDERS = ProjectedSource("workorders", "work-order", WORKORDERS_WORK_ORDER)
+
+
+class NotYetConsistent(DomainError, code="NOT_YET_CONSISTENT", status=503):
+    """The aggregate is not (yet) in this service's projection, but it may exist: the caller holds a
+    consistency token for it, or the service's consumer has not read everything that could carry it.
+    ``Retry-After`` says when to ask again (issue 19); ``details``: ``aggregate``, ``id``, ``reason``."""
+
+
+class ProjectedNotFound(NotFound):
+    """Base of a not-found of an aggregate the service projects (``source``): ``shared.http`` answers it
+    404 only when nothing says the aggregate may still arrive (:func:`not_found_or_not_yet`), else 503
+    :class:`NotYetConsistent`; :func:`shared.api.errors` documents both."""
+
+    source: ClassVar[ProjectedSource] = WORK_ORDERS
+
+    def __init__(
+        self,
+        message: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        *,
+        aggregate_id: object = None,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, details, code=code, status=status)
+        self.aggregate_id = str(aggregate_id) if aggregate_id is not None else None
+
+    @property
+    def token_key(self) -> tuple[str, str, str] | None:
+        """``(service, aggregate, id)`` of the tokens naming this aggregate; ``None`` for an id that
+        cannot exist (not a uuid: nothing will ever carry it)."""
+        if self.aggregate_id is None:
+            return None
+        try:
+            canonical = str(uuid.UUID(self.aggregate_id))
+        except ValueError:
+            return None
+        return (self.source.service, self.source.aggregate, canonical)
+
+
+@dataclass
+class _Awaited:
+    """The tokens one request waited on (:func:`await_projections`) and those still pending after."""
+
+    awaited: set[tuple[str, str, str]]
+    pending: set[tuple[str, str, str]]
+
+
+_awaited_var: ContextVar[_Awaited | None] = ContextVar("zenops_awaited_tokens", default=None)
+
+
+@contextmanager
+def tracking_awaited_tokens() -> Iterator[None]:
+    """Remember, for the request running inside, which tokens :func:`await_projections` left pending
+    (``shared.http.RequestContextMiddleware`` opens one per request)."""
+    reset = _awaited_var.set(_Awaited(set(), set()))
+    try:
+        yield
+    finally:
+        _awaited_var.reset(reset)
+
+
+def _note_awaited(*, awaited: Iterable[tuple[str, str, str]], pending: Iterable[VersionToken]) -> None:
+    record = _awaited_var.get()
+    if record is None:
+        return
+    keys = set(awaited)
+    record.awaited |= keys
+    record.pending -= keys
+    record.pending |= {t.key for t in pending}
+
+
+def token_pending(key: tuple[str, str, str]) -> bool:
+    """Whether the request carried a token for ``key`` that its projection had not reached when the
+    request's bounded wait (:func:`await_projections`) ended."""
+    record = _awaited_var.get()
+    return record is not None and key in record.pending
+
+
+def answers_not_yet(*, token_pending: bool, caught_up: bool | None) -> bool:
+    """The rule of issue 19 for an aggregate missing from a projection: 503 ``NOT_YET_CONSISTENT`` when
+    the request carries a token for it that the projection has not reached, or when the consumer is not
+    caught up on the partition that would carry it (``None``: unknown, e.g. the broker is away);
+    404 only when it is caught up."""
+    return token_pending or caught_up is not True
+
+
+CaughtUp = Callable[[str, str], Awaitable[bool]]
+
+
+async def not_found_or_not_yet(
+    exc: ProjectedNotFound, caught_up: CaughtUp | None, *, retry_after_s: int
+) -> DomainError:
+    """``exc`` itself (404), or the 503 :class:`NotYetConsistent` that replaces it (see
+    :func:`answers_not_yet`). ``caught_up(topic, key)`` asks the broker (``shared.catchup.CatchUp``);
+    without it (no consumer group to ask) the projection counts as caught up."""
+    key = exc.token_key
+    if key is None:
+        return exc
+    pending = token_pending(key)
+    up = True if pending or caught_up is None else await caught_up(exc.source.topic, key[2])
+    if not answers_not_yet(token_pending=pending, caught_up=up):
+        return exc
+    return NotYetConsistent(
+        f"{exc.source.aggregate} {key[2]} is not known here yet, retry later",
+        details={
+            "aggregate": f"{exc.source.service}:{exc.source.aggregate}",
+            "id": key[2],
+            "reason": "TOKEN_NOT_REACHED" if pending else "CONSUMER_BEHIND",
+            "retry_after_s": retry_after_s,
+        },
+    )

@@ -28,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
+from shared.availability import service_unavailable, unavailable_dependency
+from shared.consistency import ProjectedNotFound, not_found_or_not_yet, tracking_awaited_tokens
 from shared.errors import DomainError, Unauthorized, error_body
 from shared.health import Readiness, install_probes
 from shared.settings import ServiceSettings
@@ -43,6 +45,11 @@ TRACE_ID_HEADER = "x-trace-id"
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
 
 HTTP_REQUESTS = Counter("zenops_http_requests_total", "HTTP requests", ["service", "method", "status"])
+DEPENDENCY_UNAVAILABLE = Counter(
+    "zenops_http_dependency_unavailable_total",
+    "Requests answered 503 SERVICE_UNAVAILABLE because the database or the broker was away",
+    ["service", "dependency"],
+)
 HTTP_LATENCY = Histogram("zenops_http_request_seconds", "HTTP request latency", ["service", "method"])
 
 _STATUS_CODES = {
@@ -72,11 +79,14 @@ def validation_details(exc: RequestValidationError) -> dict[str, Any]:
 _RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 
 
-def error_response(exc: DomainError) -> JSONResponse:
-    """The normalized response of an :class:`DomainError` (with ``Retry-After`` where it applies)."""
+def error_response(exc: DomainError, *, retry_after_s: int | None = None) -> JSONResponse:
+    """The normalized response of an :class:`DomainError` (with ``Retry-After`` where it applies:
+    ``details.retry_after_s``, else ``retry_after_s`` for a 503, which always says when to come back)."""
     headers = None
     trace.get_current_span().set_attribute(ERROR_CODE, exc.code)
     retry_after = exc.details.get("retry_after_s")
+    if exc.status == 503 and not isinstance(retry_after, int):
+        retry_after = retry_after_s
     if exc.status in _RETRY_AFTER_STATUSES and isinstance(retry_after, int):
         # decision 30: a refused client learns when to come back
         headers = {"Retry-After": str(retry_after)}
@@ -90,12 +100,23 @@ def internal_error_response(request_id: str | None) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error leaves as ``{"code", "message", "details"}``."""
+def install_error_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
+    """Every error leaves as ``{"code", "message", "details"}``.
+
+    A :class:`~shared.consistency.ProjectedNotFound` is answered 404 only when nothing says the aggregate
+    may still arrive, else 503 ``NOT_YET_CONSISTENT`` with ``Retry-After`` (issue 19); the consumer's
+    catch-up is asked through ``app.state.catchup`` (a ``shared.catchup.CatchUp``) when the app has one.
+    """
 
     @app.exception_handler(DomainError)
     async def _app_error(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc)
+        return error_response(exc, retry_after_s=retry_after_s)
+
+    @app.exception_handler(ProjectedNotFound)
+    async def _projected(request: Request, exc: ProjectedNotFound) -> JSONResponse:
+        catchup = getattr(request.app.state, "catchup", None)
+        caught_up = catchup.caught_up if catchup is not None else None
+        return error_response(await not_found_or_not_yet(exc, caught_up, retry_after_s=retry_after_s))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -110,7 +131,7 @@ def install_error_handlers(app: FastAPI) -> None:
         carried = getattr(exc, "app_error", None)
         if isinstance(carried, DomainError):
             # raised where FastAPI only lets HTTPException through (e.g. while it reads the body)
-            return error_response(carried)
+            return error_response(carried, retry_after_s=retry_after_s)
         code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
         trace.get_current_span().set_attribute(ERROR_CODE, code)
         return JSONResponse(
@@ -141,14 +162,17 @@ class RequestContextMiddleware:
     """Request id (``x-request-id``), the trace id (``x-trace-id``), the server span's attributes
     (request id, work order), metrics, and the last line of defence: an exception nothing else handled
     is logged here ONCE with its traceback and answered as a JSON 500 ``INTERNAL_ERROR`` carrying the
-    request id (never re-raised, so the server does not log it a second time). A pure ASGI middleware:
-    responses stream through untouched. The server span itself is the ASGI instrumentation's, which
-    wraps this middleware.
+    request id (never re-raised, so the server does not log it a second time). A failure that means the
+    database or the broker is away (:func:`shared.availability.unavailable_dependency`) is no bug: it is
+    answered 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After: retry_after_s`` and logged as one WARNING
+    line without traceback. A pure ASGI middleware: responses stream through untouched. The server span
+    itself is the ASGI instrumentation's, which wraps this middleware.
     """
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, retry_after_s: int = 2) -> None:
         self.app = app
         self.service = service
+        self.retry_after_s = retry_after_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -182,26 +206,43 @@ class RequestContextMiddleware:
         started_at = time.perf_counter()
         try:
             try:
-                await self.app(scope, receive, _send)
+                with tracking_awaited_tokens():
+                    await self.app(scope, receive, _send)
             except Exception as exc:
-                # the formatter adds request id, trace id and the traceback (``exc``)
-                log.exception("unhandled error", extra={"method": method, "path": route[:512]})
                 record_error(span, exc)
-                span.set_attribute(ERROR_CODE, "INTERNAL_ERROR")
-                if not state["started"]:
-                    await internal_error_response(rid)(scope, receive, _send)
+                dependency = unavailable_dependency(exc)
+                if dependency is not None:
+                    log.warning(
+                        "dependency unavailable",
+                        extra={
+                            "method": method,
+                            "path": route[:512],
+                            "dependency": dependency,
+                            "error": type(exc).__name__,
+                        },
+                    )
+                    DEPENDENCY_UNAVAILABLE.labels(self.service, dependency).inc()
+                    answer = error_response(service_unavailable(dependency, self.retry_after_s))
                 else:
-                    state["status"] = 500  # the body was cut short: count it as the failure it is
+                    # the formatter adds request id, trace id and the traceback (``exc``)
+                    log.exception("unhandled error", extra={"method": method, "path": route[:512]})
+                    span.set_attribute(ERROR_CODE, "INTERNAL_ERROR")
+                    answer = internal_error_response(rid)
+                if not state["started"]:
+                    await answer(scope, receive, _send)
+                else:
+                    state["status"] = answer.status_code  # the body was cut short: count the failure
         finally:
             request_id_var.reset(token)
             HTTP_LATENCY.labels(self.service, method).observe(time.perf_counter() - started_at)
         HTTP_REQUESTS.labels(self.service, method, str(state["status"])).inc()
 
 
-def install_request_context(app: FastAPI, service: str) -> None:
+def install_request_context(app: FastAPI, service: str, *, retry_after_s: int = 2) -> None:
     """Server spans (OpenTelemetry's FastAPI instrumentation, outermost), then request id, span
-    attributes, metrics and the JSON 500 (see :class:`RequestContextMiddleware`)."""
-    app.add_middleware(RequestContextMiddleware, service=service)
+    attributes, metrics, the JSON 500 and the 503 of an away dependency (see
+    :class:`RequestContextMiddleware`)."""
+    app.add_middleware(RequestContextMiddleware, service=service, retry_after_s=retry_after_s)
     FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"])
 
 
@@ -220,8 +261,8 @@ def create_service_app(
     both probes (the gateway's rate limit).
     """
     app = FastAPI(title=title, **kwargs)
-    install_error_handlers(app)
-    install_request_context(app, settings.service_name)
+    install_error_handlers(app, retry_after_s=settings.retry_after_s)
+    install_request_context(app, settings.service_name, retry_after_s=settings.retry_after_s)
     install_http_metrics(app, settings.service_name)  # outside the error handling: the status sent
     install_probes(app, settings.service_name, readiness, probe_dependencies)
 

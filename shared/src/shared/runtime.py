@@ -21,6 +21,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +33,8 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
 from shared.api import install_truthful_openapi
+from shared.availability import unavailable_dependency
+from shared.catchup import CatchUp
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
 from shared.db.migrations import upgrade_head
@@ -45,6 +48,7 @@ from shared.ops.api import ops_router
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_logging, configure_tracing
 from shared.telemetry.metrics import Extra, ServiceMetrics, install_service_metrics
+from shared.telemetry.outages import OutageWatch
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ class StreamApp:
         await self.producer.start()
         tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         if self.consumer is not None:
-            tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
+            tasks.append(asyncio.create_task(self._keep_consuming(self.consumer), name="consumer"))
         tasks += [asyncio.create_task(t(), name="extra") for t in self.extra_tasks]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -80,6 +84,27 @@ class StreamApp:
                     await task
             await self.producer.stop()
             await self.db.dispose()
+
+    @staticmethod
+    async def _keep_consuming(consumer: ConsumerRunner) -> None:
+        """The consumer group's loop. A database or broker outage (``shared.availability``) restarts it
+        after a pause (0.5 s doubling to 10 s) instead of ending the process: a stream process outlives a
+        Postgres restart without crash-looping its supervisor, the outage is logged once
+        (``shared.telemetry.outages``), and records whose offsets were not committed are delivered again
+        and deduplicated by the inbox. Any other failure still ends the process."""
+        pause = 0.5
+        while True:
+            started = time.monotonic()
+            try:
+                await consumer.run()
+                return
+            except Exception as exc:
+                dependency = unavailable_dependency(exc)
+                if dependency is None:
+                    raise
+                log.warning("consumer stopped, restarting it", extra={"dependency": dependency}, exc_info=exc)
+            pause = 0.5 if time.monotonic() - started > 60 else min(pause * 2, 10.0)
+            await asyncio.sleep(pause)
 
 
 def build_stream_app(
@@ -132,7 +157,20 @@ def build_stream_app(
         producer,
         relay,
         consumer,
-        extra_tasks=[heartbeat.run],
+        extra_tasks=[heartbeat.run, outage_watch(container).run],
+    )
+
+
+def outage_watch(container: ServiceContainer[Any]) -> OutageWatch:
+    """Logs "<dependency> back" once the broker or the database answers again after an outage the
+    process logged (``shared.telemetry.outages``)."""
+    settings = container.settings
+    return OutageWatch(
+        {
+            "broker": BrokerProbe(settings.kafka_bootstrap, timeout_s=settings.ready_timeout_s, cache_s=0.0),
+            "database": database_probe(container.db.system_engine),
+        },
+        timeout_s=settings.ready_timeout_s,
     )
 
 
@@ -208,12 +246,28 @@ class ServiceDefinition(Generic[SettingsT]):
         )
         app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
         app.state.container = self.container
+        # "not found" of a projected aggregate asks whether the stream process's group is caught up
+        # (shared.consistency.not_found_or_not_yet); the group is named after the service
+        catchup = app.state.catchup = CatchUp(
+            settings.kafka_bootstrap,
+            settings.service_name,
+            timeout_s=settings.catchup_timeout_s,
+            cache_s=settings.catchup_cache_s,
+        )
+        app.router.on_shutdown.append(catchup.close)
         install_service_metrics(app, self.service_metrics())
+        watch = outage_watch(self.container)
+        watching: set[asyncio.Task[None]] = set()
+
+        async def start_watching() -> None:  # the task lives as long as the server's loop
+            watching.add(asyncio.get_running_loop().create_task(watch.run(), name="outage-watch"))
+
+        app.router.on_startup.append(start_watching)
         app.include_router(self.router)
         app.include_router(ops_router(self.name, self.subscriptions))
         if self.ops is not None:
             app.include_router(self.ops)
-        install_truthful_openapi(app)
+        install_truthful_openapi(app, dependencies=True)
         return app
 
     def service_metrics(self) -> ServiceMetrics:

@@ -67,6 +67,12 @@ class ServiceSettings(BaseSettings):
     consumer_heartbeat_interval_ms: int = 1_000
     #: published outbox rows and inbox rows are kept this long: the window a work order's story covers
     messaging_retention_days: int = Field(default=30, ge=1, le=3650)
+    #: ``Retry-After`` (s) of a 503: the database or the broker away (``SERVICE_UNAVAILABLE``), or a
+    #: projection not yet caught up with the aggregate asked for (``NOT_YET_CONSISTENT``)
+    retry_after_s: int = Field(default=2, ge=1, le=300)
+    #: the consumer-catch-up question of a projected "not found" (shared.catchup): bound and reuse
+    catchup_timeout_s: float = Field(default=1.0, gt=0.0, le=30.0)
+    catchup_cache_s: float = Field(default=1.0, ge=0.0, le=60.0)
     wait_default_ms: int = 5_000
     wait_max_ms: int = 30_000
 

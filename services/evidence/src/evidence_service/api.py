@@ -67,7 +67,14 @@ from evidence_service.settings import SCHEMA, Settings
 from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
 from shared.blobstore import BlobStore
-from shared.consistency import AFTER_HEADER, VERSION_HEADER, await_projections, parse_tokens, wait_until
+from shared.consistency import (
+    AFTER_HEADER,
+    VERSION_HEADER,
+    WORK_ORDERS,
+    await_projections,
+    parse_tokens,
+    wait_until,
+)
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
 from shared.db.uow import UnitOfWork
 from shared.errors import IdempotencyKeyReused, ValidationFailed
@@ -211,10 +218,13 @@ def _utc(value: datetime | None) -> datetime | None:
 async def _await_work_order(
     request: Request, c: ServiceContainer[Any], principal: Principal, raw_id: str
 ) -> uuid.UUID:
-    """The work-order id once our projection knows it (bounded wait), else 404.
+    """The work-order id once our projection knows it (bounded wait), else ``WorkOrderNotFound``.
 
     Honours ``x-zenops-after`` tokens of the work-order service, then, for a work order we have not
-    seen yet (a link right after creation races the ``created`` event), waits briefly for it.
+    seen yet (a link right after creation races the ``created`` event), waits briefly for it. The
+    not-found is answered 404 only when our consumer is caught up and no token of this work order is
+    pending, else 503 ``NOT_YET_CONSISTENT`` (``shared.consistency.not_found_or_not_yet``); after a
+    pending token of this work order the projection is looked at once more, not waited on again.
     """
     wo_id = parse_uuid(raw_id, not_found=WorkOrderNotFound(raw_id))
     timeout_s = _settings(c).work_order_wait_ms / 1000
@@ -224,13 +234,16 @@ async def _await_work_order(
             return await read_source_version(uow, ReadSourceVersion(principal.tenant_id, aggregate_id))
 
     tokens = parse_tokens(request.headers.get(AFTER_HEADER))
+    wait_s = timeout_s
     if tokens:
-        await await_projections(tokens, {("workorders", "work-order"): lookup}, timeout_s=timeout_s)
+        pending = await await_projections(tokens, {("workorders", "work-order"): lookup}, timeout_s=timeout_s)
+        if any(t.key == (WORK_ORDERS.service, WORK_ORDERS.aggregate, str(wo_id)) for t in pending):
+            wait_s = 0.0  # waited on this very work order already: look once more, then answer
 
     async def known() -> bool | None:
         return True if await lookup(str(wo_id)) is not None else None
 
-    if await wait_until(known, timeout_s=timeout_s, interval_s=0.1) is None:
+    if await wait_until(known, timeout_s=wait_s, interval_s=0.1) is None:
         raise WorkOrderNotFound(raw_id)
     return wo_id
 

@@ -261,7 +261,15 @@ class Gateway:
                     "body": raw[:200].decode("utf-8", "replace"),
                 },
             )
-            return JSONResponse(body, status_code=upstream.status_code)
+            retry_after = upstream.headers.get("retry-after")
+            if upstream.status_code in (503, 504) and not retry_after:
+                retry_after = str(self.settings.upstream_retry_after_s)
+            # a 503/504 (or any answer naming one) keeps telling the client when to come back
+            return JSONResponse(
+                body,
+                status_code=upstream.status_code,
+                headers={"Retry-After": retry_after} if retry_after else None,
+            )
 
         response = StreamingResponse(
             upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)

@@ -24,15 +24,20 @@ class Role(StrEnum):
 class Database:
     """Owns the engines of one service and hands out sessions per role."""
 
-    def __init__(self, app_url: str, system_url: str, *, pool_size: int = 10) -> None:
-        # ``connect_args.timeout`` bounds each new connection: a pool checkout never hangs on a dead server
+    def __init__(
+        self, app_url: str, system_url: str, *, pool_size: int = 10, connect_timeout_s: float = 5.0
+    ) -> None:
+        # ``connect_args.timeout`` bounds each new connection: a pool checkout never hangs on a dead
+        # server (asyncpg's own default is 60 s); the failure then answers 503 (shared.availability)
+        options = {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            "pool_pre_ping": True,
+            "connect_args": {"timeout": connect_timeout_s},
+        }
         self.engines: dict[Role, AsyncEngine] = {
-            Role.APP: create_async_engine(
-                app_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            ),
-            Role.SYSTEM: create_async_engine(
-                system_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            ),
+            Role.APP: create_async_engine(app_url, **options),
+            Role.SYSTEM: create_async_engine(system_url, **options),
         }
         self._sessionmakers = {
             role: async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

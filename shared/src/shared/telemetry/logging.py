@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry import trace
 
 from shared.telemetry.context import request_id_var
+from shared.telemetry.outages import OUTAGE_LOG
 
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 
@@ -49,6 +50,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     """Route the root logger to stdout as JSON lines (the launcher sends stdout to the log files)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    # a dependency outage is one line when it starts and one when it ends, not one per reconnect
+    handler.addFilter(OUTAGE_LOG)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -25,6 +25,7 @@ from devstack.launcher import (
     service_names,
     stack_status,
     start_stack,
+    stop_service,
     stop_stack,
 )
 from devstack.postgres import PostgresError
@@ -43,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="one line per process; exit code 3 unless all are UP")
     restart = sub.add_parser("restart", help="restart a service's processes (or postgres, kafka)")
     restart.add_argument("service", choices=service_names())
+    stop = sub.add_parser("stop", help="stop a service's processes (or postgres, kafka) and keep them down")
+    stop.add_argument("service", choices=service_names())
     logs = sub.add_parser("logs", help="tail a service's log files")
     logs.add_argument("service", choices=service_names())
     logs.add_argument("-f", "--follow", action="store_true")
@@ -160,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "restart":
             names = restart_service(args.service, state_dir)
             print(f"restarted {', '.join(names)}")
+        elif args.command == "stop":
+            names = stop_service(args.service, state_dir)
+            print(f"stopped {', '.join(names)} (kept down until `restart`)")
         elif args.command == "logs":
             return _logs(state_dir, args.service, follow=args.follow, lines=args.lines)
         elif args.command == "env":

@@ -71,6 +71,7 @@ __all__ = [
     "spawn",
     "stack_status",
     "start_stack",
+    "stop_service",
     "stop_stack",
     "try_lock",
     "uptime_of",
@@ -263,6 +264,13 @@ class _State:
             wanted[name] = request
         self._write(self.pids_file, data)
         return {k: int(v) for k, v in wanted.items()}
+
+    def unsupervise(self, names: Iterable[str]) -> None:
+        data = self.pids()
+        wanted = data.setdefault("supervised", {})
+        for name in names:
+            wanted.pop(name, None)
+        self._write(self.pids_file, data)
 
     def unsupervise_all(self) -> None:
         data = self.pids()
@@ -942,7 +950,8 @@ def restart_service(
             _stop_supervisor(state, _STOP_GRACE)
             _ensure_supervisor(state)
         return ["supervisor"]
-    entries = tuple(e for e in registry(info) if e.service == service)
+    # a service (its HTTP + stream processes) or one process by name (``workorders-stream``)
+    entries = tuple(e for e in registry(info) if service in (e.service, e.name))
     if not entries:
         raise StackError(f"nothing to restart for {service!r} (known: {', '.join(service_names())})")
     with state.locked():
@@ -956,6 +965,31 @@ def restart_service(
         requests = state.request(e.name for e in entries)
         _ensure_supervisor(state)
     wait_up(state, entries, requests, time.monotonic() + health_timeout)
+    return [e.name for e in entries]
+
+
+def stop_service(service: str, state_dir: Path | None = None) -> list[str]:
+    """Stop ``service``'s processes (HTTP + stream, or the node; or the one process so named, e.g.
+    ``workorders-stream``) and keep them down: the supervisor no
+    longer restarts them until :func:`restart_service` (``make restart S=<service>``) or ``up`` asks.
+
+    For outage drills and tests (the workorders stream away: its events wait in the outbox; postgres
+    away: requests answer 503). Returns the stopped process names.
+    """
+    info = resolve_stack(state_dir)
+    state = _State(info.state_dir)
+    entries = tuple(e for e in registry(info) if service in (e.service, e.name))
+    if not entries:
+        raise StackError(f"nothing to stop for {service!r} (known: {', '.join(service_names())})")
+    with state.locked():
+        state.unsupervise(e.name for e in entries)
+        records = state.processes()
+        for entry in sorted(entries, key=lambda e: not e.name.endswith("-stream")):
+            if entry.node is not None:
+                entry.node.stop()
+            elif entry.name in records:
+                _terminate(records[entry.name])
+                state.forget_process(entry.name)
     return [e.name for e in entries]
 
 

@@ -180,7 +180,9 @@ async def get_work_order_billing(
     Staff audiences only: the portal's billing reach is its tenant's invoices (domain.md §10.3), not the
     holds and gate state of work orders (403 ``PORTAL_BILLING_FORBIDDEN``)."""
     principal.deny_portal("billing")
-    missing = WorkOrderBillingNotFound(f"billing state of work order {work_order_id} not found")
+    missing = WorkOrderBillingNotFound(
+        f"billing state of work order {work_order_id} not found", aggregate_id=work_order_id
+    )
     wo_id = str(parse_uuid(work_order_id, not_found=missing))
     await honour_after(c, request, principal)
     async with c.tenant_uow(principal) as uow:

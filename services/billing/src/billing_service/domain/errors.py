@@ -6,6 +6,7 @@ messages are the ones clients of the original API rely on (domain.md §7, vector
 
 from __future__ import annotations
 
+from shared.consistency import ProjectedNotFound
 from shared.errors import DomainError
 
 
@@ -232,8 +233,10 @@ class IdNotFound(BillingError, code="NOT_FOUND", status=404):
     """An id in a path or query is not a uuid, so nothing can have it (never a 500)."""
 
 
-class WorkOrderBillingNotFound(BillingError, code="WORK_ORDER_NOT_FOUND", status=404):
-    """Billing holds no state for this work order in the caller's tenant."""
+class WorkOrderBillingNotFound(ProjectedNotFound, BillingError, code="WORK_ORDER_NOT_FOUND", status=404):
+    """Billing holds no state for this work order in the caller's tenant; 503 ``NOT_YET_CONSISTENT``
+    instead while its projection of the work order may be behind (issue 19; ``aggregate_id``: the work
+    order)."""
 
 
 # --- subscriptions (§7.7) -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from shared.consistency import ProjectedNotFound
 from shared.errors import DomainError
 
 
@@ -13,11 +14,12 @@ class EvidenceError(DomainError, code="EVIDENCE_ERROR", status=400):
     """Base of every evidence-service failure."""
 
 
-class WorkOrderNotFound(EvidenceError, code="WORK_ORDER_NOT_FOUND", status=404):
-    """The work order is unknown to the projection (or belongs to another tenant)."""
+class WorkOrderNotFound(ProjectedNotFound, EvidenceError, code="WORK_ORDER_NOT_FOUND", status=404):
+    """The work order is unknown to the projection (or belongs to another tenant); 503
+    ``NOT_YET_CONSISTENT`` instead while the projection may not have it yet (issue 19)."""
 
     def __init__(self, work_order_id: object) -> None:
-        super().__init__(f"repogen work order {work_order_id} not found")
+        super().__init__(f"repogen work order {work_order_id} not found", aggregate_id=work_order_id)
 
 
 class WorkOrderLocked(EvidenceError, code="WORK_ORDER_LOCKED", status=409):

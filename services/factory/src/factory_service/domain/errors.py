@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.consistency import ProjectedNotFound
 from shared.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 
 
@@ -46,9 +47,12 @@ class PdfConversionFailed(
 # ------------------------------------------------------------------------------------- not found
 
 
-class WorkOrderNotFound(NotFound, FactoryError, code="WORK_ORDER_NOT_FOUND"):
+class WorkOrderNotFound(ProjectedNotFound, FactoryError, code="WORK_ORDER_NOT_FOUND"):
+    """The work order is unknown to the projection; 503 ``NOT_YET_CONSISTENT`` instead while the
+    projection may not have it yet (issue 19)."""
+
     def __init__(self, work_order_id: object) -> None:
-        super().__init__(f"repogen work order {work_order_id} not found")
+        super().__init__(f"repogen work order {work_order_id} not found", aggregate_id=work_order_id)
 
 
 class ArtifactNotFound(NotFound, FactoryError, code="ARTIFACT_NOT_FOUND"):
