@@ -61,6 +61,7 @@ from billing_service.repositories import (
 from billing_service.repositories._rows import is_uuid
 from billing_service.repositories.work_orders import ACCEPTANCE_COLUMNS
 from devstack.testing.fakes import FakeClock
+from services.billing.tests.unit.scheduler_fakes import FakeSchedulerRuns
 from services.billing.tests.unit.subscription_fakes import FakeSubscriptions
 from shared.db.uow import Repository
 from shared.validation import JsonObject
@@ -514,6 +515,7 @@ class FakeBilling:
     gates: FakeGateDecisions
     timeline: FakeTimeline
     subscriptions: FakeSubscriptions
+    scheduler_runs: FakeSchedulerRuns
 
     @classmethod
     def new(cls) -> FakeBilling:
@@ -532,6 +534,7 @@ class FakeBilling:
             FakeGateDecisions(clock),
             FakeTimeline(ledger, usage),
             FakeSubscriptions(accounts),
+            FakeSchedulerRuns(),
         )
 
     def repositories(self) -> tuple[Repository, ...]:
@@ -545,6 +548,7 @@ class FakeBilling:
             self.gates,
             self.timeline,
             self.subscriptions,
+            self.scheduler_runs,
         )
 
     def account(
