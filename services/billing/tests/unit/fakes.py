@@ -269,9 +269,11 @@ class FakeLedger(LedgerRepository):
     async def hold_rows(self, *, limit: int = 200, **filters: str | None) -> list[HoldRow]:
         return _newest_first(_matching(self.holds.values(), **filters), limit)
 
-    async def reconcile_candidates(self, *, limit: int, **filters: str | None) -> list[Hold]:
+    async def reconcile_candidates(
+        self, *, limit: int, after: tuple[datetime, str] | None = None, **filters: str | None
+    ) -> list[Hold]:
         found = _matching(self.holds.values(), **filters, status="active")
-        oldest_first = sorted(found, key=_created)
+        oldest_first = [h for h in sorted(found, key=_created) if after is None or _created(h) > after]
         return [h.to_domain() for h in oldest_first[:limit]]
 
 

@@ -51,6 +51,8 @@ class SweepOnSchedule:
     run: ScheduledPass
     limit: int = 500
     timeout_minutes: int = 1440
+    #: pages of ``limit`` holds one pass sweeps at most
+    max_pages: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +75,34 @@ async def _store(uow: UnitOfWork, row: SchedulerRunRow, retention_days: int) -> 
     await runs.prune(before=row.started_at - timedelta(days=retention_days))
 
 
+async def _sweep_pages(open_uow: OpenUnitOfWork, command: SweepOnSchedule) -> dict[str, int]:
+    """Sweep page after page (``limit`` holds each, oldest first) until a page is short or ``max_pages``
+    were swept: holds of active work orders, which never expire, cannot hide the ones behind them."""
+    counts = {"scanned": 0, "released": 0, "skipped": 0, "errors": 0, "pages": 0}
+    after = None
+    for _ in range(command.max_pages):
+        sweep = ReconcileCredits(limit=command.limit, timeout_minutes=command.timeout_minutes, after=after)
+        report = await reconcile_credits(open_uow, sweep)
+        counts["pages"] += 1
+        counts["scanned"] += report.scanned
+        counts["released"] += report.released
+        counts["skipped"] += report.skipped
+        counts["errors"] += len(report.errors)
+        if report.scanned < command.limit or report.cursor is None:
+            break
+        after = report.cursor
+    return counts
+
+
 async def sweep_on_schedule(open_uow: OpenUnitOfWork, command: SweepOnSchedule) -> SchedulerRunRow:
     """Run the sweep under the job's run lock (or record ``skipped_locked``), then record the pass with
-    ``scanned``, ``released``, ``skipped`` and ``errors``; the record commits with the lock's transaction."""
+    ``scanned``, ``released``, ``skipped``, ``errors`` and ``pages``; the record commits with the lock's transaction."""
     started = utcnow()
     async with open_uow() as lock_uow:
         if not await lock_uow.repo(SchedulerRunRepository).try_lock(JOB_SWEEP):
             row = _row(command.run, JOB_SWEEP, SKIPPED_LOCKED, started, {})
         else:
-            sweep = ReconcileCredits(limit=command.limit, timeout_minutes=command.timeout_minutes)
-            report = await reconcile_credits(open_uow, sweep)
-            counts = {
-                "scanned": report.scanned,
-                "released": report.released,
-                "skipped": report.skipped,
-                "errors": len(report.errors),
-            }
+            counts = await _sweep_pages(open_uow, command)
             row = _row(command.run, JOB_SWEEP, COMPLETED, started, counts)
         await _store(lock_uow, row, command.run.retention_days)
         await lock_uow.commit()

@@ -68,9 +68,9 @@ async def test_a_sweep_releases_a_cancelled_work_orders_hold_once_and_records_it
     first = await sweep_on_schedule(_opener(uow), SweepOnSchedule(RUN))
     second = await sweep_on_schedule(_opener(uow), SweepOnSchedule(RUN))
     assert (first.job, first.outcome, first.replica) == (JOB_SWEEP, COMPLETED, "replica-a")
-    assert first.counts == {"scanned": 2, "released": 1, "skipped": 1, "errors": 0}
+    assert first.counts == {"scanned": 2, "released": 1, "skipped": 1, "errors": 0, "pages": 1}
     # The second pass finds only the hold that has not timed out.
-    assert second.counts == {"scanned": 1, "released": 0, "skipped": 1, "errors": 0}
+    assert second.counts == {"scanned": 1, "released": 0, "skipped": 1, "errors": 0, "pages": 1}
     assert len(_releases(billing)) == 1
     assert billing.scheduler_runs.locks_taken == [JOB_SWEEP, JOB_SWEEP]
     assert [r.id for r in billing.scheduler_runs.runs] == [first.id, second.id]
@@ -84,8 +84,26 @@ async def test_the_hold_of_an_active_work_order_is_kept_by_every_pass(
     [hold] = billing.ledger.holds.values()
     billing.ledger.holds[hold.id] = replace(hold, created_at=utcnow() - timedelta(days=400))
     run = await sweep_on_schedule(_opener(uow), SweepOnSchedule(RUN, timeout_minutes=5))
-    assert run.counts == {"scanned": 1, "released": 0, "skipped": 1, "errors": 0}
+    assert run.counts == {"scanned": 1, "released": 0, "skipped": 1, "errors": 0, "pages": 1}
     assert billing.ledger.holds[hold.id].status == "active"
+
+
+@pytest.mark.parametrize(("max_pages", "pages", "released"), [(20, 4, 3), (2, 2, 2)])
+async def test_a_pass_pages_past_the_holds_it_keeps(
+    billing: FakeBilling, uow: FakeUnitOfWork, credit: AccountState, max_pages: int, pages: int, released: int
+) -> None:
+    for ref in ("j-1", "j-2", "j-3"):
+        applied = await reserve_credit(
+            uow, ReserveAccountCredit(credit.account.id, ReserveCredit(f"k-{ref}", "job", ref))
+        )
+        hold_id = applied.outcome.result.hold_id
+        assert hold_id is not None
+        billing.ledger.holds[hold_id] = replace(
+            billing.ledger.holds[hold_id], expires_at=utcnow() - timedelta(hours=1)
+        )
+    run = await sweep_on_schedule(_opener(uow), SweepOnSchedule(RUN, limit=1, max_pages=max_pages))
+    assert (run.counts["pages"], run.counts["released"], run.counts["scanned"]) == (pages, released, released)
+    assert len(_releases(billing)) == released
 
 
 async def test_a_replica_without_the_run_lock_records_a_skipped_pass_and_changes_nothing(
