@@ -70,6 +70,7 @@ class World:
     invoice_id: str
     account_id: str
     subscription_id: str
+    profile_id: str
 
     def by_kind(self) -> dict[str, str]:
         """Path parameter name → A's id of that kind."""
@@ -80,6 +81,7 @@ class World:
             "account_id": self.account_id,
             "subscription_id": self.subscription_id,
             "item_id": self.evidence_item_id,
+            "profile_id": self.profile_id,
         }
 
     def secrets(self) -> list[str]:
@@ -138,7 +140,9 @@ async def _world(stack: StackInfo, a: httpx.AsyncClient) -> World:
             ),
             201,
         )
-    return World(wo_id, bank, doc_id, item_id, str(invoice["id"]), account_id, str(sub["id"]))
+    profiles = _ok(await a.get(f"{WO}/{wo_id}/evidence-profiles"), 200)
+    profile_id = str(profiles["selected_profile_id"])
+    return World(wo_id, bank, doc_id, item_id, str(invoice["id"]), account_id, str(sub["id"]), profile_id)
 
 
 async def _state_of(a: httpx.AsyncClient, w: World) -> list[Any]:
@@ -263,11 +267,12 @@ def _leaks(resp: httpx.Response, w: World) -> list[str]:
 
 
 class TestIsolationSweep:
-    async def test_every_tenant_route_by_id_answers_404_to_another_tenant_and_changes_nothing(
-        self, stack: StackInfo
+    @pytest.mark.parametrize(("aud", "refusals"), [("web", {404}), ("portal", {403, 404})])
+    async def test_every_tenant_route_by_id_refuses_another_tenant_and_changes_nothing(
+        self, stack: StackInfo, aud: str, refusals: set[int]
     ) -> None:
         operations = await _operations(stack)
-        async with _client(stack, TEST_TENANT) as a, _client(stack, OTHER_TENANT) as b:
+        async with _client(stack, TEST_TENANT) as a, _client(stack, OTHER_TENANT, aud) as b:
             w = await _world(stack, a)
             before = await _state_of(a, w)
             kinds = w.by_kind()
@@ -286,7 +291,7 @@ class TestIsolationSweep:
                 headers = {"Idempotency-Key": f"iso-{uuid.uuid4().hex}"}
                 resp = await b.request(op.method, path, headers=headers, **_body(op))
                 swept.append(f"{op.method} {op.template}")
-                if resp.status_code != 404 or _leaks(resp, w):
+                if resp.status_code not in refusals or _leaks(resp, w):
                     wrong.append(f"{op.method} {op.template} -> {resp.status_code} {resp.text[:300]}")
             assert wrong == [], "\n".join(wrong)
             # every tenant route with a path id was swept (a new one joins by existing)
@@ -330,6 +335,52 @@ class TestIsolationSweep:
             assert w.work_order_id in mine.text, mine.text[:500]
             theirs = await a.get("/v1/service-invoices", params={"account_id": w.account_id})
             assert theirs.status_code == 200, theirs.text
+
+    async def test_no_write_takes_a_reference_to_the_first_tenants_things(self, stack: StackInfo) -> None:
+        """Generated: every tenant write whose body names a reference (account, work order, document,
+        invoice, evidence item, subscription, evidence profile) is sent by tenant B, on B's own work order or
+        invoice where the path names one, with tenant A's id in that field: refused, nothing of A's shown."""
+        operations = await _operations(stack)
+        async with _client(stack, TEST_TENANT) as a, _client(stack, OTHER_TENANT) as b:
+            w = await _world(stack, a)
+            before = await _state_of(a, w)
+            refs = {**w.by_kind(), "service_invoice_id": w.invoice_id, "evidence_item_id": w.evidence_item_id}
+            wo_b = _ok(
+                await b.post(
+                    WO, json={"source_type": "TENANT", "report_type": "VALUATION", "bank_name": "B"}
+                ),
+                201,
+            )
+            inv_b = _ok(
+                await b.post("/v1/service-invoices", json={"items": [{"description": "B", "unit_price": 5}]}),
+                201,
+            )
+            own = {"work_order_id": str(wo_b["work_order_id"]), "invoice_id": str(inv_b["id"])}
+            wrong: list[str] = []
+            swept: list[str] = []
+            for op in operations:
+                if op.route.auth is not Auth.JWT or op.method == "GET" or not set(op.path_params) <= set(own):
+                    continue
+                content = op.spec.get("requestBody", {}).get("content", {})
+                if "application/json" not in content:
+                    continue
+                schema = _resolve(content["application/json"]["schema"], op.spec["_doc"])
+                # the schema's minimal body: the reference alone decides (no ``use_default`` beside a profile)
+                body = example(schema, op.spec["_doc"])
+                path = op.template
+                for name in op.path_params:
+                    path = path.replace(f"{{{name}}}", own[name])
+                for name in sorted(set(schema.get("properties", {})) & set(refs)):
+                    headers = {"Idempotency-Key": f"iso-{uuid.uuid4().hex}"}
+                    resp = await b.request(op.method, path, json={**body, name: refs[name]}, headers=headers)
+                    swept.append(f"{op.method} {op.template} {name}")
+                    if resp.is_success or resp.status_code >= 500 or _leaks(resp, w):
+                        wrong.append(
+                            f"{op.method} {op.template} {name} -> {resp.status_code} {resp.text[:300]}"
+                        )
+            assert wrong == [], "\n".join(wrong)
+            assert len(swept) >= 3, swept
+            assert await _state_of(a, w) == before
 
     async def test_another_tenant_cannot_point_its_writes_at_the_first_tenants_things(
         self, stack: StackInfo
