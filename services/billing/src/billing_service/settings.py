@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from pydantic import Field, SecretStr
 
+from billing_service.domain.ledger import DEFAULT_RESERVATION_TIMEOUT_MINUTES
 from shared.settings import ServiceSettings
 
 SCHEMA = "billing"
@@ -44,3 +45,10 @@ class Settings(ServiceSettings):
     payment_janitor_interval_s: float = Field(default=60.0, ge=0, le=86_400)
     payment_janitor_pending_after_minutes: float = Field(default=15.0, ge=0, le=10_080)
     payment_janitor_batch: int = Field(default=50, ge=1, le=500)
+    #: seconds between the stream process's scheduled reconciliation sweeps (domain.md §7.4, decision 31;
+    #: 0 turns them off)
+    reconcile_sweep_interval_s: float = Field(default=300.0, ge=0, le=86_400)
+    #: active holds one scheduled sweep examines (oldest first; the route's maximum)
+    reconcile_sweep_limit: int = Field(default=500, ge=1, le=500)
+    #: minutes after which a hold that is not a work order's expires (when it carries no ``expires_at``)
+    reconcile_timeout_minutes: int = Field(default=DEFAULT_RESERVATION_TIMEOUT_MINUTES, ge=5, le=525_600)

@@ -4,6 +4,7 @@ with milliseconds and ``Z``, the plan price a JSON number with two decimals."""
 from __future__ import annotations
 
 from billing_service.handlers.subscription_refills import RefillDueReport, RefillResult
+from billing_service.handlers.subscriptions import SubscriptionPaymentRecorded
 from billing_service.invoice_views import Amount
 from billing_service.repositories.subscriptions import SubscriptionRow
 from billing_service.views import Instant, View
@@ -72,3 +73,21 @@ def current(row: SubscriptionRow | None) -> CurrentSubscriptionView | None:
 def list_item(row: SubscriptionRow) -> SubscriptionListItem:
     """A §9.5 list row."""
     return SubscriptionListItem.of(row)
+
+
+class SubscriptionPaymentView(View):
+    """``POST /control/subscriptions/:id/payments`` (decision 16): the subscription after the payment,
+    whether this payment was recorded before (``duplicate``) and whether it reactivated it."""
+
+    duplicate: bool
+    reactivated: bool
+    subscription: SubscriptionListItem
+
+
+def payment_recorded(result: SubscriptionPaymentRecorded) -> SubscriptionPaymentView:
+    """The answer of a recorded subscription payment."""
+    return SubscriptionPaymentView(
+        duplicate=result.duplicate,
+        reactivated=result.reactivated,
+        subscription=list_item(result.subscription),
+    )

@@ -379,3 +379,17 @@ subscription_events = Table(
     Column("received_at", _TS, nullable=False),
     Column("processed_at", _TS),
 )
+
+#: one row per scheduled pass of the stream process (migration 0006): not tenant data, system role only
+scheduler_runs = Table(
+    "scheduler_runs",
+    metadata,
+    _id(primary_key=True),
+    Column("job", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("replica", Text, nullable=False),
+    Column("started_at", _TS, nullable=False),
+    Column("finished_at", _TS, nullable=False),
+    Column("counts", JSONB, nullable=False),
+    Column("error", Text),
+)

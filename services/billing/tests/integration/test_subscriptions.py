@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from billing_service.scheduler import refill_tick
+from billing_service.handlers.scheduled_runs import RefillOnSchedule, ScheduledPass, refill_on_schedule
 from billing_service.settings import Settings
 from devstack.launcher import StackInfo
 from devstack.testing.fixtures import TEST_TENANT
@@ -147,8 +147,11 @@ class TestSubscriptions:
             monkeypatch.setenv(name, value)
         replicas = [ServiceContainer.create(Settings(), "billing") for _ in range(2)]
         try:
-            await asyncio.gather(*(refill_tick(c.system_uow, 7) for c in replicas))
-            await refill_tick(replicas[0].system_uow, 7)
+            passes = [RefillOnSchedule(ScheduledPass(f"test-replica-{i}")) for i in range(2)]
+            await asyncio.gather(
+                *(refill_on_schedule(c.system_uow, p) for c, p in zip(replicas, passes, strict=True))
+            )
+            await refill_on_schedule(replicas[0].system_uow, passes[0])
         finally:
             for c in replicas:
                 await c.db.dispose()

@@ -61,6 +61,7 @@ from billing_service.repositories import (
 from billing_service.repositories._rows import is_uuid
 from billing_service.repositories.work_orders import ACCEPTANCE_COLUMNS
 from devstack.testing.fakes import FakeClock
+from services.billing.tests.unit.scheduler_fakes import FakeSchedulerRuns
 from services.billing.tests.unit.subscription_fakes import FakeSubscriptions
 from shared.db.uow import Repository
 from shared.validation import JsonObject
@@ -268,9 +269,11 @@ class FakeLedger(LedgerRepository):
     async def hold_rows(self, *, limit: int = 200, **filters: str | None) -> list[HoldRow]:
         return _newest_first(_matching(self.holds.values(), **filters), limit)
 
-    async def reconcile_candidates(self, *, limit: int, **filters: str | None) -> list[Hold]:
+    async def reconcile_candidates(
+        self, *, limit: int, after: tuple[datetime, str] | None = None, **filters: str | None
+    ) -> list[Hold]:
         found = _matching(self.holds.values(), **filters, status="active")
-        oldest_first = sorted(found, key=_created)
+        oldest_first = [h for h in sorted(found, key=_created) if after is None or _created(h) > after]
         return [h.to_domain() for h in oldest_first[:limit]]
 
 
@@ -514,6 +517,7 @@ class FakeBilling:
     gates: FakeGateDecisions
     timeline: FakeTimeline
     subscriptions: FakeSubscriptions
+    scheduler_runs: FakeSchedulerRuns
 
     @classmethod
     def new(cls) -> FakeBilling:
@@ -532,6 +536,7 @@ class FakeBilling:
             FakeGateDecisions(clock),
             FakeTimeline(ledger, usage),
             FakeSubscriptions(accounts),
+            FakeSchedulerRuns(),
         )
 
     def repositories(self) -> tuple[Repository, ...]:
@@ -545,6 +550,7 @@ class FakeBilling:
             self.gates,
             self.timeline,
             self.subscriptions,
+            self.scheduler_runs,
         )
 
     def account(

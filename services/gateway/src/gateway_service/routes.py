@@ -269,6 +269,7 @@ ROUTES: tuple[Route, ...] = (
     _control("POST", "/subscriptions/refill-due", _IW),
     _control("PATCH", "/subscriptions/:id", _MW),
     _control("POST", "/subscriptions/:id/refill", _IW),
+    _control("POST", "/subscriptions/:id/payments", _IW),
     _control("GET", "/credits", _MR),
     _control("GET", "/credits/tenant/:id", _MR),
     _control("GET", "/credits/reservations", _MR),

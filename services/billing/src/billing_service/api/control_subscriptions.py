@@ -1,14 +1,15 @@
 """``/v1/control/subscriptions*``: plans and subscriptions on the studio control plane (domain.md §9.5,
-§7.7): list, create, assign, update, refill one, refill the due ones."""
+§7.7): list, create, assign, update, refill one, refill the due ones, record a payment (decision 16)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field, StrictInt
+from pydantic import AwareDatetime, Field, StrictInt, field_validator
 
 from billing_service import subscription_views as sviews
 from billing_service.api._edge import Body, uuid_or_404
@@ -29,10 +30,12 @@ from billing_service.handlers.subscription_refills import (
 from billing_service.handlers.subscriptions import (
     AssignSubscription,
     CreateSubscription,
+    RecordSubscriptionPayment,
     UpdateSubscription,
     assign_subscription,
     create_subscription,
     list_subscriptions,
+    record_subscription_payment,
     update_subscription,
 )
 from billing_service.repositories.subscriptions import PlanUpsert
@@ -105,6 +108,31 @@ class RefillBody(Body):
     """``POST /v1/control/subscriptions/{id}/refill``."""
 
     idempotency_key: Key | None = Field(default=None, min_length=1)
+
+
+#: how far ahead of this server's clock a recorded payment may be dated (clock skew)
+PAYMENT_CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST_PAYMENT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class SubscriptionPaymentBody(Body):
+    """``POST /v1/control/subscriptions/{id}/payments``: a successful payment of the subscription
+    (decision 16); ``paid_at`` defaults to now, ``reference`` (the payment's id) makes a repeat a no-op."""
+
+    paid_at: AwareDatetime | None = None
+    reference: Key | None = Field(default=None, min_length=1)
+
+    @field_validator("paid_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not EARLIEST_PAYMENT <= value <= datetime.now(UTC) + PAYMENT_CLOCK_SKEW:
+            raise ValueError("paid_at must be a past instant (from 2000 on), not in the future")
+        return value
+
+    def command(self, subscription_id: str) -> RecordSubscriptionPayment:
+        """The payment to record (now when ``paid_at`` is absent)."""
+        paid_at = (self.paid_at or datetime.now(UTC)).astimezone(UTC)
+        return RecordSubscriptionPayment(subscription_id, paid_at, reference=self.reference)
 
 
 _CREATE_ERRORS = (AccountNotFound, NoAccountForTenant, SubscriptionAccountMismatch)
@@ -208,3 +236,23 @@ async def control_refill(
         result = await refill_subscription(uow, RefillSubscription(sid, body.idempotency_key, "manual"))
         await uow.commit()
     return result
+
+
+@router.post(
+    "/v1/control/subscriptions/{subscription_id}/payments",
+    status_code=201,
+    response_model=sviews.SubscriptionPaymentView,
+    responses=errors(*_BY_ID),
+)
+async def control_record_subscription_payment(
+    subscription_id: str, body: SubscriptionPaymentBody, principal: StudioCaller, c: ContainerDep
+) -> sviews.SubscriptionPaymentView:
+    """Record a successful payment (decision 16): ``last_payment_at`` moves to the later of the two, a
+    past-due or suspended subscription the payment covers is active again; a repeat of the same
+    ``reference`` (or ``paid_at``) changes nothing and answers ``duplicate: true``."""
+    principal.require("invoices.write")
+    sid = uuid_or_404(subscription_id, "subscription")
+    async with c.system_uow() as uow:
+        result = await record_subscription_payment(uow, body.command(sid))
+        await uow.commit()
+    return sviews.payment_recorded(result)

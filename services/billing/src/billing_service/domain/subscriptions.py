@@ -4,7 +4,7 @@ A refill grants the plan's allowance once per period under the key ``refill:<sub
 period start>`` and moves the period on by ``cycle_days``; due processing decides, from the values
 loaded before any change, whether a subscription is refilled, falls past due, is suspended after its
 grace or is reactivated by a payment (decision 16: a successful subscription payment sets
-``last_payment_at``).
+``last_payment_at``, and a period is paid when a payment was recorded at or after its start).
 """
 
 from __future__ import annotations
@@ -108,9 +108,31 @@ class DuePlan:
     grace_until: datetime | None = None
 
 
+def period_paid(subscription: Subscription) -> bool:
+    """Decision 16: the current period is paid when a successful payment was recorded at or after its start
+    (``last_payment_at >= current_period_start``, or ``starts_at`` before the first period is set)."""
+    start = subscription.current_period_start or subscription.starts_at
+    return subscription.last_payment_at is not None and subscription.last_payment_at >= start
+
+
+def reactivates(subscription: Subscription) -> bool:
+    """A past-due or suspended subscription whose current period a recorded payment covers is active
+    again (decision 16; the payment path applies it at once, due processing at its next pass)."""
+    lapsed = subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.SUSPENDED)
+    return lapsed and period_paid(subscription)
+
+
 def due_plan(subscription: Subscription, now: datetime, grace: int) -> DuePlan:
-    """Decide from the values loaded before any update (§7.7, SUB-04 and its QUIRK: an active subscription
-    reaching its period end is refilled and, unless paid at/after the old end, also marked past due)."""
+    """Decide from the values loaded before any update (§7.7 with decision 16, SUB-04).
+
+    (a) active and ``next_refill_at <= now`` → refill; (b) an active subscription whose period has ended
+    (``current_period_end <= now``) goes past due only when no successful payment covers that period
+    (:func:`period_paid`: none recorded at or after the period's start), with ``grace_until`` = the stored
+    one or the period end + ``grace`` days; a past-due or suspended one that a payment covers is
+    reactivated (:func:`reactivates`, whether or not its period has ended: a refill before it fell past
+    due may have moved the period on); (c) past due with ``grace_until <= now`` and not reactivated →
+    suspended. The original (``paid = last_payment_at >= period_end``) put every subscription past due at
+    its period end, paid or not; this rule keeps a paid one active."""
     s = subscription
     actions: list[DueAction] = []
     grace_until: datetime | None = None
@@ -118,15 +140,13 @@ def due_plan(subscription: Subscription, now: datetime, grace: int) -> DuePlan:
     if status is SubscriptionStatus.ACTIVE and s.next_refill_at is not None and s.next_refill_at <= now:
         actions.append(DueAction.REFILL)
     end = s.current_period_end
-    if end is not None and end <= now:
-        paid = s.last_payment_at is not None and s.last_payment_at >= end
-        if status is SubscriptionStatus.ACTIVE and not paid:
-            actions.append(DueAction.PAST_DUE)
-            grace_until = s.grace_until or end + timedelta(days=grace)
-            status = SubscriptionStatus.PAST_DUE
-        elif status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.SUSPENDED) and paid:
-            actions.append(DueAction.REACTIVATE)
-            status = SubscriptionStatus.ACTIVE
+    if status is SubscriptionStatus.ACTIVE and end is not None and end <= now and not period_paid(s):
+        actions.append(DueAction.PAST_DUE)
+        grace_until = s.grace_until or end + timedelta(days=grace)
+        status = SubscriptionStatus.PAST_DUE
+    elif reactivates(s):
+        actions.append(DueAction.REACTIVATE)
+        status = SubscriptionStatus.ACTIVE
     if (
         s.status is SubscriptionStatus.PAST_DUE
         and status is SubscriptionStatus.PAST_DUE

@@ -38,6 +38,8 @@ class ReconcileCredits:
     limit: int = 100
     timeout_minutes: int = DEFAULT_RESERVATION_TIMEOUT_MINUTES
     dry_run: bool = False
+    #: page on from this ``(created_at, id)`` (the ``cursor`` of the previous report)
+    after: tuple[datetime, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class ReconcileReport:
     skipped: int
     errors: list[SweepFailure]
     actions: list[SweptHold]
+    #: ``(created_at, id)`` of the last hold scanned (``None`` when none was): the next page starts after it
+    cursor: tuple[datetime, str] | None = None
 
 
 _REFERENCE_STATES = {"CANCELLED": ReferenceState.CANCELLED, "CLOSED": ReferenceState.CLOSED}
@@ -103,6 +107,7 @@ async def reconcile_credits(open_uow: OpenUnitOfWork, command: ReconcileCredits)
             tenant_id=command.tenant_id,
             ref_type=command.ref_type,
             limit=command.limit,
+            after=command.after,
         )
         states = await _reference_states(uow, holds)
     released = skipped = 0
@@ -123,7 +128,8 @@ async def reconcile_credits(open_uow: OpenUnitOfWork, command: ReconcileCredits)
         actions.append(
             SweptHold(hold.id, hold.account_id, hold.ref_type, hold.ref_id, action.kind.value, action.reason)
         )
-    return ReconcileReport(command.dry_run, len(holds), released, skipped, errors, actions)
+    cursor = (holds[-1].created_at, holds[-1].id) if holds else None
+    return ReconcileReport(command.dry_run, len(holds), released, skipped, errors, actions, cursor)
 
 
 async def _release(

@@ -4,6 +4,7 @@ list, the tenant's current subscription, and the quota a plan sets (decision 32)
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from billing_service.domain.errors import (
     AccountNotFound,
@@ -11,7 +12,7 @@ from billing_service.domain.errors import (
     SubscriptionAccountMismatch,
     SubscriptionNotFound,
 )
-from billing_service.domain.subscriptions import SubscriptionStatus, first_period
+from billing_service.domain.subscriptions import SubscriptionStatus, first_period, reactivates
 from billing_service.handlers._common import iso, new_id, utcnow
 from billing_service.repositories import AccountRepository
 from billing_service.repositories.subscriptions import (
@@ -165,6 +166,62 @@ async def update_subscription(uow: UnitOfWork, command: UpdateSubscription) -> S
     key = f"subscription_update:{row.id}:{iso(now)}"
     await _event(uow, changed, "subscription_updated", key, {"status": changed.status})
     return changed
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSubscriptionPayment:
+    """A successful payment of a subscription (decision 16): the operator's
+    ``POST /control/subscriptions/:id/payments`` (provider ``internal``) or a provider's webhook."""
+
+    subscription_id: str
+    paid_at: datetime
+    provider: str = INTERNAL
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionPaymentRecorded:
+    """The subscription after the payment; ``duplicate`` when this payment was recorded before."""
+
+    subscription: SubscriptionRow
+    duplicate: bool
+    reactivated: bool
+
+
+def payment_key(subscription_id: str, command: RecordSubscriptionPayment) -> str:
+    """``subscription_payment:<sub>:<reference or paid_at ISO>``: one record per payment."""
+    return f"subscription_payment:{subscription_id}:{command.reference or iso(command.paid_at)}"
+
+
+async def record_subscription_payment(
+    uow: UnitOfWork, command: RecordSubscriptionPayment
+) -> SubscriptionPaymentRecorded:
+    """Decision 16, under the subscription's row lock: ``last_payment_at`` becomes the later of the stored
+    one and ``paid_at`` (an old payment arriving late never moves it back); a past-due or suspended
+    subscription whose current period the payment covers is active again at once (grace cleared). The
+    event ``subscription_payment_recorded`` under :func:`payment_key` makes a repeat a no-op."""
+    row = await load_subscription(uow, command.subscription_id, lock=True)
+    key = payment_key(row.id, command)
+    subs = uow.repo(SubscriptionRepository)
+    if await subs.has_event(command.provider, key):
+        return SubscriptionPaymentRecorded(row, duplicate=True, reactivated=False)
+    now = utcnow()
+    last = command.paid_at if row.last_payment_at is None else max(row.last_payment_at, command.paid_at)
+    changed = replace(row, last_payment_at=last, updated_at=now)
+    reactivated = reactivates(changed.to_domain())
+    if reactivated:
+        changed = replace(changed, status=SubscriptionStatus.ACTIVE.value, grace_until=None)
+    await subs.update(changed)
+    payload: JsonObject = {"paid_at": iso(command.paid_at), "reference": command.reference}
+    event = NewSubscriptionEvent(
+        new_id(), row.tenant_id, row.id, command.provider, "subscription_payment_recorded", key, payload
+    )
+    await subs.add_event(event, now=now)
+    if reactivated:
+        await _event(
+            uow, changed, "subscription_reactivated", f"subscription_reactivated:{row.id}:{iso(last)}", {}
+        )
+    return SubscriptionPaymentRecorded(changed, duplicate=False, reactivated=reactivated)
 
 
 async def list_subscriptions(uow: UnitOfWork, tenant_id: str | None) -> list[SubscriptionRow]:

@@ -18,6 +18,7 @@ from billing_service.repositories.ledger import (
     LedgerRepository,
     LedgerWriteRefused,
 )
+from billing_service.repositories.scheduler_runs import SchedulerRunRepository, SchedulerRunRow
 from billing_service.repositories.subscriptions import (
     NewSubscriptionEvent,
     PlanRow,
@@ -52,6 +53,8 @@ __all__ = [
     "NewUsageEvent",
     "PlanRow",
     "PlanUpsert",
+    "SchedulerRunRepository",
+    "SchedulerRunRow",
     "SubscriptionRepository",
     "SubscriptionRow",
     "TimelineRepository",

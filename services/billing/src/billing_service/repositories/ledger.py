@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -300,9 +300,16 @@ class LedgerRepository(Repository):
         return [from_row(HoldRow, r) for r in (await self._session.execute(query)).mappings()]
 
     async def reconcile_candidates(
-        self, *, account_id: str | None, tenant_id: str | None, ref_type: str | None, limit: int
+        self,
+        *,
+        account_id: str | None,
+        tenant_id: str | None,
+        ref_type: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Hold]:
-        """Active holds for the sweep, oldest first (domain.md §7.4)."""
+        """Active holds for the sweep, oldest first (domain.md §7.4); ``after`` = the ``(created_at, id)``
+        of the last hold of the previous page (the scheduled sweep pages through every hold)."""
         query = (
             select(holds)
             .where(equal_to(holds, account_id=account_id, tenant_id=tenant_id, ref_type=ref_type))
@@ -310,5 +317,7 @@ class LedgerRepository(Repository):
             .order_by(holds.c.created_at, holds.c.id)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(tuple_(holds.c.created_at, holds.c.id) > tuple_(*after))
         rows: Sequence[Any] = (await self._session.execute(query)).mappings().all()
         return [from_row(HoldRow, r).to_domain() for r in rows]

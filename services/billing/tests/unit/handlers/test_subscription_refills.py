@@ -85,3 +85,36 @@ async def test_period_end_unpaid_refills_and_falls_past_due_then_suspends(
     later = await refill_due_subscriptions(uow, RefillDueSubscriptions(limit=50, dry_run=False))
     assert (later.suspended, later.refilled) == (1, 0)
     assert billing.subscriptions.subs[row.id].status == "suspended"
+
+
+async def test_d16_paid_at_period_end_refills_and_stays_active_then_a_payment_reactivates(
+    billing: FakeBilling, uow: FakeUnitOfWork
+) -> None:
+    now = utcnow()
+    end = now - timedelta(days=1)
+    start = end - timedelta(days=30)
+    row = await _subscribed(
+        billing,
+        uow,
+        current_period_start=start,
+        current_period_end=end,
+        next_refill_at=end,
+        last_payment_at=start + timedelta(days=28),
+    )
+    report = await refill_due_subscriptions(uow, RefillDueSubscriptions(limit=50, dry_run=False))
+    assert (report.refilled, report.past_due) == (1, 0)
+    stored = billing.subscriptions.subs[row.id]
+    assert (stored.status, stored.current_period_start) == ("active", end)
+    # lapsed (say by a provider's payment_failed), then paid inside the new period: the pass reactivates
+    billing.subscriptions.subs[row.id] = replace(
+        stored,
+        status="past_due",
+        grace_until=now + timedelta(days=6),
+        last_payment_at=end + timedelta(hours=1),
+    )
+    again = await refill_due_subscriptions(uow, RefillDueSubscriptions(limit=50, dry_run=False))
+    assert (again.reactivated, again.refilled, again.suspended) == (1, 0, 0)
+    assert (billing.subscriptions.subs[row.id].status, billing.subscriptions.subs[row.id].grace_until) == (
+        "active",
+        None,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,18 +14,21 @@ from billing_service.domain.errors import (
     SubscriptionNotFound,
 )
 from billing_service.domain.subscriptions import SubscriptionStatus
+from billing_service.handlers._common import utcnow
 from billing_service.handlers.subscriptions import (
     AssignSubscription,
     CreateSubscription,
+    RecordSubscriptionPayment,
     UpdateSubscription,
     assign_subscription,
     create_subscription,
     current_subscription,
     list_subscriptions,
     monthly_report_allowance,
+    record_subscription_payment,
     update_subscription,
 )
-from billing_service.repositories import PlanUpsert
+from billing_service.repositories import PlanUpsert, SubscriptionRow
 from devstack.testing.fakes import FakeUnitOfWork
 from services.billing.tests.unit.fakes import TENANT, FakeBilling
 
@@ -100,3 +104,80 @@ async def test_decision_32_the_active_plan_sets_the_report_allowance(
     assert await monthly_report_allowance(uow, state.account.id, 10) == 2
     await update_subscription(uow, UpdateSubscription(row.id, SubscriptionStatus.PAUSED))
     assert await monthly_report_allowance(uow, state.account.id, 10) == 10
+
+
+# --- decision 16: recording a successful subscription payment ------------------------------------------
+
+
+async def _subscribed(billing: FakeBilling, uow: FakeUnitOfWork) -> SubscriptionRow:
+    billing.account()
+    return await create_subscription(uow, CreateSubscription(TENANT, PlanUpsert("gold")))
+
+
+async def test_a_payment_sets_last_payment_at_once_per_reference(
+    billing: FakeBilling, uow: FakeUnitOfWork
+) -> None:
+    row = await _subscribed(billing, uow)
+    paid_at = utcnow() - timedelta(minutes=1)
+    command = RecordSubscriptionPayment(row.id, paid_at, reference="pay_1")
+    first = await record_subscription_payment(uow, command)
+    again = await record_subscription_payment(uow, replace(command, paid_at=paid_at + timedelta(seconds=30)))
+    assert (first.duplicate, first.reactivated, first.subscription.last_payment_at) == (False, False, paid_at)
+    assert (again.duplicate, again.subscription.last_payment_at) == (True, paid_at)
+    assert billing.subscriptions.subs[row.id].last_payment_at == paid_at
+    recorded = [
+        e for e in billing.subscriptions.events.values() if e.event_type == "subscription_payment_recorded"
+    ]
+    assert [(e.provider, e.idempotency_key) for e in recorded] == [
+        ("internal", f"subscription_payment:{row.id}:pay_1")
+    ]
+    assert row.id in billing.subscriptions.locked
+
+
+async def test_an_older_payment_arriving_late_never_moves_it_back(
+    billing: FakeBilling, uow: FakeUnitOfWork
+) -> None:
+    row = await _subscribed(billing, uow)
+    newer = utcnow() - timedelta(minutes=1)
+    await record_subscription_payment(uow, RecordSubscriptionPayment(row.id, newer, reference="pay_2"))
+    late = await record_subscription_payment(
+        uow, RecordSubscriptionPayment(row.id, newer - timedelta(days=3), reference="pay_1")
+    )
+    assert (late.duplicate, late.subscription.last_payment_at) == (False, newer)
+
+
+@pytest.mark.parametrize("status", [SubscriptionStatus.PAST_DUE, SubscriptionStatus.SUSPENDED])
+async def test_a_payment_covering_the_period_reactivates_a_lapsed_subscription(
+    billing: FakeBilling, uow: FakeUnitOfWork, status: SubscriptionStatus
+) -> None:
+    row = await _subscribed(billing, uow)
+    grace = utcnow() + timedelta(days=3)
+    billing.subscriptions.subs[row.id] = replace(row, status=status.value, grace_until=grace)
+    # a payment from before the current period does not cover it: still lapsed
+    stale = await record_subscription_payment(
+        uow, RecordSubscriptionPayment(row.id, row.starts_at - timedelta(days=1), reference="old")
+    )
+    assert (stale.reactivated, stale.subscription.status, stale.subscription.grace_until) == (
+        False,
+        status.value,
+        grace,
+    )
+    paid = await record_subscription_payment(
+        uow, RecordSubscriptionPayment(row.id, utcnow(), reference="new")
+    )
+    assert (paid.reactivated, paid.subscription.status, paid.subscription.grace_until) == (
+        True,
+        "active",
+        None,
+    )
+    types = [e.event_type for e in billing.subscriptions.events.values()]
+    assert types.count("subscription_reactivated") == 1
+
+
+async def test_a_payment_for_an_unknown_subscription_is_404(
+    billing: FakeBilling, uow: FakeUnitOfWork
+) -> None:
+    missing = "55555555-5555-4555-8555-555555555555"
+    with pytest.raises(SubscriptionNotFound):
+        await record_subscription_payment(uow, RecordSubscriptionPayment(missing, utcnow()))
+    assert billing.subscriptions.events == {}
