@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.database import Database, Role
 from shared.db.uow import SqlUnitOfWork, UnitOfWork
@@ -35,6 +37,7 @@ from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.retry import can_pass
+from shared.messaging.schema import DUPLICATES
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import (
     LINKED_TRACEPARENT,
@@ -82,6 +85,27 @@ class Outcome:
     message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    """One record of a partition batch, its envelope parsed once (``None``: it does not parse)."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+    envelope: Envelope | None
+    error: str = ""
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[bytes, bytes]) -> _Delivery:
+        topic, key, value = record.topic, (record.key or b"").decode(), record.value or b""
+        try:
+            envelope = Envelope.model_validate_json(value)
+        except ValidationError as exc:
+            return cls(topic, key, value, {}, None, f"invalid envelope: {exc.errors()[:3]}")
+        return cls(topic, key, value, record_headers(record), envelope)
+
+
 def record_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     """A record's headers; of a repeated name the FIRST counts (the relay writes its publish span's
     ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
@@ -126,6 +150,38 @@ class ConsumerRunner:
         self._parked_loaded_at = -1e9
         self.ready = asyncio.Event()
         self.processed = 0
+        #: redeliveries the inbox absorbed (message already applied: changed nothing)
+        self.duplicates = 0
+        s = schema
+        # The batch path's set-wise statements (issue 18): one each per partition batch, whatever its
+        # size, with arrays as parameters, so each is prepared once per connection.
+        self._inbox_many = text(
+            f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type, key, aggregate_id, "
+            "aggregate_version, work_order_id, traceparent) "
+            "SELECT :c, m, t, ty, k, a, v, w, tp FROM unnest(CAST(:m AS uuid[]), CAST(:t AS text[]), "
+            "CAST(:ty AS text[]), CAST(:k AS text[]), CAST(:a AS text[]), CAST(:v AS bigint[]), "
+            "CAST(:w AS text[]), CAST(:tp AS text[])) AS r(m, t, ty, k, a, v, w, tp) "
+            "ON CONFLICT DO NOTHING RETURNING message_id::text"
+        )
+        # Records each aggregate's newest version of the batch where it is newer than the stored one and
+        # returns the version it replaced (Postgres 18 ``RETURNING old``; NULL: first of the aggregate);
+        # an aggregate not returned had a version at least as new as every message of the batch.
+        self._versions_many = text(
+            f"INSERT INTO {s}.consumer_versions AS cv (consumer, topic, aggregate_id, aggregate_version) "
+            "SELECT :c, t, a, v FROM unnest(CAST(:t AS text[]), CAST(:a AS text[]), CAST(:v AS bigint[])) "
+            "AS r(t, a, v) ON CONFLICT (consumer, topic, aggregate_id) "
+            "DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version "
+            "WHERE cv.aggregate_version < EXCLUDED.aggregate_version "
+            "RETURNING cv.topic, cv.aggregate_id, old.aggregate_version"
+        )
+        self._mark_stale = text(
+            f"UPDATE {s}.inbox SET outcome = 'stale' WHERE consumer = :c AND message_id = ANY(CAST(:m AS uuid[]))"
+        )
+        self._set_tenant = text("SELECT set_config('app.tenant_id', :t, true)")
+        self._count = text(
+            f"INSERT INTO {s}.consumer_counters AS cc (consumer, name, value) VALUES (:c, :n, :v) "
+            "ON CONFLICT (consumer, name) DO UPDATE SET value = cc.value + EXCLUDED.value"
+        )
 
     @property
     def topics(self) -> list[str]:
@@ -167,37 +223,31 @@ class ConsumerRunner:
     async def process_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a partition batch: in one transaction when all goes well, else one by one.
 
-        The fast path saves a commit per message. Any failure (or an invalid or parked message) rolls
-        the fast path back and hands the records to the slow path, which retries, dead-letters and
-        parks per message in order, so the outcome is the same as processing them singly.
+        Each envelope is parsed once. The fast path saves a commit per message and does the inbox,
+        the version checks and the duplicate detection set-wise (one statement each for the batch).
+        Any failure (or an invalid or parked message) rolls the fast path back and hands the records to
+        the slow path, which retries, dead-letters and parks per message in order, so the outcome is
+        the same as processing them singly.
         """
-        start = await self._apply_batch(records)
-        for record in records[start:]:
-            headers = record_headers(record)
-            await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
+        deliveries = [_Delivery.of(record) for record in records]
+        start = await self._apply_batch(deliveries)
+        for delivery in deliveries[start:]:
+            await self._handle_delivery(delivery)
 
-    async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+    async def _apply_batch(self, deliveries: list[_Delivery]) -> int:
         """Apply the leading run of plain records in one transaction; returns how many were applied."""
-        if len(records) < 2:
+        if len(deliveries) < 2:
             return 0
-        batch: list[tuple[str, str, Envelope, dict[str, str]]] = []
-        for record in records:
-            key = (record.key or b"").decode()
-            if (record.topic, key) in self._parked:
+        batch: list[_Delivery] = []
+        for delivery in deliveries:
+            if (delivery.topic, delivery.key) in self._parked or delivery.envelope is None:
                 break
-            try:
-                envelope = Envelope.model_validate_json(record.value or b"")
-            except ValidationError:
-                break
-            headers = record_headers(record)
-            batch.append((record.topic, key, envelope, headers))
+            batch.append(delivery)
         if len(batch) < 2:
             return 0
         try:
             async with SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
-                for topic, key, envelope, headers in batch:
-                    with self._consuming(envelope, headers):
-                        await self._apply_in(uow, topic, envelope, key)
+                duplicates = await self._apply_set(uow, batch)
                 await uow.commit()
         except asyncio.CancelledError:
             raise
@@ -205,7 +255,111 @@ class ConsumerRunner:
             log.info("batch apply failed; falling back to one by one", extra={"error": repr(exc)})
             return 0
         self.processed += len(batch)
+        self.duplicates += duplicates
         return len(batch)
+
+    async def _apply_set(self, uow: SqlUnitOfWork, batch: list[_Delivery]) -> int:
+        """The batch inside the caller's transaction, with the outcomes of applying it message by
+        message: inbox rows (one statement), then the version checks of the new ones (one statement),
+        then the handlers in order. Returns how many duplicates the inbox absorbed."""
+        session = uow.session
+        routed: list[tuple[_Delivery, Envelope, list[Subscription]]] = []
+        for delivery in batch:
+            envelope = delivery.envelope
+            if envelope is None:  # _apply_batch keeps only parsed ones
+                raise RuntimeError("an unparsed record in the batch")
+            subs = self._subscriptions_for(delivery.topic, envelope)
+            if subs:  # a message no subscription wants is ignored (no inbox row), as one by one
+                routed.append((delivery, envelope, subs))
+        if not routed:
+            return 0
+        inserted = await session.execute(
+            self._inbox_many,
+            {
+                "c": self.consumer_name,
+                "m": [e.message_id for _, e, _ in routed],
+                "t": [d.topic for d, _, _ in routed],
+                "ty": [e.type for _, e, _ in routed],
+                "k": [d.key for d, _, _ in routed],
+                "a": [e.aggregate_id for _, e, _ in routed],
+                "v": [e.aggregate_version for _, e, _ in routed],
+                "w": [_work_order_of(e) for _, e, _ in routed],
+                "tp": [e.traceparent for _, e, _ in routed],
+            },
+        )
+        fresh = {row[0] for row in inserted}
+        status: list[str] = []
+        seen: set[str] = set()
+        for _, envelope, _ in routed:
+            message_id = _canonical_uuid(envelope.message_id)
+            status.append(FIRST if message_id in fresh and message_id not in seen else DUPLICATE)
+            seen.add(message_id)
+        duplicates = status.count(DUPLICATE)
+        if duplicates:
+            await self._count_duplicates(session, duplicates)
+        await self._check_versions(session, routed, status)
+        tenant: str | None = None
+        for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
+            with self._consuming(envelope, delivery.headers):
+                if delivery_status != FIRST:
+                    with self._handling(delivery.topic, envelope, delivery_status):
+                        continue
+                with self._handling(delivery.topic, envelope, FIRST):
+                    if envelope.tenant_id and envelope.tenant_id != tenant:
+                        await session.execute(self._set_tenant, {"t": envelope.tenant_id})
+                        tenant = envelope.tenant_id
+                    for sub in subs:
+                        await sub.handler(uow, envelope)
+        return duplicates
+
+    async def _count_duplicates(self, session: AsyncSession, count: int) -> None:
+        """Add ``count`` to this consumer's duplicates counter, in the transaction that absorbed them."""
+        await session.execute(self._count, {"c": self.consumer_name, "n": DUPLICATES, "v": count})
+
+    async def _check_versions(
+        self,
+        session: AsyncSession,
+        routed: list[tuple[_Delivery, Envelope, list[Subscription]]],
+        status: list[str],
+    ) -> None:
+        """Mark :data:`STALE` (in ``status`` and the inbox) each new message whose aggregate version is
+        not newer than the last one applied, counting the earlier messages of the batch."""
+        newest: dict[tuple[str, str], int] = {}
+        for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
+            if delivery_status == FIRST and any(sub.check_version for sub in subs):
+                aggregate = (delivery.topic, envelope.aggregate_id)
+                newest[aggregate] = max(newest.get(aggregate, -1), envelope.aggregate_version)
+        if not newest:
+            return
+        recorded = await session.execute(
+            self._versions_many,
+            {
+                "c": self.consumer_name,
+                "t": [topic for topic, _ in newest],
+                "a": [aggregate_id for _, aggregate_id in newest],
+                "v": list(newest.values()),
+            },
+        )
+        # the version each aggregate had before the batch; an aggregate not returned was already at
+        # least as new as every message of the batch
+        last: dict[tuple[str, str], int | None] = {(r[0], r[1]): r[2] for r in recorded}
+        stale: list[str] = []
+        for index, (delivery, envelope, subs) in enumerate(routed):
+            if status[index] != FIRST or not any(sub.check_version for sub in subs):
+                continue
+            aggregate = (delivery.topic, envelope.aggregate_id)
+            if aggregate not in last:
+                newer = False
+            else:
+                before = last[aggregate]
+                newer = before is None or envelope.aggregate_version > before
+            if newer:
+                last[aggregate] = envelope.aggregate_version
+            else:
+                status[index] = STALE
+                stale.append(envelope.message_id)
+        if stale:
+            await session.execute(self._mark_stale, {"c": self.consumer_name, "m": stale})
 
     @contextlib.contextmanager
     def _consuming(self, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
@@ -269,12 +423,21 @@ class ConsumerRunner:
     ) -> Outcome:
         """Apply one raw message: parse, park-check, retry, dead-letter."""
         try:
-            envelope = Envelope.model_validate_json(value)
+            envelope: Envelope | None = Envelope.model_validate_json(value)
+            error = ""
         except ValidationError as exc:
-            await self._send_dlq(topic, key, value, error=f"invalid envelope: {exc.errors()[:3]}", attempts=0)
+            envelope, error = None, f"invalid envelope: {exc.errors()[:3]}"
+        return await self._handle_delivery(_Delivery(topic, key, value, headers or {}, envelope, error))
+
+    async def _handle_delivery(self, delivery: _Delivery) -> Outcome:
+        envelope = delivery.envelope
+        if envelope is None:
+            await self._send_dlq(
+                delivery.topic, delivery.key, delivery.value, error=delivery.error, attempts=0
+            )
             return Outcome("invalid")
-        with self._consuming(envelope, headers or {}):
-            return await self._handle_envelope(topic, key, value, envelope)
+        with self._consuming(envelope, delivery.headers):
+            return await self._handle_envelope(delivery.topic, delivery.key, delivery.value, envelope)
 
     async def _handle_envelope(self, topic: str, key: str, value: bytes, envelope: Envelope) -> Outcome:
         if (topic, key) in self._parked:
@@ -287,6 +450,8 @@ class ConsumerRunner:
             try:
                 status = await self._apply(topic, envelope, key, FIRST if attempt == 1 else RETRY)
                 self.processed += 1
+                if status == DUPLICATE:
+                    self.duplicates += 1
                 return Outcome(status, envelope.message_id)
             except asyncio.CancelledError:
                 raise
@@ -337,7 +502,6 @@ class ConsumerRunner:
         s = self.schema
         session = uow.session
         # key, aggregate, work order and traceparent: what a work order's story shows (shared.ops)
-        work_order_id = envelope.payload.get("work_order_id")
         inserted = await session.execute(
             text(
                 f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type, key, aggregate_id, "
@@ -353,11 +517,12 @@ class ConsumerRunner:
                 "k": envelope.aggregate_id if key is None else key,
                 "a": envelope.aggregate_id,
                 "v": envelope.aggregate_version,
-                "w": str(work_order_id)[:64] if isinstance(work_order_id, str) else None,
+                "w": _work_order_of(envelope),
                 "tp": envelope.traceparent,
             },
         )
         if inserted.first() is None:
+            await self._count_duplicates(session, 1)
             with self._handling(topic, envelope, DUPLICATE):
                 return "duplicate"
         if any(sub.check_version for sub in subs):
@@ -507,3 +672,17 @@ class ConsumerRunner:
         else:
             self._parked.discard((topic, key))
         return outcomes
+
+
+def _work_order_of(envelope: Envelope) -> str | None:
+    """The payload's ``work_order_id`` as the inbox keeps it (what a work order's story looks up)."""
+    work_order_id = envelope.payload.get("work_order_id")
+    return work_order_id[:64] if isinstance(work_order_id, str) else None
+
+
+def _canonical_uuid(value: str) -> str:
+    """``value`` as Postgres prints a uuid (what ``RETURNING message_id::text`` answers)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
