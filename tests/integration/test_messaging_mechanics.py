@@ -411,3 +411,55 @@ class TestBatchSemantics:
         }
         assert versions == {"a": 2, "b": 5, "c": 1}
         assert counted == runner.duplicates
+
+    async def test_of_several_whole_states_in_a_batch_only_the_newest_is_applied_unless_one_must_be_kept(
+        self, mech: dict[str, str]
+    ) -> None:
+        s, topic = mech["schema"], mech["topic"]
+        s1, s2_kept, s3, s4, other = (
+            _tested("state", 1),
+            Envelope.new(
+                event_type="tested", aggregate_id="state", aggregate_version=2, payload={"keep": True}
+            ),
+            _tested("state", 3),
+            _tested("state", 4),
+            _tested("other", 1),
+        )
+        subscription = Subscription(
+            topic, effect_handler(s), coalesce=lambda envelope: not envelope.payload.get("keep")
+        )
+        db = Database(mech["dsn"], mech["dsn"], pool_size=2)
+        producer = make_producer(mech["bootstrap"], client_id="coalesce-test")
+        await producer.start()
+        runner = mechanics_runner(mech, f"coalesce-{s}", db, producer, subscription)
+        try:
+            batch = [s1, s2_kept, other, s3, s4]
+            await runner.process_records([_record(topic, i, e) for i, e in enumerate(batch)])
+        finally:
+            await producer.stop()
+            await db.dispose()
+        # the kept one (its payload says so) and the newest state; the other key is untouched
+        assert await _effect_order(mech, "state") == [s2_kept.message_id, s4.message_id]
+        assert await _effect_order(mech, "other") == [other.message_id]
+        conn = await asyncpg.connect(asyncpg_dsn(mech["dsn"]))
+        try:
+            outcomes = dict(
+                await conn.fetch(
+                    f"SELECT message_id::text, outcome FROM {s}.inbox WHERE consumer = $1",
+                    runner.consumer_name,
+                )
+            )
+            version = await conn.fetchval(
+                f"SELECT aggregate_version FROM {s}.consumer_versions WHERE consumer = $1 AND aggregate_id = 'state'",
+                runner.consumer_name,
+            )
+        finally:
+            await conn.close()
+        assert outcomes == {
+            s1.message_id: "superseded",
+            s2_kept.message_id: "applied",
+            s3.message_id: "superseded",
+            s4.message_id: "applied",
+            other.message_id: "applied",
+        }
+        assert version == 4

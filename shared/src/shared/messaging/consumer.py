@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db.database import Database, Role
 from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.envelope import Envelope
+from shared.messaging.inbox import BatchStatements, Delivery, canonical_uuid, work_order_of
 from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.retry import can_pass
@@ -57,15 +57,28 @@ Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Subscription:
-    """Route messages of ``topic`` (optionally only some ``types``) to ``handler``."""
+    """Route messages of ``topic`` (optionally only some ``types``) to ``handler``.
+
+    ``coalesce`` (issue 18, the fan-out) is for whole-state events only (``evidence_state``,
+    ``work_order_billing``, ``account_status``): when it says yes for a message and a later message of
+    the same aggregate and type in the same partition batch is applied, the handler is not called for
+    the older one (inbox outcome ``superseded``): the newer state replaces it anyway. Never set it for
+    events that trigger sagas (status changes, ``ready_for_render``, release requests) or carry more
+    than a state (``evidence_state`` with notes).
+    """
 
     topic: str
     handler: Handler
     types: frozenset[str] | None = None
     check_version: bool = True
+    coalesce: Callable[[Envelope], bool] | None = None
 
     def accepts(self, event_type: str) -> bool:
         return self.types is None or event_type in self.types
+
+    def may_skip(self, envelope: Envelope) -> bool:
+        """Whether a newer state of the same aggregate in the batch makes this message unneeded."""
+        return self.coalesce is not None and self.coalesce(envelope)
 
 
 #: how a message reaches its handler span (``zenops.delivery``): the first time it is a child of the
@@ -75,44 +88,16 @@ DUPLICATE = "duplicate"
 STALE = "stale"
 RETRY = "retry"
 REPLAY = "replay"
+#: a whole-state event a newer one of the same partition batch replaced (``Subscription.coalesce``)
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one message (returned for tests and metrics)."""
 
-    status: str  # applied | duplicate | stale | ignored | parked | dead_lettered | invalid
+    status: str  # applied | duplicate | stale | superseded | ignored | parked | dead_lettered | invalid
     message_id: str | None = None
-
-
-@dataclass(frozen=True)
-class _Delivery:
-    """One record of a partition batch, its envelope parsed once (``None``: it does not parse)."""
-
-    topic: str
-    key: str
-    value: bytes
-    headers: dict[str, str]
-    envelope: Envelope | None
-    error: str = ""
-
-    @classmethod
-    def of(cls, record: ConsumerRecord[bytes, bytes]) -> _Delivery:
-        topic, key, value = record.topic, (record.key or b"").decode(), record.value or b""
-        try:
-            envelope = Envelope.model_validate_json(value)
-        except ValidationError as exc:
-            return cls(topic, key, value, {}, None, f"invalid envelope: {exc.errors()[:3]}")
-        return cls(topic, key, value, record_headers(record), envelope)
-
-
-def record_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
-    """A record's headers; of a repeated name the FIRST counts (the relay writes its publish span's
-    ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
-    headers: dict[str, str] = {}
-    for name, value in record.headers or ():
-        headers.setdefault(name, value.decode(errors="replace"))
-    return headers
 
 
 class ConsumerRunner:
@@ -152,36 +137,7 @@ class ConsumerRunner:
         self.processed = 0
         #: redeliveries the inbox absorbed (message already applied: changed nothing)
         self.duplicates = 0
-        s = schema
-        # The batch path's set-wise statements (issue 18): one each per partition batch, whatever its
-        # size, with arrays as parameters, so each is prepared once per connection.
-        self._inbox_many = text(
-            f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type, key, aggregate_id, "
-            "aggregate_version, work_order_id, traceparent) "
-            "SELECT :c, m, t, ty, k, a, v, w, tp FROM unnest(CAST(:m AS uuid[]), CAST(:t AS text[]), "
-            "CAST(:ty AS text[]), CAST(:k AS text[]), CAST(:a AS text[]), CAST(:v AS bigint[]), "
-            "CAST(:w AS text[]), CAST(:tp AS text[])) AS r(m, t, ty, k, a, v, w, tp) "
-            "ON CONFLICT DO NOTHING RETURNING message_id::text"
-        )
-        # Records each aggregate's newest version of the batch where it is newer than the stored one and
-        # returns the version it replaced (Postgres 18 ``RETURNING old``; NULL: first of the aggregate);
-        # an aggregate not returned had a version at least as new as every message of the batch.
-        self._versions_many = text(
-            f"INSERT INTO {s}.consumer_versions AS cv (consumer, topic, aggregate_id, aggregate_version) "
-            "SELECT :c, t, a, v FROM unnest(CAST(:t AS text[]), CAST(:a AS text[]), CAST(:v AS bigint[])) "
-            "AS r(t, a, v) ON CONFLICT (consumer, topic, aggregate_id) "
-            "DO UPDATE SET aggregate_version = EXCLUDED.aggregate_version "
-            "WHERE cv.aggregate_version < EXCLUDED.aggregate_version "
-            "RETURNING cv.topic, cv.aggregate_id, old.aggregate_version"
-        )
-        self._mark_stale = text(
-            f"UPDATE {s}.inbox SET outcome = 'stale' WHERE consumer = :c AND message_id = ANY(CAST(:m AS uuid[]))"
-        )
-        self._set_tenant = text("SELECT set_config('app.tenant_id', :t, true)")
-        self._count = text(
-            f"INSERT INTO {s}.consumer_counters AS cc (consumer, name, value) VALUES (:c, :n, :v) "
-            "ON CONFLICT (consumer, name) DO UPDATE SET value = cc.value + EXCLUDED.value"
-        )
+        self._batch = BatchStatements(schema)
 
     @property
     def topics(self) -> list[str]:
@@ -229,16 +185,16 @@ class ConsumerRunner:
         the slow path, which retries, dead-letters and parks per message in order, so the outcome is
         the same as processing them singly.
         """
-        deliveries = [_Delivery.of(record) for record in records]
+        deliveries = [Delivery.of(record) for record in records]
         start = await self._apply_batch(deliveries)
         for delivery in deliveries[start:]:
             await self._handle_delivery(delivery)
 
-    async def _apply_batch(self, deliveries: list[_Delivery]) -> int:
+    async def _apply_batch(self, deliveries: list[Delivery]) -> int:
         """Apply the leading run of plain records in one transaction; returns how many were applied."""
         if len(deliveries) < 2:
             return 0
-        batch: list[_Delivery] = []
+        batch: list[Delivery] = []
         for delivery in deliveries:
             if (delivery.topic, delivery.key) in self._parked or delivery.envelope is None:
                 break
@@ -258,12 +214,12 @@ class ConsumerRunner:
         self.duplicates += duplicates
         return len(batch)
 
-    async def _apply_set(self, uow: SqlUnitOfWork, batch: list[_Delivery]) -> int:
+    async def _apply_set(self, uow: SqlUnitOfWork, batch: list[Delivery]) -> int:
         """The batch inside the caller's transaction, with the outcomes of applying it message by
         message: inbox rows (one statement), then the version checks of the new ones (one statement),
         then the handlers in order. Returns how many duplicates the inbox absorbed."""
         session = uow.session
-        routed: list[tuple[_Delivery, Envelope, list[Subscription]]] = []
+        routed: list[tuple[Delivery, Envelope, list[Subscription]]] = []
         for delivery in batch:
             envelope = delivery.envelope
             if envelope is None:  # _apply_batch keeps only parsed ones
@@ -274,7 +230,7 @@ class ConsumerRunner:
         if not routed:
             return 0
         inserted = await session.execute(
-            self._inbox_many,
+            self._batch.inbox,
             {
                 "c": self.consumer_name,
                 "m": [e.message_id for _, e, _ in routed],
@@ -283,7 +239,7 @@ class ConsumerRunner:
                 "k": [d.key for d, _, _ in routed],
                 "a": [e.aggregate_id for _, e, _ in routed],
                 "v": [e.aggregate_version for _, e, _ in routed],
-                "w": [_work_order_of(e) for _, e, _ in routed],
+                "w": [work_order_of(e) for _, e, _ in routed],
                 "tp": [e.traceparent for _, e, _ in routed],
             },
         )
@@ -291,13 +247,14 @@ class ConsumerRunner:
         status: list[str] = []
         seen: set[str] = set()
         for _, envelope, _ in routed:
-            message_id = _canonical_uuid(envelope.message_id)
+            message_id = canonical_uuid(envelope.message_id)
             status.append(FIRST if message_id in fresh and message_id not in seen else DUPLICATE)
             seen.add(message_id)
         duplicates = status.count(DUPLICATE)
         if duplicates:
             await self._count_duplicates(session, duplicates)
         await self._check_versions(session, routed, status)
+        await self._coalesce(session, routed, status)
         tenant: str | None = None
         for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
             with self._consuming(envelope, delivery.headers):
@@ -306,20 +263,42 @@ class ConsumerRunner:
                         continue
                 with self._handling(delivery.topic, envelope, FIRST):
                     if envelope.tenant_id and envelope.tenant_id != tenant:
-                        await session.execute(self._set_tenant, {"t": envelope.tenant_id})
+                        await session.execute(self._batch.set_tenant, {"t": envelope.tenant_id})
                         tenant = envelope.tenant_id
                     for sub in subs:
                         await sub.handler(uow, envelope)
         return duplicates
 
+    async def _coalesce(
+        self,
+        session: AsyncSession,
+        routed: list[tuple[Delivery, Envelope, list[Subscription]]],
+        status: list[str],
+    ) -> None:
+        """Mark :data:`SUPERSEDED` (in ``status`` and the inbox) each message to apply that every one of
+        its subscriptions may skip and that a later message to apply of the same aggregate and type
+        follows (a whole state replaced by a newer one)."""
+        last: dict[tuple[str, str, str], int] = {}
+        for index, (delivery, envelope, _) in enumerate(routed):
+            if status[index] == FIRST:
+                last[(delivery.topic, envelope.aggregate_id, envelope.type)] = index
+        skipped: list[str] = []
+        for index, (delivery, envelope, subs) in enumerate(routed):
+            newest = last.get((delivery.topic, envelope.aggregate_id, envelope.type), index)
+            if status[index] == FIRST and newest != index and all(sub.may_skip(envelope) for sub in subs):
+                status[index] = SUPERSEDED
+                skipped.append(envelope.message_id)
+        if skipped:
+            await session.execute(self._batch.mark_superseded, {"c": self.consumer_name, "m": skipped})
+
     async def _count_duplicates(self, session: AsyncSession, count: int) -> None:
         """Add ``count`` to this consumer's duplicates counter, in the transaction that absorbed them."""
-        await session.execute(self._count, {"c": self.consumer_name, "n": DUPLICATES, "v": count})
+        await session.execute(self._batch.count, {"c": self.consumer_name, "n": DUPLICATES, "v": count})
 
     async def _check_versions(
         self,
         session: AsyncSession,
-        routed: list[tuple[_Delivery, Envelope, list[Subscription]]],
+        routed: list[tuple[Delivery, Envelope, list[Subscription]]],
         status: list[str],
     ) -> None:
         """Mark :data:`STALE` (in ``status`` and the inbox) each new message whose aggregate version is
@@ -332,7 +311,7 @@ class ConsumerRunner:
         if not newest:
             return
         recorded = await session.execute(
-            self._versions_many,
+            self._batch.versions,
             {
                 "c": self.consumer_name,
                 "t": [topic for topic, _ in newest],
@@ -359,7 +338,7 @@ class ConsumerRunner:
                 status[index] = STALE
                 stale.append(envelope.message_id)
         if stale:
-            await session.execute(self._mark_stale, {"c": self.consumer_name, "m": stale})
+            await session.execute(self._batch.mark_stale, {"c": self.consumer_name, "m": stale})
 
     @contextlib.contextmanager
     def _consuming(self, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
@@ -386,7 +365,7 @@ class ConsumerRunner:
         LINK to the envelope's context, so it neither forks the original trace nor starts an orphan.
         A failure records the error, its code (``zenops.error_code``) and status ERROR.
         """
-        first = delivery == FIRST
+        first = delivery in (FIRST, SUPERSEDED)  # a superseded message is handled for the first time
         parent = context_from_traceparent(envelope.traceparent) if first else None
         links = [] if first else link_to(envelope.traceparent)
         work_order = envelope.payload.get("work_order_id")
@@ -427,9 +406,9 @@ class ConsumerRunner:
             error = ""
         except ValidationError as exc:
             envelope, error = None, f"invalid envelope: {exc.errors()[:3]}"
-        return await self._handle_delivery(_Delivery(topic, key, value, headers or {}, envelope, error))
+        return await self._handle_delivery(Delivery(topic, key, value, headers or {}, envelope, error))
 
-    async def _handle_delivery(self, delivery: _Delivery) -> Outcome:
+    async def _handle_delivery(self, delivery: Delivery) -> Outcome:
         envelope = delivery.envelope
         if envelope is None:
             await self._send_dlq(
@@ -517,7 +496,7 @@ class ConsumerRunner:
                 "k": envelope.aggregate_id if key is None else key,
                 "a": envelope.aggregate_id,
                 "v": envelope.aggregate_version,
-                "w": _work_order_of(envelope),
+                "w": work_order_of(envelope),
                 "tp": envelope.traceparent,
             },
         )
@@ -672,17 +651,3 @@ class ConsumerRunner:
         else:
             self._parked.discard((topic, key))
         return outcomes
-
-
-def _work_order_of(envelope: Envelope) -> str | None:
-    """The payload's ``work_order_id`` as the inbox keeps it (what a work order's story looks up)."""
-    work_order_id = envelope.payload.get("work_order_id")
-    return work_order_id[:64] if isinstance(work_order_id, str) else None
-
-
-def _canonical_uuid(value: str) -> str:
-    """``value`` as Postgres prints a uuid (what ``RETURNING message_id::text`` answers)."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return value
