@@ -24,7 +24,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bench.worker import EFFECTS_TABLE, effect_handler
+from bench.worker import EFFECTS_TABLE, effect_handler, effects_handler
 from devstack.kafka import ensure_topics
 from devstack.launcher import StackInfo
 from devstack.testing.messaging import RawEvent, create_messaging_schema, drop_schema, publish
@@ -346,8 +346,9 @@ def _tested(key: str, version: int, message_id: str | None = None) -> Envelope:
 
 
 class TestBatchSemantics:
+    @pytest.mark.parametrize("projection", ["per_message", "set_wise"])
     async def test_a_batch_applied_set_wise_has_the_outcomes_of_one_by_one_and_counts_duplicates(
-        self, mech: dict[str, str], caplog: pytest.LogCaptureFixture
+        self, mech: dict[str, str], caplog: pytest.LogCaptureFixture, projection: str
     ) -> None:
         caplog.set_level(logging.INFO, logger="shared.messaging.consumer")
         s, topic = mech["schema"], mech["topic"]
@@ -364,7 +365,9 @@ class TestBatchSemantics:
         db = Database(mech["dsn"], mech["dsn"], pool_size=2)
         producer = make_producer(mech["bootstrap"], client_id="batch-test")
         await producer.start()
-        runner = mechanics_runner(mech, f"batch-{s}", db, producer, Subscription(topic, effect_handler(s)))
+        many = effects_handler(s) if projection == "set_wise" else None
+        subscription = Subscription(topic, effect_handler(s), many=many)
+        runner = mechanics_runner(mech, f"batch-{s}", db, producer, subscription)
         try:
             await runner.process_records([_record(topic, i, e) for i, e in enumerate(batch)])
             assert runner.duplicates == 1

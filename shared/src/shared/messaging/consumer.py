@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("shared.messaging.consumer")
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class Subscription:
     the older one (inbox outcome ``superseded``): the newer state replaces it anyway. Never set it for
     events that trigger sagas (status changes, ``ready_for_render``, release requests) or carry more
     than a state (``evidence_state`` with notes).
+
+    ``many`` is the set-wise form of ``handler`` for a projection that can write a batch in one
+    statement: the batch path calls it once, after the per-message handlers of the batch, with every
+    message of the batch to apply (in order; possibly of several tenants); retries, replays and the
+    one-by-one fallback call ``handler``. Both must have the same effect.
     """
 
     topic: str
@@ -72,6 +78,7 @@ class Subscription:
     types: frozenset[str] | None = None
     check_version: bool = True
     coalesce: Callable[[Envelope], bool] | None = None
+    many: BatchHandler | None = None
 
     def accepts(self, event_type: str) -> bool:
         return self.types is None or event_type in self.types
@@ -256,6 +263,7 @@ class ConsumerRunner:
         await self._check_versions(session, routed, status)
         await self._coalesce(session, routed, status)
         tenant: str | None = None
+        gathered: dict[int, tuple[Subscription, list[Envelope]]] = {}
         for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
             with self._consuming(envelope, delivery.headers):
                 if delivery_status != FIRST:
@@ -266,7 +274,13 @@ class ConsumerRunner:
                         await session.execute(self._batch.set_tenant, {"t": envelope.tenant_id})
                         tenant = envelope.tenant_id
                     for sub in subs:
-                        await sub.handler(uow, envelope)
+                        if sub.many is None:
+                            await sub.handler(uow, envelope)
+                        else:
+                            gathered.setdefault(id(sub), (sub, []))[1].append(envelope)
+        for sub, envelopes in gathered.values():
+            if sub.many is not None:  # only those are gathered
+                await sub.many(uow, envelopes)
         return duplicates
 
     async def _coalesce(
