@@ -95,6 +95,8 @@ DUPLICATE = "duplicate"
 STALE = "stale"
 RETRY = "retry"
 REPLAY = "replay"
+#: how many (topic, type) routes a consumer remembers
+_MAX_ROUTES = 1024
 #: a whole-state event a newer one of the same partition batch replaced (``Subscription.coalesce``)
 SUPERSEDED = "superseded"
 
@@ -145,6 +147,7 @@ class ConsumerRunner:
         #: redeliveries the inbox absorbed (message already applied: changed nothing)
         self.duplicates = 0
         self._batch = BatchStatements(schema)
+        self._routes: dict[tuple[str, str], list[Subscription]] = {}
 
     @property
     def topics(self) -> list[str]:
@@ -477,7 +480,15 @@ class ConsumerRunner:
             return status
 
     def _subscriptions_for(self, topic: str, envelope: Envelope) -> list[Subscription]:
-        return [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+        # routed once per (topic, type): the subscriptions never change after start (bounded: the type
+        # comes from the message, and a hostile producer may send any)
+        route = (topic, envelope.type)
+        found = self._routes.get(route)
+        if found is None:
+            found = [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+            if len(self._routes) < _MAX_ROUTES:
+                self._routes[route] = found
+        return found
 
     async def _apply_in(
         self,
