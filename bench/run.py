@@ -697,9 +697,43 @@ def render_table(result: dict[str, Any]) -> str:
             f"WARNING: 1-min load average reached {peak_load:.1f} on {cpus} CPUs: other work competed with "
             "the bench; compare ratios, not absolute figures, and re-run on a quiet machine."
         )
+    base = result.get("baseline")
+    if base:
+        lines.append(
+            f"spine ratio {ratios['outbox_vs_kafka_raw']:.3f} against {base['outbox_vs_kafka_raw']:.3f} in the "
+            f"baseline run {base['timestamp']} (x{base['spine_ratio_x']}; target 0.25 of raw Kafka)"
+        )
     if flow["failures"]:
         lines.append(f"thin flow failures: {flow['failures']} (first: {flow['failure_samples'][:1]})")
     return "\n".join(lines)
+
+
+BASELINE = RESULTS_DIR / "before" / "latest.json"
+"""The run of main before issue 18's spine work (commit 25fa3d5), kept to compare against."""
+
+
+def with_baseline(result: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
+    """``result`` plus the baseline run's spine figures and how far the ratio moved (``baseline`` is a
+    results document of an earlier run; absent or unreadable: nothing added)."""
+    if baseline is None:
+        return result
+    try:
+        before = json.loads(baseline.read_text(encoding="utf-8"))
+        before_ratio = float(before["ratios"]["outbox_vs_kafka_raw"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return result
+    after_ratio = result["ratios"]["outbox_vs_kafka_raw"]
+    result["baseline"] = {
+        "file": str(baseline),
+        "timestamp": before.get("timestamp"),
+        "outbox_vs_kafka_raw": before_ratio,
+        "outbox_msg_per_s": before["outbox"]["msg_per_s"],
+        "outbox_insert_msg_per_s": before["outbox"]["insert_msg_per_s"],
+        "kafka_raw_msg_per_s": before["kafka_raw"]["msg_per_s"],
+        "loadavg_1m": [before["machine"]["loadavg_1m_at_start"], before["machine"].get("loadavg_1m_at_end")],
+        "spine_ratio_x": round(after_ratio / before_ratio, 1) if before_ratio and after_ratio else None,
+    }
+    return result
 
 
 def write_results(result: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
@@ -797,6 +831,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="py-spy flame graphs (SVG) of the relay, the consumer, workorders-http and billing-stream "
         "under the bench load, into the results directory (also PROFILE=1)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASELINE,
+        help="an earlier results document to compare the spine ratio with (default: bench/results/before/)",
+    )
     args = parser.parse_args(argv)
     cfg = Config(
         kafka_messages=args.kafka_messages,
@@ -806,7 +846,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         flow_seconds=args.flow_seconds,
         profile=args.profile,
     )
-    result = run(cfg, keep_stack=args.keep_stack, results_dir=args.results_dir)
+    result = with_baseline(
+        run(cfg, keep_stack=args.keep_stack, results_dir=args.results_dir),
+        args.baseline if args.baseline.exists() and args.baseline.parent != args.results_dir else None,
+    )
     path = write_results(result, args.results_dir)
     print(render_table(result))
     print(f"results: {path}")
