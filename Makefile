@@ -67,7 +67,7 @@ fmt: tools
 	$(PY) ruff check --fix .
 	$(PY) ruff format .
 
-bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine
+bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine (PROFILE=1: py-spy flame graphs)
 	$(PY) python -m bench.run
 
 fuzz: up ## schemathesis on every gateway operation as each audience: no 5xx, only documented statuses and schemas
