@@ -67,7 +67,7 @@ fmt: tools
 	$(PY) ruff check --fix .
 	$(PY) ruff format .
 
-bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine; console page times
+bench: install ## Benchmarks as ratios against raw aiokafka / raw Postgres on this machine, console page times (PROFILE=1: py-spy flame graphs)
 	$(PY) python -m bench.run
 	$(PY) python -m bench.console_pages
 

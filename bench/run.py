@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,7 @@ class Config:
     flow_seconds: float = 15.0
     flow_poll_interval_s: float = 0.02
     flow_timeout_s: float = 30.0
+    profile: bool = False
 
 
 def _say(message: str) -> None:
@@ -206,19 +208,75 @@ def _padded_payload() -> dict[str, str]:
     return {"data": "x" * max(0, MESSAGE_SIZE - overhead)}
 
 
+# ------------------------------------------------------------------------------------------ profiling
+
+
+PROFILE_RATE_HZ = 100
+
+
+def py_spy() -> str:
+    """The py-spy binary of the environment (a dev dependency), for ``--profile``."""
+    beside = Path(sys.executable).with_name("py-spy")
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        raise RuntimeError("py-spy is not installed (uv sync --group dev)")
+    return found
+
+
+@contextlib.asynccontextmanager
+async def attached_profile(pid: int | None, svg: Path, log: Path) -> AsyncIterator[None]:
+    """``py-spy record --pid`` on a running process for the duration of the block (stopped with SIGINT,
+    which makes it write the flame graph). Attaching after start-up keeps the imports out of the graph;
+    it needs ptrace rights over the process (same user with ``kernel.yama.ptrace_scope`` 0, or
+    CAP_SYS_PTRACE): a refusal is reported and the measurement goes on without that graph."""
+    if pid is None:
+        _say(f"no pid to profile for {svg.name}; skipped")
+        yield
+        return
+    with log.open("ab") as err:
+        proc = await asyncio.create_subprocess_exec(
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--nonblocking",
+            "--rate",
+            str(PROFILE_RATE_HZ),
+            "--output",
+            str(svg),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        yield
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        if proc.returncode not in (0, -signal.SIGINT):
+            _say(f"py-spy could not profile pid {pid} (exit {proc.returncode}); see {log}")
+
+
+def _stack_pid(state_dir: Path, name: str) -> int | None:
+    for row in stack_status(state_dir):
+        if row.name == name:
+            return row.pid
+    return None
+
+
 async def _spawn_worker(
     mode: str, dsn: str, schema: str, bootstrap: str, topic: str, log: Path
 ) -> asyncio.subprocess.Process:
+    argv = [sys.executable, "-m", "bench.worker", mode, dsn, schema, bootstrap, topic]
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.worker",
-            mode,
-            dsn,
-            schema,
-            bootstrap,
-            topic,
+            *argv,
             cwd=repo_root(),
             stdout=asyncio.subprocess.PIPE,
             stderr=err,
@@ -258,7 +316,7 @@ async def _stop_worker(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
+async def bench_outbox(info: StackInfo, cfg: Config, profile: Path | None = None) -> dict[str, Any]:
     """Outbox rows → relay → Kafka → consumer (inbox + effect), from the first insert to the last inbox row."""
     n = cfg.outbox_messages
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -286,6 +344,12 @@ async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
             payload = _padded_payload()
             outbox = OutboxWriter(schema)
             counter = await asyncpg.connect(info.admin_dsn)
+            profiling = contextlib.AsyncExitStack()
+            if profile is not None:
+                for mode, proc in (("consume", consumer), ("relay", relay)):
+                    await profiling.enter_async_context(
+                        attached_profile(proc.pid, profile / f"flame-{mode}.svg", log)
+                    )
             try:
                 started = time.perf_counter()
                 # Rows arrive in transactions of `outbox_insert_batch`, like a busy service's commits,
@@ -316,11 +380,13 @@ async def bench_outbox(info: StackInfo, cfg: Config) -> dict[str, Any]:
                             raise RuntimeError(f"a bench worker exited ({proc.returncode}); see {log}")
                     await asyncio.sleep(0.02)
                 finished = time.perf_counter()
+                await profiling.aclose()
                 effects = int(await counter.fetchval(f"SELECT count(*) FROM {schema}.{EFFECTS_TABLE}"))  # noqa: S608  generated schema, constant table
                 sample = await counter.fetchval(
                     f"SELECT octet_length(envelope::text) FROM {schema}.outbox LIMIT 1"  # noqa: S608  generated schema
                 )
             finally:
+                await profiling.aclose()
                 await counter.close()
     finally:
         for proc in workers:
@@ -447,8 +513,28 @@ WORK_ORDER = {
 }
 
 
-async def bench_thin_flow(info: StackInfo, cfg: Config) -> dict[str, Any]:
+#: what ``--profile`` attaches to during the thin flow: the HTTP service that takes the creates and the
+#: stream process whose consumer makes them visible
+FLOW_PROFILED = ("workorders-http", "billing-stream")
+
+
+async def bench_thin_flow(info: StackInfo, cfg: Config, profile: Path | None = None) -> dict[str, Any]:
     """Creates at a fixed rate through the gateway; each one polls billing until the projection shows."""
+    if profile is None:
+        return await _thin_flow(info, cfg)
+    async with contextlib.AsyncExitStack() as stack:
+        for name in FLOW_PROFILED:
+            await stack.enter_async_context(
+                attached_profile(
+                    _stack_pid(info.state_dir, name),
+                    profile / f"flame-{name}.svg",
+                    info.log_dir / "bench-workers.log",
+                )
+            )
+        return await _thin_flow(info, cfg)
+
+
+async def _thin_flow(info: StackInfo, cfg: Config) -> dict[str, Any]:
     create_latencies: list[float] = []
     visible_latencies: list[float] = []
     failures: list[str] = []
@@ -611,9 +697,43 @@ def render_table(result: dict[str, Any]) -> str:
             f"WARNING: 1-min load average reached {peak_load:.1f} on {cpus} CPUs: other work competed with "
             "the bench; compare ratios, not absolute figures, and re-run on a quiet machine."
         )
+    base = result.get("baseline")
+    if base:
+        lines.append(
+            f"spine ratio {ratios['outbox_vs_kafka_raw']:.3f} against {base['outbox_vs_kafka_raw']:.3f} in the "
+            f"baseline run {base['timestamp']} (x{base['spine_ratio_x']}; target 0.25 of raw Kafka)"
+        )
     if flow["failures"]:
         lines.append(f"thin flow failures: {flow['failures']} (first: {flow['failure_samples'][:1]})")
     return "\n".join(lines)
+
+
+BASELINE = RESULTS_DIR / "before" / "latest.json"
+"""The run of main before issue 18's spine work (commit 25fa3d5), kept to compare against."""
+
+
+def with_baseline(result: dict[str, Any], baseline: Path | None) -> dict[str, Any]:
+    """``result`` plus the baseline run's spine figures and how far the ratio moved (``baseline`` is a
+    results document of an earlier run; absent or unreadable: nothing added)."""
+    if baseline is None:
+        return result
+    try:
+        before = json.loads(baseline.read_text(encoding="utf-8"))
+        before_ratio = float(before["ratios"]["outbox_vs_kafka_raw"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return result
+    after_ratio = result["ratios"]["outbox_vs_kafka_raw"]
+    result["baseline"] = {
+        "file": str(baseline),
+        "timestamp": before.get("timestamp"),
+        "outbox_vs_kafka_raw": before_ratio,
+        "outbox_msg_per_s": before["outbox"]["msg_per_s"],
+        "outbox_insert_msg_per_s": before["outbox"]["insert_msg_per_s"],
+        "kafka_raw_msg_per_s": before["kafka_raw"]["msg_per_s"],
+        "loadavg_1m": [before["machine"]["loadavg_1m_at_start"], before["machine"].get("loadavg_1m_at_end")],
+        "spine_ratio_x": round(after_ratio / before_ratio, 1) if before_ratio and after_ratio else None,
+    }
+    return result
 
 
 def write_results(result: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
@@ -644,7 +764,7 @@ def _already_running(state_dir: Path) -> bool:
     return all(r.running for r in rows) and any(r.name.endswith("-http") for r in rows)
 
 
-def run(cfg: Config, *, keep_stack: bool) -> dict[str, Any]:
+def run(cfg: Config, *, keep_stack: bool, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
     """Start (or reuse) the stack, run the four measurements, return the result document."""
     state_dir = _state_dir()
     reused = _already_running(state_dir)
@@ -660,14 +780,17 @@ def run(cfg: Config, *, keep_stack: bool) -> dict[str, Any]:
         t0 = time.monotonic()
         _say(f"1/4 raw aiokafka: {cfg.kafka_messages} x {MESSAGE_SIZE} B")
         result["kafka_raw"] = asyncio.run(bench_kafka_raw(info, cfg))
+        profile = results_dir if cfg.profile else None
         _say(f"2/4 outbox→Kafka→inbox: {cfg.outbox_messages} x ~{MESSAGE_SIZE} B")
-        result["outbox"] = asyncio.run(bench_outbox(info, cfg))
+        result["outbox"] = asyncio.run(bench_outbox(info, cfg, profile))
         _say(
             f"3/4 pgbench -N: scale {cfg.pgbench_scale}, {cfg.pgbench_clients} clients, {cfg.pgbench_seconds} s"
         )
         result["pgbench"] = bench_pgbench(info, cfg)
         _say(f"4/4 thin flow: {cfg.flow_rate:g} req/s for {cfg.flow_seconds:g} s")
-        result["thin_flow"] = asyncio.run(bench_thin_flow(info, cfg))
+        result["thin_flow"] = asyncio.run(bench_thin_flow(info, cfg, profile))
+        if profile is not None:
+            result["profiles"] = sorted(p.name for p in profile.glob("flame-*.svg"))
         result["ratios"] = {
             "outbox_vs_kafka_raw": _ratio(result["outbox"]["msg_per_s"], result["kafka_raw"]["msg_per_s"]),
             "outbox_vs_pgbench_tps": _ratio(result["outbox"]["msg_per_s"], result["pgbench"]["tps"]),
@@ -701,6 +824,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="leave a stack this run started running (default: stop it; a reused stack is never stopped)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        default=os.environ.get("PROFILE", "") not in ("", "0"),
+        help="py-spy flame graphs (SVG) of the relay, the consumer, workorders-http and billing-stream "
+        "under the bench load, into the results directory (also PROFILE=1)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASELINE,
+        help="an earlier results document to compare the spine ratio with (default: bench/results/before/)",
+    )
     args = parser.parse_args(argv)
     cfg = Config(
         kafka_messages=args.kafka_messages,
@@ -708,8 +844,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         pgbench_seconds=args.pgbench_seconds,
         flow_rate=args.flow_rate,
         flow_seconds=args.flow_seconds,
+        profile=args.profile,
     )
-    result = run(cfg, keep_stack=args.keep_stack)
+    result = with_baseline(
+        run(cfg, keep_stack=args.keep_stack, results_dir=args.results_dir),
+        args.baseline if args.baseline.exists() and args.baseline.parent != args.results_dir else None,
+    )
     path = write_results(result, args.results_dir)
     print(render_table(result))
     print(f"results: {path}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -18,12 +19,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bench.worker import EFFECTS_TABLE, effect_handler
+from bench.worker import EFFECTS_TABLE, effect_handler, effects_handler
 from devstack.kafka import ensure_topics
 from devstack.launcher import StackInfo
 from devstack.testing.messaging import RawEvent, create_messaging_schema, drop_schema, publish
@@ -325,3 +326,143 @@ async def _effect_order(mech: dict[str, str], key: str) -> list[str]:
         return [r[0] for r in rows]
     finally:
         await conn.close()
+
+
+def _record(topic: str, offset: int, envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
+    value = envelope.model_dump_json().encode()
+    key = envelope.aggregate_id.encode()
+    return ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), [])
+
+
+def _tested(key: str, version: int, message_id: str | None = None) -> Envelope:
+    return Envelope.new(
+        event_type="tested",
+        aggregate_id=key,
+        aggregate_version=version,
+        payload={},
+        tenant_id=None,
+        message_id=message_id,
+    )
+
+
+class TestBatchSemantics:
+    @pytest.mark.parametrize("projection", ["per_message", "set_wise"])
+    async def test_a_batch_applied_set_wise_has_the_outcomes_of_one_by_one_and_counts_duplicates(
+        self, mech: dict[str, str], caplog: pytest.LogCaptureFixture, projection: str
+    ) -> None:
+        caplog.set_level(logging.INFO, logger="shared.messaging.consumer")
+        s, topic = mech["schema"], mech["topic"]
+        a1, a2, b5, b3, a1_again, c1 = (
+            _tested("a", 1),
+            _tested("a", 2),
+            _tested("b", 5),
+            _tested("b", 3),  # older than b5 of the same batch: stale
+            _tested("a", 1),  # a new message with a version already applied: stale
+            _tested("c", 1),
+        )
+        a2_redelivered = _tested("a", 2, a2.message_id)  # the same message again: a duplicate
+        batch = [a1, a2, a2_redelivered, b5, b3, a1_again, c1]
+        db = Database(mech["dsn"], mech["dsn"], pool_size=2)
+        producer = make_producer(mech["bootstrap"], client_id="batch-test")
+        await producer.start()
+        many = effects_handler(s) if projection == "set_wise" else None
+        subscription = Subscription(topic, effect_handler(s), many=many)
+        runner = mechanics_runner(mech, f"batch-{s}", db, producer, subscription)
+        try:
+            await runner.process_records([_record(topic, i, e) for i, e in enumerate(batch)])
+            assert runner.duplicates == 1
+            # the whole batch again (a consumer that crashed before its offset commit): all duplicates
+            await runner.process_records([_record(topic, i, e) for i, e in enumerate(batch)])
+            assert runner.duplicates == 1 + len(batch)
+            # both batches took the set-wise path (the one-by-one fallback has the same outcomes)
+            assert not [r for r in caplog.records if "falling back" in r.getMessage()]
+        finally:
+            await producer.stop()
+            await db.dispose()
+        assert await _effect_order(mech, "a") == [a1.message_id, a2.message_id]
+        assert await _effect_order(mech, "b") == [b5.message_id]
+        assert await _effect_order(mech, "c") == [c1.message_id]
+        conn = await asyncpg.connect(asyncpg_dsn(mech["dsn"]))
+        try:
+            outcomes = {
+                r[0]: r[1]
+                for r in await conn.fetch(
+                    f"SELECT message_id::text, outcome FROM {s}.inbox WHERE consumer = $1",
+                    runner.consumer_name,
+                )
+            }
+            versions = {
+                r[0]: r[1]
+                for r in await conn.fetch(
+                    f"SELECT aggregate_id, aggregate_version FROM {s}.consumer_versions WHERE consumer = $1",
+                    runner.consumer_name,
+                )
+            }
+            counted = await conn.fetchval(
+                f"SELECT value FROM {s}.consumer_counters WHERE consumer = $1 AND name = 'duplicates'",
+                runner.consumer_name,
+            )
+        finally:
+            await conn.close()
+        assert outcomes == {
+            a1.message_id: "applied",
+            a2.message_id: "applied",
+            b5.message_id: "applied",
+            b3.message_id: "stale",
+            a1_again.message_id: "stale",
+            c1.message_id: "applied",
+        }
+        assert versions == {"a": 2, "b": 5, "c": 1}
+        assert counted == runner.duplicates
+
+    async def test_of_several_whole_states_in_a_batch_only_the_newest_is_applied_unless_one_must_be_kept(
+        self, mech: dict[str, str]
+    ) -> None:
+        s, topic = mech["schema"], mech["topic"]
+        s1, s2_kept, s3, s4, other = (
+            _tested("state", 1),
+            Envelope.new(
+                event_type="tested", aggregate_id="state", aggregate_version=2, payload={"keep": True}
+            ),
+            _tested("state", 3),
+            _tested("state", 4),
+            _tested("other", 1),
+        )
+        subscription = Subscription(
+            topic, effect_handler(s), coalesce=lambda envelope: not envelope.payload.get("keep")
+        )
+        db = Database(mech["dsn"], mech["dsn"], pool_size=2)
+        producer = make_producer(mech["bootstrap"], client_id="coalesce-test")
+        await producer.start()
+        runner = mechanics_runner(mech, f"coalesce-{s}", db, producer, subscription)
+        try:
+            batch = [s1, s2_kept, other, s3, s4]
+            await runner.process_records([_record(topic, i, e) for i, e in enumerate(batch)])
+        finally:
+            await producer.stop()
+            await db.dispose()
+        # the kept one (its payload says so) and the newest state; the other key is untouched
+        assert await _effect_order(mech, "state") == [s2_kept.message_id, s4.message_id]
+        assert await _effect_order(mech, "other") == [other.message_id]
+        conn = await asyncpg.connect(asyncpg_dsn(mech["dsn"]))
+        try:
+            outcomes = dict(
+                await conn.fetch(
+                    f"SELECT message_id::text, outcome FROM {s}.inbox WHERE consumer = $1",
+                    runner.consumer_name,
+                )
+            )
+            version = await conn.fetchval(
+                f"SELECT aggregate_version FROM {s}.consumer_versions WHERE consumer = $1 AND aggregate_id = 'state'",
+                runner.consumer_name,
+            )
+        finally:
+            await conn.close()
+        assert outcomes == {
+            s1.message_id: "superseded",
+            s2_kept.message_id: "applied",
+            s3.message_id: "superseded",
+            s4.message_id: "applied",
+            other.message_id: "applied",
+        }
+        assert version == 4

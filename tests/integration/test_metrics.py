@@ -72,6 +72,7 @@ async def test_each_family_is_on_metrics_after_a_flow(
 ) -> None:
     before = await scrape(stack, "billing")
     dlq_before = total(before, "zenops_dlq_messages", topic=DLQ)
+    duplicates_before = total(before, "zenops_consumer_duplicates_total", consumer="billing")
     run = uuid.uuid4().hex[:10]
 
     # HTTP: a status read that finds the account and one that does not, through the gateway.
@@ -99,7 +100,9 @@ async def test_each_family_is_on_metrics_after_a_flow(
         job_status="completed",
         requested_at="2026-02-24T10:00:00.000Z",
     )
-    await publish(producer, release, aggregate_id=work_order)
+    sent = await publish(producer, release, aggregate_id=work_order)
+    # the same message again (a relay that re-sent it): the inbox absorbs it and counts it
+    await publish(producer, sent, topic=FACTORY_RELEASE_REQUESTED)
 
     # Poison: not an envelope at all (dead-lettered), and a payload that does not parse (dead-lettered
     # and its key parked).
@@ -126,6 +129,7 @@ async def test_each_family_is_on_metrics_after_a_flow(
             total(now, "zenops_dlq_messages", topic=DLQ) >= dlq_before + 2
             and total(now, "zenops_consumer_parked_keys", consumer="billing") >= 1
             and total(now, "zenops_gate_decisions_total", result=result) >= 1
+            and total(now, "zenops_consumer_duplicates_total", consumer="billing") >= duplicates_before + 1
             and total(now, "zenops_consumer_lag", group="billing", topic=V1_BILLING_EVENTS) == 0
             and total(now, "zenops_consumer_lag", group="billing", topic=FACTORY_RELEASE_REQUESTED) == 0
             and total(

@@ -4,7 +4,9 @@ scrape-time cache and its fail-soft refresh, and what ``/metrics`` finally rende
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from shared.telemetry.metrics import (
     Sample,
     ServiceMetrics,
     counter,
+    duplicates_families,
     gauge,
     install_http_metrics,
     install_service_metrics,
@@ -82,6 +85,32 @@ def test_lag_families_label_each_partition_and_dlq() -> None:
     )
     assert by_name["zenops_consumer_committed_offset"].samples[0].value == 5
     assert by_name["zenops_dlq_messages"].samples == (Sample({"topic": "a.dlq"}, 2),)
+
+
+class _Counters:
+    """A connection that knows one consumer counter row (or none)."""
+
+    def __init__(self, value: int | None) -> None:
+        self.value = value
+        self.asked: list[tuple[str, tuple[object, ...]]] = []
+
+    async def fetchval(self, sql: str, *args: object) -> int | None:
+        self.asked.append((sql, args))
+        return self.value
+
+
+@pytest.mark.parametrize(("stored", "shown"), [(7, 7), (None, 0)])
+async def test_duplicates_absorbed_are_a_counter_per_consumer(stored: int | None, shown: int) -> None:
+    conn = _Counters(stored)
+    families = await duplicates_families(cast(asyncpg.Connection, conn), "billing", "billing")
+    assert [(f.name, f.kind, f.samples) for f in families] == [
+        ("zenops_consumer_duplicates", "counter", (Sample({"consumer": "billing"}, shown),))
+    ]
+    ((sql, args),) = conn.asked
+    assert "billing.consumer_counters" in sql
+    assert args == ("billing",)
+    rendered = families[0].metric("billing")
+    assert [s.name for s in rendered.samples] == ["zenops_consumer_duplicates_total"]
 
 
 def test_a_family_renders_with_the_service_label_first() -> None:

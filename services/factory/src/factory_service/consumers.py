@@ -178,7 +178,13 @@ def subscriptions(c: ServiceContainer[Settings]) -> list[Subscription]:
     # last, so the typed handlers above still see the previous source version
     subs.append(Subscription(WORKORDERS_WORK_ORDER, on_any_work_order_event))
     subs += [
-        Subscription(BILLING_WORK_ORDER_BILLING, on_work_order_billing, frozenset({WorkOrderBilling.TYPE})),
+        # a whole state kept as a projection: of several in one batch only the newest is applied
+        Subscription(
+            BILLING_WORK_ORDER_BILLING,
+            on_work_order_billing,
+            frozenset({WorkOrderBilling.TYPE}),
+            coalesce=lambda _envelope: True,
+        ),
         Subscription(BILLING_GATE_OUTCOME, on_gate_decided, frozenset({GateDecided.TYPE})),
         # Job state (not the message version) makes the worker idempotent; a re-request of a job
         # may reuse version 1.

@@ -70,7 +70,14 @@ def subscriptions(_c: ServiceContainer[Settings]) -> list[Subscription]:
     """What the work-orders stream process consumes (architecture §2); the runner gives each subscriber
     its unit of work, so nothing of the container is needed here."""
     return [
-        Subscription(EVIDENCE_WORK_ORDER_EVIDENCE, on_evidence_state, types=frozenset({EvidenceState.TYPE})),
+        # a whole state: of several in one batch only the newest is applied, unless an older one
+        # carries notes (they become comments); billing states settle the acceptance saga: never skipped
+        Subscription(
+            EVIDENCE_WORK_ORDER_EVIDENCE,
+            on_evidence_state,
+            types=frozenset({EvidenceState.TYPE}),
+            coalesce=lambda envelope: not envelope.payload.get("notes"),
+        ),
         Subscription(
             BILLING_WORK_ORDER_BILLING, on_work_order_billing, types=frozenset({WorkOrderBilling.TYPE})
         ),

@@ -84,6 +84,7 @@ SHARED_TABLES = frozenset(
         "unsendable_messages",
         "stream_heartbeats",
         "ops_actions",  # revision 0002 of every service (shared.messaging.schema.ops_tables_sql)
+        "consumer_counters",  # issue 19: shared.messaging.schema.counters_tables_sql
     }
 )
 

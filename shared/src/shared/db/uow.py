@@ -177,6 +177,9 @@ class SqlUnitOfWork(UnitOfWork):
         self._session: AsyncSession | None = None
         self._committed = False
         self._repositories: dict[type[Repository], Repository] = {}
+        # events published in this transaction, not written yet: one multi-row INSERT at commit
+        self._pending: list[tuple[str, str, Envelope]] = []
+        self._wrote = False
 
     @property
     def schema(self) -> str:
@@ -216,12 +219,18 @@ class SqlUnitOfWork(UnitOfWork):
             await session.close()
             self._session = None
             self._repositories.clear()
+            self._pending.clear()
 
     async def commit(self) -> None:
-        if self.published:
-            await self._outbox.wake(self.session)
+        if self._pending or self._wrote:
+            await self._flush(wake=True)
         await self.session.commit()
         self._committed = True
+
+    async def _flush(self, *, wake: bool = False) -> None:
+        """Write the pending events (one statement, in publish order), waking the relay on commit."""
+        pending, self._pending = self._pending, []
+        await self._outbox.write_many(self.session, pending, wake=wake)
 
     def repo(self, cls: type[RepositoryT]) -> RepositoryT:
         found = self._repositories.get(cls)
@@ -230,4 +239,12 @@ class SqlUnitOfWork(UnitOfWork):
         return found  # type: ignore[return-value]  # keyed by its own class
 
     async def _write(self, *, topic: str, key: str, envelope: Envelope) -> None:
-        await self._outbox.write(self.session, topic=topic, key=key, envelope=envelope)
+        self._wrote = True
+        if self.session.in_nested_transaction():
+            # inside a savepoint the row is written at once, so rolling the savepoint back drops it;
+            # what was published before it is written first, keeping the publish order
+            if self._pending:
+                await self._flush()
+            await self._outbox.write(self.session, topic=topic, key=key, envelope=envelope)
+            return
+        self._pending.append((topic, key, envelope))

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +28,16 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.database import Database, Role
 from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.envelope import Envelope
+from shared.messaging.inbox import BatchStatements, Delivery, canonical_uuid, work_order_of
 from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.retry import can_pass
+from shared.messaging.schema import DUPLICATES
 from shared.telemetry.context import request_id_var
 from shared.telemetry.tracing import (
     LINKED_TRACEPARENT,
@@ -50,19 +53,39 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("shared.messaging.consumer")
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """Route messages of ``topic`` (optionally only some ``types``) to ``handler``."""
+    """Route messages of ``topic`` (optionally only some ``types``) to ``handler``.
+
+    ``coalesce`` (issue 18, the fan-out) is for whole-state events only (``evidence_state``,
+    ``work_order_billing``, ``account_status``): when it says yes for a message and a later message of
+    the same aggregate and type in the same partition batch is applied, the handler is not called for
+    the older one (inbox outcome ``superseded``): the newer state replaces it anyway. Never set it for
+    events that trigger sagas (status changes, ``ready_for_render``, release requests) or carry more
+    than a state (``evidence_state`` with notes).
+
+    ``many`` is the set-wise form of ``handler`` for a projection that can write a batch in one
+    statement: the batch path calls it once, after the per-message handlers of the batch, with every
+    message of the batch to apply (in order; possibly of several tenants); retries, replays and the
+    one-by-one fallback call ``handler``. Both must have the same effect.
+    """
 
     topic: str
     handler: Handler
     types: frozenset[str] | None = None
     check_version: bool = True
+    coalesce: Callable[[Envelope], bool] | None = None
+    many: BatchHandler | None = None
 
     def accepts(self, event_type: str) -> bool:
         return self.types is None or event_type in self.types
+
+    def may_skip(self, envelope: Envelope) -> bool:
+        """Whether a newer state of the same aggregate in the batch makes this message unneeded."""
+        return self.coalesce is not None and self.coalesce(envelope)
 
 
 #: how a message reaches its handler span (``zenops.delivery``): the first time it is a child of the
@@ -72,23 +95,18 @@ DUPLICATE = "duplicate"
 STALE = "stale"
 RETRY = "retry"
 REPLAY = "replay"
+#: how many (topic, type) routes a consumer remembers
+_MAX_ROUTES = 1024
+#: a whole-state event a newer one of the same partition batch replaced (``Subscription.coalesce``)
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one message (returned for tests and metrics)."""
 
-    status: str  # applied | duplicate | stale | ignored | parked | dead_lettered | invalid
+    status: str  # applied | duplicate | stale | superseded | ignored | parked | dead_lettered | invalid
     message_id: str | None = None
-
-
-def record_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
-    """A record's headers; of a repeated name the FIRST counts (the relay writes its publish span's
-    ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
-    headers: dict[str, str] = {}
-    for name, value in record.headers or ():
-        headers.setdefault(name, value.decode(errors="replace"))
-    return headers
 
 
 class ConsumerRunner:
@@ -126,6 +144,10 @@ class ConsumerRunner:
         self._parked_loaded_at = -1e9
         self.ready = asyncio.Event()
         self.processed = 0
+        #: redeliveries the inbox absorbed (message already applied: changed nothing)
+        self.duplicates = 0
+        self._batch = BatchStatements(schema)
+        self._routes: dict[tuple[str, str], list[Subscription]] = {}
 
     @property
     def topics(self) -> list[str]:
@@ -167,37 +189,31 @@ class ConsumerRunner:
     async def process_records(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a partition batch: in one transaction when all goes well, else one by one.
 
-        The fast path saves a commit per message. Any failure (or an invalid or parked message) rolls
-        the fast path back and hands the records to the slow path, which retries, dead-letters and
-        parks per message in order, so the outcome is the same as processing them singly.
+        Each envelope is parsed once. The fast path saves a commit per message and does the inbox,
+        the version checks and the duplicate detection set-wise (one statement each for the batch).
+        Any failure (or an invalid or parked message) rolls the fast path back and hands the records to
+        the slow path, which retries, dead-letters and parks per message in order, so the outcome is
+        the same as processing them singly.
         """
-        start = await self._apply_batch(records)
-        for record in records[start:]:
-            headers = record_headers(record)
-            await self.handle(record.topic, (record.key or b"").decode(), record.value or b"", headers)
+        deliveries = [Delivery.of(record) for record in records]
+        start = await self._apply_batch(deliveries)
+        for delivery in deliveries[start:]:
+            await self._handle_delivery(delivery)
 
-    async def _apply_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+    async def _apply_batch(self, deliveries: list[Delivery]) -> int:
         """Apply the leading run of plain records in one transaction; returns how many were applied."""
-        if len(records) < 2:
+        if len(deliveries) < 2:
             return 0
-        batch: list[tuple[str, str, Envelope, dict[str, str]]] = []
-        for record in records:
-            key = (record.key or b"").decode()
-            if (record.topic, key) in self._parked:
+        batch: list[Delivery] = []
+        for delivery in deliveries:
+            if (delivery.topic, delivery.key) in self._parked or delivery.envelope is None:
                 break
-            try:
-                envelope = Envelope.model_validate_json(record.value or b"")
-            except ValidationError:
-                break
-            headers = record_headers(record)
-            batch.append((record.topic, key, envelope, headers))
+            batch.append(delivery)
         if len(batch) < 2:
             return 0
         try:
             async with SqlUnitOfWork(self._db, self._outbox, role=Role.SYSTEM) as uow:
-                for topic, key, envelope, headers in batch:
-                    with self._consuming(envelope, headers):
-                        await self._apply_in(uow, topic, envelope, key)
+                duplicates = await self._apply_set(uow, batch)
                 await uow.commit()
         except asyncio.CancelledError:
             raise
@@ -205,7 +221,141 @@ class ConsumerRunner:
             log.info("batch apply failed; falling back to one by one", extra={"error": repr(exc)})
             return 0
         self.processed += len(batch)
+        self.duplicates += duplicates
         return len(batch)
+
+    async def _apply_set(self, uow: SqlUnitOfWork, batch: list[Delivery]) -> int:
+        """The batch inside the caller's transaction, with the outcomes of applying it message by
+        message: inbox rows (one statement), then the version checks of the new ones (one statement),
+        then the handlers in order. Returns how many duplicates the inbox absorbed."""
+        session = uow.session
+        routed: list[tuple[Delivery, Envelope, list[Subscription]]] = []
+        for delivery in batch:
+            envelope = delivery.envelope
+            if envelope is None:  # _apply_batch keeps only parsed ones
+                raise RuntimeError("an unparsed record in the batch")
+            subs = self._subscriptions_for(delivery.topic, envelope)
+            if subs:  # a message no subscription wants is ignored (no inbox row), as one by one
+                routed.append((delivery, envelope, subs))
+        if not routed:
+            return 0
+        inserted = await session.execute(
+            self._batch.inbox,
+            {
+                "c": self.consumer_name,
+                "m": [e.message_id for _, e, _ in routed],
+                "t": [d.topic for d, _, _ in routed],
+                "ty": [e.type for _, e, _ in routed],
+                "k": [d.key for d, _, _ in routed],
+                "a": [e.aggregate_id for _, e, _ in routed],
+                "v": [e.aggregate_version for _, e, _ in routed],
+                "w": [work_order_of(e) for _, e, _ in routed],
+                "tp": [e.traceparent for _, e, _ in routed],
+            },
+        )
+        fresh = {row[0] for row in inserted}
+        status: list[str] = []
+        seen: set[str] = set()
+        for _, envelope, _ in routed:
+            message_id = canonical_uuid(envelope.message_id)
+            status.append(FIRST if message_id in fresh and message_id not in seen else DUPLICATE)
+            seen.add(message_id)
+        duplicates = status.count(DUPLICATE)
+        if duplicates:
+            await self._count_duplicates(session, duplicates)
+        await self._check_versions(session, routed, status)
+        await self._coalesce(session, routed, status)
+        tenant: str | None = None
+        gathered: dict[int, tuple[Subscription, list[Envelope]]] = {}
+        for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
+            with self._consuming(envelope, delivery.headers):
+                if delivery_status != FIRST:
+                    with self._handling(delivery.topic, envelope, delivery_status):
+                        continue
+                with self._handling(delivery.topic, envelope, FIRST):
+                    if envelope.tenant_id and envelope.tenant_id != tenant:
+                        await session.execute(self._batch.set_tenant, {"t": envelope.tenant_id})
+                        tenant = envelope.tenant_id
+                    for sub in subs:
+                        if sub.many is None:
+                            await sub.handler(uow, envelope)
+                        else:
+                            gathered.setdefault(id(sub), (sub, []))[1].append(envelope)
+        for sub, envelopes in gathered.values():
+            if sub.many is not None:  # only those are gathered
+                await sub.many(uow, envelopes)
+        return duplicates
+
+    async def _coalesce(
+        self,
+        session: AsyncSession,
+        routed: list[tuple[Delivery, Envelope, list[Subscription]]],
+        status: list[str],
+    ) -> None:
+        """Mark :data:`SUPERSEDED` (in ``status`` and the inbox) each message to apply that every one of
+        its subscriptions may skip and that a later message to apply of the same aggregate and type
+        follows (a whole state replaced by a newer one)."""
+        last: dict[tuple[str, str, str], int] = {}
+        for index, (delivery, envelope, _) in enumerate(routed):
+            if status[index] == FIRST:
+                last[(delivery.topic, envelope.aggregate_id, envelope.type)] = index
+        skipped: list[str] = []
+        for index, (delivery, envelope, subs) in enumerate(routed):
+            newest = last.get((delivery.topic, envelope.aggregate_id, envelope.type), index)
+            if status[index] == FIRST and newest != index and all(sub.may_skip(envelope) for sub in subs):
+                status[index] = SUPERSEDED
+                skipped.append(envelope.message_id)
+        if skipped:
+            await session.execute(self._batch.mark_superseded, {"c": self.consumer_name, "m": skipped})
+
+    async def _count_duplicates(self, session: AsyncSession, count: int) -> None:
+        """Add ``count`` to this consumer's duplicates counter, in the transaction that absorbed them."""
+        await session.execute(self._batch.count, {"c": self.consumer_name, "n": DUPLICATES, "v": count})
+
+    async def _check_versions(
+        self,
+        session: AsyncSession,
+        routed: list[tuple[Delivery, Envelope, list[Subscription]]],
+        status: list[str],
+    ) -> None:
+        """Mark :data:`STALE` (in ``status`` and the inbox) each new message whose aggregate version is
+        not newer than the last one applied, counting the earlier messages of the batch."""
+        newest: dict[tuple[str, str], int] = {}
+        for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
+            if delivery_status == FIRST and any(sub.check_version for sub in subs):
+                aggregate = (delivery.topic, envelope.aggregate_id)
+                newest[aggregate] = max(newest.get(aggregate, -1), envelope.aggregate_version)
+        if not newest:
+            return
+        recorded = await session.execute(
+            self._batch.versions,
+            {
+                "c": self.consumer_name,
+                "t": [topic for topic, _ in newest],
+                "a": [aggregate_id for _, aggregate_id in newest],
+                "v": list(newest.values()),
+            },
+        )
+        # the version each aggregate had before the batch; an aggregate not returned was already at
+        # least as new as every message of the batch
+        last: dict[tuple[str, str], int | None] = {(r[0], r[1]): r[2] for r in recorded}
+        stale: list[str] = []
+        for index, (delivery, envelope, subs) in enumerate(routed):
+            if status[index] != FIRST or not any(sub.check_version for sub in subs):
+                continue
+            aggregate = (delivery.topic, envelope.aggregate_id)
+            if aggregate not in last:
+                newer = False
+            else:
+                before = last[aggregate]
+                newer = before is None or envelope.aggregate_version > before
+            if newer:
+                last[aggregate] = envelope.aggregate_version
+            else:
+                status[index] = STALE
+                stale.append(envelope.message_id)
+        if stale:
+            await session.execute(self._batch.mark_stale, {"c": self.consumer_name, "m": stale})
 
     @contextlib.contextmanager
     def _consuming(self, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
@@ -232,7 +382,7 @@ class ConsumerRunner:
         LINK to the envelope's context, so it neither forks the original trace nor starts an orphan.
         A failure records the error, its code (``zenops.error_code``) and status ERROR.
         """
-        first = delivery == FIRST
+        first = delivery in (FIRST, SUPERSEDED)  # a superseded message is handled for the first time
         parent = context_from_traceparent(envelope.traceparent) if first else None
         links = [] if first else link_to(envelope.traceparent)
         work_order = envelope.payload.get("work_order_id")
@@ -269,12 +419,21 @@ class ConsumerRunner:
     ) -> Outcome:
         """Apply one raw message: parse, park-check, retry, dead-letter."""
         try:
-            envelope = Envelope.model_validate_json(value)
+            envelope: Envelope | None = Envelope.model_validate_json(value)
+            error = ""
         except ValidationError as exc:
-            await self._send_dlq(topic, key, value, error=f"invalid envelope: {exc.errors()[:3]}", attempts=0)
+            envelope, error = None, f"invalid envelope: {exc.errors()[:3]}"
+        return await self._handle_delivery(Delivery(topic, key, value, headers or {}, envelope, error))
+
+    async def _handle_delivery(self, delivery: Delivery) -> Outcome:
+        envelope = delivery.envelope
+        if envelope is None:
+            await self._send_dlq(
+                delivery.topic, delivery.key, delivery.value, error=delivery.error, attempts=0
+            )
             return Outcome("invalid")
-        with self._consuming(envelope, headers or {}):
-            return await self._handle_envelope(topic, key, value, envelope)
+        with self._consuming(envelope, delivery.headers):
+            return await self._handle_envelope(delivery.topic, delivery.key, delivery.value, envelope)
 
     async def _handle_envelope(self, topic: str, key: str, value: bytes, envelope: Envelope) -> Outcome:
         if (topic, key) in self._parked:
@@ -287,6 +446,8 @@ class ConsumerRunner:
             try:
                 status = await self._apply(topic, envelope, key, FIRST if attempt == 1 else RETRY)
                 self.processed += 1
+                if status == DUPLICATE:
+                    self.duplicates += 1
                 return Outcome(status, envelope.message_id)
             except asyncio.CancelledError:
                 raise
@@ -319,7 +480,15 @@ class ConsumerRunner:
             return status
 
     def _subscriptions_for(self, topic: str, envelope: Envelope) -> list[Subscription]:
-        return [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+        # routed once per (topic, type): the subscriptions never change after start (bounded: the type
+        # comes from the message, and a hostile producer may send any)
+        route = (topic, envelope.type)
+        found = self._routes.get(route)
+        if found is None:
+            found = [s for s in self._subs.get(topic, []) if s.accepts(envelope.type)]
+            if len(self._routes) < _MAX_ROUTES:
+                self._routes[route] = found
+        return found
 
     async def _apply_in(
         self,
@@ -337,7 +506,6 @@ class ConsumerRunner:
         s = self.schema
         session = uow.session
         # key, aggregate, work order and traceparent: what a work order's story shows (shared.ops)
-        work_order_id = envelope.payload.get("work_order_id")
         inserted = await session.execute(
             text(
                 f"INSERT INTO {s}.inbox (consumer, message_id, topic, message_type, key, aggregate_id, "
@@ -353,11 +521,12 @@ class ConsumerRunner:
                 "k": envelope.aggregate_id if key is None else key,
                 "a": envelope.aggregate_id,
                 "v": envelope.aggregate_version,
-                "w": str(work_order_id)[:64] if isinstance(work_order_id, str) else None,
+                "w": work_order_of(envelope),
                 "tp": envelope.traceparent,
             },
         )
         if inserted.first() is None:
+            await self._count_duplicates(session, 1)
             with self._handling(topic, envelope, DUPLICATE):
                 return "duplicate"
         if any(sub.check_version for sub in subs):

@@ -148,3 +148,25 @@ def messaging_drop_sql(schema: str) -> list[str]:
         f"DROP TABLE IF EXISTS {schema}.{t}"
         for t in ("idempotency_keys", "parked_messages", "consumer_versions", "inbox", "outbox")
     ]
+
+
+#: the consumer counter of redeliveries the inbox absorbed (``/metrics``: ``zenops_consumer_duplicates_total``)
+DUPLICATES = "duplicates"
+
+
+def counters_tables_sql(schema: str) -> list[str]:
+    """Monotonic per-consumer counters the stream process keeps and ``/metrics`` reads (issue 19 item 2:
+    the duplicates an inbox absorbed). Incremented in the transaction that absorbed them; never reset
+    (inbox rows expire after the retention, the counter does not)."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {schema}.consumer_counters (
+            consumer TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (consumer, name)
+        )""",
+    ]
+
+
+def counters_drop_sql(schema: str) -> list[str]:
+    return [f"DROP TABLE IF EXISTS {schema}.consumer_counters"]

@@ -15,6 +15,7 @@
   ``zenops_consumer_committed_offset``        the group's committed offset (same labels; -1: none yet)
   ``zenops_consumer_parked_messages``         per consumer and ``dead_lettered``: messages parked in the DB
   ``zenops_consumer_parked_keys``             per consumer: keys blocked by a parked message
+  ``zenops_consumer_duplicates_total``        per consumer: redeliveries its inbox absorbed
   ``zenops_dlq_messages``                     messages on ``<topic>.dlq`` of each topic the group consumes
   ``zenops_metrics_refresh_errors_total``     refreshes (per source: database, kafka, extras) that failed
   ==========================================  ===============================================================
@@ -216,6 +217,22 @@ async def parked_families(conn: asyncpg.Connection, schema: str, consumer: str) 
     ]
 
 
+async def duplicates_families(conn: asyncpg.Connection, schema: str, consumer: str) -> list[Family]:
+    """Redeliveries the consumer's inbox absorbed (counted by the stream process in the transaction that
+    absorbed them, so the figure survives restarts and matches what was committed)."""
+    value = await conn.fetchval(
+        f"SELECT value FROM {schema}.consumer_counters WHERE consumer = $1 AND name = 'duplicates'",
+        consumer,
+    )
+    return [
+        counter(
+            "zenops_consumer_duplicates",
+            "Messages delivered again that the consumer's inbox absorbed (already applied: nothing changed)",
+            [Sample({"consumer": consumer}, int(value or 0))],
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class PartitionLag:
     """One partition of a consumer group: committed and end offsets."""
@@ -384,6 +401,7 @@ class ServiceMetrics:
             families = await outbox_families(conn, self.schema)
             if self.group:
                 families += await parked_families(conn, self.schema, self.group)
+                families += await duplicates_families(conn, self.schema, self.group)
             return families
         finally:
             with contextlib.suppress(Exception):

@@ -15,7 +15,12 @@ from devstack.testing.data import TEST_TENANT
 from shared.contracts import Event
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_producer
-from shared.messaging.schema import messaging_tables_sql, ops_tables_sql, unsendable_tables_sql
+from shared.messaging.schema import (
+    counters_tables_sql,
+    messaging_tables_sql,
+    ops_tables_sql,
+    unsendable_tables_sql,
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ async def create_messaging_schema(admin_dsn: str, schema: str, *extra: str) -> N
             *messaging_tables_sql(schema),
             *unsendable_tables_sql(schema),
             *ops_tables_sql(schema),
+            *counters_tables_sql(schema),
             *extra,
         ]:
             await conn.execute(statement)
