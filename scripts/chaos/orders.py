@@ -68,10 +68,29 @@ class Order:
     started_at: float = 0.0
     seconds: float = 0.0
     steps_done: list[str] = field(default_factory=list)
+    #: the latest consistency token per aggregate (``x-zenops-version`` of the answers), sent back in
+    #: ``x-zenops-after`` as the protocol asks (architecture §4), so a gateway that lost its memory of
+    #: them in a restart cannot turn "not projected yet" into a 404
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def key(self, step: str) -> str:
         """The idempotency key of one step (the same on every retry of that step)."""
         return f"{self.key_prefix}:{self.index}:{step}"
+
+
+async def _send(client: RetryingClient, order: Order, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request of ``order`` with its consistency tokens; remembers the tokens the answer carries."""
+    headers = dict(kwargs.pop("headers", None) or {})
+    if order.tokens:
+        headers["x-zenops-after"] = ",".join(order.tokens.values())
+    response = await client.request(method, url, headers=headers, **kwargs)
+    for token in response.headers.get("x-zenops-version", "").split(","):
+        parts = token.strip().rsplit(":", 1)
+        if len(parts) == 2 and parts[1].isdigit():
+            known = order.tokens.get(parts[0])
+            if known is None or int(known.rsplit(":", 1)[1]) < int(parts[1]):
+                order.tokens[parts[0]] = token.strip()
+    return response
 
 
 def _ok(step: str, response: httpx.Response, *codes: int) -> dict[str, Any]:
@@ -82,24 +101,31 @@ def _ok(step: str, response: httpx.Response, *codes: int) -> dict[str, Any]:
 
 
 async def _settled(
-    client: RetryingClient, step: str, url: str, body: dict[str, Any], key: str | None, *, every_s: float
+    client: RetryingClient,
+    order: Order,
+    step: str,
+    url: str,
+    body: dict[str, Any],
+    key: str | None,
+    *,
+    every_s: float,
 ) -> dict[str, Any]:
     """POST until the answer is settled (not 202), always with the same body and key."""
     headers = {"Idempotency-Key": key} if key else {}
     while True:
-        response = await client.post(url, json=body, headers=headers)
+        response = await _send(client, order, "POST", url, json=body, headers=headers)
         if response.status_code != 202:
             return _ok(step, response, 201)
         await asyncio.sleep(every_s)
 
 
 async def _poll(
-    client: RetryingClient, step: str, url: str, ready: Any, *, within_s: float, every_s: float
+    client: RetryingClient, order: Order, step: str, url: str, ready: Any, *, within_s: float, every_s: float
 ) -> dict[str, Any]:
     """GET ``url`` until ``ready(body)`` is true; a 404 means "not projected yet" while polling."""
     deadline = time.monotonic() + within_s
     while True:
-        response = await client.get(url)
+        response = await _send(client, order, "GET", url)
         if response.status_code not in (200, 404):
             raise OrderFailed(step, response)
         if response.status_code == 200:
@@ -137,8 +163,13 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
     fields = {"billing_external_key": order.account_key} if order.account_key else {}
     created = _ok(
         "create",
-        await client.post(
-            WORK_ORDERS, json=work_order_body(**fields), headers={"Idempotency-Key": order.key("create")}
+        await _send(
+            client,
+            order,
+            "POST",
+            WORK_ORDERS,
+            json=work_order_body(**fields),
+            headers={"Idempotency-Key": order.key("create")},
         ),
         201,
     )
@@ -146,13 +177,21 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
     base = f"{WORK_ORDERS}/{wo}"
 
     _step(order, "contract")
-    contract = await client.patch(
-        f"{base}/contract", json=DEMO_CONTRACT_PATCH, headers={"Idempotency-Key": order.key("contract")}
+    contract = await _send(
+        client,
+        order,
+        "PATCH",
+        f"{base}/contract",
+        json=DEMO_CONTRACT_PATCH,
+        headers={"Idempotency-Key": order.key("contract")},
     )
     _ok("contract", contract, 200)
 
     _step(order, "evidence")
-    linked = await client.post(
+    linked = await _send(
+        client,
+        order,
+        "POST",
         f"{base}/evidence/link",
         json={"items": sbi_evidence_set()},
         headers={"Idempotency-Key": order.key("evidence")},
@@ -162,12 +201,19 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
     for status in ("EVIDENCE_PENDING", "DATA_PENDING", "READY_FOR_RENDER"):
         _step(order, status)
         await _settled(
-            client, status, f"{base}/status", {"status": status}, order.key(status.lower()), every_s=1.0
+            client,
+            order,
+            status,
+            f"{base}/status",
+            {"status": status},
+            order.key(status.lower()),
+            every_s=1.0,
         )
 
     _step(order, "pack")
     await _poll(
         client,
+        order,
         "pack",
         f"{base}/pack",
         lambda view: _job_status(view) == "completed",
@@ -179,6 +225,7 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
         _step(order, "invoice")
         billing = await _poll(
             client,
+            order,
             "invoice",
             f"/v1/billing/work-orders/{wo}",
             lambda body: bool((body.get("work_order_billing") or {}).get("invoice")),
@@ -188,8 +235,12 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
         invoice_id = billing["work_order_billing"]["invoice"]["id"]
         issued = _ok(
             "issue",
-            await client.post(
-                f"{INVOICES}/{invoice_id}/issue", headers={"Idempotency-Key": order.key("issue")}
+            await _send(
+                client,
+                order,
+                "POST",
+                f"{INVOICES}/{invoice_id}/issue",
+                headers={"Idempotency-Key": order.key("issue")},
             ),
             201,
         )
@@ -197,7 +248,10 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
         payment = {"amount": issued["amount_due"], "reference": f"chaos-{order.key('pay')}"}
         paid = _ok(
             "pay",
-            await client.post(
+            await _send(
+                client,
+                order,
+                "POST",
                 f"{INVOICES}/{invoice_id}/payments",
                 json=payment,
                 headers={"Idempotency-Key": order.key("pay")},
@@ -211,7 +265,9 @@ async def _drive(client: RetryingClient, order: Order, *, within_s: float) -> No
     body: dict[str, Any] = {"idempotency_key": order.key("release")}
     if order.plan is Plan.POSTPAID_OVERRIDE:
         body |= {"override": True, "override_reason": "chaos run: released unpaid by an operator"}
-    released = await _settled(client, "release", f"{base}/release-deliverables", body, None, every_s=1.0)
+    released = await _settled(
+        client, order, "release", f"{base}/release-deliverables", body, None, every_s=1.0
+    )
     order.release_result = (released.get("release") or {}).get("billing_gate_result")
 
 
