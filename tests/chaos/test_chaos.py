@@ -77,7 +77,9 @@ async def test_work_orders_survive_sigkills_of_the_stack(chaos_stack: StackInfo)
     assert [k.target for k in report.kills] == list(SHORT_KILLS), printed
     assert all(k.back_after_s is not None for k in report.kills), printed
     assert {o.plan for o in report.orders} == set(Plan), printed
-    assert [o.release_result for o in report.orders] == [EXPECTED_GATE[o.plan] for o in report.orders], printed
+    assert [o.release_result for o in report.orders] == [EXPECTED_GATE[o.plan] for o in report.orders], (
+        printed
+    )
     credit = sum(1 for o in report.orders if o.plan is Plan.CREDIT)
     assert (report.books.consumed, report.books.reserved) == (credit, 0), printed
     assert report.books.wallet == report.books.granted - credit, printed
