@@ -83,4 +83,4 @@ doctor: ## Check this machine (Python, Java, uv, OCR engine + languages, ports, 
 	@$(PYTHON) -m scripts.doctor
 
 clean: down
-	rm -rf .zenops .zenops-test
+	rm -rf .zenops .zenops-test .zenops-chaos-test

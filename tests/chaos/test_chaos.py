@@ -25,11 +25,10 @@ from scripts.chaos.run import Options, run_chaos
 
 pytestmark = [pytest.mark.stack, pytest.mark.chaos]
 
-#: the stream processes (consumers + relay) of both sides of the release saga, the edge, an HTTP process and
-#: the database. ``make chaos`` kills every process; the workorders relay and the broker are left out here
+#: the stream processes (consumers + relay) of both sides of the release saga, the edge and the database. ``make chaos`` kills every process; the workorders relay and the broker are left out here
 #: until a delayed work-order event answers 503 NOT_YET_CONSISTENT instead of 404 (issue 19 item 2): a
 #: kill of either makes evidence answer a just-created work order 404, and the client rightly gives up.
-SHORT_KILLS = ("billing-stream", "factory-stream", "gateway-http", "billing-http", "postgres")
+SHORT_KILLS = ("billing-stream", "factory-stream", "gateway-http", "postgres")
 
 
 def _state_dir() -> Path:
@@ -67,7 +66,7 @@ def chaos_stack() -> Iterator[StackInfo]:
 
 @pytest.mark.timeout(900)
 async def test_work_orders_survive_sigkills_of_the_stack(chaos_stack: StackInfo) -> None:
-    options = Options(orders=12, concurrency=4, duration_s=45.0, kills=SHORT_KILLS, seed=19)
+    options = Options(orders=12, concurrency=6, duration_s=30.0, kills=SHORT_KILLS, seed=19)
     report = await run_chaos(chaos_stack, options, progress=False)
     lines: list[str] = []
     render(report, lines.append)
