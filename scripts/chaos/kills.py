@@ -4,7 +4,9 @@ The targets are the launcher's registry entries (``devstack.launcher.registry``)
 and stream process (the stream process carries the consumers and the outbox relay), the gateway, the
 Kafka broker and Postgres. A kill is ``kill -9`` of the process's pid, nothing more: no ``restart``, no
 ``up`` — the supervisor alone must notice and start it again. A target is back when a new process
-runs and passes its health check (Postgres: it accepts a connection; Kafka: its port answers).
+runs and passes its health check (Postgres: it accepts a connection; Kafka: its port answers; a stream
+process: it wrote a heartbeat into its schema's ``stream_heartbeats`` after the kill, which alive-for-a-
+second alone would not prove: under load its start takes far longer).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
+from devstack import catalog
 from devstack.launcher import ProcessRecord, StackInfo, _State, entry_pid, registry, uptime_of
 from devstack.supervisor import Supervised
 
@@ -93,6 +97,24 @@ class Killer:
         uptime = uptime_of(pid)
         return uptime is not None and await asyncio.to_thread(entry.health.ok, uptime)
 
+    async def _last_beat(self, target: str) -> datetime | None:
+        """The newest stream heartbeat of ``target``'s schema (``None``: none, or Postgres away)."""
+        schema = catalog.service(target.removesuffix("-stream")).schema
+        try:
+            conn = await asyncpg.connect(self.info.admin_dsn, timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return None
+        try:
+            beat: datetime | None = await conn.fetchval(
+                f"SELECT max(beat_at) FROM {schema}.stream_heartbeats"
+            )
+            return beat
+        except (OSError, asyncpg.PostgresError):
+            return None
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
     async def _postgres_answers(self) -> bool:
         try:
             conn = await asyncpg.connect(self.info.admin_dsn, timeout=5)
@@ -118,6 +140,8 @@ class Killer:
 
     async def kill(self, target: str) -> Kill:
         """SIGKILL ``target`` now and wait until a new process of it is healthy (or the timeout)."""
+        stream = target.endswith("-stream")
+        beat_before = await self._last_beat(target) if stream else None
         pid = await asyncio.to_thread(self.pid, target)
         now = time.monotonic()
         kill = Kill(target, now - self._started_at, pid)
@@ -132,6 +156,10 @@ class Killer:
             await asyncio.sleep(0.25)
             new = await asyncio.to_thread(self.pid, target)
             if new is not None and new != pid and await self.healthy(target):
+                if stream:
+                    beat = await self._last_beat(target)
+                    if beat is None or (beat_before is not None and beat <= beat_before):
+                        continue
                 kill.new_pid = new
                 kill.back_after_s = time.monotonic() - now
                 return kill
