@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: help tools install up down status restart logs env demo test test-unit lint fmt bench fuzz asyncapi doctor clean
+.PHONY: help tools install up down status restart logs env demo chaos test test-unit lint fmt bench fuzz asyncapi doctor clean
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -50,6 +50,9 @@ env: tools ## The running stack's environment as export lines, for eval: DSNs, K
 demo: up ## Start the whole system and run the operator checklist through the gateway: every billing gate path, V1
 	$(PY) python -m scripts.demo
 
+chaos: up ## SIGKILL every process in turn while work orders flow; check nothing is lost/doubled/stuck [N= C= D= K= SEED=]
+	$(PY) python -m scripts.chaos $(if $(N),--orders $(N)) $(if $(C),--concurrency $(C)) $(if $(D),--duration $(D)) $(if $(K),--kill '$(K)') $(if $(SEED),--seed $(SEED))
+
 test: install ## Unit, integration (real Postgres + Kafka) and end-to-end tests; prints the time per tier
 	$(PY) pytest
 
@@ -81,4 +84,4 @@ doctor: ## Check this machine (Python, Java, uv, OCR engine + languages, ports, 
 	@$(PYTHON) -m scripts.doctor
 
 clean: down
-	rm -rf .zenops .zenops-test
+	rm -rf .zenops .zenops-test .zenops-chaos-test

@@ -1,5 +1,5 @@
 """Root pytest configuration: the shared stack fixtures (real Postgres + Kafka + services) and a
-summary of the time spent per test tier (unit, integration, end-to-end, static checks)."""
+summary of the time spent per test tier (unit, integration, end-to-end, chaos, static checks)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _no_instrumentation_leaks() -> Iterator[None]:
     uninstrument_libraries()
 
 
-_TIERS = ("unit", "integration", "e2e", "fuzz", "contracts", "deploy")
+_TIERS = ("unit", "integration", "e2e", "chaos", "fuzz", "contracts", "deploy")
 _seconds: dict[str, float] = defaultdict(float)
 _counts: dict[str, int] = defaultdict(int)
 _started = time.monotonic()

@@ -114,6 +114,16 @@ def unavailable_dependency(exc: BaseException) -> str | None:
     return None
 
 
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is away: :func:`unavailable_dependency`'s database errors and a
+    refused or reset connection, but not a bare timeout (a handler's own timeout is no outage, and the
+    stream consumer waits out an outage without spending a message's attempts)."""
+    return any(
+        _kind(link) == DATABASE or (_network(link) and not isinstance(link, TimeoutError))
+        for link in _links(exc)
+    )
+
+
 def _network(exc: BaseException) -> bool:
     """A refused, reset or timed-out connection (asyncio reports several refused addresses as one
     ``OSError("Multiple exceptions: ... Connect call failed ...")`` without an errno)."""

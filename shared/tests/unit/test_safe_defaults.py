@@ -8,10 +8,13 @@ import os
 from typing import Any, cast
 
 import pytest
+from asyncpg.exceptions import CannotConnectNowError, ConnectionDoesNotExistError
+from asyncpg.exceptions import InterfaceError as PgInterfaceError
 from pydantic import SecretStr, ValidationError
-from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 from shared.auth.principal import Principal
+from shared.availability import database_away
 from shared.messaging.consumer import ConsumerRunner, Outcome
 from shared.messaging.envelope import Envelope
 from shared.messaging.retry import can_pass
@@ -68,7 +71,7 @@ class TestSecrets:
 class _Runner(ConsumerRunner):
     """The consumer's retry decision without Kafka or Postgres: ``_apply`` raises ``error``."""
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception, *, fails: int | None = None) -> None:
         super().__init__(
             consumer_name="c",
             schema="s",
@@ -82,6 +85,7 @@ class _Runner(ConsumerRunner):
             backoff_base_s=0.001,
         )
         self.error = error
+        self.fails = fails  # raise only this many times (None: always)
         self.calls = 0
         self.dead: list[int] = []
 
@@ -90,7 +94,9 @@ class _Runner(ConsumerRunner):
     ) -> str:
         del topic, envelope, key, delivery  # the overridden signature; this double only raises
         self.calls += 1
-        raise self.error
+        if self.fails is None or self.calls <= self.fails:
+            raise self.error
+        return "applied"
 
     async def _send_dlq(
         self,
@@ -128,7 +134,7 @@ class TestRetries:
     def test_only_failures_that_can_pass_are_retried(self, error: Exception, passes: bool) -> None:
         assert can_pass(error) is passes
 
-    @pytest.mark.parametrize(("error", "attempts"), [(KeyError("k"), 1), (_OPERATIONAL, 4)])
+    @pytest.mark.parametrize(("error", "attempts"), [(KeyError("k"), 1), (RuntimeError("not yet"), 4)])
     async def test_the_consumer_dead_letters_a_permanent_failure_at_once(
         self, error: Exception, attempts: int
     ) -> None:
@@ -139,3 +145,71 @@ class TestRetries:
         outcome = await runner.handle("topic", "key", envelope.model_dump_json().encode())
         assert outcome == Outcome("dead_lettered", "m")
         assert (runner.calls, runner.dead) == (attempts, [attempts])
+
+
+def _wrapped(error: Exception) -> DBAPIError:
+    """``error`` as SQLAlchemy's asyncpg dialect raises it: a DBAPIError whose cause is asyncpg's."""
+    try:
+        raise DBAPIError("SELECT 1", {}, Exception(str(error))) from error
+    except DBAPIError as wrapped:
+        return wrapped
+
+
+class TestDatabaseAway:
+    """Issue 19 (make chaos): a Postgres restart dead-lettered a good message after five quick attempts."""
+
+    @pytest.mark.parametrize(
+        ("error", "away"),
+        [
+            (_wrapped(CannotConnectNowError("the database system is starting up")), True),
+            (_wrapped(ConnectionDoesNotExistError("connection was closed in the middle of operation")), True),
+            (
+                InterfaceError(
+                    "SELECT 1",
+                    {},
+                    PgInterfaceError(
+                        "cannot call PreparedStatement.fetch(): the underlying connection is closed"
+                    ),
+                ),
+                True,
+            ),
+            (_OPERATIONAL, True),
+            (ConnectionRefusedError("refused"), True),
+            (RuntimeError("a handler saying not yet"), False),
+            (KeyError("k"), False),
+            (TimeoutError(), False),
+            (ProgrammingError("SELECT", {}, Exception("undefined column")), False),
+        ],
+    )
+    def test_only_a_database_that_is_away_counts_as_unavailable(self, error: Exception, away: bool) -> None:
+        assert database_away(error) is away
+
+    async def test_a_message_waits_for_the_database_without_spending_its_attempts(self) -> None:
+        runner = _Runner(_wrapped(CannotConnectNowError("the database system is starting up")), fails=10)
+        envelope = Envelope.new(
+            event_type="t", aggregate_id="a", aggregate_version=1, payload={}, message_id="m"
+        )
+        outcome = await runner.handle("topic", "key", envelope.model_dump_json().encode())
+        assert outcome == Outcome("applied", "m")
+        assert (runner.calls, runner.dead) == (11, [])  # ten outages > max_attempts (4): still no dead letter
+
+    async def test_a_failure_after_the_outage_still_has_all_its_attempts(self) -> None:
+        class _OutageThenBug(_Runner):
+            async def _apply(
+                self, topic: str, envelope: Envelope, key: str | None = None, delivery: str = "first"
+            ) -> str:
+                del topic, envelope, key, delivery  # the overridden signature
+                self.calls += 1
+                raise (
+                    _wrapped(CannotConnectNowError("starting up"))
+                    if self.calls <= 3
+                    else RuntimeError("not yet")
+                )
+
+        runner = _OutageThenBug(RuntimeError("unused"))
+        envelope = Envelope.new(
+            event_type="t", aggregate_id="a", aggregate_version=1, payload={}, message_id="m"
+        )
+        outcome = await runner.handle("topic", "key", envelope.model_dump_json().encode())
+        assert outcome == Outcome("dead_lettered", "m")
+        assert (runner.calls, runner.dead) == (3 + 4, [4])

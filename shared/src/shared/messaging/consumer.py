@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.availability import database_away
 from shared.db.database import Database, Role
 from shared.db.uow import SqlUnitOfWork, UnitOfWork
 from shared.messaging.envelope import Envelope
@@ -54,6 +55,9 @@ _tracer = trace.get_tracer("shared.messaging.consumer")
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 BatchHandler = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
+
+#: the longest pause between two tries of a message while the database is away
+_OUTAGE_MAX_BACKOFF_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -441,10 +445,15 @@ class ConsumerRunner:
             return Outcome("parked", envelope.message_id)
         error: BaseException | None = None
         attempts = 0
-        for attempt in range(1, self._max_attempts + 1):
+        outage = 0
+        attempt = 1
+        while attempt <= self._max_attempts:
             attempts = attempt
             try:
-                status = await self._apply(topic, envelope, key, FIRST if attempt == 1 else RETRY)
+                first = attempt == 1 and not outage
+                status = await self._apply(topic, envelope, key, FIRST if first else RETRY)
+                if outage:
+                    log.info("database back; message applied", extra={"topic": topic, "key": key})
                 self.processed += 1
                 if status == DUPLICATE:
                     self.duplicates += 1
@@ -452,6 +461,19 @@ class ConsumerRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if database_away(exc):
+                    # The database is away, not the message at fault: wait for it without spending an
+                    # attempt (a Postgres restart must not dead-letter and park a good message).
+                    if not outage:
+                        log.warning(
+                            "database unavailable; the message waits for it",
+                            extra={"topic": topic, "key": key, "error": repr(exc)},
+                        )
+                    outage += 1
+                    await asyncio.sleep(
+                        min(_OUTAGE_MAX_BACKOFF_S, self._backoff_base_s * 2 ** min(outage, 8))
+                    )
+                    continue
                 error = exc
                 retry = can_pass(exc)
                 log.warning(
@@ -463,6 +485,7 @@ class ConsumerRunner:
                     break
                 if attempt < self._max_attempts:
                     await asyncio.sleep(self._backoff_base_s * (2 ** (attempt - 1)))
+                attempt += 1
         await self._send_dlq(topic, key, value, error=repr(error), attempts=attempts)
         await self._park(topic, key, envelope, dead_lettered=True, error=repr(error))
         return Outcome("dead_lettered", envelope.message_id)

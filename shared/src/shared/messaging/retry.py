@@ -5,6 +5,10 @@ when the failure can pass: the database or the broker away or busy (connection l
 serialization failure, deadlock), or a handler saying "not yet" (a projection it needs has not arrived).
 A programming error or data that cannot be processed fails the same way every time: such a message goes
 to the dead-letter topic at once instead of after five attempts.
+
+The database being away (:func:`shared.availability.database_away`: connection refused, lost or
+closed, the server starting up or shutting down) is no fault of the message at all: the consumer waits for it to come back without
+spending the message's attempts, so a Postgres restart never dead-letters (and parks) a good message.
 """
 
 from __future__ import annotations
