@@ -9,7 +9,11 @@ One run, one machine, one stack (started by the project's launcher in its own st
    row per message), from the first outbox insert to the last inbox row; ratio to (1);
 3. ``pgbench``     - ``pgbench -N`` TPS on the same Postgres (separate database); ratio of (2) to it;
 4. ``thin_flow``   - create work order through the gateway at a fixed rate, then poll billing until it is
-   visible; p50/p99 of create→visible and of the plain HTTP create.
+   visible; p50/p99 of create→visible and of the plain HTTP create;
+5. ``system``      - issue 18 item 5 (:mod:`bench.system`, :mod:`bench.datasize`): release-gate round trip,
+   whole lifecycle and its knee, reserve+consume against (3), cost against data size, RSS.
+
+``--figures`` selects among them (default: all).
 
 Results go to ``bench/results/<timestamp>.json`` and ``bench/results/latest.json``; a table is printed.
 See ``bench/README.md`` for what each number means.
@@ -804,7 +808,7 @@ def _already_running(state_dir: Path) -> bool:
 
 
 def run(cfg: Config, *, keep_stack: bool, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
-    """Start (or reuse) the stack, run the four measurements, return the result document."""
+    """Start (or reuse) the stack, run the selected measurements, return the result document."""
     state_dir = _state_dir()
     reused = _already_running(state_dir)
     _say(f"{'reusing' if reused else 'starting'} the stack in {state_dir}")
