@@ -33,9 +33,6 @@ from devstack.testing import flows
 from devstack.testing.data import SBI_WORK_ORDER, TEST_TENANT, dev_login_body
 from devstack.testing.gateway import create_account
 
-#: stack components that are not Python (everything else the launcher starts is)
-_NOT_PYTHON = {"postgres", "kafka", "zipkin"}
-
 
 @dataclass(frozen=True)
 class SystemConfig:
