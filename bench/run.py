@@ -9,7 +9,11 @@ One run, one machine, one stack (started by the project's launcher in its own st
    row per message), from the first outbox insert to the last inbox row; ratio to (1);
 3. ``pgbench``     - ``pgbench -N`` TPS on the same Postgres (separate database); ratio of (2) to it;
 4. ``thin_flow``   - create work order through the gateway at a fixed rate, then poll billing until it is
-   visible; p50/p99 of create→visible and of the plain HTTP create.
+   visible; p50/p99 of create→visible and of the plain HTTP create;
+5. ``system``      - issue 18 item 5 (:mod:`bench.system`, :mod:`bench.datasize`): release-gate round trip,
+   whole lifecycle and its knee, reserve+consume against (3), cost against data size, RSS.
+
+``--figures`` selects among them (default: all).
 
 Results go to ``bench/results/<timestamp>.json`` and ``bench/results/latest.json``; a table is printed.
 See ``bench/README.md`` for what each number means.
@@ -32,7 +36,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,8 @@ import asyncpg
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.datasize import DataSizes
+from bench.system import SYSTEM_FIGURES, SystemConfig, run_system, system_rows
 from bench.worker import EFFECTS_TABLE
 from devstack.kafka_artifacts import KAFKA_VERSION
 from devstack.launcher import StackInfo, repo_root, stack_status, start_stack, stop_stack
@@ -77,6 +83,16 @@ class Config:
     flow_poll_interval_s: float = 0.02
     flow_timeout_s: float = 30.0
     profile: bool = False
+    figures: tuple[str, ...] = ()
+    system: SystemConfig = field(default_factory=SystemConfig)
+
+    def wants(self, figure: str) -> bool:
+        """Whether this run measures ``figure`` (every figure when none was selected)."""
+        return not self.figures or figure in self.figures
+
+
+#: the spine figures of this module, then the system figures of :mod:`bench.system` (``--figures``)
+FIGURES = ("raw", "outbox", "pgbench", "flow", *SYSTEM_FIGURES)
 
 
 def _say(message: str) -> None:
@@ -649,47 +665,68 @@ def machine_info(info: StackInfo) -> dict[str, Any]:
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 3) if denominator else None
+    return round(numerator / denominator, 3) if denominator and numerator else None
 
 
 def render_table(result: dict[str, Any]) -> str:
-    """A compact, fixed-width summary of one run."""
-    raw = result["kafka_raw"]
-    outbox = result["outbox"]
-    pg = result["pgbench"]
-    flow = result["thin_flow"]
+    """A compact, fixed-width summary of one run (the figures it measured)."""
+    raw = result.get("kafka_raw")
+    outbox = result.get("outbox")
+    pg = result.get("pgbench")
+    flow = result.get("thin_flow")
     ratios = result["ratios"]
     m = result["machine"]
-    rows = [
-        ("raw aiokafka produce→consume (1 KiB)", f"{raw['msg_per_s']:>10,.0f} msg/s", "1.00 (reference)"),
-        (
-            "outbox→Kafka→inbox (1 KiB)",
-            f"{outbox['msg_per_s']:>10,.0f} msg/s",
-            f"{ratios['outbox_vs_kafka_raw']:.3f} of raw Kafka",
-        ),
-        (
-            f"pgbench -N (s={pg['scale']}, c={pg['clients']}, {pg['seconds']} s)",
-            f"{pg['tps']:>10,.0f} TPS",
-            f"outbox = {ratios['outbox_vs_pgbench_tps']:.3f} × pgbench",
-        ),
-        (
-            f"thin flow create→visible @ {flow['rate_per_s']:g}/s",
-            f"p50 {flow['create_to_visible']['p50_ms']:.0f} ms",
-            f"p99 {flow['create_to_visible']['p99_ms']:.0f} ms",
-        ),
-        (
-            "thin flow HTTP create",
-            f"p50 {flow['create']['p50_ms']:.0f} ms",
-            f"p99 {flow['create']['p99_ms']:.0f} ms",
-        ),
-    ]
-    width = max(len(r[0]) for r in rows)
+    rows: list[tuple[str, str, str]] = []
+    if raw:
+        rows.append(
+            ("raw aiokafka produce→consume (1 KiB)", f"{raw['msg_per_s']:>10,.0f} msg/s", "1.00 (reference)")
+        )
+    if outbox:
+        vs_raw = ratios.get("outbox_vs_kafka_raw")
+        rows.append(
+            (
+                "outbox→Kafka→inbox (1 KiB)",
+                f"{outbox['msg_per_s']:>10,.0f} msg/s",
+                (f"{vs_raw:.3f} of raw Kafka; " if vs_raw is not None else "") + "target ≥ 0.25",
+            )
+        )
+    if pg:
+        vs_pg = ratios.get("outbox_vs_pgbench_tps")
+        rows.append(
+            (
+                f"pgbench -N (s={pg['scale']}, c={pg['clients']}, {pg['seconds']} s)",
+                f"{pg['tps']:>10,.0f} TPS",
+                f"outbox = {vs_pg:.3f} × pgbench" if vs_pg is not None else "",
+            )
+        )
+    if flow:
+        rows += [
+            (
+                f"thin flow create→visible @ {flow['rate_per_s']:g}/s",
+                f"p50 {flow['create_to_visible']['p50_ms']:.0f} ms",
+                f"p99 {flow['create_to_visible']['p99_ms']:.0f} ms (target ≤ 250 ms @ 50/s)",
+            ),
+            (
+                "thin flow HTTP create",
+                f"p50 {flow['create']['p50_ms']:.0f} ms",
+                f"p99 {flow['create']['p99_ms']:.0f} ms",
+            ),
+        ]
+    system = result.get("system") or {}
+    rows += system_rows(system, pg["tps"] if pg else None)
+    width = max((len(r[0]) for r in rows), default=20)
     lines = [
         f"ZenOps bench {result['timestamp']}  ({m['cpu_count']} CPUs, Python {m['python']}, "
         f"Kafka {m['kafka']}, Postgres {m['postgres']})",
         "-" * (width + 44),
     ]
     lines += [f"{a:<{width}}  {b:<18}  {c}" for a, b, c in rows]
+    tracing = system.get("tracing")
+    if tracing:
+        lines.append(
+            f"tracing during the run: {tracing['mode']}; sampling ratio {tracing['ratio']:g} "
+            f"({tracing['sampler']}), spans exported: {'yes' if tracing['exported'] else 'no'}"
+        )
     cpus = m["cpu_count"] or 1
     peak_load = max(m["loadavg_1m_at_start"], m.get("loadavg_1m_at_end", 0.0))
     if peak_load > cpus:
@@ -703,8 +740,12 @@ def render_table(result: dict[str, Any]) -> str:
             f"spine ratio {ratios['outbox_vs_kafka_raw']:.3f} against {base['outbox_vs_kafka_raw']:.3f} in the "
             f"baseline run {base['timestamp']} (x{base['spine_ratio_x']}; target 0.25 of raw Kafka)"
         )
-    if flow["failures"]:
+    if flow and flow["failures"]:
         lines.append(f"thin flow failures: {flow['failures']} (first: {flow['failure_samples'][:1]})")
+    for name in ("credits", "lifecycle", "release_gate", "data_size"):
+        failed = (system.get(name) or {}).get("failures")
+        if failed:
+            lines.append(f"{name} failures: {failed} (first: {system[name]['failure_samples'][:1]})")
     return "\n".join(lines)
 
 
@@ -723,6 +764,8 @@ def with_baseline(result: dict[str, Any], baseline: Path | None) -> dict[str, An
     except (OSError, ValueError, KeyError, TypeError):
         return result
     after_ratio = result["ratios"]["outbox_vs_kafka_raw"]
+    if after_ratio is None:
+        return result
     result["baseline"] = {
         "file": str(baseline),
         "timestamp": before.get("timestamp"),
@@ -765,7 +808,7 @@ def _already_running(state_dir: Path) -> bool:
 
 
 def run(cfg: Config, *, keep_stack: bool, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
-    """Start (or reuse) the stack, run the four measurements, return the result document."""
+    """Start (or reuse) the stack, run the selected measurements, return the result document."""
     state_dir = _state_dir()
     reused = _already_running(state_dir)
     _say(f"{'reusing' if reused else 'starting'} the stack in {state_dir}")
@@ -778,22 +821,34 @@ def run(cfg: Config, *, keep_stack: bool, results_dir: Path = RESULTS_DIR) -> di
         result: dict[str, Any] = {"timestamp": timestamp, "config": asdict(cfg)}
         result["machine"] = machine_info(info)
         t0 = time.monotonic()
-        _say(f"1/4 raw aiokafka: {cfg.kafka_messages} x {MESSAGE_SIZE} B")
-        result["kafka_raw"] = asyncio.run(bench_kafka_raw(info, cfg))
         profile = results_dir if cfg.profile else None
-        _say(f"2/4 outbox→Kafka→inbox: {cfg.outbox_messages} x ~{MESSAGE_SIZE} B")
-        result["outbox"] = asyncio.run(bench_outbox(info, cfg, profile))
-        _say(
-            f"3/4 pgbench -N: scale {cfg.pgbench_scale}, {cfg.pgbench_clients} clients, {cfg.pgbench_seconds} s"
-        )
-        result["pgbench"] = bench_pgbench(info, cfg)
-        _say(f"4/4 thin flow: {cfg.flow_rate:g} req/s for {cfg.flow_seconds:g} s")
-        result["thin_flow"] = asyncio.run(bench_thin_flow(info, cfg, profile))
+        if cfg.wants("raw"):
+            _say(f"raw aiokafka: {cfg.kafka_messages} x {MESSAGE_SIZE} B")
+            result["kafka_raw"] = asyncio.run(bench_kafka_raw(info, cfg))
+        if cfg.wants("outbox"):
+            _say(f"outbox→Kafka→inbox: {cfg.outbox_messages} x ~{MESSAGE_SIZE} B")
+            result["outbox"] = asyncio.run(bench_outbox(info, cfg, profile))
+        if cfg.wants("pgbench"):
+            _say(
+                f"pgbench -N: scale {cfg.pgbench_scale}, {cfg.pgbench_clients} clients, "
+                f"{cfg.pgbench_seconds} s"
+            )
+            result["pgbench"] = bench_pgbench(info, cfg)
+        if cfg.wants("flow"):
+            _say(f"thin flow: {cfg.flow_rate:g} req/s for {cfg.flow_seconds:g} s")
+            result["thin_flow"] = asyncio.run(bench_thin_flow(info, cfg, profile))
+        system = [f for f in SYSTEM_FIGURES if cfg.wants(f)]
+        if system:
+            _say(f"system figures: {', '.join(system)}")
+            result["system"] = run_system(info, cfg.system, system)
         if profile is not None:
             result["profiles"] = sorted(p.name for p in profile.glob("flame-*.svg"))
+        raw, outbox, pg = (result.get(k) or {} for k in ("kafka_raw", "outbox", "pgbench"))
+        credits = (result.get("system") or {}).get("credits") or {}
         result["ratios"] = {
-            "outbox_vs_kafka_raw": _ratio(result["outbox"]["msg_per_s"], result["kafka_raw"]["msg_per_s"]),
-            "outbox_vs_pgbench_tps": _ratio(result["outbox"]["msg_per_s"], result["pgbench"]["tps"]),
+            "outbox_vs_kafka_raw": _ratio(outbox.get("msg_per_s", 0.0), raw.get("msg_per_s", 0.0)),
+            "outbox_vs_pgbench_tps": _ratio(outbox.get("msg_per_s", 0.0), pg.get("tps", 0.0)),
+            "credits_pairs_vs_pgbench_tps": _ratio(credits.get("pairs_per_s", 0.0), pg.get("tps", 0.0)),
         }
         result["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         result["timings_s"] = {
@@ -818,6 +873,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--flow-rate", type=float, default=defaults.flow_rate)
     parser.add_argument("--flow-seconds", type=float, default=defaults.flow_seconds)
     parser.add_argument(
+        "--figures",
+        default=os.environ.get("FIGURES", ""),
+        help=f"comma-separated figures to measure (default: all): {','.join(FIGURES)} (also FIGURES=)",
+    )
+    parser.add_argument("--credits-seconds", type=float, default=defaults.system.credits_seconds)
+    parser.add_argument(
+        "--lifecycle-levels",
+        default=",".join(str(n) for n in defaults.system.lifecycle_levels),
+        help="concurrency levels of the whole-lifecycle figure (closed loop), e.g. 1,2,4",
+    )
+    parser.add_argument("--lifecycle-per-level", type=int, default=defaults.system.lifecycle_per_level)
+    parser.add_argument(
+        "--data-large",
+        default="1000000,100000",
+        help="the large data set of the datasize figure: ledger rows,work orders (default 1000000,100000)",
+    )
+    parser.add_argument("--gate-rate", type=float, default=defaults.system.gate_rate)
+    parser.add_argument("--gate-seconds", type=float, default=defaults.system.gate_seconds)
+    parser.add_argument(
         "--keep-stack",
         action="store_true",
         default=os.environ.get("ZENOPS_KEEP_STACK") == "1",
@@ -838,6 +912,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="an earlier results document to compare the spine ratio with (default: bench/results/before/)",
     )
     args = parser.parse_args(argv)
+    figures = tuple(f.strip() for f in args.figures.split(",") if f.strip())
+    unknown = sorted(set(figures) - set(FIGURES))
+    if unknown:
+        parser.error(f"unknown figures {unknown}; choose among {','.join(FIGURES)}")
     cfg = Config(
         kafka_messages=args.kafka_messages,
         outbox_messages=args.outbox_messages,
@@ -845,6 +923,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         flow_rate=args.flow_rate,
         flow_seconds=args.flow_seconds,
         profile=args.profile,
+        figures=figures,
+        system=SystemConfig(
+            credits_seconds=args.credits_seconds,
+            lifecycle_levels=tuple(int(n) for n in args.lifecycle_levels.split(",") if n.strip()),
+            lifecycle_per_level=args.lifecycle_per_level,
+            gate_rate=args.gate_rate,
+            gate_seconds=args.gate_seconds,
+            data=DataSizes(
+                large_ledger=int(args.data_large.split(",")[0]),
+                large_work_orders=int(args.data_large.split(",")[-1]),
+            ),
+        ),
     )
     result = with_baseline(
         run(cfg, keep_stack=args.keep_stack, results_dir=args.results_dir),
@@ -853,7 +943,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = write_results(result, args.results_dir)
     print(render_table(result))
     print(f"results: {path}")
-    return 1 if result["thin_flow"]["failures"] else 0
+    failed = [(result.get("thin_flow") or {}).get("failures")]
+    failed += [
+        ((result.get("system") or {}).get(k) or {}).get("failures") for k in ("lifecycle", "release_gate")
+    ]
+    return 1 if any(failed) else 0
 
 
 if __name__ == "__main__":

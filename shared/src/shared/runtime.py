@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any, Generic
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
+from shared import cpu
 from shared.api import install_truthful_openapi
 from shared.availability import unavailable_dependency
 from shared.catchup import CatchUp
@@ -239,6 +241,7 @@ class ServiceDefinition(Generic[SettingsT]):
         """The HTTP app (``uvicorn <pkg>.main:create_app --factory``)."""
         settings = self.container.settings
         configure_logging(settings.service_name, settings.log_level)
+        cpu.configure(settings.cpu_pool_workers)
         configure_tracing(
             settings.service_name,
             otlp_endpoint=settings.otel_exporter_endpoint,
@@ -339,10 +342,13 @@ def service_main(
         zipkin_endpoint=settings.zipkin_endpoint,
     )
     if command == "stream":
-        asyncio.run(_run_until_signalled(stream_factory))
+        cpu.configure(settings.cpu_pool_workers)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(_run_until_signalled(stream_factory))
         return 0
     if (command == "replay-parked" and len(argv) >= 3) or command == "list-parked":
-        return asyncio.run(_parking(argv, settings, schema, stream_factory))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(_parking(argv, settings, schema, stream_factory))
     print(  # noqa: T201  the parking CLI's output
         f"usage: {sys.argv[0]} migrate|stream|replay-parked TOPIC KEY [--discard]|list-parked",
         file=sys.stderr,

@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
 
     blob_dir: Path = Path(".zenops/blobs")
+    #: processes of this service's CPU pool (DOCX rendering, OCR: :mod:`shared.cpu`), created on first
+    #: use; 0 runs that work in a worker thread of the event loop's process instead
+    cpu_pool_workers: int = Field(default=1, ge=0, le=16)
 
     jwt_secret: SecretStr = SecretStr("")
     jwt_audiences: list[str] = Field(default_factory=lambda: ["web", "studio", "portal", "worker", "service"])

@@ -2,7 +2,7 @@
 
 Conventions every service package follows:
 
-* HTTP app: ``uvicorn <package>.main:create_app --factory --http <HTTP_PROTOCOL> --host 127.0.0.1
+* HTTP app: ``uvicorn <package>.main:create_app --factory --http <HTTP_PROTOCOL> --loop uvloop --host 127.0.0.1
   --port <port>``, answering ``GET /healthz`` with 200 once ready;
 * stream app (consumers + outbox relay): ``python -m <package>.main stream``;
 * migrations (Alembic, run as the schema owner): ``python -m <package>.main migrate``.
@@ -18,6 +18,7 @@ __all__ = [
     "FALLBACK_COMPACTED_TOPICS",
     "FALLBACK_TOPICS",
     "GATEWAY",
+    "HTTP_LOOP",
     "HTTP_PROTOCOL",
     "SERVICES",
     "ServiceSpec",
@@ -29,6 +30,9 @@ __all__ = [
 
 #: uvicorn's ``--http`` of every HTTP process (also in deploy/compose.yaml, checked by tests/deploy)
 HTTP_PROTOCOL = "shared.uvicorn_protocol:JsonErrorsHttpToolsProtocol"
+#: uvicorn's ``--loop`` of every HTTP process: uvloop, named so a missing uvloop fails at start-up instead
+#: of silently falling back to asyncio's loop (issue 18 item 3; the stream processes run on it too)
+HTTP_LOOP = "uvloop"
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class ServiceSpec:
             "--factory",
             "--http",
             HTTP_PROTOCOL,
+            "--loop",
+            HTTP_LOOP,
             "--host",
             "127.0.0.1",
             "--port",

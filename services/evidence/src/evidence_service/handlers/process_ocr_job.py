@@ -13,6 +13,7 @@ from evidence_service.ocr_engine import DEFAULT_LANGS, run_ocr
 from evidence_service.records import OcrJob
 from evidence_service.repositories import Repositories
 from shared.blobstore import BlobStore
+from shared.cpu import run_cpu
 from shared.db.uow import UnitOfWork
 from shared.timestamps import utc_now_iso
 
@@ -79,7 +80,8 @@ async def _read_document(
         failed = {**read, "note": NOTE_DOCUMENT_BYTES_MISSING, "processed_at": utc_now_iso()}
         return OcrOutcome("FAILED", failed, NOTE_DOCUMENT_BYTES_MISSING)
     try:
-        result = await asyncio.to_thread(
+        # CPU-bound (image decoding, tesseract's output parsing): in the process's CPU pool (shared.cpu)
+        result = await run_cpu(
             run_ocr, data, document.content_type, timeout_seconds=engine.timeout_s, langs=engine.langs
         )
     except OcrFailure as exc:

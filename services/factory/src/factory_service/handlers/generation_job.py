@@ -34,6 +34,7 @@ from factory_service.repositories import AuditLog, JobRepository, PackRepository
 from factory_service.settings import Settings
 from shared.blobstore import BlobStore
 from shared.contracts.factory import PackFailed, PackGenerated
+from shared.cpu import run_cpu
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,8 @@ class GenerationWorker:
                 return
             try:
                 bundle, stamp = json.loads(attempt.bundle), pack_stamp(pack)
-                docx = await asyncio.to_thread(
+                # CPU-bound: in the process's CPU pool (shared.cpu), so the consumers keep the loop
+                docx = await run_cpu(
                     self._render,
                     bundle,
                     template_key=pack.template_key,
@@ -193,8 +195,8 @@ class GenerationWorker:
                     read_blob=self._blobs.get,
                     stamp=stamp,
                 )
-                pdf = await asyncio.to_thread(self._to_pdf, docx, bundle, pack.template_key)
-                cover = await asyncio.to_thread(
+                pdf = await run_cpu(self._to_pdf, docx, bundle, pack.template_key)
+                cover = await run_cpu(
                     self._cover_sheet,
                     bundle,
                     template_key=pack.template_key,

@@ -1,0 +1,31 @@
+"""bench.system: the knee of the lifecycle figure and the table rows of the system figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.system import knee, system_rows
+
+
+def level(concurrency: int, wo_per_s: float) -> dict[str, Any]:
+    return {"concurrency": concurrency, "wo_per_s": wo_per_s}
+
+
+def test_knee_is_the_last_level_that_still_added_ten_percent() -> None:
+    assert knee([level(1, 0.1), level(2, 0.19), level(4, 0.2)]) == 2
+    assert knee([level(1, 0.1), level(2, 0.105)]) == 1
+
+
+def test_knee_without_saturation_is_the_highest_level() -> None:
+    assert knee([level(1, 0.1), level(2, 0.2), level(4, 0.4)]) == 4
+    assert knee([]) is None
+
+
+def test_rows_set_each_figure_beside_its_target() -> None:
+    result = {
+        "credits": {"clients": 8, "pairs_per_s": 300.0},
+        "rss_idle": {"python": {"total_mb": 1300.0}, "jvm": {"total_mb": 270.0}},
+    }
+    rows = system_rows(result, pgbench_tps=1000.0)
+    assert rows[0][1:] == ("300.0 pairs/s", "0.300 × pgbench; target ≥ 0.3 ×")
+    assert rows[1][1:] == ("1,300 MB", "JVMs 270 MB; target Python ≤ 700 MB at idle")
