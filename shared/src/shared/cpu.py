@@ -23,6 +23,7 @@ import functools
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -61,4 +62,15 @@ async def run_cpu(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     if pool is None:
         return await asyncio.to_thread(fn, *args, **kwargs)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+    call = functools.partial(fn, *args, **kwargs)
+    try:
+        return await loop.run_in_executor(pool, call)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): that pool refuses every later call, so the process
+        # would never render again. Start a new pool and give the call its one more chance there.
+        if _pool is pool:
+            shutdown()
+        fresh = _executor()
+        if fresh is None:  # the pool was turned off meanwhile
+            return await asyncio.to_thread(call)
+        return await loop.run_in_executor(fresh, call)

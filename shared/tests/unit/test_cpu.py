@@ -53,3 +53,12 @@ async def test_zero_workers_keeps_the_thread() -> None:
     cpu.configure(0)
     pid, _ = await cpu.run_cpu(pid_and_sum)
     assert pid == os.getpid()
+
+
+async def test_a_pool_whose_worker_died_is_replaced() -> None:
+    # a worker killed (out of memory, an operator's kill) breaks its pool for every later call
+    cpu.configure(1)
+    dead = await cpu.run_cpu(os.getpid)
+    os.kill(dead, 9)
+    again = await cpu.run_cpu(os.getpid)
+    assert again not in {dead, os.getpid()}
