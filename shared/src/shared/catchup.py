@@ -17,13 +17,14 @@ then answers 503 rather than a 404 it cannot vouch for.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
+
+from shared.messaging.kafka import OffsetClients
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,15 @@ class CatchUp:
     """``await catch_up.caught_up(topic, key)``: has ``group`` consumed all of ``key``'s partition?"""
 
     def __init__(self, bootstrap: str, group: str, *, timeout_s: float = 1.0, cache_s: float = 1.0) -> None:
-        self._bootstrap = bootstrap
         self._group = group
         self._timeout_s = timeout_s
         self._cache_s = cache_s
-        self._admin: AIOKafkaAdminClient | None = None
-        self._consumer: AIOKafkaConsumer | None = None
+        self._kafka = OffsetClients(
+            bootstrap,
+            f"{group}-catchup",
+            request_timeout_ms=max(1000, int(timeout_s * 1000)),
+            isolation_level="read_committed",
+        )
         self._partitions: dict[str, tuple[int, float]] = {}
         self._answers: dict[TopicPartition, tuple[bool, float]] = {}
         self._lock = asyncio.Lock()
@@ -79,7 +83,7 @@ class CatchUp:
                     return cached[0]
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    admin, consumer = await self._clients()
+                    admin, consumer = await self._kafka.clients()
                 async with asyncio.timeout(self._timeout_s + IN_FLIGHT_WAIT_S):
                     tp, answer = await self._ask(admin, consumer, topic, key)
             except Exception as exc:  # the broker is away or slow: not caught up, as far as we know
@@ -120,38 +124,6 @@ class CatchUp:
         committed = (await admin.list_consumer_group_offsets(self._group, partitions=[tp])).get(tp)
         return int(committed.offset) if committed is not None else -1
 
-    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-        if self._admin is None or self._consumer is None:
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=self._bootstrap,
-                client_id=f"{self._group}-catchup",
-                request_timeout_ms=max(1000, int(self._timeout_s * 1000)),
-            )
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                client_id=f"{self._group}-catchup",
-                group_id=None,
-                enable_auto_commit=False,
-                isolation_level="read_committed",
-            )
-            try:
-                await admin.start()
-                await consumer.start()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await admin.close()
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-                raise
-            self._admin, self._consumer = admin, consumer
-        return self._admin, self._consumer
-
     async def close(self) -> None:
         """Drop the clients (the next question builds new ones)."""
-        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
-        if consumer is not None:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-        if admin is not None:
-            with contextlib.suppress(Exception):
-                await admin.close()
+        await self._kafka.close()

@@ -39,12 +39,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.messaging.kafka import OffsetClients
 
 log = logging.getLogger(__name__)
 
@@ -278,42 +279,16 @@ class KafkaOffsets:
     on first use (in the running loop) and rebuilt after a failure."""
 
     def __init__(self, bootstrap: str, client_id: str) -> None:
-        self._bootstrap = bootstrap
-        self._client_id = client_id
-        self._admin: AIOKafkaAdminClient | None = None
-        self._consumer: AIOKafkaConsumer | None = None
-
-    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-        if self._admin is None or self._consumer is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                group_id=None,
-                enable_auto_commit=False,
-            )
-            await admin.start()
-            try:
-                await consumer.start()
-            except BaseException:
-                await admin.close()
-                raise
-            self._admin, self._consumer = admin, consumer
-        return self._admin, self._consumer
+        self._kafka = OffsetClients(bootstrap, client_id)
 
     async def close(self) -> None:
-        admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
-        if consumer is not None:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-        if admin is not None:
-            with contextlib.suppress(Exception):
-                await admin.close()
+        """Drop the clients (the next read builds new ones)."""
+        await self._kafka.close()
 
     async def group(self, group: str) -> tuple[list[PartitionLag], dict[str, int]]:
         """The group's partitions with committed/end offsets, and the depth of each ``<topic>.dlq``."""
         try:
-            admin, consumer = await self._clients()
+            admin, consumer = await self._kafka.clients()
             committed = {
                 tp: int(o.offset) for tp, o in (await admin.list_consumer_group_offsets(group)).items()
             }
