@@ -68,6 +68,8 @@ class DemoSettings:
     tenant_id: str = TEST_TENANT
     #: the dev stack's payment provider simulator (the POSTPAID invoice is paid there); "" = pay by transfer
     provider_sim_url: str = ""
+    #: the operator console (``make up`` starts it); printed at the end for the operator to take over
+    console_url: str = ""
 
     @classmethod
     def of_stack(cls) -> DemoSettings:
@@ -80,6 +82,7 @@ class DemoSettings:
             kafka_bootstrap=info.kafka_bootstrap,
             zipkin_url=os.environ.get("ZENOPS_ZIPKIN_URL") or info.tracing.zipkin_url or "",
             provider_sim_url=os.environ.get("ZENOPS_PROVIDER_SIM_URL") or info.provider_sim_url or "",
+            console_url=info.urls.get("console", ""),
         )
 
     def trace_url(self, trace_id: str) -> str:
@@ -342,6 +345,11 @@ def main() -> int:
             console.print(f"[bold red]FAILED[/] {lane}: {escape(failure)}", soft_wrap=True)
         return 1
     console.print(f"[green]all gate paths released and verified[/] in {result.seconds:.1f} s")
+    if settings.console_url:
+        console.print(
+            f"operator console: {settings.console_url} (dev sign-in: pick a role; take a new work order from"
+            " creation to a released DOCX with clicks and file drops)"
+        )
     return 0
 
 
