@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,13 +43,11 @@ TRACE_ID_HEADER = "x-trace-id"
 #: routes without server spans (probes and scrapes would bury the traces that matter)
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
 
-HTTP_REQUESTS = Counter("zenops_http_requests_total", "HTTP requests", ["service", "method", "status"])
 DEPENDENCY_UNAVAILABLE = Counter(
     "zenops_http_dependency_unavailable_total",
     "Requests answered 503 SERVICE_UNAVAILABLE because the database or the broker was away",
     ["service", "dependency"],
 )
-HTTP_LATENCY = Histogram("zenops_http_request_seconds", "HTTP request latency", ["service", "method"])
 
 _STATUS_CODES = {
     400: "BAD_REQUEST",
@@ -182,7 +179,7 @@ class RequestContextMiddleware:
         rid = request_id_of(headers)
         method = str(scope.get("method", ""))
         route = str(scope.get("path", ""))
-        state = {"status": 500, "started": False}
+        state = {"started": False}
         ours = [(b"x-request-id", rid.encode("latin-1"))]
         trace_id = current_trace_id()
         if trace_id:
@@ -197,13 +194,11 @@ class RequestContextMiddleware:
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["started"] = True
-                state["status"] = int(message["status"])
                 raw = [(k, v) for k, v in message.get("headers", []) if k.lower() not in replaced]
                 message = {**message, "headers": [*raw, *ours]}
             await send(message)
 
         token = request_id_var.set(rid)
-        started_at = time.perf_counter()
         try:
             try:
                 with tracking_awaited_tokens():
@@ -228,14 +223,10 @@ class RequestContextMiddleware:
                     log.exception("unhandled error", extra={"method": method, "path": route[:512]})
                     span.set_attribute(ERROR_CODE, "INTERNAL_ERROR")
                     answer = internal_error_response(rid)
-                if not state["started"]:
+                if not state["started"]:  # a body already under way can only be cut short
                     await answer(scope, receive, _send)
-                else:
-                    state["status"] = answer.status_code  # the body was cut short: count the failure
         finally:
             request_id_var.reset(token)
-            HTTP_LATENCY.labels(self.service, method).observe(time.perf_counter() - started_at)
-        HTTP_REQUESTS.labels(self.service, method, str(state["status"])).inc()
 
 
 def install_request_context(app: FastAPI, service: str, *, retry_after_s: int = 2) -> None:
