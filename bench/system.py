@@ -31,7 +31,6 @@ from bench.datasize import DataSizes, bench_data_size, data_size_rows
 from devstack.launcher import StackInfo, stack_status
 from devstack.testing import flows
 from devstack.testing.data import SBI_WORK_ORDER, TEST_TENANT, dev_login_body
-from devstack.testing.gateway import create_account
 
 
 @dataclass(frozen=True)
@@ -125,17 +124,13 @@ async def bench_credits(info: StackInfo, cfg: SystemConfig) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=info.urls["gateway"], headers=studio_headers, timeout=60) as studio:
         for _ in range(cfg.credits_clients):
             key = f"v2:external:bench-{uuid.uuid4().hex[:12]}"
-            account = await create_account(studio, display_name="bench credits", external_key=key)
-            flows.expect(
-                await studio.post(
-                    f"/v1/control/accounts/{account}/credits/grant",
-                    json={"amount": 1_000_000, "idempotency_key": f"bench:grant:{account}"},
-                ),
-                201,
-            )
-            flows.expect(
-                await studio.patch(f"/v1/control/accounts/{account}/policy", json={"billing_mode": "credit"}),
-                200,
+            account = await flows.credit_account(
+                studio,
+                tenant_id=TEST_TENANT,
+                external_key=key,
+                display_name="bench credits",
+                credits=1_000_000,
+                grant_key_prefix="bench:grant:",
             )
             accounts.append(account)
     pairs: list[float] = []

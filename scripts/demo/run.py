@@ -146,28 +146,13 @@ async def credit_account(studio: httpx.AsyncClient, steps: Steps, tenant_id: str
     CREDIT: its id and its V1 key (``v1:partner:<id>``)."""
     key = normalize_key("external_associate", secrets.randbelow(9 * 10**8) + 10**8)
     steps.step(f"control plane: CREDIT account {key} with {CREDITS_GRANTED} credits")
-    created = flows.expect(
-        await studio.post(
-            "/v1/control/accounts",
-            json={
-                "tenant_id": tenant_id,
-                "account_type": "external_associate",
-                "display_name": f"Demo partner {key}",
-                "external_key": key,
-            },
-        ),
-        201,
-    )
-    account_id = str(created["account_id"])
-    flows.expect(
-        await studio.post(
-            f"/v1/control/accounts/{account_id}/credits/grant",
-            json={"amount": CREDITS_GRANTED, "idempotency_key": f"demo-grant-{account_id}"},
-        ),
-        201,
-    )
-    flows.expect(
-        await studio.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"}), 200
+    account_id = await flows.credit_account(
+        studio,
+        tenant_id=tenant_id,
+        external_key=key,
+        display_name=f"Demo partner {key}",
+        credits=CREDITS_GRANTED,
+        grant_key_prefix="demo-grant-",
     )
     steps.note(f"account {account_id}")
     return account_id, key

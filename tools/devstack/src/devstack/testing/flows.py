@@ -64,6 +64,44 @@ async def link_evidence(client: httpx.AsyncClient, wo: str, items: list[Body]) -
     return expect(await client.post(f"{WORK_ORDERS}/{wo}/evidence/link", json={"items": items}), 201)
 
 
+async def credit_account(
+    studio: httpx.AsyncClient,
+    *,
+    tenant_id: str,
+    external_key: str,
+    display_name: str,
+    credits: int,
+    grant_key_prefix: str,
+) -> str:
+    """A CREDIT account through the control plane (``studio``): an external associate's account
+    created under ``external_key``, ``credits`` granted (idempotency key ``<grant_key_prefix><account id>``)
+    and its policy switched to credit; its id."""
+    created = expect(
+        await studio.post(
+            "/v1/control/accounts",
+            json={
+                "tenant_id": tenant_id,
+                "account_type": "external_associate",
+                "display_name": display_name,
+                "external_key": external_key,
+            },
+        ),
+        201,
+    )
+    account_id = str(created["account_id"])
+    expect(
+        await studio.post(
+            f"/v1/control/accounts/{account_id}/credits/grant",
+            json={"amount": credits, "idempotency_key": f"{grant_key_prefix}{account_id}"},
+        ),
+        201,
+    )
+    expect(
+        await studio.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"}), 200
+    )
+    return account_id
+
+
 async def move(client: httpx.AsyncClient, wo: str, status: str, note: str | None = None) -> Body:
     """``POST …/status`` to ``status`` (with ``note``): the work order after the move (201)."""
     body = {"status": status} if note is None else {"status": status, "note": note}
