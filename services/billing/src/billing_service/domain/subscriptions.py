@@ -115,6 +115,11 @@ def period_paid(subscription: Subscription) -> bool:
     return subscription.last_payment_at is not None and subscription.last_payment_at >= start
 
 
+def latest_payment(stored: datetime | None, paid_at: datetime) -> datetime:
+    """Decision 16: ``last_payment_at`` only moves forward; a payment recorded late never moves it back."""
+    return paid_at if stored is None else max(stored, paid_at)
+
+
 def reactivates(subscription: Subscription) -> bool:
     """A past-due or suspended subscription whose current period a recorded payment covers is active
     again (decision 16; the payment path applies it at once, due processing at its next pass)."""

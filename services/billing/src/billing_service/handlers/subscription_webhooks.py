@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from billing_service.domain.payments import Provider, SubscriptionChange, subscription_change
-from billing_service.domain.subscriptions import SubscriptionStatus, grace_days
+from billing_service.domain.subscriptions import SubscriptionStatus, grace_days, latest_payment
 from billing_service.handlers._common import new_id, utcnow
 from billing_service.repositories.subscription_webhooks import (
     SubscriptionWebhookEvent,
@@ -61,7 +61,8 @@ def changed(row: SubscriptionRow, change: SubscriptionChange, now_grace: int) ->
     if change is SubscriptionChange.SUSPEND:
         return replace(row, status=SubscriptionStatus.SUSPENDED.value)
     if change is SubscriptionChange.ACTIVATE:
-        return replace(row, status=SubscriptionStatus.ACTIVE.value, grace_until=None, last_payment_at=now)
+        last = latest_payment(row.last_payment_at, now)
+        return replace(row, status=SubscriptionStatus.ACTIVE.value, grace_until=None, last_payment_at=last)
     return row
 
 

@@ -12,7 +12,12 @@ from billing_service.domain.errors import (
     SubscriptionAccountMismatch,
     SubscriptionNotFound,
 )
-from billing_service.domain.subscriptions import SubscriptionStatus, first_period, reactivates
+from billing_service.domain.subscriptions import (
+    SubscriptionStatus,
+    first_period,
+    latest_payment,
+    reactivates,
+)
 from billing_service.handlers._common import iso, new_id, utcnow
 from billing_service.repositories import AccountRepository
 from billing_service.repositories.subscriptions import (
@@ -206,7 +211,7 @@ async def record_subscription_payment(
     if await subs.has_event(command.provider, key):
         return SubscriptionPaymentRecorded(row, duplicate=True, reactivated=False)
     now = utcnow()
-    last = command.paid_at if row.last_payment_at is None else max(row.last_payment_at, command.paid_at)
+    last = latest_payment(row.last_payment_at, command.paid_at)
     changed = replace(row, last_payment_at=last, updated_at=now)
     reactivated = reactivates(changed.to_domain())
     if reactivated:

@@ -57,6 +57,18 @@ async def test_sub_06_past_due_sets_grace_and_a_payment_reactivates(world: Payme
     assert row.last_payment_at is not None
 
 
+async def test_a_payment_webhook_never_moves_last_payment_back(world: PaymentWorld) -> None:
+    """Decision 16, the same rule as the payment route: the later of the stored time and the event's."""
+    sub_id = await _subscribed(world)
+    ahead = world.billing.subscriptions.subs[sub_id].updated_at + timedelta(days=3)
+    world.billing.subscriptions.subs[sub_id] = replace(
+        world.billing.subscriptions.subs[sub_id], status="past_due", last_payment_at=ahead
+    )
+    paid = await ingest_subscription_event(world.uow, event("evt_p", "invoice.paid"))
+    row = world.billing.subscriptions.subs[sub_id]
+    assert (paid.status, row.status, row.last_payment_at) == ("active", "active", ahead)
+
+
 async def test_a_redelivered_event_changes_nothing(world: PaymentWorld) -> None:
     sub_id = await _subscribed(world)
     first = await ingest_subscription_event(world.uow, event("evt_c", "customer.subscription.suspended"))
