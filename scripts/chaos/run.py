@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 
 from devstack.launcher import StackInfo
+from devstack.testing.flows import credit_account
 from scripts.chaos.checks import Books, Stuck, check_orders, read_metrics, stuck_now, wait_drained
 from scripts.chaos.client import RetryingClient, RetryStats
 from scripts.chaos.duplicates import resent_on_topics
@@ -89,33 +90,6 @@ def _operator_token(info: StackInfo, tenant_id: str, user_id: str) -> str:
     )
 
 
-async def _credit_account(studio: RetryingClient, tenant_id: str, run: str, credits: int) -> str:
-    """A CREDIT account of the tenant through the control plane: created, granted, switched to credit."""
-    key = f"v1:partner:chaos{run}"
-    created = await studio.post(
-        "/v1/control/accounts",
-        json={
-            "tenant_id": tenant_id,
-            "account_type": "external_associate",
-            "display_name": f"Chaos {run}",
-            "external_key": key,
-        },
-    )
-    if created.status_code != 201:
-        raise RuntimeError(f"create the CREDIT account: {created.status_code} {created.text[:300]}")
-    account_id = str(created.json()["account_id"])
-    grant = await studio.post(
-        f"/v1/control/accounts/{account_id}/credits/grant",
-        json={"amount": credits, "idempotency_key": f"chaos-{run}-grant"},
-    )
-    if grant.status_code != 201:
-        raise RuntimeError(f"grant credits: {grant.status_code} {grant.text[:300]}")
-    policy = await studio.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"})
-    if policy.status_code != 200:
-        raise RuntimeError(f"credit policy: {policy.status_code} {policy.text[:300]}")
-    return account_id
-
-
 async def run_chaos(info: StackInfo, options: Options, *, progress: bool = True) -> Report:
     """One chaos run on the stack ``info`` describes (see the module docstring)."""
     unknown = set(options.kills) - set(known_targets(info))
@@ -147,7 +121,18 @@ async def run_chaos(info: StackInfo, options: Options, *, progress: bool = True)
     studio_headers = {"authorization": f"Bearer {info.secrets.studio_admin_token}"}
     async with httpx.AsyncClient(base_url=gateway, headers=studio_headers, timeout=60) as http:
         studio = RetryingClient(http, report.stats, rng)
-        account_id = await _credit_account(studio, tenant_id, run, granted) if credit_orders else None
+        account_id = (
+            await credit_account(
+                studio,
+                tenant_id=tenant_id,
+                external_key=f"v1:partner:chaos{run}",
+                display_name=f"Chaos {run}",
+                credits=granted,
+                grant_key_prefix=f"chaos-{run}-grant-",
+            )
+            if credit_orders
+            else None
+        )
     report.credit_account_id = account_id
     account_key = f"v1:partner:chaos{run}"
     report.orders = [

@@ -18,7 +18,7 @@ import pytest
 from devstack.launcher import StackInfo
 from devstack.testing import flows
 from devstack.testing.data import DEMO_CONTRACT_PATCH, TEST_TENANT, sbi_evidence_set
-from devstack.testing.gateway import create_account, create_work_order, new_work_order_id
+from devstack.testing.gateway import create_work_order, new_work_order_id
 from devstack.testing.polling import eventually
 
 pytestmark = pytest.mark.stack
@@ -45,15 +45,16 @@ async def billing_of(
 
 
 async def credit_account(studio: httpx.AsyncClient, credits: int) -> tuple[str, str]:
+    """A fresh CREDIT account with ``credits`` granted, and its external key."""
     key = f"v1:partner:e2e{uuid.uuid4().hex[:10]}"
-    account_id = await create_account(studio, display_name="E2E", external_key=key)
-    grant = await studio.post(
-        f"/v1/control/accounts/{account_id}/credits/grant",
-        json={"amount": credits, "idempotency_key": "e2e-seed"},
+    account_id = await flows.credit_account(
+        studio,
+        tenant_id=TEST_TENANT,
+        external_key=key,
+        display_name="E2E",
+        credits=credits,
+        grant_key_prefix="e2e-seed-",
     )
-    assert grant.status_code == 201, grant.text
-    policy = await studio.patch(f"/v1/control/accounts/{account_id}/policy", json={"billing_mode": "credit"})
-    assert policy.status_code == 200, policy.text
     return account_id, key
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -20,6 +20,15 @@ from devstack.testing.data import WORK_ORDERS, sbi_evidence_set
 from devstack.testing.polling import eventually
 
 Body = dict[str, Any]
+
+
+class ControlClient(Protocol):
+    """What the control-plane steps need of a client: an ``httpx.AsyncClient``, or a wrapper that retries
+    (``make chaos``'s ``RetryingClient``)."""
+
+    async def post(self, url: str, *, json: Any = None) -> httpx.Response: ...
+
+    async def patch(self, url: str, *, json: Any = None) -> httpx.Response: ...
 
 
 class FlowError(AssertionError):
@@ -65,7 +74,7 @@ async def link_evidence(client: httpx.AsyncClient, wo: str, items: list[Body]) -
 
 
 async def credit_account(
-    studio: httpx.AsyncClient,
+    studio: ControlClient,
     *,
     tenant_id: str,
     external_key: str,
