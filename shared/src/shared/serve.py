@@ -45,6 +45,12 @@ STARTUP_FAILURE = 3
 PART_DIED = 1
 
 
+def _plain(record: logging.LogRecord) -> bool:
+    """uvicorn's own log records carry an ANSI-coloured copy of the message; the JSON lines leave it out."""
+    record.__dict__.pop("color_message", None)
+    return True
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server without its own signal handling: :func:`serve` owns SIGTERM/SIGINT for both parts
     (uvicorn's handler would also re-raise the signal once it has shut down, ending the process before the
@@ -80,6 +86,7 @@ async def serve(
     """Run the HTTP app (and the stream app unless ``stream`` is ``None``) until a signal or a failure;
     the process's exit status (0 after a signal, non-zero when a part died or never started)."""
     loop = asyncio.get_running_loop()
+    logging.getLogger("uvicorn.error").addFilter(_plain)
     # aiokafka clients must be created inside the running loop, hence the factories
     stream_app = stream() if stream is not None else None
     server = _Server(http_config(app(stream_app), host, port))
