@@ -41,7 +41,6 @@ from shared.availability import unavailable_dependency
 from shared.catchup import CatchUp
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
-from shared.db.migrations import upgrade_head
 from shared.health import BrokerProbe, Probe, Readiness, StreamHeartbeat, database_probe, heartbeat_probe
 from shared.http import create_service_app
 from shared.messaging.consumer import ConsumerRunner, Subscription
@@ -385,6 +384,9 @@ def service_main(
     configure_logging(settings.service_name, settings.log_level)
     command = argv[0] if argv else "stream"
     if command == "migrate":
+        # alembic (with mako and pygments, ~14 MB) only where migrations run, not in every service process
+        from shared.db.migrations import upgrade_head
+
         upgrade_head(migrations_dir, settings.db_owner_url.get_secret_value(), schema)
         return 0
     configure_tracing(
