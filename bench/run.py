@@ -529,9 +529,15 @@ WORK_ORDER = {
 }
 
 
-#: what ``--profile`` attaches to during the thin flow: the HTTP service that takes the creates and the
-#: stream process whose consumer makes them visible
-FLOW_PROFILED = ("workorders-http", "billing-stream")
+#: what ``--profile`` attaches to during the thin flow: the service that takes the creates and the one
+#: whose consumer makes them visible (each one process: HTTP app and stream app, issue 18 item 3; in the
+#: split process mode, its HTTP and its stream process)
+FLOW_PROFILED = ("workorders", "billing")
+
+
+def _profiled(info: StackInfo) -> tuple[str, ...]:
+    """The process names of :data:`FLOW_PROFILED` in the stack's process mode."""
+    return (info.components(FLOW_PROFILED[0])[0], info.components(FLOW_PROFILED[1])[-1])
 
 
 async def bench_thin_flow(info: StackInfo, cfg: Config, profile: Path | None = None) -> dict[str, Any]:
@@ -539,7 +545,7 @@ async def bench_thin_flow(info: StackInfo, cfg: Config, profile: Path | None = N
     if profile is None:
         return await _thin_flow(info, cfg)
     async with contextlib.AsyncExitStack() as stack:
-        for name in FLOW_PROFILED:
+        for name in _profiled(info):
             await stack.enter_async_context(
                 attached_profile(
                     _stack_pid(info.state_dir, name),
@@ -902,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile",
         action="store_true",
         default=os.environ.get("PROFILE", "") not in ("", "0"),
-        help="py-spy flame graphs (SVG) of the relay, the consumer, workorders-http and billing-stream "
+        help="py-spy flame graphs (SVG) of the relay, the consumer, the workorders and billing services "
         "under the bench load, into the results directory (also PROFILE=1)",
     )
     parser.add_argument(

@@ -28,6 +28,8 @@ import httpx
 import psutil
 
 from bench.datasize import DataSizes, bench_data_size, data_size_rows
+from devstack import catalog
+from devstack.catalog import PROCESS_MODES
 from devstack.launcher import StackInfo, stack_status
 from devstack.testing import flows
 from devstack.testing.data import SBI_WORK_ORDER, TEST_TENANT, dev_login_body
@@ -105,11 +107,20 @@ def stack_rss(info: StackInfo) -> dict[str, Any]:
                 continue
             bucket = per_kind[kind]
             bucket[row.name] = round(bucket.get(row.name, 0.0) + rss, 1)
-    return {
+    result: dict[str, Any] = {
         kind: {"total_mb": round(sum(procs.values()), 1), "processes": procs}
         for kind, procs in per_kind.items()
         if procs
     }
+    if "python" in result:
+        # the platform's own processes (each service: one process, or two when split; the gateway, the
+        # console) apart from the dev stack's tooling (supervisor, provider simulator, embedded
+        # Postgres's wrapper), which a deployment does not run
+        platform = {name for spec in catalog.SERVICES for m in PROCESS_MODES for name in spec.components(m)}
+        procs = result["python"]["processes"]
+        result["python"]["platform_mb"] = round(sum(v for k, v in procs.items() if k in platform), 1)
+        result["python"]["tooling_mb"] = round(sum(v for k, v in procs.items() if k not in platform), 1)
+    return result
 
 
 # -------------------------------------------------------------------------------------------- (c) credits
@@ -441,11 +452,14 @@ def system_rows(result: dict[str, Any], pgbench_tps: float | None) -> list[tuple
         rss = result.get(key)
         if rss:
             jvm = rss.get("jvm", {}).get("total_mb", 0.0)
+            python = rss["python"]
             rows.append(
                 (
                     f"RSS {label}: Python processes (JVMs beside)",
-                    f"{rss['python']['total_mb']:,.0f} MB",
-                    f"JVMs {jvm:,.0f} MB; target Python ≤ {TARGETS['python_rss_idle_mb']:.0f} MB at idle",
+                    f"{python['total_mb']:,.0f} MB",
+                    f"platform {python.get('platform_mb', 0.0):,.0f} MB + dev tooling "
+                    f"{python.get('tooling_mb', 0.0):,.0f} MB; JVMs {jvm:,.0f} MB; "
+                    f"target Python ≤ {TARGETS['python_rss_idle_mb']:.0f} MB at idle",
                 )
             )
     return rows

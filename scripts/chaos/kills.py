@@ -1,12 +1,13 @@
 """SIGKILL the stack's processes one at a time and time how long the supervisor takes to bring each back.
 
-The targets are the launcher's registry entries (``devstack.launcher.registry``): each service's HTTP
-and stream process (the stream process carries the consumers and the outbox relay), the gateway, the
-Kafka broker and Postgres. A kill is ``kill -9`` of the process's pid, nothing more: no ``restart``, no
-``up`` — the supervisor alone must notice and start it again. A target is back when a new process
-runs and passes its health check (Postgres: it accepts a connection; Kafka: its port answers; a stream
-process: it wrote a heartbeat into its schema's ``stream_heartbeats`` after the kill, which alive-for-a-
-second alone would not prove: under load its start takes far longer).
+The targets are the launcher's registry entries (``devstack.launcher.registry``): each service's process
+(HTTP app, consumers and outbox relay in one process by default; its HTTP and its stream process apart in
+the split process mode), the gateway, the Kafka broker and Postgres. A kill is ``kill -9`` of the
+process's pid, nothing more: no ``restart``, no ``up`` — the supervisor alone must notice and start it
+again. A target is back when a new process runs and passes its health check (Postgres: it accepts a
+connection; Kafka: its port answers; a process running a stream app: it also wrote a heartbeat into its
+schema's ``stream_heartbeats`` after the kill, which a health check alone would not prove: the HTTP app
+answers before the consumer has joined its group, and under load that takes far longer).
 """
 
 from __future__ import annotations
@@ -26,18 +27,15 @@ from devstack import catalog
 from devstack.launcher import ProcessRecord, StackInfo, _State, entry_pid, registry, uptime_of
 from devstack.supervisor import Supervised
 
-__all__ = ["DEFAULT_TARGETS", "Kill", "Killer", "known_targets"]
+__all__ = ["DEFAULT_TARGETS", "Kill", "Killer", "default_targets", "known_targets"]
 
-#: every process of the stack, stream processes (consumers + relay) first, the servers last
+#: every process of the stack (the default combined process mode: one per service), the servers last;
+#: on a split stack ``known_targets`` names the ``<service>-http`` and ``<service>-stream`` processes
 DEFAULT_TARGETS: tuple[str, ...] = (
-    "workorders-stream",
-    "evidence-stream",
-    "factory-stream",
-    "billing-stream",
-    "workorders-http",
-    "evidence-http",
-    "factory-http",
-    "billing-http",
+    "workorders",
+    "evidence",
+    "factory",
+    "billing",
     "gateway-http",
     "kafka",
     "postgres",
@@ -59,6 +57,30 @@ class Kill:
 def known_targets(info: StackInfo) -> tuple[str, ...]:
     """The names a kill list may use on this stack (the trace store is not one of them)."""
     return tuple(e.name for e in registry(info) if e.service != "zipkin")
+
+
+def default_targets(info: StackInfo) -> tuple[str, ...]:
+    """Every process of this stack, in :data:`DEFAULT_TARGETS`' order: a split service's stream process
+    before its HTTP process, in place of its one process."""
+    return tuple(
+        name
+        for target in DEFAULT_TARGETS
+        for name in sorted(
+            info.components(target) if _has_stream(target) else (target,), key=lambda n: n.endswith("-http")
+        )
+    )
+
+
+def _has_stream(name: str) -> bool:
+    spec = _spec(name)
+    return spec is not None and spec.has_stream
+
+
+def _spec(service: str) -> catalog.ServiceSpec | None:
+    try:
+        return catalog.service(service)
+    except KeyError:
+        return None
 
 
 def _records(info: StackInfo) -> dict[str, ProcessRecord]:
@@ -97,9 +119,14 @@ class Killer:
         uptime = uptime_of(pid)
         return uptime is not None and await asyncio.to_thread(entry.health.ok, uptime)
 
+    def runs_stream(self, target: str) -> bool:
+        """Whether ``target`` runs a stream app (a service's one process, or its stream process)."""
+        spec = _spec(self.entry(target).service)
+        return spec is not None and spec.has_stream and target in (spec.name, f"{spec.name}-stream")
+
     async def _last_beat(self, target: str) -> datetime | None:
         """The newest stream heartbeat of ``target``'s schema (``None``: none, or Postgres away)."""
-        schema = catalog.service(target.removesuffix("-stream")).schema
+        schema = catalog.service(self.entry(target).service).schema
         try:
             conn = await asyncpg.connect(self.info.admin_dsn, timeout=5)
         except (OSError, asyncpg.PostgresError, TimeoutError):
@@ -140,7 +167,7 @@ class Killer:
 
     async def kill(self, target: str) -> Kill:
         """SIGKILL ``target`` now and wait until a new process of it is healthy (or the timeout)."""
-        stream = target.endswith("-stream")
+        stream = self.runs_stream(target)
         beat_before = await self._last_beat(target) if stream else None
         pid = await asyncio.to_thread(self.pid, target)
         now = time.monotonic()

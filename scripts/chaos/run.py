@@ -11,6 +11,7 @@ and returns a :class:`Report`; ``report.violations`` empty means nothing was los
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 import uuid
@@ -27,7 +28,7 @@ from devstack.testing.flows import credit_account
 from scripts.chaos.checks import Books, Stuck, check_orders, read_metrics, stuck_now, wait_drained
 from scripts.chaos.client import RetryingClient, RetryStats
 from scripts.chaos.duplicates import resent_on_topics
-from scripts.chaos.kills import DEFAULT_TARGETS, Kill, Killer, known_targets
+from scripts.chaos.kills import DEFAULT_TARGETS, Kill, Killer, default_targets, known_targets
 from scripts.chaos.orders import Order, Plan, drive
 from shared.auth.tokens import issue_dev_token
 
@@ -92,6 +93,8 @@ def _operator_token(info: StackInfo, tenant_id: str, user_id: str) -> str:
 
 async def run_chaos(info: StackInfo, options: Options, *, progress: bool = True) -> Report:
     """One chaos run on the stack ``info`` describes (see the module docstring)."""
+    if options.kills == DEFAULT_TARGETS:  # "all of them", in the stack's process mode
+        options = dataclasses.replace(options, kills=default_targets(info))
     unknown = set(options.kills) - set(known_targets(info))
     if unknown:
         raise ValueError(f"unknown kill targets {sorted(unknown)}; this stack has {known_targets(info)}")

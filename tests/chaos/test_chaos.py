@@ -25,9 +25,9 @@ from scripts.chaos.run import Options, run_chaos
 
 pytestmark = [pytest.mark.stack, pytest.mark.chaos]
 
-#: the stream processes (consumers + relay) of both sides of the release saga, the edge and the database;
-#: ``make chaos`` kills every process of the stack, the workorders stream and the broker included
-SHORT_KILLS = ("billing-stream", "factory-stream", "gateway-http", "postgres")
+#: the processes (HTTP + consumers + relay, one per service) of both sides of the release saga, the edge and
+#: the database; ``make chaos`` kills every process of the stack, workorders and the broker included
+SHORT_KILLS = ("billing", "factory", "gateway-http", "postgres")
 
 
 def _state_dir() -> Path:

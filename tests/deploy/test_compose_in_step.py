@@ -98,10 +98,14 @@ def _fake_stack() -> StackInfo:
     )
 
 
+def _runners(spec: ServiceSpec) -> tuple[str, ...]:
+    """The long-running containers of ``spec``: the service's one container (the combined process mode)
+    and its stream container of the ``split`` profile; ``<name>-http`` for a service without a stream app."""
+    return (spec.name, f"{spec.name}-stream") if spec.has_stream else (f"{spec.name}-http",)
+
+
 def _containers(spec: ServiceSpec) -> list[str]:
-    names = [f"{spec.name}-http"]
-    if spec.has_stream:
-        names.append(f"{spec.name}-stream")
+    names = list(_runners(spec))
     if spec.has_db:
         names.append(f"{spec.name}-migrate")
     return names
@@ -114,20 +118,34 @@ def _containers(spec: ServiceSpec) -> list[str]:
 def test_every_launcher_process_runs_in_compose_with_the_same_command(
     compose: dict[str, Any], spec: ServiceSpec
 ) -> None:
-    http = _service(compose, f"{spec.name}-http")
-    expected_http = ["python", *_container_host(spec.http_command(spec.default_port))]
-    assert http.get("command") == expected_http, (
-        f"{spec.name}-http command drifted from catalog.ServiceSpec.http_command: "
-        f"compose has {http.get('command')}, launcher runs {expected_http}"
-    )
     services: dict[str, Any] = compose["services"]
     if spec.has_stream:
+        # one container per service by default: `serve`, HTTP app + stream app (issue 18 item 3)
+        main = _service(compose, spec.name)
+        expected_serve = ["python", *_container_host(spec.serve_command(spec.default_port))]
+        assert main.get("command") == expected_serve, (
+            f"{spec.name} command drifted from catalog.ServiceSpec.serve_command: "
+            f"compose has {main.get('command')}, launcher runs {expected_serve}"
+        )
+        assert _env(compose, spec.name).get("ZENOPS_PROCESS_MODE") == "${ZENOPS_PROCESS_MODE:-combined}", (
+            f"{spec.name}: ZENOPS_PROCESS_MODE must default to combined and be settable"
+        )
+        assert f"{spec.name}-http" not in services, f"{spec.name} runs as one container, {spec.name}"
         stream = _service(compose, f"{spec.name}-stream")
         expected = ["python", *spec.stream_command()]
         assert stream.get("command") == expected, (
             f"{spec.name}-stream command drifted: compose has {stream.get('command')}, launcher runs {expected}"
         )
+        assert stream.get("profiles") == ["split"], (
+            f"{spec.name}-stream runs only in the split process mode (profiles: ['split'])"
+        )
     else:
+        http = _service(compose, f"{spec.name}-http")
+        expected_http = ["python", *_container_host(spec.http_command(spec.default_port))]
+        assert http.get("command") == expected_http, (
+            f"{spec.name}-http command drifted from catalog.ServiceSpec.http_command: "
+            f"compose has {http.get('command')}, launcher runs {expected_http}"
+        )
         assert f"{spec.name}-stream" not in services, f"{spec.name} has no stream process in the catalog"
     if spec.has_db:
         migrate = _service(compose, f"{spec.name}-migrate")
@@ -136,7 +154,7 @@ def test_every_launcher_process_runs_in_compose_with_the_same_command(
             f"{spec.name}-migrate command drifted: compose has {migrate.get('command')}, launcher runs {expected}"
         )
         assert migrate.get("restart") == "no", f"{spec.name}-migrate is a one-shot job (restart: 'no')"
-        for runner in (f"{spec.name}-http", f"{spec.name}-stream"):
+        for runner in _runners(spec):
             if runner in services:
                 deps = services[runner].get("depends_on") or {}
                 assert deps.get(f"{spec.name}-migrate", {}).get("condition") == (
@@ -188,7 +206,7 @@ def test_database_urls_use_the_service_roles(compose: dict[str, Any], spec: Serv
         assert url.endswith("@postgres:5432/zenops"), (
             f"{spec.name}: database URL must target postgres:5432/zenops"
         )
-    for container in (f"{spec.name}-http", f"{spec.name}-stream"):
+    for container in _runners(spec):
         if container in compose["services"]:
             env = _env(compose, container)
             # Least privilege: the DDL role is for the migrate job only.
@@ -203,7 +221,7 @@ def test_gateway_upstreams_point_at_each_service_container(compose: dict[str, An
         if spec is catalog.GATEWAY or not spec.upstream:
             continue
         var = f"ZENOPS_UPSTREAM_{spec.name.upper()}_URL"
-        expected = f"http://{spec.name}-http:{spec.default_port}"
+        expected = f"http://{_runners(spec)[0]}:{spec.default_port}"
         assert env.get(var) == expected, f"gateway-http {var} is {env.get(var)!r}, expected {expected!r}"
 
 
@@ -278,7 +296,7 @@ def test_topic_job_creates_every_catalogue_topic_and_its_dlq(compose: dict[str, 
     assert not extra, drift
     assert not wrong, drift
     for spec in catalog.SERVICES:
-        for container in (f"{spec.name}-http", f"{spec.name}-stream"):
+        for container in _runners(spec):
             if container in compose["services"] and spec.has_stream:
                 deps = compose["services"][container].get("depends_on") or {}
                 assert deps.get("kafka-topics", {}).get("condition") == "service_completed_successfully", (

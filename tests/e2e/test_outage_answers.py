@@ -24,7 +24,14 @@ import asyncpg
 import httpx
 import pytest
 
-from devstack.launcher import StackInfo, restart_service, stack_status, stop_service
+from devstack.launcher import (
+    StackInfo,
+    resolve_stack,
+    restart_service,
+    stack_status,
+    stop_service,
+    switch_process_mode,
+)
 from devstack.testing.data import WORK_ORDERS, exterior_photos
 from devstack.testing.fixtures import make_token
 from devstack.testing.gateway import new_work_order_id
@@ -49,7 +56,8 @@ class _LogTail:
     """What the services' HTTP logs gained since the test started."""
 
     def __init__(self, stack: StackInfo) -> None:
-        self.files = {s: stack.log_dir / f"{s}-http.log" for s in SERVICES}
+        # the service's one process (``<s>.log``), or its HTTP process when split (``<s>-http.log``)
+        self.files = {s: stack.log_dir / f"{stack.components(s)[0]}.log" for s in SERVICES}
         self.sizes = {s: _size(p) for s, p in self.files.items()}
 
     def since(self, service: str) -> str:
@@ -116,7 +124,22 @@ async def test_postgres_away_is_503_with_retry_after_and_no_traceback_then_recov
 
 
 def _stream_pids(stack: StackInfo) -> dict[str, int | None]:
-    return {row.name: row.pid for row in stack_status(stack.state_dir) if row.name.endswith("-stream")}
+    """The pids of the processes running the stream apps (each service's one process by default)."""
+    names = {resolve_stack(stack.state_dir).components(s)[-1] for s in SERVICES}
+    return {row.name: row.pid for row in stack_status(stack.state_dir) if row.name in names}
+
+
+async def _stream_away(stack: StackInfo, service: str, body: Callable[[], Awaitable[None]]) -> None:
+    """Run ``body`` while ``service``'s stream app is down and its HTTP app serves: the service runs in
+    the split process mode meanwhile (its stream process stopped), then in its former mode again."""
+    mode = resolve_stack(stack.state_dir).process_mode(service)
+    if mode != "split":
+        await asyncio.to_thread(switch_process_mode, service, "split", stack.state_dir)
+    try:
+        await _around(stack, f"{service}-stream", body)
+    finally:
+        if mode != "split":
+            await asyncio.to_thread(switch_process_mode, service, mode, stack.state_dir)
 
 
 async def test_linking_evidence_while_work_order_events_wait_is_503_then_the_retry_succeeds(
@@ -134,7 +157,7 @@ async def test_linking_evidence_while_work_order_events_wait_is_503_then_the_ret
             f"{WORK_ORDERS}/{wo}/evidence/link", json=link, headers={"Idempotency-Key": key}
         )
 
-    await _around(stack, "workorders-stream", while_away)
+    await _stream_away(stack, "workorders", while_away)
     wo = first["wo"].text
     answer = first["link"]
     assert answer.status_code == 503, answer.text
@@ -179,7 +202,7 @@ async def test_a_consumer_behind_on_the_work_orders_partition_is_503_even_withou
             await eventually(relayed, "the created event on the broker", within_s=60)
             answers[wo] = await direct.get(f"{WORK_ORDERS}/{wo}/evidence")
 
-        await _around(stack, "evidence-stream", while_away)
+        await _stream_away(stack, "evidence", while_away)
         ((wo, answer),) = answers.items()
         assert answer.status_code == 503, answer.text
         assert answer.json()["code"] == "NOT_YET_CONSISTENT"

@@ -43,7 +43,9 @@ def _lines_since(path: Path, offset: int) -> list[dict[str, Any]]:
 
 
 async def test_a_broker_restart_is_one_line_down_and_one_line_back_per_stream(stack: StackInfo) -> None:
-    logs = {s: stack.log_dir / f"{s}-stream.log" for s in STREAMS}
+    # the log of the process running each stream app: the service's one process (``<s>.log``), or its
+    # stream process in the split process mode (``<s>-stream.log``)
+    logs = {s: stack.log_dir / f"{stack.components(s)[-1]}.log" for s in STREAMS}
     offsets = {s: _size(p) for s, p in logs.items()}
 
     await asyncio.to_thread(restart_service, "kafka", stack.state_dir)

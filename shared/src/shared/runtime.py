@@ -1,4 +1,4 @@
-"""Process entry points every service shares: ``migrate``, ``stream`` (consumers + relay) and the HTTP app.
+"""Process entry points every service shares: ``migrate``, ``serve`` (HTTP + stream), ``stream`` and the HTTP app.
 
 A service describes itself once, in its ``bootstrap.py``, as a :class:`ServiceDefinition` (name, schema,
 settings, migrations, router, subscriptions); its ``main.py`` is then a few lines::
@@ -9,8 +9,10 @@ settings, migrations, router, subscriptions); its ``main.py`` is then a few line
     if __name__ == "__main__":
         sys.exit(SERVICE.main(sys.argv[1:]))
 
-The launcher runs ``python -m <pkg>.main migrate|stream|replay-parked|list-parked`` and
-``uvicorn <pkg>.main:create_app --factory``.
+The launcher runs ``python -m <pkg>.main migrate|serve|stream|replay-parked|list-parked``: by default
+``serve`` is the whole service in one process and one event loop (:mod:`shared.serve`); with
+``ZENOPS_PROCESS_MODE=split`` the HTTP app (``serve``, or ``uvicorn <pkg>.main:create_app --factory``) and
+the stream app (``stream``) run as separate processes, to scale them apart.
 """
 
 from __future__ import annotations
@@ -39,8 +41,7 @@ from shared.availability import unavailable_dependency
 from shared.catchup import CatchUp
 from shared.container import ServiceContainer, SettingsT
 from shared.db.database import Database
-from shared.db.migrations import upgrade_head
-from shared.health import BrokerProbe, Readiness, StreamHeartbeat, database_probe, heartbeat_probe
+from shared.health import BrokerProbe, Probe, Readiness, StreamHeartbeat, database_probe, heartbeat_probe
 from shared.http import create_service_app
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import asyncpg_dsn, make_producer
@@ -67,25 +68,34 @@ class StreamApp:
     relay: OutboxRelay
     consumer: ConsumerRunner | None
     extra_tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    #: whether :meth:`run` disposes the database engines at its end (not when the HTTP app shares them:
+    #: ``serve`` disposes them once both parts stopped)
+    owns_db: bool = True
+    #: true while every task runs (``/readyz`` of the combined process asks it)
+    running: bool = field(default=False, init=False)
 
     async def run(self) -> None:
-        await self.producer.start()
-        tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
-        if self.consumer is not None:
-            tasks.append(asyncio.create_task(self._keep_consuming(self.consumer), name="consumer"))
-        tasks += [asyncio.create_task(t(), name="extra") for t in self.extra_tasks]
+        tasks: list[asyncio.Task[None]] = []
         try:
+            await self.producer.start()
+            tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            if self.consumer is not None:
+                tasks.append(asyncio.create_task(self._keep_consuming(self.consumer), name="consumer"))
+            tasks += [asyncio.create_task(t(), name="extra") for t in self.extra_tasks]
+            self.running = True
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
                 task.result()
         finally:
+            self.running = False
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.producer.stop()
-            await self.db.dispose()
+            if self.owns_db:
+                await self.db.dispose()
 
     @staticmethod
     async def _keep_consuming(consumer: ConsumerRunner) -> None:
@@ -176,11 +186,13 @@ def outage_watch(container: ServiceContainer[Any]) -> OutageWatch:
     )
 
 
-def service_readiness(container: ServiceContainer[Any]) -> Readiness:
-    """What ``/readyz`` of a service's HTTP process asks: its database, the broker and the heartbeat of
-    its stream process (see :mod:`shared.health`)."""
+def service_readiness(container: ServiceContainer[Any], stream: StreamApp | None = None) -> Readiness:
+    """What ``/readyz`` of a service's HTTP app asks: its database, the broker and the heartbeat of its
+    stream app (see :mod:`shared.health`); with the stream app in the same process (``stream``), also
+    whether that app runs at all (``stream``: ``"not running"`` before it started or after it stopped)."""
     settings = container.settings
     engine = container.db.system_engine
+    heartbeat = heartbeat_probe(engine, container.schema, stale_after_s=settings.stream_stale_after_s)
     return Readiness(
         {
             "database": database_probe(engine),
@@ -189,10 +201,17 @@ def service_readiness(container: ServiceContainer[Any]) -> Readiness:
                 timeout_s=settings.ready_timeout_s,
                 cache_s=settings.ready_broker_cache_s,
             ),
-            "stream": heartbeat_probe(engine, container.schema, stale_after_s=settings.stream_stale_after_s),
+            "stream": heartbeat if stream is None else _local_stream_probe(stream, heartbeat),
         },
         timeout_s=settings.ready_timeout_s,
     )
+
+
+def _local_stream_probe(stream: StreamApp, heartbeat: Probe) -> Probe:
+    async def probe() -> str:
+        return await heartbeat() if stream.running else "not running"
+
+    return probe
 
 
 @dataclass(frozen=True)
@@ -237,8 +256,10 @@ class ServiceDefinition(Generic[SettingsT]):
         """The one container of this process (built on first use, inside the running process)."""
         return ServiceContainer.create(self.settings(), self.schema)
 
-    def create_app(self) -> FastAPI:
-        """The HTTP app (``uvicorn <pkg>.main:create_app --factory``)."""
+    def create_app(self, stream: StreamApp | None = None) -> FastAPI:
+        """The HTTP app (``uvicorn <pkg>.main:create_app --factory``, or ``serve``). ``stream``: the stream
+        app running in the same process and loop (``serve`` in the combined mode), which ``/readyz``
+        asks too and which already watches for outages."""
         settings = self.container.settings
         configure_logging(settings.service_name, settings.log_level)
         cpu.configure(settings.cpu_pool_workers)
@@ -247,7 +268,9 @@ class ServiceDefinition(Generic[SettingsT]):
             otlp_endpoint=settings.otel_exporter_endpoint,
             zipkin_endpoint=settings.zipkin_endpoint,
         )
-        app = create_service_app(settings, title=self.title, readiness=service_readiness(self.container))
+        app = create_service_app(
+            settings, title=self.title, readiness=service_readiness(self.container, stream)
+        )
         app.state.container = self.container
         # "not found" of a projected aggregate asks whether the stream process's group is caught up
         # (shared.consistency.not_found_or_not_yet); the group is named after the service
@@ -259,13 +282,14 @@ class ServiceDefinition(Generic[SettingsT]):
         )
         app.router.on_shutdown.append(catchup.close)
         install_service_metrics(app, self.service_metrics())
-        watch = outage_watch(self.container)
-        watching: set[asyncio.Task[None]] = set()
+        if stream is None:  # the stream app runs its own watch
+            watch = outage_watch(self.container)
+            watching: set[asyncio.Task[None]] = set()
 
-        async def start_watching() -> None:  # the task lives as long as the server's loop
-            watching.add(asyncio.get_running_loop().create_task(watch.run(), name="outage-watch"))
+            async def start_watching() -> None:  # the task lives as long as the server's loop
+                watching.add(asyncio.get_running_loop().create_task(watch.run(), name="outage-watch"))
 
-        app.router.on_startup.append(start_watching)
+            app.router.on_startup.append(start_watching)
         app.include_router(self.router)
         app.include_router(ops_router(self.name, self.subscriptions))
         if self.ops is not None:
@@ -294,8 +318,34 @@ class ServiceDefinition(Generic[SettingsT]):
         """The stream process: outbox relay + consumer group (built inside the running loop)."""
         return build_stream_app(self.container, self.subscriptions(self.container))
 
+    def serve(self, argv: Sequence[str]) -> int:
+        """``serve [--host H] [--port P]``: the HTTP app and, in the ``combined`` process mode (the
+        default; ``ZENOPS_PROCESS_MODE=split`` leaves it to ``stream``), the stream app in one process and
+        one event loop (:mod:`shared.serve`). Returns the exit status."""
+        import argparse
+
+        from shared import serve
+
+        parser = argparse.ArgumentParser(prog=f"{sys.argv[0]} serve")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        args = parser.parse_args(list(argv))
+        combined = self.container.settings.process_mode == "combined"
+
+        def stream() -> StreamApp:
+            app = self.stream()
+            app.owns_db = False  # shared with the HTTP app; disposed once both stopped
+            return app
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(
+                serve.serve(self.create_app, stream if combined else None, host=args.host, port=args.port)
+            )
+
     def main(self, argv: Sequence[str]) -> int:
-        """``python -m <pkg>.main migrate|stream|replay-parked TOPIC KEY [--discard]|list-parked``."""
+        """``python -m <pkg>.main migrate|serve|stream|replay-parked TOPIC KEY [--discard]|list-parked``."""
+        if argv and argv[0] == "serve":
+            return self.serve(argv[1:])
         return service_main(
             argv,
             settings=self.container.settings,
@@ -334,6 +384,9 @@ def service_main(
     configure_logging(settings.service_name, settings.log_level)
     command = argv[0] if argv else "stream"
     if command == "migrate":
+        # alembic (with mako and pygments, ~14 MB) only where migrations run, not in every service process
+        from shared.db.migrations import upgrade_head
+
         upgrade_head(migrations_dir, settings.db_owner_url.get_secret_value(), schema)
         return 0
     configure_tracing(
@@ -350,7 +403,8 @@ def service_main(
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(_parking(argv, settings, schema, stream_factory))
     print(  # noqa: T201  the parking CLI's output
-        f"usage: {sys.argv[0]} migrate|stream|replay-parked TOPIC KEY [--discard]|list-parked",
+        f"usage: {sys.argv[0]} migrate|serve [--host H] [--port P]|stream|replay-parked TOPIC KEY "
+        "[--discard]|list-parked",
         file=sys.stderr,
     )
     return 2

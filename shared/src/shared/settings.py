@@ -12,6 +12,7 @@ Secrets (and the database URLs, which carry passwords) are :class:`pydantic.Secr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,11 @@ class ServiceSettings(BaseSettings):
     env: str = PRODUCTION
     service_name: str = "unknown"
     state_dir: Path = Path(".zenops")
+
+    #: ``combined`` (default): ``serve`` runs the HTTP app and the stream app in one process and one event
+    #: loop; ``split``: ``serve`` is the HTTP app only and ``stream`` runs the stream app apart (to scale
+    #: them apart: issue 18 item 3, ``shared.serve``)
+    process_mode: Literal["combined", "split"] = "combined"
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     db_owner_url: SecretStr = SecretStr("")

@@ -158,8 +158,14 @@ def stream_replica(stack: StackInfo, name: str) -> Iterator[int]:
                 proc.wait(timeout=30)
 
 
+def _billing_process(stack: StackInfo) -> str:
+    """The supervised process running billing's stream app: ``billing`` (HTTP + stream in one process,
+    the default) or ``billing-stream`` (the split process mode)."""
+    return stack.components("billing")[-1]
+
+
 def supervised_stream(stack: StackInfo) -> ProcessRecord:
-    return _State(Path(stack.state_dir)).processes()["billing-stream"]
+    return _State(Path(stack.state_dir)).processes()[_billing_process(stack)]
 
 
 class TestRestarts:

@@ -12,15 +12,16 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import pypdf
 import pytesseract
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf.errors import DependencyError, PdfReadError, PyPdfError
 
 from evidence_service.domain.errors import OcrDocumentUnreadable, OcrEngineUnavailable, OcrTimedOut
 from evidence_service.domain.ocr_fields import extract_fields
+
+if TYPE_CHECKING:
+    import pypdf
 
 __all__ = [
     "DEFAULT_LANGS",
@@ -184,6 +185,10 @@ def _unsupported(kind: str, reason: str) -> OcrResult:
 
 
 def _read_pdf(data: bytes, kind: str) -> OcrResult:
+    # pypdf (~19 MB) only where a PDF is read: the OCR pool's worker, not every evidence process
+    import pypdf
+    from pypdf.errors import PyPdfError
+
     version = str(pypdf.__version__)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
@@ -201,6 +206,8 @@ def _read_pdf(data: bytes, kind: str) -> OcrResult:
 
 def _decrypts_without_password(reader: pypdf.PdfReader) -> bool:
     # Many PDFs are "encrypted" with an empty user password (permissions only); those open fine.
+    from pypdf.errors import DependencyError, PdfReadError
+
     try:
         return bool(reader.decrypt(""))
     except (DependencyError, PdfReadError):

@@ -2,15 +2,20 @@
 
 Conventions every service package follows:
 
-* HTTP app: ``uvicorn <package>.main:create_app --factory --http <HTTP_PROTOCOL> --loop uvloop --host 127.0.0.1
-  --port <port>``, answering ``GET /healthz`` with 200 once ready;
-* stream app (consumers + outbox relay): ``python -m <package>.main stream``;
+* the whole service, HTTP app and stream app in one process and one event loop (the default ``combined``
+  process mode, issue 18 item 3): ``python -m <package>.main serve --host 127.0.0.1 --port <port>``,
+  answering ``GET /healthz`` with 200 once ready;
+* in the ``split`` process mode (``ZENOPS_PROCESS_MODE=split``, to scale them apart), two processes:
+  the HTTP app ``uvicorn <package>.main:create_app --factory --http <HTTP_PROTOCOL> --loop uvloop --host
+  127.0.0.1 --port <port>`` and the stream app (consumers + outbox relay) ``python -m <package>.main stream``;
+* services without a stream app (the gateway, the console) run the HTTP app's command in both modes;
 * migrations (Alembic, run as the schema owner): ``python -m <package>.main migrate``.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 
 __all__ = [
@@ -20,10 +25,13 @@ __all__ = [
     "GATEWAY",
     "HTTP_LOOP",
     "HTTP_PROTOCOL",
+    "PROCESS_MODES",
+    "PROCESS_MODE_ENV",
     "SERVICES",
     "ServiceSpec",
     "db_services",
     "kafka_topics",
+    "process_mode_from_env",
     "service",
 ]
 
@@ -33,6 +41,17 @@ HTTP_PROTOCOL = "shared.uvicorn_protocol:JsonErrorsHttpToolsProtocol"
 #: uvicorn's ``--loop`` of every HTTP process: uvloop, named so a missing uvloop fails at start-up instead
 #: of silently falling back to asyncio's loop (issue 18 item 3; the stream processes run on it too)
 HTTP_LOOP = "uvloop"
+#: how a service with a stream app runs: ``combined`` (one process, the default) or ``split`` (two)
+PROCESS_MODE_ENV = "ZENOPS_PROCESS_MODE"
+PROCESS_MODES = ("combined", "split")
+
+
+def process_mode_from_env() -> str:
+    """``$ZENOPS_PROCESS_MODE`` (``combined`` when unset); ``ValueError`` for anything else."""
+    mode = os.environ.get(PROCESS_MODE_ENV, "").strip().lower() or PROCESS_MODES[0]
+    if mode not in PROCESS_MODES:
+        raise ValueError(f"{PROCESS_MODE_ENV}={mode!r}: expected one of {', '.join(PROCESS_MODES)}")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,20 @@ class ServiceSpec:
             "--port",
             str(port),
         ]
+
+    def serve_command(self, port: int, host: str = "127.0.0.1") -> list[str]:
+        """Arguments after the Python interpreter that start the whole service on ``port``: the HTTP app
+        (the options of :meth:`http_command`, see ``shared.serve``) and, in the combined process mode,
+        the stream app in the same process."""
+        return ["-m", f"{self.package}.main", "serve", "--host", host, "--port", str(port)]
+
+    def components(self, mode: str) -> tuple[str, ...]:
+        """The names of its supervised processes in process mode ``mode``: ``<name>`` for the whole
+        service in one process, ``<name>-http`` and ``<name>-stream`` when split; ``<name>-http`` for a
+        service without a stream app, in both modes."""
+        if not self.has_stream:
+            return (f"{self.name}-http",)
+        return (f"{self.name}-http", f"{self.name}-stream") if mode == "split" else (self.name,)
 
     def stream_command(self) -> list[str]:
         """Arguments after the Python interpreter that start the stream app."""

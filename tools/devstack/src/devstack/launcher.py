@@ -10,8 +10,14 @@ recorded in the state directory (default ``<repo>/.zenops``, overridden by ``$ZE
   supervisor keeps running); whether Postgres/Kafka are embedded (started here) or external;
 * ``supervisor.json`` - the supervisor's view per process (state, restarts, last exit);
 * ``ports.json``  - HTTP port per service, chosen once so restarts keep URLs stable;
-* ``logs/``       - ``postgres.log``, Kafka's log, ``<name>-http.log``, ``<name>-stream.log``,
-  ``<name>-migrate.log``, ``supervisor.log``.
+* ``logs/``       - ``postgres.log``, Kafka's log, ``<name>.log`` (a service in one process, the default
+  ``combined`` process mode), ``<name>-http.log`` and ``<name>-stream.log`` (the gateway and the console;
+  a service in the ``split`` mode), ``<name>-migrate.log``, ``supervisor.log``.
+
+Process mode (issue 18 item 3): ``up`` runs each service with a stream app as one process ``<name>``
+(``python -m <pkg>.main serve``: HTTP app and stream app on one event loop) unless
+``ZENOPS_PROCESS_MODE=split``, which runs ``<name>-http`` and ``<name>-stream`` instead; the mode is kept
+in ``pids.json`` per service (:func:`switch_process_mode` changes one service's).
 
 External servers: ``$ZENOPS_PG_ADMIN_DSN`` (provision only, start nothing) and
 ``$ZENOPS_KAFKA_BOOTSTRAP`` (create topics only). The same functions serve pytest fixtures:
@@ -73,6 +79,7 @@ __all__ = [
     "start_stack",
     "stop_service",
     "stop_stack",
+    "switch_process_mode",
     "try_lock",
     "uptime_of",
     "wait_up",
@@ -277,6 +284,15 @@ class _State:
         data.pop("supervised", None)
         self._write(self.pids_file, data)
 
+    def process_modes(self) -> dict[str, str]:
+        """Per service with a stream app: ``combined`` or ``split`` (what ``up`` or a switch chose)."""
+        return {k: str(v) for k, v in self.pids().get("process_modes", {}).items()}
+
+    def record_process_modes(self, modes: Mapping[str, str]) -> None:
+        data = self.pids()
+        data["process_modes"] = {**data.get("process_modes", {}), **modes}
+        self._write(self.pids_file, data)
+
     def supervisor(self) -> ProcessRecord | None:
         raw = self.pids().get("supervisor")
         return ProcessRecord(**raw) if raw else None
@@ -320,6 +336,16 @@ class StackInfo:
     tracing: Tracing = field(default_factory=Tracing)
     #: the payment provider simulator's port (:mod:`devstack.provider_sim`), once chosen
     provider_sim_port: int | None = None
+    #: per service with a stream app, ``combined`` (one process) or ``split``; absent: ``combined``
+    process_modes: Mapping[str, str] = field(default_factory=dict)
+
+    def process_mode(self, service: str) -> str:
+        """How ``service`` runs: ``combined`` (HTTP + stream in one process) or ``split``."""
+        return self.process_modes.get(service, catalog.PROCESS_MODES[0])
+
+    def components(self, service: str) -> tuple[str, ...]:
+        """The supervised process names of ``service`` in its current process mode."""
+        return catalog.service(service).components(self.process_mode(service))
 
     @property
     def provider_sim_url(self) -> str | None:
@@ -410,6 +436,8 @@ def service_env(info: StackInfo, spec: ServiceSpec | None) -> dict[str, str]:
         env["ZENOPS_CONSOLE_SECRET"] = info.secrets.console_secret
     if spec is not None:
         env["ZENOPS_SERVICE_NAME"] = spec.name
+        if spec.has_stream:
+            env[catalog.PROCESS_MODE_ENV] = info.process_mode(spec.name)
         if spec.schema is not None:
             dsns = info.dsns[spec.schema]
             env["ZENOPS_DB_OWNER_URL"] = dsns["owner"]
@@ -550,8 +578,8 @@ def _choose_ports(
         taken.add(ports[spec.name])
     state.save_ports(ports)
     for spec in specs:
-        key = f"{spec.name}-http"
-        if key in running and running[key].is_alive():
+        names = {*spec.components("combined"), *spec.components("split")}
+        if any(key in running and running[key].is_alive() for key in names):
             continue
         if not _port_is_free("127.0.0.1", ports[spec.name]):
             raise StackError(
@@ -626,6 +654,19 @@ def registry(info: StackInfo) -> tuple[Supervised, ...]:
             continue  # no port chosen yet: never started
         env = info.env(spec.name)
         port = int(url.rsplit(":", 1)[1])
+        if spec.has_stream and info.process_mode(spec.name) == "combined":
+            entries.append(
+                Supervised(
+                    spec.name,
+                    spec.name,
+                    logs=(logs / f"{spec.name}.log",),
+                    command=tuple(spec.serve_command(port)),
+                    env=env,
+                    health=Http(url),
+                    url=url,
+                )
+            )
+            continue
         entries.append(
             Supervised(
                 f"{spec.name}-http",
@@ -712,6 +753,7 @@ def resolve_stack(state_dir: Path | None = None) -> StackInfo:
         kafka_embedded=kafka_embedded,
         tracing=state.tracing(),
         provider_sim_port=ports.get(PROVIDER_SIM_KEY),
+        process_modes=state.process_modes(),
     )
 
 
@@ -774,6 +816,10 @@ def start_stack(
         if services and tracing.mode == "zipkin":
             tracing = dataclasses.replace(tracing, port=_choose_zipkin_port(state, records))
         sim_port = _choose_sim_port(state) if services else state.ports().get(PROVIDER_SIM_KEY)
+        if services:
+            # the process mode of `up`: every service with a stream app, combined unless the env says split
+            mode = catalog.process_mode_from_env()
+            state.record_process_modes({s.name: mode for s in specs if s.has_stream})
         info = StackInfo(
             state_dir=state_dir,
             postgres=endpoint,
@@ -786,6 +832,7 @@ def start_stack(
             kafka_embedded=kafka_embedded,
             tracing=tracing,
             provider_sim_port=sim_port,
+            process_modes=state.process_modes(),
         )
 
         if migrate:
@@ -799,6 +846,9 @@ def start_stack(
         # The trace store starts with the services, in parallel with them (its JVM takes a few seconds).
         names = {spec.name for spec in specs} | {ZIPKIN_PORT_KEY, PROVIDER_SIM_KEY} if services else set()
         wanted = tuple(e for e in registry(info) if e.node is not None or e.service in names)
+        # a service switched to the other process mode: its processes of the former mode go first
+        _stop_other_mode(state, info, specs)
+        records = state.processes()
         # Only what is not running (or not yet supervised) gets a new request: the supervisor keeps
         # the rest as they are, restart counts included.
         supervised = state.supervised()
@@ -811,6 +861,52 @@ def start_stack(
     timings["services" if services else "supervisor"] = time.monotonic() - t0
     _say("ready in " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     return info
+
+
+def _stop_other_mode(state: _State, info: StackInfo, specs: Iterable[ServiceSpec]) -> list[str]:
+    """Stop and unsupervise the processes of ``specs`` that belong to the process mode they no longer
+    run in (``<name>`` after a switch to split, ``<name>-http``/``-stream`` after one to combined); the
+    names stopped. Call with the state locked."""
+    records = state.processes()
+    stale = [
+        name
+        for spec in specs
+        if spec.has_stream
+        for name in {*spec.components("combined"), *spec.components("split")}
+        - set(spec.components(info.process_mode(spec.name)))
+    ]
+    state.unsupervise(stale)
+    for name in sorted(stale, key=lambda n: not n.endswith("-stream")):
+        if name in records:
+            _terminate(records[name])
+            state.forget_process(name)
+    return [name for name in stale if name in records]
+
+
+def switch_process_mode(
+    service: str, mode: str, state_dir: Path | None = None, *, health_timeout: float = _HEALTH_TIMEOUT
+) -> list[str]:
+    """Run ``service`` in process mode ``mode`` (``combined``: one process; ``split``: ``<name>-http`` and
+    ``<name>-stream``) from now on: its processes of the other mode are stopped and the supervisor starts
+    the new ones; waits until they are healthy and returns their names. Until the next ``up``, which
+    applies ``$ZENOPS_PROCESS_MODE`` to every service again. For tests that need one half of a service
+    down while the other half serves (an outage of the stream app alone), and to show both modes work."""
+    if mode not in catalog.PROCESS_MODES:
+        raise StackError(f"unknown process mode {mode!r} (known: {', '.join(catalog.PROCESS_MODES)})")
+    spec = catalog.service(service)
+    if not spec.has_stream:
+        raise StackError(f"{service} has no stream app: it runs one process in every mode")
+    info = resolve_stack(state_dir)
+    state = _State(info.state_dir)
+    with state.locked():
+        state.record_process_modes({service: mode})
+        info = dataclasses.replace(info, process_modes=state.process_modes())
+        _stop_other_mode(state, info, (spec,))
+        entries = tuple(e for e in registry(info) if e.service == service)
+        requests = state.request(e.name for e in entries)
+        _ensure_supervisor(state)
+    wait_up(state, entries, requests, time.monotonic() + health_timeout)
+    return [e.name for e in entries]
 
 
 def _migrate(info: StackInfo, specs: tuple[ServiceSpec, ...]) -> None:
@@ -939,7 +1035,8 @@ def stop_stack(state_dir: Path | None = None, *, grace: float = _STOP_GRACE) -> 
 def restart_service(
     service: str, state_dir: Path | None = None, *, health_timeout: float = _HEALTH_TIMEOUT
 ) -> list[str]:
-    """Stop ``service``'s processes (HTTP + stream, or the node) and let the supervisor start them.
+    """Stop ``service``'s processes (the service's one process, or HTTP + stream when split; or the
+    node) and let the supervisor start them.
 
     Waits until they are healthy again; returns the restarted process names.
     """
@@ -950,7 +1047,7 @@ def restart_service(
             _stop_supervisor(state, _STOP_GRACE)
             _ensure_supervisor(state)
         return ["supervisor"]
-    # a service (its HTTP + stream processes) or one process by name (``workorders-stream``)
+    # a service (its process, or its HTTP + stream processes) or one process by name (``workorders-stream``)
     entries = tuple(e for e in registry(info) if service in (e.service, e.name))
     if not entries:
         raise StackError(f"nothing to restart for {service!r} (known: {', '.join(service_names())})")

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
-
 from billing_service.domain.payment_errors import (
     DevBypassDisabledInProd,
     MissingRazorpaySignature,
@@ -111,6 +109,9 @@ def verify_stripe(body: bytes, signature: str | None, secret: str) -> VerifiedDe
         raise StripeSecretNotConfigured()
     if not signature:
         raise MissingStripeSignature()
+    # the Stripe SDK (with requests, ~10 MB) only where a Stripe delivery is verified
+    import stripe
+
     try:
         stripe.Webhook.construct_event(body, signature, secret, tolerance=STRIPE_TOLERANCE_S)
     except stripe.SignatureVerificationError as exc:

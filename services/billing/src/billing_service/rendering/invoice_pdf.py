@@ -19,19 +19,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 
 from billing_service.domain.invoices import InvoiceStatus
 from billing_service.domain.money import Money
 from billing_service.handlers.invoice_queries import InvoiceDetail
 from billing_service.rendering.amounts import RUPEE, format_amount, format_quantity
 from shared.stable_json import stable_sha256
+
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
 
 __all__ = ["PDF_MEDIA_TYPE", "canonical_state", "render_invoice_pdf", "verification_hash"]
 
@@ -50,6 +49,10 @@ class _Fonts:
 
 
 def _fonts() -> _Fonts:
+    # reportlab's canvas and fonts (~6 MB) are imported where an invoice is rendered, not at start-up
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     registered = pdfmetrics.getRegisteredFontNames()
     if _REGULAR in registered and _BOLD in registered:
         return _Fonts(_REGULAR, _BOLD, RUPEE)
@@ -209,6 +212,8 @@ class _Page:
 
 
 def _lines(value: str, font: str, size: float, width: float) -> Iterator[str]:
+    from reportlab.lib.utils import simpleSplit
+
     for paragraph in value.splitlines() or [""]:
         yield from simpleSplit(paragraph, font, size, width) or [""]
 
@@ -229,6 +234,8 @@ def render_invoice_pdf(detail: InvoiceDetail) -> bytes:
 
     def money(value: Money) -> str:
         return format_amount(value.amount, fonts.symbol)
+
+    from reportlab.pdfgen.canvas import Canvas
 
     number = h.invoice_number or "DRAFT"
     buffer = io.BytesIO()

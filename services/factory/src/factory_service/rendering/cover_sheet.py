@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
-
-import docx
-from docx.document import Document
-from docx.shared import Pt
+from typing import TYPE_CHECKING, Any, Final
 
 from factory_service.rendering.docx_renderer import AUTHOR, FIXED_EPOCH, report_date_of
 from factory_service.rendering.formatting import MISSING
 from factory_service.rendering.reproducible_zip import normalize_zip
 from factory_service.rendering.sections import mapping, sequence
 from factory_service.rendering.stamp import ReportStamp
+
+if TYPE_CHECKING:
+    from docx.document import Document
 
 COVER_SHEET_TITLE: Final = "INTERNAL QA COVER SHEET — not part of the bank's copy"
 
@@ -79,6 +78,10 @@ def render_cover_sheet(
     stamp: ReportStamp | None = None,
 ) -> bytes:
     """The internal cover sheet DOCX of a pack; the same inputs give the same bytes."""
+    # python-docx only where a cover sheet is rendered (the CPU pool's worker), not at start-up
+    import docx
+    from docx.shared import Pt
+
     state = mapping(bundle.get("render_state"))
     doc = docx.Document()
     doc.styles["Normal"].font.size = Pt(10)

@@ -41,13 +41,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import docx.image.image
-import jinja2
-from docx.image.exceptions import UnrecognizedImageError
-from docx.shared import Emu
-from docxtpl import DocxTemplate, InlineImage
 from PIL import Image, UnidentifiedImageError
 
 from factory_service.domain.errors import ExportBundleInvalid, TemplateKeyUnknown
@@ -70,6 +65,9 @@ from factory_service.rendering.sections import (
     words_of,
 )
 from factory_service.rendering.stamp import ReportStamp, qr_png
+
+if TYPE_CHECKING:
+    from docxtpl import DocxTemplate
 
 ReadBlob = Callable[[str], bytes | None]
 
@@ -162,6 +160,9 @@ class ImagePage:
 
 def _embeddable(blob: bytes) -> tuple[bytes, int, int] | None:
     """The bytes to embed and the pixel size, or ``None`` when the blob is not a readable image."""
+    import docx.image.image
+    from docx.image.exceptions import UnrecognizedImageError
+
     try:
         with Image.open(io.BytesIO(blob)) as image:
             image_format = image.format
@@ -434,6 +435,9 @@ def load_template(template_key: str) -> bytes:
 
 
 def _image_pages_context(tpl: DocxTemplate, pages: Sequence[ImagePage]) -> list[dict[str, Any]]:
+    from docx.shared import Emu
+    from docxtpl import InlineImage
+
     return [
         {
             "number": str(page.number),
@@ -495,6 +499,12 @@ def render_report_docx(
         stamp=stamp,
     )
     pages = plan_image_pages(bundle, read_blob)
+    # python-docx, docxtpl and jinja2 (~8 MB) are imported where a report is rendered: the CPU pool's
+    # worker, not every factory process
+    import jinja2
+    from docx.shared import Emu
+    from docxtpl import DocxTemplate, InlineImage
+
     tpl = DocxTemplate(io.BytesIO(template))
     tpl.init_docx()
     context["image_pages"] = _image_pages_context(tpl, pages)

@@ -20,9 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject
-
 from factory_service.domain.errors import PdfConversionFailed, PdfConverterUnavailable
 
 CONVERT_TIMEOUT_S: Final = 180.0
@@ -41,6 +38,10 @@ def _pdf_date(moment: datetime) -> str:
 
 def normalize_pdf(raw: bytes, *, docx_sha256: str, title: str, stamp: datetime) -> bytes:
     """``raw`` (LibreOffice's PDF) with fixed metadata and identifier: the same input, the same bytes."""
+    # pypdf (~19 MB) only where a PDF is written, not in every factory process
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
     root = writer.root_object
     if NameObject("/Metadata") in root:

@@ -19,9 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from factory_service.rendering.formatting import MISSING, to_decimal
 
 log = logging.getLogger(__name__)
@@ -191,6 +188,10 @@ def page_count(entry: Mapping[str, Any], read_blob: ReadBlob) -> int | None:
             continue
         if not blob.startswith(b"%PDF") or len(blob) > _MAX_PDF_BYTES:
             return None
+        # pypdf (~19 MB) only where an enclosure is counted (the render, in the CPU pool's worker)
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
         try:
             return len(PdfReader(io.BytesIO(blob)).pages)
         except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
