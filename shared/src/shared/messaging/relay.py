@@ -53,7 +53,7 @@ from opentelemetry.trace import SpanKind
 
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES
 from shared.messaging.outbox import notify_channel
-from shared.telemetry.tracing import context_from_traceparent, inject_headers, record_error
+from shared.telemetry.tracing import context_from_traceparent, inject_headers, record_error, recording
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("shared.messaging.relay")
@@ -326,6 +326,8 @@ class OutboxRelay:
         pending: list[tuple[_Record, asyncio.Future[Any]]] = []
         spans: dict[int, trace.Span] = {}
         transient: list[str] = []
+        traced = recording()  # a publish span per record only when spans are recorded
+        send = self.producer.send
         for rec in records:
             if (rec.topic, rec.key) in blocked:
                 continue  # parked behind its head; fetched again once the head is replayed/discarded
@@ -338,18 +340,26 @@ class OutboxRelay:
                 await self._move_aside(conn, rec, REASON_TOO_LARGE, detail)
                 blocked[(rec.topic, rec.key)] = rec.id
                 continue
-            span = spans[rec.id] = rec.start_publish_span()
             try:
-                with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                    future = await self.producer.send(
-                        rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
-                    )
+                if traced:
+                    span = spans[rec.id] = rec.start_publish_span()
+                    with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                        future = await send(
+                            rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
+                        )
+                else:
+                    # nothing records spans: the row's stored traceparent (the envelope's) travels as is
+                    # (a copy: an instrumentation may append to the list it is given)
+                    future = await send(rec.topic, value=rec.value, key=rec.key_bytes, headers=[*rec.headers])
             except asyncio.CancelledError:
-                span.end()
+                if rec.id in spans:
+                    spans.pop(rec.id).end()
                 raise
             except Exception as exc:
-                record_error(span, exc)
-                span.end()
+                if rec.id in spans:
+                    span = spans.pop(rec.id)
+                    record_error(span, exc)
+                    span.end()
                 if not is_permanent(exc):
                     transient.append(repr(exc))
                     break  # keep id order: nothing after a transient failure is sent in this batch
@@ -359,10 +369,12 @@ class OutboxRelay:
             pending.append((rec, future))
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
         for (rec, _), result in zip(pending, results, strict=True):
-            span = spans[rec.id]
+            traced_span = spans.get(rec.id)
+            if traced_span is None:
+                continue
             if isinstance(result, Exception):
-                record_error(span, result)
-            span.end()
+                record_error(traced_span, result)
+            traced_span.end()
         published: list[int] = []
         refused: list[_Record] = []
         out_of_order: list[_Record] = []
