@@ -212,6 +212,9 @@ def _sa_url(dsn: str) -> str:
 
 
 PROFILE_RATE_HZ = 100
+#: ``PROFILE_FORMAT=raw``: collapsed stacks (``flame-*.txt``, one stack and its count a line) instead
+#: of SVGs, for reading the shares with a script
+PROFILE_RAW = os.environ.get("PROFILE_FORMAT", "") == "raw"
 
 
 def py_spy() -> str:
@@ -242,8 +245,9 @@ async def attached_profile(pid: int | None, svg: Path, log: Path) -> AsyncIterat
             "--nonblocking",
             "--rate",
             str(PROFILE_RATE_HZ),
+            *(("--format", "raw") if PROFILE_RAW else ()),
             "--output",
-            str(svg),
+            str(svg.with_suffix(".txt") if PROFILE_RAW else svg),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
         )

@@ -20,6 +20,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+import uvloop
 from sqlalchemy import text
 
 from shared.db.database import Database, Role
@@ -209,13 +210,15 @@ def _configure_tracing(mode: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 10 and sys.argv[1] == "write":
-        _configure_tracing("write")
-        dsn_, schema_, _bootstrap, topic_ = sys.argv[2:6]
-        messages_, batch_, keys_, writers_ = (int(a) for a in sys.argv[6:10])
-        asyncio.run(write(dsn_, schema_, topic_, messages_, batch_, keys_, writers_))
-    elif len(sys.argv) == 6:
-        _configure_tracing(sys.argv[1])
-        asyncio.run(main(*sys.argv[1:6]))
-    else:
-        raise SystemExit(__doc__)
+    # on uvloop, as the services' stream processes run (shared.runtime)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        if len(sys.argv) == 10 and sys.argv[1] == "write":
+            _configure_tracing("write")
+            dsn_, schema_, _bootstrap, topic_ = sys.argv[2:6]
+            messages_, batch_, keys_, writers_ = (int(a) for a in sys.argv[6:10])
+            runner.run(write(dsn_, schema_, topic_, messages_, batch_, keys_, writers_))
+        elif len(sys.argv) == 6:
+            _configure_tracing(sys.argv[1])
+            runner.run(main(*sys.argv[1:6]))
+        else:
+            raise SystemExit(__doc__)

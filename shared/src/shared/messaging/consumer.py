@@ -47,6 +47,7 @@ from shared.messaging.spans import (
     consuming,
     handling,
 )
+from shared.telemetry.tracing import recording
 
 __all__ = [
     "DUPLICATE",
@@ -264,7 +265,9 @@ class ConsumerRunner:
         status: list[str] = []
         seen: set[str] = set()
         for _, envelope, _ in routed:
-            message_id = canonical_uuid(envelope.message_id)
+            message_id = envelope.message_id
+            if message_id not in fresh:  # an id found as given is already in Postgres's spelling
+                message_id = canonical_uuid(message_id)
             status.append(FIRST if message_id in fresh and message_id not in seen else DUPLICATE)
             seen.add(message_id)
         duplicates = status.count(DUPLICATE)
@@ -274,20 +277,27 @@ class ConsumerRunner:
         await self._coalesce(session, routed, status)
         tenant: str | None = None
         gathered: dict[int, tuple[Subscription, list[Envelope]]] = {}
+        traced = recording()
         for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
+            singles = [sub for sub in subs if sub.many is None] if delivery_status == FIRST else []
+            if delivery_status == FIRST:
+                for sub in subs:
+                    if sub.many is not None:
+                        gathered.setdefault(id(sub), (sub, []))[1].append(envelope)
+            if not singles and not traced:
+                # nothing runs for this message alone and no span records it: no context to set
+                # (a set-wise projection takes the batch, of any tenants, after this loop)
+                continue
             with self._consuming(envelope, delivery.headers):
                 if delivery_status != FIRST:
                     with self._handling(delivery.topic, envelope, delivery_status):
                         continue
                 with self._handling(delivery.topic, envelope, FIRST):
-                    if envelope.tenant_id and envelope.tenant_id != tenant:
+                    if singles and envelope.tenant_id and envelope.tenant_id != tenant:
                         await session.execute(self._batch.set_tenant, {"t": envelope.tenant_id})
                         tenant = envelope.tenant_id
-                    for sub in subs:
-                        if sub.many is None:
-                            await sub.handler(uow, envelope)
-                        else:
-                            gathered.setdefault(id(sub), (sub, []))[1].append(envelope)
+                    for sub in singles:
+                        await sub.handler(uow, envelope)
         for sub, envelopes in gathered.values():
             if sub.many is not None:  # only those are gathered
                 await sub.many(uow, envelopes)

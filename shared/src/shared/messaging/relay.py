@@ -129,12 +129,31 @@ class _Record:
         return [*kept, *((k, v.encode()) for k, v in carrier.items())]
 
 
+_TRACEPARENT_ONLY = '{"traceparent": "'
+
+
+def _stored_headers(text: str) -> dict[str, Any]:
+    """An outbox row's ``headers`` (jsonb as text). What the outbox writes, ``{}`` or only a
+    ``traceparent`` (hex and dashes), is read without the JSON parser; anything else is parsed."""
+    if text == "{}":
+        return {}
+    if (
+        text.startswith(_TRACEPARENT_ONLY)
+        and text.endswith('"}')
+        and text.count('"') == 4
+        and "\\" not in text
+    ):
+        return {"traceparent": text[len(_TRACEPARENT_ONLY) : -2]}
+    stored = json.loads(text)
+    return stored if isinstance(stored, dict) else {}
+
+
 def _record(row: asyncpg.Record) -> _Record:
     """The record of one outbox row: its ``type`` header comes from the row's ``type`` column
     (``envelope->>'type'``, read by Postgres) when the query has one, so the relay never parses the
     envelope; only the small ``headers`` object is decoded."""
-    stored = json.loads(row["headers"]) if row["headers"] != "{}" else {}
-    headers = [(k, str(v).encode()) for k, v in stored.items()] if isinstance(stored, dict) else []
+    stored = _stored_headers(row["headers"])
+    headers = [(k, str(v).encode()) for k, v in stored.items()]
     if "type" in row.keys():  # noqa: SIM118  asyncpg.Record has no __contains__ over its names
         envelope_type = row["type"] or ""
     else:
@@ -144,7 +163,7 @@ def _record(row: asyncpg.Record) -> _Record:
     key_bytes = row["key"].encode()
     value = row["envelope"].encode()
     size = int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key_bytes, value, headers))
-    traceparent = stored.get("traceparent") if isinstance(stored, dict) else None
+    traceparent = stored.get("traceparent")
     return _Record(
         row["id"],
         row["topic"],
