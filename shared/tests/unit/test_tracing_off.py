@@ -17,8 +17,12 @@ from shared.messaging.relay import _stored_headers
 
 
 def _run(code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False, timeout=120
+    done = subprocess.run(  # noqa: S603  this interpreter running the test's own code
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()

@@ -53,6 +53,7 @@ from opentelemetry.trace import SpanKind
 
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES
 from shared.messaging.outbox import notify_channel
+from shared.messaging.relay_batches import PartitionBatches
 from shared.telemetry.tracing import context_from_traceparent, inject_headers, record_error, recording
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,8 @@ class OutboxRelay:
         transient: list[str] = []
         traced = recording()  # a publish span per record only when spans are recorded
         send = self.producer.send
+        # without spans, records go into Kafka batches the relay fills itself (shared.messaging.relay_batches)
+        batches = None if traced else PartitionBatches(self.producer)
         for rec in records:
             if (rec.topic, rec.key) in blocked:
                 continue  # parked behind its head; fetched again once the head is replayed/discarded
@@ -359,17 +362,23 @@ class OutboxRelay:
                 await self._move_aside(conn, rec, REASON_TOO_LARGE, detail)
                 blocked[(rec.topic, rec.key)] = rec.id
                 continue
+            if batches is not None:
+                # nothing records spans: the row's stored traceparent (the envelope's) travels as is
+                try:
+                    await batches.add(rec)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # submitting a full batch failed: whatever the error, it is not this record's own
+                    transient.append(repr(exc))
+                    break  # keep id order: nothing after a failure is sent in this batch
+                continue
             try:
-                if traced:
-                    span = spans[rec.id] = rec.start_publish_span()
-                    with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                        future = await send(
-                            rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
-                        )
-                else:
-                    # nothing records spans: the row's stored traceparent (the envelope's) travels as is
-                    # (a copy: an instrumentation may append to the list it is given)
-                    future = await send(rec.topic, value=rec.value, key=rec.key_bytes, headers=[*rec.headers])
+                span = spans[rec.id] = rec.start_publish_span()
+                with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                    future = await send(
+                        rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
+                    )
             except asyncio.CancelledError:
                 if rec.id in spans:
                     spans.pop(rec.id).end()
@@ -386,6 +395,16 @@ class OutboxRelay:
                 blocked[(rec.topic, rec.key)] = rec.id
                 continue
             pending.append((rec, future))
+        if batches is not None:
+            if not transient:
+                try:
+                    await batches.flush()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    transient.append(repr(exc))
+            batches.drop_open()  # not submitted: those rows stay in the outbox
+            pending.extend(batches.pending)
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
         for (rec, _), result in zip(pending, results, strict=True):
             traced_span = spans.get(rec.id)
