@@ -33,8 +33,9 @@ from shared.messaging.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.telemetry.tracing import configure_tracing
 
-#: the stream processes' engines ping no connection at checkout (shared.runtime.build_stream_app)
-STREAM_PRE_PING = True
+#: whether the consumer's engine pings each connection at checkout, as the services' engines do
+#: (``BENCH_PRE_PING=0`` measures without; decisions, issue 18 spine)
+STREAM_PRE_PING = os.environ.get("BENCH_PRE_PING", "1") != "0"
 EFFECTS_TABLE = "bench_effects"
 """The table the trivial handler writes one row per message into."""
 MESSAGE_SIZE = 1024
