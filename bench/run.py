@@ -44,25 +44,20 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
+import psutil
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.datasize import DataSizes
 from bench.system import SYSTEM_FIGURES, SystemConfig, run_system, system_rows
-from bench.worker import EFFECTS_TABLE
+from bench.worker import EFFECTS_TABLE, MESSAGE_SIZE, TENANT
 from devstack.kafka_artifacts import KAFKA_VERSION
 from devstack.launcher import StackInfo, repo_root, stack_status, start_stack, stop_stack
 from devstack.postgres import PostgresError, PostgresNode
 from devstack.testing.messaging import create_messaging_schema
 from shared.auth.tokens import issue_dev_token
-from shared.db.database import Database, Role
-from shared.db.uow import SqlUnitOfWork
-from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import make_consumer, make_producer
-from shared.messaging.outbox import OutboxWriter
 
-MESSAGE_SIZE = 1024
 BENCH_DATABASE = "zenops_bench"
-TENANT = "11111111-1111-1111-1111-111111111111"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -73,6 +68,8 @@ class Config:
     kafka_messages: int = 20_000
     outbox_messages: int = 5_000
     outbox_insert_batch: int = 100
+    #: concurrent writers of the second outbox figure (``outbox_writers``; 1 = only the single-writer one)
+    outbox_writers: int = 4
     keys: int = 100
     partitions: int = 3
     pgbench_scale: int = 10
@@ -211,23 +208,13 @@ def _sa_url(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-def _padded_payload() -> dict[str, str]:
-    """A payload whose envelope serialises to about ``MESSAGE_SIZE`` bytes (the size of raw messages)."""
-    probe = Envelope.new(
-        event_type="bench.tested",
-        aggregate_id="k00",
-        aggregate_version=1,
-        payload={"data": ""},
-        tenant_id=TENANT,
-    )
-    overhead = len(probe.model_dump_json().encode())
-    return {"data": "x" * max(0, MESSAGE_SIZE - overhead)}
-
-
 # ------------------------------------------------------------------------------------------ profiling
 
 
 PROFILE_RATE_HZ = 100
+#: ``PROFILE_FORMAT=raw``: collapsed stacks (``flame-*.txt``, one stack and its count a line) instead
+#: of SVGs, for reading the shares with a script
+PROFILE_RAW = os.environ.get("PROFILE_FORMAT", "") == "raw"
 
 
 def py_spy() -> str:
@@ -258,8 +245,9 @@ async def attached_profile(pid: int | None, svg: Path, log: Path) -> AsyncIterat
             "--nonblocking",
             "--rate",
             str(PROFILE_RATE_HZ),
+            *(("--format", "raw") if PROFILE_RAW else ()),
             "--output",
-            str(svg),
+            str(svg.with_suffix(".txt") if PROFILE_RAW else svg),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
         )
@@ -287,13 +275,16 @@ def _stack_pid(state_dir: Path, name: str) -> int | None:
 
 
 async def _spawn_worker(
-    mode: str, dsn: str, schema: str, bootstrap: str, topic: str, log: Path
+    info: StackInfo, mode: str, dsn: str, schema: str, topic: str, log: Path, *extra: str
 ) -> asyncio.subprocess.Process:
-    argv = [sys.executable, "-m", "bench.worker", mode, dsn, schema, bootstrap, topic]
+    argv = [sys.executable, "-m", "bench.worker", mode, dsn, schema, info.kafka_bootstrap, topic, *extra]
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=repo_root(),
+            # traced as the stack's services are (ZENOPS_TRACING=off: nothing recorded)
+            env={**os.environ, **info.tracing.service_env()},
+            stdin=asyncio.subprocess.PIPE if mode == "write" else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=err,
             start_new_session=True,
@@ -308,15 +299,23 @@ def _tail(log: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-async def _await_ready(proc: asyncio.subprocess.Process, what: str, log: Path, wait_s: float = 60) -> None:
+async def _await_ready(
+    proc: asyncio.subprocess.Process, what: str, log: Path, wait_s: float = 60, line_: bytes = b"ready"
+) -> None:
     if proc.stdout is None:
         raise RuntimeError(f"{what} was started without a stdout pipe")
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), wait_s)
     except TimeoutError:
         line = b""
-    if line.strip() != b"ready":
-        raise RuntimeError(f"{what} did not become ready (see {log}):\n{_tail(log)}")
+    if line.strip() != line_:
+        raise RuntimeError(f"{what} did not say {line_.decode()} (see {log}):\n{_tail(log)}")
+
+
+def _cpu_s(proc: asyncio.subprocess.Process) -> float:
+    """User + system CPU seconds the process has used so far."""
+    times = psutil.Process(proc.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 async def _stop_worker(proc: asyncio.subprocess.Process) -> None:
@@ -332,8 +331,11 @@ async def _stop_worker(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-async def bench_outbox(info: StackInfo, cfg: Config, profile: Path | None = None) -> dict[str, Any]:
-    """Outbox rows → relay → Kafka → consumer (inbox + effect), from the first insert to the last inbox row."""
+async def bench_outbox(
+    info: StackInfo, cfg: Config, profile: Path | None = None, writers: int = 1
+) -> dict[str, Any]:
+    """Outbox rows → relay → Kafka → consumer (inbox + effect), from the first insert to the last inbox
+    row; the rows are written by ``writers`` concurrent writers in one process (``bench.worker write``)."""
     n = cfg.outbox_messages
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     await create_messaging_schema(
@@ -346,44 +348,37 @@ async def bench_outbox(info: StackInfo, cfg: Config, profile: Path | None = None
     dsn = _sa_url(info.admin_dsn)
     name = f"bench.outbox.{schema}"
     log = info.log_dir / "bench-workers.log"
-    db = Database(dsn, dsn, pool_size=2)
-    workers: list[asyncio.subprocess.Process] = []
+    workers: dict[str, asyncio.subprocess.Process] = {}
     try:
         async with scratch_topic(info.kafka_bootstrap, name, cfg.partitions) as topic:
-            consumer = await _spawn_worker("consume", dsn, schema, info.kafka_bootstrap, topic, log)
-            workers.append(consumer)
-            relay = await _spawn_worker("relay", dsn, schema, info.kafka_bootstrap, topic, log)
-            workers.append(relay)
-            await _await_ready(consumer, "the bench consumer", log)
-            await _await_ready(relay, "the bench relay", log)
+            workers["consume"] = await _spawn_worker(info, "consume", dsn, schema, topic, log)
+            workers["relay"] = await _spawn_worker(info, "relay", dsn, schema, topic, log)
+            args = (str(n), str(cfg.outbox_insert_batch), str(cfg.keys), str(writers))
+            workers["write"] = await _spawn_worker(info, "write", dsn, schema, topic, log, *args)
+            for mode, proc in workers.items():
+                await _await_ready(proc, f"the bench {mode} worker", log)
+            writer = workers["write"]
+            if writer.stdin is None:
+                raise RuntimeError("the bench writer was started without a stdin pipe")
 
-            payload = _padded_payload()
-            outbox = OutboxWriter(schema)
             counter = await asyncpg.connect(info.admin_dsn)
             profiling = contextlib.AsyncExitStack()
             if profile is not None:
-                for mode, proc in (("consume", consumer), ("relay", relay)):
+                suffix = "" if writers == 1 else f"-{writers}w"
+                for mode, proc in workers.items():
                     await profiling.enter_async_context(
-                        attached_profile(proc.pid, profile / f"flame-{mode}.svg", log)
+                        attached_profile(proc.pid, profile / f"flame-{mode}{suffix}.svg", log)
                     )
             try:
+                cpu_before = {mode: _cpu_s(proc) for mode, proc in workers.items()}
                 started = time.perf_counter()
                 # Rows arrive in transactions of `outbox_insert_batch`, like a busy service's commits,
                 # while the relay and the consumer already work on the earlier ones.
-                for first in range(0, n, cfg.outbox_insert_batch):
-                    async with SqlUnitOfWork(db, outbox, role=Role.SYSTEM, tenant_id=TENANT) as uow:
-                        for i in range(first, min(n, first + cfg.outbox_insert_batch)):
-                            key = f"k{i % cfg.keys:02d}"
-                            await uow.publish(
-                                topic=topic,
-                                key=key,
-                                event_type="bench.tested",
-                                payload=payload,
-                                aggregate_id=key,
-                                aggregate_version=i // cfg.keys + 1,
-                            )
-                        await uow.commit()
+                writer.stdin.write(b"go\n")
+                await writer.stdin.drain()
+                await _await_ready(writer, "the bench writer", log, wait_s=300, line_=b"done")
                 inserted_at = time.perf_counter()
+                cpu_writer = _cpu_s(writer) - cpu_before["write"]
                 deadline = inserted_at + 300
                 while True:
                     done = int(await counter.fetchval(f"SELECT count(*) FROM {schema}.inbox"))  # noqa: S608  schema generated above, never input
@@ -391,11 +386,13 @@ async def bench_outbox(info: StackInfo, cfg: Config, profile: Path | None = None
                         break
                     if time.perf_counter() > deadline:
                         raise RuntimeError(f"only {done}/{n} messages reached the inbox within 300 s")
-                    for proc in workers:
+                    for proc in (workers["consume"], workers["relay"]):
                         if proc.returncode is not None:
                             raise RuntimeError(f"a bench worker exited ({proc.returncode}); see {log}")
                     await asyncio.sleep(0.02)
                 finished = time.perf_counter()
+                cpu = {mode: _cpu_s(workers[mode]) - cpu_before[mode] for mode in ("relay", "consume")}
+                cpu["write"] = cpu_writer
                 await profiling.aclose()
                 effects = int(await counter.fetchval(f"SELECT count(*) FROM {schema}.{EFFECTS_TABLE}"))  # noqa: S608  generated schema, constant table
                 sample = await counter.fetchval(
@@ -405,9 +402,8 @@ async def bench_outbox(info: StackInfo, cfg: Config, profile: Path | None = None
                 await profiling.aclose()
                 await counter.close()
     finally:
-        for proc in workers:
+        for proc in workers.values():
             await _stop_worker(proc)
-        await db.dispose()
         admin = await asyncpg.connect(info.admin_dsn)
         try:
             await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -420,9 +416,12 @@ async def bench_outbox(info: StackInfo, cfg: Config, profile: Path | None = None
         "messages": n,
         "message_bytes": int(sample),
         "insert_batch": cfg.outbox_insert_batch,
+        "writers": writers,
         "seconds": round(elapsed, 3),
         "msg_per_s": round(n / elapsed, 1),
         "insert_msg_per_s": round(n / (inserted_at - started), 1),
+        # CPU each process used per message while measured (robust to a loaded box, unlike msg/s)
+        "cpu_us_per_msg": {mode: round(seconds / n * 1e6, 1) for mode, seconds in sorted(cpu.items())},
     }
 
 
@@ -674,6 +673,11 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator and numerator else None
 
 
+def _cpu_row(outbox: dict[str, Any]) -> str:
+    cpu = outbox.get("cpu_us_per_msg") or {}
+    return "/".join(f"{cpu.get(k, 0):.0f}" for k in ("write", "relay", "consume")) + " µs"
+
+
 def render_table(result: dict[str, Any]) -> str:
     """A compact, fixed-width summary of one run (the figures it measured)."""
     raw = result.get("kafka_raw")
@@ -696,6 +700,18 @@ def render_table(result: dict[str, Any]) -> str:
                 (f"{vs_raw:.3f} of raw Kafka; " if vs_raw is not None else "") + "target ≥ 0.25",
             )
         )
+        rows.append(("  CPU per message: writer/relay/consumer", _cpu_row(outbox), ""))
+    writers = result.get("outbox_writers")
+    if writers:
+        vs_raw = ratios.get("outbox_writers_vs_kafka_raw")
+        rows.append(
+            (
+                f"  same, {writers['writers']} concurrent writers",
+                f"{writers['msg_per_s']:>10,.0f} msg/s",
+                f"{vs_raw:.3f} of raw Kafka" if vs_raw is not None else "",
+            )
+        )
+        rows.append(("  CPU per message: writer/relay/consumer", _cpu_row(writers), ""))
     if pg:
         vs_pg = ratios.get("outbox_vs_pgbench_tps")
         rows.append(
@@ -828,12 +844,17 @@ def run(cfg: Config, *, keep_stack: bool, results_dir: Path = RESULTS_DIR) -> di
         result["machine"] = machine_info(info)
         t0 = time.monotonic()
         profile = results_dir if cfg.profile else None
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
         if cfg.wants("raw"):
             _say(f"raw aiokafka: {cfg.kafka_messages} x {MESSAGE_SIZE} B")
             result["kafka_raw"] = asyncio.run(bench_kafka_raw(info, cfg))
         if cfg.wants("outbox"):
             _say(f"outbox→Kafka→inbox: {cfg.outbox_messages} x ~{MESSAGE_SIZE} B")
             result["outbox"] = asyncio.run(bench_outbox(info, cfg, profile))
+            if cfg.outbox_writers > 1:
+                _say(f"outbox→Kafka→inbox with {cfg.outbox_writers} concurrent writers")
+                result["outbox_writers"] = asyncio.run(bench_outbox(info, cfg, profile, cfg.outbox_writers))
         if cfg.wants("pgbench"):
             _say(
                 f"pgbench -N: scale {cfg.pgbench_scale}, {cfg.pgbench_clients} clients, "
@@ -853,6 +874,9 @@ def run(cfg: Config, *, keep_stack: bool, results_dir: Path = RESULTS_DIR) -> di
         credits = (result.get("system") or {}).get("credits") or {}
         result["ratios"] = {
             "outbox_vs_kafka_raw": _ratio(outbox.get("msg_per_s", 0.0), raw.get("msg_per_s", 0.0)),
+            "outbox_writers_vs_kafka_raw": _ratio(
+                (result.get("outbox_writers") or {}).get("msg_per_s", 0.0), raw.get("msg_per_s", 0.0)
+            ),
             "outbox_vs_pgbench_tps": _ratio(outbox.get("msg_per_s", 0.0), pg.get("tps", 0.0)),
             "credits_pairs_vs_pgbench_tps": _ratio(credits.get("pairs_per_s", 0.0), pg.get("tps", 0.0)),
         }
@@ -875,6 +899,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--kafka-messages", type=int, default=defaults.kafka_messages)
     parser.add_argument("--outbox-messages", type=int, default=defaults.outbox_messages)
+    parser.add_argument(
+        "--outbox-writers",
+        type=int,
+        default=defaults.outbox_writers,
+        help="concurrent writers of the second outbox figure (default 4; 1 = single-writer figure only)",
+    )
     parser.add_argument("--pgbench-seconds", type=int, default=defaults.pgbench_seconds)
     parser.add_argument("--flow-rate", type=float, default=defaults.flow_rate)
     parser.add_argument("--flow-seconds", type=float, default=defaults.flow_seconds)
@@ -925,6 +955,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = Config(
         kafka_messages=args.kafka_messages,
         outbox_messages=args.outbox_messages,
+        outbox_writers=args.outbox_writers,
         pgbench_seconds=args.pgbench_seconds,
         flow_rate=args.flow_rate,
         flow_seconds=args.flow_seconds,

@@ -386,9 +386,12 @@ TARGETS = {
 
 def tracing_sampling(info: StackInfo) -> dict[str, Any]:
     """What the services trace during the run: the exporter mode of the stack and the sampler's ratio
-    (every request's root span is sampled, ``ParentBased(QuietRoots)``; ``off`` exports none of them)."""
+    (every request's root span is sampled, ``ParentBased(QuietRoots)``; ``off`` records none of them)."""
     mode = info.tracing.mode
-    return {"mode": mode, "sampler": "ParentBased(QuietRoots)", "ratio": 1.0, "exported": mode != "off"}
+    if mode == "off":
+        # no exporter: every span is dropped (non-recording; ids kept for logs and messages)
+        return {"mode": mode, "sampler": "DropAll(tracing off)", "ratio": 0.0, "exported": False}
+    return {"mode": mode, "sampler": "ParentBased(QuietRoots)", "ratio": 1.0, "exported": True}
 
 
 def run_system(info: StackInfo, cfg: SystemConfig, figures: Sequence[str]) -> dict[str, Any]:

@@ -1,33 +1,103 @@
-"""The relay or the consumer side of the outbox benchmark, run as its own process by :mod:`bench.run`.
+"""The writer, the relay or the consumer side of the outbox benchmark, each its own process (:mod:`bench.run`).
 
-Separate processes, like in the deployment: the publishing service's relay and the consuming service's
-consumer group never share an event loop (or, on a 2-core box, a core). Each prints ``ready`` on stdout
-once it is able to do its work (relay: holds the advisory lock; consumer: has partitions assigned),
-then runs until terminated.
+Separate processes, like in the deployment: the writing service, the publishing service's relay and
+the consuming service's consumer group never share an event loop (or, on a 2-core box, a core). Each
+configures tracing as a service process does (``ZENOPS_ZIPKIN_ENDPOINT`` / ``ZENOPS_OTEL_EXPORTER_ENDPOINT``
+from the stack: with ``ZENOPS_TRACING=off`` nothing is recorded), so it pays what a service pays. Each
+prints ``ready`` on stdout once it is able to do its work (relay: holds the advisory lock; consumer:
+has partitions assigned; writer: has its connections open), then the relay and the consumer run until
+terminated; the writer waits for a line on stdin, writes its events and prints ``done``.
 
-Usage: ``python -m bench.worker relay|consume <sqlalchemy-dsn> <schema> <bootstrap> <topic>``
+Usage: ``python -m bench.worker relay|consume <sqlalchemy-dsn> <schema> <bootstrap> <topic>`` or
+``python -m bench.worker write <sqlalchemy-dsn> <schema> <bootstrap> <topic> <messages> <batch> <keys> <writers>``
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+import uvloop
 from sqlalchemy import text
 
-from shared.db.database import Database
-from shared.db.uow import Repository, UnitOfWork
+from shared.db.database import Database, Role
+from shared.db.uow import Repository, SqlUnitOfWork, UnitOfWork
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.envelope import Envelope
 from shared.messaging.kafka import asyncpg_dsn, make_producer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.relay import OutboxRelay
 from shared.settings import ServiceSettings
+from shared.telemetry.tracing import configure_tracing
 
+#: whether the consumer's engine pings each connection at checkout, as the services' engines do
+#: (``BENCH_PRE_PING=0`` measures without; decisions, issue 18 spine)
+STREAM_PRE_PING = os.environ.get("BENCH_PRE_PING", "1") != "0"
 EFFECTS_TABLE = "bench_effects"
 """The table the trivial handler writes one row per message into."""
+MESSAGE_SIZE = 1024
+TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+def padded_payload() -> dict[str, str]:
+    """A payload whose envelope serialises to about ``MESSAGE_SIZE`` bytes (the size of raw messages)."""
+    probe = Envelope.new(
+        event_type="bench.tested",
+        aggregate_id="k00",
+        aggregate_version=1,
+        payload={"data": ""},
+        tenant_id=TENANT,
+    )
+    overhead = len(probe.model_dump_json().encode())
+    return {"data": "x" * max(0, MESSAGE_SIZE - overhead)}
+
+
+async def write(
+    dsn: str, schema: str, topic: str, messages: int, batch: int, keys: int, writers: int
+) -> None:
+    """Write ``messages`` events through ``UnitOfWork.publish`` in transactions of ``batch``, from
+    ``writers`` concurrent writers (one transaction each at a time), once a line arrives on stdin.
+
+    Message ``i`` is version ``i // keys + 1`` of key ``i % keys``. Each key belongs to ONE writer (key
+    index modulo ``writers``), as a service serialises the writes of one aggregate: the versions of a
+    key are committed in order, while transactions of different keys interleave.
+    """
+    db = Database(dsn, dsn, pool_size=writers)
+    outbox = OutboxWriter(schema)
+    payload = padded_payload()
+
+    async def one_writer(mine: list[int]) -> None:
+        for first in range(0, len(mine), batch):
+            async with SqlUnitOfWork(db, outbox, role=Role.SYSTEM, tenant_id=TENANT) as uow:
+                for i in mine[first : first + batch]:
+                    key = f"k{i % keys:02d}"
+                    await uow.publish(
+                        topic=topic,
+                        key=key,
+                        event_type="bench.tested",
+                        payload=payload,
+                        aggregate_id=key,
+                        aggregate_version=i // keys + 1,
+                    )
+                await uow.commit()
+
+    try:
+        # open the connections before the clock starts (as a running service has them)
+        sessions = [db.session(Role.SYSTEM) for _ in range(writers)]
+        for session in sessions:
+            await session.execute(text("SELECT 1"))
+        for session in sessions:
+            await session.close()
+        _ready()
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        shares = [[i for i in range(messages) if (i % keys) % writers == w] for w in range(writers)]
+        await asyncio.gather(*(one_writer(mine) for mine in shares if mine))
+        print("done", flush=True)
+    finally:
+        await db.dispose()
 
 
 def effect_handler(schema: str) -> Callable[[UnitOfWork, Envelope], Awaitable[None]]:
@@ -94,7 +164,7 @@ async def main(mode: str, dsn: str, schema: str, bootstrap: str, topic: str) -> 
             tasks.append(asyncio.create_task(relay.run()))
             tasks.append(asyncio.create_task(_wait_then_report(lambda: relay.is_leader)))
         elif mode == "consume":
-            db = Database(dsn, dsn, pool_size=defaults.db_pool_size)
+            db = Database(dsn, dsn, pool_size=defaults.db_pool_size, pre_ping=STREAM_PRE_PING)
             runner = ConsumerRunner(
                 consumer_name=f"bench-{schema}",
                 schema=schema,
@@ -132,7 +202,24 @@ async def main(mode: str, dsn: str, schema: str, bootstrap: str, topic: str) -> 
             await db.dispose()
 
 
+def _configure_tracing(mode: str) -> None:
+    configure_tracing(
+        f"bench-{mode}",
+        otlp_endpoint=os.environ.get("ZENOPS_OTEL_EXPORTER_ENDPOINT", ""),
+        zipkin_endpoint=os.environ.get("ZENOPS_ZIPKIN_ENDPOINT", ""),
+    )
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 6:
-        raise SystemExit(__doc__)
-    asyncio.run(main(*sys.argv[1:6]))
+    # on uvloop, as the services' stream processes run (shared.runtime)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        if len(sys.argv) == 10 and sys.argv[1] == "write":
+            _configure_tracing("write")
+            dsn_, schema_, _bootstrap, topic_ = sys.argv[2:6]
+            messages_, batch_, keys_, writers_ = (int(a) for a in sys.argv[6:10])
+            runner.run(write(dsn_, schema_, topic_, messages_, batch_, keys_, writers_))
+        elif len(sys.argv) == 6:
+            _configure_tracing(sys.argv[1])
+            runner.run(main(*sys.argv[1:6]))
+        else:
+            raise SystemExit(__doc__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from shared.timestamps import iso_utc
+from shared.timestamps import iso_utc, utc_now_iso
 
 
 class TestIsoUtc:
@@ -18,3 +18,16 @@ class TestIsoUtc:
     def test_naive_values_are_not_shifted(self) -> None:
         naive = datetime(2026, 1, 1, 8, 30)  # noqa: DTZ001  the naive input is the case under test
         assert iso_utc(naive) == "2026-01-01T08:30:00.000"
+
+
+class TestUtcNowIso:
+    def test_now_is_in_the_wire_format_of_iso_utc_and_between_two_readings_of_the_clock(self) -> None:
+        before = iso_utc(datetime.now(UTC))
+        now = utc_now_iso()
+        after = iso_utc(datetime.now(UTC))
+        assert len(now) == len(before) == 24
+        assert now.endswith("Z")
+        assert now[10] == "T"
+        assert now[19] == "."
+        assert before <= now <= after
+        assert datetime.fromisoformat(now.replace("Z", "+00:00")).tzinfo is not None

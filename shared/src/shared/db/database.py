@@ -25,14 +25,23 @@ class Database:
     """Owns the engines of one service and hands out sessions per role."""
 
     def __init__(
-        self, app_url: str, system_url: str, *, pool_size: int = 10, connect_timeout_s: float = 5.0
+        self,
+        app_url: str,
+        system_url: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout_s: float = 5.0,
+        pre_ping: bool = True,
     ) -> None:
         # ``connect_args.timeout`` bounds each new connection: a pool checkout never hangs on a dead
-        # server (asyncpg's own default is 60 s); the failure then answers 503 (shared.availability)
+        # server (asyncpg's own default is 60 s); the failure then answers 503 (shared.availability).
+        # ``pre_ping``: a round trip per checkout that replaces a connection the server dropped before
+        # it is used; without it such a connection fails its first statement (and SQLAlchemy then
+        # invalidates the pool's older connections), which a consumer retries anyway.
         options = {
             "pool_size": pool_size,
             "max_overflow": pool_size,
-            "pool_pre_ping": True,
+            "pool_pre_ping": pre_ping,
             "connect_args": {"timeout": connect_timeout_s},
         }
         self.engines: dict[Role, AsyncEngine] = {
@@ -45,11 +54,12 @@ class Database:
         }
 
     @classmethod
-    def from_settings(cls, settings: ServiceSettings) -> Database:
+    def from_settings(cls, settings: ServiceSettings, *, pre_ping: bool = True) -> Database:
         return cls(
             settings.db_app_url.get_secret_value(),
             settings.db_system_url.get_secret_value(),
             pool_size=settings.db_pool_size,
+            pre_ping=pre_ping,
         )
 
     def session(self, role: Role) -> AsyncSession:

@@ -25,7 +25,7 @@ from shared.contracts.base import Event
 from shared.db.database import Database, Role
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxWriter
-from shared.telemetry.tracing import TENANT_ID, WORK_ORDER_ID
+from shared.telemetry.tracing import TENANT_ID, WORK_ORDER_ID, recording
 
 _tracer = trace.get_tracer("shared.outbox")
 
@@ -96,9 +96,25 @@ class UnitOfWork(ABC):
         """Write one event to the outbox inside this transaction and return its envelope.
 
         The write is a PRODUCER span (``outbox <topic>``); the envelope carries its ``traceparent``, so
-        the relay's publish and every consumer's handler span are its children.
+        the relay's publish and every consumer's handler span are its children. When nothing records
+        spans (``shared.telemetry.tracing.recording``) there is no span: the envelope carries the
+        context it is written in (the request's or the handled message's), same trace id.
         """
         tenant = tenant_id if tenant_id is not None else self.tenant_id
+        if not recording():
+            envelope = Envelope.new(
+                event_type=event_type,
+                version=version,
+                tenant_id=tenant,
+                aggregate_id=aggregate_id,
+                aggregate_version=aggregate_version,
+                payload=dict(payload),
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            await self._write(topic=topic, key=key, envelope=envelope)
+            self.published.append(envelope)
+            return envelope
         work_order = payload.get("work_order_id")
         with _tracer.start_as_current_span(
             f"outbox {topic}",

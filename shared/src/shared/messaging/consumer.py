@@ -18,14 +18,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,16 +37,31 @@ from shared.messaging.kafka import make_consumer
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.retry import can_pass
 from shared.messaging.schema import DUPLICATES
-from shared.telemetry.context import request_id_var
-from shared.telemetry.tracing import (
-    LINKED_TRACEPARENT,
-    REQUEST_ID,
-    TENANT_ID,
-    WORK_ORDER_ID,
-    context_from_traceparent,
-    link_to,
-    record_error,
+from shared.messaging.spans import (
+    DUPLICATE,
+    FIRST,
+    REPLAY,
+    RETRY,
+    STALE,
+    SUPERSEDED,
+    consuming,
+    handling,
 )
+from shared.telemetry.tracing import recording
+
+__all__ = [
+    "DUPLICATE",
+    "FIRST",
+    "REPLAY",
+    "RETRY",
+    "STALE",
+    "SUPERSEDED",
+    "BatchHandler",
+    "ConsumerRunner",
+    "Handler",
+    "Outcome",
+    "Subscription",
+]
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("shared.messaging.consumer")
@@ -92,17 +105,8 @@ class Subscription:
         return self.coalesce is not None and self.coalesce(envelope)
 
 
-#: how a message reaches its handler span (``zenops.delivery``): the first time it is a child of the
-#: envelope's context; every other time a child of what handles it now, with a LINK to the envelope
-FIRST = "first"
-DUPLICATE = "duplicate"
-STALE = "stale"
-RETRY = "retry"
-REPLAY = "replay"
 #: how many (topic, type) routes a consumer remembers
 _MAX_ROUTES = 1024
-#: a whole-state event a newer one of the same partition batch replaced (``Subscription.coalesce``)
-SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,9 @@ class ConsumerRunner:
         status: list[str] = []
         seen: set[str] = set()
         for _, envelope, _ in routed:
-            message_id = canonical_uuid(envelope.message_id)
+            message_id = envelope.message_id
+            if message_id not in fresh:  # an id found as given is already in Postgres's spelling
+                message_id = canonical_uuid(message_id)
             status.append(FIRST if message_id in fresh and message_id not in seen else DUPLICATE)
             seen.add(message_id)
         duplicates = status.count(DUPLICATE)
@@ -271,20 +277,27 @@ class ConsumerRunner:
         await self._coalesce(session, routed, status)
         tenant: str | None = None
         gathered: dict[int, tuple[Subscription, list[Envelope]]] = {}
+        traced = recording()
         for (delivery, envelope, subs), delivery_status in zip(routed, status, strict=True):
+            singles = [sub for sub in subs if sub.many is None] if delivery_status == FIRST else []
+            if delivery_status == FIRST:
+                for sub in subs:
+                    if sub.many is not None:
+                        gathered.setdefault(id(sub), (sub, []))[1].append(envelope)
+            if not singles and not traced:
+                # nothing runs for this message alone and no span records it: no context to set
+                # (a set-wise projection takes the batch, of any tenants, after this loop)
+                continue
             with self._consuming(envelope, delivery.headers):
                 if delivery_status != FIRST:
                     with self._handling(delivery.topic, envelope, delivery_status):
                         continue
                 with self._handling(delivery.topic, envelope, FIRST):
-                    if envelope.tenant_id and envelope.tenant_id != tenant:
+                    if singles and envelope.tenant_id and envelope.tenant_id != tenant:
                         await session.execute(self._batch.set_tenant, {"t": envelope.tenant_id})
                         tenant = envelope.tenant_id
-                    for sub in subs:
-                        if sub.many is None:
-                            await sub.handler(uow, envelope)
-                        else:
-                            gathered.setdefault(id(sub), (sub, []))[1].append(envelope)
+                    for sub in singles:
+                        await sub.handler(uow, envelope)
         for sub, envelopes in gathered.values():
             if sub.many is not None:  # only those are gathered
                 await sub.many(uow, envelopes)
@@ -361,62 +374,15 @@ class ConsumerRunner:
         if stale:
             await session.execute(self._batch.mark_stale, {"c": self.consumer_name, "m": stale})
 
-    @contextlib.contextmanager
-    def _consuming(self, envelope: Envelope, headers: dict[str, str]) -> Iterator[None]:
-        """One delivery: its correlation id as the request id of everything logged meanwhile, and the
-        record's own context (the relay's publish span, from the Kafka headers) as the current one,
-        so what happens around the handler (dead letter, parking) stays in the message's trace."""
-        delivery = context_from_traceparent(headers.get("traceparent"))
-        token = request_id_var.set(envelope.correlation_id)
-        attached = otel_context.attach(delivery) if delivery is not None else None
-        try:
-            yield
-        finally:
-            if attached is not None:
-                otel_context.detach(attached)
-            request_id_var.reset(token)
+    def _consuming(
+        self, envelope: Envelope, headers: dict[str, str]
+    ) -> contextlib.AbstractContextManager[None]:
+        return consuming(envelope, headers)
 
-    @contextlib.contextmanager
-    def _handling(self, topic: str, envelope: Envelope, delivery: str) -> Iterator[trace.Span]:
-        """The handler span of one message (architecture §10, issue 17).
-
-        The first time (``delivery`` = :data:`FIRST`) it is a child of the envelope's context (the
-        writing request's outbox span): one release, one trace. A message handled again (duplicate,
-        stale, retried, replayed) is a child of what handles it now (the delivery, the replay) with a
-        LINK to the envelope's context, so it neither forks the original trace nor starts an orphan.
-        A failure records the error, its code (``zenops.error_code``) and status ERROR.
-        """
-        first = delivery in (FIRST, SUPERSEDED)  # a superseded message is handled for the first time
-        parent = context_from_traceparent(envelope.traceparent) if first else None
-        links = [] if first else link_to(envelope.traceparent)
-        work_order = envelope.payload.get("work_order_id")
-        attributes: dict[str, str] = {
-            "messaging.system": "kafka",
-            "messaging.destination.name": topic,
-            "messaging.message.id": envelope.message_id,
-            "messaging.consumer.group.name": self.consumer_name,
-            "zenops.event_type": envelope.type,
-            "zenops.aggregate_id": envelope.aggregate_id,
-            "zenops.delivery": delivery,
-            **({REQUEST_ID: envelope.correlation_id} if envelope.correlation_id else {}),
-            **({TENANT_ID: envelope.tenant_id} if envelope.tenant_id else {}),
-            **({WORK_ORDER_ID: str(work_order)} if work_order else {}),
-            **({LINKED_TRACEPARENT: envelope.traceparent} if links and envelope.traceparent else {}),
-        }
-        with _tracer.start_as_current_span(
-            f"consume {topic}",
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            links=links,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                yield span
-            except Exception as exc:
-                record_error(span, exc)
-                raise
+    def _handling(
+        self, topic: str, envelope: Envelope, delivery: str
+    ) -> contextlib.AbstractContextManager[trace.Span]:
+        return handling(self.consumer_name, topic, envelope, delivery)
 
     async def handle(
         self, topic: str, key: str, value: bytes, headers: dict[str, str] | None = None

@@ -8,7 +8,7 @@ does not depend on the batch size and each is prepared once per connection.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -17,16 +17,35 @@ from sqlalchemy import text
 from shared.messaging.envelope import Envelope
 
 
-@dataclass(frozen=True)
 class Delivery:
-    """One record of a partition batch, its envelope parsed once (``None``: it does not parse)."""
+    """One record of a partition batch, its envelope parsed once (``None``: it does not parse); its
+    headers are decoded on first use (a set-wise projection with tracing off never reads them)."""
 
-    topic: str
-    key: str
-    value: bytes
-    headers: dict[str, str]
-    envelope: Envelope | None
-    error: str = ""
+    __slots__ = ("_headers", "_raw_headers", "envelope", "error", "key", "topic", "value")
+
+    def __init__(
+        self,
+        topic: str,
+        key: str,
+        value: bytes,
+        headers: dict[str, str] | Sequence[tuple[str, bytes]],
+        envelope: Envelope | None,
+        error: str = "",
+    ) -> None:
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.envelope = envelope
+        self.error = error
+        self._headers = headers if isinstance(headers, dict) else None
+        self._raw_headers: Sequence[tuple[str, bytes]] = () if isinstance(headers, dict) else headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The record's headers; of a repeated name the FIRST counts (:func:`decode_headers`)."""
+        if self._headers is None:
+            self._headers = decode_headers(self._raw_headers)
+        return self._headers
 
     @classmethod
     def of(cls, record: ConsumerRecord[bytes, bytes]) -> Delivery:
@@ -35,16 +54,21 @@ class Delivery:
             envelope = Envelope.model_validate_json(value)
         except ValidationError as exc:
             return cls(topic, key, value, {}, None, f"invalid envelope: {exc.errors()[:3]}")
-        return cls(topic, key, value, record_headers(record), envelope)
+        return cls(topic, key, value, record.headers or (), envelope)
+
+
+def decode_headers(raw: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+    """Record headers as text; of a repeated name the FIRST counts (the relay writes its publish span's
+    ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        headers.setdefault(name, value.decode(errors="replace"))
+    return headers
 
 
 def record_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
-    """A record's headers; of a repeated name the FIRST counts (the relay writes its publish span's
-    ``traceparent`` first; the Kafka instrumentation appends its own send span's after it)."""
-    headers: dict[str, str] = {}
-    for name, value in record.headers or ():
-        headers.setdefault(name, value.decode(errors="replace"))
-    return headers
+    """A record's headers (:func:`decode_headers`)."""
+    return decode_headers(record.headers or ())
 
 
 class BatchStatements:

@@ -53,7 +53,8 @@ from opentelemetry.trace import SpanKind
 
 from shared.messaging.kafka import RELAY_MAX_RECORD_BYTES
 from shared.messaging.outbox import notify_channel
-from shared.telemetry.tracing import context_from_traceparent, inject_headers, record_error
+from shared.messaging.relay_batches import PartitionBatches
+from shared.telemetry.tracing import context_from_traceparent, inject_headers, record_error, recording
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("shared.messaging.relay")
@@ -129,12 +130,31 @@ class _Record:
         return [*kept, *((k, v.encode()) for k, v in carrier.items())]
 
 
+_TRACEPARENT_ONLY = '{"traceparent": "'
+
+
+def _stored_headers(text: str) -> dict[str, Any]:
+    """An outbox row's ``headers`` (jsonb as text). What the outbox writes, ``{}`` or only a
+    ``traceparent`` (hex and dashes), is read without the JSON parser; anything else is parsed."""
+    if text == "{}":
+        return {}
+    if (
+        text.startswith(_TRACEPARENT_ONLY)
+        and text.endswith('"}')
+        and text.count('"') == 4
+        and "\\" not in text
+    ):
+        return {"traceparent": text[len(_TRACEPARENT_ONLY) : -2]}
+    stored = json.loads(text)
+    return stored if isinstance(stored, dict) else {}
+
+
 def _record(row: asyncpg.Record) -> _Record:
     """The record of one outbox row: its ``type`` header comes from the row's ``type`` column
     (``envelope->>'type'``, read by Postgres) when the query has one, so the relay never parses the
     envelope; only the small ``headers`` object is decoded."""
-    stored = json.loads(row["headers"]) if row["headers"] != "{}" else {}
-    headers = [(k, str(v).encode()) for k, v in stored.items()] if isinstance(stored, dict) else []
+    stored = _stored_headers(row["headers"])
+    headers = [(k, str(v).encode()) for k, v in stored.items()]
     if "type" in row.keys():  # noqa: SIM118  asyncpg.Record has no __contains__ over its names
         envelope_type = row["type"] or ""
     else:
@@ -144,7 +164,7 @@ def _record(row: asyncpg.Record) -> _Record:
     key_bytes = row["key"].encode()
     value = row["envelope"].encode()
     size = int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key_bytes, value, headers))
-    traceparent = stored.get("traceparent") if isinstance(stored, dict) else None
+    traceparent = stored.get("traceparent")
     return _Record(
         row["id"],
         row["topic"],
@@ -326,6 +346,10 @@ class OutboxRelay:
         pending: list[tuple[_Record, asyncio.Future[Any]]] = []
         spans: dict[int, trace.Span] = {}
         transient: list[str] = []
+        traced = recording()  # a publish span per record only when spans are recorded
+        send = self.producer.send
+        # without spans, records go into Kafka batches the relay fills itself (shared.messaging.relay_batches)
+        batches = None if traced else PartitionBatches(self.producer)
         for rec in records:
             if (rec.topic, rec.key) in blocked:
                 continue  # parked behind its head; fetched again once the head is replayed/discarded
@@ -338,18 +362,32 @@ class OutboxRelay:
                 await self._move_aside(conn, rec, REASON_TOO_LARGE, detail)
                 blocked[(rec.topic, rec.key)] = rec.id
                 continue
-            span = spans[rec.id] = rec.start_publish_span()
+            if batches is not None:
+                # nothing records spans: the row's stored traceparent (the envelope's) travels as is
+                try:
+                    await batches.add(rec)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # submitting a full batch failed: whatever the error, it is not this record's own
+                    transient.append(repr(exc))
+                    break  # keep id order: nothing after a failure is sent in this batch
+                continue
             try:
+                span = spans[rec.id] = rec.start_publish_span()
                 with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                    future = await self.producer.send(
+                    future = await send(
                         rec.topic, value=rec.value, key=rec.key_bytes, headers=rec.headers_in(span)
                     )
             except asyncio.CancelledError:
-                span.end()
+                if rec.id in spans:
+                    spans.pop(rec.id).end()
                 raise
             except Exception as exc:
-                record_error(span, exc)
-                span.end()
+                if rec.id in spans:
+                    span = spans.pop(rec.id)
+                    record_error(span, exc)
+                    span.end()
                 if not is_permanent(exc):
                     transient.append(repr(exc))
                     break  # keep id order: nothing after a transient failure is sent in this batch
@@ -357,12 +395,24 @@ class OutboxRelay:
                 blocked[(rec.topic, rec.key)] = rec.id
                 continue
             pending.append((rec, future))
+        if batches is not None:
+            if not transient:
+                try:
+                    await batches.flush()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    transient.append(repr(exc))
+            batches.drop_open()  # not submitted: those rows stay in the outbox
+            pending.extend(batches.pending)
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
         for (rec, _), result in zip(pending, results, strict=True):
-            span = spans[rec.id]
+            traced_span = spans.get(rec.id)
+            if traced_span is None:
+                continue
             if isinstance(result, Exception):
-                record_error(span, result)
-            span.end()
+                record_error(traced_span, result)
+            traced_span.end()
         published: list[int] = []
         refused: list[_Record] = []
         out_of_order: list[_Record] = []

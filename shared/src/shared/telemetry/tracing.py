@@ -8,8 +8,16 @@ consumer's handler span as a child of it, and a message handled again (duplicate
 replayed) as a span with a LINK to it.
 
 Exporters: OTLP/HTTP (``ZENOPS_OTEL_EXPORTER_ENDPOINT``: a collector, compose's Jaeger) and Zipkin's
-JSON API (``ZENOPS_ZIPKIN_ENDPOINT``: the dev stack's embedded Zipkin). With neither, spans are still
-made (their ids are in every log line and message) but go nowhere.
+JSON API (``ZENOPS_ZIPKIN_ENDPOINT``: the dev stack's embedded Zipkin).
+
+**With neither** (``ZENOPS_TRACING=off``) nothing records spans (issue 18: nobody would read them): the
+sampler drops every span, so what the instrumentations and our code start is a non-recording span that
+still carries a trace id and a fresh span id (in every log line, the ``x-trace-id`` answer and the
+``traceparent`` of HTTP calls and messages, which flow as before, unsampled); the asyncpg and aiokafka
+instrumentations (a span per query, per send, per poll) are not installed, and the messaging hot paths
+(:func:`recording` false) make no per-message span at all: an envelope then carries the context it was
+written in, and a consumer's handler runs in the context of its message. A processor added later (a
+test's in-memory exporter) turns recording on for the rest of the process.
 """
 
 from __future__ import annotations
@@ -35,7 +43,10 @@ from opentelemetry.util.types import Attributes
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _configured = False
-_instrumented = False
+#: the library instrumentations installed in this process (``httpx``, ``asyncpg``, ``aiokafka``)
+_instrumented: set[str] = set()
+#: whether spans of this process go anywhere (an exporter or a processor is installed)
+_recording = False
 
 #: span attributes of our own (architecture §10: every span says which request, tenant and work order)
 REQUEST_ID = "zenops.request_id"
@@ -73,6 +84,51 @@ class QuietRoots(Sampler):
         return "QuietRoots"
 
 
+class _Recording(Sampler):
+    """``ParentBased(QuietRoots())`` once spans are recorded (:func:`recording`), else DROP: a dropped
+    span is a non-recording one with a valid context (trace id kept or fresh, span id fresh), so ids
+    still reach logs and messages for the cost of two random numbers."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self._inner = ParentBased(QuietRoots())
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if not self.on:
+            return _DROP
+        return self._inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return "ParentBased(QuietRoots)" if self.on else "DropAll(tracing off)"
+
+
+_DROP = SamplingResult(Decision.DROP)
+_SAMPLER = _Recording()
+
+
+def recording() -> bool:
+    """Whether this process records spans (an exporter or a span processor is configured). The
+    messaging hot paths (outbox write, relay publish, consumer handler) make their per-message spans
+    only then; without, the trace context still flows (module docstring)."""
+    return _recording
+
+
+def _start_recording() -> None:
+    global _recording
+    _SAMPLER.on = True
+    _recording = True
+    instrument_libraries()
+
+
 def configure_tracing(
     service_name: str,
     *,
@@ -80,16 +136,20 @@ def configure_tracing(
     zipkin_endpoint: str = "",
     extra_processor: SpanProcessor | None = None,
 ) -> TracerProvider:
-    """Install the global tracer provider and the library instrumentations once per process."""
+    """Install the global tracer provider and the library instrumentations once per process.
+
+    Without an endpoint or a processor the provider records nothing (module docstring: tracing off)
+    and only httpx is instrumented (it carries the ``traceparent`` on outgoing calls); a processor
+    given later turns recording and the other instrumentations on.
+    """
     global _configured
     current = trace.get_tracer_provider()
     if _configured and isinstance(current, TracerProvider):
         if extra_processor is not None:
             current.add_span_processor(extra_processor)
+            _start_recording()
         return current
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}), sampler=ParentBased(QuietRoots())
-    )
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}), sampler=_SAMPLER)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -102,40 +162,52 @@ def configure_tracing(
         provider.add_span_processor(extra_processor)
     trace.set_tracer_provider(provider)
     _configured = True
-    instrument_libraries()
+    if otlp_endpoint or zipkin_endpoint or extra_processor is not None:
+        _start_recording()
+    else:
+        instrument_libraries(propagation_only=True)
     return provider
 
 
-def instrument_libraries() -> None:
+def instrument_libraries(*, propagation_only: bool = False) -> None:
     """httpx (client spans + ``traceparent`` on every call), asyncpg (query spans) and aiokafka
-    (send/receive spans + context in the record headers), once per process."""
-    global _instrumented
-    if _instrumented:
-        return
-    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    (send/receive spans + context in the record headers), once per process; ``propagation_only``:
+    httpx alone (what carries the context when nothing is recorded)."""
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    HTTPXClientInstrumentor().instrument()
-    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]  # the package has no annotations
-    AIOKafkaInstrumentor().instrument()
-    _instrumented = True
+    if "httpx" not in _instrumented:
+        HTTPXClientInstrumentor().instrument()
+        _instrumented.add("httpx")
+    if propagation_only:
+        return
+    if "asyncpg" not in _instrumented:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]  # the package has no annotations
+        _instrumented.add("asyncpg")
+    if "aiokafka" not in _instrumented:
+        from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+
+        AIOKafkaInstrumentor().instrument()
+        _instrumented.add("aiokafka")
 
 
 def uninstrument_libraries() -> None:
     """Undo :func:`instrument_libraries` (a test process that configured tracing for one test must not
     send its own ``traceparent`` on every later httpx call)."""
-    global _instrumented
-    if not _instrumented:
-        return
-    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    if "httpx" in _instrumented:
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    HTTPXClientInstrumentor().uninstrument()
-    AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]  # the package has no annotations
-    AIOKafkaInstrumentor().uninstrument()
-    _instrumented = False
+        HTTPXClientInstrumentor().uninstrument()
+    if "asyncpg" in _instrumented:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]  # the package has no annotations
+    if "aiokafka" in _instrumented:
+        from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+
+        AIOKafkaInstrumentor().uninstrument()
+    _instrumented.clear()
 
 
 def get_tracer(name: str) -> trace.Tracer:
