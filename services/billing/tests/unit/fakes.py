@@ -225,7 +225,8 @@ class FakeLedger(LedgerRepository):
             hold = await self.latest_hold_for_ref(account_id, *ref, active_only=active_only)
         return await self.idempotency_record(account_id, key), hold
 
-    async def apply(self, tenant_id: str, outcome: LedgerOutcome) -> None:
+    async def apply(self, tenant_id: str, outcome: LedgerOutcome, *, isolated: bool = True) -> None:
+        del isolated  # all or nothing either way: everything is checked before anything is written
         if outcome.replayed:
             return
         self._check_constraints(outcome)

@@ -96,13 +96,15 @@ async def _finish(
     usage_type: str,
     key: str,
     payload: JsonObject,
+    *,
+    isolated: bool = True,
 ) -> LedgerApplied:
     if outcome.replayed:
         return LedgerApplied(outcome, state, state.status_version)
     try:
         # A refusal by the database becomes a domain error (never a 500); the repository's savepoint
         # keeps the transaction usable for the caller (e.g. the gate records the consume failure).
-        await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome)
+        await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome, isolated=isolated)
     except LedgerWriteRefused as exc:
         if exc.duplicate_key:
             raise IdempotencyKeyReused(
@@ -136,7 +138,9 @@ async def grant_credits(uow: UnitOfWork, command: GrantAccountCredits) -> Ledger
     return await _finish(uow, state, outcome, "credits_granted", cmd.idempotency_key, payload)
 
 
-async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> LedgerApplied:
+async def reserve_credit(
+    uow: UnitOfWork, command: ReserveAccountCredit, *, isolated: bool = True
+) -> LedgerApplied:
     """Take a hold."""
     cmd, account_id = command.operation, command.account_id
     state = await lock_account(uow, account_id)
@@ -160,7 +164,9 @@ async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> Ledg
         "ref_id": cmd.ref_id,
         "operator_override": cmd.operator_override,
     }
-    return await _finish(uow, state, outcome, "credit_reserved", cmd.idempotency_key, payload)
+    return await _finish(
+        uow, state, outcome, "credit_reserved", cmd.idempotency_key, payload, isolated=isolated
+    )
 
 
 async def _resolution_inputs(
@@ -175,7 +181,9 @@ async def _resolution_inputs(
     return state, prior, hold
 
 
-async def consume_credit(uow: UnitOfWork, command: ConsumeAccountHold) -> LedgerApplied:
+async def consume_credit(
+    uow: UnitOfWork, command: ConsumeAccountHold, *, isolated: bool = True
+) -> LedgerApplied:
     """Post a hold (fully or partially)."""
     cmd, account_id = command.operation, command.account_id
     state, prior, hold = await _resolution_inputs(uow, account_id, cmd)
@@ -185,16 +193,22 @@ async def consume_credit(uow: UnitOfWork, command: ConsumeAccountHold) -> Ledger
         "ref_type": cmd.ref_type,
         "ref_id": cmd.ref_id,
     }
-    return await _finish(uow, state, outcome, "credit_consumed", cmd.idempotency_key, payload)
+    return await _finish(
+        uow, state, outcome, "credit_consumed", cmd.idempotency_key, payload, isolated=isolated
+    )
 
 
-async def release_credit(uow: UnitOfWork, command: ReleaseAccountHold) -> LedgerApplied:
+async def release_credit(
+    uow: UnitOfWork, command: ReleaseAccountHold, *, isolated: bool = True
+) -> LedgerApplied:
     """Void a hold."""
     cmd, account_id = command.operation, command.account_id
     state, prior, hold = await _resolution_inputs(uow, account_id, cmd)
     outcome = release(account_id, state.balance, cmd, prior=prior, hold=hold, now=utcnow(), ids=new_id)
     payload: JsonObject = {"reservation_id": outcome.result.hold_id, "reason": cmd.reason}
-    return await _finish(uow, state, outcome, "credit_released", cmd.idempotency_key, payload)
+    return await _finish(
+        uow, state, outcome, "credit_released", cmd.idempotency_key, payload, isolated=isolated
+    )
 
 
 # --- the HTTP credit calls (V1 and the operator): account by reference, then the ledger ---------------
@@ -232,7 +246,8 @@ async def _account_to_lock(uow: UnitOfWork, ref: AccountReference) -> str:
 async def take_hold(uow: UnitOfWork, command: TakeHold) -> CreditCall[HoldRow]:
     """Resolve the account, reserve, read back the stored hold."""
     account_id = await _account_to_lock(uow, command.account)
-    applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve))
+    # isolated=False: a refused write fails the call as a whole (its transaction is rolled back)
+    applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve), isolated=False)
     hold_id = applied.outcome.result.hold_id
     row = _written_hold(applied, hold_id)
     if row is None and hold_id:  # a replay: the hold as stored
@@ -280,9 +295,9 @@ async def settle_hold(uow: UnitOfWork, command: SettleHold) -> CreditCall[Ledger
     account_id = await _account_to_lock(uow, command.account)
     op = command.operation
     if isinstance(op, ConsumeHold):
-        applied = await consume_credit(uow, ConsumeAccountHold(account_id, op))
+        applied = await consume_credit(uow, ConsumeAccountHold(account_id, op), isolated=False)
     else:
-        applied = await release_credit(uow, ReleaseAccountHold(account_id, op))
+        applied = await release_credit(uow, ReleaseAccountHold(account_id, op), isolated=False)
     entry_ids = applied.outcome.result.entry_ids
     entry = await uow.repo(LedgerRepository).entry(entry_ids[0]) if entry_ids else None
     if entry is None:

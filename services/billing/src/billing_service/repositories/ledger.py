@@ -326,15 +326,21 @@ class LedgerRepository(Repository):
         hold = from_row(HoldRow, row).to_domain() if row["id"] is not None else None
         return prior, hold
 
-    async def apply(self, tenant_id: str, outcome: LedgerOutcome) -> None:
+    async def apply(self, tenant_id: str, outcome: LedgerOutcome, *, isolated: bool = True) -> None:
         """Write a domain outcome verbatim: balance, holds (insert or resolve-once update), entries, record.
 
-        All or nothing, in a savepoint, so the caller's transaction stays usable when the database refuses
-        the write: raises :class:`LedgerWriteRefused` (a constraint) or :class:`HoldAlreadyResolvedRace`.
+        All or nothing: raises :class:`LedgerWriteRefused` (a constraint) or :class:`HoldAlreadyResolvedRace`.
+        ``isolated`` (the default) writes in a savepoint, so the caller's transaction stays usable after a
+        refusal (the gate records the failed consume); a caller that fails as a whole on a refusal (the
+        HTTP credit calls: their transaction is rolled back) passes False and saves the savepoint's two
+        round trips.
         """
         if outcome.replayed:
             return
         try:
+            if not isolated:
+                await self._write(tenant_id, outcome)
+                return
             async with self._session.begin_nested():
                 await self._write(tenant_id, outcome)
         except IntegrityError as exc:
