@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -18,8 +19,13 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware, asgi_getter
+from opentelemetry.instrumentation.fastapi import _get_default_span_details
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.util.http import parse_excluded_urls
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,8 +39,15 @@ from shared.errors import DomainError, Unauthorized, error_body
 from shared.health import Readiness, install_probes
 from shared.settings import ServiceSettings
 from shared.telemetry.context import request_id_var
-from shared.telemetry.metrics import install_http_metrics
-from shared.telemetry.tracing import ERROR_CODE, REQUEST_ID, WORK_ORDER_ID, current_trace_id, record_error
+from shared.telemetry.metrics import HTTP_SERVER_DURATION, route_template
+from shared.telemetry.tracing import (
+    ERROR_CODE,
+    REQUEST_ID,
+    WORK_ORDER_ID,
+    current_trace_id,
+    record_error,
+    recording,
+)
 
 log = logging.getLogger(__name__)
 
@@ -155,26 +168,99 @@ def request_id_of(headers: Headers) -> str:
     return str(uuid.uuid4())
 
 
+_IDS = RandomIdGenerator()
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+
+def spans_recorded() -> bool:
+    """Whether this process records spans (:func:`shared.telemetry.tracing.recording`: an exporter or a
+    test's processor is configured). With tracing off (``ZENOPS_TRACING=off``: no endpoint) nothing is,
+    and a server span would be made, filled and dropped for nothing on every request."""
+    return recording()
+
+
+def _context_span(scope: Scope) -> otel_context.Context:
+    """The trace context of a request when no span is recorded: the caller's ``traceparent`` continued
+    (same trace id, flags and state) by a non-recording span of its own, or a new sampled root, as the
+    SDK's ``ParentBased(QuietRoots)`` would start it. Log lines, ``x-trace-id``, outgoing calls and the
+    events the request writes carry it exactly as they carry a recorded server span's."""
+    parent = propagate.extract(scope, getter=asgi_getter)  # type: ignore[misc]  # the ASGI getter reads the scope
+    caller = trace.get_current_span(parent).get_span_context()
+    if caller.is_valid:
+        own = SpanContext(
+            caller.trace_id, _IDS.generate_span_id(), False, caller.trace_flags, caller.trace_state
+        )
+    else:
+        own = SpanContext(_IDS.generate_trace_id(), _IDS.generate_span_id(), False, _SAMPLED)
+    return trace.set_span_in_context(NonRecordingSpan(own), parent)
+
+
 class RequestContextMiddleware:
-    """Request id (``x-request-id``), the trace id (``x-trace-id``), the server span's attributes
-    (request id, work order), metrics, and the last line of defence: an exception nothing else handled
-    is logged here ONCE with its traceback and answered as a JSON 500 ``INTERNAL_ERROR`` carrying the
-    request id (never re-raised, so the server does not log it a second time). A failure that means the
-    database or the broker is away (:func:`shared.availability.unavailable_dependency`) is no bug: it is
-    answered 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After: retry_after_s`` and logged as one WARNING
-    line without traceback. A pure ASGI middleware: responses stream through untouched. The server span
-    itself is the ASGI instrumentation's, which wraps this middleware.
+    """The one middleware of a service around its routes (issue 18: one layer instead of four):
+
+    * the **server span**: OpenTelemetry's ASGI middleware (continuing the caller's ``traceparent``, span
+      named after the route) when spans are recorded (:func:`spans_recorded`), else only the trace
+      context (:func:`_context_span`), which is all a span nobody exports would have given;
+    * the **request id** (``x-request-id``) and the trace id (``x-trace-id``) on the answer, the span's
+      attributes (request id, work order);
+    * the last line of defence: an exception nothing else handled is logged here ONCE with its traceback
+      and answered as a JSON 500 ``INTERNAL_ERROR`` carrying the request id (never re-raised, so the
+      server does not log it a second time). A failure that means the database or the broker is away
+      (:func:`shared.availability.unavailable_dependency`) is no bug: it is answered 503
+      ``SERVICE_UNAVAILABLE`` with ``Retry-After: retry_after_s`` and logged as one WARNING line without
+      traceback;
+    * the **HTTP metric** ``zenops_http_server_duration_seconds`` (route template, status sent: the one
+      the error handling above chose), as :class:`shared.telemetry.metrics.HttpMetricsMiddleware` does.
+
+    A pure ASGI middleware: responses stream through untouched.
     """
 
     def __init__(self, app: ASGIApp, service: str, retry_after_s: int = 2) -> None:
         self.app = app
         self.service = service
         self.retry_after_s = retry_after_s
+        self._traced = OpenTelemetryMiddleware(
+            self._observed,
+            excluded_urls=parse_excluded_urls(UNTRACED_URLS),
+            default_span_details=_get_default_span_details,
+            exclude_spans=["receive", "send"],
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if spans_recorded():
+            await self._traced(scope, receive, send)
+            return
+        token = otel_context.attach(_context_span(scope))
+        try:
+            await self._observed(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request with its metric: observed once it has answered (a failure that escaped
+        everything counts as 500)."""
+        if scope["type"] != "http":  # the ASGI middleware passes lifespan and websockets through here
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def _send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self._in_context(scope, receive, _send)
+        finally:
+            HTTP_SERVER_DURATION.labels(
+                self.service, str(scope.get("method", "")), route_template(scope), str(status[0])
+            ).observe(time.perf_counter() - started)
+
+    async def _in_context(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         rid = request_id_of(headers)
         method = str(scope.get("method", ""))
@@ -186,10 +272,12 @@ class RequestContextMiddleware:
             ours.append((TRACE_ID_HEADER.encode(), trace_id.encode()))
         replaced = {name for name, _ in ours}
         span = trace.get_current_span()
-        span.set_attribute(REQUEST_ID, rid)
-        work_order = _WORK_ORDER_PATH.search(route) if span.is_recording() else None
-        if work_order:
-            span.set_attribute(WORK_ORDER_ID, work_order.group(1))
+        recording = span.is_recording()
+        if recording:
+            span.set_attribute(REQUEST_ID, rid)
+            work_order = _WORK_ORDER_PATH.search(route)
+            if work_order:
+                span.set_attribute(WORK_ORDER_ID, work_order.group(1))
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -230,11 +318,9 @@ class RequestContextMiddleware:
 
 
 def install_request_context(app: FastAPI, service: str, *, retry_after_s: int = 2) -> None:
-    """Server spans (OpenTelemetry's FastAPI instrumentation, outermost), then request id, span
-    attributes, metrics, the JSON 500 and the 503 of an away dependency (see
-    :class:`RequestContextMiddleware`)."""
+    """Server spans, request id, span attributes, the HTTP metric, the JSON 500 and the 503 of an away
+    dependency: one middleware (:class:`RequestContextMiddleware`)."""
     app.add_middleware(RequestContextMiddleware, service=service, retry_after_s=retry_after_s)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"])
 
 
 def create_service_app(
@@ -251,10 +337,12 @@ def create_service_app(
     heartbeat of a service, the upstreams' ``/readyz`` of the gateway; ``probe_dependencies`` run before
     both probes (the gateway's rate limit).
     """
+    # FastAPI's own telemetry stays off: the server spans are RequestContextMiddleware's (it would only
+    # ask, on every request, whether it should make them)
+    kwargs.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
     app = FastAPI(title=title, **kwargs)
     install_error_handlers(app, retry_after_s=settings.retry_after_s)
     install_request_context(app, settings.service_name, retry_after_s=settings.retry_after_s)
-    install_http_metrics(app, settings.service_name)  # outside the error handling: the status sent
     install_probes(app, settings.service_name, readiness, probe_dependencies)
 
     @app.get("/metrics", include_in_schema=False)

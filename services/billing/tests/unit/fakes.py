@@ -209,7 +209,24 @@ class FakeLedger(LedgerRepository):
     async def idempotency_record(self, account_id: str, key: str) -> IdempotencyRecord | None:
         return self.records.get((account_id, key))
 
-    async def apply(self, tenant_id: str, outcome: LedgerOutcome) -> None:
+    async def operation_inputs(
+        self,
+        account_id: str,
+        key: str,
+        *,
+        hold_id: str | None = None,
+        ref: tuple[str, str] | None = None,
+        active_only: bool = False,
+    ) -> tuple[IdempotencyRecord | None, Hold | None]:
+        hold: Hold | None = None
+        if hold_id is not None:
+            hold = await self.hold(hold_id)
+        elif ref is not None:
+            hold = await self.latest_hold_for_ref(account_id, *ref, active_only=active_only)
+        return await self.idempotency_record(account_id, key), hold
+
+    async def apply(self, tenant_id: str, outcome: LedgerOutcome, *, isolated: bool = True) -> None:
+        del isolated  # all or nothing either way: everything is checked before anything is written
         if outcome.replayed:
             return
         self._check_constraints(outcome)

@@ -19,6 +19,14 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def canonical_uuid(value: str) -> str:
+    """A uuid in its stored spelling (lower case, hyphenated); anything else unchanged (it names nothing)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware."""
     return datetime.now(UTC)

@@ -90,10 +90,18 @@ def status_view(state: AccountState) -> dict[str, object]:
     return view
 
 
-async def publish_account_status(uow: UnitOfWork, account_id: str) -> AccountChanged:
-    """Emit ``account_status`` (compacted, key = account id) after a change made under the lock."""
+async def publish_account_status(
+    uow: UnitOfWork, account_id: str, *, known: AccountState | None = None
+) -> AccountChanged:
+    """Emit ``account_status`` (compacted, key = account id) after a change made under the lock.
+
+    ``known``: the account as the change left it (a ledger write knows its new balance), so it is not
+    read again; its stream version is the one bumped here."""
     version = await uow.repo(AccountRepository).bump_version(account_id)
-    state = await load_account(uow, account_id)
+    if known is None:
+        state = await load_account(uow, account_id)
+    else:
+        state = replace(known, status_version=version)
     a, p, b = state.account, state.policy, state.balance
     await uow.emit(
         AccountStatusEvent(

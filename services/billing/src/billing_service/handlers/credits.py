@@ -7,7 +7,7 @@ publishes ``account_status``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from billing_service.domain.errors import CreditBalanceInvariantFailed, IdempotencyKeyReused
@@ -16,6 +16,7 @@ from billing_service.domain.ledger import (
     CreditAccount,
     GrantCredits,
     Hold,
+    IdempotencyRecord,
     LedgerOutcome,
     ReleaseHold,
     ReserveCredit,
@@ -24,7 +25,7 @@ from billing_service.domain.ledger import (
     release,
     reserve,
 )
-from billing_service.handlers._common import new_id, record_account_usage, utcnow
+from billing_service.handlers._common import canonical_uuid, new_id, record_account_usage, utcnow
 from billing_service.handlers.accounts import (
     AccountReference,
     lock_account,
@@ -95,13 +96,15 @@ async def _finish(
     usage_type: str,
     key: str,
     payload: JsonObject,
+    *,
+    isolated: bool = True,
 ) -> LedgerApplied:
     if outcome.replayed:
         return LedgerApplied(outcome, state, state.status_version)
     try:
         # A refusal by the database becomes a domain error (never a 500); the repository's savepoint
         # keeps the transaction usable for the caller (e.g. the gate records the consume failure).
-        await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome)
+        await uow.repo(LedgerRepository).apply(state.account.tenant_id, outcome, isolated=isolated)
     except LedgerWriteRefused as exc:
         if exc.duplicate_key:
             raise IdempotencyKeyReused(
@@ -113,7 +116,10 @@ async def _finish(
         raise CreditBalanceInvariantFailed(details={"reservation_id": str(exc)}) from exc
     # Usage keys are global per source; prefixing the account keeps ledger keys per account (decision 17).
     await record_account_usage(uow, state, usage_type, f"v2:credit_event:{state.account.id}:{key}", payload)
-    changed = await publish_account_status(uow, state.account.id)
+    # the state after the write is known under the lock: the new balance, nothing else changed
+    changed = await publish_account_status(
+        uow, state.account.id, known=replace(state, balance=outcome.balance)
+    )
     return LedgerApplied(outcome, changed.state, changed.version)
 
 
@@ -132,13 +138,15 @@ async def grant_credits(uow: UnitOfWork, command: GrantAccountCredits) -> Ledger
     return await _finish(uow, state, outcome, "credits_granted", cmd.idempotency_key, payload)
 
 
-async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> LedgerApplied:
+async def reserve_credit(
+    uow: UnitOfWork, command: ReserveAccountCredit, *, isolated: bool = True
+) -> LedgerApplied:
     """Take a hold."""
     cmd, account_id = command.operation, command.account_id
     state = await lock_account(uow, account_id)
-    ledger = uow.repo(LedgerRepository)
-    prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
-    active = await ledger.latest_hold_for_ref(account_id, cmd.ref_type, cmd.ref_id, active_only=True)
+    prior, active = await uow.repo(LedgerRepository).operation_inputs(
+        account_id, cmd.idempotency_key, ref=(cmd.ref_type, cmd.ref_id), active_only=True
+    )
     a = state.account
     outcome = reserve(
         CreditAccount(a.id, a.status, state.policy.billing_mode, state.policy.is_enabled),
@@ -156,44 +164,51 @@ async def reserve_credit(uow: UnitOfWork, command: ReserveAccountCredit) -> Ledg
         "ref_id": cmd.ref_id,
         "operator_override": cmd.operator_override,
     }
-    return await _finish(uow, state, outcome, "credit_reserved", cmd.idempotency_key, payload)
+    return await _finish(
+        uow, state, outcome, "credit_reserved", cmd.idempotency_key, payload, isolated=isolated
+    )
 
 
 async def _resolution_inputs(
     uow: UnitOfWork, account_id: str, cmd: ConsumeHold | ReleaseHold
-) -> tuple[AccountState, LedgerRepository, Hold | None]:
+) -> tuple[AccountState, IdempotencyRecord | None, Hold | None]:
+    """The locked account, the key's stored use and the hold named by id, else by reference (one read)."""
     state = await lock_account(uow, account_id)
-    ledger = uow.repo(LedgerRepository)
-    hold: Hold | None = None
-    if cmd.hold_id is not None:
-        hold = await ledger.hold(cmd.hold_id)
-    elif cmd.ref_type is not None and cmd.ref_id is not None:
-        hold = await ledger.latest_hold_for_ref(account_id, cmd.ref_type, cmd.ref_id)
-    return state, ledger, hold
+    ref = (cmd.ref_type, cmd.ref_id) if cmd.ref_type is not None and cmd.ref_id is not None else None
+    prior, hold = await uow.repo(LedgerRepository).operation_inputs(
+        account_id, cmd.idempotency_key, hold_id=cmd.hold_id, ref=None if cmd.hold_id is not None else ref
+    )
+    return state, prior, hold
 
 
-async def consume_credit(uow: UnitOfWork, command: ConsumeAccountHold) -> LedgerApplied:
+async def consume_credit(
+    uow: UnitOfWork, command: ConsumeAccountHold, *, isolated: bool = True
+) -> LedgerApplied:
     """Post a hold (fully or partially)."""
     cmd, account_id = command.operation, command.account_id
-    state, ledger, hold = await _resolution_inputs(uow, account_id, cmd)
-    prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
+    state, prior, hold = await _resolution_inputs(uow, account_id, cmd)
     outcome = consume(account_id, state.balance, cmd, prior=prior, hold=hold, now=utcnow(), ids=new_id)
     payload: JsonObject = {
         "reservation_id": outcome.result.hold_id,
         "ref_type": cmd.ref_type,
         "ref_id": cmd.ref_id,
     }
-    return await _finish(uow, state, outcome, "credit_consumed", cmd.idempotency_key, payload)
+    return await _finish(
+        uow, state, outcome, "credit_consumed", cmd.idempotency_key, payload, isolated=isolated
+    )
 
 
-async def release_credit(uow: UnitOfWork, command: ReleaseAccountHold) -> LedgerApplied:
+async def release_credit(
+    uow: UnitOfWork, command: ReleaseAccountHold, *, isolated: bool = True
+) -> LedgerApplied:
     """Void a hold."""
     cmd, account_id = command.operation, command.account_id
-    state, ledger, hold = await _resolution_inputs(uow, account_id, cmd)
-    prior = await ledger.idempotency_record(account_id, cmd.idempotency_key)
+    state, prior, hold = await _resolution_inputs(uow, account_id, cmd)
     outcome = release(account_id, state.balance, cmd, prior=prior, hold=hold, now=utcnow(), ids=new_id)
     payload: JsonObject = {"reservation_id": outcome.result.hold_id, "reason": cmd.reason}
-    return await _finish(uow, state, outcome, "credit_released", cmd.idempotency_key, payload)
+    return await _finish(
+        uow, state, outcome, "credit_released", cmd.idempotency_key, payload, isolated=isolated
+    )
 
 
 # --- the HTTP credit calls (V1 and the operator): account by reference, then the ledger ---------------
@@ -219,16 +234,52 @@ class TakeHold:
     reserve: ReserveCredit
 
 
+async def _account_to_lock(uow: UnitOfWork, ref: AccountReference) -> str:
+    """The id of the account a credit call names. An id is not read here (issue 18: one round trip less):
+    the operation locks the account by it and answers 404 when it is unknown, as reading it would; a
+    uuid in another spelling becomes the stored one. A key or a hold is resolved (404 when unknown)."""
+    if ref.account_id:
+        return canonical_uuid(ref.account_id)
+    return await resolve_account_id(uow, ref)
+
+
 async def take_hold(uow: UnitOfWork, command: TakeHold) -> CreditCall[HoldRow]:
     """Resolve the account, reserve, read back the stored hold."""
-    account_id = await resolve_account_id(uow, command.account)
-    applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve))
+    account_id = await _account_to_lock(uow, command.account)
+    # isolated=False: a refused write fails the call as a whole (its transaction is rolled back)
+    applied = await reserve_credit(uow, ReserveAccountCredit(account_id, command.reserve), isolated=False)
     hold_id = applied.outcome.result.hold_id
-    row = await uow.repo(LedgerRepository).hold_row(hold_id) if hold_id else None
+    row = _written_hold(applied, hold_id)
+    if row is None and hold_id:  # a replay: the hold as stored
+        row = await uow.repo(LedgerRepository).hold_row(hold_id)
     if row is None:
         # A reserve, new or replayed, always names a stored hold; anything else is a broken ledger.
         raise CreditBalanceInvariantFailed(details={"reason": "the reserve left no stored hold"})
     return CreditCall(row, account_id, applied.account_version)
+
+
+def _written_hold(applied: LedgerApplied, hold_id: str | None) -> HoldRow | None:
+    """The hold a new reserve just wrote, as the database stores it (no read back: every column is the
+    domain's, ``created_at`` included), or None."""
+    hold = next((h for h in applied.outcome.holds if h.id == hold_id), None)
+    if applied.outcome.replayed or hold is None:
+        return None
+    return HoldRow(
+        id=hold.id,
+        tenant_id=applied.account.account.tenant_id,
+        account_id=hold.account_id,
+        ref_type=hold.ref_type,
+        ref_id=hold.ref_id,
+        amount=hold.amount,
+        status=hold.status.value,
+        idempotency_key=hold.idempotency_key,
+        created_at=hold.created_at,
+        expires_at=hold.expires_at,
+        consumed_at=hold.consumed_at,
+        released_at=hold.released_at,
+        consumed_amount=hold.consumed_amount,
+        release_reason=hold.release_reason,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +292,12 @@ class SettleHold:
 
 async def settle_hold(uow: UnitOfWork, command: SettleHold) -> CreditCall[LedgerEntryRow]:
     """Resolve the account, consume or release, read back the ledger entry."""
-    account_id = await resolve_account_id(uow, command.account)
+    account_id = await _account_to_lock(uow, command.account)
     op = command.operation
     if isinstance(op, ConsumeHold):
-        applied = await consume_credit(uow, ConsumeAccountHold(account_id, op))
+        applied = await consume_credit(uow, ConsumeAccountHold(account_id, op), isolated=False)
     else:
-        applied = await release_credit(uow, ReleaseAccountHold(account_id, op))
+        applied = await release_credit(uow, ReleaseAccountHold(account_id, op), isolated=False)
     entry_ids = applied.outcome.result.entry_ids
     entry = await uow.repo(LedgerRepository).entry(entry_ids[0]) if entry_ids else None
     if entry is None:
