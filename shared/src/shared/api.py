@@ -18,7 +18,7 @@ Routes take their collaborators from here rather than from module globals::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.utils import get_openapi
@@ -28,9 +28,11 @@ from opentelemetry import trace
 from shared.auth.principal import Principal
 from shared.availability import ServiceUnavailable
 from shared.consistency import NotYetConsistent, ProjectedNotFound
-from shared.container import ServiceContainer
 from shared.errors import DomainError, ErrorBody
 from shared.telemetry.tracing import TENANT_ID
+
+if TYPE_CHECKING:
+    from shared.container import ServiceContainer
 
 __all__ = [
     "COMMON_FAILURES",
@@ -87,7 +89,21 @@ def service_container(request: Request) -> ServiceContainer[Any]:
     return cast("ServiceContainer[Any]", request.app.state.container)
 
 
-ContainerDep = Annotated[ServiceContainer[Any], Depends(service_container)]
+if TYPE_CHECKING:
+    ContainerDep = Annotated[ServiceContainer[Any], Depends(service_container)]
+else:
+
+    def __getattr__(name: str) -> Any:
+        """``ContainerDep`` is built on first use: the container brings SQLAlchemy and the broker client,
+        which the gateway (it imports this module for ``errors``) never needs (issue 18: RSS)."""
+        if name == "ContainerDep":
+            from shared.container import ServiceContainer
+
+            dep = Annotated[ServiceContainer[Any], Depends(service_container)]
+            globals()["ContainerDep"] = dep
+            return dep
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _BEARER = HTTPBearer(
     auto_error=False,

@@ -19,10 +19,8 @@ Anything else stays a 500: a bug must not hide behind a retry.
 from __future__ import annotations
 
 import errno
-
-import asyncpg.exceptions as pg
-import sqlalchemy.exc as sa
-from aiokafka import errors as kafka
+import sys
+from types import ModuleType
 
 from shared.errors import DomainError
 
@@ -32,20 +30,38 @@ BROKER = "broker"
 #: how deep an exception chain is followed (a chain is short; a cycle must not loop)
 _MAX_LINKS = 32
 
-_PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    pg.PostgresConnectionError,  # class 08: the connection failed or does not exist
-    pg.CannotConnectNowError,  # 57P03: the server is starting up or shutting down
-    pg.AdminShutdownError,  # 57P01
-    pg.CrashShutdownError,  # 57P02
-    pg.TooManyConnectionsError,  # 53300
-)
-_KAFKA_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    kafka.KafkaConnectionError,
-    kafka.KafkaTimeoutError,
-    kafka.NoBrokersAvailable,
-    kafka.KafkaUnavailableError,
-    kafka.BrokerNotAvailableError,
-)
+#: the driver and client modules whose errors are recognised, looked up in ``sys.modules`` only: an error
+#: of a module the process never imported cannot exist, so a process without a database or a broker
+#: client (the gateway) does not import them for this (issue 18: RSS)
+_PG_ERRORS = "asyncpg.exceptions"
+_SA_ERRORS = "sqlalchemy.exc"
+_KAFKA_ERRORS = "aiokafka.errors"
+
+
+def _loaded(module: str) -> ModuleType | None:
+    return sys.modules.get(module)
+
+
+def _pg_unavailable(pg: ModuleType) -> tuple[type[BaseException], ...]:
+    return (
+        pg.PostgresConnectionError,  # class 08: the connection failed or does not exist
+        pg.CannotConnectNowError,  # 57P03: the server is starting up or shutting down
+        pg.AdminShutdownError,  # 57P01
+        pg.CrashShutdownError,  # 57P02
+        pg.TooManyConnectionsError,  # 53300
+    )
+
+
+def _kafka_unavailable(kafka: ModuleType) -> tuple[type[BaseException], ...]:
+    return (
+        kafka.KafkaConnectionError,
+        kafka.KafkaTimeoutError,
+        kafka.NoBrokersAvailable,
+        kafka.KafkaUnavailableError,
+        kafka.BrokerNotAvailableError,
+    )
+
+
 _NETWORK_ERRNOS = frozenset(
     {
         errno.ECONNREFUSED,
@@ -83,18 +99,24 @@ def _links(exc: BaseException) -> list[BaseException]:
 
 
 def _kind(exc: BaseException) -> str | None:
-    if isinstance(exc, _PG_UNAVAILABLE):
+    pg, sa, kafka = _loaded(_PG_ERRORS), _loaded(_SA_ERRORS), _loaded(_KAFKA_ERRORS)
+    closed = any(m in str(exc) for m in _CLOSED)
+    if pg is not None and (
+        isinstance(exc, _pg_unavailable(pg)) or (isinstance(exc, pg.InterfaceError) and closed)
+    ):
         return DATABASE
-    if isinstance(exc, sa.TimeoutError):  # the pool had no connection to give in time
-        return DATABASE
-    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
-        return DATABASE
-    if isinstance(exc, pg.InterfaceError | sa.InterfaceError) and any(m in str(exc) for m in _CLOSED):
-        return DATABASE
-    if isinstance(exc, _KAFKA_UNAVAILABLE):
-        return BROKER
-    if isinstance(exc, kafka.KafkaError) and exc.retriable:
-        return BROKER
+    if sa is not None:
+        if isinstance(exc, sa.TimeoutError):  # the pool had no connection to give in time
+            return DATABASE
+        if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+            return DATABASE
+        if isinstance(exc, sa.InterfaceError) and closed:
+            return DATABASE
+    if kafka is not None:
+        if isinstance(exc, _kafka_unavailable(kafka)):
+            return BROKER
+        if isinstance(exc, kafka.KafkaError) and exc.retriable:
+            return BROKER
     return None
 
 

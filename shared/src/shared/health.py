@@ -19,15 +19,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from aiokafka.client import AIOKafkaClient
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.errors import DomainError, ErrorBody
+
+if TYPE_CHECKING:  # the database and broker clients load where a probe uses them (the gateway has neither)
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,8 @@ def install_probes(
 def database_probe(engine: AsyncEngine) -> Probe:
     """``SELECT 1`` through ``engine`` (a pooled connection: cheap when the database is there)."""
 
+    from sqlalchemy import text
+
     async def probe() -> str:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -143,6 +145,8 @@ class BrokerProbe:
         self._lock = asyncio.Lock()
 
     async def _ask(self) -> str:
+        from aiokafka.client import AIOKafkaClient
+
         client = AIOKafkaClient(
             bootstrap_servers=self._bootstrap,
             client_id="zenops-readyz",
@@ -169,6 +173,7 @@ class BrokerProbe:
 def heartbeat_probe(engine: AsyncEngine, schema: str, *, stale_after_s: float = 15.0) -> Probe:
     """``ok`` while the stream process's last heartbeat is younger than ``stale_after_s`` (both ages are
     the database's clock, so host clocks never matter)."""
+    from sqlalchemy import text
 
     async def probe() -> str:
         async with engine.connect() as conn:
@@ -203,6 +208,8 @@ class StreamHeartbeat:
 
     async def beat(self) -> None:
         """Record that the process is alive now."""
+        from sqlalchemy import text
+
         async with self._engine.begin() as conn:
             await conn.execute(
                 text(

@@ -36,16 +36,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-from aiokafka import TopicPartition
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.messaging.kafka import OffsetClients
+if TYPE_CHECKING:  # the database and broker clients load where a collector uses them (not in the gateway)
+    import asyncpg
+
+    from shared.messaging.kafka import OffsetClients
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,9 @@ class KafkaOffsets:
     on first use (in the running loop) and rebuilt after a failure."""
 
     def __init__(self, bootstrap: str, client_id: str) -> None:
-        self._kafka = OffsetClients(bootstrap, client_id)
+        from shared.messaging.kafka import OffsetClients
+
+        self._kafka: OffsetClients = OffsetClients(bootstrap, client_id)
 
     async def close(self) -> None:
         """Drop the clients (the next read builds new ones)."""
@@ -287,6 +290,8 @@ class KafkaOffsets:
 
     async def group(self, group: str) -> tuple[list[PartitionLag], dict[str, int]]:
         """The group's partitions with committed/end offsets, and the depth of each ``<topic>.dlq``."""
+        from aiokafka import TopicPartition
+
         try:
             admin, consumer = await self._kafka.clients()
             committed = {
@@ -371,6 +376,8 @@ class ServiceMetrics:
             log.warning("metrics source unavailable", extra={"source": source, "error": repr(exc)[:300]})
 
     async def _database(self) -> list[Family]:
+        import asyncpg
+
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn, timeout=2.0)
         try:
             families = await outbox_families(conn, self.schema)
