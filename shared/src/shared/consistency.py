@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -132,6 +132,8 @@ def format_tokens(tokens: Iterable[VersionToken]) -> str:
 
 
 ProjectionLookup = Callable[[str], Awaitable[int | None]]
+#: the current versions of several tokens' aggregates in one call (one transaction), by ``VersionToken.key``
+ProjectionsLookup = Callable[[Sequence["VersionToken"]], Awaitable[Mapping[tuple[str, str, str], int | None]]]
 
 
 async def wait_until(
@@ -140,23 +142,40 @@ async def wait_until(
     timeout_s: float,
     interval_s: float = 0.05,
     max_interval_s: float | None = None,
+    wake: asyncio.Event | None = None,
+    pause_first: bool = False,
 ) -> T | None:
     """Poll ``check`` until it returns a value or ``timeout_s`` passes (then ``None``).
 
     The pause starts at ``interval_s`` and grows by half each round up to ``max_interval_s`` (default:
-    no growth), so a long wait does not poll the database at the rate of a short one.
+    no growth), so a long wait does not poll the database at the rate of a short one. With ``wake`` (an
+    event a notification sets, :mod:`shared.db.notifications`) a pause ends as soon as it is set, so
+    the poll is only the fallback: the event is cleared before each check, and one set during a check
+    ends the next pause at once. ``pause_first`` starts with a pause (the caller knows the first check
+    would find nothing, e.g. the outcome of a request it has just made).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, timeout_s)
     pause = interval_s
     ceiling = max(interval_s, max_interval_s if max_interval_s is not None else interval_s)
+    skip = pause_first
     while True:
-        value = await check()
-        if value is not None:
-            return value
+        if skip:
+            skip = False
+        else:
+            if wake is not None:
+                wake.clear()
+            value = await check()
+            if value is not None:
+                return value
         if loop.time() >= deadline:
             return None
-        await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
+        remaining = min(pause, max(0.0, deadline - loop.time()))
+        if wake is None:
+            await asyncio.sleep(remaining)
+        else:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), remaining)
         pause = min(ceiling, pause * 1.5)
 
 
@@ -165,6 +184,7 @@ async def await_projections(
     lookups: Mapping[tuple[str, str], ProjectionLookup],
     *,
     timeout_s: float,
+    lookup_many: ProjectionsLookup | None = None,
 ) -> list[VersionToken]:
     """Wait until every projected aggregate named by ``tokens`` reached its version.
 
@@ -172,7 +192,8 @@ async def await_projections(
     highest version). More than ``MAX_AWAITED_TOKENS`` → 400 ``TOO_MANY_CONSISTENCY_TOKENS``. The wait
     never exceeds ``MAX_WAIT_S``; the pending tokens are checked ``LOOKUP_CONCURRENCY`` at a time and no
     lookup starts after the deadline. Returns the tokens still not reached when the bound expired (empty
-    when consistent).
+    when consistent). With ``lookup_many`` each round asks it once for every pending token (one
+    transaction instead of one per token; ``lookups`` then only says which aggregates are projected).
     """
     pending = newest(t for t in tokens if (t.service, t.aggregate) in lookups)
     if not pending:
@@ -196,9 +217,17 @@ async def await_projections(
             current = await lookups[(token.service, token.aggregate)](token.aggregate_id)
             return current is not None and current >= token.version
 
+    async def _reached_many() -> list[bool]:
+        if lookup_many is None:
+            return list(await asyncio.gather(*(_reached(t) for t in pending)))
+        if loop.time() >= deadline and budget > 0:
+            return [False] * len(pending)
+        current = await lookup_many(pending)
+        return [(v := current.get(t.key)) is not None and v >= t.version for t in pending]
+
     async def _check() -> bool | None:
         nonlocal pending
-        reached = await asyncio.gather(*(_reached(t) for t in pending))
+        reached = await _reached_many()
         pending = [t for t, ok in zip(pending, reached, strict=True) if not ok]
         return True if not pending else None
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from shared.auth.principal import Principal
 from shared.db.database import Database, Role
+from shared.db.notifications import Notifications
 from shared.db.uow import SqlUnitOfWork
 from shared.errors import BadRequest
 from shared.http import Authenticator
+from shared.messaging.kafka import asyncpg_dsn
 from shared.messaging.outbox import OutboxWriter
 from shared.settings import ServiceSettings
 
@@ -26,6 +28,7 @@ class ServiceContainer(Generic[SettingsT]):
     db: Database
     outbox: OutboxWriter
     auth: Authenticator
+    _notifications: dict[str, Notifications] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, settings: SettingsT, schema: str) -> ServiceContainer[SettingsT]:
@@ -51,6 +54,20 @@ class ServiceContainer(Generic[SettingsT]):
     def system_uow(self, tenant_id: str | None = None) -> SqlUnitOfWork:
         """A cross-tenant unit of work (``system`` role): consumers, service-token and studio routes."""
         return SqlUnitOfWork(self.db, self.outbox, role=Role.SYSTEM, tenant_id=tenant_id)
+
+    def notifications(self, channel: str) -> Notifications:
+        """This process's listener on ``channel`` (one connection as the ``system`` role, opened on
+        first use; :mod:`shared.db.notifications`)."""
+        found = self._notifications.get(channel)
+        if found is None:
+            dsn = asyncpg_dsn(self.settings.db_system_url.get_secret_value())
+            found = self._notifications[channel] = Notifications(dsn, channel)
+        return found
+
+    async def close_notifications(self) -> None:
+        """Close the listeners (the HTTP app's shutdown)."""
+        for listener in self._notifications.values():
+            await listener.close()
 
 
 def require_tenant(principal: Principal) -> str:

@@ -281,6 +281,7 @@ class ServiceDefinition(Generic[SettingsT]):
             cache_s=settings.catchup_cache_s,
         )
         app.router.on_shutdown.append(catchup.close)
+        app.router.on_shutdown.append(self.container.close_notifications)
         install_service_metrics(app, self.service_metrics())
         if stream is None:  # the stream app runs its own watch
             watch = outage_watch(self.container)

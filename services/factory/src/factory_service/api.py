@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,7 +27,7 @@ from factory_service.domain.errors import (
     SnapshotRequiredForPackCreation,
     WorkOrderNotFound,
 )
-from factory_service.domain.release import PENDING, validate_release_request
+from factory_service.domain.release import PENDING, RELEASE_DECIDED_CHANNEL, validate_release_request
 from factory_service.domain.templates import DOCX_MIME_TYPE, JSON_MIME_TYPE, ZIP_MIME_TYPE
 from factory_service.handlers.build_pack import CreatePack, create_pack
 from factory_service.handlers.common import blob_store, releases_url
@@ -40,6 +41,7 @@ from factory_service.handlers.downloads import (
 from factory_service.handlers.pack_queries import (
     GetPackLink,
     ListReleases,
+    PackLink,
     ProjectionVersion,
     get_pack_link,
     get_release,
@@ -59,11 +61,23 @@ from factory_service.views import (
 )
 from shared.api import Caller, ContainerDep, errors
 from shared.auth.principal import Principal
-from shared.consistency import AFTER_HEADER, await_projections, parse_tokens, wait_budget_ms, wait_until
+from shared.consistency import (
+    AFTER_HEADER,
+    VersionToken,
+    await_projections,
+    parse_tokens,
+    wait_budget_ms,
+    wait_until,
+)
 from shared.container import ServiceContainer, parse_uuid, require_tenant, require_user, version_token
 from shared.validation import Key, Text, uuid_or_none
 
 router = APIRouter(prefix="/v1/repogen")
+
+#: ``release-deliverables?wait=``: the request wakes on the stream process's announcement of the outcome;
+#: this poll (growing to the maximum) only covers an announcement lost while the listener reconnected
+_RELEASE_FALLBACK_POLL_S = 0.25
+_RELEASE_FALLBACK_POLL_MAX_S = 1.0
 
 
 class ReleaseBody(BaseModel):
@@ -89,6 +103,14 @@ def require_factory_operator(principal: Principal, c: ServiceContainer[Any]) -> 
         raise FactoryOperatorRoleRequired
 
 
+#: the projections read-your-writes tokens may name here, by (service, aggregate) of the token
+_PROJECTIONS: dict[tuple[str, str], Literal["work-order", "work-order-billing", "pack"]] = {
+    ("workorders", "work-order"): "work-order",
+    ("billing", "work-order-billing"): "work-order-billing",
+    ("factory", "pack"): "pack",
+}
+
+
 async def _await_tokens(request: Request, c: ServiceContainer[Any], principal: Principal) -> None:
     """Read-your-writes: wait (bounded) until the projections reached the caller's tokens."""
     tokens = parse_tokens(request.headers.get(AFTER_HEADER))
@@ -102,14 +124,21 @@ async def _await_tokens(request: Request, c: ServiceContainer[Any], principal: P
 
         return _lookup
 
+    async def lookup_many(pending: Sequence[VersionToken]) -> dict[tuple[str, str, str], int | None]:
+        # every pending token in one transaction (a client carries a token per work order it touched)
+        async with c.tenant_uow(principal) as uow:
+            return {
+                t.key: await projection_version(
+                    uow, ProjectionVersion(_PROJECTIONS[(t.service, t.aggregate)], t.aggregate_id)
+                )
+                for t in pending
+            }
+
     await await_projections(
         tokens,
-        {
-            ("workorders", "work-order"): lookup("work-order"),
-            ("billing", "work-order-billing"): lookup("work-order-billing"),
-            ("factory", "pack"): lookup("pack"),
-        },
+        {key: lookup(projection) for key, projection in _PROJECTIONS.items()},
         timeout_s=c.settings.wait_default_ms / 1000,
+        lookup_many=lookup_many,
     )
 
 
@@ -250,18 +279,36 @@ async def release_deliverables(
         )
     release_id = uuid.UUID(started.release_id)
 
-    async def decided() -> ReleaseRecord | None:
+    async def read_back(*, settled_only: bool) -> tuple[ReleaseRecord, PackLink] | None:
+        # the release and the pack link in one read (the answer needs both)
         async with c.tenant_uow(principal) as read:
             release = await get_release(read, release_id)
-        return None if release is None or release.billing_gate_result == PENDING else release
+            if release is None:
+                # This request recorded and committed the release, and releases are never deleted.
+                raise LookupError(f"release {release_id} recorded by this request cannot be read back")
+            if settled_only and release.billing_gate_result == PENDING:
+                return None
+            return release, await pack_link(read, wo_id)
 
-    release = await wait_until(decided, timeout_s=budget_ms / 1000)
-    async with c.tenant_uow(principal) as read:
-        link = await pack_link(read, wo_id)
-        release = release or await get_release(read, release_id)
-    if release is None:
-        # This request recorded and committed the release, and releases are never deleted.
-        raise LookupError(f"release {release_id} recorded by this request cannot be read back")
+    answer: tuple[ReleaseRecord, PackLink] | None = None
+    if budget_ms > 0:
+        # The stream process announces each outcome it stores (RELEASE_DECIDED_CHANNEL): the request
+        # wakes on it and reads the release back; the slow poll is only the fallback
+        # (shared.db.notifications). A release this request has just recorded is PENDING: wait first.
+        recorded_now = not started.idempotent
+        async with c.notifications(RELEASE_DECIDED_CHANNEL).watch(str(release_id)) as decided:
+            answer = await wait_until(
+                lambda: read_back(settled_only=True),
+                timeout_s=budget_ms / 1000,
+                interval_s=_RELEASE_FALLBACK_POLL_S,
+                max_interval_s=_RELEASE_FALLBACK_POLL_MAX_S,
+                wake=decided,
+                pause_first=recorded_now,
+            )
+    answer = answer or await read_back(settled_only=False)  # not settled in time: 202, still pending
+    if answer is None:
+        raise LookupError(f"release {release_id} cannot be read back")  # read_back raised already
+    release, link = answer
     return _release_response(work_order_id, started, release, pack_link_view(link))
 
 

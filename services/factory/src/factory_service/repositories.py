@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Insert, Select, Table, Update, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from factory_service.domain.release import RELEASE_DECIDED_CHANNEL
 from factory_service.records import (
     ArtifactRecord,
     AuditRecord,
@@ -467,6 +468,11 @@ class ReleaseRepository(Repository):
             ),
         )
         return decided[0] if decided else None
+
+    async def announce_decided(self, release_id: uuid.UUID) -> None:
+        """Wake the requests waiting for this release's outcome when the transaction commits
+        (``pg_notify`` on :data:`RELEASE_DECIDED_CHANNEL`; a rolled-back transaction notifies no one)."""
+        await self.session.execute(select(func.pg_notify(RELEASE_DECIDED_CHANNEL, str(release_id))))
 
     async def gate_results(self, work_order_id: uuid.UUID) -> list[str]:
         rows = await self.session.execute(

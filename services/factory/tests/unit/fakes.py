@@ -322,6 +322,8 @@ class FakeReleases(_Locks, ReleaseRepository):
         self.clock = clock
         self.locks = []
         self.rows: dict[str, ReleaseRecord] = {}
+        #: release ids announced to the waiting requests (pg_notify, delivered at commit)
+        self.announced: list[str] = []
 
     def _oldest_first(self, keep: Callable[[ReleaseRecord], bool]) -> list[ReleaseRecord]:
         return sorted((r for r in self.rows.values() if keep(r)), key=lambda r: (r.created_at, r.id))
@@ -380,6 +382,9 @@ class FakeReleases(_Locks, ReleaseRepository):
         )
         self.rows[decided.id] = decided
         return decided
+
+    async def announce_decided(self, release_id: uuid.UUID) -> None:
+        self.announced.append(str(release_id))
 
     async def gate_results(self, work_order_id: uuid.UUID) -> list[str]:
         return [r.billing_gate_result for r in self.rows.values() if r.work_order_id == str(work_order_id)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -89,6 +90,26 @@ class TestAwaitProjections:
         pending = await await_projections(tokens, {("workorders", "work-order"): lookup}, timeout_s=1)
         assert pending == []
         assert lookup.calls == 1
+
+    async def test_lookup_many_asks_once_per_round_for_every_pending_token(self) -> None:
+        rounds: list[list[tuple[str, str, str]]] = []
+
+        async def lookup_many(pending: Sequence[VersionToken]) -> dict[tuple[str, str, str], int | None]:
+            rounds.append([t.key for t in pending])
+            # the first round finds one aggregate behind, the second finds it caught up
+            return {
+                t.key: (t.version - 1 if len(rounds) == 1 and t.aggregate_id == WO else t.version)
+                for t in pending
+            }
+
+        tokens = [VersionToken("workorders", "work-order", WO, 2), tok(1, 3)]
+        lookup = Lookups()
+        pending = await await_projections(
+            tokens, {("workorders", "work-order"): lookup}, timeout_s=30, lookup_many=lookup_many
+        )
+        assert pending == []
+        assert lookup.calls == 0  # the per-aggregate lookups are not used
+        assert [sorted(keys) for keys in rounds] == [sorted(t.key for t in tokens), [tokens[0].key]]
 
     async def test_too_many_aggregates_is_a_400(self) -> None:
         with pytest.raises(BadRequest) as err:

@@ -298,16 +298,20 @@ class OutboxRelay:
             last_cleanup = 0.0
             loop = asyncio.get_running_loop()
             while True:
+                # Cleared BEFORE the read: a commit notified after this point is either seen by the read
+                # or sets the event again, so the wait below never sleeps through one (cleared after the
+                # read, a NOTIFY arriving during an empty read was lost until the next poll).
+                self._wake.clear()
                 fetched = await self._publish_batch(conn)
                 if fetched >= self._batch_size:
-                    continue
+                    continue  # a full batch: more may be waiting
                 if loop.time() - last_cleanup > 60:
                     await self._cleanup(conn)
                     last_cleanup = loop.time()
-                if fetched == 0:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                # Nothing more was committed since the read unless a NOTIFY said so: wait for one (or the
+                # poll interval, for commits of writers that do not notify) instead of reading again.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
         finally:
             self.is_leader = False
             with contextlib.suppress(Exception):

@@ -16,6 +16,10 @@ SUCCESSFUL_GATE_RESULTS: Final = frozenset({"PAID", "CREDIT_CONSUMED", "OVERRIDE
 
 PENDING: Final = "PENDING"
 
+RELEASE_DECIDED_CHANNEL: Final = "factory_release_decided"
+"""The Postgres NOTIFY channel on which the stream process announces a release it recorded billing's
+outcome on (payload: the release id); the HTTP requests waiting for it (``?wait=``) listen on it."""
+
 
 @dataclass(frozen=True)
 class ReleaseRequest:

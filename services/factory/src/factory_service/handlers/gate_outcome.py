@@ -27,7 +27,8 @@ class RecordGateOutcome:
 
 
 async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> None:
-    """Record billing's outcome on the PENDING release, audit it and publish ``release_recorded``.
+    """Record billing's outcome on the PENDING release, audit it, publish ``release_recorded`` and wake
+    the requests waiting for it (at commit).
 
     A second outcome for the same release (redelivery, re-decision) changes nothing.
     """
@@ -60,6 +61,7 @@ async def record_gate_outcome(uow: UnitOfWork, command: RecordGateOutcome) -> No
     recorded = await releases.decide(release_id, decision, metadata)
     if recorded is None:
         return
+    await releases.announce_decided(release_id)
     decided = {
         "repogen_work_order_id": str(wo),
         "billing_gate_result": decision.result,

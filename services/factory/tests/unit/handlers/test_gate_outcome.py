@@ -64,6 +64,7 @@ async def test_records_the_outcome_audits_it_and_publishes_the_release(
     assert last.metadata_json["billing_gate_result"] == result
     (recorded,) = uow.events_of("release_recorded")
     assert recorded["release"] == decided.model_dump()
+    assert fakes.releases.announced == [pending.id]  # wakes the waiting request at commit
     assert uow.commits == 0  # the consumer commits with its inbox row
 
 
@@ -76,6 +77,7 @@ async def test_a_second_outcome_changes_nothing(fakes: FactoryFakes, pending: Re
     assert fakes.releases.rows[pending.id] == first
     assert len(fakes.audit.rows) == audit_rows
     assert uow.published == []
+    assert fakes.releases.announced == [pending.id]  # announced once, by the first outcome
 
 
 @pytest.mark.parametrize("release_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000009"])
@@ -86,3 +88,4 @@ async def test_an_outcome_for_an_unknown_release_is_dropped(
     await record_gate_outcome(uow, RecordGateOutcome(given.gate_decided(release_id)))
     assert fakes.releases.rows[pending.id].billing_gate_result == "PENDING"
     assert uow.published == []
+    assert fakes.releases.announced == []
