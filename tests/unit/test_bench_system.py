@@ -24,8 +24,14 @@ def test_knee_without_saturation_is_the_highest_level() -> None:
 def test_rows_set_each_figure_beside_its_target() -> None:
     result = {
         "credits": {"clients": 8, "pairs_per_s": 300.0},
-        "rss_idle": {"python": {"total_mb": 1300.0}, "jvm": {"total_mb": 270.0}},
+        "rss_idle": {
+            "python": {"total_mb": 1300.0, "platform_mb": 1000.0, "tooling_mb": 300.0},
+            "jvm": {"total_mb": 270.0},
+        },
     }
     rows = system_rows(result, pgbench_tps=1000.0)
     assert rows[0][1:] == ("300.0 pairs/s", "0.300 × pgbench; target ≥ 0.3 ×")
-    assert rows[1][1:] == ("1,300 MB", "JVMs 270 MB; target Python ≤ 700 MB at idle")
+    assert rows[1][1:] == (
+        "1,300 MB",
+        "platform 1,000 MB + dev tooling 300 MB; JVMs 270 MB; target Python ≤ 700 MB at idle",
+    )

@@ -231,7 +231,15 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         if spans_recorded():
-            await self._traced(scope, receive, send)
+            # The request starts from no span, whatever context the server created its task in: asyncio can
+            # run a keep-alive connection's next request in the context of the request that resumed reading
+            # (python/cpython#140947), and OpenTelemetry's middleware then makes an INTERNAL child of that
+            # earlier request instead of a SERVER span continuing the caller's ``traceparent``.
+            fresh = otel_context.attach(otel_context.Context())
+            try:
+                await self._traced(scope, receive, send)
+            finally:
+                otel_context.detach(fresh)
             return
         token = otel_context.attach(_context_span(scope))
         try:

@@ -20,6 +20,7 @@ from typing import Any, cast
 import httpx
 import pytest
 from fastapi import FastAPI
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -272,6 +273,45 @@ class TestHttpSpans:
         assert attributes["zenops.work_order_id"] == WO
         assert attributes["zenops.error_code"] == "WORK_ORDER_CONFLICT"
         assert attributes["http.status_code"] == 409
+
+    async def test_a_request_starts_from_no_span_whatever_context_its_task_inherited(self) -> None:
+        """asyncio can run a keep-alive connection's next request in the previous request's context
+        (python/cpython#140947): the server span must still be a root, not a child of that request."""
+        app = _app()
+        earlier = _tracer.start_span("an earlier request", kind=SpanKind.SERVER)
+        token = otel_context.attach(trace.set_span_in_context(earlier))
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        path = f"/v1/work-orders/{WO}/things"
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"test")],
+            "server": ("test", 80),
+            "client": ("127.0.0.1", 50000),
+        }
+        try:
+            await app(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+            earlier.end()
+        assert sent[0]["status"] == 409
+        (server,) = [s for s in _EXPORTER.get_finished_spans() if s.name.startswith("POST")]
+        assert (server.kind, server.parent) == (SpanKind.SERVER, None)
+        assert server.context.trace_id != earlier.get_span_context().trace_id
 
     async def test_probes_make_no_spans(self) -> None:
         transport = httpx.ASGITransport(app=_app())
