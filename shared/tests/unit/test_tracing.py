@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext, SpanKind, StatusCode
+from starlette.types import Message
 
 from shared.db.uow import UnitOfWork
 from shared.errors import DomainError
@@ -280,12 +281,12 @@ class TestHttpSpans:
         app = _app()
         earlier = _tracer.start_span("an earlier request", kind=SpanKind.SERVER)
         token = otel_context.attach(trace.set_span_in_context(earlier))
-        sent: list[dict[str, object]] = []
+        sent: list[Message] = []
 
-        async def receive() -> dict[str, object]:
+        async def receive() -> Message:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(message: dict[str, object]) -> None:
+        async def send(message: Message) -> None:
             sent.append(message)
 
         path = f"/v1/work-orders/{WO}/things"
