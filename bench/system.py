@@ -47,6 +47,8 @@ class SystemConfig:
     gate_seconds: float = 10.0
     gate_wait_ms: int = 30_000
     data: DataSizes = field(default_factory=DataSizes)
+    #: how long the stack's CPU is watched at idle (item 3: RSS and CPU at idle and under load)
+    cpu_idle_seconds: float = 5.0
 
 
 def _summary(samples_s: Sequence[float]) -> dict[str, float | int]:
@@ -87,11 +89,11 @@ def _tree(root: psutil.Process, components: set[int]) -> list[psutil.Process]:
     return found
 
 
-def stack_rss(info: StackInfo) -> dict[str, Any]:
-    """RSS in MB of every launcher component's process tree, summed per kind (python, jvm, postgres)."""
+def _component_processes(info: StackInfo) -> list[tuple[str, str, psutil.Process]]:
+    """(launcher component, kind, process) for every process of every component's tree."""
     rows = [row for row in stack_status(info.state_dir) if row.pid is not None]
     components = {int(row.pid) for row in rows if row.pid is not None}
-    per_kind: dict[str, dict[str, float]] = {"python": {}, "jvm": {}, "postgres": {}, "other": {}}
+    found: list[tuple[str, str, psutil.Process]] = []
     for row in rows:
         try:
             tree = _tree(psutil.Process(row.pid), components)
@@ -99,27 +101,76 @@ def stack_rss(info: StackInfo) -> dict[str, Any]:
             continue
         for proc in tree:
             kind = _kind(proc)
-            if kind == "gone":
-                continue
-            try:
-                rss = proc.memory_info().rss / 2**20
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            bucket = per_kind[kind]
-            bucket[row.name] = round(bucket.get(row.name, 0.0) + rss, 1)
+            if kind != "gone":
+                found.append((row.name, kind, proc))
+    return found
+
+
+def _platform_names() -> set[str]:
+    """The platform's own processes (each service: one process, or two when split; the gateway, the
+    console), apart from the dev stack's tooling (supervisor, provider simulator, embedded Postgres's
+    wrapper), which a deployment does not run."""
+    return {name for spec in catalog.SERVICES for m in PROCESS_MODES for name in spec.components(m)}
+
+
+def _split_python(python: dict[str, Any], unit: str) -> None:
+    platform = _platform_names()
+    procs = python["processes"]
+    python[f"platform_{unit}"] = round(sum(v for k, v in procs.items() if k in platform), 1)
+    python[f"tooling_{unit}"] = round(sum(v for k, v in procs.items() if k not in platform), 1)
+
+
+def stack_rss(info: StackInfo) -> dict[str, Any]:
+    """RSS in MB of every launcher component's process tree, summed per kind (python, jvm, postgres)."""
+    per_kind: dict[str, dict[str, float]] = {"python": {}, "jvm": {}, "postgres": {}, "other": {}}
+    for name, kind, proc in _component_processes(info):
+        try:
+            rss = proc.memory_info().rss / 2**20
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        bucket = per_kind[kind]
+        bucket[name] = round(bucket.get(name, 0.0) + rss, 1)
     result: dict[str, Any] = {
         kind: {"total_mb": round(sum(procs.values()), 1), "processes": procs}
         for kind, procs in per_kind.items()
         if procs
     }
     if "python" in result:
-        # the platform's own processes (each service: one process, or two when split; the gateway, the
-        # console) apart from the dev stack's tooling (supervisor, provider simulator, embedded
-        # Postgres's wrapper), which a deployment does not run
-        platform = {name for spec in catalog.SERVICES for m in PROCESS_MODES for name in spec.components(m)}
-        procs = result["python"]["processes"]
-        result["python"]["platform_mb"] = round(sum(v for k, v in procs.items() if k in platform), 1)
-        result["python"]["tooling_mb"] = round(sum(v for k, v in procs.items() if k not in platform), 1)
+        _split_python(result["python"], "mb")
+    return result
+
+
+#: CPU seconds (user + system) so far of each process: (component, kind, pid) → seconds
+CpuSnapshot = dict[tuple[str, str, int], float]
+
+
+def cpu_snapshot(info: StackInfo) -> CpuSnapshot:
+    """The CPU time each process of the stack has used so far (read again later: :func:`cpu_usage`)."""
+    snapshot: CpuSnapshot = {}
+    for name, kind, proc in _component_processes(info):
+        try:
+            times = proc.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        snapshot[(name, kind, proc.pid)] = times.user + times.system
+    return snapshot
+
+
+def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, wall_s: float) -> dict[str, Any]:
+    """Mean CPU between two snapshots in % of one core, per kind and component (a process started in
+    between, a restarted service or a CPU pool's worker, counts from zero; one that ended is lost)."""
+    per_kind: dict[str, dict[str, float]] = {"python": {}, "jvm": {}, "postgres": {}, "other": {}}
+    for (name, kind, pid), seconds in after.items():
+        used = max(0.0, seconds - before.get((name, kind, pid), 0.0))
+        bucket = per_kind[kind]
+        bucket[name] = bucket.get(name, 0.0) + used
+    result: dict[str, Any] = {"wall_s": round(wall_s, 1)}
+    for kind, procs in per_kind.items():
+        if procs:
+            pct = {name: round(100 * used / wall_s, 1) for name, used in procs.items()}
+            result[kind] = {"total_pct": round(sum(pct.values()), 1), "processes": pct}
+    if "python" in result:
+        _split_python(result["python"], "pct")
     return result
 
 
@@ -399,6 +450,10 @@ def run_system(info: StackInfo, cfg: SystemConfig, figures: Sequence[str]) -> di
     result: dict[str, Any] = {"tracing": tracing_sampling(info)}
     if "rss" in figures:
         result["rss_idle"] = stack_rss(info)
+        before, started = cpu_snapshot(info), time.monotonic()
+        time.sleep(cfg.cpu_idle_seconds)
+        result["cpu_idle"] = cpu_usage(before, cpu_snapshot(info), time.monotonic() - started)
+    load_before, load_started = cpu_snapshot(info), time.monotonic()
     if "credits" in figures:
         result["credits"] = asyncio.run(bench_credits(info, cfg))
     produced: list[str] = []
@@ -412,6 +467,10 @@ def run_system(info: StackInfo, cfg: SystemConfig, figures: Sequence[str]) -> di
     if "datasize" in figures:
         result["data_size"] = asyncio.run(bench_data_size(info, cfg.data, produced))
     if "rss" in figures:
+        if {"credits", "lifecycle", "gate", "datasize"} & set(figures):
+            result["cpu_under_load"] = cpu_usage(
+                load_before, cpu_snapshot(info), time.monotonic() - load_started
+            )
         result["rss_after_load"] = stack_rss(info)
     return result
 
@@ -463,6 +522,19 @@ def system_rows(result: dict[str, Any], pgbench_tps: float | None) -> list[tuple
                     f"platform {python.get('platform_mb', 0.0):,.0f} MB + dev tooling "
                     f"{python.get('tooling_mb', 0.0):,.0f} MB; JVMs {jvm:,.0f} MB; "
                     f"target Python ≤ {TARGETS['python_rss_idle_mb']:.0f} MB at idle",
+                )
+            )
+    for key, label in (("cpu_idle", "at idle"), ("cpu_under_load", "under the system load")):
+        cpu = result.get(key)
+        if cpu and "python" in cpu:
+            python = cpu["python"]
+            rows.append(
+                (
+                    f"CPU {label} ({cpu['wall_s']:g} s), % of one core",
+                    f"Python {python['total_pct']:.0f} %",
+                    f"platform {python.get('platform_pct', 0.0):.0f} % + dev tooling "
+                    f"{python.get('tooling_pct', 0.0):.0f} %; JVMs {cpu.get('jvm', {}).get('total_pct', 0.0):.0f} %; "
+                    f"Postgres {cpu.get('postgres', {}).get('total_pct', 0.0):.0f} %",
                 )
             )
     return rows

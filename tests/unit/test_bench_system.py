@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.system import knee, system_rows
+from bench.system import cpu_usage, knee, system_rows
 
 
 def level(concurrency: int, wo_per_s: float) -> dict[str, Any]:
@@ -34,4 +34,29 @@ def test_rows_set_each_figure_beside_its_target() -> None:
     assert rows[1][1:] == (
         "1,300 MB",
         "platform 1,000 MB + dev tooling 300 MB; JVMs 270 MB; target Python ≤ 700 MB at idle",
+    )
+
+
+def test_cpu_usage_is_per_kind_and_component_in_percent_of_one_core() -> None:
+    before = {
+        ("billing", "python", 10): 1.0,
+        ("supervisor", "python", 11): 0.5,
+        ("kafka", "jvm", 12): 3.0,
+        ("gone-before", "python", 13): 9.0,
+    }
+    after = {
+        ("billing", "python", 10): 2.0,  # 1 s of CPU in 2 s: 50 %
+        ("billing", "python", 20): 0.4,  # the CPU pool's worker, started in between: counted from zero
+        ("supervisor", "python", 11): 0.6,
+        ("kafka", "jvm", 12): 4.0,
+    }
+    usage = cpu_usage(before, after, wall_s=2.0)
+    assert usage["python"]["processes"] == {"billing": 70.0, "supervisor": 5.0}
+    assert (usage["python"]["platform_pct"], usage["python"]["tooling_pct"]) == (70.0, 5.0)
+    assert usage["jvm"] == {"total_pct": 50.0, "processes": {"kafka": 50.0}}
+    row = system_rows({"cpu_idle": usage}, pgbench_tps=None)[0]
+    assert row == (
+        "CPU at idle (2 s), % of one core",
+        "Python 75 %",
+        "platform 70 % + dev tooling 5 %; JVMs 50 %; Postgres 0 %",
     )
