@@ -210,7 +210,7 @@ class RequestContextMiddleware:
       ``SERVICE_UNAVAILABLE`` with ``Retry-After: retry_after_s`` and logged as one WARNING line without
       traceback;
     * the **HTTP metric** ``zenops_http_server_duration_seconds`` (route template, status sent: the one
-      the error handling above chose), as :class:`shared.telemetry.metrics.HttpMetricsMiddleware` does.
+      the error handling above chose).
 
     A pure ASGI middleware: responses stream through untouched.
     """

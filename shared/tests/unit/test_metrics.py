@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY, generate_latest
 
+from shared.http import install_request_context
 from shared.telemetry.metrics import (
     Family,
     PartitionLag,
@@ -20,7 +21,6 @@ from shared.telemetry.metrics import (
     counter,
     duplicates_families,
     gauge,
-    install_http_metrics,
     install_service_metrics,
     lag_families,
     register,
@@ -43,7 +43,7 @@ def app() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError("boom")
 
-    install_http_metrics(app, "metrics-test")
+    install_request_context(app, "metrics-test")  # the one middleware that observes every request
     return app
 
 

@@ -1,6 +1,6 @@
 """Prometheus metrics every service's ``/metrics`` carries, beyond the request counters.
 
-- **HTTP latency** (:class:`HttpMetricsMiddleware`): ``zenops_http_server_duration_seconds`` — a
+- **HTTP latency** (observed by ``shared.http.RequestContextMiddleware``): ``zenops_http_server_duration_seconds`` — a
   histogram by service, method, *route template* (``/v1/repogen/work-orders/{work_order_id}``, never the
   raw path, so the label set stays bounded; ``unmatched`` when no route matched) and status.
 - **Ops figures** (:class:`ServiceMetrics`), read when ``/metrics`` is scraped, at most once per
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:  # the database and broker clients load where a collector uses them (not in the gateway)
     import asyncpg
@@ -69,37 +69,6 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     return str(path) if path else UNMATCHED
-
-
-class HttpMetricsMiddleware:
-    """Observes every HTTP request's duration into :data:`HTTP_SERVER_DURATION` once it has answered.
-
-    Mount it outside the error handling (after ``install_request_context``), so the status it sees is
-    the one the client got; a failure that escaped everything counts as 500.
-    """
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = [500]
-
-        async def _send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, _send)
-        finally:
-            HTTP_SERVER_DURATION.labels(
-                self.service, str(scope.get("method", "")), route_template(scope), str(status[0])
-            ).observe(time.perf_counter() - started)
 
 
 # --- ops figures ----------------------------------------------------------------------------------------
@@ -434,11 +403,6 @@ def register(metrics: ServiceMetrics) -> ServiceMetrics:
     """Expose ``metrics`` on this process's ``/metrics`` (a second app of one service replaces the first)."""
     _COLLECTOR.services[metrics.service] = metrics
     return metrics
-
-
-def install_http_metrics(app: Any, service: str) -> None:
-    """Mount :class:`HttpMetricsMiddleware` on a Starlette/FastAPI app."""
-    app.add_middleware(HttpMetricsMiddleware, service=service)
 
 
 class MetricsRefreshMiddleware:
