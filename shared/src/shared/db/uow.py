@@ -10,9 +10,11 @@ Handlers are written against :class:`UnitOfWork` and reach every repository thro
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -101,34 +103,12 @@ class UnitOfWork(ABC):
         context it is written in (the request's or the handled message's), same trace id.
         """
         tenant = tenant_id if tenant_id is not None else self.tenant_id
-        if not recording():
-            envelope = Envelope.new(
-                event_type=event_type,
-                version=version,
-                tenant_id=tenant,
-                aggregate_id=aggregate_id,
-                aggregate_version=aggregate_version,
-                payload=dict(payload),
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-            )
-            await self._write(topic=topic, key=key, envelope=envelope)
-            self.published.append(envelope)
-            return envelope
-        work_order = payload.get("work_order_id")
-        with _tracer.start_as_current_span(
-            f"outbox {topic}",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": topic,
-                "messaging.operation.type": "create",
-                "zenops.event_type": event_type,
-                "zenops.aggregate_id": aggregate_id,
-                **({TENANT_ID: tenant} if tenant else {}),
-                **({WORK_ORDER_ID: str(work_order)} if work_order else {}),
-            },
-        ):
+        span = (
+            contextlib.nullcontext()
+            if not recording()
+            else self._outbox_span(topic, event_type, aggregate_id, tenant, payload)
+        )
+        with span:
             envelope = Envelope.new(
                 event_type=event_type,
                 version=version,
@@ -142,6 +122,26 @@ class UnitOfWork(ABC):
             await self._write(topic=topic, key=key, envelope=envelope)
         self.published.append(envelope)
         return envelope
+
+    @staticmethod
+    def _outbox_span(
+        topic: str, event_type: str, aggregate_id: str, tenant: str | None, payload: Mapping[str, Any]
+    ) -> AbstractContextManager[Any]:
+        """The PRODUCER span ``outbox <topic>`` the envelope's ``traceparent`` comes from."""
+        work_order = payload.get("work_order_id")
+        return _tracer.start_as_current_span(
+            f"outbox {topic}",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.operation.type": "create",
+                "zenops.event_type": event_type,
+                "zenops.aggregate_id": aggregate_id,
+                **({TENANT_ID: tenant} if tenant else {}),
+                **({WORK_ORDER_ID: str(work_order)} if work_order else {}),
+            },
+        )
 
     async def emit(
         self,
