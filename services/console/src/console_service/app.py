@@ -38,6 +38,8 @@ def create_app(
     client = httpx.AsyncClient(
         base_url=settings.gateway_url.rstrip("/"),
         timeout=httpx.Timeout(settings.gateway_timeout_s, connect=5.0),
+        # below the gateway's uvicorn keep-alive timeout (5 s): never reuse a connection as it closes
+        limits=httpx.Limits(keepalive_expiry=2.0),
         transport=transport,
     )
 

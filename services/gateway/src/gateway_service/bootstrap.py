@@ -26,6 +26,9 @@ from shared.api import install_truthful_openapi
 from shared.http import create_service_app
 from shared.telemetry import configure_logging, configure_tracing
 
+#: how long an idle upstream connection is kept for reuse: below uvicorn's 5 s keep-alive timeout
+UPSTREAM_KEEPALIVE_S = 2.0
+
 
 def create_gateway(
     settings: Settings | None = None,
@@ -38,6 +41,10 @@ def create_gateway(
     owns_client = http_client is None
     client = http_client or httpx.AsyncClient(
         timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
+        # an idle upstream connection is dropped well before the service's uvicorn closes it (its
+        # keep-alive timeout is 5 s, httpx's default expiry too): reusing one just as the server closes
+        # it fails the request with a ReadError (502/503 UPSTREAM_UNAVAILABLE) that nothing caused
+        limits=httpx.Limits(keepalive_expiry=UPSTREAM_KEEPALIVE_S),
         follow_redirects=False,
     )
     gw = Gateway(settings, client, table)
