@@ -453,7 +453,9 @@ def run_system(info: StackInfo, cfg: SystemConfig, figures: Sequence[str]) -> di
         before, started = cpu_snapshot(info), time.monotonic()
         time.sleep(cfg.cpu_idle_seconds)
         result["cpu_idle"] = cpu_usage(before, cpu_snapshot(info), time.monotonic() - started)
-    load_before, load_started = cpu_snapshot(info), time.monotonic()
+    # CPU under load is watched only with the RSS figure and some load to watch
+    watch_load = "rss" in figures and bool({"credits", "lifecycle", "gate", "datasize"} & set(figures))
+    load_before, load_started = (cpu_snapshot(info), time.monotonic()) if watch_load else ({}, 0.0)
     if "credits" in figures:
         result["credits"] = asyncio.run(bench_credits(info, cfg))
     produced: list[str] = []
@@ -466,11 +468,9 @@ def run_system(info: StackInfo, cfg: SystemConfig, figures: Sequence[str]) -> di
         result["release_gate"] = asyncio.run(bench_release_gate(info, cfg, produced))
     if "datasize" in figures:
         result["data_size"] = asyncio.run(bench_data_size(info, cfg.data, produced))
+    if watch_load:
+        result["cpu_under_load"] = cpu_usage(load_before, cpu_snapshot(info), time.monotonic() - load_started)
     if "rss" in figures:
-        if {"credits", "lifecycle", "gate", "datasize"} & set(figures):
-            result["cpu_under_load"] = cpu_usage(
-                load_before, cpu_snapshot(info), time.monotonic() - load_started
-            )
         result["rss_after_load"] = stack_rss(info)
     return result
 
